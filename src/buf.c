@@ -1,0 +1,88 @@
+/* buf.c - the byte queues between stdin, the socket and stdout. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int buf_init(struct conn_buf *b, size_t cap)
+{
+	*b = (struct conn_buf){ 0 };
+	b->data = malloc(cap);
+	if (b->data == NULL)
+		return CONN_ENOMEM;
+	b->cap = cap;
+	return 0;
+}
+
+void buf_free(struct conn_buf *b)
+{
+	free(b->data);
+	*b = (struct conn_buf){ 0 };
+}
+
+size_t buf_compact(struct conn_buf *b)
+{
+	size_t len = buf_len(b);
+
+	if (b->start != 0) {
+		memmove(b->data, b->data + b->start, len);
+		b->mark = b->mark > b->start ? b->mark - b->start : 0;
+		b->start = 0;
+		b->end = len;
+	}
+	return buf_room(b);
+}
+
+/* Under this much free space a half message must go out to make room. */
+#define BUF_LOW_WATER (16 * 1024)
+
+size_t buf_flush_limit(const struct conn_buf *b)
+{
+	if (b->mark > b->start)
+		return b->mark;
+	if (b->cap - buf_len(b) < BUF_LOW_WATER)
+		return b->end;
+	return b->start;
+}
+
+int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
+{
+	size_t cap;
+	uint8_t *grown;
+
+	if (buf_room(b) >= n)
+		return 0;
+	buf_compact(b);
+	if (buf_room(b) >= n)
+		return 0;
+	if (buf_len(b) + n > limit)
+		return CONN_ETOOBIG;
+	for (cap = b->cap ? b->cap : 4096; cap < buf_len(b) + n; cap *= 2)
+		;
+	if (cap > limit)
+		cap = limit;
+	grown = realloc(b->data, cap);
+	if (grown == NULL)
+		return CONN_ENOMEM;
+	b->data = grown;
+	b->cap = cap;
+	return 0;
+}
+
+void buf_consume(struct conn_buf *b, size_t n)
+{
+	b->start += n;
+	if (b->start == b->end)
+		b->start = b->end = b->mark = 0;	/* empty: rewind for free */
+}
+
+int buf_append(struct conn_buf *b, const void *data, size_t n)
+{
+	int rc = buf_reserve(b, n, SIZE_MAX);
+
+	if (rc)
+		return rc;
+	memcpy(b->data + b->end, data, n);
+	b->end += n;
+	return 0;
+}

@@ -1,0 +1,435 @@
+/*
+ * channel.c - framed messages over a pair of descriptors: the blocking
+ * send/recv API (Python's Connection) and the primitives the relay uses.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHAN_BUF_SIZE (256 * 1024)
+#define CHAN_DEFAULT_MAX_SIZE (1ull << 30)
+#define TRACE_BYTES 32
+
+int64_t conn_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int conn_channel_new(struct conn_channel **out, int rfd, int wfd)
+{
+	struct conn_channel *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		goto fail;
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->deadline = -1;
+	conn_frame_reader_init(&c->reader, CHAN_DEFAULT_MAX_SIZE);
+	if (buf_init(&c->rx, CHAN_BUF_SIZE) || buf_init(&c->tx, CHAN_BUF_SIZE))
+		goto fail;
+	set_nonblocking(rfd);
+	set_nonblocking(wfd);
+	*out = c;
+	return 0;
+fail:
+	if (c) {
+		buf_free(&c->rx);
+		buf_free(&c->tx);
+		free(c);
+	}
+	close(rfd);
+	if (wfd != rfd)
+		close(wfd);
+	return CONN_ENOMEM;
+}
+
+void conn_channel_free(struct conn_channel *c)
+{
+	if (c == NULL)
+		return;
+	close(c->rfd);
+	if (c->wfd != c->rfd && c->wfd >= 0)
+		close(c->wfd);
+	buf_free(&c->rx);
+	buf_free(&c->tx);
+	free(c);
+}
+
+int conn_channel_rfd(const struct conn_channel *c)
+{
+	return c->rfd;
+}
+
+int conn_channel_wfd(const struct conn_channel *c)
+{
+	return c->wfd;
+}
+
+void conn_channel_set_max_size(struct conn_channel *c, uint64_t max_size)
+{
+	c->reader.max_size = max_size;
+}
+
+void conn_channel_set_deadline(struct conn_channel *c, int64_t deadline_ms)
+{
+	c->deadline = deadline_ms;
+}
+
+void conn_channel_set_stop_flag(struct conn_channel *c,
+				volatile sig_atomic_t *stop)
+{
+	c->stop = stop;
+}
+
+void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
+			  void *ctx, bool trace)
+{
+	c->log = log;
+	c->log_ctx = ctx;
+	c->trace = trace && log != NULL;
+}
+
+const char *conn_channel_detail(const struct conn_channel *c)
+{
+	return c->detail;
+}
+
+void chan_log(struct conn_channel *c, enum conn_log_level level,
+	      const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (c->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->log(c->log_ctx, level, line);
+}
+
+void chan_trace_frame(struct conn_channel *c, char dir,
+		      const struct conn_piece *p)
+{
+	char shown[TRACE_BYTES * 4 + 8];
+
+	if (!c->trace)
+		return;
+	conn_escape(shown, sizeof(shown), p->data, p->size, TRACE_BYTES);
+	chan_log(c, CONN_LOG_TRACE, "%c %llu bytes \"%s\"%s", dir,
+		 (unsigned long long)p->total, shown,
+		 p->total > TRACE_BYTES ? "..." : "");
+}
+
+size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
+		   size_t len, size_t limit)
+{
+	size_t i, n = 0;
+
+	if (capacity == 0)
+		return 0;
+	for (i = 0; i < len && i < limit; i++) {
+		char one[5];
+		uint8_t ch = data[i];
+
+		if (ch == '\n')
+			strcpy(one, "\\n");
+		else if (ch == '\t')
+			strcpy(one, "\\t");
+		else if (ch == '\r')
+			strcpy(one, "\\r");
+		else if (ch == '\\' || ch == '"')
+			snprintf(one, sizeof(one), "\\%c", ch);
+		else if (ch >= 0x20 && ch < 0x7f)
+			snprintf(one, sizeof(one), "%c", ch);
+		else
+			snprintf(one, sizeof(one), "\\x%02x", ch);
+		if (n + strlen(one) + 1 > capacity)
+			break;
+		strcpy(out + n, one);
+		n += strlen(one);
+	}
+	out[n] = '\0';
+	return n;
+}
+
+int chan_wait(struct conn_channel *c, int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int timeout, rc;
+
+	for (;;) {
+		if (c->stop && *c->stop)
+			return CONN_EINTR;
+		timeout = -1;
+		if (c->deadline >= 0) {
+			int64_t left = c->deadline - conn_clock_ms();
+
+			if (left <= 0)
+				return CONN_ETIMEDOUT;
+			timeout = left > 1000000 ? 1000000 : (int)left;
+		}
+		rc = poll(&pfd, 1, timeout);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return CONN_EIO;
+	}
+}
+
+int chan_read_some(struct conn_channel *c)
+{
+	ssize_t n;
+
+	if (buf_reserve(&c->rx, 1, SIZE_MAX))
+		return CONN_ENOMEM;
+	n = read(c->rfd, c->rx.data + c->rx.end, buf_room(&c->rx));
+	if (n > 0) {
+		c->rx.end += (size_t)n;
+		return 0;
+	}
+	if (n == 0) {
+		c->peer_eof = true;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return CONN_EAGAIN;
+	detail_set(c->detail, sizeof(c->detail), "cannot receive: %s",
+		   strerror(errno));
+	return errno_to_conn(errno);
+}
+
+static ssize_t write_fd(int fd, const void *data, size_t n)
+{
+	/* send() spares us SIGPIPE on sockets; pipes need write(). */
+	ssize_t rc = send(fd, data, n, MSG_NOSIGNAL);
+
+	if (rc >= 0 || errno != ENOTSOCK)
+		return rc;
+	return write(fd, data, n);
+}
+
+int chan_write_some(struct conn_channel *c, size_t limit)
+{
+	ssize_t n;
+
+	while (c->tx.start < limit) {
+		n = write_fd(c->wfd, c->tx.data + c->tx.start,
+			     limit - c->tx.start);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			detail_set(c->detail, sizeof(c->detail),
+				   "cannot send: %s", strerror(errno));
+			return errno_to_conn(errno);
+		}
+		buf_consume(&c->tx, (size_t)n);
+		if (buf_len(&c->tx) == 0)
+			break;	/* the queue rewound: limit is stale */
+	}
+	return 0;
+}
+
+int chan_flush(struct conn_channel *c)
+{
+	int rc;
+
+	while (buf_len(&c->tx) > 0) {
+		rc = chan_write_some(c, c->tx.end);
+		if (rc)
+			return rc;
+		if (buf_len(&c->tx) == 0)
+			break;
+		rc = chan_wait(c, c->wfd, POLLOUT);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int chan_reader_error(struct conn_channel *c, int err)
+{
+	const uint8_t *header;
+	size_t n = conn_frame_reader_header(&c->reader, &header);
+	char shown[64];
+
+	conn_escape(shown, sizeof(shown), header, n, 12);
+	if (err == CONN_ETOOBIG)
+		detail_set(c->detail, sizeof(c->detail),
+			   "the peer announced a %llu-byte message (header "
+			   "\"%s\"), over the --max-size limit of %llu: it "
+			   "does not speak this protocol, or raise --max-size",
+			   (unsigned long long)c->reader.total, shown,
+			   (unsigned long long)c->reader.max_size);
+	else if (err == CONN_EPROTO)
+		detail_set(c->detail, sizeof(c->detail),
+			   "invalid message length (header \"%s\"): the peer "
+			   "does not speak this protocol", shown);
+	return err;
+}
+
+int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	size_t header_size = conn_frame_header_encode(header, size);
+	struct conn_piece p = { data, size, 0, size };
+	int rc;
+
+	chan_trace_frame(c, '>', &p);
+	rc = buf_append(&c->tx, header, header_size);
+	if (rc == 0)
+		rc = buf_append(&c->tx, data, size);
+	if (rc == 0)
+		buf_commit(&c->tx);
+	return rc ? rc : chan_flush(c);
+}
+
+/* Waits for and reads more bytes; CONN_ERESET or CONN_ETRUNC at the end. */
+static int chan_fill(struct conn_channel *c)
+{
+	int rc;
+
+	for (;;) {
+		if (c->peer_eof) {
+			if (!conn_frame_reader_is_idle(&c->reader) ||
+			    buf_len(&c->rx) > 0) {
+				detail_set(c->detail, sizeof(c->detail),
+					   "connection closed in the middle "
+					   "of a message (%llu of %llu bytes "
+					   "received)",
+					   (unsigned long long)c->reader.offset,
+					   (unsigned long long)c->reader.total);
+				return CONN_ETRUNC;
+			}
+			return CONN_ERESET;
+		}
+		rc = chan_read_some(c);
+		if (rc == 0)
+			return 0;
+		if (rc != CONN_EAGAIN)
+			return rc;
+		rc = chan_wait(c, c->rfd, POLLIN);
+		if (rc)
+			return rc;
+	}
+}
+
+int conn_channel_recv_piece(struct conn_channel *c, struct conn_piece *piece)
+{
+	size_t used;
+	int rc;
+
+	for (;;) {
+		rc = conn_frame_reader_next(&c->reader, piece, &used,
+					    c->rx.data + c->rx.start,
+					    buf_len(&c->rx), SIZE_MAX);
+		buf_consume(&c->rx, used);
+		if (rc == 0)
+			return 0;
+		if (rc != CONN_EAGAIN)
+			return chan_reader_error(c, rc);
+		rc = chan_fill(c);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Peeks at the next message's length without consuming anything. */
+static int chan_peek_length(struct conn_channel *c, uint64_t *length)
+{
+	size_t header_size;
+	int rc;
+
+	if (!conn_frame_reader_is_idle(&c->reader)) {
+		*length = c->reader.total;
+		return 0;
+	}
+	for (;;) {
+		rc = conn_frame_header_decode(length, &header_size,
+					      c->rx.data + c->rx.start,
+					      buf_len(&c->rx));
+		if (rc == CONN_EPROTO) {
+			char shown[64];
+
+			conn_escape(shown, sizeof(shown),
+				    c->rx.data + c->rx.start, 4, 4);
+			detail_set(c->detail, sizeof(c->detail),
+				   "invalid message length (header \"%s\"): "
+				   "the peer does not speak this protocol",
+				   shown);
+		}
+		if (rc != CONN_EAGAIN)
+			return rc;
+		rc = chan_fill(c);
+		if (rc)
+			return rc;
+	}
+}
+
+int conn_channel_recv(struct conn_channel *c, size_t *size, void *buf,
+		      size_t capacity)
+{
+	struct conn_piece p;
+	uint64_t length = 0;
+	size_t got = 0;
+	int rc;
+
+	rc = chan_peek_length(c, &length);
+	if (rc == 0 && length > capacity) {
+		*size = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
+		return CONN_ESHORTBUF;
+	}
+	while (rc == 0) {
+		rc = conn_channel_recv_piece(c, &p);
+		if (rc)
+			break;
+		if (p.offset == 0)
+			chan_trace_frame(c, '<', &p);
+		if (p.size)
+			memcpy((uint8_t *)buf + got, p.data, p.size);
+		got += p.size;
+		if (conn_piece_is_last(&p)) {
+			*size = got;
+			return 0;
+		}
+	}
+	return rc;
+}
+
+int conn_channel_shutdown(struct conn_channel *c)
+{
+	int rc = chan_flush(c);
+
+	if (rc)
+		return rc;
+	if (c->wfd != c->rfd) {
+		close(c->wfd);
+		c->wfd = -1;
+		return 0;
+	}
+	if (shutdown(c->wfd, SHUT_WR) < 0 && errno != ENOTCONN)
+		return errno_to_conn(errno);
+	return 0;
+}

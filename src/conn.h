@@ -1,0 +1,510 @@
+/*
+ * conn.h - the conn-tools core: framing, transports, authentication,
+ * message formats and the relay loop of Python's multiprocessing.connection
+ * wire protocol.
+ *
+ * Rules that hold for every function here:
+ * - Errors are values: 0 on success or a CONN_E... code; conn_strerror()
+ *   names it.  Where more context helps, the object involved keeps a
+ *   one-line detail (conn_channel_detail(), conn_options.detail, ...).
+ * - The core never prints and never exits; the tools do.
+ * - Out-pointers come first, then outputs, then inputs.
+ * - _new/_free and _open/_close pairs own memory and descriptors.
+ *
+ * Copyright (C) 2026 the conn-tools authors.  GPL-3.0-or-later.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ errors */
+
+enum conn_error {
+	CONN_OK = 0,
+	CONN_EAGAIN,	/* a parser needs more bytes (not a failure) */
+	CONN_EINVAL,	/* a bad argument, option or value */
+	CONN_ENOMEM,	/* out of memory */
+	CONN_EIO,	/* reading stdin or writing stdout failed */
+	CONN_EPIPE,	/* the reader of stdout went away */
+	CONN_EADDR,	/* an address that cannot be parsed */
+	CONN_ERESOLVE,	/* a host name that does not resolve */
+	CONN_EBIND,	/* cannot listen on the address */
+	CONN_ECONNECT,	/* cannot connect to the address */
+	CONN_ERESET,	/* the connection broke (reset, closed under us) */
+	CONN_EAUTH,	/* authentication failed */
+	CONN_EPROTO,	/* the peer broke the protocol */
+	CONN_ETOOBIG,	/* a message over the size limit */
+	CONN_ETRUNC,	/* a message cut short by end of stream */
+	CONN_ESHORTBUF,	/* the caller's buffer is too small; message kept */
+	CONN_ETIMEDOUT,	/* a deadline passed */
+	CONN_EINTR,	/* stopped by a signal the caller asked to honour */
+	CONN_ERROR_COUNT
+};
+
+/* A static English text for err; never NULL. */
+const char *conn_strerror(int err);
+
+/* The process exit status the tools use for err (see conn-listen(1)). */
+int conn_exit_status(int err);
+
+enum conn_exit {
+	CONN_EXIT_OK = 0,
+	CONN_EXIT_IO = 1,
+	CONN_EXIT_USAGE = 2,
+	CONN_EXIT_CONNECT = 3,
+	CONN_EXIT_AUTH = 4,
+	CONN_EXIT_PROTO = 5,
+	CONN_EXIT_TIMEOUT = 6
+};
+
+/* ----------------------------------------------------------------- framing */
+
+/* The largest payload a 4-byte header can announce. */
+#define CONN_FRAME_SHORT_MAX 0x7fffffffu
+/* The longest header: -1, then an 8-byte length. */
+#define CONN_FRAME_HEADER_MAX 12
+
+/* Writes the header for a payload of length bytes into out; returns its
+ * size (4, or 12 for payloads over CONN_FRAME_SHORT_MAX). */
+size_t conn_frame_header_encode(uint8_t *out, uint64_t length);
+
+/*
+ * Reads a header from the first n bytes: 0 with *length and *header_size
+ * set, CONN_EAGAIN when more bytes are needed, CONN_EPROTO for a negative
+ * length other than -1 (CPython would silently read it as empty).
+ */
+int conn_frame_header_decode(uint64_t *length, size_t *header_size,
+			     const uint8_t *bytes, size_t n);
+
+/*
+ * A piece of a message: size bytes at data, found at offset within a
+ * message of total bytes.  A message arrives as one or more pieces; the
+ * first has offset 0 and the last ends at total (an empty message is one
+ * empty piece).  data points into the caller's input and lives as long as it.
+ */
+struct conn_piece {
+	const uint8_t *data;
+	size_t size;
+	uint64_t offset;
+	uint64_t total;
+};
+
+static inline bool conn_piece_is_first(const struct conn_piece *p)
+{
+	return p->offset == 0;
+}
+
+static inline bool conn_piece_is_last(const struct conn_piece *p)
+{
+	return p->offset + p->size == p->total;
+}
+
+/* Incremental frame decoder: bytes in, pieces out, any split of the input. */
+struct conn_frame_reader {
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	size_t header_have;
+	bool in_payload;
+	uint64_t total;
+	uint64_t offset;
+	uint64_t max_size;	/* 0 = no limit */
+	uint64_t messages;	/* messages completed so far */
+};
+
+void conn_frame_reader_init(struct conn_frame_reader *r, uint64_t max_size);
+
+/*
+ * Consumes up to n bytes and yields at most one piece of at most max_piece
+ * payload bytes.  Returns 0 with *piece set, CONN_EAGAIN when the bytes
+ * were consumed without completing a piece, CONN_EPROTO for an invalid
+ * header or CONN_ETOOBIG for one over max_size.  *used is always set.
+ */
+int conn_frame_reader_next(struct conn_frame_reader *r,
+			   struct conn_piece *piece, size_t *used,
+			   const uint8_t *bytes, size_t n, size_t max_piece);
+
+/* True between messages, i.e. when end of stream here truncates nothing. */
+bool conn_frame_reader_is_idle(const struct conn_frame_reader *r);
+
+/* The header bytes seen for the current message so far (for messages). */
+size_t conn_frame_reader_header(const struct conn_frame_reader *r,
+				const uint8_t **bytes);
+
+/* ------------------------------------------------------------------ logging */
+
+enum conn_log_level { CONN_LOG_NOTICE, CONN_LOG_WARNING, CONN_LOG_TRACE };
+
+/* Where the core's notices and traces go: the tools print them. */
+typedef void conn_log_fn(void *ctx, enum conn_log_level level,
+			 const char *line);
+
+/* --------------------------------------------------------------- channels */
+
+/*
+ * A channel is one connected stream socket (or pipe pair) carrying frames,
+ * the Connection object of Python's API.  It owns its descriptors.
+ */
+struct conn_channel;
+
+/* Makes a channel reading rfd and writing wfd (the same for a socket);
+ * the channel owns both and makes them non-blocking. */
+int conn_channel_new(struct conn_channel **out, int rfd, int wfd);
+void conn_channel_free(struct conn_channel *c);
+
+/* The read and write descriptors. */
+int conn_channel_rfd(const struct conn_channel *c);
+int conn_channel_wfd(const struct conn_channel *c);
+
+/* Caps the length a peer may announce (0 = no cap; default 1 GiB). */
+void conn_channel_set_max_size(struct conn_channel *c, uint64_t max_size);
+
+/* Blocking calls fail with CONN_ETIMEDOUT once the monotonic clock passes
+ * deadline_ms (see conn_clock_ms()); -1 means no deadline. */
+void conn_channel_set_deadline(struct conn_channel *c, int64_t deadline_ms);
+
+/* Blocking calls return CONN_EINTR when a signal sets *stop. */
+void conn_channel_set_stop_flag(struct conn_channel *c,
+				volatile sig_atomic_t *stop);
+
+/* Traces each frame through log (NULL: none) when trace is set. */
+void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
+			  void *ctx, bool trace);
+
+/* Sends one message, blocking until it is all handed to the kernel. */
+int conn_channel_send(struct conn_channel *c, const void *data, size_t size);
+
+/*
+ * Receives one whole message into buf.  If it is longer than capacity,
+ * returns CONN_ESHORTBUF with *size set to its length and keeps it for the
+ * next call (Python's BufferTooShort).  CONN_ERESET when the peer closed
+ * between messages, CONN_ETRUNC when it closed inside one.
+ */
+int conn_channel_recv(struct conn_channel *c, size_t *size, void *buf,
+		      size_t capacity);
+
+/* Receives the next piece of a message in constant memory; the piece's
+ * data stays valid until the next call on c. */
+int conn_channel_recv_piece(struct conn_channel *c, struct conn_piece *piece);
+
+/* Half-closes the sending direction once everything queued is sent. */
+int conn_channel_shutdown(struct conn_channel *c);
+
+/* One line saying more about the last error, or "" when there is none. */
+const char *conn_channel_detail(const struct conn_channel *c);
+
+/* Milliseconds on the monotonic clock. */
+int64_t conn_clock_ms(void);
+
+/* --------------------------------------------------------------- addresses */
+
+enum conn_address_kind {
+	CONN_ADDRESS_TCP,
+	CONN_ADDRESS_UNIX,	/* a path in the file system */
+	CONN_ADDRESS_ABSTRACT	/* a Linux abstract socket name */
+};
+
+#define CONN_ADDRESS_PATH_MAX 107	/* sun_path less the terminating NUL */
+
+struct conn_address {
+	enum conn_address_kind kind;
+	char host[256];		/* TCP: "" for :PORT */
+	char port[8];		/* TCP: decimal */
+	char path[CONN_ADDRESS_PATH_MAX + 1]; /* UNIX/ABSTRACT, no '@' */
+	size_t path_len;
+};
+
+/*
+ * Parses HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:PATH, anything with a
+ * '/', or @NAME.  Pure: no name lookups.  CONN_EADDR if malformed.
+ */
+int conn_address_parse(struct conn_address *a, const char *text, size_t len);
+
+/* Formats a socket address the way conn_address_parse() reads it back. */
+int conn_address_format_sockaddr(char *out, size_t capacity,
+				 const void *sockaddr, unsigned len);
+
+/* -------------------------------------------------------------- transports */
+
+/* Address family wishes from -4 / -6. */
+enum conn_family { CONN_FAMILY_ANY, CONN_FAMILY_IPV4, CONN_FAMILY_IPV6 };
+
+struct conn_listener;
+
+/* Binds and listens on a; the listener keeps a one-line detail on error
+ * through *detail (capacity bytes), which may be NULL. */
+int conn_listener_open(struct conn_listener **out, char *detail,
+		       size_t capacity, const struct conn_address *a,
+		       enum conn_family family);
+
+/* Removes the Unix socket file, if any, and closes the listener. */
+void conn_listener_close(struct conn_listener *l);
+
+/* The bound address, in conn_address_parse() syntax. */
+const char *conn_listener_name(const struct conn_listener *l);
+
+/* Waits for one connection; *fd is then the caller's.  CONN_EINTR when
+ * *stop was set by a signal. */
+int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
+			 struct conn_listener *l, volatile sig_atomic_t *stop);
+
+/*
+ * Connects to a, retrying refused connections until wait_ms passes (0 =
+ * one attempt).  *fd is the caller's.  detail receives a one-line reason.
+ */
+int conn_connect(int *fd, char *detail, size_t capacity,
+		 const struct conn_address *a, enum conn_family family,
+		 int64_t wait_ms, volatile sig_atomic_t *stop);
+
+/* A connected pair of Unix stream sockets, the wire of Python's Pipe(). */
+int conn_socketpair(int fds[2]);
+
+/* ---------------------------------------------------------- authentication */
+
+enum conn_digest {
+	CONN_DIGEST_MD5,
+	CONN_DIGEST_SHA256,
+	CONN_DIGEST_SHA384,
+	CONN_DIGEST_SHA3_256,
+	CONN_DIGEST_SHA3_384,
+	CONN_DIGEST_COUNT
+};
+
+#define CONN_DIGEST_SIZE_MAX 48
+#define CONN_HANDSHAKE_FRAME_MAX 256
+
+/* Looks a digest up by its Python name ("sha3_256"); CONN_EINVAL if none. */
+int conn_digest_from_name(enum conn_digest *d, const char *name, size_t len);
+const char *conn_digest_name(enum conn_digest d);
+size_t conn_digest_size(enum conn_digest d);
+
+/* mac = HMAC-d(key, message); mac holds conn_digest_size(d) bytes. */
+void conn_hmac(uint8_t *mac, enum conn_digest d, const uint8_t *key,
+	       size_t key_len, const uint8_t *message, size_t len);
+
+/* An authentication key in locked memory, wiped when freed. */
+struct conn_key;
+
+int conn_key_new(struct conn_key **out, const void *bytes, size_t len);
+/* Reads FILE's bytes less one trailing newline; CONN_EINVAL if empty. */
+int conn_key_new_from_file(struct conn_key **out, const char *path);
+void conn_key_free(struct conn_key *k);
+
+enum conn_role { CONN_ROLE_LISTENER, CONN_ROLE_CLIENT };
+
+/* Refuse a raw 16-byte HMAC-MD5 or {md5} reply to our challenge. */
+#define CONN_AUTH_NO_MD5 1u
+
+/*
+ * The mutual handshake as a pure state machine: feed it each handshake
+ * message received, send what it produces.  No I/O happens here, so both
+ * roles can be driven by tests and fuzzers.
+ */
+struct conn_auth {
+	enum conn_role role;
+	int state;
+	const struct conn_key *key;
+	enum conn_digest digest;	/* what we challenge with */
+	unsigned flags;
+	uint8_t challenge[64];		/* our challenge, after #CHALLENGE# */
+	size_t challenge_len;
+	char peer_digest[16];		/* what the peer answered us with */
+	char our_reply_digest[16];	/* what we answered the peer with */
+	void (*random)(void *buf, size_t len);	/* tests may fix it */
+	char detail[200];
+};
+
+void conn_auth_init(struct conn_auth *a, enum conn_role role,
+		    const struct conn_key *key, enum conn_digest digest,
+		    unsigned flags);
+
+/*
+ * One step.  in is the message just received (NULL on the first call).
+ * Writes the message to send, if any, to out (CONN_HANDSHAKE_FRAME_MAX
+ * bytes) and its length to *out_len (0 for none).  Returns 0 to go on,
+ * or CONN_EAUTH / CONN_EPROTO with a.detail set; a message to send may
+ * still come with an error (#FAILURE#).  conn_auth_is_done() tells the end.
+ */
+int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
+		   const uint8_t *in, size_t in_len);
+bool conn_auth_is_done(const struct conn_auth *a);
+
+/* Runs the handshake over c within c's deadline. */
+int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
+
+/* ----------------------------------------------------------------- formats */
+
+enum conn_format {
+	CONN_FORMAT_LINES,
+	CONN_FORMAT_NULL,
+	CONN_FORMAT_RAW,
+	CONN_FORMAT_FRAMES,
+	CONN_FORMAT_HEX,
+	CONN_FORMAT_COUNT
+};
+
+int conn_format_from_name(enum conn_format *f, const char *name);
+const char *conn_format_name(enum conn_format f);
+
+/* Splits a byte stream in some format into messages (pieces). */
+struct conn_decoder {
+	enum conn_format format;
+	uint64_t max_size;	/* longest message that is built whole */
+	size_t chunk_size;	/* raw: longest message */
+	uint64_t line;		/* line number, for messages */
+	/* The message being handed out. */
+	bool in_message;
+	bool separator;		/* a separator follows the message */
+	uint64_t total, offset;
+	uint8_t *scratch;	/* hex: the decoded message */
+	size_t scratch_cap;
+	struct conn_frame_reader frames;
+	char detail[120];
+};
+
+void conn_decoder_init(struct conn_decoder *d, enum conn_format f,
+		       uint64_t max_size, size_t chunk_size);
+void conn_decoder_free(struct conn_decoder *d);
+
+/*
+ * Like conn_frame_reader_next() for the decoder's format.  eof says no more
+ * bytes follow these n.  CONN_EAGAIN with *used == 0 and no eof means a
+ * whole message must be in view before it can be cut: supply more bytes in
+ * one run (the caller grows its buffer up to max_size).
+ */
+int conn_decoder_next(struct conn_decoder *d, struct conn_piece *piece,
+		      size_t *used, const uint8_t *bytes, size_t n, bool eof,
+		      size_t max_piece);
+
+/* How many bytes of input a caller must be able to hold in view for the
+ * decoder to cut any message it accepts (SIZE_MAX: no bound). */
+size_t conn_decoder_window(const struct conn_decoder *d);
+
+/* The most bytes conn_encode_piece() may write for a piece of size bytes. */
+size_t conn_encode_bound(enum conn_format f, size_t size);
+
+/* Writes piece in format f to out; returns the bytes written. */
+size_t conn_encode_piece(uint8_t *out, enum conn_format f,
+			 const struct conn_piece *piece);
+
+/* ------------------------------------------------------------- relay loop */
+
+struct conn_relay_config {
+	int in_fd, out_fd;		/* -1 for none */
+	enum conn_format in_format, out_format;
+	size_t chunk_size;
+	uint64_t max_size;
+	const char *const *data;	/* messages sent before stdin */
+	const size_t *data_len;
+	size_t data_count;
+	uint64_t count;			/* exit after this many received; 0 = all */
+	bool send_only, recv_only, close_on_eof;
+	bool no_key;			/* a #CHALLENGE# first is an error */
+	volatile sig_atomic_t *stop;
+};
+
+/*
+ * Moves messages both ways between (in_fd, out_fd) and c until both
+ * directions end.  Returns 0, or an error with *detail (capacity bytes) set.
+ */
+int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
+		   const struct conn_relay_config *cfg);
+
+/* Escapes up to limit bytes of data for a trace line, C style. */
+size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
+		   size_t len, size_t limit);
+
+/* ------------------------------------------------------ shared CLI options */
+
+/* The options all tools share, parsed once here for every tool. */
+struct conn_options {
+	const char *address;
+	enum conn_family family;
+	struct conn_key *key;
+	const char *authkey_text;	/* for the warning only, then wiped */
+	bool authkey_from_option;
+	const char *authkey_file;
+	enum conn_digest digest;
+	unsigned auth_flags;
+	int64_t handshake_timeout_ms;	/* 0 = none */
+	int64_t wait_ms;
+	enum conn_format in_format, out_format;
+	size_t chunk_size;
+	uint64_t max_size;
+	const char **data;
+	size_t *data_len;
+	size_t data_count;
+	uint64_t count;
+	bool send_only, recv_only, close_on_eof;
+	int verbose;
+	bool quiet;
+	char detail[200];
+};
+
+/* Option codes for shared long options that have no short letter. */
+enum conn_option_code {
+	CONN_OPT_IN = 0x100, CONN_OPT_OUT, CONN_OPT_CHUNK_SIZE,
+	CONN_OPT_MAX_SIZE, CONN_OPT_DATA, CONN_OPT_SEND_ONLY,
+	CONN_OPT_RECV_ONLY, CONN_OPT_CLOSE_ON_EOF, CONN_OPT_AUTHKEY_FILE,
+	CONN_OPT_AUTHKEY, CONN_OPT_DIGEST, CONN_OPT_NO_MD5,
+	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT
+};
+
+/* The short letters of the shared options, for getopt_long. */
+#define CONN_SHORT_OPTIONS "46f:0c:vq"
+
+/* The shared entries of a getopt_long table (struct option). */
+#define CONN_LONG_OPTIONS \
+	{ "format", required_argument, NULL, 'f' }, \
+	{ "in", required_argument, NULL, CONN_OPT_IN }, \
+	{ "out", required_argument, NULL, CONN_OPT_OUT }, \
+	{ "chunk-size", required_argument, NULL, CONN_OPT_CHUNK_SIZE }, \
+	{ "max-size", required_argument, NULL, CONN_OPT_MAX_SIZE }, \
+	{ "data", required_argument, NULL, CONN_OPT_DATA }, \
+	{ "count", required_argument, NULL, 'c' }, \
+	{ "send-only", no_argument, NULL, CONN_OPT_SEND_ONLY }, \
+	{ "recv-only", no_argument, NULL, CONN_OPT_RECV_ONLY }, \
+	{ "close-on-eof", no_argument, NULL, CONN_OPT_CLOSE_ON_EOF }, \
+	{ "authkey-file", required_argument, NULL, CONN_OPT_AUTHKEY_FILE }, \
+	{ "authkey", required_argument, NULL, CONN_OPT_AUTHKEY }, \
+	{ "digest", required_argument, NULL, CONN_OPT_DIGEST }, \
+	{ "no-md5", no_argument, NULL, CONN_OPT_NO_MD5 }, \
+	{ "handshake-timeout", required_argument, NULL, \
+	  CONN_OPT_HANDSHAKE_TIMEOUT }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }
+
+void conn_options_init(struct conn_options *o);
+void conn_options_free(struct conn_options *o);
+
+/* Applies one option getopt_long returned; CONN_EINVAL with o->detail set,
+ * or CONN_EAGAIN when code is not a shared option. */
+int conn_options_set(struct conn_options *o, int code, char *arg);
+
+/* After the last option: checks conflicts, takes the ADDRESS operand and
+ * loads the key (CONN_AUTHKEY when no option gave one). */
+int conn_options_finish(struct conn_options *o, int argc, char **argv);
+
+/* The help lines of the shared options, for --help. */
+const char *conn_options_help(void);
+
+/* Parses a size with an optional K, M or G suffix, at most max. */
+int conn_parse_size(uint64_t *out, const char *text, uint64_t max);
+/* Parses seconds (fractions allowed, at most max_s) into milliseconds. */
+int conn_parse_seconds(int64_t *ms, const char *text, double max_s);
+
+/* --------------------------------------------------------------- sessions */
+
+/* What the tools run: accept or connect, authenticate, relay. */
+int conn_session_listen(char *detail, size_t capacity,
+			const struct conn_options *o,
+			volatile sig_atomic_t *stop, conn_log_fn *log,
+			void *log_ctx);
+int conn_session_connect(char *detail, size_t capacity,
+			 const struct conn_options *o,
+			 volatile sig_atomic_t *stop, conn_log_fn *log,
+			 void *log_ctx);
+
+#endif /* CONN_H */

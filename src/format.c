@@ -1,0 +1,317 @@
+/*
+ * format.c - the message formats of stdin and stdout, as pure functions:
+ * decoders cut a byte stream into messages, encoders write messages out.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const names[CONN_FORMAT_COUNT] = {
+	[CONN_FORMAT_LINES] = "lines",
+	[CONN_FORMAT_NULL] = "null",
+	[CONN_FORMAT_RAW] = "raw",
+	[CONN_FORMAT_FRAMES] = "frames",
+	[CONN_FORMAT_HEX] = "hex",
+};
+
+int conn_format_from_name(enum conn_format *f, const char *name)
+{
+	int i;
+
+	for (i = 0; i < CONN_FORMAT_COUNT; i++) {
+		if (strcmp(names[i], name) == 0) {
+			*f = (enum conn_format)i;
+			return 0;
+		}
+	}
+	return CONN_EINVAL;
+}
+
+const char *conn_format_name(enum conn_format f)
+{
+	return names[f];
+}
+
+/* ---------------------------------------------------------------- decoders */
+
+void conn_decoder_init(struct conn_decoder *d, enum conn_format f,
+		       uint64_t max_size, size_t chunk_size)
+{
+	*d = (struct conn_decoder){ .format = f, .max_size = max_size,
+				    .chunk_size = chunk_size, .line = 1 };
+	/* Frames on stdin are ours to stream: no size cap applies. */
+	conn_frame_reader_init(&d->frames, 0);
+}
+
+void conn_decoder_free(struct conn_decoder *d)
+{
+	free(d->scratch);
+	d->scratch = NULL;
+	d->scratch_cap = 0;
+}
+
+size_t conn_decoder_window(const struct conn_decoder *d)
+{
+	if (d->max_size == 0 || d->max_size > SIZE_MAX / 4)
+		return SIZE_MAX;
+	switch (d->format) {
+	case CONN_FORMAT_LINES:
+	case CONN_FORMAT_NULL:
+		return (size_t)d->max_size + 1;
+	case CONN_FORMAT_HEX:	/* two digits a byte, maybe spaced */
+		return (size_t)d->max_size * 3 + 2;
+	default:
+		return 64 * 1024;
+	}
+}
+
+/* Hands out the next piece of the message in view at bytes. */
+static int emit(struct conn_decoder *d, struct conn_piece *piece,
+		size_t *used, const uint8_t *bytes, size_t max_piece)
+{
+	uint64_t left = d->total - d->offset;
+	size_t take = left < max_piece ? (size_t)left : max_piece;
+
+	*piece = (struct conn_piece){ .data = bytes, .size = take,
+				      .offset = d->offset, .total = d->total };
+	d->offset += take;
+	*used += take;
+	if (d->offset == d->total) {
+		d->in_message = false;
+		if (d->separator)
+			(*used)++;
+		d->line++;
+	}
+	return 0;
+}
+
+static void begin(struct conn_decoder *d, uint64_t total, bool separator)
+{
+	d->in_message = true;
+	d->total = total;
+	d->offset = 0;
+	d->separator = separator;
+}
+
+static int too_long(struct conn_decoder *d)
+{
+	detail_set(d->detail, sizeof(d->detail),
+		   "stdin message %llu is longer than --max-size (%llu bytes)",
+		   (unsigned long long)d->line,
+		   (unsigned long long)d->max_size);
+	return CONN_ETOOBIG;
+}
+
+/* Finds the end of the next delimited message; CONN_EAGAIN if not in view. */
+static int find_end(struct conn_decoder *d, size_t *len, bool *separator,
+		    const uint8_t *bytes, size_t n, bool eof, char sep)
+{
+	const uint8_t *end = memchr(bytes, sep, n);
+
+	*separator = end != NULL;
+	*len = end ? (size_t)(end - bytes) : n;
+	if (end == NULL && !eof) {
+		if (d->max_size && n > conn_decoder_window(d))
+			return too_long(d);
+		return CONN_EAGAIN;
+	}
+	if (end == NULL && n == 0)
+		return CONN_EAGAIN;	/* all done */
+	return 0;
+}
+
+static int hex_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one hex line into d->scratch; spaces, tabs and \r are skipped. */
+static int hex_decode_line(struct conn_decoder *d, size_t *out_len,
+			   const uint8_t *text, size_t len)
+{
+	size_t i, n = 0;
+	int high = -1, v;
+
+	if (d->scratch_cap < len / 2 + 1) {
+		uint8_t *grown = realloc(d->scratch, len / 2 + 1);
+
+		if (grown == NULL)
+			return CONN_ENOMEM;
+		d->scratch = grown;
+		d->scratch_cap = len / 2 + 1;
+	}
+	for (i = 0; i < len; i++) {
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')
+			continue;
+		v = hex_value(text[i]);
+		if (v < 0)
+			goto bad;
+		if (high < 0) {
+			high = v;
+		} else {
+			d->scratch[n++] = (uint8_t)(high << 4 | v);
+			high = -1;
+		}
+	}
+	if (high >= 0)
+		goto bad;
+	if (d->max_size && n > d->max_size)
+		return too_long(d);
+	*out_len = n;
+	return 0;
+bad:
+	detail_set(d->detail, sizeof(d->detail),
+		   "stdin line %llu is not hex (an odd number of digits or "
+		   "another character)", (unsigned long long)d->line);
+	return CONN_EPROTO;
+}
+
+static int next_hex(struct conn_decoder *d, struct conn_piece *piece,
+		    size_t *used, const uint8_t *bytes, size_t n, bool eof,
+		    size_t max_piece)
+{
+	size_t len, decoded;
+	bool separator;
+	int rc;
+
+	if (!d->in_message) {
+		rc = find_end(d, &len, &separator, bytes, n, eof, '\n');
+		if (rc == 0)
+			rc = hex_decode_line(d, &decoded, bytes, len);
+		if (rc)
+			return rc;
+		*used = len + separator;
+		begin(d, decoded, false);
+	}
+	return emit(d, piece, used, d->scratch + d->offset, max_piece);
+}
+
+static int next_delimited(struct conn_decoder *d, struct conn_piece *piece,
+			  size_t *used, const uint8_t *bytes, size_t n,
+			  bool eof, size_t max_piece)
+{
+	size_t len;
+	bool separator;
+	int rc;
+
+	if (!d->in_message) {
+		rc = find_end(d, &len, &separator, bytes, n, eof,
+			      d->format == CONN_FORMAT_NULL ? '\0' : '\n');
+		if (rc)
+			return rc;
+		if (d->max_size && len > d->max_size)
+			return too_long(d);
+		begin(d, len, separator);
+	}
+	return emit(d, piece, used, bytes, max_piece);
+}
+
+static int next_raw(struct conn_decoder *d, struct conn_piece *piece,
+		    size_t *used, const uint8_t *bytes, size_t n,
+		    size_t max_piece)
+{
+	if (!d->in_message) {
+		if (n == 0)
+			return CONN_EAGAIN;
+		begin(d, n < d->chunk_size ? n : d->chunk_size, false);
+	}
+	return emit(d, piece, used, bytes, max_piece);
+}
+
+static int next_frame(struct conn_decoder *d, struct conn_piece *piece,
+		      size_t *used, const uint8_t *bytes, size_t n, bool eof,
+		      size_t max_piece)
+{
+	int rc = conn_frame_reader_next(&d->frames, piece, used, bytes, n,
+					max_piece);
+
+	if (rc == CONN_EPROTO)
+		detail_set(d->detail, sizeof(d->detail),
+			   "stdin frame %llu has an invalid length",
+			   (unsigned long long)d->frames.messages + 1);
+	if (rc == CONN_EAGAIN && eof && *used == n &&
+	    !conn_frame_reader_is_idle(&d->frames)) {
+		detail_set(d->detail, sizeof(d->detail),
+			   "stdin ends inside frame %llu (%llu of %llu "
+			   "bytes)", (unsigned long long)d->frames.messages + 1,
+			   (unsigned long long)d->frames.offset,
+			   (unsigned long long)d->frames.total);
+		return CONN_ETRUNC;
+	}
+	return rc;
+}
+
+int conn_decoder_next(struct conn_decoder *d, struct conn_piece *piece,
+		      size_t *used, const uint8_t *bytes, size_t n, bool eof,
+		      size_t max_piece)
+{
+	*used = 0;
+	switch (d->format) {
+	case CONN_FORMAT_LINES:
+	case CONN_FORMAT_NULL:
+		return next_delimited(d, piece, used, bytes, n, eof,
+				      max_piece);
+	case CONN_FORMAT_RAW:
+		return next_raw(d, piece, used, bytes, n, max_piece);
+	case CONN_FORMAT_FRAMES:
+		return next_frame(d, piece, used, bytes, n, eof, max_piece);
+	case CONN_FORMAT_HEX:
+		return next_hex(d, piece, used, bytes, n, eof, max_piece);
+	default:
+		return CONN_EINVAL;
+	}
+}
+
+/* ---------------------------------------------------------------- encoders */
+
+size_t conn_encode_bound(enum conn_format f, size_t size)
+{
+	switch (f) {
+	case CONN_FORMAT_FRAMES:
+		return size + CONN_FRAME_HEADER_MAX;
+	case CONN_FORMAT_HEX:
+		return 2 * size + 1;
+	case CONN_FORMAT_RAW:
+		return size;
+	default:
+		return size + 1;
+	}
+}
+
+static size_t hex_encode(uint8_t *out, const uint8_t *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = (uint8_t)digits[data[i] >> 4];
+		out[2 * i + 1] = (uint8_t)digits[data[i] & 15];
+	}
+	return 2 * len;
+}
+
+size_t conn_encode_piece(uint8_t *out, enum conn_format f,
+			 const struct conn_piece *piece)
+{
+	size_t n = 0;
+
+	if (f == CONN_FORMAT_FRAMES && conn_piece_is_first(piece))
+		n += conn_frame_header_encode(out, piece->total);
+	if (f == CONN_FORMAT_HEX) {
+		n += hex_encode(out + n, piece->data, piece->size);
+	} else if (piece->size) {
+		memcpy(out + n, piece->data, piece->size);
+		n += piece->size;
+	}
+	if (conn_piece_is_last(piece) && f != CONN_FORMAT_RAW &&
+	    f != CONN_FORMAT_FRAMES)
+		out[n++] = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	return n;
+}

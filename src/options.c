@@ -1,0 +1,296 @@
+/* options.c - the command-line options every tool shares, parsed once. */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CHUNK_SIZE (64 * 1024)
+#define DEFAULT_MAX_SIZE (1ull << 30)
+#define DEFAULT_HANDSHAKE_MS 10000
+#define MAX_CHUNK_SIZE (1ull << 30)
+#define MAX_SECONDS 1e6
+
+void conn_options_init(struct conn_options *o)
+{
+	*o = (struct conn_options){
+		.digest = CONN_DIGEST_SHA256,
+		.handshake_timeout_ms = DEFAULT_HANDSHAKE_MS,
+		.in_format = CONN_FORMAT_LINES,
+		.out_format = CONN_FORMAT_LINES,
+		.chunk_size = DEFAULT_CHUNK_SIZE,
+		.max_size = DEFAULT_MAX_SIZE,
+	};
+}
+
+void conn_options_free(struct conn_options *o)
+{
+	conn_key_free(o->key);
+	free(o->data);
+	free(o->data_len);
+	o->key = NULL;
+	o->data = NULL;
+	o->data_len = NULL;
+}
+
+int conn_parse_size(uint64_t *out, const char *text, uint64_t max)
+{
+	unsigned long long value;
+	unsigned shift = 0;
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return CONN_EINVAL;
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno)
+		return CONN_EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || value > (max >> shift))
+		return CONN_EINVAL;
+	*out = (uint64_t)value << shift;
+	return 0;
+}
+
+int conn_parse_seconds(int64_t *ms, const char *text, double max_s)
+{
+	char *end;
+	double s;
+
+	if (text[0] < '0' || text[0] > '9')
+		return CONN_EINVAL;
+	errno = 0;
+	s = strtod(text, &end);
+	if (errno || *end != '\0' || !isfinite(s) || s < 0 || s > max_s)
+		return CONN_EINVAL;
+	*ms = (int64_t)ceil(s * 1000.0);
+	return 0;
+}
+
+static int invalid(struct conn_options *o, const char *fmt, const char *arg)
+{
+	detail_set(o->detail, sizeof(o->detail), fmt, arg);
+	return CONN_EINVAL;
+}
+
+static int set_format(struct conn_options *o, enum conn_format *f,
+		      const char *name)
+{
+	if (conn_format_from_name(f, name))
+		return invalid(o, "unknown format '%s' (lines, null, raw, "
+			       "frames, hex)", name);
+	return 0;
+}
+
+static int add_data(struct conn_options *o, const char *text)
+{
+	size_t n = o->data_count + 1;
+	const char **data = realloc(o->data, n * sizeof(*data));
+	size_t *lens;
+
+	if (data == NULL)
+		return CONN_ENOMEM;
+	o->data = data;
+	lens = realloc(o->data_len, n * sizeof(*lens));
+	if (lens == NULL)
+		return CONN_ENOMEM;
+	o->data_len = lens;
+	o->data[o->data_count] = text;
+	o->data_len[o->data_count] = strlen(text);
+	o->data_count = n;
+	return 0;
+}
+
+static int set_size_option(struct conn_options *o, uint64_t *out,
+			   const char *arg, uint64_t min, uint64_t max,
+			   const char *name)
+{
+	if (conn_parse_size(out, arg, max) || *out < min) {
+		detail_set(o->detail, sizeof(o->detail),
+			   "invalid %s '%s'", name, arg);
+		return CONN_EINVAL;
+	}
+	return 0;
+}
+
+static int set_seconds(struct conn_options *o, int64_t *ms, const char *arg,
+		       const char *name)
+{
+	if (conn_parse_seconds(ms, arg, MAX_SECONDS)) {
+		detail_set(o->detail, sizeof(o->detail),
+			   "invalid %s '%s' (seconds)", name, arg);
+		return CONN_EINVAL;
+	}
+	return 0;
+}
+
+int conn_options_set(struct conn_options *o, int code, char *arg)
+{
+	uint64_t n;
+	int rc;
+
+	switch (code) {
+	case '4':
+	case '6':
+		if (o->family != CONN_FAMILY_ANY &&
+		    o->family != (code == '4' ? CONN_FAMILY_IPV4
+					      : CONN_FAMILY_IPV6))
+			return invalid(o, "%s", "cannot use -4 with -6");
+		o->family = code == '4' ? CONN_FAMILY_IPV4 : CONN_FAMILY_IPV6;
+		return 0;
+	case 'f':
+		rc = set_format(o, &o->in_format, arg);
+		o->out_format = o->in_format;
+		return rc;
+	case '0':
+		o->in_format = o->out_format = CONN_FORMAT_NULL;
+		return 0;
+	case CONN_OPT_IN:
+		return set_format(o, &o->in_format, arg);
+	case CONN_OPT_OUT:
+		return set_format(o, &o->out_format, arg);
+	case CONN_OPT_CHUNK_SIZE:
+		rc = set_size_option(o, &n, arg, 1, MAX_CHUNK_SIZE,
+				     "--chunk-size");
+		o->chunk_size = (size_t)n;
+		return rc;
+	case CONN_OPT_MAX_SIZE:
+		return set_size_option(o, &o->max_size, arg, 0,
+				       UINT64_MAX >> 2, "--max-size");
+	case CONN_OPT_DATA:
+		return add_data(o, arg);
+	case 'c':
+		return set_size_option(o, &o->count, arg, 1, UINT64_MAX >> 2,
+				       "--count");
+	case CONN_OPT_SEND_ONLY:
+		o->send_only = true;
+		return 0;
+	case CONN_OPT_RECV_ONLY:
+		o->recv_only = true;
+		return 0;
+	case CONN_OPT_CLOSE_ON_EOF:
+		o->close_on_eof = true;
+		return 0;
+	case CONN_OPT_AUTHKEY_FILE:
+		o->authkey_file = arg;
+		return 0;
+	case CONN_OPT_AUTHKEY:
+		o->authkey_text = arg;
+		return 0;
+	case CONN_OPT_DIGEST:
+		if (conn_digest_from_name(&o->digest, arg, strlen(arg)))
+			return invalid(o, "unknown digest '%s' (sha256, "
+				       "sha384, sha3_256, sha3_384, md5)", arg);
+		return 0;
+	case CONN_OPT_NO_MD5:
+		o->auth_flags |= CONN_AUTH_NO_MD5;
+		return 0;
+	case CONN_OPT_HANDSHAKE_TIMEOUT:
+		return set_seconds(o, &o->handshake_timeout_ms, arg,
+				   "--handshake-timeout");
+	case CONN_OPT_WAIT:
+		return set_seconds(o, &o->wait_ms, arg, "--wait");
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	default:
+		return CONN_EAGAIN;
+	}
+}
+
+static int conflict(struct conn_options *o, const char *a, const char *b)
+{
+	detail_set(o->detail, sizeof(o->detail), "cannot use %s with %s", a,
+		   b);
+	return CONN_EINVAL;
+}
+
+/* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order. */
+static int load_key(struct conn_options *o)
+{
+	const char *env = getenv("CONN_AUTHKEY");
+	int rc = 0;
+
+	if (o->authkey_file) {
+		rc = conn_key_new_from_file(&o->key, o->authkey_file);
+		if (rc == CONN_EINVAL)
+			detail_set(o->detail, sizeof(o->detail),
+				   "%s: the key file is empty",
+				   o->authkey_file);
+		else if (rc)
+			detail_set(o->detail, sizeof(o->detail),
+				   "cannot read the key file %s: %s",
+				   o->authkey_file, strerror(errno));
+		return rc ? CONN_EINVAL : 0;
+	}
+	if (o->authkey_text) {
+		size_t len = strlen(o->authkey_text);
+
+		if (len == 0)
+			return invalid(o, "%s", "--authkey: the key is empty");
+		rc = conn_key_new(&o->key, o->authkey_text, len);
+		/* Hide the key from ps(1) as soon as we hold our copy. */
+		memset((char *)o->authkey_text, 'x', len);
+		o->authkey_from_option = true;
+		o->authkey_text = NULL;
+		return rc;
+	}
+	if (env && env[0])
+		rc = conn_key_new(&o->key, env, strlen(env));
+	return rc;
+}
+
+int conn_options_finish(struct conn_options *o, int argc, char **argv)
+{
+	if (o->send_only && o->recv_only)
+		return conflict(o, "--send-only", "--recv-only");
+	if (o->data_count && o->recv_only)
+		return conflict(o, "--data", "--recv-only");
+	if (o->authkey_file && o->authkey_text)
+		return conflict(o, "--authkey", "--authkey-file");
+	if (argc < 1)
+		return invalid(o, "%s", "missing ADDRESS");
+	if (argc > 1)
+		return invalid(o, "unexpected argument '%s'", argv[1]);
+	o->address = argv[0];
+	return load_key(o);
+}
+
+const char *conn_options_help(void)
+{
+	return
+"  -4                      use IPv4 only\n"
+"  -6                      use IPv6 only\n"
+"  -f, --format=FMT        message format of stdin and stdout: lines (default),\n"
+"                            null, raw, frames, hex\n"
+"      --in=FMT            format of stdin\n"
+"      --out=FMT           format of stdout\n"
+"  -0                      same as --format=null\n"
+"      --chunk-size=BYTES  raw input: largest message made from one read\n"
+"                            (default 64K)\n"
+"      --max-size=BYTES    largest message accepted (default 1G; 0 = no limit)\n"
+"      --data=TEXT         send TEXT as a message before stdin (repeatable)\n"
+"  -c, --count=N           exit after receiving N messages\n"
+"      --send-only         only send; discard received messages\n"
+"      --recv-only         only receive; do not read stdin\n"
+"      --close-on-eof      at stdin EOF, exit once all is sent instead of\n"
+"                            waiting for the peer to close\n"
+"      --authkey-file=FILE authenticate with the key in FILE\n"
+"      --authkey=TEXT      authenticate with TEXT (visible to other users)\n"
+"      --digest=NAME       digest of our challenge: sha256 (default), sha384,\n"
+"                            sha3_256, sha3_384, md5\n"
+"      --no-md5            never use MD5 (refuses legacy Python peers)\n"
+"      --handshake-timeout=SEC  time allowed for the handshake (default 10;\n"
+"                            0 = no limit)\n"
+"  -v, --verbose           trace connection events and frames to stderr\n"
+"  -q, --quiet             print no notices\n";
+}

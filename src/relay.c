@@ -1,0 +1,457 @@
+/*
+ * relay.c - the full-duplex loop: stdin messages to the peer, the peer's
+ * messages to stdout, both at once, with back-pressure and no deadlock.
+ *
+ * Bytes flow stdin -> in -> (decoder) -> c->tx -> socket and
+ * socket -> c->rx -> (frame reader) -> out -> stdout.  Queues hold back
+ * half messages (buf_flush_limit) so a cut connection leaves only whole
+ * messages behind, unless one message is larger than the queue.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IN_BUF_SIZE (256 * 1024)
+#define OUT_BUF_SIZE (512 * 1024)
+#define MIN_PIECE 64		/* less room than this: wait for a flush */
+#define READ_SIZE (64 * 1024)
+#define DRAIN_MS 5000		/* how long to push out what was accepted */
+
+struct relay {
+	const struct conn_relay_config *cfg;
+	struct conn_channel *c;
+	struct conn_decoder dec;
+	struct conn_buf in, out;
+	int in_fd, out_fd;
+	bool out_fd_owned;
+	bool in_eof;		/* stdin said end of file */
+	bool input_done;	/* ... and every message of it is queued */
+	bool input_stalled;	/* the decoder waits for room in c->tx */
+	bool output_stalled;	/* the frame reader waits for room in out */
+	bool output_done;	/* the peer closed and all it sent is queued */
+	bool count_reached;
+	bool shut;		/* our sending side is shut down */
+	uint64_t received;
+	char *detail;
+	size_t capacity;
+};
+
+/* A pipe on stdout gets a descriptor of our own that never blocks, without
+ * touching the flags of the one we share with other processes. */
+static int private_nonblocking(int fd, bool *owned)
+{
+	struct stat st;
+	char path[32];
+	int own;
+
+	*owned = false;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (own < 0)
+		return fd;
+	*owned = true;
+	return own;
+}
+
+static int relay_fail(struct relay *r, int err, const char *text)
+{
+	if (text && text[0])
+		detail_set(r->detail, r->capacity, "%s", text);
+	return err;
+}
+
+/* ------------------------------------------------------- stdin -> socket */
+
+static int queue_piece(struct relay *r, const struct conn_piece *p)
+{
+	struct conn_buf *tx = &r->c->tx;
+
+	if (conn_piece_is_first(p)) {
+		tx->end += conn_frame_header_encode(tx->data + tx->end,
+						    p->total);
+		chan_trace_frame(r->c, '>', p);
+	}
+	if (p->size)
+		memcpy(tx->data + tx->end, p->data, p->size);
+	tx->end += p->size;
+	if (conn_piece_is_last(p))
+		buf_commit(tx);
+	return 0;
+}
+
+/* Cuts queued stdin bytes into messages while the socket queue has room. */
+static int pump_input(struct relay *r)
+{
+	struct conn_buf *tx = &r->c->tx;
+	struct conn_piece p;
+	size_t used, room;
+	int rc;
+
+	r->input_stalled = false;
+	while (!r->input_done) {
+		room = buf_room(tx) >= READ_SIZE ? buf_room(tx)
+						 : buf_compact(tx);
+		if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
+			r->input_stalled = true;
+			return 0;
+		}
+		rc = conn_decoder_next(&r->dec, &p, &used,
+				       r->in.data + r->in.start,
+				       buf_len(&r->in), r->in_eof,
+				       room - CONN_FRAME_HEADER_MAX);
+		if (rc == 0)
+			queue_piece(r, &p);
+		buf_consume(&r->in, used);
+		if (rc == CONN_EAGAIN && used == 0) {
+			r->input_done = r->in_eof;
+			return 0;
+		}
+		if (rc && rc != CONN_EAGAIN)
+			return relay_fail(r, rc, r->dec.detail);
+	}
+	return 0;
+}
+
+static int read_input(struct relay *r)
+{
+	size_t window = conn_decoder_window(&r->dec);
+	ssize_t n;
+	int rc;
+
+	rc = buf_reserve(&r->in, READ_SIZE, window > READ_SIZE ? window
+							       : READ_SIZE);
+	if (rc == CONN_ETOOBIG && buf_room(&r->in) == 0)
+		return relay_fail(r, rc, "a stdin message is too long");
+	if (rc && rc != CONN_ETOOBIG)
+		return rc;
+	n = read(r->in_fd, r->in.data + r->in.end, buf_room(&r->in));
+	if (n > 0)
+		r->in.end += (size_t)n;
+	else if (n == 0)
+		r->in_eof = true;
+	else if (errno != EAGAIN && errno != EINTR) {
+		detail_set(r->detail, r->capacity, "cannot read stdin: %s",
+			   strerror(errno));
+		return CONN_EIO;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------ socket -> stdout */
+
+static bool is_challenge(const struct conn_piece *p)
+{
+	static const char challenge[] = "#CHALLENGE#";
+
+	return p->size >= sizeof(challenge) - 1 &&
+	       memcmp(p->data, challenge, sizeof(challenge) - 1) == 0;
+}
+
+static int deliver_piece(struct relay *r, const struct conn_piece *p)
+{
+	if (conn_piece_is_first(p)) {
+		chan_trace_frame(r->c, '<', p);
+		if (r->cfg->no_key && r->received == 0 && is_challenge(p))
+			return relay_fail(r, CONN_EAUTH,
+					  "the peer asks for authentication "
+					  "(#CHALLENGE#) but no authkey was "
+					  "given: use --authkey-file");
+	}
+	if (!r->cfg->send_only)
+		r->out.end += conn_encode_piece(r->out.data + r->out.end,
+						r->cfg->out_format, p);
+	if (conn_piece_is_last(p)) {
+		buf_commit(&r->out);
+		r->received++;
+		if (r->cfg->count && r->received >= r->cfg->count)
+			r->count_reached = true;
+	}
+	return 0;
+}
+
+/* The largest piece whose encoding fits in room bytes. */
+static size_t piece_fitting(enum conn_format f, size_t room)
+{
+	if (f == CONN_FORMAT_HEX)
+		return room > 1 ? (room - 1) / 2 : 0;
+	if (f == CONN_FORMAT_FRAMES)
+		return room > CONN_FRAME_HEADER_MAX ?
+		       room - CONN_FRAME_HEADER_MAX : 0;
+	if (f == CONN_FORMAT_RAW)
+		return room;
+	return room ? room - 1 : 0;
+}
+
+static int pump_output(struct relay *r)
+{
+	struct conn_channel *c = r->c;
+	struct conn_piece p;
+	size_t used, room, max_piece = SIZE_MAX;
+	int rc;
+
+	r->output_stalled = false;
+	while (!r->output_done && !r->count_reached) {
+		if (!r->cfg->send_only) {
+			room = buf_room(&r->out) >= READ_SIZE ?
+			       buf_room(&r->out) : buf_compact(&r->out);
+			max_piece = piece_fitting(r->cfg->out_format, room);
+			if (max_piece < MIN_PIECE) {
+				r->output_stalled = true;
+				return 0;
+			}
+		}
+		rc = conn_frame_reader_next(&c->reader, &p, &used,
+					    c->rx.data + c->rx.start,
+					    buf_len(&c->rx), max_piece);
+		if (rc == 0)
+			rc = deliver_piece(r, &p);
+		buf_consume(&c->rx, used);
+		if (rc == CONN_EAGAIN) {
+			if (used)
+				continue;
+			if (!c->peer_eof)
+				return 0;
+			if (!conn_frame_reader_is_idle(&c->reader)) {
+				detail_set(r->detail, r->capacity,
+					   "connection closed in the middle of "
+					   "a message (%llu of %llu bytes "
+					   "received)",
+					   (unsigned long long)c->reader.offset,
+					   (unsigned long long)c->reader.total);
+				return CONN_ETRUNC;
+			}
+			r->output_done = true;
+			return 0;
+		}
+		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
+			return relay_fail(r, chan_reader_error(c, rc),
+					  c->detail);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int write_output(struct relay *r, size_t limit)
+{
+	ssize_t n;
+
+	while (r->out.start < limit) {
+		n = write(r->out_fd, r->out.data + r->out.start,
+			  limit - r->out.start);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno == EPIPE)
+			return CONN_EPIPE;
+		if (n < 0) {
+			detail_set(r->detail, r->capacity,
+				   "cannot write stdout: %s", strerror(errno));
+			return CONN_EIO;
+		}
+		buf_consume(&r->out, (size_t)n);
+		if (buf_len(&r->out) == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Writes every whole message held for stdout, waiting as needed. */
+static int drain_output(struct relay *r)
+{
+	struct pollfd pfd = { .fd = r->out_fd, .events = POLLOUT };
+	int rc;
+
+	while (r->out.mark > r->out.start) {
+		rc = write_output(r, r->out.mark);
+		if (rc)
+			return rc;
+		if (r->out.mark > r->out.start && poll(&pfd, 1, DRAIN_MS) <= 0)
+			return 0;
+	}
+	return 0;
+}
+
+/* Sends what is whole in the socket queue, for a little while at most. */
+static void drain_tx(struct relay *r)
+{
+	struct conn_buf *tx = &r->c->tx;
+
+	tx->end = tx->mark > tx->start ? tx->mark : tx->start;
+	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
+	chan_flush(r->c);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static int send_data(struct relay *r)
+{
+	const struct conn_relay_config *cfg = r->cfg;
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	struct conn_piece p;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < cfg->data_count && rc == 0; i++) {
+		p = (struct conn_piece){ (const uint8_t *)cfg->data[i],
+					 cfg->data_len[i], 0,
+					 cfg->data_len[i] };
+		chan_trace_frame(r->c, '>', &p);
+		rc = buf_append(&r->c->tx, header,
+				conn_frame_header_encode(header, p.total));
+		if (rc == 0)
+			rc = buf_append(&r->c->tx, p.data, p.size);
+		buf_commit(&r->c->tx);
+	}
+	return rc;
+}
+
+/* After stdin ends and all is sent: half-close, or close at once. */
+static int finish_input(struct relay *r, bool *stop_now)
+{
+	int rc;
+
+	*stop_now = false;
+	if (!r->input_done || buf_len(&r->c->tx) > 0 || r->shut)
+		return 0;
+	if (r->cfg->close_on_eof) {
+		*stop_now = true;
+		return 0;
+	}
+	r->shut = true;
+	if (r->cfg->recv_only)
+		return 0;
+	rc = conn_channel_shutdown(r->c);
+	return rc == CONN_ERESET ? 0 : rc;
+}
+
+static bool relay_is_over(const struct relay *r)
+{
+	if (r->count_reached)
+		return buf_len(&r->out) == 0 || r->cfg->send_only;
+	return r->output_done && buf_len(&r->out) == 0 && r->shut;
+}
+
+static int io_events(struct relay *r)
+{
+	struct conn_channel *c = r->c;
+	struct pollfd pfd[3];
+	nfds_t n = 0;
+	int rc, in_slot = -1, sock_slot = -1, out_slot = -1;
+	short sock_events = 0;
+
+	if (r->in_fd >= 0 && !r->in_eof && !r->input_stalled)
+		pfd[in_slot = (int)n++] = (struct pollfd){ r->in_fd, POLLIN, 0 };
+	if (!c->peer_eof && !r->output_stalled && !r->count_reached)
+		sock_events |= POLLIN;
+	if (buf_flush_limit(&c->tx) > c->tx.start)
+		sock_events |= POLLOUT;
+	if (sock_events)
+		pfd[sock_slot = (int)n++] = (struct pollfd){ c->rfd,
+							     sock_events, 0 };
+	if (buf_flush_limit(&r->out) > r->out.start)
+		pfd[out_slot = (int)n++] = (struct pollfd){ r->out_fd,
+							    POLLOUT, 0 };
+	if (n == 0)
+		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
+	if (poll(pfd, n, -1) < 0)
+		return errno == EINTR ? 0 : CONN_EIO;
+	if (in_slot >= 0 && pfd[in_slot].revents) {
+		rc = read_input(r);
+		if (rc)
+			return rc;
+	}
+	if (sock_slot >= 0 && (pfd[sock_slot].revents & ~POLLOUT) &&
+	    (sock_events & POLLIN)) {
+		rc = chan_read_some(c);
+		if (rc && rc != CONN_EAGAIN)
+			return relay_fail(r, rc, c->detail);
+	}
+	return 0;
+}
+
+static int flush_queues(struct relay *r)
+{
+	int rc = chan_write_some(r->c, buf_flush_limit(&r->c->tx));
+
+	if (rc) {
+		if (r->c->peer_eof && rc == CONN_ERESET)
+			return relay_fail(r, rc, "the peer closed the "
+					  "connection before all input was "
+					  "sent");
+		return relay_fail(r, rc, r->c->detail);
+	}
+	return r->cfg->send_only ? 0 : write_output(r, buf_flush_limit(&r->out));
+}
+
+static int relay_loop(struct relay *r)
+{
+	bool stop_now;
+	int rc;
+
+	for (;;) {
+		if (r->cfg->stop && *r->cfg->stop)
+			return CONN_EINTR;
+		rc = pump_output(r);
+		if (rc == 0)
+			rc = pump_input(r);
+		if (rc == 0)
+			rc = flush_queues(r);
+		if (rc == 0)
+			rc = finish_input(r, &stop_now);
+		if (rc || stop_now || relay_is_over(r))
+			return rc;
+		rc = io_events(r);
+		if (rc)
+			return rc;
+	}
+}
+
+int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
+		   const struct conn_relay_config *cfg)
+{
+	struct relay r = { .cfg = cfg, .c = c, .detail = detail,
+			   .capacity = capacity };
+	int rc;
+
+	detail_set(detail, capacity, "%s", "");
+	r.in_fd = cfg->recv_only ? -1 : cfg->in_fd;
+	r.in_eof = r.in_fd < 0;
+	r.out_fd = private_nonblocking(cfg->out_fd, &r.out_fd_owned);
+	conn_decoder_init(&r.dec, cfg->in_format, cfg->max_size,
+			  cfg->chunk_size);
+	conn_channel_set_max_size(c, cfg->max_size);
+	conn_channel_set_deadline(c, -1);
+	rc = buf_init(&r.in, IN_BUF_SIZE);
+	if (rc == 0)
+		rc = buf_init(&r.out, OUT_BUF_SIZE);
+	if (rc == 0)
+		rc = send_data(&r);
+	if (rc == 0)
+		rc = relay_loop(&r);
+	/* Whatever ended the loop, whole messages already accepted go on. */
+	if (rc != CONN_EPIPE && !cfg->send_only) {
+		int out_rc = drain_output(&r);
+
+		if (rc == 0)
+			rc = out_rc;
+	}
+	if (rc && rc != CONN_EPIPE)
+		drain_tx(&r);
+	if (r.out_fd_owned)
+		close(r.out_fd);
+	conn_decoder_free(&r.dec);
+	buf_free(&r.in);
+	buf_free(&r.out);
+	return rc;
+}

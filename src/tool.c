@@ -1,0 +1,99 @@
+/* tool.c - the front end of the tools: the one place errors become text
+ * on stderr and exit statuses. */
+#include <config.h>
+
+#include "tool.h"
+
+#include <signal.h>
+#include <string.h>
+
+struct tool {
+	const char *program;
+	bool quiet;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* SIGINT/SIGTERM interrupt blocking calls (no SA_RESTART) and ask the
+ * core to stop cleanly; a closed socket or pipe is an error value. */
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void tool_log(void *ctx, enum conn_log_level level, const char *line)
+{
+	const struct tool *t = ctx;
+
+	if (t->quiet && level != CONN_LOG_TRACE)
+		return;
+	fprintf(stderr, "%s: %s%s\n", t->program,
+		level == CONN_LOG_WARNING ? "warning: " : "", line);
+}
+
+int tool_version(const char *program)
+{
+	printf("%s (%s) %s\n"
+	       "Copyright (C) 2026 the conn-tools authors.\n"
+	       "License GPLv3+: GNU GPL version 3 or later "
+	       "<https://gnu.org/licenses/gpl.html>.\n"
+	       "This is free software: you are free to change and "
+	       "redistribute it.\n"
+	       "There is NO WARRANTY, to the extent permitted by law.\n",
+	       program, PACKAGE_NAME, PACKAGE_VERSION);
+	return CONN_EXIT_OK;
+}
+
+int tool_usage_error(const char *program, const char *detail)
+{
+	if (detail && detail[0])
+		fprintf(stderr, "%s: %s\n", program, detail);
+	fprintf(stderr, "Try '%s --help' for more information.\n", program);
+	return CONN_EXIT_USAGE;
+}
+
+static int report(const char *program, int rc, const char *detail)
+{
+	/* A reader that left (| head) or a stop signal is a quiet end. */
+	if (rc == CONN_EPIPE || rc == CONN_EINTR)
+		return conn_exit_status(rc);
+	if (detail[0] == '\0')
+		fprintf(stderr, "%s: %s\n", program, conn_strerror(rc));
+	else if (rc == CONN_EAUTH && strncmp(detail, "the peer asks", 13))
+		fprintf(stderr, "%s: authentication failed: %s\n", program,
+			detail);
+	else if (rc == CONN_ETIMEDOUT)
+		fprintf(stderr, "%s: timeout: %s\n", program, detail);
+	else
+		fprintf(stderr, "%s: %s\n", program, detail);
+	return conn_exit_status(rc);
+}
+
+int tool_run(const char *program, struct conn_options *o,
+	     tool_session_fn *session)
+{
+	struct tool t = { .program = program, .quiet = o->quiet };
+	char detail[512] = "";
+	int rc;
+
+	install_signals();
+	if (o->authkey_from_option)
+		tool_log(&t, CONN_LOG_WARNING, "--authkey TEXT is visible to "
+			 "other users (ps); prefer --authkey-file or "
+			 "CONN_AUTHKEY");
+	rc = session(detail, sizeof(detail), o, &stop_requested, tool_log, &t);
+	conn_options_free(o);
+	fflush(stdout);
+	return rc ? report(program, rc, detail) : CONN_EXIT_OK;
+}

@@ -1,0 +1,169 @@
+/* transport-tcp.c - TCP over IPv4 and IPv6. */
+#include "transport.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 128
+
+static int family_of(enum conn_family family)
+{
+	return family == CONN_FAMILY_IPV4 ? AF_INET :
+	       family == CONN_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
+}
+
+static int resolve(struct addrinfo **res, char *detail, size_t capacity,
+		   const char *host, const char *port, enum conn_family family,
+		   int flags)
+{
+	struct addrinfo hints = { .ai_family = family_of(family),
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = flags };
+	int rc = getaddrinfo(host, port, &hints, res);
+
+	if (rc == 0)
+		return 0;
+	detail_set(detail, capacity, "cannot resolve %s: %s",
+		   host ? host : "(any)", gai_strerror(rc));
+	return rc == EAI_MEMORY ? CONN_ENOMEM : CONN_ERESOLVE;
+}
+
+static void tcp_tune(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static int bind_one(int *fd, const struct addrinfo *ai)
+{
+	int one = 1, zero = 0;
+
+	*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		     ai->ai_protocol);
+	if (*fd < 0)
+		return -1;
+	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::] also takes IPv4 unless -6 asked for IPv6 alone. */
+	if (ai->ai_family == AF_INET6)
+		setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY,
+			   ai->ai_flags & AI_V4MAPPED ? &zero : &one,
+			   sizeof(int));
+	if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	    listen(*fd, LISTEN_BACKLOG) == 0)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	return -1;
+}
+
+/* The wildcard ":PORT": one dual-stack [::] socket, else 0.0.0.0. */
+static int listen_any(struct conn_listener *l, const char *port,
+		      enum conn_family family, int *err)
+{
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6,
+				    .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
+	struct addrinfo v6 = { .ai_family = AF_INET6,
+			       .ai_socktype = SOCK_STREAM,
+			       .ai_addr = (struct sockaddr *)&in6,
+			       .ai_addrlen = sizeof(in6),
+			       .ai_flags = family == CONN_FAMILY_ANY ?
+					   AI_V4MAPPED : 0 };
+	struct addrinfo v4 = { .ai_family = AF_INET,
+			       .ai_socktype = SOCK_STREAM,
+			       .ai_addr = (struct sockaddr *)&in,
+			       .ai_addrlen = sizeof(in) };
+	uint16_t p = htons((uint16_t)atoi(port));
+
+	in6.sin6_port = p;
+	in.sin_port = p;
+	if (family != CONN_FAMILY_IPV4 && bind_one(&l->fd, &v6) == 0)
+		return 0;
+	*err = errno;
+	if (family != CONN_FAMILY_IPV6 && bind_one(&l->fd, &v4) == 0)
+		return 0;
+	*err = errno;
+	return -1;
+}
+
+static int tcp_listen(struct conn_listener *l, char *detail, size_t capacity,
+		      const struct conn_address *a, enum conn_family family)
+{
+	struct addrinfo *res = NULL, *ai;
+	int rc, err = 0;
+
+	if (a->host[0] == '\0') {
+		if (listen_any(l, a->port, family, &err) == 0)
+			goto bound;
+		goto fail;
+	}
+	rc = resolve(&res, detail, capacity, a->host, a->port, family,
+		     AI_PASSIVE);
+	if (rc)
+		return rc;
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (bind_one(&l->fd, ai) == 0)
+			break;
+		err = errno;
+	}
+	freeaddrinfo(res);
+	if (l->fd < 0)
+		goto fail;
+bound:
+	transport_name_listener(l);
+	return 0;
+fail:
+	detail_set(detail, capacity, "cannot listen on %s:%s: %s",
+		   a->host[0] ? a->host : "*", a->port, strerror(err));
+	return CONN_EBIND;
+}
+
+static int tcp_connect(int *fd, bool *retry, char *detail, size_t capacity,
+		       const struct conn_address *a, enum conn_family family)
+{
+	struct addrinfo *res = NULL, *ai;
+	const char *host = a->host[0] ? a->host : "localhost";
+	int rc, err = 0;
+
+	*retry = false;
+	*fd = -1;
+	rc = resolve(&res, detail, capacity, host, a->port, family, 0);
+	if (rc)
+		return rc;
+	for (ai = res; ai; ai = ai->ai_next) {
+		*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			     ai->ai_protocol);
+		if (*fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(*fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		close(*fd);
+		*fd = -1;
+	}
+	freeaddrinfo(res);
+	if (*fd >= 0)
+		return 0;
+	*retry = err == ECONNREFUSED || err == ETIMEDOUT ||
+		 err == EHOSTUNREACH || err == ENETUNREACH;
+	detail_set(detail, capacity, "cannot connect to %s%s%s:%s: %s",
+		   strchr(host, ':') ? "[" : "", host,
+		   strchr(host, ':') ? "]" : "", a->port, strerror(err));
+	return CONN_ECONNECT;
+}
+
+const struct transport_ops transport_tcp = {
+	.listen = tcp_listen,
+	.connect = tcp_connect,
+	.tune = tcp_tune,
+};

@@ -1,0 +1,133 @@
+/* transport.c - listeners and connections, whatever the transport. */
+#include "transport.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONNECT_RETRY_MS 50
+
+static const struct transport_ops *transport_for(const struct conn_address *a)
+{
+	return a->kind == CONN_ADDRESS_TCP ? &transport_tcp : &transport_unix;
+}
+
+void transport_name_listener(struct conn_listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
+		conn_address_format_sockaddr(l->name, sizeof(l->name), &ss,
+					     len);
+}
+
+int conn_listener_open(struct conn_listener **out, char *detail,
+		       size_t capacity, const struct conn_address *a,
+		       enum conn_family family)
+{
+	struct conn_listener *l = calloc(1, sizeof(*l));
+	int rc;
+
+	*out = NULL;
+	if (l == NULL)
+		return CONN_ENOMEM;
+	l->fd = -1;
+	l->ops = transport_for(a);
+	rc = l->ops->listen(l, detail, capacity, a, family);
+	if (rc) {
+		conn_listener_close(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void conn_listener_close(struct conn_listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->path[0])
+		unlink(l->path);
+	free(l);
+}
+
+const char *conn_listener_name(const struct conn_listener *l)
+{
+	return l->name;
+}
+
+int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
+			 struct conn_listener *l, volatile sig_atomic_t *stop)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+
+	for (;;) {
+		if (stop && *stop)
+			return CONN_EINTR;
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return CONN_EIO;
+		}
+		len = sizeof(ss);
+		*fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+			      SOCK_CLOEXEC);
+		if (*fd >= 0)
+			break;
+		if (errno != EINTR && errno != EAGAIN &&
+		    errno != ECONNABORTED)
+			return CONN_EIO;
+	}
+	l->ops->tune(*fd);
+	if (ss.ss_family == AF_UNIX)
+		detail_set(peer, peer_capacity, "%s", l->name);
+	else
+		conn_address_format_sockaddr(peer, peer_capacity, &ss, len);
+	return 0;
+}
+
+static int sleep_ms(int ms, volatile sig_atomic_t *stop)
+{
+	if (stop && *stop)
+		return CONN_EINTR;
+	poll(NULL, 0, ms);
+	return stop && *stop ? CONN_EINTR : 0;
+}
+
+int conn_connect(int *fd, char *detail, size_t capacity,
+		 const struct conn_address *a, enum conn_family family,
+		 int64_t wait_ms, volatile sig_atomic_t *stop)
+{
+	const struct transport_ops *ops = transport_for(a);
+	int64_t deadline = conn_clock_ms() + wait_ms;
+	bool retry;
+	int rc;
+
+	for (;;) {
+		rc = ops->connect(fd, &retry, detail, capacity, a, family);
+		if (rc == 0) {
+			ops->tune(*fd);
+			return 0;
+		}
+		if (!retry || wait_ms <= 0)
+			return rc;
+		if (conn_clock_ms() >= deadline) {
+			size_t n = strlen(detail);
+
+			detail_set(detail + n, capacity - n,
+				   " (gave up after --wait)");
+			return CONN_ETIMEDOUT;
+		}
+		rc = sleep_ms(CONNECT_RETRY_MS, stop);
+		if (rc)
+			return rc;
+	}
+}

@@ -1,0 +1,34 @@
+/*
+ * transport.h - the ops table each transport file fills in (nng style):
+ * transport-tcp.c, transport-unix.c.  transport.c picks one by address kind.
+ */
+#ifndef CONN_TRANSPORT_H
+#define CONN_TRANSPORT_H
+
+#include "internal.h"
+
+struct conn_listener {
+	int fd;
+	const struct transport_ops *ops;
+	char name[CONN_ADDRESS_PATH_MAX + 16];	/* as announced */
+	char path[CONN_ADDRESS_PATH_MAX + 1];	/* a socket file to remove */
+};
+
+struct transport_ops {
+	/* Binds and listens: sets l->fd, l->name and maybe l->path. */
+	int (*listen)(struct conn_listener *l, char *detail, size_t capacity,
+		      const struct conn_address *a, enum conn_family family);
+	/* One connection attempt; *retry says a later one may succeed. */
+	int (*connect)(int *fd, bool *retry, char *detail, size_t capacity,
+		       const struct conn_address *a, enum conn_family family);
+	/* Tunes a connected socket (TCP_NODELAY). */
+	void (*tune)(int fd);
+};
+
+extern const struct transport_ops transport_tcp;
+extern const struct transport_ops transport_unix;
+
+/* Fills l->name from the socket's bound address. */
+void transport_name_listener(struct conn_listener *l);
+
+#endif

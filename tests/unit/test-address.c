@@ -1,0 +1,3 @@
+#include "conn.h"
+#include "tap.h"
+int main(void) { ok(1, "placeholder"); return tap_done(); }

@@ -376,8 +376,7 @@ static int verify_reply(struct conn_auth *a, const uint8_t *in, size_t len)
 	if (len - skip != digests[d].size ||
 	    sodium_memcmp(expected, in + skip, digests[d].size) != 0)
 		return auth_fail(a, CONN_EAUTH,
-				 "the peer's reply does not match our key "
-				 "(wrong authkey?)");
+				 "the peer's reply does not match our key");
 	snprintf(a->peer_digest, sizeof(a->peer_digest), "%s%s",
 		 digests[d].name, name[0] ? "" : " (legacy)");
 	return 0;

@@ -280,7 +280,7 @@ int chan_reader_error(struct conn_channel *c, int err)
 		detail_set(c->detail, sizeof(c->detail),
 			   "the peer announced a %llu-byte message (header "
 			   "\"%s\"), over the --max-size limit of %llu: it "
-			   "does not speak this protocol, or raise --max-size",
+			   "does not speak this protocol",
 			   (unsigned long long)c->reader.total, shown,
 			   (unsigned long long)c->reader.max_size);
 	else if (err == CONN_EPROTO)

@@ -38,13 +38,16 @@ int main(int argc, char **argv)
 	int ch;
 
 	conn_options_init(&o);
-	while ((ch = getopt_long(argc, argv, CONN_SHORT_OPTIONS "hV",
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":" CONN_SHORT_OPTIONS "hV",
 				 long_options, NULL)) != -1) {
 		if (ch == 'h')
 			return usage();
 		if (ch == 'V')
 			return tool_version(PROGRAM);
-		if (ch == '?' || conn_options_set(&o, ch, optarg))
+		if (ch == '?' || ch == ':')
+			return tool_option_error(PROGRAM, ch, argv);
+		if (conn_options_set(&o, ch, optarg))
 			return tool_usage_error(PROGRAM, o.detail);
 	}
 	if (conn_options_finish(&o, argc - optind, argv + optind))

@@ -177,7 +177,7 @@ static int next_hex(struct conn_decoder *d, struct conn_piece *piece,
 		    size_t *used, const uint8_t *bytes, size_t n, bool eof,
 		    size_t max_piece)
 {
-	size_t len, decoded;
+	size_t len, decoded, consumed;
 	bool separator;
 	int rc;
 
@@ -187,10 +187,14 @@ static int next_hex(struct conn_decoder *d, struct conn_piece *piece,
 			rc = hex_decode_line(d, &decoded, bytes, len);
 		if (rc)
 			return rc;
-		*used = len + separator;
 		begin(d, decoded, false);
+		*used = len + separator;
 	}
-	return emit(d, piece, used, d->scratch + d->offset, max_piece);
+	/* Pieces come from scratch: only the line itself was input. */
+	consumed = *used;
+	rc = emit(d, piece, used, d->scratch + d->offset, max_piece);
+	*used = consumed;
+	return rc;
 }
 
 static int next_delimited(struct conn_decoder *d, struct conn_piece *piece,

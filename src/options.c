@@ -69,7 +69,8 @@ int conn_parse_seconds(int64_t *ms, const char *text, double max_s)
 	s = strtod(text, &end);
 	if (errno || *end != '\0' || !isfinite(s) || s < 0 || s > max_s)
 		return CONN_EINVAL;
-	*ms = (int64_t)ceil(s * 1000.0);
+	/* Round to the millisecond: 16.1 is not 16101 ms. */
+	*ms = (int64_t)llround(s * 1000.0);
 	return 0;
 }
 

@@ -380,8 +380,10 @@ static int io_events(struct relay *r)
 	return 0;
 }
 
-static int flush_queues(struct relay *r)
+/* Writes what both queues may send now; *wrote says if any went out. */
+static int flush_queues(struct relay *r, bool *wrote)
 {
+	size_t before = buf_len(&r->c->tx) + buf_len(&r->out);
 	int rc = chan_write_some(r->c, buf_flush_limit(&r->c->tx));
 
 	if (rc) {
@@ -391,12 +393,15 @@ static int flush_queues(struct relay *r)
 					  "sent");
 		return relay_fail(r, rc, r->c->detail);
 	}
-	return r->cfg->send_only ? 0 : write_output(r, buf_flush_limit(&r->out));
+	if (!r->cfg->send_only)
+		rc = write_output(r, buf_flush_limit(&r->out));
+	*wrote = buf_len(&r->c->tx) + buf_len(&r->out) < before;
+	return rc;
 }
 
 static int relay_loop(struct relay *r)
 {
-	bool stop_now;
+	bool stop_now = false, wrote = false;
 	int rc;
 
 	for (;;) {
@@ -406,7 +411,11 @@ static int relay_loop(struct relay *r)
 		if (rc == 0)
 			rc = pump_input(r);
 		if (rc == 0)
-			rc = flush_queues(r);
+			rc = flush_queues(r, &wrote);
+		/* A flush made room a stalled pump is waiting for: pump again
+		 * before polling, or bytes already read would sit unseen. */
+		if (rc == 0 && wrote && (r->input_stalled || r->output_stalled))
+			continue;
 		if (rc == 0)
 			rc = finish_input(r, &stop_now);
 		if (rc || stop_now || relay_is_over(r))

@@ -4,6 +4,7 @@
 
 #include "tool.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <string.h>
 
@@ -57,10 +58,26 @@ int tool_version(const char *program)
 
 int tool_usage_error(const char *program, const char *detail)
 {
-	if (detail && detail[0])
-		fprintf(stderr, "%s: %s\n", program, detail);
-	fprintf(stderr, "Try '%s --help' for more information.\n", program);
+	fprintf(stderr, "%s: %s\n", program,
+		detail && detail[0] ? detail : "invalid usage");
 	return CONN_EXIT_USAGE;
+}
+
+int tool_option_error(const char *program, int ch, char **argv)
+{
+	char detail[160];
+	const char *word = argv[optind - 1];
+
+	if (ch == ':')
+		snprintf(detail, sizeof(detail),
+			 "option '%s' requires an argument", word);
+	else if (optopt && word[1] != '-')
+		snprintf(detail, sizeof(detail), "invalid option '-%c'",
+			 optopt);
+	else
+		snprintf(detail, sizeof(detail), "unrecognized option '%s'",
+			 word);
+	return tool_usage_error(program, detail);
 }
 
 static int report(const char *program, int rc, const char *detail)

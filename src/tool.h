@@ -20,6 +20,10 @@ int tool_version(const char *program);
 /* Prints "PROGRAM: detail" and a --help hint; returns the usage status. */
 int tool_usage_error(const char *program, const char *detail);
 
+/* The one-line error for an option getopt_long refused (returned '?' or
+ * ':', with opterr = 0 and a ':' leading the short options). */
+int tool_option_error(const char *program, int ch, char **argv);
+
 /* Runs a session with signals, logging and key warnings set up; frees o
  * and returns the exit status. */
 int tool_run(const char *program, struct conn_options *o,

@@ -1,0 +1,315 @@
+# Shared helpers for the conn-tools bats suites.  Every file does `load helpers`.
+#
+# Environment (set by `make check`, defaulted here when bats is run by hand):
+#   PATH          starts with the build's src/ (conn-listen, conn-client)
+#   CONN_PEERS    tests/peers (mp_peer.py, modern_peer.py, raw_peer.py)
+#   CONN_VECTORS  shared/vectors (frames.json, auth.json)
+#   PYTHON        python3
+#
+# Background processes, in the manner of OpenBSD's nc regress:
+#   spawn NAME [--in FILE|--idle] CMD...
+#                                   run CMD in the background, bounded by
+#                                   $SPAWN_TIMEOUT (default 30 s), stdin FILE
+#                                   (default /dev/null; --idle: a pipe that
+#                                   stays open), stdout $T/NAME.out, stderr
+#                                   $T/NAME.err
+#   finish NAME [SEC]               wait (bounded) for NAME; sets STATUS (124
+#                                   when it had to be killed) and ELAPSED_MS
+#   expect_exit NAME CODE [SEC]     finish NAME and assert its exit status
+#   run_to NAME [--in FILE] CMD...  spawn + finish (a bounded foreground run)
+#   listen NAME [--in FILE] ARGS... conn-listen ARGS in the background, then wait
+#                                   for its "listening on" line: sets ADDR, PORT
+#   peer NAME PEER ROLE ADDRESS ARGS...  a python peer (mp_peer, modern_peer,
+#                                   raw_peer); waits for "listening on" if ROLE
+#                                   is listen
+# teardown kills whatever is left and prints every NAME.err (shown on failure).
+
+bats_require_minimum_version 1.5.0
+
+if [[ -f /usr/lib/bats/bats-support/load.bash ]]; then
+	load /usr/lib/bats/bats-support/load.bash
+	load /usr/lib/bats/bats-assert/load.bash
+else
+	bats_load_library bats-support
+	bats_load_library bats-assert
+fi
+
+_abs() { (cd "$1" 2>/dev/null && pwd) || printf '%s\n' "$1"; }
+
+: "${CONN_PEERS:=$(_abs "$BATS_TEST_DIRNAME/../peers")}"
+: "${CONN_VECTORS:=$(_abs "$BATS_TEST_DIRNAME/../../../shared/vectors")}"
+: "${PYTHON:=python3}"
+if ! command -v conn-listen >/dev/null 2>&1; then
+	PATH="$(_abs "$BATS_TEST_DIRNAME/../../src"):$PATH"
+fi
+export CONN_PEERS CONN_VECTORS PYTHON PATH
+# A key from the caller's environment must not leak into tests.
+unset CONN_AUTHKEY
+
+declare -gA BG_PID=() BG_START=() BG_DONE=() BG_EXIT=()
+STATUS=
+ELAPSED_MS=
+ADDR=
+PORT=
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	BG_PID=() BG_START=() BG_DONE=() BG_EXIT=()
+}
+
+teardown() {
+	local name pid
+	for name in "${!BG_PID[@]}"; do
+		pid=${BG_PID[$name]}
+		# the whole process group (timeout makes one), even when its leader
+		# is done: --idle's sleep and pipeline members may linger
+		kill -TERM -- "-$pid" 2>/dev/null || true
+		[[ -n ${BG_DONE[$name]:-} ]] && continue
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for name in "${!BG_PID[@]}"; do
+		[[ -n ${BG_DONE[$name]:-} ]] && continue
+		pid=${BG_PID[$name]}
+		local i
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			_alive "$pid" || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	# Shown by bats only when the test failed.
+	for name in "${!BG_PID[@]}"; do
+		if [[ -s $T/$name.err ]]; then
+			echo "--- stderr of $name (exit ${BG_EXIT[$name]:-?}):"
+			head -c 3000 "$T/$name.err"
+			echo
+		fi
+	done
+}
+
+to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+
+# _alive PID: true while PID runs (a zombie counts as dead).
+_alive() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[[ ${st:0:1} != Z ]]
+}
+
+spawn() {
+	local name=$1
+	shift
+	local in=/dev/null tmo=${SPAWN_TIMEOUT:-30}
+	if [[ ${1:-} == --in ]]; then
+		in=$2
+		shift 2
+	elif [[ ${1:-} == --idle ]]; then
+		# stdin: a pipe that stays open (and silent) until teardown
+		set -- bash -c 'exec "$@" < <(exec sleep "$0")' "$tmo" "${@:2}"
+	fi
+	BG_START[$name]=$(now_ms)
+	timeout -k 2 "$tmo" "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	BG_PID[$name]=$!
+	unset "BG_DONE[$name]"
+}
+
+finish() {
+	local name=$1 secs=${2:-25}
+	local pid=${BG_PID[$name]:?no process named $1}
+	if [[ -n ${BG_DONE[$name]:-} ]]; then
+		STATUS=${BG_EXIT[$name]}
+		return 0
+	fi
+	local end=$(($(now_ms) + $(to_ms "$secs")))
+	while _alive "$pid"; do
+		if (($(now_ms) > end)); then
+			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+			sleep 0.3
+			kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			BG_DONE[$name]=1
+			BG_EXIT[$name]=124
+			STATUS=124
+			ELAPSED_MS=$(($(now_ms) - BG_START[$name]))
+			echo "# $name still running after ${secs}s: killed" >&2
+			return 0
+		fi
+		sleep 0.02
+	done
+	ELAPSED_MS=$(($(now_ms) - BG_START[$name]))
+	STATUS=0
+	wait "$pid" || STATUS=$?
+	BG_DONE[$name]=1
+	BG_EXIT[$name]=$STATUS
+}
+
+# expect_exit NAME CODE [SEC]
+expect_exit() {
+	finish "$1" "${3:-25}"
+	if [[ $STATUS != "$2" ]]; then
+		fail "$1: expected exit status $2, got $STATUS (124: killed after timeout)
+--- stderr of $1:
+$(head -c 2000 "$T/$1.err")
+--- stdout of $1 (first 300 bytes):
+$(head -c 300 "$T/$1.out" | cat -v)"
+	fi
+}
+
+run_to() {
+	local name=$1
+	shift
+	spawn "$name" "$@"
+	finish "$name"
+}
+
+alive() { _alive "${BG_PID[$1]}"; }
+
+# inner_pid NAME: the pid of the command under NAME's timeout wrapper.
+inner_pid() { ps -o pid= --ppid "${BG_PID[$1]}" | head -1 | tr -d ' '; }
+
+# wait_listening NAME [SEC]: wait for NAME's complete "listening on ADDR" line.
+wait_listening() {
+	local name=$1 secs=${2:-10} f=$T/$1.err line n
+	local end=$(($(now_ms) + $(to_ms "$secs")))
+	while :; do
+		n=$(grep -n -m1 'listening on ' "$f" 2>/dev/null | cut -d: -f1 || true)
+		if [[ -n $n ]] && (($(wc -l <"$f") >= n)); then
+			line=$(sed -n "${n}p" "$f")
+			break
+		fi
+		if ! alive "$name"; then
+			finish "$name"
+			fail "$name exited ($STATUS) before announcing: $(cat "$f")"
+			return 1
+		fi
+		if (($(now_ms) > end)); then
+			fail "$name: no 'listening on' line within ${secs}s: $(cat "$f")"
+			return 1
+		fi
+		sleep 0.02
+	done
+	LISTEN_LINE=$line
+	ADDR=${line##*listening on }
+	PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' <<<"$line")
+}
+
+listen() {
+	local name=$1
+	shift
+	local in=()
+	if [[ ${1:-} == --in ]]; then
+		in=(--in "$2")
+		shift 2
+	elif [[ ${1:-} == --idle ]]; then
+		in=(--idle)
+		shift
+	fi
+	spawn "$name" "${in[@]}" conn-listen "$@"
+	wait_listening "$name"
+}
+
+# peer NAME [--in FILE|--idle] PEER ROLE ADDRESS ARGS...
+peer() {
+	local name=$1
+	shift
+	local in=()
+	if [[ ${1:-} == --in ]]; then
+		in=(--in "$2")
+		shift 2
+	elif [[ ${1:-} == --idle ]]; then
+		in=(--idle)
+		shift
+	fi
+	local p=$1 role=$2
+	shift
+	spawn "$name" "${in[@]}" "$PYTHON" "$CONN_PEERS/$p.py" "$@"
+	if [[ $role == listen ]]; then
+		wait_listening "$name"
+	fi
+}
+
+# wait_lines FILE N [SEC]: wait until FILE has at least N complete lines.
+wait_lines() {
+	local end=$(($(now_ms) + ${3:-10} * 1000))
+	while (($(wc -l <"$1" 2>/dev/null || echo 0) < $2)); do
+		if (($(now_ms) > end)); then
+			fail "$1: fewer than $2 lines after ${3:-10}s: $(head -c 500 "$1")"
+			return 1
+		fi
+		sleep 0.02
+	done
+	return 0
+}
+
+# wait_gone NAME SEC: true if NAME ends within SEC (without reaping it).
+wait_gone() {
+	local end=$(($(now_ms) + $(to_ms "$2")))
+	while alive "$1"; do
+		(($(now_ms) > end)) && return 1
+		sleep 0.02
+	done
+}
+
+free_port() {
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+have_ipv6() {
+	"$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null
+}
+
+sha() { sha256sum "$@" | cut -d' ' -f1; }
+
+# assert_file FILE CONTENT: FILE holds exactly CONTENT (printf %b escapes allowed
+# when given as $'...').
+assert_file() {
+	if ! cmp -s "$1" <(printf '%s' "$2"); then
+		fail "$1 differs from the expected content
+--- expected:
+$(printf '%s' "$2" | xxd | head -20)
+--- got:
+$(xxd "$1" | head -20)"
+	fi
+}
+
+# assert_err NAME ERE: NAME's stderr has a line matching ERE.
+assert_err() {
+	grep -Eq -- "$2" "$T/$1.err" || fail "stderr of $1 has no line matching /$2/:
+$(head -c 2000 "$T/$1.err")"
+}
+
+# assert_err_only NAME ERE: apart from a listener's "listening on" notice,
+# NAME's stderr is exactly one line, matching ERE.
+assert_err_only() {
+	local n
+	n=$(grep -cv '^conn-listen: listening on ' "$T/$1.err" || true)
+	[[ $n == 1 ]] || fail "stderr of $1 has $n lines instead of one (besides the announce):
+$(head -c 2000 "$T/$1.err")"
+	assert_err "$1" "$2"
+}
+
+refute_err() {
+	! grep -Fq -- "$2" "$T/$1.err" || fail "stderr of $1 contains '$2':
+$(head -c 2000 "$T/$1.err")"
+}
+
+key_file() { # key_file NAME CONTENT -> path on stdout
+	printf '%s' "$2" >"$T/$1"
+	echo "$T/$1"
+}
+
+# hexstream HEX: write the bytes HEX (spaces allowed) to stdout.
+hexstream() { printf '%s' "$*" | tr -d ' \n' | xxd -r -p; }
+
+# frames.json helpers
+vector_frames() { # the concatenated frame_hex of all entries that have one
+	"$PYTHON" -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+print("".join(f["frame_hex"] for f in d["frames"] if f.get("frame_hex") is not None))' \
+		"$CONN_VECTORS/frames.json"
+}

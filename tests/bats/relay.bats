@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# Relaying: --data, --count, half-close, --send-only/--recv-only,
+# --close-on-eof, closed stdout, volume and large messages.
+
+load helpers
+
+@test "--data messages are sent first, in order, before stdin" {
+	printf 'three\nfour\n' >"$T/in"
+	peer P mp_peer listen 127.0.0.1:0 --recv-all
+	run_to C --in "$T/in" conn-client --data one --data=two "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit P 0
+	assert_file "$T/P.out" $'one\ntwo\nthree\nfour\n'
+}
+
+@test "--data with stdin at EOF, from the listener side" {
+	listen L --data 'hello there' --data '' 127.0.0.1:0
+	peer P mp_peer client "127.0.0.1:$PORT" --recv-all --hex-out
+	expect_exit P 0
+	expect_exit L 0
+	assert_file "$T/P.out" "$(printf 'hello there' | xxd -p)
+
+"
+}
+
+@test "-c N: exit 0 right after the Nth message, stdin still open" {
+	peer P mp_peer listen 127.0.0.1:0 --send m1 --send m2 --send m3 --send m4 --hold 20
+	spawn C --idle conn-client -c 2 "127.0.0.1:$PORT"
+	expect_exit C 0 5
+	assert_file "$T/C.out" $'m1\nm2\n'
+}
+
+@test "--count=1 on the listener side" {
+	listen L --idle --count=1 127.0.0.1:0
+	peer P mp_peer client "127.0.0.1:$PORT" --send first --send second --hold 20
+	expect_exit L 0 5
+	assert_file "$T/L.out" $'first\n'
+}
+
+@test "half-close: the client's stdin ends, the listener still answers after receiving everything" {
+	mkfifo "$T/l.fifo"
+	printf 'a\nb\n' >"$T/c.in"
+	spawn L --in "$T/l.fifo" conn-listen 127.0.0.1:0
+	exec 8>"$T/l.fifo"
+	wait_listening L
+	spawn C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	wait_lines "$T/L.out" 2
+	sleep 0.3
+	alive C || { finish C; fail "client exited ($STATUS) before the listener answered"; }
+	alive L || fail "listener exited before answering"
+	printf 'reply\n' >&8
+	exec 8>&-
+	expect_exit C 0 10
+	expect_exit L 0 10
+	assert_file "$T/L.out" $'a\nb\n'
+	assert_file "$T/C.out" $'reply\n'
+}
+
+@test "half-close against Python: the peer replies after our EOF" {
+	peer P mp_peer listen 127.0.0.1:0 --recv-all --after-send 'got them' --after-send bye
+	printf 'a\nb\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit P 0
+	assert_file "$T/P.out" $'a\nb\n'
+	assert_file "$T/C.out" $'got them\nbye\n'
+}
+
+@test "peer EOF: the listener keeps sending its stdin until EOF, then exits 0" {
+	mkfifo "$T/l.fifo"
+	spawn L --in "$T/l.fifo" conn-listen 127.0.0.1:0
+	exec 8>"$T/l.fifo"
+	wait_listening L
+	printf 'early\n' >&8
+	spawn C conn-client "127.0.0.1:$PORT"
+	wait_lines "$T/C.out" 1
+	sleep 0.3
+	alive L || { finish L; fail "listener exited ($STATUS) at the peer's EOF, its stdin still open"; }
+	printf 'late\n' >&8
+	exec 8>&-
+	expect_exit L 0 10
+	expect_exit C 0 10
+	assert_file "$T/C.out" $'early\nlate\n'
+}
+
+@test "--send-only: received messages are read and discarded" {
+	printf 'to client\n' >"$T/l.in"
+	printf 'to listener\n' >"$T/c.in"
+	listen L --in "$T/l.in" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client --send-only "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/L.out" $'to listener\n'
+	assert_file "$T/C.out" ''
+}
+
+@test "--recv-only: stdin is not read and nothing is sent" {
+	printf 'to client\n' >"$T/l.in"
+	printf 'must not be sent\n' >"$T/c.in"
+	listen L --in "$T/l.in" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client --recv-only "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" $'to client\n'
+	assert_file "$T/L.out" ''
+}
+
+@test "without --close-on-eof the client waits for the peer after its stdin EOF" {
+	listen L --idle 127.0.0.1:0
+	printf 'bye\n' >"$T/c.in"
+	spawn C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	wait_lines "$T/L.out" 1
+	sleep 1
+	alive C || { finish C; fail "client exited ($STATUS) without waiting for the peer"; }
+}
+
+@test "--close-on-eof: exit 0 right after sending, the peer never closing" {
+	listen L --idle 127.0.0.1:0
+	printf 'bye\n' >"$T/c.in"
+	spawn C --in "$T/c.in" conn-client --close-on-eof "127.0.0.1:$PORT"
+	expect_exit C 0 5
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'bye\n'
+}
+
+@test "stdout closed early (| head -1): exit 0, nothing on stderr" {
+	seq -f 'line %g' 1 100000 >"$T/l.in"
+	listen L --in "$T/l.in" 127.0.0.1:0
+	spawn C bash -c 'conn-client "$1" 2>"$2/client.err" | head -1; echo "${PIPESTATUS[0]}" >"$2/client.status"' \
+		_ "127.0.0.1:$PORT" "$T"
+	expect_exit C 0 10
+	assert_file "$T/C.out" $'line 1\n'
+	assert_file "$T/client.status" $'0\n'
+	[[ ! -s $T/client.err ]] || fail "stderr not empty: $(cat "$T/client.err")"
+}
+
+@test "both sides send 50 MB at the same time: no deadlock, both arrive intact" {
+	local n=50000000
+	local want_l want_c
+	want_c=$(yes 'from the client, 0123456789' | head -c $n | sha)
+	want_l=$(yes 'from the listener' | head -c $n | sha)
+	spawn L bash -c 'yes "from the listener" | head -c "$1" | conn-listen -f raw 127.0.0.1:0 | sha256sum >"$2/L.sum"; echo "${PIPESTATUS[2]}" >"$2/L.status"' _ $n "$T"
+	wait_listening L
+	spawn C bash -c 'yes "from the client, 0123456789" | head -c "$1" | conn-client -f raw "$3" | sha256sum >"$2/C.sum"; echo "${PIPESTATUS[2]}" >"$2/C.status"' _ $n "$T" "127.0.0.1:$PORT"
+	expect_exit C 0 40
+	expect_exit L 0 10
+	assert_file "$T/C.status" $'0\n'
+	assert_file "$T/L.status" $'0\n'
+	[[ $(cut -d' ' -f1 "$T/L.sum") == "$want_c" ]] || fail "listener received something else"
+	[[ $(cut -d' ' -f1 "$T/C.sum") == "$want_l" ]] || fail "client received something else"
+}
+
+@test "100,000 lines each way arrive identical (sha256)" {
+	seq -f 'client line %g with some padding text' 1 100000 >"$T/c.in"
+	seq -f 'listener line %g' 1 100000 >"$T/l.in"
+	listen L --in "$T/l.in" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	[[ $(sha "$T/L.out") == "$(sha "$T/c.in")" ]] || fail "listener: $(wc -l <"$T/L.out") lines, differ"
+	[[ $(sha "$T/C.out") == "$(sha "$T/l.in")" ]] || fail "client: $(wc -l <"$T/C.out") lines, differ"
+}
+
+@test "64 MiB random file arrives identical in raw mode" {
+	head -c 64M /dev/urandom >"$T/big"
+	listen L --out raw 127.0.0.1:0
+	run_to C --in "$T/big" conn-client --in raw "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	[[ $(sha "$T/L.out") == "$(sha "$T/big")" ]] || fail "received $(wc -c <"$T/L.out") bytes, differ"
+}
+
+@test "64 MiB random file as one message arrives identical in frames mode" {
+	head -c 64M /dev/urandom >"$T/big"
+	{
+		printf '\004\000\000\000'
+		cat "$T/big"
+	} >"$T/big.frame"
+	listen L --out frames 127.0.0.1:0
+	run_to C --in "$T/big.frame" conn-client --in frames "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	[[ $(sha "$T/L.out") == "$(sha "$T/big.frame")" ]] || fail "received $(wc -c <"$T/L.out") bytes, differ"
+	rm -f "$T/big" "$T/big.frame" "$T/L.out"
+}
+
+@test "3 GiB single message (long header) in frames mode: passes with peak RSS under 256 MiB each" {
+	local size=3221225472 # 0xC0000000: -1 then 8-byte length
+	SPAWN_TIMEOUT=90
+	spawn L bash -c '/usr/bin/time -f %M -o "$1/L.rss" conn-listen --max-size 0 --out raw 127.0.0.1:0 | wc -c >"$1/L.count"; echo "${PIPESTATUS[0]}" >"$1/L.status"' _ "$T"
+	wait_listening L
+	spawn C bash -c '{ printf "\377\377\377\377\000\000\000\000\300\000\000\000"; head -c "$2" /dev/zero; } |
+		/usr/bin/time -f %M -o "$1/C.rss" conn-client --max-size 0 --in frames "$3"; echo "${PIPESTATUS[1]}" >"$1/C.status"' _ "$T" $size "127.0.0.1:$PORT"
+	expect_exit C 0 80
+	expect_exit L 0 10
+	local sc sl
+	sc=$(cat "$T/C.status") sl=$(cat "$T/L.status")
+	[[ $sc == 0 && $sl == 0 ]] || fail "conn-client exit $sc, conn-listen exit $sl (want 0 and 0)"
+	assert_file "$T/L.count" "$size
+"
+	local rl rc
+	rl=$(tail -1 "$T/L.rss")
+	rc=$(tail -1 "$T/C.rss")
+	((rl < 262144)) || fail "conn-listen peak RSS ${rl} KiB"
+	((rc < 262144)) || fail "conn-client peak RSS ${rc} KiB"
+}
+
+@test "SIGTERM mid-session: exit 0, complete messages flushed" {
+	peer P mp_peer listen 127.0.0.1:0 --send first --send second --hold 20
+	spawn C --idle conn-client "127.0.0.1:$PORT"
+	wait_lines "$T/C.out" 2
+	kill -TERM "$(inner_pid C)"
+	expect_exit C 0 5
+	assert_file "$T/C.out" $'first\nsecond\n'
+}
+
+@test "-v traces each frame: direction, length, first bytes escaped" {
+	peer P mp_peer listen 127.0.0.1:0 --send-hex 610a620901 --recv-all
+	run_to C conn-client -v --data hello "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit P 0
+	assert_err C '^conn-client: connected to 127\.0\.0\.1:[0-9]+$'
+	assert_err C '^conn-client: > 5 bytes "hello"$'
+	assert_err C '^conn-client: < 5 bytes "a\\nb\\t\\x01"$'
+}

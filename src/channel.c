@@ -306,25 +306,31 @@ int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
 	return rc ? rc : chan_flush(c);
 }
 
+int chan_end_of_stream(struct conn_channel *c)
+{
+	if (conn_frame_reader_is_idle(&c->reader) && buf_len(&c->rx) == 0)
+		return CONN_ERESET;
+	if (!c->reader.in_payload)
+		detail_set(c->detail, sizeof(c->detail),
+			   "connection closed in the middle of a message "
+			   "header");
+	else
+		detail_set(c->detail, sizeof(c->detail),
+			   "connection closed in the middle of a message "
+			   "(%llu of %llu bytes received)",
+			   (unsigned long long)c->reader.offset,
+			   (unsigned long long)c->reader.total);
+	return CONN_ETRUNC;
+}
+
 /* Waits for and reads more bytes; CONN_ERESET or CONN_ETRUNC at the end. */
 static int chan_fill(struct conn_channel *c)
 {
 	int rc;
 
 	for (;;) {
-		if (c->peer_eof) {
-			if (!conn_frame_reader_is_idle(&c->reader) ||
-			    buf_len(&c->rx) > 0) {
-				detail_set(c->detail, sizeof(c->detail),
-					   "connection closed in the middle "
-					   "of a message (%llu of %llu bytes "
-					   "received)",
-					   (unsigned long long)c->reader.offset,
-					   (unsigned long long)c->reader.total);
-				return CONN_ETRUNC;
-			}
-			return CONN_ERESET;
-		}
+		if (c->peer_eof)
+			return chan_end_of_stream(c);
 		rc = chan_read_some(c);
 		if (rc == 0)
 			return 0;

@@ -72,6 +72,9 @@ struct conn_channel {
 /* Reads what the socket has into rx without blocking: 0, CONN_EAGAIN when
  * nothing was there, or an error; sets peer_eof at end of stream. */
 int chan_read_some(struct conn_channel *c);
+/* At the peer's end of stream: CONN_ERESET between messages, else
+ * CONN_ETRUNC with the detail saying how much of the message came. */
+int chan_end_of_stream(struct conn_channel *c);
 /* Writes tx up to limit without blocking: 0 or an error. */
 int chan_write_some(struct conn_channel *c, size_t limit);
 /* Writes all of tx, waiting up to the deadline. */

@@ -220,15 +220,9 @@ static int pump_output(struct relay *r)
 				continue;
 			if (!c->peer_eof)
 				return 0;
-			if (!conn_frame_reader_is_idle(&c->reader)) {
-				detail_set(r->detail, r->capacity,
-					   "connection closed in the middle of "
-					   "a message (%llu of %llu bytes "
-					   "received)",
-					   (unsigned long long)c->reader.offset,
-					   (unsigned long long)c->reader.total);
-				return CONN_ETRUNC;
-			}
+			rc = chan_end_of_stream(c);
+			if (rc == CONN_ETRUNC)
+				return relay_fail(r, rc, c->detail);
 			r->output_done = true;
 			return 0;
 		}

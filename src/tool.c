@@ -63,7 +63,8 @@ int tool_usage_error(const char *program, const char *detail)
 	return CONN_EXIT_USAGE;
 }
 
-int tool_option_error(const char *program, int ch, char **argv)
+/* The one-line error for an option getopt_long refused. */
+static int option_error(const char *program, int ch, char **argv)
 {
 	char detail[160];
 	const char *word = argv[optind - 1];
@@ -97,8 +98,8 @@ static int report(const char *program, int rc, const char *detail)
 	return conn_exit_status(rc);
 }
 
-int tool_run(const char *program, struct conn_options *o,
-	     tool_session_fn *session)
+static int run(const char *program, struct conn_options *o,
+	       tool_session_fn *session)
 {
 	struct tool t = { .program = program, .quiet = o->quiet };
 	char detail[512] = "";
@@ -110,7 +111,41 @@ int tool_run(const char *program, struct conn_options *o,
 			 "other users (ps); prefer --authkey-file or "
 			 "CONN_AUTHKEY");
 	rc = session(detail, sizeof(detail), o, &stop_requested, tool_log, &t);
-	conn_options_free(o);
 	fflush(stdout);
 	return rc ? report(program, rc, detail) : CONN_EXIT_OK;
+}
+
+int tool_main(const struct tool_spec *spec, int argc, char **argv)
+{
+	char short_options[64];
+	struct conn_options o;
+	int ch, status = -1;
+
+	/* ':' first: a missing argument is told apart from an unknown
+	 * option, and we print the one error line ourselves. */
+	snprintf(short_options, sizeof(short_options), ":%shV%s",
+		 CONN_SHORT_OPTIONS, spec->short_options);
+	opterr = 0;
+	conn_options_init(&o);
+	while (status < 0 && (ch = getopt_long(argc, argv, short_options,
+					       spec->long_options,
+					       NULL)) != -1) {
+		if (ch == 'h') {
+			spec->usage(stdout);
+			status = CONN_EXIT_OK;
+		} else if (ch == 'V') {
+			status = tool_version(spec->program);
+		} else if (ch == '?' || ch == ':') {
+			status = option_error(spec->program, ch, argv);
+		} else if (conn_options_set(&o, ch, optarg)) {
+			status = tool_usage_error(spec->program, o.detail);
+		}
+	}
+	if (status < 0 && conn_options_finish(&o, argc - optind,
+					      argv + optind))
+		status = tool_usage_error(spec->program, o.detail);
+	if (status < 0)
+		status = run(spec->program, &o, spec->session);
+	conn_options_free(&o);
+	return status;
 }

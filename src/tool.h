@@ -7,6 +7,7 @@
 
 #include "conn.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 typedef int tool_session_fn(char *detail, size_t capacity,
@@ -20,13 +21,18 @@ int tool_version(const char *program);
 /* Prints "PROGRAM: detail" and a --help hint; returns the usage status. */
 int tool_usage_error(const char *program, const char *detail);
 
-/* The one-line error for an option getopt_long refused (returned '?' or
- * ':', with opterr = 0 and a ':' leading the short options). */
-int tool_option_error(const char *program, int ch, char **argv);
+/* What makes one tool: its name, its one getopt_long table (the shared
+ * entries plus its own), its --help text and the session it runs. */
+struct tool_spec {
+	const char *program;
+	const char *short_options;	/* its own, besides the shared ones */
+	const struct option *long_options;
+	void (*usage)(FILE *out);
+	tool_session_fn *session;
+};
 
-/* Runs a session with signals, logging and key warnings set up; frees o
- * and returns the exit status. */
-int tool_run(const char *program, struct conn_options *o,
-	     tool_session_fn *session);
+/* Parses argv, runs the session, and returns the exit status: the whole
+ * life of a tool after main(). */
+int tool_main(const struct tool_spec *spec, int argc, char **argv);
 
 #endif

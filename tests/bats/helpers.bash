@@ -40,7 +40,13 @@ _abs() { (cd "$1" 2>/dev/null && pwd) || printf '%s\n' "$1"; }
 : "${CONN_VECTORS:=$(_abs "$BATS_TEST_DIRNAME/../../../shared/vectors")}"
 : "${PYTHON:=python3}"
 if ! command -v conn-listen >/dev/null 2>&1; then
-	PATH="$(_abs "$BATS_TEST_DIRNAME/../../src"):$PATH"
+	# Run by hand: the tools/build tree, else an in-tree build.
+	for _d in build/src src; do
+		if [ -x "$BATS_TEST_DIRNAME/../../$_d/conn-listen" ]; then
+			PATH="$(_abs "$BATS_TEST_DIRNAME/../../$_d"):$PATH"
+			break
+		fi
+	done
 fi
 export CONN_PEERS CONN_VECTORS PYTHON PATH
 # A key from the caller's environment must not leak into tests.

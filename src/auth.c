@@ -445,8 +445,10 @@ int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
 
 /* Turns a receive error during the handshake into words a user can act on. */
 static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
-				int rc, size_t announced, int64_t started)
+				int rc, size_t announced)
 {
+	double limit_s = (double)(c->deadline - c->deadline_set_at) / 1000.0;
+
 	bool first = a->state == AUTH_WAIT_CHALLENGE &&
 		     a->role == CONN_ROLE_CLIENT;
 
@@ -470,7 +472,7 @@ static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
 			   first ? "no challenge from the peer within %.3g s: "
 				   "does it expect no authkey?"
 				 : "handshake not finished within %.3g s",
-			   (double)(conn_clock_ms() - started) / 1000.0);
+			   limit_s);
 		return CONN_ETIMEDOUT;
 	default:
 		return rc;
@@ -482,7 +484,6 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 	uint8_t in[CONN_HANDSHAKE_FRAME_MAX], out[CONN_HANDSHAKE_FRAME_MAX];
 	size_t in_len = 0, out_len;
 	const uint8_t *msg = NULL;
-	int64_t started = conn_clock_ms();
 	int rc, sent;
 
 	for (;;) {
@@ -499,8 +500,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 			return 0;
 		rc = conn_channel_recv(c, &in_len, in, sizeof(in));
 		if (rc)
-			return handshake_recv_error(c, a, rc, in_len,
-						    started);
+			return handshake_recv_error(c, a, rc, in_len);
 		msg = in;
 	}
 }

@@ -93,6 +93,7 @@ void conn_channel_set_max_size(struct conn_channel *c, uint64_t max_size)
 void conn_channel_set_deadline(struct conn_channel *c, int64_t deadline_ms)
 {
 	c->deadline = deadline_ms;
+	c->deadline_set_at = conn_clock_ms();
 }
 
 void conn_channel_set_stop_flag(struct conn_channel *c,

@@ -12,7 +12,7 @@ static void usage(FILE *out)
 "ADDRESS is HOST:PORT, [IPV6]:PORT, :PORT (localhost), unix:PATH, a path\n"
 "containing '/', or @NAME (abstract).\n"
 "\n"
-"Options:\n%s"
+"Options:\n%s%s"
 "      --wait=SEC          retry connecting for up to SEC seconds\n"
 "  -h, --help              display this help and exit\n"
 "  -V, --version           output version information and exit\n"
@@ -21,13 +21,15 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local I/O error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-client\n", conn_options_help());
+"Full documentation: man conn-client\n", conn_options_help_network(),
+		conn_options_help_messages());
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		CONN_LONG_OPTIONS,
+		CONN_MESSAGE_LONG_OPTIONS,
+		CONN_NETWORK_LONG_OPTIONS,
 		{ "wait", required_argument, NULL, CONN_OPT_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -35,7 +37,9 @@ int main(int argc, char **argv)
 	};
 	static const struct tool_spec spec = {
 		.program = "conn-client",
-		.short_options = "",
+		.short_options = CONN_MESSAGE_SHORT_OPTIONS
+				 CONN_NETWORK_SHORT_OPTIONS,
+		.operands = CONN_OPERANDS_ADDRESS,
 		.long_options = long_options,
 		.usage = usage,
 		.session = conn_session_connect,

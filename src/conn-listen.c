@@ -13,7 +13,7 @@ static void usage(FILE *out)
 "containing '/', or @NAME (abstract). Port 0 picks a free port; the bound\n"
 "address is announced on stderr.\n"
 "\n"
-"Options:\n%s"
+"Options:\n%s%s"
 "  -h, --help              display this help and exit\n"
 "  -V, --version           output version information and exit\n"
 "\n"
@@ -21,20 +21,24 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local I/O error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-listen\n", conn_options_help());
+"Full documentation: man conn-listen\n", conn_options_help_network(),
+		conn_options_help_messages());
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		CONN_LONG_OPTIONS,
+		CONN_MESSAGE_LONG_OPTIONS,
+		CONN_NETWORK_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct tool_spec spec = {
 		.program = "conn-listen",
-		.short_options = "",
+		.short_options = CONN_MESSAGE_SHORT_OPTIONS
+				 CONN_NETWORK_SHORT_OPTIONS,
+		.operands = CONN_OPERANDS_ADDRESS,
 		.long_options = long_options,
 		.usage = usage,
 		.session = conn_session_listen,

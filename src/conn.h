@@ -334,6 +334,44 @@ bool conn_auth_is_done(const struct conn_auth *a);
 /* Runs the handshake over c within c's deadline. */
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 
+/* ----------------------------------------------------------------- pickles */
+
+/*
+ * Pickles are decoded by a safe decoder that never imports or calls
+ * anything: globals and reductions are shown as what they are.  Both
+ * functions are pure over (bytes, length) and bounded by the limits below.
+ */
+#define CONN_PICKLE_MAX_DEPTH 1000		/* nesting of containers */
+#define CONN_PICKLE_MAX_MEMO 1000000		/* memo entries */
+#define CONN_PICKLE_MAX_OUTPUT (64u << 20)	/* bytes of rendering */
+
+enum conn_pickle_style {
+	CONN_PICKLE_REPR,	/* exactly CPython's repr() of the object */
+	CONN_PICKLE_JSON,	/* one line of JSON (see conn-pipe(1)) */
+	CONN_PICKLE_DIS		/* an opcode listing like pickletools.dis */
+};
+
+/*
+ * Renders the pickle in bytes in style: *out is a malloc'ed text of
+ * *out_len bytes plus a NUL, with no trailing newline for REPR and JSON
+ * (DIS has one line per opcode, each ending in a newline).  An invalid or
+ * hostile pickle gives CONN_EPROTO with detail naming the offset and the
+ * opcode; limits exceeded give CONN_ETOOBIG.  Nothing is ever executed.
+ */
+int conn_pickle_render(char **out, size_t *out_len, char *detail,
+		       size_t capacity, enum conn_pickle_style style,
+		       const uint8_t *bytes, size_t len);
+
+/*
+ * Pickles one JSON value (the text json, len bytes) with protocol 0-5:
+ * null, true/false, numbers, strings, arrays and objects become None,
+ * bool, int or float, str, list and dict.  *out is malloc'ed.  Invalid
+ * JSON or an integer beyond 64 bits gives CONN_EINVAL with detail set.
+ */
+int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
+			  size_t capacity, const char *json, size_t len,
+			  int protocol);
+
 /* ----------------------------------------------------------------- formats */
 
 enum conn_format {
@@ -342,8 +380,19 @@ enum conn_format {
 	CONN_FORMAT_RAW,
 	CONN_FORMAT_FRAMES,
 	CONN_FORMAT_HEX,
+	CONN_FORMAT_QUOTED,	/* b'..' with escapes, one per line */
+	CONN_FORMAT_JSON,	/* in: JSON pickled; out: pickle as JSON */
+	CONN_FORMAT_REPR,	/* out only: CPython's repr() of the pickle */
+	CONN_FORMAT_PICKLE_DIS,	/* out only: a pickletools-style listing */
 	CONN_FORMAT_COUNT
 };
+
+/* Whether f may be used for input (stdin) and for output (stdout). */
+bool conn_format_is_input(enum conn_format f);
+bool conn_format_is_output(enum conn_format f);
+
+/* Output formats that need a whole message before writing (pickles). */
+bool conn_format_is_whole(enum conn_format f);
 
 int conn_format_from_name(enum conn_format *f, const char *name);
 const char *conn_format_name(enum conn_format f);
@@ -353,6 +402,7 @@ struct conn_decoder {
 	enum conn_format format;
 	uint64_t max_size;	/* longest message that is built whole */
 	size_t chunk_size;	/* raw: longest message */
+	int pickle_protocol;	/* json: the protocol to pickle with */
 	uint64_t line;		/* line number, for messages */
 	/* The message being handed out. */
 	bool in_message;
@@ -382,6 +432,15 @@ int conn_decoder_next(struct conn_decoder *d, struct conn_piece *piece,
  * decoder to cut any message it accepts (SIZE_MAX: no bound). */
 size_t conn_decoder_window(const struct conn_decoder *d);
 
+/*
+ * Renders one whole message in a whole-message format (conn_format_is_whole):
+ * *out is a malloc'ed text ending in a newline.  A message the format cannot
+ * show (not a pickle) gives CONN_EPROTO with detail set.
+ */
+int conn_format_render(char **out, size_t *out_len, char *detail,
+		       size_t capacity, enum conn_format f,
+		       const uint8_t *message, size_t len);
+
 /* The most bytes conn_encode_piece() may write for a piece of size bytes. */
 size_t conn_encode_bound(enum conn_format f, size_t size);
 
@@ -402,6 +461,8 @@ struct conn_relay_config {
 	uint64_t count;			/* exit after this many received; 0 = all */
 	bool send_only, recv_only, close_on_eof;
 	bool no_key;			/* a #CHALLENGE# first is an error */
+	int pickle_protocol;		/* json input */
+	bool keep_going;		/* show a bad pickle in hex, go on */
 	volatile sig_atomic_t *stop;
 };
 
@@ -421,6 +482,9 @@ size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
 /* The options all tools share, parsed once here for every tool. */
 struct conn_options {
 	const char *address;
+	const char *file;		/* conn-pipe: input file, or NULL */
+	const char *exec;		/* --exec CMD */
+	char **exec_argv;		/* CMD and its ARGs, NULL-ended */
 	enum conn_family family;
 	struct conn_key *key;
 	const char *authkey_text;	/* for the warning only, then wiped */
@@ -438,6 +502,8 @@ struct conn_options {
 	size_t data_count;
 	uint64_t count;
 	bool send_only, recv_only, close_on_eof;
+	int pickle_protocol;
+	bool keep_going;
 	int verbose;
 	bool quiet;
 	char detail[200];
@@ -449,14 +515,17 @@ enum conn_option_code {
 	CONN_OPT_MAX_SIZE, CONN_OPT_DATA, CONN_OPT_SEND_ONLY,
 	CONN_OPT_RECV_ONLY, CONN_OPT_CLOSE_ON_EOF, CONN_OPT_AUTHKEY_FILE,
 	CONN_OPT_AUTHKEY, CONN_OPT_DIGEST, CONN_OPT_NO_MD5,
-	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT
+	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT, CONN_OPT_PICKLE_PROTOCOL,
+	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC
 };
 
-/* The short letters of the shared options, for getopt_long. */
-#define CONN_SHORT_OPTIONS "46f:0c:vq"
+/* The short letters of the shared options, for getopt_long: those about
+ * messages (every tool) and those about connections (network tools). */
+#define CONN_MESSAGE_SHORT_OPTIONS "f:0c:vq"
+#define CONN_NETWORK_SHORT_OPTIONS "46"
 
-/* The shared entries of a getopt_long table (struct option). */
-#define CONN_LONG_OPTIONS \
+/* The shared entries of a getopt_long table (struct option), likewise. */
+#define CONN_MESSAGE_LONG_OPTIONS \
 	{ "format", required_argument, NULL, 'f' }, \
 	{ "in", required_argument, NULL, CONN_OPT_IN }, \
 	{ "out", required_argument, NULL, CONN_OPT_OUT }, \
@@ -467,14 +536,25 @@ enum conn_option_code {
 	{ "send-only", no_argument, NULL, CONN_OPT_SEND_ONLY }, \
 	{ "recv-only", no_argument, NULL, CONN_OPT_RECV_ONLY }, \
 	{ "close-on-eof", no_argument, NULL, CONN_OPT_CLOSE_ON_EOF }, \
+	{ "pickle-protocol", required_argument, NULL, \
+	  CONN_OPT_PICKLE_PROTOCOL }, \
+	{ "keep-going", no_argument, NULL, CONN_OPT_KEEP_GOING }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }
+
+#define CONN_NETWORK_LONG_OPTIONS \
 	{ "authkey-file", required_argument, NULL, CONN_OPT_AUTHKEY_FILE }, \
 	{ "authkey", required_argument, NULL, CONN_OPT_AUTHKEY }, \
 	{ "digest", required_argument, NULL, CONN_OPT_DIGEST }, \
 	{ "no-md5", no_argument, NULL, CONN_OPT_NO_MD5 }, \
 	{ "handshake-timeout", required_argument, NULL, \
-	  CONN_OPT_HANDSHAKE_TIMEOUT }, \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "quiet", no_argument, NULL, 'q' }
+	  CONN_OPT_HANDSHAKE_TIMEOUT }
+
+/* What the operands after the options are. */
+enum conn_operands {
+	CONN_OPERANDS_ADDRESS,	/* exactly one ADDRESS */
+	CONN_OPERANDS_PIPE	/* [FILE], or the ARGs after --exec CMD */
+};
 
 void conn_options_init(struct conn_options *o);
 void conn_options_free(struct conn_options *o);
@@ -483,12 +563,14 @@ void conn_options_free(struct conn_options *o);
  * or CONN_EAGAIN when code is not a shared option. */
 int conn_options_set(struct conn_options *o, int code, char *arg);
 
-/* After the last option: checks conflicts, takes the ADDRESS operand and
- * loads the key (CONN_AUTHKEY when no option gave one). */
-int conn_options_finish(struct conn_options *o, int argc, char **argv);
+/* After the last option: checks conflicts, takes the operands and loads
+ * the key (CONN_AUTHKEY when no option gave one, for ADDRESS tools). */
+int conn_options_finish(struct conn_options *o, enum conn_operands kind,
+			int argc, char **argv);
 
 /* The help lines of the shared options, for --help. */
-const char *conn_options_help(void);
+const char *conn_options_help_messages(void);
+const char *conn_options_help_network(void);
 
 /* Parses a size with an optional K, M or G suffix, at most max. */
 int conn_parse_size(uint64_t *out, const char *text, uint64_t max);
@@ -506,5 +588,12 @@ int conn_session_connect(char *detail, size_t capacity,
 			 const struct conn_options *o,
 			 volatile sig_atomic_t *stop, conn_log_fn *log,
 			 void *log_ctx);
+/* conn-pipe: convert FILE or stdin between formats over an in-process
+ * socketpair, or relay stdin/stdout with an --exec'd command's framed
+ * stdin/stdout. */
+int conn_session_pipe(char *detail, size_t capacity,
+		      const struct conn_options *o,
+		      volatile sig_atomic_t *stop, conn_log_fn *log,
+		      void *log_ctx);
 
 #endif /* CONN_H */

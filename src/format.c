@@ -13,6 +13,10 @@ static const char *const names[CONN_FORMAT_COUNT] = {
 	[CONN_FORMAT_RAW] = "raw",
 	[CONN_FORMAT_FRAMES] = "frames",
 	[CONN_FORMAT_HEX] = "hex",
+	[CONN_FORMAT_QUOTED] = "quoted",
+	[CONN_FORMAT_JSON] = "json",
+	[CONN_FORMAT_REPR] = "repr",
+	[CONN_FORMAT_PICKLE_DIS] = "pickle-dis",
 };
 
 int conn_format_from_name(enum conn_format *f, const char *name)
@@ -33,13 +37,30 @@ const char *conn_format_name(enum conn_format f)
 	return names[f];
 }
 
+bool conn_format_is_input(enum conn_format f)
+{
+	return f != CONN_FORMAT_REPR && f != CONN_FORMAT_PICKLE_DIS;
+}
+
+bool conn_format_is_output(enum conn_format f)
+{
+	return f < CONN_FORMAT_COUNT;
+}
+
+bool conn_format_is_whole(enum conn_format f)
+{
+	return f == CONN_FORMAT_QUOTED || f == CONN_FORMAT_JSON ||
+	       f == CONN_FORMAT_REPR || f == CONN_FORMAT_PICKLE_DIS;
+}
+
 /* ---------------------------------------------------------------- decoders */
 
 void conn_decoder_init(struct conn_decoder *d, enum conn_format f,
 		       uint64_t max_size, size_t chunk_size)
 {
 	*d = (struct conn_decoder){ .format = f, .max_size = max_size,
-				    .chunk_size = chunk_size, .line = 1 };
+				    .chunk_size = chunk_size, .line = 1,
+				    .pickle_protocol = 4 };
 	/* Frames on stdin are ours to stream: no size cap applies. */
 	conn_frame_reader_init(&d->frames, 0);
 }
@@ -60,7 +81,9 @@ size_t conn_decoder_window(const struct conn_decoder *d)
 	case CONN_FORMAT_NULL:
 		return (size_t)d->max_size + 1;
 	case CONN_FORMAT_HEX:	/* two digits a byte, maybe spaced */
-		return (size_t)d->max_size * 3 + 2;
+	case CONN_FORMAT_QUOTED:	/* \xNN is four a byte */
+	case CONN_FORMAT_JSON:
+		return (size_t)d->max_size * 4 + 4;
 	default:
 		return 64 * 1024;
 	}
@@ -132,6 +155,20 @@ static int hex_value(uint8_t c)
 	return -1;
 }
 
+static int scratch_reserve(struct conn_decoder *d, size_t n)
+{
+	uint8_t *grown;
+
+	if (d->scratch_cap >= n)
+		return 0;
+	grown = realloc(d->scratch, n);
+	if (grown == NULL)
+		return CONN_ENOMEM;
+	d->scratch = grown;
+	d->scratch_cap = n;
+	return 0;
+}
+
 /* Decodes one hex line into d->scratch; spaces, tabs and \r are skipped. */
 static int hex_decode_line(struct conn_decoder *d, size_t *out_len,
 			   const uint8_t *text, size_t len)
@@ -139,14 +176,8 @@ static int hex_decode_line(struct conn_decoder *d, size_t *out_len,
 	size_t i, n = 0;
 	int high = -1, v;
 
-	if (d->scratch_cap < len / 2 + 1) {
-		uint8_t *grown = realloc(d->scratch, len / 2 + 1);
-
-		if (grown == NULL)
-			return CONN_ENOMEM;
-		d->scratch = grown;
-		d->scratch_cap = len / 2 + 1;
-	}
+	if (scratch_reserve(d, len / 2 + 1))
+		return CONN_ENOMEM;
 	for (i = 0; i < len; i++) {
 		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')
 			continue;
@@ -173,18 +204,140 @@ bad:
 	return CONN_EPROTO;
 }
 
-static int next_hex(struct conn_decoder *d, struct conn_piece *piece,
-		    size_t *used, const uint8_t *bytes, size_t n, bool eof,
-		    size_t max_piece)
+/* The byte a one-letter escape (after a backslash) stands for, or -1. */
+static int escape_value(uint8_t letter)
 {
-	size_t len, decoded, consumed;
+	switch (letter) {
+	case '\\': case '\'': case '"': return letter;
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	case 'a': return '\a';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'v': return '\v';
+	case '0': return '\0';
+	default: return -1;
+	}
+}
+
+/* Decodes the escape at text[*i] (a backslash), leaving *i on its end. */
+static int quoted_escape(uint8_t *out, size_t *i, const uint8_t *text,
+			 size_t len)
+{
+	int high, low, v;
+
+	if (++*i >= len)
+		return CONN_EPROTO;
+	if (text[*i] == 'x') {
+		if (*i + 2 >= len)
+			return CONN_EPROTO;
+		high = hex_value(text[*i + 1]);
+		low = hex_value(text[*i + 2]);
+		if (high < 0 || low < 0)
+			return CONN_EPROTO;
+		*out = (uint8_t)(high << 4 | low);
+		*i += 2;
+		return 0;
+	}
+	v = escape_value(text[*i]);
+	if (v < 0)
+		return CONN_EPROTO;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+/* Decodes b'..', b"..", '..' or ".." with Python's escapes. */
+static int quoted_decode_line(struct conn_decoder *d, size_t *out_len,
+			      const uint8_t *text, size_t len)
+{
+	size_t i = 0, n = 0;
+	uint8_t quote;
+
+	while (len > 0 && (text[len - 1] == '\r' || text[len - 1] == ' '))
+		len--;
+	if (len > 0 && text[0] == 'b')
+		i++;
+	if (len < i + 2 || (text[i] != '\'' && text[i] != '"') ||
+	    text[len - 1] != text[i])
+		goto bad;
+	quote = text[i++];
+	if (scratch_reserve(d, len))
+		return CONN_ENOMEM;
+	for (; i < len - 1; i++) {
+		if (text[i] == quote)
+			goto bad;
+		if (text[i] != '\\')
+			d->scratch[n++] = text[i];
+		else if (quoted_escape(&d->scratch[n++], &i, text, len - 1))
+			goto bad;
+	}
+	if (d->max_size && n > d->max_size)
+		return too_long(d);
+	*out_len = n;
+	return 0;
+bad:
+	detail_set(d->detail, sizeof(d->detail),
+		   "stdin line %llu is not a quoted string like b'a\\x00'",
+		   (unsigned long long)d->line);
+	return CONN_EPROTO;
+}
+
+/* Pickles the JSON value on one line. */
+static int json_decode_line(struct conn_decoder *d, size_t *out_len,
+			    const uint8_t *text, size_t len)
+{
+	char why[100];
+	uint8_t *pickle;
+	int rc;
+
+	rc = conn_pickle_from_json(&pickle, out_len, why, sizeof(why),
+				   (const char *)text, len,
+				   d->pickle_protocol);
+	if (rc) {
+		detail_set(d->detail, sizeof(d->detail), "stdin line %llu: %s",
+			   (unsigned long long)d->line, why);
+		return rc == CONN_EINVAL ? CONN_EPROTO : rc;
+	}
+	free(d->scratch);
+	d->scratch = pickle;
+	d->scratch_cap = *out_len;
+	return 0;
+}
+
+static bool is_blank(const uint8_t *text, size_t len)
+{
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+			   text[len - 1] == '\r'))
+		len--;
+	return len == 0;
+}
+
+/* Formats with one message per line, translated into d->scratch. */
+static int next_translated(struct conn_decoder *d, struct conn_piece *piece,
+			   size_t *used, const uint8_t *bytes, size_t n,
+			   bool eof, size_t max_piece)
+{
+	size_t len, decoded = 0, consumed;
 	bool separator;
 	int rc;
 
 	if (!d->in_message) {
 		rc = find_end(d, &len, &separator, bytes, n, eof, '\n');
-		if (rc == 0)
+		if (rc)
+			return rc;
+		if (d->format == CONN_FORMAT_JSON && is_blank(bytes, len)) {
+			/* Blank lines between JSON values are no values. */
+			*used = len + separator;
+			d->line++;
+			return CONN_EAGAIN;
+		}
+		if (d->format == CONN_FORMAT_HEX)
 			rc = hex_decode_line(d, &decoded, bytes, len);
+		else if (d->format == CONN_FORMAT_QUOTED)
+			rc = quoted_decode_line(d, &decoded, bytes, len);
+		else
+			rc = json_decode_line(d, &decoded, bytes, len);
 		if (rc)
 			return rc;
 		begin(d, decoded, false);
@@ -267,7 +420,10 @@ int conn_decoder_next(struct conn_decoder *d, struct conn_piece *piece,
 	case CONN_FORMAT_FRAMES:
 		return next_frame(d, piece, used, bytes, n, eof, max_piece);
 	case CONN_FORMAT_HEX:
-		return next_hex(d, piece, used, bytes, n, eof, max_piece);
+	case CONN_FORMAT_QUOTED:
+	case CONN_FORMAT_JSON:
+		return next_translated(d, piece, used, bytes, n, eof,
+				       max_piece);
 	default:
 		return CONN_EINVAL;
 	}
@@ -318,4 +474,82 @@ size_t conn_encode_piece(uint8_t *out, enum conn_format f,
 	    f != CONN_FORMAT_FRAMES)
 		out[n++] = f == CONN_FORMAT_NULL ? '\0' : '\n';
 	return n;
+}
+
+/* ------------------------------------------------ whole-message rendering */
+
+/* Python's repr() of bytes: b'...' with \t \n \r \\ and \xNN escapes, in
+ * double quotes when only that spares escaping a single quote. */
+static size_t bytes_repr(char *out, const uint8_t *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	bool single = memchr(data, '\'', len) != NULL;
+	char quote = single && !memchr(data, '"', len) ? '"' : '\'';
+	size_t i, n = 0;
+
+	out[n++] = 'b';
+	out[n++] = quote;
+	for (i = 0; i < len; i++) {
+		uint8_t c = data[i];
+
+		if (c == (uint8_t)quote || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c == '\t' || c == '\n' || c == '\r') {
+			out[n++] = '\\';
+			out[n++] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+		} else if (c < 0x20 || c >= 0x7f) {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = digits[c >> 4];
+			out[n++] = digits[c & 15];
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n++] = quote;
+	return n;
+}
+
+int conn_format_render(char **out, size_t *out_len, char *detail,
+		       size_t capacity, enum conn_format f,
+		       const uint8_t *message, size_t len)
+{
+	static const enum conn_pickle_style styles[CONN_FORMAT_COUNT] = {
+		[CONN_FORMAT_JSON] = CONN_PICKLE_JSON,
+		[CONN_FORMAT_REPR] = CONN_PICKLE_REPR,
+		[CONN_FORMAT_PICKLE_DIS] = CONN_PICKLE_DIS,
+	};
+	char *text, *grown;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (f == CONN_FORMAT_QUOTED) {
+		if (len > (SIZE_MAX - 8) / 4)
+			return CONN_ETOOBIG;
+		text = malloc(4 * len + 8);
+		if (text == NULL)
+			return CONN_ENOMEM;
+		n = bytes_repr(text, message, len);
+	} else {
+		rc = conn_pickle_render(&text, &n, detail, capacity,
+					styles[f], message, len);
+		if (rc)
+			return rc;
+		if (f == CONN_FORMAT_PICKLE_DIS)
+			goto done;	/* its lines end in newlines already */
+		grown = realloc(text, n + 2);
+		if (grown == NULL) {
+			free(text);
+			return CONN_ENOMEM;
+		}
+		text = grown;
+	}
+	text[n++] = '\n';
+	text[n] = '\0';
+done:
+	*out = text;
+	*out_len = n;
+	return 0;
 }

@@ -61,6 +61,7 @@ struct conn_channel {
 	struct conn_buf rx, tx;
 	struct conn_frame_reader reader;
 	int64_t deadline;
+	int64_t deadline_set_at;	/* when it was set: the span is in messages */
 	volatile sig_atomic_t *stop;
 	bool peer_eof;
 	conn_log_fn *log;

@@ -11,6 +11,7 @@
 #define DEFAULT_HANDSHAKE_MS 10000
 #define MAX_CHUNK_SIZE (1ull << 30)
 #define MAX_SECONDS 1e6
+#define DEFAULT_PICKLE_PROTOCOL 4	/* what Python 3.8-3.13 send */
 
 void conn_options_init(struct conn_options *o)
 {
@@ -21,17 +22,20 @@ void conn_options_init(struct conn_options *o)
 		.out_format = CONN_FORMAT_LINES,
 		.chunk_size = DEFAULT_CHUNK_SIZE,
 		.max_size = DEFAULT_MAX_SIZE,
+		.pickle_protocol = DEFAULT_PICKLE_PROTOCOL,
 	};
 }
 
 void conn_options_free(struct conn_options *o)
 {
 	conn_key_free(o->key);
+	free(o->exec_argv);
 	free(o->data);
 	free(o->data_len);
 	o->key = NULL;
 	o->data = NULL;
 	o->data_len = NULL;
+	o->exec_argv = NULL;
 }
 
 int conn_parse_size(uint64_t *out, const char *text, uint64_t max)
@@ -85,7 +89,8 @@ static int set_format(struct conn_options *o, enum conn_format *f,
 {
 	if (conn_format_from_name(f, name))
 		return invalid(o, "unknown format '%s' (lines, null, raw, "
-			       "frames, hex)", name);
+			       "frames, hex, quoted, json, repr, pickle-dis)",
+			       name);
 	return 0;
 }
 
@@ -154,6 +159,16 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 		return 0;
 	case CONN_OPT_IN:
 		return set_format(o, &o->in_format, arg);
+	case CONN_OPT_PICKLE_PROTOCOL:
+		rc = set_size_option(o, &n, arg, 0, 5, "--pickle-protocol");
+		o->pickle_protocol = (int)n;
+		return rc;
+	case CONN_OPT_KEEP_GOING:
+		o->keep_going = true;
+		return 0;
+	case CONN_OPT_EXEC:
+		o->exec = arg;
+		return 0;
 	case CONN_OPT_OUT:
 		return set_format(o, &o->out_format, arg);
 	case CONN_OPT_CHUNK_SIZE:
@@ -250,14 +265,40 @@ static int load_key(struct conn_options *o)
 	return rc;
 }
 
-int conn_options_finish(struct conn_options *o, int argc, char **argv)
+/* --exec CMD [ARG...]: the command line, or a FILE to convert. */
+static int take_pipe_operands(struct conn_options *o, int argc, char **argv)
 {
+	int i;
+
+	if (o->exec == NULL) {
+		if (argc > 1)
+			return invalid(o, "unexpected argument '%s'", argv[1]);
+		o->file = argc == 1 && strcmp(argv[0], "-") ? argv[0] : NULL;
+		return 0;
+	}
+	o->exec_argv = calloc((size_t)argc + 2, sizeof(char *));
+	if (o->exec_argv == NULL)
+		return CONN_ENOMEM;
+	o->exec_argv[0] = (char *)o->exec;
+	for (i = 0; i < argc; i++)
+		o->exec_argv[i + 1] = argv[i];
+	return 0;
+}
+
+int conn_options_finish(struct conn_options *o, enum conn_operands kind,
+			int argc, char **argv)
+{
+	if (!conn_format_is_input(o->in_format))
+		return invalid(o, "format '%s' is for output only",
+			       conn_format_name(o->in_format));
 	if (o->send_only && o->recv_only)
 		return conflict(o, "--send-only", "--recv-only");
 	if (o->data_count && o->recv_only)
 		return conflict(o, "--data", "--recv-only");
 	if (o->authkey_file && o->authkey_text)
 		return conflict(o, "--authkey", "--authkey-file");
+	if (kind == CONN_OPERANDS_PIPE)
+		return take_pipe_operands(o, argc, argv);
 	if (argc < 1)
 		return invalid(o, "%s", "missing ADDRESS");
 	if (argc > 1)
@@ -266,32 +307,40 @@ int conn_options_finish(struct conn_options *o, int argc, char **argv)
 	return load_key(o);
 }
 
-const char *conn_options_help(void)
+const char *conn_options_help_messages(void)
 {
 	return
-"  -4                      use IPv4 only\n"
-"  -6                      use IPv6 only\n"
 "  -f, --format=FMT        message format of stdin and stdout: lines (default),\n"
-"                            null, raw, frames, hex\n"
+"                            null, raw, frames, hex, quoted, json; output only:\n"
+"                            repr, pickle-dis\n"
 "      --in=FMT            format of stdin\n"
 "      --out=FMT           format of stdout\n"
 "  -0                      same as --format=null\n"
 "      --chunk-size=BYTES  raw input: largest message made from one read\n"
 "                            (default 64K)\n"
 "      --max-size=BYTES    largest message accepted (default 1G; 0 = no limit)\n"
+"      --pickle-protocol=N json input: pickle protocol 0-5 (default 4)\n"
+"      --keep-going        show a message that is not a pickle in hex and go on\n"
 "      --data=TEXT         send TEXT as a message before stdin (repeatable)\n"
 "  -c, --count=N           exit after receiving N messages\n"
 "      --send-only         only send; discard received messages\n"
 "      --recv-only         only receive; do not read stdin\n"
 "      --close-on-eof      at stdin EOF, exit once all is sent instead of\n"
 "                            waiting for the peer to close\n"
+"  -v, --verbose           trace connection events and frames to stderr\n"
+"  -q, --quiet             print no notices\n";
+}
+
+const char *conn_options_help_network(void)
+{
+	return
+"  -4                      use IPv4 only\n"
+"  -6                      use IPv6 only\n"
 "      --authkey-file=FILE authenticate with the key in FILE\n"
 "      --authkey=TEXT      authenticate with TEXT (visible to other users)\n"
 "      --digest=NAME       digest of our challenge: sha256 (default), sha384,\n"
 "                            sha3_256, sha3_384, md5\n"
 "      --no-md5            never use MD5 (refuses legacy Python peers)\n"
 "      --handshake-timeout=SEC  time allowed for the handshake (default 10;\n"
-"                            0 = no limit)\n"
-"  -v, --verbose           trace connection events and frames to stderr\n"
-"  -q, --quiet             print no notices\n";
+"                            0 = no limit)\n";
 }

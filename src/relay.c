@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@ struct relay {
 	struct conn_channel *c;
 	struct conn_decoder dec;
 	struct conn_buf in, out;
+	struct conn_buf whole;	/* a message gathered for rendering */
 	int in_fd, out_fd;
 	bool out_fd_owned;
 	bool in_eof;		/* stdin said end of file */
@@ -37,6 +39,8 @@ struct relay {
 	bool output_stalled;	/* the frame reader waits for room in out */
 	bool output_done;	/* the peer closed and all it sent is queued */
 	bool count_reached;
+	bool past_handshake;	/* a capture's handshake frames are behind */
+	bool after_challenge;	/* the last message was a #CHALLENGE# */
 	bool shut;		/* our sending side is shut down */
 	uint64_t received;
 	char *detail;
@@ -148,27 +152,99 @@ static int read_input(struct relay *r)
 
 /* ------------------------------------------------------ socket -> stdout */
 
-static bool is_challenge(const struct conn_piece *p)
+static bool starts_with(const struct conn_piece *p, const char *text)
 {
-	static const char challenge[] = "#CHALLENGE#";
+	size_t n = strlen(text);
 
-	return p->size >= sizeof(challenge) - 1 &&
-	       memcmp(p->data, challenge, sizeof(challenge) - 1) == 0;
+	return p->size >= n && memcmp(p->data, text, n) == 0;
+}
+
+/*
+ * A capture of a connection starts with the handshake: its frames are no
+ * pickles, so they are shown as bytes.  The first other message ends it.
+ */
+static bool is_handshake_message(struct relay *r, const struct conn_piece *p)
+{
+	bool reply = r->after_challenge && p->size <= CONN_HANDSHAKE_FRAME_MAX;
+
+	if (r->past_handshake)
+		return false;
+	r->after_challenge = starts_with(p, "#CHALLENGE#");
+	if (r->after_challenge || reply || starts_with(p, "#WELCOME#") ||
+	    starts_with(p, "#FAILURE#"))
+		return true;
+	r->past_handshake = true;
+	return false;
+}
+
+/* Renders a gathered message into out; --keep-going shows a message the
+ * format cannot render in hex instead. */
+static int render_whole(struct relay *r)
+{
+	enum conn_format f = r->cfg->out_format;
+	struct conn_piece p = { r->whole.data, buf_len(&r->whole), 0,
+				buf_len(&r->whole) };
+	char why[200], *text = NULL;
+	size_t len;
+	int rc;
+
+	if (f != CONN_FORMAT_QUOTED && is_handshake_message(r, &p))
+		f = CONN_FORMAT_QUOTED;
+	rc = conn_format_render(&text, &len, why, sizeof(why), f, p.data,
+				p.size);
+	if (rc == CONN_EPROTO && r->cfg->keep_going) {
+		chan_log(r->c, CONN_LOG_WARNING, "message %llu is not shown "
+			 "as %s (%s); here it is in hex",
+			 (unsigned long long)r->received + 1,
+			 conn_format_name(f), why);
+		rc = buf_reserve(&r->out, conn_encode_bound(CONN_FORMAT_HEX,
+							    p.size), SIZE_MAX);
+		if (rc == 0)
+			r->out.end += conn_encode_piece(r->out.data +
+							r->out.end,
+							CONN_FORMAT_HEX, &p);
+	} else if (rc == 0) {
+		rc = buf_append(&r->out, text, len);
+	} else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+		detail_set(r->detail, r->capacity, "message %llu: %s",
+			   (unsigned long long)r->received + 1, why);
+	}
+	free(text);
+	r->whole.start = r->whole.end = 0;
+	return rc;
+}
+
+/* Gathers pieces for a whole-message format, then renders. */
+static int gather_piece(struct relay *r, const struct conn_piece *p)
+{
+	int rc = buf_append(&r->whole, p->data, p->size);
+
+	if (rc == 0 && conn_piece_is_last(p))
+		rc = render_whole(r);
+	return rc;
 }
 
 static int deliver_piece(struct relay *r, const struct conn_piece *p)
 {
+	int rc;
+
 	if (conn_piece_is_first(p)) {
 		chan_trace_frame(r->c, '<', p);
-		if (r->cfg->no_key && r->received == 0 && is_challenge(p))
+		if (r->cfg->no_key && r->received == 0 &&
+		    starts_with(p, "#CHALLENGE#"))
 			return relay_fail(r, CONN_EAUTH,
 					  "the peer asks for authentication "
 					  "(#CHALLENGE#) but no authkey was "
 					  "given: use --authkey-file");
 	}
-	if (!r->cfg->send_only)
+	if (!r->cfg->send_only && conn_format_is_whole(r->cfg->out_format)) {
+		rc = gather_piece(r, p);
+		if (rc)
+			return rc;
+	} else if (!r->cfg->send_only) {
 		r->out.end += conn_encode_piece(r->out.data + r->out.end,
 						r->cfg->out_format, p);
+	}
 	if (conn_piece_is_last(p)) {
 		buf_commit(&r->out);
 		r->received++;
@@ -200,7 +276,14 @@ static int pump_output(struct relay *r)
 
 	r->output_stalled = false;
 	while (!r->output_done && !r->count_reached) {
-		if (!r->cfg->send_only) {
+		if (conn_format_is_whole(r->cfg->out_format) &&
+		    !r->cfg->send_only) {
+			/* Renderings grow out; stop while it is full. */
+			if (buf_len(&r->out) >= OUT_BUF_SIZE) {
+				r->output_stalled = true;
+				return 0;
+			}
+		} else if (!r->cfg->send_only) {
 			room = buf_room(&r->out) >= READ_SIZE ?
 			       buf_room(&r->out) : buf_compact(&r->out);
 			max_piece = piece_fitting(r->cfg->out_format, room);
@@ -433,11 +516,14 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	r.out_fd = private_nonblocking(cfg->out_fd, &r.out_fd_owned);
 	conn_decoder_init(&r.dec, cfg->in_format, cfg->max_size,
 			  cfg->chunk_size);
+	r.dec.pickle_protocol = cfg->pickle_protocol;
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
 	rc = buf_init(&r.in, IN_BUF_SIZE);
 	if (rc == 0)
 		rc = buf_init(&r.out, OUT_BUF_SIZE);
+	if (rc == 0)
+		rc = buf_init(&r.whole, 4096);
 	if (rc == 0)
 		rc = send_data(&r);
 	if (rc == 0)
@@ -456,5 +542,6 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	conn_decoder_free(&r.dec);
 	buf_free(&r.in);
 	buf_free(&r.out);
+	buf_free(&r.whole);
 	return rc;
 }

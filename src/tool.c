@@ -123,8 +123,8 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 
 	/* ':' first: a missing argument is told apart from an unknown
 	 * option, and we print the one error line ourselves. */
-	snprintf(short_options, sizeof(short_options), ":%shV%s",
-		 CONN_SHORT_OPTIONS, spec->short_options);
+	snprintf(short_options, sizeof(short_options), ":%shV",
+		 spec->short_options);
 	opterr = 0;
 	conn_options_init(&o);
 	while (status < 0 && (ch = getopt_long(argc, argv, short_options,
@@ -139,10 +139,12 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 			status = option_error(spec->program, ch, argv);
 		} else if (conn_options_set(&o, ch, optarg)) {
 			status = tool_usage_error(spec->program, o.detail);
+		} else if (ch == CONN_OPT_EXEC) {
+			break;	/* what follows CMD is its arguments */
 		}
 	}
-	if (status < 0 && conn_options_finish(&o, argc - optind,
-					      argv + optind))
+	if (status < 0 && conn_options_finish(&o, spec->operands,
+					      argc - optind, argv + optind))
 		status = tool_usage_error(spec->program, o.detail);
 	if (status < 0)
 		status = run(spec->program, &o, spec->session);

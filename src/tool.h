@@ -25,8 +25,9 @@ int tool_usage_error(const char *program, const char *detail);
  * entries plus its own), its --help text and the session it runs. */
 struct tool_spec {
 	const char *program;
-	const char *short_options;	/* its own, besides the shared ones */
+	const char *short_options;	/* all of them but h and V */
 	const struct option *long_options;
+	enum conn_operands operands;
 	void (*usage)(FILE *out);
 	tool_session_fn *session;
 };

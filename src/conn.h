@@ -463,6 +463,7 @@ struct conn_relay_config {
 	bool no_key;			/* a #CHALLENGE# first is an error */
 	int pickle_protocol;		/* json input */
 	bool keep_going;		/* show a bad pickle in hex, go on */
+	bool echo;			/* send every message back; no stdio */
 	volatile sig_atomic_t *stop;
 };
 
@@ -504,6 +505,7 @@ struct conn_options {
 	bool send_only, recv_only, close_on_eof;
 	int pickle_protocol;
 	bool keep_going;
+	bool echo;
 	int verbose;
 	bool quiet;
 	char detail[200];
@@ -516,7 +518,7 @@ enum conn_option_code {
 	CONN_OPT_RECV_ONLY, CONN_OPT_CLOSE_ON_EOF, CONN_OPT_AUTHKEY_FILE,
 	CONN_OPT_AUTHKEY, CONN_OPT_DIGEST, CONN_OPT_NO_MD5,
 	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT, CONN_OPT_PICKLE_PROTOCOL,
-	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC
+	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC, CONN_OPT_ECHO
 };
 
 /* The short letters of the shared options, for getopt_long: those about
@@ -539,6 +541,7 @@ enum conn_option_code {
 	{ "pickle-protocol", required_argument, NULL, \
 	  CONN_OPT_PICKLE_PROTOCOL }, \
 	{ "keep-going", no_argument, NULL, CONN_OPT_KEEP_GOING }, \
+	{ "echo", no_argument, NULL, CONN_OPT_ECHO }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "quiet", no_argument, NULL, 'q' }
 

@@ -169,6 +169,9 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 	case CONN_OPT_EXEC:
 		o->exec = arg;
 		return 0;
+	case CONN_OPT_ECHO:
+		o->echo = true;
+		return 0;
 	case CONN_OPT_OUT:
 		return set_format(o, &o->out_format, arg);
 	case CONN_OPT_CHUNK_SIZE:
@@ -295,6 +298,11 @@ int conn_options_finish(struct conn_options *o, enum conn_operands kind,
 		return conflict(o, "--send-only", "--recv-only");
 	if (o->data_count && o->recv_only)
 		return conflict(o, "--data", "--recv-only");
+	if (o->echo && (o->send_only || o->recv_only))
+		return conflict(o, "--echo", o->send_only ? "--send-only"
+							  : "--recv-only");
+	if (o->echo && o->exec)
+		return conflict(o, "--echo", "--exec");
 	if (o->authkey_file && o->authkey_text)
 		return conflict(o, "--authkey", "--authkey-file");
 	if (kind == CONN_OPERANDS_PIPE)
@@ -327,6 +335,8 @@ const char *conn_options_help_messages(void)
 "      --recv-only         only receive; do not read stdin\n"
 "      --close-on-eof      at stdin EOF, exit once all is sent instead of\n"
 "                            waiting for the peer to close\n"
+"      --echo              send every received message back (stdin and stdout\n"
+"                            are not used)\n"
 "  -v, --verbose           trace connection events and frames to stderr\n"
 "  -q, --quiet             print no notices\n";
 }

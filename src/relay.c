@@ -101,6 +101,11 @@ static int pump_input(struct relay *r)
 	int rc;
 
 	r->input_stalled = false;
+	if (r->cfg->echo) {
+		/* Echoes are queued as they arrive: input ends with the peer's. */
+		r->input_done = r->output_done;
+		return 0;
+	}
 	while (!r->input_done) {
 		room = buf_room(tx) >= READ_SIZE ? buf_room(tx)
 						 : buf_compact(tx);
@@ -237,7 +242,10 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 					  "(#CHALLENGE#) but no authkey was "
 					  "given: use --authkey-file");
 	}
-	if (!r->cfg->send_only && conn_format_is_whole(r->cfg->out_format)) {
+	if (r->cfg->echo) {
+		queue_piece(r, p);
+	} else if (!r->cfg->send_only &&
+		   conn_format_is_whole(r->cfg->out_format)) {
 		rc = gather_piece(r, p);
 		if (rc)
 			return rc;
@@ -276,8 +284,17 @@ static int pump_output(struct relay *r)
 
 	r->output_stalled = false;
 	while (!r->output_done && !r->count_reached) {
-		if (conn_format_is_whole(r->cfg->out_format) &&
-		    !r->cfg->send_only) {
+		if (r->cfg->echo) {
+			/* An echo goes to the socket queue: wait for room. */
+			room = buf_room(&c->tx) >= READ_SIZE ?
+			       buf_room(&c->tx) : buf_compact(&c->tx);
+			if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
+				r->output_stalled = true;
+				return 0;
+			}
+			max_piece = room - CONN_FRAME_HEADER_MAX;
+		} else if (conn_format_is_whole(r->cfg->out_format) &&
+			   !r->cfg->send_only) {
 			/* Renderings grow out; stop while it is full. */
 			if (buf_len(&r->out) >= OUT_BUF_SIZE) {
 				r->output_stalled = true;
@@ -511,7 +528,7 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	int rc;
 
 	detail_set(detail, capacity, "%s", "");
-	r.in_fd = cfg->recv_only ? -1 : cfg->in_fd;
+	r.in_fd = cfg->recv_only || cfg->echo ? -1 : cfg->in_fd;
 	r.in_eof = r.in_fd < 0;
 	r.out_fd = private_nonblocking(cfg->out_fd, &r.out_fd_owned);
 	conn_decoder_init(&r.dec, cfg->in_format, cfg->max_size,

@@ -61,6 +61,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.close_on_eof = o->close_on_eof, .no_key = o->key == NULL,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
+		.echo = o->echo,
 		.stop = stop,
 	};
 }

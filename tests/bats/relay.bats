@@ -105,6 +105,31 @@ load helpers
 	assert_file "$T/L.out" ''
 }
 
+@test "--echo: every message comes back, in order, then both exit 0" {
+	seq 1000 >"$T/c.in"
+	listen L --echo 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" "$(seq 1000)"$'\n'
+	assert_file "$T/L.out" ''
+}
+
+@test "--echo: 20 MB of raw messages both ways at once, no deadlock" {
+	head -c 20000000 /dev/urandom >"$T/c.in"
+	listen L --echo 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client -f raw "127.0.0.1:$PORT"
+	expect_exit C 0 60
+	expect_exit L 0
+	[ "$(sha "$T/C.out")" = "$(sha "$T/c.in")" ] || fail "echoed bytes differ"
+}
+
+@test "--echo with --send-only or --recv-only is a usage error" {
+	run conn-listen --echo --recv-only 127.0.0.1:0
+	[ "$status" -eq 2 ] || fail "exit $status"
+	[ "$output" = "conn-listen: cannot use --echo with --recv-only" ] || fail "$output"
+}
+
 @test "without --close-on-eof the client waits for the peer after its stdin EOF" {
 	listen L --idle 127.0.0.1:0
 	printf 'bye\n' >"$T/c.in"

@@ -388,7 +388,8 @@ static void test_window(void)
 	} cases[] = {
 		{ CONN_FORMAT_LINES, 10, 11 },
 		{ CONN_FORMAT_NULL, 10, 11 },
-		{ CONN_FORMAT_HEX, 10, 32 },
+		{ CONN_FORMAT_HEX, 10, 44 },	/* \xNN-quoted is 4 a byte */
+		{ CONN_FORMAT_QUOTED, 10, 44 },
 		{ CONN_FORMAT_LINES, 0, SIZE_MAX },
 		{ CONN_FORMAT_HEX, 0, SIZE_MAX },
 	};
@@ -585,10 +586,13 @@ static void test_encoders(void)
 	}
 	ok(bad == 0, "encode_bound holds in %zu encodings", runs);
 
-	/* Whatever a format encodes, it decodes back. */
+	/* Whatever a format encodes piece by piece, it decodes back. */
 	for (f = 0; f < CONN_FORMAT_COUNT; f++) {
 		static const char *const msgs[] = { "one", "", "two words",
 						    "\t\r" };
+
+		if (conn_format_is_whole(f))
+			continue;	/* rendered whole: test_render */
 		uint8_t stream[128];
 		size_t n = 0;
 
@@ -607,11 +611,12 @@ static void test_encoders(void)
 static void test_format_names(void)
 {
 	static const char *const names[] = { "lines", "null", "raw", "frames",
-					     "hex" };
+					     "hex", "quoted", "json", "repr",
+					     "pickle-dis" };
 	enum conn_format f;
 	size_t i;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		f = CONN_FORMAT_COUNT;
 		ok(conn_format_from_name(&f, names[i]) == 0 &&
 		   strcmp(conn_format_name(f), names[i]) == 0,
@@ -716,8 +721,67 @@ static void test_options(void)
 	seconds_bad("1e400", 1e6);
 }
 
+/* ---------------------------------------------------------------- quoted */
+
+static void test_quoted(void)
+{
+	decodes_to("both quote styles, with and without b", CONN_FORMAT_QUOTED,
+		   0, 0, S("b'a'\nb\"b\"\n'c'\n\"d\"\n"), 4, S("a"), S("b"),
+		   S("c"), S("d"));
+	decodes_to("every escape", CONN_FORMAT_QUOTED, 0, 0,
+		   S("b'\\\\\\'\\\"\\n\\r\\t\\a\\b\\f\\v\\0\\x00\\xFf'\n"), 1,
+		   S("\\'\"\n\r\t\a\b\f\v\0\0\xff"));
+	decodes_to("empty, CR and trailing spaces", CONN_FORMAT_QUOTED, 0, 0,
+		   S("b''\r\nb'x'  \n"), 2, S(""), S("x"));
+	decode_fails("no quotes", CONN_FORMAT_QUOTED, 0, S("abc\n"),
+		     CONN_EPROTO);
+	decode_fails("an unknown escape", CONN_FORMAT_QUOTED, 0,
+		     S("b'\\q'\n"), CONN_EPROTO);
+	decode_fails("a short \\x", CONN_FORMAT_QUOTED, 0, S("b'\\x4'\n"),
+		     CONN_EPROTO);
+	decode_fails("a bare quote inside", CONN_FORMAT_QUOTED, 0,
+		     S("b'a'b'\n"), CONN_EPROTO);
+	decode_fails("unterminated", CONN_FORMAT_QUOTED, 0, S("b'abc\n"),
+		     CONN_EPROTO);
+}
+
+/* Renders bytes as conn_format_render does for quoted. */
+static void renders_to(const char *input, size_t len, const char *want)
+{
+	char detail[100], *got = NULL;
+	size_t got_len = 0;
+	int rc = conn_format_render(&got, &got_len, detail, sizeof(detail),
+				    CONN_FORMAT_QUOTED,
+				    (const uint8_t *)input, len);
+
+	ok(rc == 0 && got_len == strlen(want) &&
+	   memcmp(got, want, got_len) == 0, "quoted renders %s (got %s)",
+	   want, rc ? conn_strerror(rc) : got);
+	free(got);
+}
+
+static void test_render(void)
+{
+	/* What CPython's repr(bytes) prints, quote choice included. */
+	renders_to(S("abc"), "b'abc'\n");
+	renders_to(S(""), "b''\n");
+	renders_to(S("it's"), "b\"it's\"\n");
+	renders_to(S("it's \"x\""), "b'it\\'s \"x\"'\n");
+	renders_to(S("\t\n\r\\\x00\x1f\x7f\x80\xff"),
+		   "b'\\t\\n\\r\\\\\\x00\\x1f\\x7f\\x80\\xff'\n");
+	ok(conn_format_is_whole(CONN_FORMAT_QUOTED) &&
+	   conn_format_is_whole(CONN_FORMAT_REPR) &&
+	   !conn_format_is_whole(CONN_FORMAT_HEX) &&
+	   !conn_format_is_input(CONN_FORMAT_REPR) &&
+	   !conn_format_is_input(CONN_FORMAT_PICKLE_DIS) &&
+	   conn_format_is_input(CONN_FORMAT_JSON),
+	   "whole, input-only and output-only formats");
+}
+
 int main(void)
 {
+	test_quoted();
+	test_render();
 	test_lines();
 	test_null();
 	test_raw();

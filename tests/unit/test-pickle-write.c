@@ -1,0 +1,660 @@
+/*
+ * test-pickle-write.c - conn_pickle_from_json(): exact bytes against what
+ * CPython writes, a corpus read back by the real python3 under every
+ * protocol, and the errors.
+ */
+#include "conn.h"
+#include "tap.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROTOCOLS 6
+
+static char *hex(const uint8_t *bytes, size_t len)
+{
+	char *text = malloc(2 * len + 1);
+	size_t i;
+
+	if (text == NULL)
+		abort();
+	for (i = 0; i < len; i++)
+		sprintf(text + 2 * i, "%02x", bytes[i]);
+	text[2 * len] = '\0';
+	return text;
+}
+
+static int encode(uint8_t **out, size_t *out_len, char *detail,
+		  size_t capacity, const char *json, int protocol)
+{
+	detail[0] = '\0';
+	return conn_pickle_from_json(out, out_len, detail, capacity, json,
+				     strlen(json), protocol);
+}
+
+/* ---------------------------------------------------------- exact bytes */
+
+/*
+ * From pickletools.optimize(pickle.dumps(json.loads(JSON), PROTOCOL)) on
+ * CPython 3.11: its pickles with the unused memo stripped.  Note 42 and
+ * None under protocol 4: CPython frames no body under 4 bytes.
+ */
+static const struct {
+	const char *json;
+	int protocol;
+	const char *hex;
+} exact[] = {
+	{ "null", 2, "80024e2e" },
+	{ "null", 4, "80044e2e" },
+	{ "42", 4, "80044b2a2e" },
+	{ "42", 0, "4934320a2e" },
+	{ "42", 1, "4b2a2e" },
+	{ "true", 0, "4930310a2e" },
+	{ "false", 1, "4930300a2e" },
+	{ "true", 2, "8002882e" },
+	{ "false", 5, "8005892e" },
+	{ "255", 1, "4bff2e" },
+	{ "256", 2, "80024d00012e" },
+	{ "65536", 3, "80034a000001002e" },
+	{ "-1", 1, "4affffffff2e" },
+	{ "2147483648", 0, "4c323134373438333634384c0a2e" },
+	{ "2147483648", 1, "4c323134373438333634384c0a2e" },
+	{ "2147483648", 4, "80049508000000000000008a0500000080002e" },
+	{ "-9223372036854775808", 2, "80028a0800000000000000802e" },
+	{ "9223372036854775807", 5,
+	  "8005950b000000000000008a08ffffffffffffff7f2e" },
+	{ "0.1", 0, "46302e310a2e" },
+	{ "0.1", 1, "473fb999999999999a2e" },
+	{ "0.1", 4, "8004950a00000000000000473fb999999999999a2e" },
+	{ "-0.0", 0, "462d302e300a2e" },
+	{ "1e16", 0, "4631652b31360a2e" },
+	{ "1e-05", 0, "4631652d30350a2e" },
+	{ "5e-324", 0, "4635652d3332340a2e" },
+	{ "123456789.125", 0, "463132333435363738392e3132350a2e" },
+	{ "1e22", 0, "4631652b32320a2e" },
+	{ "0.0001", 0, "46302e303030310a2e" },
+	{ "\"a\"", 0, "56610a2e" },
+	{ "\"a\"", 4, "80049504000000000000008c01612e" },
+	{ "\"\\u00e9\\\\\\n\\u20ac\\ud83d\\ude00\"", 0,
+	  "56e95c75303035635c75303030615c75323061635c5530303031663630300a2e" },
+	{ "[1]", 1, "5d4b01612e" },
+	{ "[]", 0, "286c2e" },
+	{ "[]", 3, "80035d2e" },
+	{ "[1,2]", 2, "80025d284b014b02652e" },
+	{ "{\"a\":1}", 0, "286456610a49310a732e" },
+	{ "{\"a\":1}", 4, "80049508000000000000007d8c01614b01732e" },
+	{ "{\"a\":[true,null],\"b\":{}}", 2,
+	  "80027d285801000000615d28884e655801000000627d752e" },
+};
+
+static void test_exact(void)
+{
+	char detail[200];
+	uint8_t *out;
+	size_t len, i;
+	char *got;
+	int err;
+
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		err = encode(&out, &len, detail, sizeof(detail), exact[i].json,
+			     exact[i].protocol);
+		got = err ? NULL : hex(out, len);
+		ok(got && strcmp(got, exact[i].hex) == 0,
+		   "protocol %d of %s is CPython's %s", exact[i].protocol,
+		   exact[i].json, exact[i].hex);
+		if (got && strcmp(got, exact[i].hex) != 0)
+			printf("#   got %s\n", got);
+		if (err)
+			printf("#   error %d: %s\n", err, detail);
+		free(got);
+		free(out);
+	}
+}
+
+/* The input is len bytes, not a C string: nothing past them is read
+ * (the sanitizer build would catch it). */
+static void test_not_terminated(void)
+{
+	static const char text[] = "[1, \"ab\", {\"c\": null}]trailing";
+	size_t n = strlen("[1, \"ab\", {\"c\": null}]");
+	char detail[200];
+	char *copy = malloc(n);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	char *got;
+	int err;
+
+	if (copy == NULL)
+		abort();
+	memcpy(copy, text, n);
+	err = conn_pickle_from_json(&out, &len, detail, sizeof(detail), copy,
+				    n, 2);
+	got = err ? NULL : hex(out, len);
+	ok(got && strcmp(got,
+			 "80025d284b01580200000061627d5801000000634e73652e") == 0,
+	   "input without a NUL is read to its length only");
+	free(got);
+	free(out);
+	free(copy);
+}
+
+/* ------------------------------------------------------------ the corpus */
+
+struct item {
+	const char *name;
+	char *json;
+};
+
+static const struct {
+	const char *name;
+	const char *json;
+} fixed[] = {
+	{ "null", "null" },
+	{ "true", "true" },
+	{ "false", "false" },
+	{ "0", "0" },
+	{ "-0", "-0" },
+	{ "1", "1" },
+	{ "-1", "-1" },
+	{ "255", "255" },
+	{ "256", "256" },
+	{ "-255", "-255" },
+	{ "65535", "65535" },
+	{ "65536", "65536" },
+	{ "2^31-1", "2147483647" },
+	{ "2^31", "2147483648" },
+	{ "-2^31", "-2147483648" },
+	{ "-2^31-1", "-2147483649" },
+	{ "2^32", "4294967296" },
+	{ "2^63-1", "9223372036854775807" },
+	{ "-2^63", "-9223372036854775808" },
+	{ "-2^63+1", "-9223372036854775807" },
+	{ "2^55", "36028797018963968" },
+	{ "-2^39", "-549755813888" },
+	{ "0.1", "0.1" },
+	{ "-0.0", "-0.0" },
+	{ "0.0", "0.0" },
+	{ "1.0", "1.0" },
+	{ "1e300", "1e300" },
+	{ "-1e300", "-1e300" },
+	{ "5e-324", "5e-324" },
+	{ "1e-400 (underflow to 0.0)", "1e-400" },
+	{ "2.2250738585072014e-308", "2.2250738585072014e-308" },
+	{ "1.7976931348623157e308", "1.7976931348623157e308" },
+	{ "1e16", "1e16" },
+	{ "1e15", "1E15" },
+	{ "123456.789e3", "123456.789e3" },
+	{ "0.00001", "0.00001" },
+	{ "0.0001", "0.0001" },
+	{ "1/3", "0.3333333333333333" },
+	{ "empty string", "\"\"" },
+	{ "ascii", "\"hello, world\"" },
+	{ "latin-1", "\"caf\\u00e9 \xc3\xbf\"" },
+	{ "bmp", "\"\xe2\x82\xac \\u4e2d\\u6587 \xef\xbf\xbf\"" },
+	{ "astral", "\"\\ud83d\\ude00 \xf0\x9f\x98\x81 \xf4\x8f\xbf\xbf\"" },
+	{ "NUL", "\"a\\u0000b\\u0000\"" },
+	{ "backslash", "\"C:\\\\dir\\\\u0041\\\\U00000041\\\\\"" },
+	{ "newline and CR", "\"line\\nnext\\r\\nend\\n\"" },
+	{ "control characters", "\"\\u0001\\u001a\\u001f\\u007f\\t\\b\\f\"" },
+	{ "quotes", "\"'\\\"'\"" },
+	{ "empty list", "[]" },
+	{ "empty dict", "{}" },
+	{ "one-item list", "[1]" },
+	{ "one-item dict", "{\"k\": \"v\"}" },
+	{ "nested empties", "[[], {}, [[]], {\"a\": {}}]" },
+	{ "mixed list", "[null, true, false, 0, -1, 1.5, \"s\", [1], {}]" },
+	{ "dict of everything", "{\"n\": null, \"t\": true, \"i\": 65536, "
+	  "\"f\": -2.5, \"s\": \"\xe2\x82\xac\", \"l\": [1, [2, [3]]], "
+	  "\"d\": {\"x\": {\"y\": []}}}" },
+	{ "unicode keys", "{\"\\u00e9\": 1, \"\\ud83d\\ude00\": 2, "
+	  "\"\\\\\\n\": 3, \"\": 4}" },
+	{ "repeated key (last wins)", "{\"a\": 1, \"b\": 2, \"a\": 3}" },
+	{ "bools among ints", "[true, 1, false, 0, 1.0, 0.0]" },
+	{ "int boundaries", "[0, 255, 256, 65535, 65536, 2147483647, "
+	  "2147483648, -2147483648, -2147483649, 9223372036854775807, "
+	  "-9223372036854775808]" },
+	{ "whitespace around", " \t\r\n[ 1 , 2 ]\n " },
+	{ "records", "[{\"id\": 1, \"tags\": [\"a\", \"b\"]}, "
+	  "{\"id\": 2, \"tags\": []}]" },
+};
+
+/* JSON text of generated shapes, built in a string we grow. */
+struct text {
+	char *data;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (t->len + n + 1 > t->cap) {
+		t->cap = 2 * (t->len + n + 1);
+		t->data = realloc(t->data, t->cap);
+		if (t->data == NULL)
+			abort();
+	}
+	memcpy(t->data + t->len, s, n + 1);
+	t->len += n;
+}
+
+static char *int_array(size_t n)
+{
+	struct text t = { 0 };
+	char num[32];
+	size_t i;
+
+	text_add(&t, "[");
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%s%zu", i ? "," : "",
+			 i * 2654435761u % 100003);
+		text_add(&t, num);
+	}
+	text_add(&t, "]");
+	return t.data;
+}
+
+static char *int_dict(size_t n)
+{
+	struct text t = { 0 };
+	char entry[48];
+	size_t i;
+
+	text_add(&t, "{");
+	for (i = 0; i < n; i++) {
+		snprintf(entry, sizeof(entry), "%s\"key%zu\":%zu",
+			 i ? "," : "", i, i);
+		text_add(&t, entry);
+	}
+	text_add(&t, "}");
+	return t.data;
+}
+
+/* A string of n copies of unit (a JSON string fragment). */
+static char *long_string(const char *unit, size_t n)
+{
+	struct text t = { 0 };
+	size_t i;
+
+	text_add(&t, "\"");
+	for (i = 0; i < n; i++)
+		text_add(&t, unit);
+	text_add(&t, "\"");
+	return t.data;
+}
+
+/* depth containers, alternating lists and dicts when mixed. */
+static char *nested(int depth, bool mixed)
+{
+	struct text t = { 0 };
+	int i;
+
+	for (i = 0; i < depth; i++)
+		text_add(&t, mixed && i % 2 ? "{\"k\":" : "[");
+	text_add(&t, "7");
+	for (i = depth - 1; i >= 0; i--)
+		text_add(&t, mixed && i % 2 ? "}" : "]");
+	return t.data;
+}
+
+static size_t build_corpus(struct item *items)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		items[n].name = fixed[i].name;
+		items[n++].json = strdup(fixed[i].json);
+	}
+	items[n].name = "999-item list";
+	items[n++].json = int_array(999);
+	items[n].name = "1000-item list";
+	items[n++].json = int_array(1000);
+	items[n].name = "1001-item list";
+	items[n++].json = int_array(1001);
+	items[n].name = "1500-item list";
+	items[n++].json = int_array(1500);
+	items[n].name = "3000-item list";
+	items[n++].json = int_array(3000);
+	items[n].name = "1001-item dict";
+	items[n++].json = int_dict(1001);
+	items[n].name = "2500-item dict";
+	items[n++].json = int_dict(2500);
+	items[n].name = "255-byte string";
+	items[n++].json = long_string("x", 255);
+	items[n].name = "256-byte string";
+	items[n++].json = long_string("x", 256);
+	items[n].name = "300-byte string of 2-byte characters";
+	items[n++].json = long_string("\\u00e9", 150);
+	items[n].name = "70000-byte string";
+	items[n++].json = long_string("abc\\\\\\n\xe2\x82\xac", 10000);
+	items[n].name = "astral string over 65535 bytes";
+	items[n++].json = long_string("\xf0\x9f\x98\x80", 20000);
+	items[n].name = "lists nested 1000 deep";
+	items[n++].json = nested(CONN_PICKLE_MAX_DEPTH, false);
+	items[n].name = "lists and dicts nested 1000 deep";
+	items[n++].json = nested(CONN_PICKLE_MAX_DEPTH, true);
+	items[n].name = "lists nested 50 deep";
+	items[n++].json = nested(50, true);
+	for (i = 0; i < n; i++)
+		if (items[i].json == NULL)
+			abort();
+	return n;
+}
+
+/* ------------------------------------------------------- python3 checks */
+
+/*
+ * Reads "PROTOCOL<TAB>HEX-PICKLE<TAB>HEX-JSON" lines.  For line N it says
+ * "ok N" when the C and the pure-Python unpicklers both give what
+ * json.loads() gives (types compared strictly: bool is not int, -0.0 is
+ * not 0.0, key order counts) and pickletools.dis() reads it; else
+ * "bad N reason".  Then "same N", "differ N HEX" or "skip N reason" for
+ * the comparison with CPython's own pickle less its unused memo, which is
+ * only meaningful when CPython shared no object (no GET) and kept to one
+ * frame (under 64 KiB).  No single quotes: it goes through sh -c.
+ */
+static const char checker[] =
+	"import io, json, pickle, pickletools, sys\n"
+	"sys.setrecursionlimit(100000)\n"
+	"def same(a, b):\n"
+	"    if type(a) is not type(b):\n"
+	"        return False\n"
+	"    if type(a) is float:\n"
+	"        return repr(a) == repr(b)\n"
+	"    if type(a) is list:\n"
+	"        return len(a) == len(b) and all(map(same, a, b))\n"
+	"    if type(a) is dict:\n"
+	"        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)\n"
+	"    return a == b\n"
+	"def check(proto, p, want):\n"
+	"    if proto >= 2 and p[:2] != bytes([0x80, proto]):\n"
+	"        return \"no PROTO %d\" % proto\n"
+	"    if proto < 2 and p[:1] == bytes([0x80]):\n"
+	"        return \"PROTO in protocol %d\" % proto\n"
+	"    for load in (pickle.loads, pickle._loads):\n"
+	"        got = load(p)\n"
+	"        if not same(got, want):\n"
+	"            return \"%s gave %.200r\" % (load.__name__, got)\n"
+	"    pickletools.dis(p, out=io.StringIO())\n"
+	"    return None\n"
+	"def compare(proto, p, want):\n"
+	"    theirs = pickletools.optimize(pickle.dumps(want, proto))\n"
+	"    ops = [op.name for op, arg, pos in pickletools.genops(theirs)]\n"
+	"    if any(\"GET\" in name for name in ops):\n"
+	"        return \"skip\", \"CPython shares objects\"\n"
+	"    if len(theirs) >= 65536:\n"
+	"        return \"skip\", \"CPython splits frames\"\n"
+	"    if theirs == p:\n"
+	"        return \"same\", \"\"\n"
+	"    return \"differ\", theirs.hex()[:400]\n"
+	"for n, line in enumerate(sys.stdin):\n"
+	"    proto, ph, jh = line.rstrip(\"\\n\").split(\"\\t\")\n"
+	"    proto, p = int(proto), bytes.fromhex(ph)\n"
+	"    want = json.loads(bytes.fromhex(jh))\n"
+	"    try:\n"
+	"        why = check(proto, p, want)\n"
+	"    except Exception as e:\n"
+	"        why = \"%s: %.200s\" % (type(e).__name__, e)\n"
+	"    print(\"ok %d\" % n if why is None else \"bad %d %s\" % (n, why))\n"
+	"    try:\n"
+	"        kind, what = compare(proto, p, want)\n"
+	"    except Exception as e:\n"
+	"        kind, what = \"differ\", \"%s: %.200s\" % (type(e).__name__, e)\n"
+	"    print(\"%s %d %s\" % (kind, n, what))\n";
+
+struct verdict {
+	bool ok, seen_ok;
+	char exact[16];		/* "same", "differ", "skip" or "" */
+	char why[240];
+};
+
+static FILE *open_checker(const char *out_path, const char *err_path)
+{
+	const char *python = getenv("PYTHON");
+	char *command;
+	FILE *f;
+
+	if (python == NULL || *python == '\0')
+		python = "python3";
+	if (asprintf(&command, "%s -c '%s' >%s 2>%s", python, checker,
+		     out_path, err_path) < 0)
+		abort();
+	f = popen(command, "w");
+	free(command);
+	return f;
+}
+
+/* Sends line n's pickle, or marks it bad here when encoding failed. */
+static void send_case(FILE *py, struct verdict *v, const struct item *it,
+		      int protocol)
+{
+	char detail[200];
+	uint8_t *out = NULL;
+	size_t len = 0;
+	char *p, *j;
+	int err;
+
+	err = encode(&out, &len, detail, sizeof(detail), it->json, protocol);
+	if (err) {
+		snprintf(v->why, sizeof(v->why), "encoding failed: %s", detail);
+		/* Python still needs a line to keep the numbering. */
+		fprintf(py, "%d\t\t%s\n", protocol, "6e756c6c");
+		return;
+	}
+	p = hex(out, len);
+	j = hex((const uint8_t *)it->json, strlen(it->json));
+	fprintf(py, "%d\t%s\t%s\n", protocol, p, j);
+	free(p);
+	free(j);
+	free(out);
+}
+
+static void read_verdicts(struct verdict *v, size_t count, FILE *f)
+{
+	char line[1024], word[16];
+	size_t n;
+	int used;
+
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%15s %zu %n", word, &n, &used) < 2 ||
+		    n >= count)
+			continue;
+		if (strcmp(word, "ok") == 0) {
+			v[n].ok = v[n].why[0] == '\0';
+			v[n].seen_ok = true;
+		} else if (strcmp(word, "bad") == 0) {
+			if (v[n].why[0] == '\0')
+				snprintf(v[n].why, sizeof(v[n].why), "%s",
+					 line + used);
+			v[n].seen_ok = true;
+		} else {
+			snprintf(v[n].exact, sizeof(v[n].exact), "%s", word);
+			if (strcmp(word, "differ") == 0 && v[n].why[0] == '\0')
+				snprintf(v[n].why, sizeof(v[n].why),
+					 "CPython: %s", line + used);
+		}
+	}
+}
+
+static void report(const struct item *items, size_t count,
+		   const struct verdict *v)
+{
+	size_t i;
+	int p;
+	const struct verdict *r;
+
+	for (i = 0; i < count; i++) {
+		for (p = 0; p < PROTOCOLS; p++) {
+			r = &v[i * PROTOCOLS + p];
+			ok(r->ok, "python3 reads back %s, protocol %d",
+			   items[i].name, p);
+			if (!r->ok)
+				printf("#   %s\n", r->seen_ok ? r->why :
+				       "no answer from python3");
+			if (strcmp(r->exact, "skip") == 0) {
+				ok(1, "CPython's bytes for %s, protocol %d "
+				   "# SKIP not comparable", items[i].name, p);
+				continue;
+			}
+			ok(strcmp(r->exact, "same") == 0,
+			   "CPython's bytes for %s, protocol %d",
+			   items[i].name, p);
+			if (strcmp(r->exact, "differ") == 0)
+				printf("#   %s\n", r->why);
+		}
+	}
+}
+
+static void print_file(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("# python3: %s", line);
+	fclose(f);
+}
+
+static void test_python(void)
+{
+	struct item items[128];
+	struct verdict *v;
+	char dir[] = "/tmp/test-pickle-write.XXXXXX";
+	char out_path[64], err_path[64];
+	size_t count, i;
+	FILE *py, *f;
+	int p, status;
+
+	count = build_corpus(items);
+	ok(count >= 60, "a corpus of %zu JSON values", count);
+	v = calloc(count * PROTOCOLS, sizeof(*v));
+	if (v == NULL || mkdtemp(dir) == NULL)
+		abort();
+	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	snprintf(err_path, sizeof(err_path), "%s/err", dir);
+	py = open_checker(out_path, err_path);
+	if (py == NULL)
+		abort();
+	for (i = 0; i < count; i++)
+		for (p = 0; p < PROTOCOLS; p++)
+			send_case(py, &v[i * PROTOCOLS + p], &items[i], p);
+	status = pclose(py);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		ok(1, "python3 interop # SKIP python3 not found");
+	} else {
+		ok(status == 0, "python3 ran the checks");
+		if (status != 0)
+			print_file(err_path);
+		f = fopen(out_path, "r");
+		if (f) {
+			read_verdicts(v, count * PROTOCOLS, f);
+			fclose(f);
+		}
+		report(items, count, v);
+	}
+	unlink(out_path);
+	unlink(err_path);
+	rmdir(dir);
+	for (i = 0; i < count; i++)
+		free(items[i].json);
+	free(v);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void expect_error(const char *json, size_t len, int protocol,
+			 const char *needle, const char *name)
+{
+	char detail[200] = "";
+	uint8_t *out = (uint8_t *)"untouched";
+	size_t out_len = 1;
+	int err;
+
+	err = conn_pickle_from_json(&out, &out_len, detail, sizeof(detail),
+				    json, len, protocol);
+	ok(err == CONN_EINVAL && out == NULL && out_len == 0 &&
+	   strstr(detail, needle) != NULL && !strchr(detail, '\n'),
+	   "%s: CONN_EINVAL, \"%s\"", name, detail);
+	if (err == 0)
+		free(out);
+}
+
+static void expect_invalid(const char *json, const char *needle,
+			   const char *name)
+{
+	expect_error(json, strlen(json), 2, needle, name);
+}
+
+static void test_errors(void)
+{
+	char *deep;
+	uint8_t *out;
+	size_t len;
+	char detail[200];
+
+	expect_invalid("[1,", "invalid JSON at column", "unclosed list");
+	expect_invalid("{\"a\" 1}", "invalid JSON at column 6",
+		       "missing colon");
+	expect_invalid("tru", "invalid JSON", "bad literal");
+	expect_invalid("[1] x", "invalid JSON", "trailing garbage");
+	expect_invalid("[1,]", "invalid JSON", "trailing comma");
+	expect_invalid("NaN", "invalid JSON", "NaN (Python's extension)");
+	expect_invalid("'a'", "invalid JSON", "single quotes");
+	expect_invalid("\"\\ud800\"", "invalid JSON", "lone surrogate");
+	expect_invalid("\"\xff\"", "invalid JSON", "invalid UTF-8");
+	expect_invalid("\"a\nb\"", "invalid JSON", "raw newline in a string");
+	expect_invalid("[\n1,\n}", "invalid JSON at line 3", "line numbers");
+	expect_invalid("{\"a\\u0000\": 1}", "invalid JSON",
+		       "NUL in a key (jansson cannot hold it)");
+	expect_error("[1]\0", 4, 2, "invalid JSON at byte 3: a NUL byte",
+		     "a NUL byte after a value");
+	expect_error("\"a\0b\"", 5, 2, "invalid JSON at byte 2: a NUL byte",
+		     "a raw NUL byte in a string");
+	expect_invalid("18446744073709551616", "beyond 64 bits", "2^64");
+	expect_invalid("-9223372036854775809", "beyond 64 bits", "-2^63-1");
+	expect_invalid("[1, 9223372036854775808]", "beyond 64 bits",
+		       "2^63 in a list");
+	expect_invalid("1e400", "beyond a double", "1e400");
+	expect_invalid("", "empty", "empty input");
+	expect_invalid(" \n\t ", "empty", "blank input");
+	expect_error(NULL, 0, 2, "empty", "no input at all");
+	expect_error("1", 1, 6, "protocol 6", "protocol 6");
+	expect_error("1", 1, -1, "protocol -1", "protocol -1");
+
+	deep = nested(CONN_PICKLE_MAX_DEPTH + 1, false);
+	expect_invalid(deep, "nesting deeper than 1000", "lists 1001 deep");
+	free(deep);
+	deep = nested(CONN_PICKLE_MAX_DEPTH + 1, true);
+	expect_error(deep, strlen(deep), 0, "nesting deeper than 1000",
+		     "lists and dicts 1001 deep, protocol 0");
+	free(deep);
+	deep = nested(5000, false);
+	expect_invalid(deep, "nesting deeper than 1000",
+		       "lists 5000 deep (past jansson's own limit)");
+	free(deep);
+
+	ok(conn_pickle_from_json(&out, &len, NULL, 0, "[", 1, 2) ==
+	   CONN_EINVAL && out == NULL, "no detail buffer is fine");
+	ok(encode(&out, &len, detail, sizeof(detail), "-0", 7) == CONN_EINVAL,
+	   "protocol 7");
+}
+
+int main(void)
+{
+	/* A python3 that dies early must fail tests, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	test_exact();
+	test_not_terminated();
+	test_errors();
+	test_python();
+	return tap_done();
+}

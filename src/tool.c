@@ -21,9 +21,7 @@ static void on_stop_signal(int sig)
 	stop_requested = 1;
 }
 
-/* SIGINT/SIGTERM interrupt blocking calls (no SA_RESTART) and ask the
- * core to stop cleanly; a closed socket or pipe is an error value. */
-static void install_signals(void)
+volatile sig_atomic_t *tool_install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 
@@ -31,6 +29,7 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return &stop_requested;
 }
 
 static void tool_log(void *ctx, enum conn_log_level level, const char *line)
@@ -81,7 +80,7 @@ static int option_error(const char *program, int ch, char **argv)
 	return tool_usage_error(program, detail);
 }
 
-static int report(const char *program, int rc, const char *detail)
+int tool_report(const char *program, int rc, const char *detail)
 {
 	/* A reader that left (| head) or a stop signal is a quiet end. */
 	if (rc == CONN_EPIPE || rc == CONN_EINTR)
@@ -105,14 +104,14 @@ static int run(const char *program, struct conn_options *o,
 	char detail[512] = "";
 	int rc;
 
-	install_signals();
+	tool_install_signals();
 	if (o->authkey_from_option)
 		tool_log(&t, CONN_LOG_WARNING, "--authkey TEXT is visible to "
 			 "other users (ps); prefer --authkey-file or "
 			 "CONN_AUTHKEY");
 	rc = session(detail, sizeof(detail), o, &stop_requested, tool_log, &t);
 	fflush(stdout);
-	return rc ? report(program, rc, detail) : CONN_EXIT_OK;
+	return rc ? tool_report(program, rc, detail) : CONN_EXIT_OK;
 }
 
 int tool_main(const struct tool_spec *spec, int argc, char **argv)

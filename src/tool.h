@@ -21,6 +21,15 @@ int tool_version(const char *program);
 /* Prints "PROGRAM: detail" and a --help hint; returns the usage status. */
 int tool_usage_error(const char *program, const char *detail);
 
+/* SIGINT/SIGTERM interrupt blocking calls (no SA_RESTART) and set the
+ * returned flag, which the core checks; SIGPIPE is ignored, so a closed
+ * socket or pipe is an error value. */
+volatile sig_atomic_t *tool_install_signals(void);
+
+/* Prints the one error line for rc (none for a quiet end) and returns
+ * the exit status. */
+int tool_report(const char *program, int rc, const char *detail);
+
 /* What makes one tool: its name, its one getopt_long table (the shared
  * entries plus its own), its --help text and the session it runs. */
 struct tool_spec {

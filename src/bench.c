@@ -1,0 +1,971 @@
+/*
+ * bench.c - the workloads of conn-bench: stream, pingpong and handshake,
+ * over P connections at once (one thread each), and the peers they run
+ * against (forked workers using the core, or Python's own Listener).
+ *
+ * Nothing here prints: results and errors go back to conn-bench.c.
+ */
+#include "internal.h"
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_BYTES (64 * 1024)	/* frames handed to the kernel at once */
+#define IDLE_MS 10000		/* a peer silent this long is stuck */
+#define TICK_MS 20		/* how often the main thread looks around */
+#define PROGRESS_MS 1000
+#define ANNOUNCE_MS 10000	/* time for python to start listening */
+
+extern char **environ;
+
+static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
+	[BENCH_STREAM] = "stream",
+	[BENCH_PINGPONG] = "pingpong",
+	[BENCH_HANDSHAKE] = "handshake",
+};
+
+const char *bench_workload_name(enum bench_workload w)
+{
+	return w < BENCH_WORKLOAD_COUNT ? workload_names[w] : "?";
+}
+
+int bench_workload_from_name(enum bench_workload *w, const char *name)
+{
+	int i;
+
+	for (i = 0; i < BENCH_WORKLOAD_COUNT; i++)
+		if (strcmp(name, workload_names[i]) == 0) {
+			*w = (enum bench_workload)i;
+			return 0;
+		}
+	return CONN_EINVAL;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool stopped(volatile sig_atomic_t *stop)
+{
+	return stop && *stop;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static int authenticate(struct conn_channel *c, const struct bench_auth *au,
+			enum conn_role role)
+{
+	struct conn_auth a;
+	int rc;
+
+	conn_auth_init(&a, role, au->key, au->digest, au->flags);
+	conn_channel_set_deadline(c, au->timeout_ms ?
+				  conn_clock_ms() + au->timeout_ms : -1);
+	rc = conn_channel_authenticate(c, &a);
+	conn_channel_set_deadline(c, -1);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- peers */
+
+struct bench_peer {
+	struct conn_listener *listener;	/* ours; NULL for python */
+	pid_t *pids;
+	unsigned npids;
+	char name[CONN_ADDRESS_PATH_MAX + 16];
+};
+
+/* Counts messages until our client half-closes, then says how many. */
+static int peer_sink(struct conn_channel *c)
+{
+	struct conn_piece p;
+	uint64_t n = 0;
+	char reply[32];
+	int rc, len;
+
+	while ((rc = conn_channel_recv_piece(c, &p)) == 0)
+		if (conn_piece_is_last(&p))
+			n++;
+	if (rc != CONN_ERESET)
+		return rc;
+	len = snprintf(reply, sizeof(reply), "%llu", (unsigned long long)n);
+	return conn_channel_send(c, reply, (size_t)len);
+}
+
+/* Sends every message back, piece by piece (any size in constant
+ * memory), flushing when nothing more is buffered: pipelined messages
+ * go back in batches, a lone ping at once. */
+static int peer_echo(struct conn_channel *c)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	struct conn_piece p;
+	int rc;
+
+	while ((rc = conn_channel_recv_piece(c, &p)) == 0) {
+		if (conn_piece_is_first(&p))
+			rc = buf_append(&c->tx, header,
+					conn_frame_header_encode(header,
+								 p.total));
+		if (rc == 0)
+			rc = buf_append(&c->tx, p.data, p.size);
+		if (rc == 0 && (buf_len(&c->rx) == 0 ||
+				buf_len(&c->tx) >= BATCH_BYTES))
+			rc = chan_flush(c);
+		if (rc)
+			return rc;
+	}
+	return rc == CONN_ERESET ? chan_flush(c) : rc;
+}
+
+static void peer_serve(int fd, const struct bench_peer_config *cfg)
+{
+	struct conn_channel *c;
+	int rc;
+
+	if (conn_channel_new(&c, fd, fd))
+		return;
+	conn_channel_set_max_size(c, 0);
+	rc = cfg->auth.key ? authenticate(c, &cfg->auth,
+					  CONN_ROLE_LISTENER) : 0;
+	if (rc == 0)
+		rc = cfg->kind == BENCH_PEER_SINK ? peer_sink(c)
+						  : peer_echo(c);
+	conn_channel_free(c);
+}
+
+/* A worker process: its own process group (a ^C on the terminal is for
+ * conn-bench, which then stops us), and it dies with its parent. */
+_Noreturn static void peer_worker(struct conn_listener *l,
+				  const struct bench_peer_config *cfg)
+{
+	char peer[160];
+	int fd;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	for (;;)
+		if (conn_listener_accept(&fd, peer, sizeof(peer), l,
+					 NULL) == 0)
+			peer_serve(fd, cfg);
+}
+
+static int peer_alloc(struct bench_peer **out, unsigned n)
+{
+	struct bench_peer *p = calloc(1, sizeof(*p));
+
+	*out = p;
+	if (p == NULL)
+		return CONN_ENOMEM;
+	p->pids = calloc(n, sizeof(*p->pids));
+	return p->pids ? 0 : CONN_ENOMEM;
+}
+
+int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
+		     const struct conn_address *a,
+		     const struct bench_peer_config *cfg)
+{
+	unsigned n = cfg->workers ? cfg->workers : 1;
+	struct bench_peer *p = NULL;
+	pid_t pid;
+	int rc;
+
+	*out = NULL;
+	rc = peer_alloc(&p, n);
+	if (rc == 0)
+		rc = conn_listener_open(&p->listener, detail, capacity, a,
+					cfg->family);
+	if (rc)
+		goto fail;
+	snprintf(p->name, sizeof(p->name), "%s",
+		 conn_listener_name(p->listener));
+	for (; p->npids < n; p->npids++) {
+		pid = fork();
+		if (pid == 0)
+			peer_worker(p->listener, cfg);
+		if (pid < 0) {
+			detail_set(detail, capacity, "cannot start the peer: "
+				   "%s", strerror(errno));
+			rc = CONN_ENOMEM;
+			goto fail;
+		}
+		p->pids[p->npids] = pid;
+	}
+	*out = p;
+	return 0;
+fail:
+	bench_peer_stop(p);
+	return rc;
+}
+
+const char *bench_peer_name(const struct bench_peer *p)
+{
+	return p->name;
+}
+
+void bench_peer_stop(struct bench_peer *p)
+{
+	unsigned i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->npids; i++)
+		kill(p->pids[i], SIGTERM);
+	for (i = 0; i < p->npids; i++)
+		while (waitpid(p->pids[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	conn_listener_close(p->listener);
+	free(p->pids);
+	free(p);
+}
+
+/* ------------------------------------------------------- the python peer */
+
+/* environ without CONN_AUTHKEY, plus CONN_AUTHKEY=key_text if any. */
+static char **python_environment(char **keyvar, const char *key_text)
+{
+	size_t n = 0, i, j = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	*keyvar = NULL;
+	if (env == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "CONN_AUTHKEY=", 13))
+			env[j++] = environ[i];
+	if (key_text && asprintf(keyvar, "CONN_AUTHKEY=%s", key_text) > 0)
+		env[j++] = *keyvar;
+	return env;
+}
+
+_Noreturn static void python_child(int err_fd, char *const argv[],
+				   char *const env[])
+{
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	dup2(err_fd, STDERR_FILENO);
+	execvpe(argv[0], argv, env);
+	dprintf(err_fd, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Reads the child's stderr up to its "listening on ADDRESS" line. */
+static int python_announce(struct bench_peer *p, char *detail,
+			   size_t capacity, int fd)
+{
+	int64_t deadline = conn_clock_ms() + ANNOUNCE_MS;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char text[1024];
+	size_t len = 0;
+	char *line, *nl;
+	ssize_t n;
+
+	for (;;) {
+		text[len] = '\0';
+		line = strstr(text, "listening on ");
+		if (line && (nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			snprintf(p->name, sizeof(p->name), "%s", line + 13);
+			return 0;
+		}
+		if (conn_clock_ms() > deadline || len + 1 >= sizeof(text))
+			break;
+		if (poll(&pfd, 1, TICK_MS * 5) <= 0)
+			continue;
+		n = read(fd, text + len, sizeof(text) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	if ((nl = strchr(text, '\n')))
+		*nl = '\0';
+	detail_set(detail, capacity, "the python peer did not start%s%s",
+		   len ? ": " : "", text);
+	return CONN_ECONNECT;
+}
+
+int bench_python_start(struct bench_peer **out, char *detail,
+		       size_t capacity, const char *python,
+		       const char *script, const char *address,
+		       enum bench_peer_kind kind, const char *key_text)
+{
+	char *argv[] = { (char *)python, (char *)script, (char *)address,
+			 kind == BENCH_PEER_SINK ? "--sink" : NULL, NULL };
+	struct bench_peer *p = NULL;
+	char *keyvar = NULL, **env = NULL;
+	int fds[2] = { -1, -1 }, rc;
+	pid_t pid;
+
+	*out = NULL;
+	rc = peer_alloc(&p, 1);
+	if (rc == 0 && (env = python_environment(&keyvar, key_text)) == NULL)
+		rc = CONN_ENOMEM;
+	if (rc == 0 && pipe2(fds, O_CLOEXEC) < 0)
+		rc = CONN_ENOMEM;
+	if (rc)
+		goto done;
+	pid = fork();
+	if (pid == 0)
+		python_child(fds[1], argv, env);
+	close(fds[1]);
+	if (pid < 0) {
+		detail_set(detail, capacity, "cannot start %s: %s", python,
+			   strerror(errno));
+		rc = CONN_ENOMEM;
+		goto done;
+	}
+	p->pids[p->npids++] = pid;
+	rc = python_announce(p, detail, capacity, fds[0]);
+done:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	free(keyvar);
+	free(env);
+	if (rc)
+		bench_peer_stop(p);
+	else
+		*out = p;
+	return rc;
+}
+
+/* -------------------------------------------------------------- clients */
+
+/* Where the workers wait until all are connected: the clock starts for
+ * every one of them at once (or never, if one thread failed to start). */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned ready;
+	int state;		/* 0: wait, 1: go, 2: give up */
+};
+
+/* A worker is ready; returns false when the run was given up. */
+static bool gate_pass(struct gate *g)
+{
+	bool go;
+
+	pthread_mutex_lock(&g->lock);
+	g->ready++;
+	pthread_cond_broadcast(&g->cond);
+	while (g->state == 0)
+		pthread_cond_wait(&g->cond, &g->lock);
+	go = g->state == 1;
+	pthread_mutex_unlock(&g->lock);
+	return go;
+}
+
+/* The main thread opens the gate once started workers are all ready. */
+static void gate_open(struct gate *g, unsigned started, bool go)
+{
+	pthread_mutex_lock(&g->lock);
+	while (g->ready < started)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->state = go ? 1 : 2;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* One connection's share of a workload, run by its own thread. */
+struct worker {
+	const struct bench_config *cfg;
+	const struct conn_address *a;
+	struct gate *gate;
+	struct conn_channel *c;
+	uint64_t done;			/* read by the main thread: atomics */
+	uint64_t *samples;		/* latencies, ns */
+	size_t nsamples, cap;
+	int64_t start_ns, end_ns;
+	bool finished;			/* read by the main thread: atomics */
+	int rc;
+	char detail[300];
+};
+
+static void worker_count(struct worker *w, uint64_t n)
+{
+	__atomic_store_n(&w->done, n, __ATOMIC_RELAXED);
+}
+
+/* True when the workload has done its count or used up its time. */
+static bool worker_finished(const struct worker *w, uint64_t done)
+{
+	if (stopped(w->cfg->stop))
+		return true;
+	if (w->cfg->count)
+		return done >= w->cfg->count;
+	return now_ns() - w->start_ns >= w->cfg->duration_ms * 1000000;
+}
+
+static int add_sample(struct worker *w, uint64_t ns)
+{
+	if (w->nsamples == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 4096;
+		uint64_t *s = realloc(w->samples, cap * sizeof(*s));
+
+		if (s == NULL)
+			return CONN_ENOMEM;
+		w->samples = s;
+		w->cap = cap;
+	}
+	w->samples[w->nsamples++] = ns;
+	return 0;
+}
+
+/* A silent peer must not hang us: every wait gets a fresh deadline. */
+static void keep_alive(struct worker *w)
+{
+	conn_channel_set_deadline(w->c, conn_clock_ms() + IDLE_MS);
+}
+
+/* Keeps the first error's detail, prefixed by what was going on ("" for
+ * nothing more than the row the caller prints). */
+/* Waits for pfd's events within the channel's deadline. */
+static int chan_wait_both(struct conn_channel *c, struct pollfd *pfd)
+{
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if (stopped(c->stop))
+			return CONN_EINTR;
+		left = c->deadline < 0 ? IDLE_MS : c->deadline - conn_clock_ms();
+		if (left <= 0)
+			return CONN_ETIMEDOUT;
+		n = poll(pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return CONN_EIO;
+	}
+}
+
+static int worker_error(struct worker *w, int rc, const char *what)
+{
+	const char *d = w->c ? conn_channel_detail(w->c) : "";
+
+	if (w->detail[0])
+		return rc;
+	if (rc == CONN_ETIMEDOUT)
+		detail_set(w->detail, sizeof(w->detail), "%s%sthe peer did "
+			   "not answer within %d s", what, what[0] ? ": " : "",
+			   IDLE_MS / 1000);
+	else
+		detail_set(w->detail, sizeof(w->detail), "%s%s%s", what,
+			   what[0] ? ": " : "", d[0] ? d : conn_strerror(rc));
+	return rc;
+}
+
+static int worker_connect(struct worker *w)
+{
+	int fd, rc;
+
+	rc = conn_connect(&fd, w->detail, sizeof(w->detail), w->a,
+			  w->cfg->family, 0, w->cfg->stop);
+	if (rc == 0)
+		rc = conn_channel_new(&w->c, fd, fd);
+	if (rc)
+		return rc;
+	conn_channel_set_max_size(w->c, 0);
+	conn_channel_set_stop_flag(w->c, w->cfg->stop);
+	if (w->cfg->auth.key) {
+		rc = authenticate(w->c, &w->cfg->auth, CONN_ROLE_CLIENT);
+		if (rc)
+			return worker_error(w, rc, "");
+	}
+	return 0;
+}
+
+/* frames back-to-back messages of size bytes, ~BATCH_BYTES in all. */
+static uint8_t *make_batch(size_t *frames, size_t *frame_len, size_t size)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	size_t h = conn_frame_header_encode(header, size), i;
+	uint8_t *batch;
+
+	*frame_len = h + size;
+	*frames = *frame_len >= BATCH_BYTES ? 1 : BATCH_BYTES / *frame_len;
+	batch = malloc(*frames * *frame_len);
+	if (batch == NULL)
+		return NULL;
+	for (i = 0; i < *frames; i++) {
+		memcpy(batch + i * *frame_len, header, h);
+		memset(batch + i * *frame_len + h, 'x', size);
+	}
+	return batch;
+}
+
+/* Queues up to a batch of frames, no more than the count asks. */
+static size_t queue_batch(struct worker *w, const uint8_t *batch,
+			  size_t frames, size_t frame_len, uint64_t sent)
+{
+	uint64_t n = frames;
+
+	if (w->cfg->count && w->cfg->count - sent < n)
+		n = w->cfg->count - sent;
+	if (buf_append(&w->c->tx, batch, (size_t)n * frame_len))
+		return 0;
+	buf_commit(&w->c->tx);
+	return (size_t)n;
+}
+
+static int stream_reply(struct worker *w, uint64_t sent)
+{
+	char reply[32];
+	size_t len;
+	int rc;
+
+	keep_alive(w);
+	rc = conn_channel_recv(w->c, &len, reply, sizeof(reply) - 1);
+	if (rc)
+		return worker_error(w, rc, "waiting for the sink's count");
+	reply[len] = '\0';
+	if (strtoull(reply, NULL, 10) != sent) {
+		detail_set(w->detail, sizeof(w->detail), "the peer counted "
+			   "%s messages of the %llu sent: is it a --sink peer?",
+			   reply, (unsigned long long)sent);
+		return CONN_EPROTO;
+	}
+	return 0;
+}
+
+/* Against a sink: batches of frames, then our EOF, then its count. */
+static int stream_sink(struct worker *w)
+{
+	size_t frames, frame_len, n;
+	uint8_t *batch = make_batch(&frames, &frame_len, w->cfg->size);
+	uint64_t sent = 0;
+	int rc = 0;
+
+	if (batch == NULL)
+		return CONN_ENOMEM;
+	while (!worker_finished(w, sent)) {
+		n = queue_batch(w, batch, frames, frame_len, sent);
+		if (n == 0) {
+			rc = CONN_ENOMEM;
+			goto done;
+		}
+		keep_alive(w);
+		rc = chan_flush(w->c);
+		if (rc) {
+			worker_error(w, rc, "");
+			goto done;
+		}
+		sent += n;
+		worker_count(w, sent);
+	}
+	rc = conn_channel_shutdown(w->c);
+	if (rc == 0)
+		rc = stream_reply(w, sent);
+done:
+	w->end_ns = now_ns();
+	free(batch);
+	return rc;
+}
+
+/* Counts the whole messages now in rx. */
+static int count_received(struct worker *w, uint64_t *received)
+{
+	struct conn_channel *c = w->c;
+	struct conn_piece p;
+	size_t used;
+	int rc;
+
+	for (;;) {
+		rc = conn_frame_reader_next(&c->reader, &p, &used,
+					    c->rx.data + c->rx.start,
+					    buf_len(&c->rx), SIZE_MAX);
+		buf_consume(&c->rx, used);
+		if (rc == CONN_EAGAIN)
+			return 0;
+		if (rc)
+			return chan_reader_error(c, rc);
+		if (conn_piece_is_last(&p))
+			(*received)++;
+	}
+}
+
+struct echo_state {
+	uint64_t sent, received;
+	bool sending;
+};
+
+/* One turn of the echo loop's writing side: refill, write, or end. */
+static int echo_write(struct worker *w, struct echo_state *s,
+		      const uint8_t *batch, size_t frames, size_t frame_len)
+{
+	struct conn_channel *c = w->c;
+	size_t n;
+
+	if (buf_len(&c->tx) == 0) {
+		if (worker_finished(w, s->sent)) {
+			s->sending = false;
+			return conn_channel_shutdown(c);
+		}
+		n = queue_batch(w, batch, frames, frame_len, s->sent);
+		if (n == 0)
+			return CONN_ENOMEM;
+		s->sent += n;
+		worker_count(w, s->sent);
+	}
+	return chan_write_some(c, c->tx.end);
+}
+
+/* One turn of the reading side: take what came, count the echoes. */
+static int echo_read(struct worker *w, struct echo_state *s)
+{
+	int rc = chan_read_some(w->c);
+
+	if (rc == CONN_EAGAIN)
+		return 0;
+	if (rc == 0)
+		rc = count_received(w, &s->received);
+	if (rc == 0 && w->c->peer_eof && s->received < s->sent) {
+		detail_set(w->detail, sizeof(w->detail), "the peer closed "
+			   "after echoing %llu of %llu messages",
+			   (unsigned long long)s->received,
+			   (unsigned long long)s->sent);
+		rc = CONN_ERESET;
+	}
+	return rc;
+}
+
+/*
+ * Against an echo peer: send pipelined batches while reading the echoes,
+ * polling both directions so neither side's socket queue can fill up
+ * and block the other (no deadlock whatever the sizes).
+ */
+static int stream_echo(struct worker *w)
+{
+	size_t frames, frame_len;
+	uint8_t *batch = make_batch(&frames, &frame_len, w->cfg->size);
+	struct echo_state s = { .sending = true };
+	struct pollfd pfd = { .fd = conn_channel_rfd(w->c) };
+	int rc = 0;
+
+	if (batch == NULL)
+		return CONN_ENOMEM;
+	while (rc == 0 && (s.sending || s.received < s.sent)) {
+		if (s.sending)
+			rc = echo_write(w, &s, batch, frames, frame_len);
+		if (rc)
+			break;
+		pfd.events = POLLIN |
+			     (s.sending && buf_len(&w->c->tx) ? POLLOUT : 0);
+		if (poll(&pfd, 1, IDLE_MS) == 0) {
+			rc = worker_error(w, CONN_ETIMEDOUT, "");
+			break;
+		}
+		if (stopped(w->cfg->stop) && !s.sending)
+			break;
+		rc = echo_read(w, &s);
+	}
+	if (rc && !w->detail[0])
+		worker_error(w, rc, "");
+	w->end_ns = now_ns();
+	worker_count(w, s.sent);
+	free(batch);
+	return rc;
+}
+
+/* Sends all of tx while taking in what arrives: a message larger than
+ * the socket buffers comes back while we are still sending it, and an
+ * echo peer blocked on a full queue would otherwise wait for us forever. */
+static int send_reading(struct conn_channel *c)
+{
+	struct pollfd pfd = { .fd = c->rfd, .events = POLLIN | POLLOUT };
+	int rc;
+
+	for (;;) {
+		rc = chan_write_some(c, c->tx.end);
+		if (rc || buf_len(&c->tx) == 0)
+			return rc;
+		rc = chan_wait_both(c, &pfd);
+		if (rc == 0 && (pfd.revents & (POLLIN | POLLHUP)))
+			rc = chan_read_some(c);
+		if (rc && rc != CONN_EAGAIN)
+			return rc;
+	}
+}
+
+/* Round trips: one message, its echo, the time between them. */
+static int pingpong(struct worker *w)
+{
+	size_t frames, frame_len, len;
+	uint8_t *frame = make_batch(&frames, &frame_len, w->cfg->size);
+	uint8_t *echo = malloc(w->cfg->size + 1);
+	uint64_t done = 0;
+	int64_t t0;
+	int rc = CONN_ENOMEM;
+
+	if (frame == NULL || echo == NULL)
+		goto done;
+	for (rc = 0; rc == 0 && !worker_finished(w, done);) {
+		keep_alive(w);
+		t0 = now_ns();
+		rc = buf_append(&w->c->tx, frame, frame_len);
+		if (rc == 0)
+			rc = send_reading(w->c);
+		if (rc == 0)
+			rc = conn_channel_recv(w->c, &len, echo,
+					       w->cfg->size + 1);
+		if (rc == 0)
+			rc = add_sample(w, (uint64_t)(now_ns() - t0));
+		worker_count(w, ++done);
+	}
+	if (rc)
+		worker_error(w, rc, "");
+done:
+	w->end_ns = now_ns();
+	free(frame);
+	free(echo);
+	return rc;
+}
+
+/* One connection: connect, authenticate, close. */
+static int handshake_once(struct worker *w)
+{
+	int rc = worker_connect(w);
+
+	conn_channel_free(w->c);
+	w->c = NULL;
+	return rc;
+}
+
+static int handshakes(struct worker *w)
+{
+	uint64_t done = 0;
+	int64_t t0;
+	int rc = 0;
+
+	while (rc == 0 && !worker_finished(w, done)) {
+		t0 = now_ns();
+		rc = handshake_once(w);
+		if (rc == 0)
+			rc = add_sample(w, (uint64_t)(now_ns() - t0));
+		worker_count(w, ++done);
+	}
+	w->end_ns = now_ns();
+	return rc;
+}
+
+static int worker_run(struct worker *w)
+{
+	switch (w->cfg->workload) {
+	case BENCH_STREAM:
+		return w->cfg->peer == BENCH_PEER_SINK ? stream_sink(w)
+						       : stream_echo(w);
+	case BENCH_PINGPONG:
+		return pingpong(w);
+	default:
+		return handshakes(w);
+	}
+}
+
+/* Connections are set up before the gate; the clock starts after it,
+ * for every worker at once. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int rc = 0;
+
+	if (w->cfg->workload != BENCH_HANDSHAKE)
+		rc = worker_connect(w);
+	if (!gate_pass(w->gate) && rc == 0)
+		rc = CONN_ENOMEM;
+	w->start_ns = now_ns();
+	w->end_ns = w->start_ns;
+	if (rc == 0)
+		rc = worker_run(w);
+	w->rc = rc;
+	__atomic_store_n(&w->finished, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* ------------------------------------------------------------- results */
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The sample at or below which a fraction q of them lie. */
+static uint64_t percentile(const uint64_t *s, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)n + 0.999999);
+
+	return s[i ? (i > n ? n : i) - 1 : 0];
+}
+
+static int merge_latency(struct bench_result *r, struct worker *w,
+			 unsigned n)
+{
+	size_t total = 0, k = 0;
+	uint64_t *all;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		total += w[i].nsamples;
+	if (total == 0)
+		return 0;
+	all = malloc(total * sizeof(*all));
+	if (all == NULL)
+		return CONN_ENOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(all + k, w[i].samples, w[i].nsamples * sizeof(*all));
+		k += w[i].nsamples;
+	}
+	qsort(all, total, sizeof(*all), compare_u64);
+	r->has_latency = true;
+	r->latency_ns = (struct bench_latency){
+		.p50 = percentile(all, total, 0.50),
+		.p90 = percentile(all, total, 0.90),
+		.p99 = percentile(all, total, 0.99),
+		.p999 = percentile(all, total, 0.999),
+		.max = all[total - 1],
+	};
+	free(all);
+	return 0;
+}
+
+/* Totals over the workers; the time is from the first start to the last
+ * end, so P connections share one clock. */
+static int collect(struct bench_result *r, char *detail, size_t capacity,
+		   struct worker *w, unsigned n)
+{
+	int64_t start = w[0].start_ns, end = w[0].end_ns;
+	unsigned i;
+
+	*r = (struct bench_result){ 0 };
+	for (i = 0; i < n; i++) {
+		if (w[i].rc) {
+			detail_set(detail, capacity, "%s", w[i].detail);
+			return w[i].rc;
+		}
+		r->messages += w[i].done;
+		start = w[i].start_ns < start ? w[i].start_ns : start;
+		end = w[i].end_ns > end ? w[i].end_ns : end;
+	}
+	r->seconds = (double)(end - start) / 1e9;
+	if (w->cfg->workload != BENCH_HANDSHAKE)
+		r->bytes = r->messages * w->cfg->size;
+	return merge_latency(r, w, n);
+}
+
+/* ------------------------------------------------------------ the run */
+
+static unsigned workers_finished(struct worker *w, unsigned n,
+				 struct bench_progress *p)
+{
+	unsigned i, k = 0;
+
+	p->messages = 0;
+	for (i = 0; i < n; i++) {
+		k += __atomic_load_n(&w[i].finished, __ATOMIC_ACQUIRE);
+		p->messages += __atomic_load_n(&w[i].done, __ATOMIC_RELAXED);
+	}
+	return k;
+}
+
+/* The main thread waits for the workers, reporting progress each
+ * second; signals are for it alone (the workers block them). */
+static void watch(struct worker *w, unsigned n, const struct bench_config *cfg)
+{
+	int64_t start = conn_clock_ms(), next = start + PROGRESS_MS;
+	struct bench_progress p;
+
+	while (workers_finished(w, n, &p) < n) {
+		poll(NULL, 0, TICK_MS);
+		if (cfg->progress && conn_clock_ms() >= next) {
+			p.seconds = (double)(conn_clock_ms() - start) / 1e3;
+			cfg->progress(cfg->progress_ctx, &p);
+			next += PROGRESS_MS;
+		}
+	}
+}
+
+static int start_workers(pthread_t *threads, unsigned *started,
+			 struct worker *w, unsigned n)
+{
+	sigset_t block, old;
+	int rc = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (*started = 0; *started < n; (*started)++)
+		if (pthread_create(&threads[*started], NULL, worker_main,
+				   &w[*started])) {
+			rc = CONN_ENOMEM;
+			break;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static void free_workers(struct worker *w, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		conn_channel_free(w[i].c);
+		free(w[i].samples);
+	}
+	free(w);
+}
+
+int bench_run(struct bench_result *r, char *detail, size_t capacity,
+	      const struct conn_address *a, const struct bench_config *cfg)
+{
+	unsigned n = cfg->parallel ? cfg->parallel : 1, started = 0, i;
+	struct worker *w = calloc(n, sizeof(*w));
+	pthread_t *threads = calloc(n, sizeof(*threads));
+	struct gate gate = { PTHREAD_MUTEX_INITIALIZER,
+			     PTHREAD_COND_INITIALIZER, 0, 0 };
+	int rc = CONN_ENOMEM;
+
+	*r = (struct bench_result){ 0 };
+	if (w == NULL || threads == NULL)
+		goto done;
+	for (i = 0; i < n; i++)
+		w[i] = (struct worker){ .cfg = cfg, .a = a, .gate = &gate };
+	rc = start_workers(threads, &started, w, n);
+	gate_open(&gate, started, rc == 0);
+	if (rc == 0)
+		watch(w, n, cfg);
+	else
+		detail_set(detail, capacity, "cannot start %u threads", n);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (rc == 0)
+		rc = collect(r, detail, capacity, w, n);
+done:
+	if (w)
+		free_workers(w, n);
+	free(threads);
+	return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * bench.h - the workloads of conn-bench and the peers they run against.
+ *
+ * Part of the core (bench.c): nothing here prints; results and errors are
+ * values, with a one-line detail where it helps.  Kept apart from conn.h
+ * because only conn-bench uses it.
+ */
+#ifndef CONN_BENCH_H
+#define CONN_BENCH_H
+
+#include "conn.h"
+
+#include <sys/types.h>
+
+enum bench_workload {
+	BENCH_STREAM,		/* one-way messages: messages/s, MB/s */
+	BENCH_PINGPONG,		/* round trips: latency percentiles */
+	BENCH_HANDSHAKE,	/* connect + authenticate + close */
+	BENCH_WORKLOAD_COUNT
+};
+
+const char *bench_workload_name(enum bench_workload w);
+/* CONN_EINVAL for a name that is no workload. */
+int bench_workload_from_name(enum bench_workload *w, const char *name);
+
+/* What the peer does with the stream workload's messages. */
+enum bench_peer_kind {
+	BENCH_PEER_SINK,	/* counts them; at our EOF, replies the count */
+	BENCH_PEER_ECHO		/* sends every message back */
+};
+
+/* The handshake both sides run when key is not NULL. */
+struct bench_auth {
+	const struct conn_key *key;
+	enum conn_digest digest;
+	unsigned flags;
+	int64_t timeout_ms;	/* 0 = none */
+};
+
+/* Running totals, for progress reports while a workload runs. */
+struct bench_progress {
+	uint64_t messages;	/* messages, round trips or handshakes */
+	double seconds;		/* since the workload started */
+};
+
+typedef void bench_progress_fn(void *ctx, const struct bench_progress *p);
+
+struct bench_config {
+	enum bench_workload workload;
+	enum bench_peer_kind peer;	/* stream: sink or echo protocol */
+	size_t size;			/* payload bytes of each message */
+	uint64_t count;			/* per connection; 0 = duration_ms */
+	int64_t duration_ms;
+	unsigned parallel;		/* connections at once (>= 1) */
+	struct bench_auth auth;
+	enum conn_family family;
+	volatile sig_atomic_t *stop;
+	bench_progress_fn *progress;	/* about once a second; may be NULL */
+	void *progress_ctx;
+};
+
+struct bench_latency {
+	uint64_t p50, p90, p99, p999, max;	/* nanoseconds */
+};
+
+struct bench_result {
+	uint64_t messages;	/* messages, round trips or handshakes */
+	uint64_t bytes;		/* payload bytes we sent */
+	double seconds;		/* first send to last answer */
+	bool has_latency;	/* pingpong and handshake */
+	struct bench_latency latency_ns;
+};
+
+/* Runs one workload against the peer at a and fills r. */
+int bench_run(struct bench_result *r, char *detail, size_t capacity,
+	      const struct conn_address *a, const struct bench_config *cfg);
+
+/* A peer process (or processes) serving the workloads. */
+struct bench_peer;
+
+struct bench_peer_config {
+	enum bench_peer_kind kind;
+	unsigned workers;		/* connections served at once */
+	struct bench_auth auth;
+	enum conn_family family;
+};
+
+/* Listens on a and forks cfg->workers processes that accept, authenticate
+ * and serve connections one after another until bench_peer_stop(). */
+int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
+		     const struct conn_address *a,
+		     const struct bench_peer_config *cfg);
+
+/*
+ * Starts python3 SCRIPT (tools/bench-peer.py) on address, with --sink for
+ * a sink, and waits for its "listening on ADDRESS" line.  key_text, if not
+ * NULL, reaches it as CONN_AUTHKEY in its environment only.
+ */
+int bench_python_start(struct bench_peer **out, char *detail,
+		       size_t capacity, const char *python,
+		       const char *script, const char *address,
+		       enum bench_peer_kind kind, const char *key_text);
+
+/* The address the peer listens on, in conn_address_parse() syntax. */
+const char *bench_peer_name(const struct bench_peer *p);
+
+/* Stops the peer's processes, waits for them and frees p. */
+void bench_peer_stop(struct bench_peer *p);
+
+#endif

@@ -1,0 +1,851 @@
+/* conn-bench - measure throughput, latency and handshakes of conn-tools'
+ * core, or of a peer that is already running. */
+#include <config.h>
+
+#include "tool.h"
+#include "bench.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROGRAM "conn-bench"
+#define BUILTIN_KEY "conn-bench"	/* the handshake workload's default */
+#define DEFAULT_SIZE 64
+#define MAX_SIZE (1ull << 30)
+#define DEFAULT_DURATION_MS 1000
+#define MAX_PARALLEL 256
+#define MAX_ROWS 16
+
+enum {
+	OPT_WORKLOAD = 'w', OPT_PARALLEL = 'P',
+	OPT_SIZE = 0x200, OPT_DURATION, OPT_TRANSPORT, OPT_JSON,
+	OPT_JSON_STREAM, OPT_VS_PYTHON, OPT_PYTHON_PEER
+};
+
+enum transport { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_COUNT };
+
+static const char *const transport_names[TRANSPORT_COUNT] = {
+	"unix", "tcp"
+};
+
+/* One line of the table: who was measured, how, and what came out. */
+struct row {
+	const char *peer;		/* "conn", "python" or "remote" */
+	const char *transport;
+	enum bench_workload workload;
+	struct bench_result r;
+};
+
+struct bench_cli {
+	struct conn_options o;
+	bool workloads[BENCH_WORKLOAD_COUNT];
+	bool any_workload;
+	bool transports[TRANSPORT_COUNT];
+	bool any_transport;
+	uint64_t size;
+	int64_t duration_ms;
+	unsigned parallel;
+	bool json, json_stream, vs_python;
+	const char *python_peer;
+	char *key_text;			/* the key for the python peer */
+	struct conn_key *builtin_key;
+	char tmpdir[CONN_ADDRESS_PATH_MAX - 16];
+	struct row rows[MAX_ROWS];
+	size_t nrows;
+	struct row *current;		/* for progress reports */
+	volatile sig_atomic_t *stop;
+	bool tty;
+	char detail[512];
+};
+
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: conn-bench [OPTION]... [ADDRESS]\n"
+"Measure message throughput, round-trip latency and handshakes per second\n"
+"of the multiprocessing.connection wire protocol.  Without ADDRESS, run our\n"
+"own peer over a Unix socket and over TCP loopback; with ADDRESS, measure the\n"
+"peer listening there (conn-listen --echo, or tools/bench-peer.py).\n"
+"\n"
+"Options:\n"
+"  -w, --workload=NAME     stream, pingpong or handshake (repeatable;\n"
+"                            default: all three)\n"
+"      --size=BYTES        payload of each message (default 64)\n"
+"  -c, --count=N           N messages, round trips or handshakes per connection\n"
+"      --duration=SEC      run each workload SEC seconds (default 1)\n"
+"  -P, --parallel=N        N connections at once (default 1)\n"
+"      --transport=NAME    without ADDRESS: unix or tcp (repeatable;\n"
+"                            default: both)\n"
+"      --vs-python         also measure python3's multiprocessing.connection\n"
+"                            peer and print the ratio ours / python\n"
+"      --python-peer=FILE  the python peer script (default: $CONN_BENCH_PEER,\n"
+"                            else tools/bench-peer.py of the source tree)\n"
+"      --json              print the results as one JSON document\n"
+"      --json-stream       print one JSON event per line as the run goes\n"
+"%s"
+"  -q, --quiet             print no notices or progress\n"
+"  -h, --help              display this help and exit\n"
+"  -V, --version           output version information and exit\n"
+"\n"
+"The handshake workload needs a key: without one it uses the built-in key\n"
+"'" BUILTIN_KEY "'.  The key may also come from CONN_AUTHKEY.\n"
+"Exit status: 0 success, 1 local error, 2 usage, 3 connection,\n"
+"4 authentication, 5 protocol, 6 timeout.\n"
+"\n"
+"Full documentation: man conn-bench\n", conn_options_help_network());
+}
+
+/* --------------------------------------------------------------- output */
+
+static void notice(const struct bench_cli *b, const char *fmt,
+		   const char *arg)
+{
+	if (b->o.quiet)
+		return;
+	fprintf(stderr, PROGRAM ": ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+}
+
+/* Latency in the unit that keeps three or four digits. */
+static const char *format_ns(char *out, size_t capacity, uint64_t ns)
+{
+	if (ns < 10000)
+		snprintf(out, capacity, "%.2fus", (double)ns / 1e3);
+	else if (ns < 10000000)
+		snprintf(out, capacity, "%.1fus", (double)ns / 1e3);
+	else
+		snprintf(out, capacity, "%.1fms", (double)ns / 1e6);
+	return out;
+}
+
+static double rate(const struct bench_result *r, double what)
+{
+	return r->seconds > 0 ? what / r->seconds : 0;
+}
+
+static void print_header(void)
+{
+	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", "peer",
+	       "transport", "workload", "size", "messages/s", "MB/s", "p50",
+	       "p99", "handshakes/s");
+}
+
+static void print_row(const struct row *w, size_t size)
+{
+	char p50[24] = "-", p99[24] = "-", msgs[24] = "-", mb[24] = "-",
+	     hs[24] = "-", sz[24] = "-";
+	const struct bench_result *r = &w->r;
+
+	if (r->has_latency) {
+		format_ns(p50, sizeof(p50), r->latency_ns.p50);
+		format_ns(p99, sizeof(p99), r->latency_ns.p99);
+	}
+	if (w->workload == BENCH_HANDSHAKE) {
+		snprintf(hs, sizeof(hs), "%.0f", rate(r, (double)r->messages));
+	} else {
+		snprintf(sz, sizeof(sz), "%zu", size);
+		snprintf(msgs, sizeof(msgs), "%.0f",
+			 rate(r, (double)r->messages));
+		snprintf(mb, sizeof(mb), "%.1f",
+			 rate(r, (double)r->bytes) / 1e6);
+	}
+	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", w->peer,
+	       w->transport, bench_workload_name(w->workload), sz, msgs, mb,
+	       p50, p99, hs);
+}
+
+static const struct row *find_row(const struct bench_cli *b,
+				  const char *peer, const struct row *like)
+{
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++)
+		if (strcmp(b->rows[i].peer, peer) == 0 &&
+		    strcmp(b->rows[i].transport, like->transport) == 0 &&
+		    b->rows[i].workload == like->workload)
+			return &b->rows[i];
+	return NULL;
+}
+
+/* ours / python, of the rate that matters for each workload. */
+static void print_ratios(const struct bench_cli *b)
+{
+	const struct row *py;
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++) {
+		if (strcmp(b->rows[i].peer, "conn"))
+			continue;
+		py = find_row(b, "python", &b->rows[i]);
+		if (py == NULL || py->r.messages == 0 ||
+		    b->rows[i].r.seconds <= 0)
+			continue;
+		printf("ratio ours/python %-5s %-10s %6.2fx %s\n",
+		       b->rows[i].transport,
+		       bench_workload_name(b->rows[i].workload),
+		       rate(&b->rows[i].r, (double)b->rows[i].r.messages) /
+		       rate(&py->r, (double)py->r.messages),
+		       b->rows[i].workload == BENCH_HANDSHAKE ? "handshakes/s"
+		       : b->rows[i].workload == BENCH_PINGPONG ? "round trips/s"
+		       : "messages/s");
+	}
+}
+
+static void print_table(const struct bench_cli *b)
+{
+	size_t i;
+
+	if (b->o.address)
+		printf("remote peer: %s\n", b->o.address);
+	print_header();
+	for (i = 0; i < b->nrows; i++)
+		print_row(&b->rows[i], (size_t)b->size);
+	if (b->vs_python)
+		print_ratios(b);
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static json_t *json_start(const struct bench_cli *b)
+{
+	json_t *w = json_array(), *t = json_array();
+	int i;
+
+	for (i = 0; i < BENCH_WORKLOAD_COUNT; i++)
+		if (b->workloads[i])
+			json_array_append_new(w, json_string(
+				bench_workload_name((enum bench_workload)i)));
+	for (i = 0; i < TRANSPORT_COUNT && !b->o.address; i++)
+		if (b->transports[i])
+			json_array_append_new(t,
+					      json_string(transport_names[i]));
+	return json_pack("{s:s, s:s?, s:o, s:o, s:I, s:I, s:f, s:i, s:b, "
+			 "s:b, s:s}",
+			 "version", PACKAGE_VERSION, "address", b->o.address,
+			 "workloads", w, "transports", t,
+			 "size", (json_int_t)b->size,
+			 "count", (json_int_t)b->o.count,
+			 "duration", b->o.count ? 0.0
+				     : (double)b->duration_ms / 1e3,
+			 "parallel", (int)b->parallel,
+			 "authkey", b->o.key != NULL,
+			 "vs_python", b->vs_python,
+			 "digest", conn_digest_name(b->o.digest));
+}
+
+static json_t *json_result(const struct bench_cli *b, const struct row *w)
+{
+	const struct bench_result *r = &w->r;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:f}",
+			      "peer", w->peer, "transport", w->transport,
+			      "workload", bench_workload_name(w->workload),
+			      "size", (json_int_t)(w->workload ==
+						   BENCH_HANDSHAKE ? 0
+						   : b->size),
+			      "messages", (json_int_t)r->messages,
+			      "seconds", r->seconds,
+			      "messages_per_second",
+			      rate(r, (double)r->messages),
+			      "mb_per_second", rate(r, (double)r->bytes) / 1e6);
+
+	if (w->workload == BENCH_HANDSHAKE)
+		json_object_set_new(j, "handshakes_per_second",
+				    json_real(rate(r, (double)r->messages)));
+	if (r->has_latency)
+		json_object_set_new(j, "latency_ns", json_pack(
+			"{s:I, s:I, s:I, s:I, s:I}",
+			"p50", (json_int_t)r->latency_ns.p50,
+			"p90", (json_int_t)r->latency_ns.p90,
+			"p99", (json_int_t)r->latency_ns.p99,
+			"p999", (json_int_t)r->latency_ns.p999,
+			"max", (json_int_t)r->latency_ns.max));
+	return j;
+}
+
+/* Prints j on one line and frees it. */
+static void json_line(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(j);
+	fflush(stdout);
+}
+
+static void json_event(const char *event, json_t *fields)
+{
+	json_t *j = json_pack("{s:s}", "event", event);
+
+	if (fields)
+		json_object_update(j, fields);
+	json_decref(fields);
+	json_line(j);
+}
+
+static void print_json(const struct bench_cli *b)
+{
+	json_t *results = json_array(), *doc;
+	char *text;
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++)
+		json_array_append_new(results, json_result(b, &b->rows[i]));
+	doc = json_pack("{s:o, s:o}", "start", json_start(b), "results",
+			results);
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(doc);
+}
+
+/* ------------------------------------------------------------- progress */
+
+static void on_progress(void *ctx, const struct bench_progress *p)
+{
+	struct bench_cli *b = ctx;
+	const struct row *w = b->current;
+
+	if (b->json_stream)
+		json_event("interval", json_pack(
+			"{s:s, s:s, s:s, s:f, s:I}", "peer", w->peer,
+			"transport", w->transport,
+			"workload", bench_workload_name(w->workload),
+			"seconds", p->seconds,
+			"messages", (json_int_t)p->messages));
+	if (b->tty && !b->o.quiet)
+		fprintf(stderr, PROGRAM ": %s %s %s: %.0f s, %llu done, "
+			"%.0f/s\n", w->peer, w->transport,
+			bench_workload_name(w->workload), p->seconds,
+			(unsigned long long)p->messages,
+			p->seconds > 0 ? (double)p->messages / p->seconds : 0);
+}
+
+/* ----------------------------------------------------------------- runs */
+
+/* The key a workload authenticates with (NULL: none). */
+static const struct conn_key *workload_key(const struct bench_cli *b,
+					   enum bench_workload w)
+{
+	if (b->o.key)
+		return b->o.key;
+	return w == BENCH_HANDSHAKE ? b->builtin_key : NULL;
+}
+
+static struct bench_auth workload_auth(const struct bench_cli *b,
+				       enum bench_workload w)
+{
+	return (struct bench_auth){
+		.key = workload_key(b, w), .digest = b->o.digest,
+		.flags = b->o.auth_flags,
+		.timeout_ms = b->o.handshake_timeout_ms,
+	};
+}
+
+static struct bench_config workload_config(struct bench_cli *b,
+					   enum bench_workload w,
+					   enum bench_peer_kind peer)
+{
+	return (struct bench_config){
+		.workload = w, .peer = peer, .size = (size_t)b->size,
+		.count = b->o.count, .duration_ms = b->duration_ms,
+		.parallel = b->parallel, .auth = workload_auth(b, w),
+		.family = b->o.family, .stop = b->stop,
+		.progress = on_progress, .progress_ctx = b,
+	};
+}
+
+static int parse_address(char *detail, size_t capacity,
+			 struct conn_address *a, const char *text)
+{
+	if (conn_address_parse(a, text, strlen(text)) == 0)
+		return 0;
+	snprintf(detail, capacity, "invalid address '%s' (HOST:PORT, "
+		 "[IPV6]:PORT, :PORT, unix:PATH or @NAME)", text);
+	return CONN_EADDR;
+}
+
+/* Runs workload w against address and keeps its row. */
+static int measure(struct bench_cli *b, const char *peer,
+		   const char *transport, const char *address,
+		   enum bench_workload w, enum bench_peer_kind kind)
+{
+	struct bench_config cfg = workload_config(b, w, kind);
+	struct row *row = &b->rows[b->nrows];
+	struct conn_address a;
+	char detail[400] = "";
+	int rc;
+
+	*row = (struct row){ .peer = peer, .transport = transport,
+			     .workload = w };
+	b->current = row;
+	rc = parse_address(detail, sizeof(detail), &a, address);
+	if (rc == 0)
+		rc = bench_run(&row->r, detail, sizeof(detail), &a, &cfg);
+	if (rc) {
+		snprintf(b->detail, sizeof(b->detail), "%s %s %s: %s", peer,
+			 transport, bench_workload_name(w),
+			 detail[0] ? detail : conn_strerror(rc));
+		return rc;
+	}
+	b->nrows++;
+	if (b->json_stream)
+		json_event("result", json_result(b, row));
+	return 0;
+}
+
+/* The address our peer or the python peer listens on, per transport. */
+static void peer_address(char *out, size_t capacity,
+			 const struct bench_cli *b, enum transport t,
+			 const char *who)
+{
+	if (t == TRANSPORT_TCP)
+		snprintf(out, capacity, "127.0.0.1:0");
+	else
+		snprintf(out, capacity, "%s/%s.sock", b->tmpdir, who);
+}
+
+static int measure_ours(struct bench_cli *b, enum transport t,
+			enum bench_workload w)
+{
+	enum bench_peer_kind kind = w == BENCH_STREAM ? BENCH_PEER_SINK
+						      : BENCH_PEER_ECHO;
+	struct bench_peer_config pc = {
+		.kind = kind, .workers = b->parallel,
+		.auth = workload_auth(b, w), .family = b->o.family,
+	};
+	struct bench_peer *p = NULL;
+	struct conn_address a;
+	char address[CONN_ADDRESS_PATH_MAX + 32];
+	int rc;
+
+	peer_address(address, sizeof(address), b, t, "conn");
+	rc = parse_address(b->detail, sizeof(b->detail), &a, address);
+	if (rc == 0)
+		rc = bench_peer_start(&p, b->detail, sizeof(b->detail), &a,
+				      &pc);
+	if (rc == 0)
+		rc = measure(b, "conn", transport_names[t], bench_peer_name(p),
+			     w, kind);
+	bench_peer_stop(p);
+	return rc;
+}
+
+static const char *python(void)
+{
+	const char *p = getenv("PYTHON");
+
+	return p && p[0] ? p : "python3";
+}
+
+static int measure_python(struct bench_cli *b, enum transport t,
+			  enum bench_workload w)
+{
+	enum bench_peer_kind kind = w == BENCH_STREAM ? BENCH_PEER_SINK
+						      : BENCH_PEER_ECHO;
+	const char *key = b->o.key ? b->key_text
+		: w == BENCH_HANDSHAKE ? BUILTIN_KEY : NULL;
+	struct bench_peer *p = NULL;
+	char address[CONN_ADDRESS_PATH_MAX + 32];
+	int rc;
+
+	peer_address(address, sizeof(address), b, t, "python");
+	rc = bench_python_start(&p, b->detail, sizeof(b->detail), python(),
+				b->python_peer, address, kind, key);
+	if (rc == 0)
+		rc = measure(b, "python", transport_names[t],
+			     bench_peer_name(p), w, kind);
+	bench_peer_stop(p);
+	if (t == TRANSPORT_UNIX)
+		unlink(address);	/* python leaves it when killed */
+	return rc;
+}
+
+static int run_self_contained(struct bench_cli *b)
+{
+	int t, w, rc = 0;
+
+	for (t = 0; rc == 0 && t < TRANSPORT_COUNT; t++)
+		for (w = 0; rc == 0 && w < BENCH_WORKLOAD_COUNT; w++) {
+			if (!b->transports[t] || !b->workloads[w] ||
+			    *b->stop)
+				continue;
+			rc = measure_ours(b, (enum transport)t,
+					  (enum bench_workload)w);
+			if (rc == 0 && b->vs_python && !*b->stop)
+				rc = measure_python(b, (enum transport)t,
+						    (enum bench_workload)w);
+		}
+	return rc;
+}
+
+/* "tcp" or "unix" for ADDRESS (an unparsable one fails later). */
+static const char *remote_transport(const struct bench_cli *b)
+{
+	struct conn_address a;
+
+	if (conn_address_parse(&a, b->o.address, strlen(b->o.address)) == 0
+	    && a.kind != CONN_ADDRESS_TCP)
+		return transport_names[TRANSPORT_UNIX];
+	return transport_names[TRANSPORT_TCP];
+}
+
+static int run_remote(struct bench_cli *b)
+{
+	int w, rc = 0;
+
+	for (w = 0; rc == 0 && w < BENCH_WORKLOAD_COUNT; w++)
+		if (b->workloads[w] && !*b->stop)
+			rc = measure(b, "remote", remote_transport(b),
+				     b->o.address,
+				     (enum bench_workload)w, BENCH_PEER_ECHO);
+	return rc;
+}
+
+/* -------------------------------------------------------------- set-up */
+
+static bool readable(const char *path)
+{
+	return path && access(path, R_OK) == 0;
+}
+
+/* --python-peer, $CONN_BENCH_PEER, or the source tree's tools/ next to
+ * the build's src/ (build/src/conn-bench or src/conn-bench). */
+static int find_python_peer(struct bench_cli *b)
+{
+	static char found[PATH_MAX];
+	static const char *const relative[] = {
+		"/../../tools/bench-peer.py", "/../tools/bench-peer.py"
+	};
+	char exe[PATH_MAX];
+	ssize_t n;
+	size_t i;
+	char *slash;
+
+	if (!b->python_peer)
+		b->python_peer = getenv("CONN_BENCH_PEER");
+	if (b->python_peer) {
+		if (readable(b->python_peer))
+			return 0;
+		snprintf(b->detail, sizeof(b->detail), "cannot read the "
+			 "python peer %s: %s", b->python_peer,
+			 strerror(errno));
+		return CONN_EINVAL;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	for (i = 0; slash && i < 2; i++) {
+		snprintf(found, sizeof(found), "%s%s", exe, relative[i]);
+		if (readable(found)) {
+			b->python_peer = found;
+			return 0;
+		}
+	}
+	snprintf(b->detail, sizeof(b->detail), "--vs-python: cannot find "
+		 "bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER");
+	return CONN_EINVAL;
+}
+
+/* The key as text for the python peer, which gets it in its
+ * environment: from --authkey (copied before it is wiped), the key
+ * file, or CONN_AUTHKEY. */
+static int python_key_text(struct bench_cli *b)
+{
+	const char *env = getenv("CONN_AUTHKEY");
+	FILE *f;
+	size_t n;
+	char buf[4096];
+
+	if (b->key_text || b->o.key == NULL)
+		return 0;
+	if (b->o.authkey_file == NULL) {
+		b->key_text = strdup(env ? env : "");
+		return b->key_text ? 0 : CONN_ENOMEM;
+	}
+	f = fopen(b->o.authkey_file, "r");
+	if (f == NULL)
+		return CONN_EINVAL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	b->key_text = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return b->key_text ? 0 : CONN_ENOMEM;
+}
+
+static int make_tmpdir(struct bench_cli *b)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	/* A socket path must fit in sun_path: a long TMPDIR is passed by. */
+	if (!tmp || !tmp[0] || strlen(tmp) + 20 >= sizeof(b->tmpdir))
+		tmp = "/tmp";
+	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/conn-bench.XXXXXX", tmp);
+	if (mkdtemp(b->tmpdir))
+		return 0;
+	snprintf(b->detail, sizeof(b->detail), "cannot make a directory "
+		 "for the Unix sockets: %s", strerror(errno));
+	b->tmpdir[0] = '\0';
+	return CONN_EIO;
+}
+
+/* Which workloads run, and the notices about keys. */
+static void plan(struct bench_cli *b)
+{
+	int i;
+
+	if (!b->any_workload) {
+		for (i = 0; i < BENCH_WORKLOAD_COUNT; i++)
+			b->workloads[i] = true;
+		/* A remote peer without a key has no handshake to measure. */
+		if (b->o.address && !b->o.key) {
+			b->workloads[BENCH_HANDSHAKE] = false;
+			notice(b, "%s", "no key: the handshake workload is "
+			       "skipped (-w handshake uses the built-in key '"
+			       BUILTIN_KEY "')");
+		}
+	}
+	if (!b->any_transport)
+		for (i = 0; i < TRANSPORT_COUNT; i++)
+			b->transports[i] = true;
+	if (b->workloads[BENCH_HANDSHAKE] && !b->o.key)
+		notice(b, "%s", "handshake: no key given, using the built-in "
+		       "benchmark key '" BUILTIN_KEY "'");
+}
+
+static int run(struct bench_cli *b)
+{
+	int rc = 0;
+
+	if (!b->o.address)
+		rc = make_tmpdir(b);
+	if (rc == 0 && b->vs_python)
+		rc = find_python_peer(b);
+	if (rc == 0 && b->vs_python)
+		rc = python_key_text(b);
+	if (rc == 0 && b->json_stream)
+		json_event("start", json_pack("{s:o}", "start",
+					      json_start(b)));
+	if (rc == 0)
+		rc = b->o.address ? run_remote(b) : run_self_contained(b);
+	if (b->tmpdir[0])
+		rmdir(b->tmpdir);
+	if (b->json_stream)
+		json_event("end", NULL);
+	else if (b->json)
+		print_json(b);
+	else if (b->nrows)
+		print_table(b);
+	return rc;
+}
+
+/* ------------------------------------------------------------ options */
+
+static int usage_error(struct bench_cli *b, const char *fmt, const char *arg)
+{
+	snprintf(b->detail, sizeof(b->detail), fmt, arg);
+	return CONN_EINVAL;
+}
+
+static int set_workload(struct bench_cli *b, const char *name)
+{
+	enum bench_workload w;
+
+	if (bench_workload_from_name(&w, name))
+		return usage_error(b, "unknown workload '%s' (stream, "
+				   "pingpong, handshake)", name);
+	b->workloads[w] = true;
+	b->any_workload = true;
+	return 0;
+}
+
+static int set_transport(struct bench_cli *b, const char *name)
+{
+	int i;
+
+	for (i = 0; i < TRANSPORT_COUNT; i++)
+		if (strcmp(name, transport_names[i]) == 0) {
+			b->transports[i] = true;
+			b->any_transport = true;
+			return 0;
+		}
+	return usage_error(b, "unknown transport '%s' (unix, tcp)", name);
+}
+
+static int set_parallel(struct bench_cli *b, const char *arg)
+{
+	uint64_t n;
+
+	if (conn_parse_size(&n, arg, MAX_PARALLEL) || n == 0)
+		return usage_error(b, "invalid --parallel '%s' (1 to 256)",
+				   arg);
+	b->parallel = (unsigned)n;
+	return 0;
+}
+
+/* Our own options; CONN_EAGAIN for the shared ones. */
+static int set_option(struct bench_cli *b, int code, char *arg)
+{
+	switch (code) {
+	case OPT_WORKLOAD:
+		return set_workload(b, arg);
+	case OPT_TRANSPORT:
+		return set_transport(b, arg);
+	case OPT_PARALLEL:
+		return set_parallel(b, arg);
+	case OPT_SIZE:
+		if (conn_parse_size(&b->size, arg, MAX_SIZE))
+			return usage_error(b, "invalid --size '%s'", arg);
+		return 0;
+	case OPT_DURATION:
+		if (conn_parse_seconds(&b->duration_ms, arg, 86400) ||
+		    b->duration_ms == 0)
+			return usage_error(b, "invalid --duration '%s' "
+					   "(seconds)", arg);
+		return 0;
+	case OPT_JSON:
+		b->json = true;
+		return 0;
+	case OPT_JSON_STREAM:
+		b->json_stream = true;
+		return 0;
+	case OPT_VS_PYTHON:
+		b->vs_python = true;
+		return 0;
+	case OPT_PYTHON_PEER:
+		b->python_peer = arg;
+		return 0;
+	case CONN_OPT_AUTHKEY:
+		/* The python peer needs the text, which the core wipes. */
+		free(b->key_text);
+		b->key_text = strdup(arg);
+		return conn_options_set(&b->o, code, arg);
+	default:
+		return CONN_EAGAIN;
+	}
+}
+
+static int check_options(struct bench_cli *b, int argc, char **argv)
+{
+	static char *no_address[] = { "-", NULL };
+	int rc;
+
+	if (b->json && b->json_stream)
+		return usage_error(b, "%s", "cannot use --json with "
+				   "--json-stream");
+	if (argc >= 1 && (b->any_transport || b->vs_python))
+		return usage_error(b, "cannot use %s with ADDRESS",
+				   b->vs_python ? "--vs-python"
+						: "--transport");
+	/* ADDRESS is optional here: the shared checks and key loading run
+	 * on a stand-in that is then forgotten. */
+	rc = conn_options_finish(&b->o, CONN_OPERANDS_ADDRESS,
+				 argc ? argc : 1, argc ? argv : no_address);
+	if (rc)
+		snprintf(b->detail, sizeof(b->detail), "%s", b->o.detail);
+	if (argc == 0)
+		b->o.address = NULL;
+	return rc;
+}
+
+static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
+{
+	static const struct option long_options[] = {
+		CONN_NETWORK_LONG_OPTIONS,
+		{ "count", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "workload", required_argument, NULL, OPT_WORKLOAD },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "json-stream", no_argument, NULL, OPT_JSON_STREAM },
+		{ "vs-python", no_argument, NULL, OPT_VS_PYTHON },
+		{ "python-peer", required_argument, NULL, OPT_PYTHON_PEER },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, rc;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":46c:qw:P:hV", long_options,
+				 NULL)) != -1) {
+		if (ch == 'h' || ch == 'V') {
+			*done = true;
+			return ch;
+		}
+		if (ch == ':')
+			return usage_error(b, "option '%s' requires an "
+					   "argument", argv[optind - 1]);
+		if (ch == '?')
+			return usage_error(b, "unrecognized option '%s'",
+					   argv[optind - 1]);
+		rc = set_option(b, ch, optarg);
+		if (rc == CONN_EAGAIN && conn_options_set(&b->o, ch, optarg))
+			return usage_error(b, "%s", b->o.detail);
+		if (rc && rc != CONN_EAGAIN)
+			return rc;
+	}
+	return check_options(b, argc - optind, argv + optind);
+}
+
+static void cleanup(struct bench_cli *b)
+{
+	conn_options_free(&b->o);
+	conn_key_free(b->builtin_key);
+	if (b->key_text)
+		explicit_bzero(b->key_text, strlen(b->key_text));
+	free(b->key_text);
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench_cli b;
+	bool done = false;
+	int status, rc;
+
+	b.size = DEFAULT_SIZE;
+	b.duration_ms = DEFAULT_DURATION_MS;
+	b.parallel = 1;
+	b.stop = tool_install_signals();
+	b.tty = isatty(STDERR_FILENO);
+	conn_options_init(&b.o);
+	rc = parse(&b, argc, argv, &done);
+	if (done) {
+		if (rc == 'h')
+			usage(stdout);
+		status = rc == 'h' ? CONN_EXIT_OK : tool_version(PROGRAM);
+	} else if (rc) {
+		status = tool_usage_error(PROGRAM, b.detail);
+	} else {
+		plan(&b);
+		if (b.o.authkey_from_option)
+			notice(&b, "%s", "warning: --authkey TEXT is visible "
+			       "to other users (ps); prefer --authkey-file "
+			       "or CONN_AUTHKEY");
+		rc = conn_key_new(&b.builtin_key, BUILTIN_KEY,
+				  strlen(BUILTIN_KEY));
+		if (rc == 0)
+			rc = run(&b);
+		fflush(stdout);
+		status = rc ? tool_report(PROGRAM, rc, b.detail) : CONN_EXIT_OK;
+	}
+	cleanup(&b);
+	return status;
+}

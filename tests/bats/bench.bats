@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# conn-bench: the self-contained table, JSON output, remote peers
+# (conn-listen --echo, tools/bench-peer.py), --vs-python and usage errors.
+
+load helpers
+
+BENCH_PEER=$BATS_TEST_DIRNAME/../../tools/bench-peer.py
+
+# bench_peer NAME ARGS...: start tools/bench-peer.py, wait for its announce.
+bench_peer() {
+	local name=$1
+	shift
+	spawn "$name" "$PYTHON" "$BENCH_PEER" "$@"
+	wait_listening "$name"
+}
+
+@test "self-contained: a table of all three workloads over unix and tcp" {
+	run_to B conn-bench --duration 0.2
+	expect_exit B 0 20
+	for t in unix tcp; do
+		for w in stream pingpong handshake; do
+			grep -Eq "^conn +$t +$w " "$T/B.out" ||
+				fail "no $t $w row: $(cat "$T/B.out")"
+		done
+	done
+	grep -q 'messages/s' "$T/B.out"
+	grep -q 'handshakes/s' "$T/B.out"
+	assert_err B 'built-in benchmark key'
+}
+
+@test "--count: exact message counts in --json, which parses" {
+	run_to B conn-bench --json --count 500 --size 1K
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["start"]["size"] == 1024 and d["start"]["count"] == 500, d["start"]
+rows = {(r["transport"], r["workload"]): r for r in d["results"]}
+assert len(rows) == 6, rows.keys()
+for (t, w), r in rows.items():
+    assert r["messages"] == 500, r
+    assert r["seconds"] > 0 and r["messages_per_second"] > 0, r
+    if w != "handshake":
+        assert r["size"] == 1024 and r["mb_per_second"] > 0, r
+    if w != "stream":
+        lat = r["latency_ns"]
+        assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"], lat
+EOF
+}
+
+@test "--json-stream: every line is a JSON event, start to end" {
+	run_to B conn-bench --json-stream --duration 1.1 -w pingpong --transport unix
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [e["event"] for e in ev]
+assert kinds[0] == "start" and kinds[-1] == "end", kinds
+assert "interval" in kinds and kinds.count("result") == 1, kinds
+r = [e for e in ev if e["event"] == "result"][0]
+assert r["workload"] == "pingpong" and r["transport"] == "unix", r
+EOF
+}
+
+@test "-P 3 with a key over one transport" {
+	key=$(key_file k sekrit)
+	run_to B conn-bench -P 3 --count 200 --authkey-file "$key" --transport tcp
+	expect_exit B 0 20
+	grep -Eq '^conn +tcp +handshake ' "$T/B.out"
+	refute_err B 'built-in'
+}
+
+@test "against conn-listen --echo: stream (echoes read back) and pingpong" {
+	listen L --echo 127.0.0.1:0
+	run_to B conn-bench -w stream --count 20000 "127.0.0.1:$PORT"
+	expect_exit B 0
+	grep -Eq '^remote +tcp +stream ' "$T/B.out"
+	listen L2 --echo "$T/s.sock"
+	run_to B2 conn-bench -w pingpong --count 300 --size 100K "$ADDR"
+	expect_exit B2 0
+	grep -Eq '^remote +unix +pingpong +102400 ' "$T/B2.out"
+}
+
+@test "against tools/bench-peer.py without a key: handshake skipped" {
+	bench_peer P 127.0.0.1:0
+	run_to B conn-bench --duration 0.2 "127.0.0.1:$PORT"
+	expect_exit B 0
+	grep -Eq '^remote +tcp +stream ' "$T/B.out"
+	grep -Eq '^remote +tcp +pingpong ' "$T/B.out"
+	! grep -q handshake "$T/B.out"
+	assert_err B 'handshake workload is skipped'
+}
+
+@test "against tools/bench-peer.py with a key: all workloads; a wrong key exits 4" {
+	bench_peer P --authkey sekrit 127.0.0.1:0
+	CONN_AUTHKEY=sekrit run_to B conn-bench --count 100 -P 2 "127.0.0.1:$PORT"
+	expect_exit B 0
+	grep -Eq '^remote +tcp +handshake ' "$T/B.out"
+	CONN_AUTHKEY=wrong run_to W conn-bench -w handshake --count 1 "127.0.0.1:$PORT"
+	expect_exit W 4
+	assert_err_only W '^conn-bench: authentication failed: .*#FAILURE#'
+}
+
+@test "--vs-python: both peers and a ratio line per workload" {
+	run_to B conn-bench --vs-python --count 300 --transport unix
+	expect_exit B 0 30
+	for w in stream pingpong handshake; do
+		grep -Eq "^python +unix +$w " "$T/B.out" || fail "no python $w row"
+		grep -Eq "^ratio ours/python unix +$w +[0-9.]+x" "$T/B.out" ||
+			fail "no $w ratio: $(cat "$T/B.out")"
+	done
+}
+
+@test "--vs-python with a missing peer script: a clear error" {
+	CONN_BENCH_PEER=/nonexistent/peer.py run_to B conn-bench --vs-python --count 1
+	expect_exit B 2
+	assert_err B '^conn-bench: cannot read the python peer /nonexistent/peer.py'
+}
+
+@test "nobody listening: exit 3" {
+	port=$(free_port)
+	run_to B conn-bench -w pingpong --count 1 "127.0.0.1:$port"
+	expect_exit B 3
+	assert_err_only B '^conn-bench: remote tcp pingpong: cannot connect'
+}
+
+@test "usage errors exit 2" {
+	run_to A conn-bench --size 12Q
+	expect_exit A 2
+	assert_err_only A "^conn-bench: invalid --size '12Q'"
+	run_to B conn-bench -w bogus
+	expect_exit B 2
+	assert_err_only B "^conn-bench: unknown workload 'bogus'"
+	run_to C conn-bench --transport sctp
+	expect_exit C 2
+	run_to D conn-bench --json --json-stream
+	expect_exit D 2
+	run_to E conn-bench -P 0
+	expect_exit E 2
+	run_to F conn-bench --frobnicate
+	expect_exit F 2
+	assert_err_only F "^conn-bench: unrecognized option '--frobnicate'"
+	run_to G conn-bench --vs-python 127.0.0.1:1
+	expect_exit G 2
+	run_to H conn-bench a b
+	expect_exit H 2
+}
+
+@test "--help and --version" {
+	run_to H conn-bench --help
+	expect_exit H 0
+	grep -q -- '--vs-python' "$T/H.out"
+	run_to V conn-bench -V
+	expect_exit V 0
+	grep -q '^conn-bench (conn-tools)' "$T/V.out"
+}
+
+@test "messages larger than the socket buffers: no deadlock" {
+	run_to B conn-bench -q --size 4M --count 4 -w pingpong -w stream --transport unix
+	expect_exit B 0 20
+	grep -Eq '^conn +unix +pingpong +4194304 ' "$T/B.out"
+}

@@ -464,6 +464,7 @@ struct conn_relay_config {
 	int pickle_protocol;		/* json input */
 	bool keep_going;		/* show a bad pickle in hex, go on */
 	bool echo;			/* send every message back; no stdio */
+	bool end_with_peer;		/* the peer's end ends us (--exec) */
 	volatile sig_atomic_t *stop;
 };
 

@@ -40,7 +40,7 @@ struct relay {
 	bool output_done;	/* the peer closed and all it sent is queued */
 	bool count_reached;
 	bool past_handshake;	/* a capture's handshake frames are behind */
-	bool after_challenge;	/* the last message was a #CHALLENGE# */
+	bool in_handshake;	/* a capture's handshake frames were seen */
 	bool shut;		/* our sending side is shut down */
 	uint64_t received;
 	char *detail;
@@ -170,15 +170,20 @@ static bool starts_with(const struct conn_piece *p, const char *text)
  */
 static bool is_handshake_message(struct relay *r, const struct conn_piece *p)
 {
-	bool reply = r->after_challenge && p->size <= CONN_HANDSHAKE_FRAME_MAX;
+	/* A digest reply: "{name}" + MAC, or a raw 16-byte legacy MD5.
+	 * One direction of a capture starts with it, the other has it
+	 * after #WELCOME#. */
+	bool reply = p->size <= CONN_HANDSHAKE_FRAME_MAX &&
+		     (p->size == 16 || starts_with(p, "{")) &&
+		     (r->received == 0 || r->in_handshake);
 
 	if (r->past_handshake)
 		return false;
-	r->after_challenge = starts_with(p, "#CHALLENGE#");
-	if (r->after_challenge || reply || starts_with(p, "#WELCOME#") ||
-	    starts_with(p, "#FAILURE#"))
+	if (reply || starts_with(p, "#CHALLENGE#") ||
+	    starts_with(p, "#WELCOME#") || starts_with(p, "#FAILURE#")) {
+		r->in_handshake = true;
 		return true;
-	r->past_handshake = true;
+	}
 	return false;
 }
 
@@ -193,11 +198,17 @@ static int render_whole(struct relay *r)
 	size_t len;
 	int rc;
 
-	if (f != CONN_FORMAT_QUOTED && is_handshake_message(r, &p))
-		f = CONN_FORMAT_QUOTED;
 	rc = conn_format_render(&text, &len, why, sizeof(why), f, p.data,
 				p.size);
-	if (rc == CONN_EPROTO && r->cfg->keep_going) {
+	/* Only what is no pickle may be a handshake frame. */
+	if (rc == CONN_EPROTO && is_handshake_message(r, &p)) {
+		f = CONN_FORMAT_QUOTED;
+		rc = conn_format_render(&text, &len, why, sizeof(why), f,
+					p.data, p.size);
+	} else if (rc == 0) {
+		r->past_handshake = true;
+	}
+	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) && r->cfg->keep_going) {
 		chan_log(r->c, CONN_LOG_WARNING, "message %llu is not shown "
 			 "as %s (%s); here it is in hex",
 			 (unsigned long long)r->received + 1,
@@ -312,6 +323,9 @@ static int pump_output(struct relay *r)
 		rc = conn_frame_reader_next(&c->reader, &p, &used,
 					    c->rx.data + c->rx.start,
 					    buf_len(&c->rx), max_piece);
+		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
+			return relay_fail(r, chan_reader_error(c, rc),
+					  c->detail);
 		if (rc == 0)
 			rc = deliver_piece(r, &p);
 		buf_consume(&c->rx, used);
@@ -326,11 +340,8 @@ static int pump_output(struct relay *r)
 			r->output_done = true;
 			return 0;
 		}
-		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
-			return relay_fail(r, chan_reader_error(c, rc),
-					  c->detail);
 		if (rc)
-			return rc;
+			return rc;	/* the detail is set already */
 	}
 	return 0;
 }
@@ -431,6 +442,8 @@ static int finish_input(struct relay *r, bool *stop_now)
 
 static bool relay_is_over(const struct relay *r)
 {
+	if (r->cfg->end_with_peer && r->output_done)
+		return buf_len(&r->out) == 0;
 	if (r->count_reached)
 		return buf_len(&r->out) == 0 || r->cfg->send_only;
 	return r->output_done && buf_len(&r->out) == 0 && r->shut;

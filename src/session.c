@@ -58,7 +58,12 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.data = o->data, .data_len = o->data_len,
 		.data_count = o->data_count, .count = o->count,
 		.send_only = o->send_only, .recv_only = o->recv_only,
-		.close_on_eof = o->close_on_eof, .no_key = o->key == NULL,
+		.close_on_eof = o->close_on_eof,
+		/* Only a network peer's #CHALLENGE# means a missing key:
+		 * conn-pipe may be reading a capture. */
+		.no_key = o->key == NULL && o->address != NULL,
+		/* A command that exits takes its input with it. */
+		.end_with_peer = o->exec_argv != NULL,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
 		.echo = o->echo,

@@ -90,6 +90,16 @@ int conn_address_parse(struct conn_address *a, const char *text, size_t len)
 	return parse_tcp(a, text, len);
 }
 
+int conn_address_from_text(struct conn_address *a, char *detail,
+			   size_t capacity, const char *text)
+{
+	if (conn_address_parse(a, text, strlen(text)) == 0)
+		return 0;
+	detail_set(detail, capacity, "invalid address '%s' (HOST:PORT, "
+		   "[IPV6]:PORT, :PORT, unix:PATH or @NAME)", text);
+	return CONN_EADDR;
+}
+
 static int format_unix(char *out, size_t capacity,
 		       const struct sockaddr_un *sun, unsigned len)
 {

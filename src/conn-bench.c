@@ -364,16 +364,6 @@ static struct bench_config workload_config(struct bench_cli *b,
 	};
 }
 
-static int parse_address(char *detail, size_t capacity,
-			 struct conn_address *a, const char *text)
-{
-	if (conn_address_parse(a, text, strlen(text)) == 0)
-		return 0;
-	snprintf(detail, capacity, "invalid address '%s' (HOST:PORT, "
-		 "[IPV6]:PORT, :PORT, unix:PATH or @NAME)", text);
-	return CONN_EADDR;
-}
-
 /* Runs workload w against address and keeps its row. */
 static int measure(struct bench_cli *b, const char *peer,
 		   const char *transport, const char *address,
@@ -388,7 +378,7 @@ static int measure(struct bench_cli *b, const char *peer,
 	*row = (struct row){ .peer = peer, .transport = transport,
 			     .workload = w };
 	b->current = row;
-	rc = parse_address(detail, sizeof(detail), &a, address);
+	rc = conn_address_from_text(&a, detail, sizeof(detail), address);
 	if (rc == 0)
 		rc = bench_run(&row->r, detail, sizeof(detail), &a, &cfg);
 	if (rc) {
@@ -429,7 +419,7 @@ static int measure_ours(struct bench_cli *b, enum transport t,
 	int rc;
 
 	peer_address(address, sizeof(address), b, t, "conn");
-	rc = parse_address(b->detail, sizeof(b->detail), &a, address);
+	rc = conn_address_from_text(&a, b->detail, sizeof(b->detail), address);
 	if (rc == 0)
 		rc = bench_peer_start(&p, b->detail, sizeof(b->detail), &a,
 				      &pc);

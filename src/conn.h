@@ -222,6 +222,11 @@ struct conn_address {
  */
 int conn_address_parse(struct conn_address *a, const char *text, size_t len);
 
+/* conn_address_parse() of a C string, with detail (capacity bytes) giving
+ * the syntax when it fails. */
+int conn_address_from_text(struct conn_address *a, char *detail,
+			   size_t capacity, const char *text);
+
 /* Formats a socket address the way conn_address_parse() reads it back. */
 int conn_address_format_sockaddr(char *out, size_t capacity,
 				 const void *sockaddr, unsigned len);

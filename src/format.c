@@ -144,7 +144,7 @@ static int find_end(struct conn_decoder *d, size_t *len, bool *separator,
 	return 0;
 }
 
-static int hex_value(uint8_t c)
+int format_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -181,7 +181,7 @@ static int hex_decode_line(struct conn_decoder *d, size_t *out_len,
 	for (i = 0; i < len; i++) {
 		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')
 			continue;
-		v = hex_value(text[i]);
+		v = format_hex_value(text[i]);
 		if (v < 0)
 			goto bad;
 		if (high < 0) {
@@ -232,8 +232,8 @@ static int quoted_escape(uint8_t *out, size_t *i, const uint8_t *text,
 	if (text[*i] == 'x') {
 		if (*i + 2 >= len)
 			return CONN_EPROTO;
-		high = hex_value(text[*i + 1]);
-		low = hex_value(text[*i + 2]);
+		high = format_hex_value(text[*i + 1]);
+		low = format_hex_value(text[*i + 2]);
 		if (high < 0 || low < 0)
 			return CONN_EPROTO;
 		*out = (uint8_t)(high << 4 | low);

@@ -92,6 +92,9 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 
 /* ------------------------------------------------------------------- misc */
 
+/* The value of one hex digit, either case, or -1 (format.c). */
+int format_hex_value(int c);
+
 /* A read(2)/write(2) errno as a conn error. */
 int errno_to_conn(int err);
 

@@ -1872,17 +1872,6 @@ static int pop_tuple(struct decoder *d, struct node **out, size_t count)
 
 /* -------------------------------------------------------------- strings */
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads count hex digits at p[*i] (within n) into *v. */
 static bool hex_digits(const char *p, size_t n, size_t *i, int count,
 		       uint32_t *v)
@@ -1891,7 +1880,7 @@ static bool hex_digits(const char *p, size_t n, size_t *i, int count,
 
 	*v = 0;
 	for (k = 0; k < count; k++, (*i)++) {
-		if (*i >= n || (h = hex_value((unsigned char)p[*i])) < 0)
+		if (*i >= n || (h = format_hex_value((unsigned char)p[*i])) < 0)
 			return false;
 		*v = *v << 4 | (uint32_t)h;
 	}

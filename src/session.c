@@ -94,16 +94,6 @@ static int serve(char *detail, size_t capacity, int rfd, int wfd, int in_fd,
 	return rc;
 }
 
-static int parse_address(char *detail, size_t capacity,
-			 struct conn_address *a, const char *text)
-{
-	if (conn_address_parse(a, text, strlen(text)) == 0)
-		return 0;
-	detail_set(detail, capacity, "invalid address '%s' (HOST:PORT, "
-		   "[IPV6]:PORT, :PORT, unix:PATH or @NAME)", text);
-	return CONN_EADDR;
-}
-
 int conn_session_listen(char *detail, size_t capacity,
 			const struct conn_options *o,
 			volatile sig_atomic_t *stop, conn_log_fn *log,
@@ -114,7 +104,7 @@ int conn_session_listen(char *detail, size_t capacity,
 	char peer[160];
 	int rc, fd = -1;
 
-	rc = parse_address(detail, capacity, &a, o->address);
+	rc = conn_address_from_text(&a, detail, capacity, o->address);
 	if (rc == 0)
 		rc = conn_listener_open(&l, detail, capacity, &a, o->family);
 	if (rc)
@@ -140,7 +130,7 @@ int conn_session_connect(char *detail, size_t capacity,
 	struct conn_address a;
 	int rc, fd = -1;
 
-	rc = parse_address(detail, capacity, &a, o->address);
+	rc = conn_address_from_text(&a, detail, capacity, o->address);
 	if (rc == 0)
 		rc = conn_connect(&fd, detail, capacity, &a, o->family,
 				  o->wait_ms, stop);

@@ -215,7 +215,7 @@ usage_done() {
 @test "usage errors: bad --format/--in/--out and --digest names, --wait on conn-listen" {
 	local p
 	for p in conn-listen conn-client; do
-		usage $p '' -f json 127.0.0.1:1
+		usage $p '' -f yaml 127.0.0.1:1
 		usage $p '' --in bogus 127.0.0.1:1
 		usage $p '' --out=bogus 127.0.0.1:1
 		usage $p '' --digest sha1 --authkey-file /dev/null 127.0.0.1:1

@@ -31,12 +31,20 @@
  *   - NEXT_BUFFER: <out-of-band buffer>, after READONLY_BUFFER
  *     <read-only out-of-band buffer> (in-band objects stay as they are).
  * Only these calls become the values CPython would make of them:
- * _codecs.encode(str, 'latin1') (bytes in protocols 0-2), bytes(),
- * bytearray(), bytearray(bytes) and bytearray(str, 'latin-1'), set(...),
- * frozenset(...), complex(re, im), collections.OrderedDict(...) (shown as
- * CPython 3.11 does: OrderedDict([(k, v), ...])) and
- * copyreg._reconstructor(cls, object, None) (cls.__new__(cls)).  Names of
- * globals with characters str.isprintable() rejects are shown escaped.
+ * _codecs.encode(str[, codec]) (bytes in protocols 0-2), bytes(...) and
+ * bytearray(...) of nothing, bytes or a str and a codec (the latin-1,
+ * ASCII and UTF-8 codecs under their Python aliases), set(...) and
+ * frozenset(...) of a sequence, set or dict, complex(re, im),
+ * collections.OrderedDict(...) (shown as CPython 3.11 does:
+ * OrderedDict([(k, v), ...])), copyreg._reconstructor(cls, object, None)
+ * (cls.__new__(cls)), and NEWOBJ of builtins.list, dict, set, bytearray,
+ * bytes, frozenset and complex and of OrderedDict.  Names of globals with
+ * characters str.isprintable() rejects are shown escaped.
+ *
+ * Where REPR can differ from CPython: set elements print in insertion
+ * order (CPython's order follows hashes, which for str change from run to
+ * run); other codecs stay calls; and what CPython would load but the
+ * limits refuse (see below), or bytes after STOP, which CPython ignores.
  *
  * JSON is one line of JSON:
  *   - None, True and False are null, true and false;
@@ -62,16 +70,20 @@
  * same, so DIS rejects what REPR rejects.
  *
  * Errors: CONN_EPROTO for a pickle CPython would not load (the detail names
- * the offset and the opcode), CONN_ETOOBIG past a limit (CONN_PICKLE_MAX_*,
- * CPython's 4300 digits, or too much copying or key comparing for the
- * input's size).  Memory stays within a constant times the input's length
- * plus the limits: arguments are checked against the bytes left before
- * anything is allocated for them, and strings point into the input where
- * they can.
+ * the offset and the opcode) and for bytes after STOP; CONN_ETOOBIG past a
+ * limit: CONN_PICKLE_MAX_DEPTH nested MARKs or levels of rendering,
+ * CONN_PICKLE_MAX_MEMO memo entries, CONN_PICKLE_MAX_OUTPUT bytes of
+ * rendering (so a third of that in objects, which could not be shown),
+ * CPython's 4300 digits of an int, or more copying or hash collisions
+ * than the input's size allows.  Memory stays within a constant times the
+ * input's length (about 80 bytes per opcode at worst) and those limits:
+ * arguments are checked against the bytes left before anything is
+ * allocated for them, and strings point into the input where they can.
  */
 #include "internal.h"
 #include "pickle-unicode.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -686,34 +698,27 @@ static int too_many_digits(struct decoder *d)
 		    INT_MAX_DIGITS);
 }
 
-/* Keeps the value in 64 bits when it fits, else its decimal text. */
-static int int_from_decimal(struct decoder *d, struct node *n,
+/* Bare decimal digits (no sign, no underscores): 64 bits when they fit,
+ * else the normalized decimal text. */
+static int int_from_decimal(struct decoder *d, struct node *n, bool negative,
 			    const char *p, size_t len)
 {
-	bool negative = len > 0 && p[0] == '-';
-	size_t i = negative || (len > 0 && p[0] == '+');
 	uint64_t v = 0, limit = negative ? (uint64_t)INT64_MAX + 1
 					 : (uint64_t)INT64_MAX;
 	bool big = false;
-	size_t start;
+	size_t start, i;
 	char *text;
 
-	if (i == len)
-		return fail(d, CONN_EPROTO, "invalid integer literal");
-	for (start = i; start < len && p[start] == '0'; start++)
+	for (start = 0; start + 1 < len && p[start] == '0'; start++)
 		;
-	if (start == len)
-		start--;	/* all zeros: keep one */
-	for (i = start; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return fail(d, CONN_EPROTO, "invalid integer literal");
-		if (!big && v > (limit - (uint64_t)(p[i] - '0')) / 10)
-			big = true;
-		else if (!big)
-			v = v * 10 + (uint64_t)(p[i] - '0');
-	}
 	if (len - start > INT_MAX_DIGITS)
 		return too_many_digits(d);
+	for (i = start; i < len && !big; i++) {
+		if (v > (limit - (uint64_t)(p[i] - '0')) / 10)
+			big = true;
+		else
+			v = v * 10 + (uint64_t)(p[i] - '0');
+	}
 	if (!big) {
 		n->u.i.v = negative ? (int64_t)(0 - v) : (int64_t)v;
 		return 0;
@@ -725,6 +730,120 @@ static int int_from_decimal(struct decoder *d, struct node *n,
 		p + start);
 	n->u.i.digits = text;
 	return 0;
+}
+
+/* Digits in base 2, 8 or 16, bit by bit from the last. */
+static int int_from_binary(struct decoder *d, struct node *n, bool negative,
+			   const char *p, size_t len, int base)
+{
+	unsigned width = base == 2 ? 1 : base == 8 ? 3 : 4;
+	size_t start, i, bit = 0, nlimbs;
+	uint32_t *limbs;
+	uint64_t v;
+
+	for (start = 0; start + 1 < len && p[start] == '0'; start++)
+		;
+	if ((len - start) * width > INT_MAX_BITS)
+		return too_many_digits(d);
+	nlimbs = (len - start) * width / 32 + 2;
+	limbs = calloc(nlimbs, sizeof(*limbs));
+	if (limbs == NULL)
+		return no_memory(d);
+	for (i = len; i-- > start; bit += width) {
+		v = (uint64_t)format_hex_value(p[i]) << (bit % 32);
+		limbs[bit / 32] |= (uint32_t)v;
+		limbs[bit / 32 + 1] |= (uint32_t)(v >> 32);
+	}
+	while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
+		nlimbs--;
+	v = nlimbs > 0 ? limbs[0] | (nlimbs > 1 ? (uint64_t)limbs[1] << 32 : 0)
+		       : 0;
+	if (nlimbs <= 2 && v <= (uint64_t)INT64_MAX + negative) {
+		n->u.i.v = negative ? (int64_t)(0 - v) : (int64_t)v;
+		free(limbs);
+		return 0;
+	}
+	n->u.i.digits = limbs_to_decimal(limbs, nlimbs, negative);
+	free(limbs);
+	if (n->u.i.digits == NULL)
+		return no_memory(d);
+	if (digit_count(n->u.i.digits) > INT_MAX_DIGITS)
+		return too_many_digits(d);
+	return 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * Python's int(text, base) syntax for base 0 or 10, which is how the
+ * unpickler reads INT, LONG and memo indexes: blanks around, a sign, a
+ * 0x, 0o or 0b prefix (base 0 only), single underscores between digits.
+ * The bare digits go to digits (n bytes at most) and their base to *radix.
+ */
+static bool int_syntax(const char *p, size_t n, int base, bool *negative,
+		       int *radix, char *digits, size_t *count)
+{
+	size_t i = 0, k = 0;
+	bool prefix = false, underscore = false;
+	int v;
+
+	while (n > 0 && is_blank(p[n - 1]))
+		n--;
+	while (i < n && is_blank(p[i]))
+		i++;
+	*negative = i < n && p[i] == '-';
+	i += i < n && (p[i] == '-' || p[i] == '+');
+	*radix = 10;
+	if (base == 0 && i + 1 < n && p[i] == '0' &&
+	    strchr("xXoObB", p[i + 1]) != NULL) {
+		*radix = strchr("xX", p[i + 1]) ? 16 : strchr("oO", p[i + 1])
+						       ? 8 : 2;
+		prefix = true;
+		i += 2;
+	}
+	for (; i < n; i++) {
+		if (p[i] == '_') {
+			if (underscore || (k == 0 && !prefix))
+				return false;
+			underscore = true;
+			continue;
+		}
+		v = format_hex_value(p[i]);
+		if (v < 0 || v >= *radix)
+			return false;
+		digits[k++] = p[i];
+		underscore = false;
+	}
+	digits[k] = '\0';
+	*count = k;
+	/* Base 0 takes leading zeros only in 0 itself (007 is no int). */
+	return k > 0 && !underscore &&
+	       !(base == 0 && *radix == 10 && digits[0] == '0' &&
+		 strspn(digits, "0") < k);
+}
+
+/* An int from text in Python's syntax (see int_syntax()). */
+static int int_from_text(struct decoder *d, struct node *n, const char *p,
+			 size_t len, int base)
+{
+	char *digits = malloc(len + 1);
+	size_t count = 0;
+	bool negative;
+	int radix, rc;
+
+	if (digits == NULL)
+		return no_memory(d);
+	if (!int_syntax(p, len, base, &negative, &radix, digits, &count))
+		rc = fail(d, CONN_EPROTO, "invalid literal for int()");
+	else if (radix == 10)
+		rc = int_from_decimal(d, n, negative, digits, count);
+	else
+		rc = int_from_binary(d, n, negative, digits, count, radix);
+	free(digits);
+	return rc;
 }
 
 /* Little-endian two's complement (LONG1, LONG4), of any size. */
@@ -793,34 +912,95 @@ static char *float_to_decimal(double x)
 
 /* --------------------------------------------------------------- floats */
 
+/* Whether the count digits (d.ddd) times 10**exponent read back as x. */
+static bool reads_back(const char *digits, int count, int exponent, double x)
+{
+	char text[48];
+
+	snprintf(text, sizeof(text), "%c.%.*se%d", digits[0], count - 1,
+		 digits + 1, exponent);
+	return strtod(text, NULL) == x;
+}
+
+/* The next count-digit decimal above (up) or below d.ddd * 10**e. */
+static void step_digits(char *d, int count, int *e, bool up)
+{
+	int i = count - 1;
+
+	for (; i >= 0 && d[i] == (up ? '9' : '0'); i--)
+		d[i] = up ? '0' : '9';
+	if (i < 0) {		/* 9.99 + 0.01 = 1.00e+1 */
+		d[0] = '1';
+		(*e)++;
+		return;
+	}
+	d[i] = (char)(d[i] + (up ? 1 : -1));
+	if (d[0] == '0') {	/* 1.00 - 0.01 = 9.99e-1 */
+		memmove(d, d + 1, (size_t)count - 1);
+		d[count - 1] = '9';
+		(*e)--;
+	}
+}
+
+/*
+ * Whether some count-digit decimal reads back as x > 0, into digits and
+ * *e: the nearest one, or else one of its neighbours, which is what wins
+ * at a power of two, where the gap below x is half the gap above.
+ */
+static bool try_precision(char *digits, int *e, int count, double x)
+{
+	char sci[48], other[24];
+	const char *p;
+	int n = 0, oe, side;
+
+	snprintf(sci, sizeof(sci), "%.*e", count - 1, x);
+	/* Skips whatever decimal point the locale has. */
+	for (p = sci; *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[n++] = *p;
+	*e = atoi(p + 1);
+	if (reads_back(digits, count, *e, x))
+		return true;
+	for (side = 0; side < 2; side++) {
+		memcpy(other, digits, (size_t)count);
+		oe = *e;
+		step_digits(other, count, &oe, side == 0);
+		if (reads_back(other, count, oe, x)) {
+			memcpy(digits, other, (size_t)count);
+			*e = oe;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The digits of repr(x) for a finite x, without sign or trailing zeros,
- * and the decimal exponent of the first.  The shortest %e precision that
- * reads back is found by bisection: if p digits read back, so do p + 1.
+ * and the decimal exponent of the first: the fewest that read back, as
+ * David Gay's dtoa mode 0 finds them.  If count digits can, count + 1 can
+ * too, so the count is found by bisection.
  */
 static void shortest_digits(char *digits, int *exponent, double x)
 {
-	char sci[48];
-	int lo = 1, hi = 17, mid, n = 0;
-	const char *p;
+	int lo = 1, hi = 17, mid, n;
 
+	x = fabs(x);
+	if (x == 0) {
+		strcpy(digits, "0");
+		*exponent = 0;
+		return;
+	}
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		snprintf(sci, sizeof(sci), "%.*e", mid - 1, x);
-		if (strtod(sci, NULL) == x)
+		if (try_precision(digits, exponent, mid, x))
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	snprintf(sci, sizeof(sci), "%.*e", lo - 1, x);
-	/* Skips the sign and whatever decimal point the locale has. */
-	for (p = sci; *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[n++] = *p;
-	while (n > 1 && digits[n - 1] == '0')
-		n--;
+	try_precision(digits, exponent, lo, x);
+	for (n = lo; n > 1 && digits[n - 1] == '0'; n--)
+		;
 	digits[n] = '\0';
-	*exponent = atoi(p + 1);
 }
 
 /*
@@ -1621,10 +1801,11 @@ static int spend_copies(struct decoder *d, size_t n)
 	return 0;
 }
 
+/* What set() iterates here: sequences, sets and dicts. */
 static bool is_sequence(const struct node *n)
 {
 	return n->kind == K_LIST || n->kind == K_TUPLE || n->kind == K_SET ||
-	       n->kind == K_FROZENSET;
+	       n->kind == K_FROZENSET || n->kind == K_DICT;
 }
 
 /* set(iterable) and frozenset(iterable), the way protocols 0-3 carry them. */
@@ -1641,25 +1822,75 @@ static int make_set(struct decoder *d, struct node **out, enum kind kind,
 	if (rc || from == NULL)
 		goto done;
 	rc = spend_copies(d, from->u.seq.n);
-	for (i = 0; !rc && i < from->u.seq.n; i++)
-		rc = set_add(d, *out, from->u.seq.items[i]);
+	for (i = 0; !rc && i < from->u.seq.n; i++)	/* a dict gives keys */
+		rc = set_add(d, *out, from->kind == K_DICT ? entry_key(from, i)
+							   : from->u.seq.items[i]);
 done:
 	if (!rc && kind == K_FROZENSET)
 		frozenset_seal(*out);
 	return rc;
 }
 
-/* A str's latin-1 bytes into a new node of kind, unless it has a
- * character beyond U+00FF (*out stays NULL: shown as the call). */
-static int make_latin1(struct decoder *d, struct node **out, enum kind kind,
-		       const struct node *s)
+/* The codecs a str is encoded with to pickle bytes (protocols 0-2). */
+enum codec { CODEC_NONE, CODEC_LATIN1, CODEC_ASCII, CODEC_UTF8 };
+
+/* Python's lookup: lower case, other runs of punctuation as one '_',
+ * then the aliases (Lib/encodings/aliases.py) of three codecs. */
+static enum codec codec_of(const struct node *n)
+{
+	static const char *const names[][2] = {
+		{ "latin_1", "L" }, { "latin1", "L" }, { "latin", "L" },
+		{ "l1", "L" }, { "iso8859_1", "L" }, { "iso_8859_1", "L" },
+		{ "iso8859", "L" }, { "8859", "L" }, { "cp819", "L" },
+		{ "ibm819", "L" }, { "csisolatin1", "L" },
+		{ "iso_8859_1_1987", "L" }, { "iso_ir_100", "L" },
+		{ "ascii", "A" }, { "us_ascii", "A" }, { "646", "A" },
+		{ "us", "A" }, { "utf_8", "U" }, { "utf8", "U" }, { "u8", "U" },
+		{ "utf", "U" }, { "utf8_ucs2", "U" }, { "utf8_ucs4", "U" },
+	};
+	char name[24];
+	size_t i, k = 0;
+
+	if (n->kind != K_STR || n->u.s.n >= sizeof(name))
+		return CODEC_NONE;
+	for (i = 0; i < n->u.s.n; i++) {
+		char c = n->u.s.p[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.')
+			name[k++] = c;
+		else if (c >= 'A' && c <= 'Z')
+			name[k++] = (char)(c - 'A' + 'a');
+		else if (k > 0 && name[k - 1] != '_')
+			name[k++] = '_';
+	}
+	while (k > 0 && name[k - 1] == '_')
+		k--;
+	name[k] = '\0';
+	for (i = 0; i < COUNT(names); i++)
+		if (strcmp(name, names[i][0]) == 0)
+			return names[i][1][0] == 'L' ? CODEC_LATIN1
+			       : names[i][1][0] == 'A' ? CODEC_ASCII
+						       : CODEC_UTF8;
+	return CODEC_NONE;
+}
+
+/*
+ * str.encode(codec) into a new node of kind, unless a character does not
+ * fit (or is a surrogate, for UTF-8): then *out stays NULL and the call
+ * is shown as it is, since CPython would fail.
+ */
+static int make_encoded(struct decoder *d, struct node **out, enum kind kind,
+			const struct node *s, enum codec codec)
 {
 	const uint8_t *p = (const uint8_t *)s->u.s.p;
+	uint32_t cp, top = codec == CODEC_ASCII ? 0x7f : codec == CODEC_LATIN1
+						     ? 0xff : 0x10ffff;
 	uint8_t *bytes;
-	size_t i = 0, n = 0;
-	uint32_t cp;
+	size_t i = 0, n = 0, len;
 	int rc;
 
+	if (codec == CODEC_NONE)
+		return 0;
 	rc = spend_copies(d, s->u.s.n);
 	if (rc)
 		return rc;
@@ -1667,12 +1898,16 @@ static int make_latin1(struct decoder *d, struct node **out, enum kind kind,
 	if (bytes == NULL)
 		return no_memory(d);
 	while (i < s->u.s.n) {
-		i += utf8_decode(p + i, s->u.s.n - i, &cp);
-		if (cp > 0xff) {
+		len = utf8_decode(p + i, s->u.s.n - i, &cp);
+		if (len == 0 || cp > top || (cp >= 0xd800 && cp <= 0xdfff)) {
 			free(bytes);
 			return 0;
 		}
-		bytes[n++] = (uint8_t)cp;
+		if (codec == CODEC_UTF8)
+			n += utf8_encode(bytes + n, cp);
+		else
+			bytes[n++] = (uint8_t)cp;
+		i += len;
 	}
 	rc = node_new(d, out, kind);
 	if (rc) {
@@ -1685,27 +1920,26 @@ static int make_latin1(struct decoder *d, struct node **out, enum kind kind,
 	return 0;
 }
 
-static bool is_latin1_name(const struct node *n)
-{
-	return n->kind == K_STR && (text_is(n->u.s, "latin1") ||
-				    text_is(n->u.s, "latin-1"));
-}
-
-/* bytearray(), bytearray(bytes) and bytearray(str, 'latin-1'). */
-static int make_bytearray(struct decoder *d, struct node **out,
-			  struct node *args)
+/* bytes() and bytearray(): empty, of bytes, or of a str and a codec. */
+static int make_bytes(struct decoder *d, struct node **out, enum kind kind,
+		      struct node *args)
 {
 	struct node **a = args->u.seq.items;
 	size_t n = args->u.seq.n;
 	int rc;
 
-	if (n == 2 && a[0]->kind == K_STR && is_latin1_name(a[1]))
-		return make_latin1(d, out, K_BYTEARRAY, a[0]);
-	if (n > 1 || (n == 1 && a[0]->kind != K_BYTES))
+	if (n == 2 && a[0]->kind == K_STR)
+		return make_encoded(d, out, kind, a[0], codec_of(a[1]));
+	if (n > 1 || (n == 1 && a[0]->kind != K_BYTES &&
+		      a[0]->kind != K_BYTEARRAY))
 		return 0;
-	rc = node_new(d, out, K_BYTEARRAY);
-	if (!rc && n == 1)
-		(*out)->u.s = a[0]->u.s;	/* shared, owned by a[0] */
+	if (n == 1 && kind == K_BYTES && a[0]->kind == K_BYTES) {
+		*out = a[0];	/* bytes(b) is b */
+		return 0;
+	}
+	rc = node_new(d, out, kind);
+	if (!rc && n == 1)	/* shared, owned by a[0]; neither changes */
+		(*out)->u.s = a[0]->u.s;
 	return rc;
 }
 
@@ -1807,18 +2041,14 @@ static int make_known(struct decoder *d, struct node **out,
 		return make_set(d, out, K_SET, args);
 	if (global_is(func, "builtins", "frozenset"))
 		return make_set(d, out, K_FROZENSET, args);
-	if (global_is(func, "builtins", "bytes") && n == 0)
-		return node_new(d, out, K_BYTES);
-	if (global_is(func, "builtins", "bytes") && n == 1 &&
-	    a[0]->kind == K_BYTES) {
-		*out = a[0];
-		return 0;
-	}
-	if (global_is(func, "_codecs", "encode") && n == 2 &&
-	    a[0]->kind == K_STR && is_latin1_name(a[1]))
-		return make_latin1(d, out, K_BYTES, a[0]);
+	if (global_is(func, "builtins", "bytes"))
+		return make_bytes(d, out, K_BYTES, args);
 	if (global_is(func, "builtins", "bytearray"))
-		return make_bytearray(d, out, args);
+		return make_bytes(d, out, K_BYTEARRAY, args);
+	if (global_is(func, "_codecs", "encode") && n >= 1 && n <= 2 &&
+	    a[0]->kind == K_STR)	/* UTF-8 by default */
+		return make_encoded(d, out, K_BYTES, a[0], n == 1 ? CODEC_UTF8
+							  : codec_of(a[1]));
 	if (global_is(func, "builtins", "complex"))
 		return make_complex(d, out, args);
 	if (global_is(func, "collections", "OrderedDict"))
@@ -1827,6 +2057,41 @@ static int make_known(struct decoder *d, struct node **out,
 	    global_is(a[1], "builtins", "object") && a[2] == &node_none)
 		return call_node(d, out, CALL_NEWOBJ, a[0], &node_empty_tuple,
 				 NULL);
+	return 0;
+}
+
+/*
+ * cls.__new__(cls, *args) (NEWOBJ) of builtin classes: lists, dicts,
+ * sets and bytearrays come out empty (their __init__ fills them), the
+ * immutable ones as if called.
+ */
+static int make_new(struct decoder *d, struct node **out, struct node *cls,
+		    struct node *args)
+{
+	static const struct {
+		const char *name;
+		enum kind kind;
+	} empty[] = {
+		{ "list", K_LIST }, { "dict", K_DICT }, { "set", K_SET },
+		{ "bytearray", K_BYTEARRAY },
+	};
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < COUNT(empty); i++)
+		if (global_is(cls, "builtins", empty[i].name))
+			return node_new(d, out, empty[i].kind);
+	if (global_is(cls, "collections", "OrderedDict")) {
+		rc = node_new(d, out, K_DICT);
+		if (!rc)
+			(*out)->ordered = true;
+		return rc;
+	}
+	if (global_is(cls, "builtins", "frozenset") ||
+	    global_is(cls, "builtins", "bytes") ||
+	    global_is(cls, "builtins", "complex"))
+		return make_known(d, out, cls, args);
 	return 0;
 }
 
@@ -2094,25 +2359,47 @@ static int op_binbytes(struct decoder *d, size_t size, enum kind kind)
 
 /* ------------------------------------------------------------- numbers */
 
+/*
+ * INT as CPython's C unpickler reads it: strtol() with base 0 first (so
+ * 010 is 8), Python's int(text, 0) when that fails; and a two-character
+ * line that reads 0 or 1 is a bool, which is how protocols 0 and 1 write
+ * False and True ("00", "01").
+ */
 static int op_int(struct decoder *d)
 {
 	struct node *n;
 	struct text t;
+	char *text, *end;
+	long long v;
+	bool plain;
 	int rc = take_line(d, &t);
 
 	if (rc)
 		return rc;
-	/* Protocols 0 and 1 write bools as INT 01 and 00. */
-	if (text_is(t, "00") || text_is(t, "01")) {
-		n = t.p[1] == '1' ? &node_true : &node_false;
+	if (t.n == 0)
+		return fail(d, CONN_EPROTO, "invalid literal for int()");
+	text = strndup(t.p, t.n);
+	if (text == NULL)
+		return no_memory(d);
+	errno = 0;
+	v = strtoll(text, &end, 0);
+	rc = errno || *end != '\0' || memchr(t.p, '\0', t.n);
+	free(text);
+	if (!rc && t.n == 2 && (v == 0 || v == 1)) {
+		n = v ? &node_true : &node_false;
 		d->arg.kind = ARG_NODE;
 		d->arg.node = n;
 		return push(d, n);
 	}
+	plain = !rc;
 	rc = push_value(d, &n, K_INT);
-	return rc ? rc : int_from_decimal(d, n, t.p, t.n);
+	if (rc || !plain)
+		return rc ? rc : int_from_text(d, n, t.p, t.n, 0);
+	n->u.i.v = v;
+	return 0;
 }
 
+/* LONG: int(text, 0) of the line less a final L (Python 2's long). */
 static int op_long(struct decoder *d)
 {
 	struct node *n;
@@ -2124,7 +2411,7 @@ static int op_long(struct decoder *d)
 	if (t.n > 0 && t.p[t.n - 1] == 'L')
 		t.n--;
 	rc = push_value(d, &n, K_INT);
-	return rc ? rc : int_from_decimal(d, n, t.p, t.n);
+	return rc ? rc : int_from_text(d, n, t.p, t.n, 0);
 }
 
 /* BININT (signed), BININT1 and BININT2 (unsigned). */
@@ -2414,31 +2701,45 @@ static int op_dup(struct decoder *d)
 	return rc ? rc : push(d, top(d));
 }
 
+/* A memo index as text: int(text, 10), which must not be negative;
+ * indexes past 64 bits saturate (no memo is that big). */
+static int index_from_text(struct decoder *d, uint64_t *index, struct text t)
+{
+	char *digits = malloc(t.n + 1);
+	size_t count = 0, i;
+	bool negative, valid;
+	int radix;
+
+	if (digits == NULL)
+		return no_memory(d);
+	valid = int_syntax(t.p, t.n, 10, &negative, &radix, digits, &count);
+	*index = 0;
+	for (i = 0; i < count; i++)
+		*index = *index > UINT64_MAX / 10 - 1 ? UINT64_MAX
+			 : *index * 10 + (uint64_t)(digits[i] - '0');
+	free(digits);
+	if (!valid)
+		return fail(d, CONN_EPROTO, "invalid literal for int()");
+	if (negative && *index != 0)
+		return fail(d, CONN_EPROTO, "negative memo index");
+	return 0;
+}
+
 /* GET, BINGET, LONG_BINGET, PUT, BINPUT and LONG_BINPUT: a memo index
  * as decimal text (size 0) or little-endian. */
 static int take_index(struct decoder *d, uint64_t *index, size_t size)
 {
 	struct text t;
-	size_t i;
 	int rc;
 
 	if (size)
 		rc = take_uint(d, index, size);
 	else
 		rc = take_line(d, &t);
-	if (rc || size)
-		goto done;
-	*index = 0;
-	for (i = 0; i < t.n; i++) {
-		if (t.p[i] < '0' || t.p[i] > '9' || *index > UINT32_MAX)
-			return fail(d, CONN_EPROTO, "invalid memo index");
-		*index = *index * 10 + (uint64_t)(t.p[i] - '0');
-	}
-	if (t.n == 0)
-		return fail(d, CONN_EPROTO, "invalid memo index");
-done:
+	if (!rc && !size)
+		rc = index_from_text(d, index, t);
 	d->arg.kind = ARG_INT;
-	d->arg.v = *index;
+	d->arg.v = rc ? 0 : *index;
 	return rc;
 }
 
@@ -2559,7 +2860,9 @@ static int op_newobj(struct decoder *d, bool ex)
 	if (kwargs != NULL && kwargs->kind != K_DICT)
 		return fail(d, CONN_EPROTO, "the keyword arguments are a %s, "
 			    "not a dict", kind_names[kwargs->kind]);
-	rc = call_node(d, &n, CALL_NEWOBJ, cls, args, kwargs);
+	rc = kwargs ? 0 : make_new(d, &n, cls, args);
+	if (!rc && (kwargs || n == NULL))
+		rc = call_node(d, &n, CALL_NEWOBJ, cls, args, kwargs);
 	return rc ? rc : push(d, n);
 }
 

@@ -366,6 +366,18 @@ static void test_repr_edges(void)
 	check_repr("EXT1", BYTES("\x80\x02\x82\x07."), "extension(7)");
 	check_repr("NEXT_BUFFER", BYTES("\x80\x05\x97."),
 		   "<out-of-band buffer>");
+	check_repr("INT 010 (strtol's octal)", BYTES("I010\n."), "8");
+	check_repr("INT +1 (two characters: a bool)", BYTES("I+1\n."), "True");
+	check_repr("INT 1_000", BYTES("I1_000\n."), "1000");
+	check_repr("LONG 0x10L", BYTES("L0x10L\n."), "16");
+	check_repr("a power of two", BYTES("G\x94\x80\0\0\0\0\0\0."),
+		   "-6.083493012144512e-210");
+	check_repr("bytes.__new__(bytes)", BYTES("\x80\x02" "c__builtin__\n"
+		   "bytes\n)\x81."), "b''");
+	check_repr("set(dict)", BYTES("\x80\x02" "c__builtin__\nset\n}K\x01N"
+		   "s\x85R."), "{1}");
+	check_repr("_codecs.encode(s, 'Latin-1')", BYTES("c_codecs\nencode\n"
+		   "(V\\u00ff\nVLatin-1\ntR."), "b'\\xff'");
 	check_repr("a global with a newline", BYTES("\x80\x04\x8c\x01m\x8c"
 		   "\x02\x0a\x09\x93."), "<class 'm.\\n\\t'>");
 }
@@ -492,7 +504,7 @@ static void test_errors(void)
 	check_error("a line without newline", BYTES("I12"), CONN_PICKLE_REPR,
 		    CONN_EPROTO, "opcode INT (0x49): the pickle ends inside");
 	check_error("a bad INT", BYTES("I1x\n."), CONN_PICKLE_REPR,
-		    CONN_EPROTO, "invalid integer literal");
+		    CONN_EPROTO, "invalid literal for int()");
 	check_error("REDUCE on a non-tuple", BYTES("c__builtin__\nlist\n"
 		    "NR."), CONN_PICKLE_REPR, CONN_EPROTO, "not a tuple");
 }

@@ -452,10 +452,10 @@ capture() {
 		diff "$T/l2c.expected" "$T/R-$mode.out" >"$T/diff" ||
 			fail "$mode capture, listener -> client (< expected, > conn-pipe):
 $(cat "$T/diff")"
-		head -1 "$T/R-$mode.out" | grep -q "^b'#CHALLENGE#" || fail "first line: $(head -1 "$T/R-$mode.out")"
+		head -1 "$T/R-$mode.out" | grep -q "^b[\"']#CHALLENGE#" || fail "first line: $(head -1 "$T/R-$mode.out")"
 		grep -qx "b'#WELCOME#'" "$T/R-$mode.out" || fail "no b'#WELCOME#' line"
 		if [[ $mode == modern ]]; then
-			head -1 "$T/R-$mode.out" | grep -q "^b'#CHALLENGE#{sha256}" ||
+			head -1 "$T/R-$mode.out" | grep -q "^b[\"']#CHALLENGE#{sha256}" ||
 				fail "modern challenge: $(head -1 "$T/R-$mode.out")"
 		fi
 		unset 'BG_PID[CAP]'
@@ -471,7 +471,7 @@ $(cat "$T/diff")"
 		diff "$T/c2l.expected" "$T/R-$mode.out" >"$T/diff" ||
 			fail "$mode capture, client -> listener (< expected, > conn-pipe):
 $(cat "$T/diff")"
-		grep -q "^b'#CHALLENGE#" "$T/R-$mode.out" || fail "no challenge line"
+		grep -q "^b[\"']#CHALLENGE#" "$T/R-$mode.out" || fail "no challenge line"
 		grep -qx "b'#WELCOME#'" "$T/R-$mode.out" || fail "no b'#WELCOME#' line"
 		unset 'BG_PID[CAP]'
 	done
@@ -485,7 +485,7 @@ $(cat "$T/diff")"
 	expect_exit D 0
 	local f
 	for f in J D; do
-		head -1 "$T/$f.out" | grep -q "^b'#CHALLENGE#" || fail "$f: first line $(head -1 "$T/$f.out")"
+		head -1 "$T/$f.out" | grep -q "^b[\"']#CHALLENGE#" || fail "$f: first line $(head -1 "$T/$f.out")"
 		sed -n 2p "$T/$f.out" | grep -qx "b'#WELCOME#'" || fail "$f: second line $(sed -n 2p "$T/$f.out")"
 	done
 }

@@ -516,9 +516,10 @@ static uint8_t *make_batch(size_t *frames, size_t *frame_len, size_t size)
 	return batch;
 }
 
-/* Queues up to a batch of frames, no more than the count asks. */
-static size_t queue_batch(struct worker *w, const uint8_t *batch,
-			  size_t frames, size_t frame_len, uint64_t sent)
+/* Appends up to a batch of ready frames to tx without writing anything,
+ * for the echo loop, which must never block on a send. */
+static size_t append_batch(struct worker *w, const uint8_t *batch,
+			   size_t frames, size_t frame_len, uint64_t sent)
 {
 	uint64_t n = frames;
 
@@ -528,6 +529,22 @@ static size_t queue_batch(struct worker *w, const uint8_t *batch,
 		return 0;
 	buf_commit(&w->c->tx);
 	return (size_t)n;
+}
+
+/* Queues up to a batch of messages one by one through the core's API,
+ * no more than the count asks; the core decides when they leave. */
+static int queue_batch(struct worker *w, const uint8_t *payload,
+		       size_t batch, uint64_t *sent)
+{
+	uint64_t n = batch, i;
+	int rc = 0;
+
+	if (w->cfg->count && w->cfg->count - *sent < n)
+		n = w->cfg->count - *sent;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = conn_channel_queue(w->c, payload, w->cfg->size);
+	*sent += i;
+	return rc;
 }
 
 static int stream_reply(struct worker *w, uint64_t sent)
@@ -550,35 +567,28 @@ static int stream_reply(struct worker *w, uint64_t sent)
 	return 0;
 }
 
-/* Against a sink: batches of frames, then our EOF, then its count. */
+/* Against a sink: every message queued, then our EOF, then its count. */
 static int stream_sink(struct worker *w)
 {
-	size_t frames, frame_len, n;
+	size_t frames, frame_len;
 	uint8_t *batch = make_batch(&frames, &frame_len, w->cfg->size);
 	uint64_t sent = 0;
 	int rc = 0;
 
 	if (batch == NULL)
 		return CONN_ENOMEM;
-	while (!worker_finished(w, sent)) {
-		n = queue_batch(w, batch, frames, frame_len, sent);
-		if (n == 0) {
-			rc = CONN_ENOMEM;
-			goto done;
-		}
+	while (rc == 0 && !worker_finished(w, sent)) {
 		keep_alive(w);
-		rc = chan_flush(w->c);
-		if (rc) {
-			worker_error(w, rc, "");
-			goto done;
-		}
-		sent += n;
+		rc = queue_batch(w, batch + (frame_len - w->cfg->size), frames,
+				 &sent);
 		worker_count(w, sent);
 	}
-	rc = conn_channel_shutdown(w->c);
+	if (rc == 0)
+		rc = conn_channel_shutdown(w->c);
 	if (rc == 0)
 		rc = stream_reply(w, sent);
-done:
+	else
+		worker_error(w, rc, "");
 	w->end_ns = now_ns();
 	free(batch);
 	return rc;
@@ -623,7 +633,7 @@ static int echo_write(struct worker *w, struct echo_state *s,
 			s->sending = false;
 			return conn_channel_shutdown(c);
 		}
-		n = queue_batch(w, batch, frames, frame_len, s->sent);
+		n = append_batch(w, batch, frames, frame_len, s->sent);
 		if (n == 0)
 			return CONN_ENOMEM;
 		s->sent += n;

@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CHAN_BUF_SIZE (256 * 1024)
+/* A new channel's queues start small: a connection that only does a
+ * handshake (a port probe, a benchmark) then costs no big allocation. */
+#define CHAN_BUF_START 4096
 #define CHAN_DEFAULT_MAX_SIZE (1ull << 30)
 #define TRACE_BYTES 32
 
@@ -45,7 +49,8 @@ int conn_channel_new(struct conn_channel **out, int rfd, int wfd)
 	c->wfd = wfd;
 	c->deadline = -1;
 	conn_frame_reader_init(&c->reader, CHAN_DEFAULT_MAX_SIZE);
-	if (buf_init(&c->rx, CHAN_BUF_SIZE) || buf_init(&c->tx, CHAN_BUF_SIZE))
+	if (buf_init(&c->rx, CHAN_BUF_START) ||
+	    buf_init(&c->tx, CHAN_BUF_START))
 		goto fail;
 	set_nonblocking(rfd);
 	set_nonblocking(wfd);
@@ -200,13 +205,20 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 
 int chan_read_some(struct conn_channel *c)
 {
+	size_t room;
 	ssize_t n;
 
+	/* A read that filled the queue means bulk traffic: full size. */
+	if (c->rx_filled && c->rx.cap < CHAN_BUF_SIZE &&
+	    buf_reserve(&c->rx, CHAN_BUF_SIZE - buf_len(&c->rx), SIZE_MAX))
+		return CONN_ENOMEM;
 	if (buf_reserve(&c->rx, 1, SIZE_MAX))
 		return CONN_ENOMEM;
-	n = read(c->rfd, c->rx.data + c->rx.end, buf_room(&c->rx));
+	room = buf_room(&c->rx);
+	n = read(c->rfd, c->rx.data + c->rx.end, room);
 	if (n > 0) {
 		c->rx.end += (size_t)n;
+		c->rx_filled = (size_t)n == room;
 		return 0;
 	}
 	if (n == 0) {
@@ -228,6 +240,14 @@ static ssize_t write_fd(int fd, const void *data, size_t n)
 	if (rc >= 0 || errno != ENOTSOCK)
 		return rc;
 	return write(fd, data, n);
+}
+
+int chan_grow(struct conn_channel *c)
+{
+	if (buf_reserve(&c->rx, CHAN_BUF_SIZE, SIZE_MAX) ||
+	    buf_reserve(&c->tx, CHAN_BUF_SIZE, SIZE_MAX))
+		return CONN_ENOMEM;
+	return 0;
 }
 
 int chan_write_some(struct conn_channel *c, size_t limit)
@@ -291,19 +311,80 @@ int chan_reader_error(struct conn_channel *c, int err)
 	return err;
 }
 
-int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
+static ssize_t writev_fd(int fd, struct iovec *iov, int n)
+{
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+	ssize_t rc = sendmsg(fd, &m, MSG_NOSIGNAL);
+
+	if (rc >= 0 || errno != ENOTSOCK)
+		return rc;
+	return writev(fd, iov, n);
+}
+
+/* Writes header and payload straight from the caller's memory, for a
+ * payload too big to be worth copying into the queue. */
+static int chan_writev_all(struct conn_channel *c, struct iovec *iov, int n)
+{
+	ssize_t w;
+	int rc;
+
+	while (n > 0) {
+		w = writev_fd(c->wfd, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				detail_set(c->detail, sizeof(c->detail),
+					   "cannot send: %s", strerror(errno));
+				return errno_to_conn(errno);
+			}
+			rc = chan_wait(c, c->wfd, POLLOUT);
+			if (rc)
+				return rc;
+			continue;
+		}
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+int conn_channel_queue(struct conn_channel *c, const void *data, size_t size)
 {
 	uint8_t header[CONN_FRAME_HEADER_MAX];
 	size_t header_size = conn_frame_header_encode(header, size);
 	struct conn_piece p = { data, size, 0, size };
-	int rc;
+	struct iovec iov[2] = { { header, header_size },
+				{ (void *)data, size } };
+	int rc = 0;
 
 	chan_trace_frame(c, '>', &p);
-	rc = buf_append(&c->tx, header, header_size);
+	if (buf_len(&c->tx) + header_size + size > CHAN_BUF_SIZE)
+		rc = chan_flush(c);
+	if (rc == 0 && size >= CHAN_BUF_SIZE / 2)
+		return chan_writev_all(c, iov, 2);
+	if (rc == 0)
+		rc = buf_append(&c->tx, header, header_size);
 	if (rc == 0)
 		rc = buf_append(&c->tx, data, size);
 	if (rc == 0)
 		buf_commit(&c->tx);
+	return rc;
+}
+
+int conn_channel_flush(struct conn_channel *c)
+{
+	return chan_flush(c);
+}
+
+int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
+{
+	int rc = conn_channel_queue(c, data, size);
+
 	return rc ? rc : chan_flush(c);
 }
 

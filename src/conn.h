@@ -177,6 +177,17 @@ void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
 int conn_channel_send(struct conn_channel *c, const void *data, size_t size);
 
 /*
+ * Queues one message: many small ones then leave in one system call, with
+ * the next conn_channel_flush() or once a buffer's worth is queued.  A
+ * large payload is written at once from data, uncopied; so is all that was
+ * queued before it.  Blocks only while the kernel's buffer is full.
+ */
+int conn_channel_queue(struct conn_channel *c, const void *data, size_t size);
+
+/* Blocks until every queued message is handed to the kernel. */
+int conn_channel_flush(struct conn_channel *c);
+
+/*
  * Receives one whole message into buf.  If it is longer than capacity,
  * returns CONN_ESHORTBUF with *size set to its length and keeps it for the
  * next call (Python's BufferTooShort).  CONN_ERESET when the peer closed

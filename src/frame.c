@@ -68,6 +68,16 @@ size_t conn_frame_reader_header(const struct conn_frame_reader *r,
 	return r->header_have;
 }
 
+/* The header is whole: refuses a length over the cap before any payload. */
+static int reader_start_payload(struct conn_frame_reader *r)
+{
+	if (r->max_size && r->total > r->max_size)
+		return CONN_ETOOBIG;
+	r->in_payload = true;
+	r->offset = 0;
+	return 0;
+}
+
 /* Gathers header bytes; 0 once the header is whole, or an error. */
 static int reader_take_header(struct conn_frame_reader *r, size_t *used,
 			      const uint8_t *bytes, size_t n)
@@ -86,11 +96,7 @@ static int reader_take_header(struct conn_frame_reader *r, size_t *used,
 			continue;
 		if (rc)
 			return rc;
-		if (r->max_size && r->total > r->max_size)
-			return CONN_ETOOBIG;
-		r->in_payload = true;
-		r->offset = 0;
-		return 0;
+		return reader_start_payload(r);
 	}
 	return CONN_EAGAIN;
 }
@@ -104,7 +110,17 @@ int conn_frame_reader_next(struct conn_frame_reader *r,
 	int rc;
 
 	*used = 0;
-	if (!r->in_payload) {
+	if (!r->in_payload && r->header_have == 0 && n >= 4 &&
+	    bytes[0] < 0x80) {
+		/* The common case, a whole short header: no byte-by-byte. */
+		memcpy(r->header, bytes, 4);
+		r->header_have = 4;
+		r->total = get_be32(bytes);
+		*used = 4;
+		rc = reader_start_payload(r);
+		if (rc)
+			return rc;
+	} else if (!r->in_payload) {
 		rc = reader_take_header(r, used, bytes, n);
 		if (rc)
 			return rc;

@@ -64,11 +64,15 @@ struct conn_channel {
 	int64_t deadline_set_at;	/* when it was set: the span is in messages */
 	volatile sig_atomic_t *stop;
 	bool peer_eof;
+	bool rx_filled;		/* the last read filled rx's room */
 	conn_log_fn *log;
 	void *log_ctx;
 	bool trace;
 	char detail[240];
 };
+
+/* Gives rx and tx their full size, for the relay's bulk traffic. */
+int chan_grow(struct conn_channel *c);
 
 /* Reads what the socket has into rx without blocking: 0, CONN_EAGAIN when
  * nothing was there, or an error; sets peer_eof at end of stream. */

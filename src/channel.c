@@ -242,6 +242,18 @@ static ssize_t write_fd(int fd, const void *data, size_t n)
 	return write(fd, data, n);
 }
 
+bool chan_has_message(const struct conn_channel *c)
+{
+	uint64_t length;
+	size_t header_size;
+
+	return conn_frame_reader_is_idle(&c->reader) &&
+	       conn_frame_header_decode(&length, &header_size,
+					c->rx.data + c->rx.start,
+					buf_len(&c->rx)) == 0 &&
+	       length <= buf_len(&c->rx) - header_size;
+}
+
 int chan_grow(struct conn_channel *c)
 {
 	if (buf_reserve(&c->rx, CHAN_BUF_SIZE, SIZE_MAX) ||
@@ -348,6 +360,11 @@ static int chan_writev_all(struct conn_channel *c, struct iovec *iov, int n)
 		if (n > 0) {
 			iov->iov_base = (uint8_t *)iov->iov_base + w;
 			iov->iov_len -= (size_t)w;
+			/* The socket is full: a retry now would write a
+			 * sliver; wait until the reader has made room. */
+			rc = chan_wait(c, c->wfd, POLLOUT);
+			if (rc)
+				return rc;
 		}
 	}
 	return 0;

@@ -85,7 +85,8 @@ static void usage(FILE *out)
 "      --vs-python         also measure python3's multiprocessing.connection\n"
 "                            peer and print the ratio ours / python\n"
 "      --python-peer=FILE  the python peer script (default: $CONN_BENCH_PEER,\n"
-"                            else tools/bench-peer.py of the source tree)\n"
+"                            else tools/bench-peer.py of the source tree,\n"
+"                            else the installed " PKGDATADIR "/bench-peer.py)\n"
 "      --json              print the results as one JSON document\n"
 "      --json-stream       print one JSON event per line as the run goes\n"
 "%s"
@@ -508,8 +509,9 @@ static bool readable(const char *path)
 	return path && access(path, R_OK) == 0;
 }
 
-/* --python-peer, $CONN_BENCH_PEER, or the source tree's tools/ next to
- * the build's src/ (build/src/conn-bench or src/conn-bench). */
+/* --python-peer, $CONN_BENCH_PEER, the source tree's tools/ next to the
+ * build's src/ (build/src/conn-bench or src/conn-bench), or the installed
+ * copy in the package's data directory. */
 static int find_python_peer(struct bench_cli *b)
 {
 	static char found[PATH_MAX];
@@ -542,6 +544,10 @@ static int find_python_peer(struct bench_cli *b)
 			b->python_peer = found;
 			return 0;
 		}
+	}
+	if (readable(PKGDATADIR "/bench-peer.py")) {
+		b->python_peer = PKGDATADIR "/bench-peer.py";
+		return 0;
 	}
 	snprintf(b->detail, sizeof(b->detail), "--vs-python: cannot find "
 		 "bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER");
@@ -820,7 +826,8 @@ int main(int argc, char **argv)
 	if (done) {
 		if (rc == 'h')
 			usage(stdout);
-		status = rc == 'h' ? CONN_EXIT_OK : tool_version(PROGRAM);
+		status = tool_check_stdout(PROGRAM, rc == 'h' ? CONN_EXIT_OK
+							 : tool_version(PROGRAM));
 	} else if (rc) {
 		status = tool_usage_error(PROGRAM, b.detail);
 	} else {

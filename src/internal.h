@@ -71,6 +71,9 @@ struct conn_channel {
 	char detail[240];
 };
 
+/* True when a whole message is waiting in rx. */
+bool chan_has_message(const struct conn_channel *c);
+
 /* Gives rx and tx their full size, for the relay's bulk traffic. */
 int chan_grow(struct conn_channel *c);
 

@@ -337,6 +337,10 @@ static int pump_output(struct relay *r)
 			rc = chan_end_of_stream(c);
 			if (rc == CONN_ETRUNC)
 				return relay_fail(r, rc, c->detail);
+			if (c->trace)
+				chan_log(c, CONN_LOG_TRACE, "the peer closed "
+					 "its sending side after %llu messages",
+					 (unsigned long long)c->reader.messages);
 			r->output_done = true;
 			return 0;
 		}
@@ -430,12 +434,18 @@ static int finish_input(struct relay *r, bool *stop_now)
 	if (!r->input_done || buf_len(&r->c->tx) > 0 || r->shut)
 		return 0;
 	if (r->cfg->close_on_eof) {
+		if (r->c->trace)
+			chan_log(r->c, CONN_LOG_TRACE, "end of input, all "
+				 "sent: closing (--close-on-eof)");
 		*stop_now = true;
 		return 0;
 	}
 	r->shut = true;
 	if (r->cfg->recv_only)
 		return 0;
+	if (r->c->trace)
+		chan_log(r->c, CONN_LOG_TRACE, "end of input, all sent: "
+			 "shutting down our sending side");
 	rc = conn_channel_shutdown(r->c);
 	return rc == CONN_ERESET ? 0 : rc;
 }

@@ -4,6 +4,7 @@
 
 #include "tool.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
@@ -53,6 +54,15 @@ int tool_version(const char *program)
 	       "There is NO WARRANTY, to the extent permitted by law.\n",
 	       program, PACKAGE_NAME, PACKAGE_VERSION);
 	return CONN_EXIT_OK;
+}
+
+int tool_check_stdout(const char *program, int status)
+{
+	/* As GNU tools do: --help >/dev/full is an error, not a success. */
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	fprintf(stderr, "%s: write error: %s\n", program, strerror(errno));
+	return CONN_EXIT_IO;
 }
 
 int tool_usage_error(const char *program, const char *detail)
@@ -131,9 +141,11 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 					       NULL)) != -1) {
 		if (ch == 'h') {
 			spec->usage(stdout);
-			status = CONN_EXIT_OK;
+			status = tool_check_stdout(spec->program,
+						   CONN_EXIT_OK);
 		} else if (ch == 'V') {
-			status = tool_version(spec->program);
+			status = tool_check_stdout(spec->program,
+						   tool_version(spec->program));
 		} else if (ch == '?' || ch == ':') {
 			status = option_error(spec->program, ch, argv);
 		} else if (conn_options_set(&o, ch, optarg)) {

@@ -18,6 +18,10 @@ typedef int tool_session_fn(char *detail, size_t capacity,
 /* Prints "PROGRAM (conn-tools) VERSION" and the GNU licence lines; 0. */
 int tool_version(const char *program);
 
+/* status, or CONN_EXIT_IO with a line on stderr when stdout could not
+ * be written (--help > /dev/full). */
+int tool_check_stdout(const char *program, int status);
+
 /* Prints "PROGRAM: detail" and a --help hint; returns the usage status. */
 int tool_usage_error(const char *program, const char *detail);
 

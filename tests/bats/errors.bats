@@ -247,3 +247,16 @@ usage_done() {
 		done
 	done
 }
+
+@test "--help and --version on a full disk: a write error, exit 1" {
+	local p o
+	for p in conn-listen conn-client conn-pipe conn-bench; do
+		for o in --help --version; do
+			run bash -c "$p $o >/dev/full"
+			[[ $status -eq 1 ]] || fail "$p $o >/dev/full: exit $status"
+		done
+	done
+	run bash -c "conn-client --help 2>&1 >/dev/full"
+	[[ $output == "conn-client: write error: No space left on device" ]] ||
+		fail "got: $output"
+}

@@ -247,4 +247,6 @@ load helpers
 	assert_err C '^conn-client: connected to 127\.0\.0\.1:[0-9]+$'
 	assert_err C '^conn-client: > 5 bytes "hello"$'
 	assert_err C '^conn-client: < 5 bytes "a\\nb\\t\\x01"$'
+	assert_err C '^conn-client: end of input, all sent: shutting down our sending side$'
+	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
 }

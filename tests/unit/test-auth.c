@@ -6,8 +6,11 @@
 #include "tap.h"
 #include "vectors.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CHALLENGE "#CHALLENGE#"
@@ -15,6 +18,7 @@
 #define FAILURE "#FAILURE#"
 #define LIT(s) (const uint8_t *)(s), (sizeof(s) - 1)
 #define RANDOM_LEN 40
+#define LIT_LEN_CHALLENGE (sizeof(CHALLENGE) - 1)
 
 /* ------------------------------------------------- fixed random bytes */
 
@@ -745,6 +749,103 @@ static void test_key_files(void)
 	conn_key_free(k);
 }
 
+/* ------------------------------------------------ the handshake on a wire */
+
+static void put_frame(int fd, const void *payload, size_t len)
+{
+	uint8_t frame[4 + CONN_HANDSHAKE_FRAME_MAX];
+	size_t h = conn_frame_header_encode(frame, len);
+
+	memcpy(frame + h, payload, len);
+	if (write(fd, frame, h + len) != (ssize_t)(h + len))
+		abort();
+}
+
+/* Reads whatever arrives within ms into buf; the byte count. */
+static size_t gather(int fd, uint8_t *buf, size_t cap, size_t want, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t have = 0;
+	ssize_t n;
+
+	while (have < want && poll(&p, 1, ms) == 1) {
+		n = read(fd, buf + have, cap - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	return have;
+}
+
+/* Our client over a socketpair, in a child; its exit status is the
+ * conn_channel_authenticate() result. */
+static pid_t client_child(int fd, struct conn_key *k)
+{
+	pid_t pid = fork();
+	struct conn_channel *c;
+	struct conn_auth a;
+
+	if (pid != 0)
+		return pid;
+	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
+	if (conn_channel_new(&c, fd, fd))
+		_exit(100);
+	conn_channel_set_deadline(c, conn_clock_ms() + 5000);
+	_exit(conn_channel_authenticate(c, &a));
+}
+
+/*
+ * The client's challenge follows its answer at once, before any
+ * #WELCOME#: a listener that never sends #WELCOME# still sees both.
+ * Then the #WELCOME# is checked all the same.
+ */
+static void test_pipelined_client(bool welcome)
+{
+	struct conn_key *k = key_of(LIT("pipelined"));
+	uint8_t challenge[LIT_LEN_CHALLENGE + 20], got[512], mac[32];
+	size_t n, answer_len = 4 + 16, early;
+	int sv[2], status;
+	pid_t pid;
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	pid = client_child(sv[1], k);
+	close(sv[1]);
+	memcpy(challenge, CHALLENGE, LIT_LEN_CHALLENGE);
+	memset(challenge + LIT_LEN_CHALLENGE, 'c', 20);	/* legacy: raw MD5 */
+	put_frame(sv[0], challenge, sizeof(challenge));
+	early = answer_len + 4 + LIT_LEN_CHALLENGE + 8 + RANDOM_LEN;
+	n = gather(sv[0], got, sizeof(got), early, 2000);
+	ok(n == early && memcmp(got + answer_len + 4, CHALLENGE,
+				LIT_LEN_CHALLENGE) == 0,
+	   "pipelined: the client's challenge comes with its answer, before "
+	   "#WELCOME# (%zu of %zu bytes)", n, early);
+	if (welcome) {
+		put_frame(sv[0], WELCOME, strlen(WELCOME));
+		conn_hmac(mac, CONN_DIGEST_SHA256, (const uint8_t *)"pipelined",
+			  9, got + answer_len + 4 + LIT_LEN_CHALLENGE,
+			  8 + RANDOM_LEN);
+		memcpy(got, "{sha256}", 8);
+		memcpy(got + 8, mac, sizeof(mac));
+		put_frame(sv[0], got, 8 + sizeof(mac));
+	} else {
+		put_frame(sv[0], FAILURE, strlen(FAILURE));
+	}
+	waitpid(pid, &status, 0);
+	if (welcome) {
+		n = gather(sv[0], got, sizeof(got), 4 + strlen(WELCOME), 2000);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		   bytes_eq(got + 4, n - 4, LIT(WELCOME)),
+		   "pipelined: #WELCOME#, the answer, then the client's "
+		   "#WELCOME# (status %d)", WEXITSTATUS(status));
+	} else {
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == CONN_EAUTH,
+		   "pipelined: #FAILURE# instead of #WELCOME# is still "
+		   "CONN_EAUTH (status %d)", WEXITSTATUS(status));
+	}
+	close(sv[0]);
+	conn_key_free(k);
+}
+
 int main(void)
 {
 	json_t *root = vectors_load("auth.json");
@@ -759,6 +860,8 @@ int main(void)
 	test_md5(r, count);
 	test_bad_messages(r, count);
 	test_key_files();
+	test_pipelined_client(true);
+	test_pipelined_client(false);
 	for (i = 0; i < count; i++) {
 		free(r[i].key);
 		free(r[i].challenge);

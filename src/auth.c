@@ -17,6 +17,7 @@
 #include <nettle/sha3.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define CHALLENGE "#CHALLENGE#"
@@ -496,8 +497,22 @@ static int handshake_recv(struct conn_channel *c, struct conn_auth *a,
  * A client sends its challenge right behind its answer instead of after
  * the peer's #WELCOME#: a round trip less.  The peer reads it when it
  * would have anyway (CPython's Listener too: it is a stream), and the
- * #WELCOME# is still checked before anything else.
+ * #WELCOME# is still checked before anything else.  Only over a Unix
+ * socket: over TCP, CPython (no TCP_NODELAY) would then write #WELCOME#
+ * and its answer back to back, and Nagle holds the answer until our
+ * delayed ACK, 40 ms later.
  */
+static bool may_send_challenge_early(const struct conn_channel *c,
+				     const struct conn_auth *a)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+
+	return a->role == CONN_ROLE_CLIENT && a->state == AUTH_WAIT_WELCOME &&
+	       getsockopt(c->wfd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+	       domain == AF_UNIX;
+}
+
 static int send_challenge_early(struct conn_channel *c, struct conn_auth *a)
 {
 	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
@@ -529,8 +544,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 			return sent;
 		if (conn_auth_is_done(a))
 			return chan_flush(c);
-		if (a->role == CONN_ROLE_CLIENT &&
-		    a->state == AUTH_WAIT_WELCOME) {
+		if (may_send_challenge_early(c, a)) {
 			rc = send_challenge_early(c, a);
 			if (rc)
 				return rc;

@@ -68,21 +68,3 @@ int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
 	b->cap = cap;
 	return 0;
 }
-
-void buf_consume(struct conn_buf *b, size_t n)
-{
-	b->start += n;
-	if (b->start == b->end)
-		b->start = b->end = b->mark = 0;	/* empty: rewind for free */
-}
-
-int buf_append(struct conn_buf *b, const void *data, size_t n)
-{
-	int rc = buf_reserve(b, n, SIZE_MAX);
-
-	if (rc)
-		return rc;
-	memcpy(b->data + b->end, data, n);
-	b->end += n;
-	return 0;
-}

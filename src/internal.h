@@ -8,6 +8,8 @@
 #include "conn.h"
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* ------------------------------------------------------------ byte buffers */
@@ -25,13 +27,11 @@ int buf_init(struct conn_buf *b, size_t cap);
 void buf_free(struct conn_buf *b);
 /* Makes room for n more bytes at end, moving or growing (up to limit). */
 int buf_reserve(struct conn_buf *b, size_t n, size_t limit);
-void buf_consume(struct conn_buf *b, size_t n);
 /* Slides the live bytes to the front; returns the room then at the end. */
 size_t buf_compact(struct conn_buf *b);
 /* Where a writer may write up to: whole messages, or all of a message too
  * big to hold back. */
 size_t buf_flush_limit(const struct conn_buf *b);
-int buf_append(struct conn_buf *b, const void *data, size_t n);
 
 static inline size_t buf_len(const struct conn_buf *b)
 {
@@ -41,6 +41,26 @@ static inline size_t buf_len(const struct conn_buf *b)
 static inline size_t buf_room(const struct conn_buf *b)
 {
 	return b->cap - b->end;
+}
+
+/* Inline: the receive path calls it once per message. */
+static inline void buf_consume(struct conn_buf *b, size_t n)
+{
+	b->start += n;
+	if (b->start == b->end)
+		b->start = b->end = b->mark = 0;	/* empty: rewind for free */
+}
+
+/* Inline: the send path calls it once or twice per message. */
+static inline int buf_append(struct conn_buf *b, const void *data, size_t n)
+{
+	int rc = buf_room(b) >= n ? 0 : buf_reserve(b, n, SIZE_MAX);
+
+	if (rc)
+		return rc;
+	memcpy(b->data + b->end, data, n);
+	b->end += n;
+	return 0;
 }
 
 static inline void buf_commit(struct conn_buf *b)

@@ -477,6 +477,8 @@ struct conn_relay_config {
 	uint64_t count;			/* exit after this many received; 0 = all */
 	bool send_only, recv_only, close_on_eof;
 	bool no_key;			/* a #CHALLENGE# first is an error */
+	bool capture;			/* a stream read offline (conn-pipe): it
+					 * may start with handshake frames */
 	int pickle_protocol;		/* json input */
 	bool keep_going;		/* show a bad pickle in hex, go on */
 	bool echo;			/* send every message back; no stdio */

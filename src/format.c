@@ -216,7 +216,6 @@ static int escape_value(uint8_t letter)
 	case 'b': return '\b';
 	case 'f': return '\f';
 	case 'v': return '\v';
-	case '0': return '\0';
 	default: return -1;
 	}
 }
@@ -238,6 +237,18 @@ static int quoted_escape(uint8_t *out, size_t *i, const uint8_t *text,
 			return CONN_EPROTO;
 		*out = (uint8_t)(high << 4 | low);
 		*i += 2;
+		return 0;
+	}
+	if (text[*i] >= '0' && text[*i] <= '7') {
+		/* \ooo: one to three octal digits; Python keeps the low byte
+		 * of b'\777'. */
+		size_t end = *i + 3 < len ? *i + 3 : len;
+
+		for (v = 0; *i < end && text[*i] >= '0' && text[*i] <= '7';
+		     ++*i)
+			v = v * 8 + (text[*i] - '0');
+		--*i;
+		*out = (uint8_t)v;
 		return 0;
 	}
 	v = escape_value(text[*i]);

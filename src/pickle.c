@@ -18,7 +18,9 @@
  * fix_imports first, as the unpickler does.  What would need code to run
  * is shown as what it is:
  *   - GLOBAL and STACK_GLOBAL: <class 'module.name'> (<class 'name'> for
- *     builtins), whatever the global really is (class or function);
+ *     builtins), whatever the global really is (class or function), but
+ *     for the builtin functions (<built-in function len>), Ellipsis and
+ *     NotImplemented, which print as CPython prints them;
  *   - REDUCE, INST and OBJ: module.name(arg, ...), e.g. posix.system('ls');
  *     a callable that is not a global is shown by its own rendering;
  *   - NEWOBJ and NEWOBJ_EX: module.name.__new__(module.name, arg, ...,
@@ -36,7 +38,9 @@
  * ASCII and UTF-8 codecs under their Python aliases), set(...) and
  * frozenset(...) of a sequence, set or dict, complex(re, im),
  * collections.OrderedDict(...) (shown as CPython 3.11 does:
- * OrderedDict([(k, v), ...])), copyreg._reconstructor(cls, object, None)
+ * OrderedDict([(k, v), ...])), type(None), type(...) and
+ * type(NotImplemented) (their classes), range(...) and slice(...) (shown
+ * as their reprs), copyreg._reconstructor(cls, object, None)
  * (cls.__new__(cls)), and NEWOBJ of builtins.list, dict, set, bytearray,
  * bytes, frozenset and complex and of OrderedDict.  Names of globals with
  * characters str.isprintable() rejects are shown escaped.
@@ -2026,6 +2030,27 @@ static int call_node(struct decoder *d, struct node **out,
 	return 0;
 }
 
+/* type(None), type(...) and type(NotImplemented): how pickle carries
+ * these classes, which have no name in builtins to be found by. */
+static int make_singleton_type(struct decoder *d, struct node **out,
+			       const struct node *of)
+{
+	const char *name = of == &node_none ? "NoneType"
+			 : global_is(of, "builtins", "Ellipsis") ? "ellipsis"
+			 : global_is(of, "builtins", "NotImplemented")
+			 ? "NotImplementedType" : NULL;
+	int rc;
+
+	if (name == NULL)
+		return 0;
+	rc = node_new(d, out, K_GLOBAL);
+	if (rc == 0) {
+		(*out)->u.g.module = text_of("builtins");
+		(*out)->u.g.name = text_of(name);
+	}
+	return rc;
+}
+
 /*
  * The value CPython would make of func(*args) for the few callables whose
  * results pickle carries by value (see the top comment), or NULL.
@@ -2053,6 +2078,8 @@ static int make_known(struct decoder *d, struct node **out,
 		return make_complex(d, out, args);
 	if (global_is(func, "collections", "OrderedDict"))
 		return make_ordered_dict(d, out, args);
+	if (global_is(func, "builtins", "type") && n == 1)
+		return make_singleton_type(d, out, a[0]);
 	if (global_is(func, "copyreg", "_reconstructor") && n == 3 &&
 	    global_is(a[1], "builtins", "object") && a[2] == &node_none)
 		return call_node(d, out, CALL_NEWOBJ, a[0], &node_empty_tuple,
@@ -3329,10 +3356,34 @@ static void repr_kwargs(struct render *r, struct node *kwargs, int depth)
 	}
 }
 
+/* range(a, b, 1) and slice(a, b, c) as their reprs: the call without
+ * "builtins.", range without a step of 1. */
+static bool repr_range_or_slice(struct render *r, struct node *n, int depth)
+{
+	struct node *args = n->u.call.args, *f = n->u.call.func;
+	size_t count = args->u.seq.n;
+	bool range = global_is(f, "builtins", "range");
+
+	if ((!range && !global_is(f, "builtins", "slice")) || count != 3 ||
+	    n->u.call.form == CALL_NEWOBJ ||
+	    (n->u.call.kwargs && n->u.call.kwargs->u.seq.n))
+		return false;
+	if (range && args->u.seq.items[2]->kind == K_INT &&
+	    args->u.seq.items[2]->u.i.digits == NULL &&
+	    args->u.seq.items[2]->u.i.v == 1)
+		count = 2;
+	out_str(r->o, range ? "range(" : "slice(");
+	repr_items(r, args->u.seq.items, count, depth);
+	out_char(r->o, ')');
+	return true;
+}
+
 static void repr_call(struct render *r, struct node *n, int depth)
 {
 	struct node *args = n->u.call.args, *kwargs = n->u.call.kwargs;
 
+	if (repr_range_or_slice(r, n, depth))
+		return;
 	repr_callable(r, n->u.call.func, depth);
 	if (n->u.call.form == CALL_NEWOBJ) {
 		out_str(r->o, ".__new__(");
@@ -3384,18 +3435,58 @@ static void repr_effects(struct render *r, const struct effects *e,
 	}
 }
 
+/* The functions of builtins (CPython 3.11), whose repr is not a class's. */
+static const char *const builtin_functions[] = {
+	"__build_class__", "__import__", "abs", "aiter", "all", "anext", "any",
+	"ascii", "bin", "breakpoint", "callable", "chr", "compile", "delattr",
+	"dir", "divmod", "eval", "exec", "format", "getattr", "globals",
+	"hasattr", "hash", "hex", "id", "input", "isinstance", "issubclass",
+	"iter", "len", "locals", "max", "min", "next", "oct", "open", "ord",
+	"pow", "print", "repr", "round", "setattr", "sorted", "sum", "vars",
+};
+
+static bool is_builtin_function(const struct node *g)
+{
+	size_t i;
+
+	if (global_is(g, "io", "open"))
+		return true;
+	for (i = 0; i < sizeof(builtin_functions) / sizeof(*builtin_functions);
+	     i++)
+		if (global_is(g, "builtins", builtin_functions[i]))
+			return true;
+	return false;
+}
+
+/* A global as its repr: <class 'name'> for builtins (we cannot know it is
+ * a class, but nearly all are), the few builtins repr shows otherwise as
+ * CPython does, <class 'module.name'> for the rest. */
+static void repr_global(struct out *o, const struct node *g)
+{
+	if (global_is(g, "builtins", "Ellipsis") ||
+	    global_is(g, "builtins", "NotImplemented")) {
+		repr_chars(o, g->u.g.name.p, g->u.g.name.n, 0);
+		return;
+	}
+	if (is_builtin_function(g)) {
+		out_str(o, "<built-in function ");
+		repr_chars(o, g->u.g.name.p, g->u.g.name.n, 0);
+		out_char(o, '>');
+		return;
+	}
+	out_str(o, "<class '");
+	if (text_is(g->u.g.module, "builtins"))
+		repr_chars(o, g->u.g.name.p, g->u.g.name.n, 0);
+	else
+		repr_dotted(o, g);
+	out_str(o, "'>");
+}
+
 static void repr_opaque(struct render *r, struct node *n, int depth)
 {
 	switch (n->kind) {
 	case K_GLOBAL:
-		if (text_is(n->u.g.module, "builtins")) {
-			out_str(r->o, "<class '");
-			repr_chars(r->o, n->u.g.name.p, n->u.g.name.n, 0);
-		} else {
-			out_str(r->o, "<class '");
-			repr_dotted(r->o, n);
-		}
-		out_str(r->o, "'>");
+		repr_global(r->o, n);
 		break;
 	case K_CALL:
 		repr_call(r, n, depth);

@@ -42,6 +42,7 @@ struct relay {
 	bool past_handshake;	/* a capture's handshake frames are behind */
 	bool in_handshake;	/* a capture's handshake frames were seen */
 	bool shut;		/* our sending side is shut down */
+	int input_error;	/* conn-pipe: malformed stdin, told at the end */
 	uint64_t received;
 	char *detail;
 	size_t capacity;
@@ -92,6 +93,29 @@ static int queue_piece(struct relay *r, const struct conn_piece *p)
 	return 0;
 }
 
+/* Forgets the unfinished message at the end of tx: it will never be whole. */
+static void drop_partial_message(struct conn_buf *tx)
+{
+	tx->end = tx->mark > tx->start ? tx->mark : tx->start;
+}
+
+/*
+ * Malformed stdin ends the input, not what came before it.  A network tool
+ * fails now and flushes the whole messages already queued on its way out;
+ * conn-pipe, whose peer is itself or its command, carries them on to stdout
+ * as at end of input, and fails when all is written.
+ */
+static int input_failed(struct relay *r, int rc)
+{
+	relay_fail(r, rc, r->dec.detail);
+	if (!r->cfg->capture)
+		return rc;
+	drop_partial_message(&r->c->tx);
+	r->input_error = rc;
+	r->in_eof = r->input_done = true;
+	return 0;
+}
+
 /* Cuts queued stdin bytes into messages while the socket queue has room. */
 static int pump_input(struct relay *r)
 {
@@ -125,7 +149,7 @@ static int pump_input(struct relay *r)
 			return 0;
 		}
 		if (rc && rc != CONN_EAGAIN)
-			return relay_fail(r, rc, r->dec.detail);
+			return input_failed(r, rc);
 	}
 	return 0;
 }
@@ -164,23 +188,39 @@ static bool starts_with(const struct conn_piece *p, const char *text)
 	return p->size >= n && memcmp(p->data, text, n) == 0;
 }
 
+/* "{name}" + a MAC of exactly that digest's size: a modern reply. */
+static bool is_digest_reply(const struct conn_piece *p)
+{
+	const uint8_t *close = memchr(p->data, '}', p->size);
+	enum conn_digest d;
+	size_t name_len;
+
+	if (p->size < 2 || p->data[0] != '{' || close == NULL)
+		return false;
+	name_len = (size_t)(close - p->data) - 1;
+	return conn_digest_from_name(&d, (const char *)p->data + 1,
+				     name_len) == 0 &&
+	       p->size == name_len + 2 + conn_digest_size(d);
+}
+
 /*
- * A capture of a connection starts with the handshake: its frames are no
- * pickles, so they are shown as bytes.  The first other message ends it.
+ * A capture of a connection (conn-pipe) starts with the handshake: its
+ * frames are no pickles, so they are shown as bytes.  The first other
+ * message ends it.  A live peer's messages are never taken for these:
+ * our own handshake is done by then.
  */
 static bool is_handshake_message(struct relay *r, const struct conn_piece *p)
 {
-	/* A digest reply: "{name}" + MAC, or a raw 16-byte legacy MD5.
-	 * One direction of a capture starts with it, the other has it
-	 * after #WELCOME#. */
-	bool reply = p->size <= CONN_HANDSHAKE_FRAME_MAX &&
-		     (p->size == 16 || starts_with(p, "{")) &&
+	/* A digest reply, or a raw 16-byte legacy MD5.  One direction of a
+	 * capture starts with it, the other has it after #WELCOME#. */
+	bool reply = (p->size == 16 || is_digest_reply(p)) &&
 		     (r->received == 0 || r->in_handshake);
 
-	if (r->past_handshake)
+	if (!r->cfg->capture || r->past_handshake)
 		return false;
 	if (reply || starts_with(p, "#CHALLENGE#") ||
-	    starts_with(p, "#WELCOME#") || starts_with(p, "#FAILURE#")) {
+	    (p->size == 9 && (starts_with(p, "#WELCOME#") ||
+			      starts_with(p, "#FAILURE#")))) {
 		r->in_handshake = true;
 		return true;
 	}
@@ -394,9 +434,7 @@ static int drain_output(struct relay *r)
 /* Sends what is whole in the socket queue, for a little while at most. */
 static void drain_tx(struct relay *r)
 {
-	struct conn_buf *tx = &r->c->tx;
-
-	tx->end = tx->mark > tx->start ? tx->mark : tx->start;
+	drop_partial_message(&r->c->tx);
 	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
 	chan_flush(r->c);
 }
@@ -536,7 +574,7 @@ static int relay_loop(struct relay *r)
 		if (rc == 0)
 			rc = finish_input(r, &stop_now);
 		if (rc || stop_now || relay_is_over(r))
-			return rc;
+			return rc ? rc : r->input_error;
 		rc = io_events(r);
 		if (rc)
 			return rc;

@@ -62,6 +62,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		/* Only a network peer's #CHALLENGE# means a missing key:
 		 * conn-pipe may be reading a capture. */
 		.no_key = o->key == NULL && o->address != NULL,
+		.capture = o->address == NULL,
 		/* A command that exits takes its input with it. */
 		.end_with_peer = o->exec_argv != NULL,
 		.pickle_protocol = o->pickle_protocol,

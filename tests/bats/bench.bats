@@ -160,3 +160,17 @@ EOF
 	expect_exit B 0 20
 	grep -Eq '^conn +unix +pingpong +4194304 ' "$T/B.out"
 }
+
+@test "tools/bench --quick: every figure of the performance goals, with ratios" {
+	local build
+	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench" --quick --build "$build"
+	expect_exit Q 0 120
+	for f in "unix stream 64 B" "unix stream 1 MiB" "unix pingpong p50" \
+		"tcp handshakes, 4 at a time" "cli raw file, unix" \
+		"cli 100,000 lines, tcp" "cli 256 MiB message -> raw, peak RSS"; do
+		grep -q "^$f " "$T/Q.out" || fail "no row '$f': $(cat "$T/Q.out")"
+	done
+	grep -Eq '^unix stream 64 B +msg/s +[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9.]+x +[0-9.]+x' "$T/Q.out" ||
+		fail "no figures and ratios: $(head -3 "$T/Q.out")"
+}

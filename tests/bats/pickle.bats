@@ -532,6 +532,26 @@ None
 
 # ----------------------------------------------------------------- not a pickle
 
+@test "repr: builtins CPython prints specially (functions, Ellipsis, NotImplemented, type(None), range, slice), every protocol" {
+	"$PYTHON" - "$T" <<'EOF'
+import pickle, sys
+t = sys.argv[1]
+objs = [len, open, print, ..., NotImplemented, type(None), type(...),
+        type(NotImplemented), range(3), range(1, 10, 2), range(-5, 2**70),
+        slice(1, 2), slice(None), [int, str, dict, ValueError],
+        {type(None): range(0), ...: slice(1, None, -1)}]
+with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
+    for proto in range(6):
+        for o in objs:
+            f.write(pickle.dumps(o, proto).hex() + '\n')
+            w.write(repr(o) + '\n')
+EOF
+	run_to P --in "$T/in" conn-pipe --in hex --out repr
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" || fail "(< python, > conn-pipe):
+$(head -c 3000 "$T/diff")"
+}
+
 @test "not a pickle with --out repr/json/pickle-dis: exit 5 'message N: offset X, opcode ...'" {
 	# message 2: a truncated pickle; message 3 would be fine
 	printf '80044b012e\n80044b\n80044e2e\n' >"$T/in"
@@ -551,6 +571,25 @@ None
 	peer S mp_peer client "127.0.0.1:$PORT" --send 'plain text'
 	expect_exit L 5
 	assert_err_only L '^conn-listen: message 1: offset [0-9]+, opcode '
+}
+
+@test "not a pickle: messages that merely look like handshake frames are errors, not bytes" {
+	# a JSON text, 16 bytes, a #WELCOME# with more after it
+	local m
+	for m in '{"a": 1}' 0123456789abcdefg '#WELCOME# and more'; do
+		printf '%s\n' "$m" >"$T/in"
+		run_to P --in "$T/in" conn-pipe --out repr
+		expect_exit P 5
+		assert_err_only P '^conn-pipe: message 1: offset 0'
+	done
+	# a live peer's first message is never a handshake frame, even 16 bytes
+	for m in '{"x": 1}' 0123456789abcdef; do
+		listen L --out repr 127.0.0.1:0
+		peer S mp_peer client "127.0.0.1:$PORT" --send "$m"
+		expect_exit L 5
+		assert_err_only L '^conn-listen: message 1: offset 0'
+		unset 'BG_PID[L]' 'BG_PID[S]'
+	done
 }
 
 @test "--keep-going: a message that is not a pickle is shown in hex with a warning, the stream goes on, exit 0" {

@@ -299,6 +299,7 @@ b''
 b"it's"
 'say "hi"'
 b'trailing spaces'   
+b'octal \1 \01 \012 \101 \177 \200 \377 \777 \1234 \08'
 EOF
 	printf "b'trailing CR'\r\n" >>"$T/in"
 	"$PYTHON" - "$T/in" "$T/want" <<'EOF'
@@ -341,7 +342,37 @@ EOF
 		finish "P$i" 10
 		[[ $STATUS == 5 ]] || fail "quoted line '$bad': exit $STATUS, expected 5: $(cat "$T/P$i.err")"
 		assert_err_only "P$i" '^conn-pipe: .*line 3'
+		assert_file "$T/P$i.out" $'6f6b\n66696e65\n'
 	done
+}
+
+@test "malformed input: every message before the bad line still comes out, then exit 5" {
+	local fmt bad
+	for fmt in hex quoted json lines-to-frames; do
+		case $fmt in
+		hex) bad=zz ;; quoted) bad="b'x" ;; json) bad='[1,' ;;
+		esac
+		if [[ $fmt == lines-to-frames ]]; then
+			# frames input cut short after 20000 whole messages
+			seq 20000 | conn-pipe --out frames >"$T/in"
+			printf '\0\0\0\011abc' >>"$T/in"
+			run_to P --in "$T/in" conn-pipe --in frames --out lines
+		else
+			"$PYTHON" -c 'import sys
+for i in range(20000):
+    print({"hex": "%04x" % i, "quoted": repr(b"%d" % i), "json": str(i)}[sys.argv[1]])
+print(sys.argv[2])' "$fmt" "$bad" >"$T/in"
+			run_to P --in "$T/in" conn-pipe --in "$fmt" --out hex
+		fi
+		expect_exit P 5
+		[[ $(wc -l <"$T/P.out") == 20000 ]] ||
+			fail "$fmt: $(wc -l <"$T/P.out") of 20000 messages came out"
+	done
+	# and through a command
+	"$PYTHON" -c 'print("\n".join("%04x" % i for i in range(5000))); print("zz")' >"$T/in2"
+	run_to E --in "$T/in2" conn-pipe -f hex --exec "$PYTHON" "$CONN_PEERS/frame_echo.py" --echo
+	expect_exit E 5
+	[[ $(wc -l <"$T/E.out") == 5000 ]] || fail "--exec: $(wc -l <"$T/E.out") of 5000"
 }
 
 # ----------------------------------------------------------------- --exec

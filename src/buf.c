@@ -1,8 +1,11 @@
 /* buf.c - the byte queues between stdin, the socket and stdout. */
 #include "internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int buf_init(struct conn_buf *b, size_t cap)
 {
@@ -66,5 +69,57 @@ int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
 		return CONN_ENOMEM;
 	b->data = grown;
 	b->cap = cap;
+	return 0;
+}
+
+int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
+		int fd, size_t window)
+{
+	ssize_t n;
+	int rc;
+
+	rc = buf_reserve(b, BUF_READ_SIZE, window > BUF_READ_SIZE ? window
+								  : BUF_READ_SIZE);
+	if (rc == CONN_ETOOBIG && buf_room(b) == 0) {
+		detail_set(detail, capacity, "a stdin message is too long");
+		return rc;
+	}
+	if (rc && rc != CONN_ETOOBIG)
+		return rc;
+	n = read(fd, b->data + b->end, buf_room(b));
+	if (n > 0)
+		b->end += (size_t)n;
+	else if (n == 0)
+		*eof = true;
+	else if (errno != EAGAIN && errno != EINTR) {
+		detail_set(detail, capacity, "cannot read stdin: %s",
+			   strerror(errno));
+		return CONN_EIO;
+	}
+	return 0;
+}
+
+int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
+		 size_t limit)
+{
+	ssize_t n;
+
+	while (b->start < limit) {
+		n = write(fd, b->data + b->start, limit - b->start);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno == EPIPE)
+			return CONN_EPIPE;
+		if (n < 0) {
+			detail_set(detail, capacity, "cannot write stdout: %s",
+				   strerror(errno));
+			return CONN_EIO;
+		}
+		buf_consume(b, (size_t)n);
+		if (buf_len(b) == 0)
+			break;	/* the queue rewound: limit is stale */
+	}
 	return 0;
 }

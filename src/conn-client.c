@@ -4,16 +4,16 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: conn-client [OPTION]... ADDRESS\n"
+"Usage: conn-client [OPTION]... ADDRESS [--exec CMD [ARG]...]\n"
 "Connect to ADDRESS, authenticate if a key is given, then move messages\n"
-"between the connection and stdin/stdout (multiprocessing.connection wire\n"
-"protocol).\n"
+"between the connection and stdin/stdout, or CMD (multiprocessing.connection\n"
+"wire protocol).\n"
 "\n"
 "ADDRESS is HOST:PORT, [IPV6]:PORT, :PORT (localhost), unix:PATH, a path\n"
 "containing '/', or @NAME (abstract).\n"
 "\n"
-"Options:\n%s%s"
-"      --wait=SEC          retry connecting for up to SEC seconds\n"
+"Options:\n%s"
+"      --wait=SEC          retry connecting for up to SEC seconds\n%s%s"
 "  -h, --help              display this help and exit\n"
 "  -V, --version           output version information and exit\n"
 "\n"
@@ -22,7 +22,7 @@ static void usage(FILE *out)
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
 "Full documentation: man conn-client\n", conn_options_help_network(),
-		conn_options_help_messages());
+		conn_options_help_exec(), conn_options_help_messages());
 }
 
 int main(int argc, char **argv)
@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 		CONN_MESSAGE_LONG_OPTIONS,
 		CONN_NETWORK_LONG_OPTIONS,
 		{ "wait", required_argument, NULL, CONN_OPT_WAIT },
+		CONN_EXEC_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -38,7 +39,8 @@ int main(int argc, char **argv)
 	static const struct tool_spec spec = {
 		.program = "conn-client",
 		.short_options = CONN_MESSAGE_SHORT_OPTIONS
-				 CONN_NETWORK_SHORT_OPTIONS,
+				 CONN_NETWORK_SHORT_OPTIONS
+				 CONN_EXEC_SHORT_OPTIONS,
 		.operands = CONN_OPERANDS_ADDRESS,
 		.long_options = long_options,
 		.usage = usage,

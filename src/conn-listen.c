@@ -1,19 +1,20 @@
-/* conn-listen - accept one connection and relay messages over it. */
+/* conn-listen - accept connections and relay messages over them. */
 #include "tool.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: conn-listen [OPTION]... ADDRESS\n"
-"Listen on ADDRESS, accept one connection, authenticate it if a key is given,\n"
-"then move messages between it and stdin/stdout (multiprocessing.connection\n"
-"wire protocol).\n"
+"Usage: conn-listen [OPTION]... ADDRESS [--exec CMD [ARG]...]\n"
+"Listen on ADDRESS, accept one connection (with -k, one after another and\n"
+"many at once), authenticate it if a key is given, then move messages\n"
+"between it and stdin/stdout, or CMD (multiprocessing.connection wire\n"
+"protocol).\n"
 "\n"
 "ADDRESS is HOST:PORT, [IPV6]:PORT, :PORT (all interfaces), unix:PATH, a path\n"
 "containing '/', or @NAME (abstract). Port 0 picks a free port; the bound\n"
 "address is announced on stderr.\n"
 "\n"
-"Options:\n%s%s"
+"Options:\n%s%s%s%s"
 "  -h, --help              display this help and exit\n"
 "  -V, --version           output version information and exit\n"
 "\n"
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
 "Full documentation: man conn-listen\n", conn_options_help_network(),
+		conn_options_help_server(), conn_options_help_exec(),
 		conn_options_help_messages());
 }
 
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
 	static const struct option long_options[] = {
 		CONN_MESSAGE_LONG_OPTIONS,
 		CONN_NETWORK_LONG_OPTIONS,
+		CONN_SERVER_LONG_OPTIONS,
+		CONN_EXEC_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -37,7 +41,9 @@ int main(int argc, char **argv)
 	static const struct tool_spec spec = {
 		.program = "conn-listen",
 		.short_options = CONN_MESSAGE_SHORT_OPTIONS
-				 CONN_NETWORK_SHORT_OPTIONS,
+				 CONN_NETWORK_SHORT_OPTIONS
+				 CONN_SERVER_SHORT_OPTIONS
+				 CONN_EXEC_SHORT_OPTIONS,
 		.operands = CONN_OPERANDS_ADDRESS,
 		.long_options = long_options,
 		.usage = usage,

@@ -266,6 +266,15 @@ const char *conn_listener_name(const struct conn_listener *l);
 int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 			 struct conn_listener *l, volatile sig_atomic_t *stop);
 
+/* The listening descriptor, for the caller's own event loop. */
+int conn_listener_fd(const struct conn_listener *l);
+
+/* Takes a waiting connection without blocking (the listener's descriptor
+ * should be non-blocking); CONN_EAGAIN when there is none, CONN_ENOMEM when
+ * the process is out of descriptors. */
+int conn_listener_accept_now(int *fd, char *peer, size_t peer_capacity,
+			     struct conn_listener *l);
+
 /*
  * Connects to a, retrying refused connections until wait_ms passes (0 =
  * one attempt).  *fd is the caller's.  detail receives a one-line reason.
@@ -483,6 +492,9 @@ struct conn_relay_config {
 	bool keep_going;		/* show a bad pickle in hex, go on */
 	bool echo;			/* send every message back; no stdio */
 	bool end_with_peer;		/* the peer's end ends us (--exec) */
+	bool close_out;			/* out_fd is the relay's, non-blocking:
+					 * closed once the peer's messages are
+					 * all written (a command's stdin) */
 	volatile sig_atomic_t *stop;
 };
 
@@ -504,6 +516,9 @@ struct conn_options {
 	const char *address;
 	const char *file;		/* conn-pipe: input file, or NULL */
 	const char *exec;		/* --exec CMD */
+	const char *sh_exec;		/* --sh-exec LINE */
+	char **exec_args;		/* the ARGs after --exec CMD */
+	int exec_args_count;
 	char **exec_argv;		/* CMD and its ARGs, NULL-ended */
 	enum conn_family family;
 	struct conn_key *key;
@@ -525,6 +540,11 @@ struct conn_options {
 	int pickle_protocol;
 	bool keep_going;
 	bool echo;
+	bool keep_open;			/* -k: serve connection after connection */
+	uint64_t max_conns;		/* at once (default 100) */
+	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
+	bool tag;			/* prefix output with the peer's address */
+	bool broadcast;			/* stdin messages to every client */
 	int verbose;
 	bool quiet;
 	char detail[200];
@@ -537,7 +557,9 @@ enum conn_option_code {
 	CONN_OPT_RECV_ONLY, CONN_OPT_CLOSE_ON_EOF, CONN_OPT_AUTHKEY_FILE,
 	CONN_OPT_AUTHKEY, CONN_OPT_DIGEST, CONN_OPT_NO_MD5,
 	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT, CONN_OPT_PICKLE_PROTOCOL,
-	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC, CONN_OPT_ECHO
+	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC, CONN_OPT_ECHO, CONN_OPT_SH_EXEC,
+	CONN_OPT_MAX_CONNS, CONN_OPT_MAX_ACCEPTS, CONN_OPT_TAG,
+	CONN_OPT_BROADCAST
 };
 
 /* The short letters of the shared options, for getopt_long: those about
@@ -572,6 +594,21 @@ enum conn_option_code {
 	{ "handshake-timeout", required_argument, NULL, \
 	  CONN_OPT_HANDSHAKE_TIMEOUT }
 
+/* conn-listen's server options and the network tools' --exec. */
+#define CONN_SERVER_SHORT_OPTIONS "k"
+#define CONN_EXEC_SHORT_OPTIONS "e:"
+
+#define CONN_SERVER_LONG_OPTIONS \
+	{ "keep-open", no_argument, NULL, 'k' }, \
+	{ "max-conns", required_argument, NULL, CONN_OPT_MAX_CONNS }, \
+	{ "max-accepts", required_argument, NULL, CONN_OPT_MAX_ACCEPTS }, \
+	{ "tag", no_argument, NULL, CONN_OPT_TAG }, \
+	{ "broadcast", no_argument, NULL, CONN_OPT_BROADCAST }
+
+#define CONN_EXEC_LONG_OPTIONS \
+	{ "exec", required_argument, NULL, 'e' }, \
+	{ "sh-exec", required_argument, NULL, CONN_OPT_SH_EXEC }
+
 /* What the operands after the options are. */
 enum conn_operands {
 	CONN_OPERANDS_ADDRESS,	/* exactly one ADDRESS */
@@ -593,6 +630,8 @@ int conn_options_finish(struct conn_options *o, enum conn_operands kind,
 /* The help lines of the shared options, for --help. */
 const char *conn_options_help_messages(void);
 const char *conn_options_help_network(void);
+const char *conn_options_help_server(void);
+const char *conn_options_help_exec(void);
 
 /* Parses a size with an optional K, M or G suffix, at most max. */
 int conn_parse_size(uint64_t *out, const char *text, uint64_t max);

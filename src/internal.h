@@ -43,6 +43,19 @@ static inline size_t buf_room(const struct conn_buf *b)
 	return b->cap - b->end;
 }
 
+/* What one read of stdin asks for, at least. */
+#define BUF_READ_SIZE (64 * 1024)
+
+/* One read of fd into b, growing b up to window bytes (a decoder's need);
+ * sets *eof at end of file.  EAGAIN and EINTR are no errors. */
+int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
+		int fd, size_t window);
+
+/* Writes b up to limit to fd without blocking: 0 (even when not all went),
+ * CONN_EPIPE when the reader left, or CONN_EIO. */
+int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
+		 size_t limit);
+
 /* Inline: the receive path calls it once per message. */
 static inline void buf_consume(struct conn_buf *b, size_t n)
 {
@@ -124,5 +137,46 @@ int format_hex_value(int c);
 
 /* A read(2)/write(2) errno as a conn error. */
 int errno_to_conn(int err);
+
+/* A descriptor for writing fd that never blocks: fd itself, or for a pipe
+ * a copy of our own (*owned), so the flags of a pipe shared with other
+ * processes stay as they are (relay.c). */
+int fd_nonblocking_copy(int fd, bool *owned);
+
+/* --------------------------------------------------------------- sessions */
+
+/* Authenticates (when there is a key) and relays over a channel reading
+ * rfd and writing wfd, which it takes over; with --exec (network tools),
+ * relays with the command instead of in_fd and stdout.  peer names the
+ * other end for the command's CONN_PEER. */
+int session_serve(char *detail, size_t capacity, int rfd, int wfd,
+		  int in_fd, const struct conn_options *o,
+		  enum conn_role role, const char *peer,
+		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
+
+/* conn-listen -k: serves connection after connection on l, many at once
+ * (server.c), until a signal or --max-accepts. */
+int server_run(char *detail, size_t capacity, struct conn_listener *l,
+	       const struct conn_options *o, volatile sig_atomic_t *stop,
+	       conn_log_fn *log, void *ctx);
+
+/* ------------------------------------------------------------------- exec */
+
+/* Starts argv with stdin_fd and stdout_fd as its stdin and stdout, and
+ * CONN_PEER / CONN_DIGEST in its environment when not NULL. */
+int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
+	       int stdout_fd, char *const argv[], const char *peer,
+	       const char *digest);
+
+/* Likewise on two new pipes: *to_cmd writes its stdin, *from_cmd reads its
+ * stdout; both ours, non-blocking, close-on-exec. */
+int exec_start_piped(pid_t *pid, int *to_cmd, int *from_cmd, char *detail,
+		     size_t capacity, char *const argv[], const char *peer,
+		     const char *digest);
+
+/* Waits for the command; its failure (non-zero exit, a signal) becomes
+ * ours (CONN_EIO) unless rc already says something else went wrong. */
+int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
+	      int rc);
 
 #endif /* CONN_INTERNAL_H */

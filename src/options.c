@@ -12,6 +12,8 @@
 #define MAX_CHUNK_SIZE (1ull << 30)
 #define MAX_SECONDS 1e6
 #define DEFAULT_PICKLE_PROTOCOL 4	/* what Python 3.8-3.13 send */
+#define DEFAULT_MAX_CONNS 100
+#define MAX_CONNS 100000
 
 void conn_options_init(struct conn_options *o)
 {
@@ -23,6 +25,7 @@ void conn_options_init(struct conn_options *o)
 		.chunk_size = DEFAULT_CHUNK_SIZE,
 		.max_size = DEFAULT_MAX_SIZE,
 		.pickle_protocol = DEFAULT_PICKLE_PROTOCOL,
+		.max_conns = DEFAULT_MAX_CONNS,
 	};
 }
 
@@ -166,8 +169,28 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 	case CONN_OPT_KEEP_GOING:
 		o->keep_going = true;
 		return 0;
+	case 'e':
 	case CONN_OPT_EXEC:
 		o->exec = arg;
+		return 0;
+	case CONN_OPT_SH_EXEC:
+		o->sh_exec = arg;
+		return 0;
+	case 'k':
+		o->keep_open = true;
+		return 0;
+	case CONN_OPT_MAX_CONNS:
+		return set_size_option(o, &o->max_conns, arg, 1, MAX_CONNS,
+				       "--max-conns");
+	case CONN_OPT_MAX_ACCEPTS:
+		o->keep_open = true;
+		return set_size_option(o, &o->max_accepts, arg, 1,
+				       UINT64_MAX >> 2, "--max-accepts");
+	case CONN_OPT_TAG:
+		o->tag = true;
+		return 0;
+	case CONN_OPT_BROADCAST:
+		o->broadcast = true;
 		return 0;
 	case CONN_OPT_ECHO:
 		o->echo = true;
@@ -268,23 +291,56 @@ static int load_key(struct conn_options *o)
 	return rc;
 }
 
-/* --exec CMD [ARG...]: the command line, or a FILE to convert. */
-static int take_pipe_operands(struct conn_options *o, int argc, char **argv)
+/* --exec CMD [ARG...] or --sh-exec LINE: the command line to run. */
+static int make_exec_argv(struct conn_options *o)
 {
-	int i;
+	int i, n = o->exec_args_count;
 
-	if (o->exec == NULL) {
-		if (argc > 1)
-			return invalid(o, "unexpected argument '%s'", argv[1]);
-		o->file = argc == 1 && strcmp(argv[0], "-") ? argv[0] : NULL;
+	if (o->exec == NULL && o->sh_exec == NULL)
 		return 0;
-	}
-	o->exec_argv = calloc((size_t)argc + 2, sizeof(char *));
+	o->exec_argv = calloc((size_t)n + 4, sizeof(char *));
 	if (o->exec_argv == NULL)
 		return CONN_ENOMEM;
+	if (o->sh_exec) {
+		o->exec_argv[0] = "/bin/sh";
+		o->exec_argv[1] = "-c";
+		o->exec_argv[2] = (char *)o->sh_exec;
+		return 0;
+	}
 	o->exec_argv[0] = (char *)o->exec;
-	for (i = 0; i < argc; i++)
-		o->exec_argv[i + 1] = argv[i];
+	for (i = 0; i < n; i++)
+		o->exec_argv[i + 1] = o->exec_args[i];
+	return 0;
+}
+
+/* conn-pipe's operand: a FILE to convert (or - for stdin). */
+static int take_pipe_operands(struct conn_options *o, int argc, char **argv)
+{
+	if (argc > 0 && o->exec_argv)
+		return invalid(o, "unexpected argument '%s' (options and "
+			       "FILE go before --exec)", argv[0]);
+	if (argc > 1)
+		return invalid(o, "unexpected argument '%s'", argv[1]);
+	o->file = argc == 1 && strcmp(argv[0], "-") ? argv[0] : NULL;
+	return 0;
+}
+
+/* What only makes sense for some output formats or modes. */
+static int check_server_options(struct conn_options *o)
+{
+	if (o->tag && (o->out_format == CONN_FORMAT_RAW ||
+		       o->out_format == CONN_FORMAT_FRAMES))
+		return conflict(o, "--tag", o->out_format == CONN_FORMAT_RAW ?
+				"--out raw" : "--out frames");
+	if ((o->tag || o->broadcast || o->max_conns != DEFAULT_MAX_CONNS) &&
+	    !o->keep_open)
+		return invalid(o, "%s needs -k (--keep-open)", o->tag ?
+			       "--tag" : o->broadcast ? "--broadcast"
+						      : "--max-conns");
+	if (o->tag && o->exec_argv)
+		return conflict(o, "--tag", "--exec");
+	if (o->broadcast && o->exec_argv)
+		return conflict(o, "--broadcast", "--exec");
 	return 0;
 }
 
@@ -301,10 +357,16 @@ int conn_options_finish(struct conn_options *o, enum conn_operands kind,
 	if (o->echo && (o->send_only || o->recv_only))
 		return conflict(o, "--echo", o->send_only ? "--send-only"
 							  : "--recv-only");
-	if (o->echo && o->exec)
-		return conflict(o, "--echo", "--exec");
+	if (o->echo && (o->exec || o->sh_exec))
+		return conflict(o, "--echo", o->exec ? "--exec" : "--sh-exec");
+	if (o->exec && o->sh_exec)
+		return conflict(o, "--exec", "--sh-exec");
 	if (o->authkey_file && o->authkey_text)
 		return conflict(o, "--authkey", "--authkey-file");
+	if (make_exec_argv(o))
+		return CONN_ENOMEM;
+	if (check_server_options(o))
+		return CONN_EINVAL;
 	if (kind == CONN_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);
 	if (argc < 1)
@@ -353,4 +415,26 @@ const char *conn_options_help_network(void)
 "      --no-md5            never use MD5 (refuses legacy Python peers)\n"
 "      --handshake-timeout=SEC  time allowed for the handshake (default 10;\n"
 "                            0 = no limit)\n";
+}
+
+const char *conn_options_help_server(void)
+{
+	return
+"  -k, --keep-open         after a connection, accept the next; serve many at\n"
+"                            once (fan-in to stdout, stdin to the newest)\n"
+"      --max-conns=N       -k: at most N connections at once (default 100)\n"
+"      --max-accepts=N     stop listening after N connections (implies -k)\n"
+"      --tag               prefix each message on stdout with the peer's\n"
+"                            address (text formats)\n"
+"      --broadcast         -k: send each stdin message to every client\n";
+}
+
+const char *conn_options_help_exec(void)
+{
+	return
+"  -e, --exec CMD [ARG]... run CMD on each connection, its stdin and stdout\n"
+"                            carrying the messages in the chosen formats;\n"
+"                            the arguments after CMD are its own, so it\n"
+"                            comes last\n"
+"      --sh-exec=LINE      like --exec, with /bin/sh -c LINE\n";
 }

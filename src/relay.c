@@ -50,7 +50,7 @@ struct relay {
 
 /* A pipe on stdout gets a descriptor of our own that never blocks, without
  * touching the flags of the one we share with other processes. */
-static int private_nonblocking(int fd, bool *owned)
+int fd_nonblocking_copy(int fd, bool *owned)
 {
 	struct stat st;
 	char path[32];
@@ -156,27 +156,8 @@ static int pump_input(struct relay *r)
 
 static int read_input(struct relay *r)
 {
-	size_t window = conn_decoder_window(&r->dec);
-	ssize_t n;
-	int rc;
-
-	rc = buf_reserve(&r->in, READ_SIZE, window > READ_SIZE ? window
-							       : READ_SIZE);
-	if (rc == CONN_ETOOBIG && buf_room(&r->in) == 0)
-		return relay_fail(r, rc, "a stdin message is too long");
-	if (rc && rc != CONN_ETOOBIG)
-		return rc;
-	n = read(r->in_fd, r->in.data + r->in.end, buf_room(&r->in));
-	if (n > 0)
-		r->in.end += (size_t)n;
-	else if (n == 0)
-		r->in_eof = true;
-	else if (errno != EAGAIN && errno != EINTR) {
-		detail_set(r->detail, r->capacity, "cannot read stdin: %s",
-			   strerror(errno));
-		return CONN_EIO;
-	}
-	return 0;
+	return buf_read_fd(&r->in, &r->in_eof, r->detail, r->capacity,
+			   r->in_fd, conn_decoder_window(&r->dec));
 }
 
 /* ------------------------------------------------------ socket -> stdout */
@@ -392,27 +373,7 @@ static int pump_output(struct relay *r)
 
 static int write_output(struct relay *r, size_t limit)
 {
-	ssize_t n;
-
-	while (r->out.start < limit) {
-		n = write(r->out_fd, r->out.data + r->out.start,
-			  limit - r->out.start);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0 && errno == EPIPE)
-			return CONN_EPIPE;
-		if (n < 0) {
-			detail_set(r->detail, r->capacity,
-				   "cannot write stdout: %s", strerror(errno));
-			return CONN_EIO;
-		}
-		buf_consume(&r->out, (size_t)n);
-		if (buf_len(&r->out) == 0)
-			break;
-	}
-	return 0;
+	return buf_write_fd(&r->out, r->detail, r->capacity, r->out_fd, limit);
 }
 
 /* Writes every whole message held for stdout, waiting as needed. */
@@ -486,6 +447,17 @@ static int finish_input(struct relay *r, bool *stop_now)
 			 "shutting down our sending side");
 	rc = conn_channel_shutdown(r->c);
 	return rc == CONN_ERESET ? 0 : rc;
+}
+
+/* A command reading our output sees its end of file once the peer's
+ * messages are all written, and may then finish its answer. */
+static void close_finished_output(struct relay *r)
+{
+	if (r->cfg->close_out && r->out_fd >= 0 && r->output_done &&
+	    buf_len(&r->out) == 0) {
+		close(r->out_fd);
+		r->out_fd = -1;
+	}
 }
 
 static bool relay_is_over(const struct relay *r)
@@ -573,6 +545,8 @@ static int relay_loop(struct relay *r)
 			continue;
 		if (rc == 0)
 			rc = finish_input(r, &stop_now);
+		if (rc == 0)
+			close_finished_output(r);
 		if (rc || stop_now || relay_is_over(r))
 			return rc ? rc : r->input_error;
 		rc = io_events(r);
@@ -591,7 +565,12 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	detail_set(detail, capacity, "%s", "");
 	r.in_fd = cfg->recv_only || cfg->echo ? -1 : cfg->in_fd;
 	r.in_eof = r.in_fd < 0;
-	r.out_fd = private_nonblocking(cfg->out_fd, &r.out_fd_owned);
+	if (cfg->close_out) {
+		r.out_fd = cfg->out_fd;
+		r.out_fd_owned = true;
+	} else {
+		r.out_fd = fd_nonblocking_copy(cfg->out_fd, &r.out_fd_owned);
+	}
 	conn_decoder_init(&r.dec, cfg->in_format, cfg->max_size,
 			  cfg->chunk_size);
 	r.dec.pickle_protocol = cfg->pickle_protocol;
@@ -617,7 +596,7 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	}
 	if (rc && rc != CONN_EPIPE)
 		drain_tx(&r);
-	if (r.out_fd_owned)
+	if (r.out_fd_owned && r.out_fd >= 0)
 		close(r.out_fd);
 	conn_decoder_free(&r.dec);
 	buf_free(&r.in);

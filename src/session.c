@@ -3,13 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static void say(conn_log_fn *log, void *ctx, enum conn_log_level level,
 		const char *fmt, const char *arg)
@@ -22,7 +19,9 @@ static void say(conn_log_fn *log, void *ctx, enum conn_log_level level,
 	log(ctx, level, line);
 }
 
-static int authenticate(char *detail, size_t capacity,
+/* Authenticates c; digest (16 bytes) gets the digest the peer answered
+ * with, for the CONN_DIGEST of an --exec command. */
+static int authenticate(char *detail, size_t capacity, char *digest,
 			struct conn_channel *c, const struct conn_options *o,
 			enum conn_role role)
 {
@@ -43,6 +42,9 @@ static int authenticate(char *detail, size_t capacity,
 			 "the peer answered with %s; we answered with %s",
 			 conn_digest_name(o->digest), a.peer_digest,
 			 a.our_reply_digest);
+	/* "md5 (legacy)" -> "md5" */
+	snprintf(digest, 16, "%.*s", (int)strcspn(a.peer_digest, " "),
+		 a.peer_digest);
 	return 0;
 }
 
@@ -64,7 +66,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.no_key = o->key == NULL && o->address != NULL,
 		.capture = o->address == NULL,
 		/* A command that exits takes its input with it. */
-		.end_with_peer = o->exec_argv != NULL,
+		.end_with_peer = o->exec_argv != NULL && o->address == NULL,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
 		.echo = o->echo,
@@ -72,14 +74,45 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 	};
 }
 
-/* Authenticates (when there is a key) and relays over a channel reading
- * rfd and writing wfd, which it takes over. */
-static int serve(char *detail, size_t capacity, int rfd, int wfd, int in_fd,
-		 const struct conn_options *o, enum conn_role role,
-		 volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx)
+/*
+ * --exec: the command's stdout is our input and its stdin our output, in
+ * the chosen formats; at the peer's end its stdin closes, and the session
+ * ends when both directions have.
+ */
+static int relay_command(char *detail, size_t capacity,
+			 struct conn_channel *c, const struct conn_options *o,
+			 const char *peer, const char *digest,
+			 volatile sig_atomic_t *stop)
+{
+	struct conn_relay_config cfg;
+	int to_cmd, from_cmd, rc;
+	pid_t pid;
+
+	rc = exec_start_piped(&pid, &to_cmd, &from_cmd, detail, capacity,
+			      o->exec_argv, peer, digest[0] ? digest : NULL);
+	if (rc)
+		return rc;
+	cfg = relay_config(o, from_cmd, stop);
+	cfg.out_fd = to_cmd;
+	cfg.close_out = true;
+	/* The command's end (its stdout closed) ends the connection, once
+	 * all it said is sent, as with nc -e. */
+	cfg.close_on_eof = true;
+	rc = conn_relay_run(detail, capacity, c, &cfg);
+	close(from_cmd);
+	/* A command that quit reading ends its part: its status tells. */
+	return exec_reap(detail, capacity, pid, o->exec_argv[0],
+			 rc == CONN_EPIPE ? 0 : rc);
+}
+
+int session_serve(char *detail, size_t capacity, int rfd, int wfd,
+		  int in_fd, const struct conn_options *o,
+		  enum conn_role role, const char *peer,
+		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx)
 {
 	struct conn_relay_config cfg = relay_config(o, in_fd, stop);
 	struct conn_channel *c = NULL;
+	char digest[16] = "";
 	int rc;
 
 	rc = conn_channel_new(&c, rfd, wfd);
@@ -88,8 +121,11 @@ static int serve(char *detail, size_t capacity, int rfd, int wfd, int in_fd,
 	conn_channel_set_log(c, log, ctx, o->verbose > 0);
 	conn_channel_set_stop_flag(c, stop);
 	if (o->key)
-		rc = authenticate(detail, capacity, c, o, role);
-	if (rc == 0)
+		rc = authenticate(detail, capacity, digest, c, o, role);
+	if (rc == 0 && o->exec_argv && o->address)
+		rc = relay_command(detail, capacity, c, o, peer, digest,
+				   stop);
+	else if (rc == 0)
 		rc = conn_relay_run(detail, capacity, c, &cfg);
 	conn_channel_free(c);
 	return rc;
@@ -112,6 +148,8 @@ int conn_session_listen(char *detail, size_t capacity,
 		return rc;
 	say(log, log_ctx, CONN_LOG_NOTICE, "listening on %s",
 	    conn_listener_name(l));
+	if (o->keep_open)	/* the server closes l when it is done */
+		return server_run(detail, capacity, l, o, stop, log, log_ctx);
 	rc = conn_listener_accept(&fd, peer, sizeof(peer), l, stop);
 	/* One connection: stop listening now, the socket file goes too. */
 	conn_listener_close(l);
@@ -119,8 +157,8 @@ int conn_session_listen(char *detail, size_t capacity,
 		return rc;
 	if (o->verbose)
 		say(log, log_ctx, CONN_LOG_TRACE, "connection from %s", peer);
-	return serve(detail, capacity, fd, fd, STDIN_FILENO, o,
-		     CONN_ROLE_LISTENER, stop, log, log_ctx);
+	return session_serve(detail, capacity, fd, fd, STDIN_FILENO, o,
+			     CONN_ROLE_LISTENER, peer, stop, log, log_ctx);
 }
 
 int conn_session_connect(char *detail, size_t capacity,
@@ -140,8 +178,9 @@ int conn_session_connect(char *detail, size_t capacity,
 	if (o->verbose)
 		say(log, log_ctx, CONN_LOG_TRACE, "connected to %s",
 		    o->address);
-	return serve(detail, capacity, fd, fd, STDIN_FILENO, o,
-		     CONN_ROLE_CLIENT, stop, log, log_ctx);
+	return session_serve(detail, capacity, fd, fd, STDIN_FILENO, o,
+			     CONN_ROLE_CLIENT, o->address, stop, log,
+			     log_ctx);
 }
 
 /*
@@ -166,53 +205,10 @@ static int pipe_convert(char *detail, size_t capacity,
 	}
 	rc = conn_socketpair(fds);
 	if (rc == 0)
-		rc = serve(detail, capacity, fds[1], fds[0], in_fd, o,
-			   CONN_ROLE_CLIENT, stop, log, log_ctx);
+		rc = session_serve(detail, capacity, fds[1], fds[0], in_fd, o,
+				   CONN_ROLE_CLIENT, NULL, stop, log, log_ctx);
 	if (in_fd != STDIN_FILENO)
 		close(in_fd);
-	return rc;
-}
-
-/* The child's stdin and stdout are its end of the socketpair. */
-static int spawn(pid_t *pid, char *detail, size_t capacity, int fd,
-		 char *const argv[])
-{
-	posix_spawn_file_actions_t actions;
-	int rc;
-
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
-	rc = posix_spawnp(pid, argv[0], &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	if (rc == 0)
-		return 0;
-	detail_set(detail, capacity, "cannot run %s: %s", argv[0],
-		   strerror(rc));
-	return rc == ENOMEM ? CONN_ENOMEM : CONN_EINVAL;
-}
-
-/* Waits for the child; a failure of its own is ours to report. */
-static int reap(char *detail, size_t capacity, pid_t pid, const char *name,
-		int rc)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	/* A command that failed explains a broken pipe better than we do. */
-	if (rc && rc != CONN_ERESET && rc != CONN_ETRUNC)
-		return rc;
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		detail_set(detail, capacity, "%s exited with status %d", name,
-			   WEXITSTATUS(status));
-		return CONN_EIO;
-	}
-	if (WIFSIGNALED(status)) {
-		detail_set(detail, capacity, "%s was killed by signal %d",
-			   name, WTERMSIG(status));
-		return CONN_EIO;
-	}
 	return rc;
 }
 
@@ -226,15 +222,16 @@ static int pipe_exec(char *detail, size_t capacity,
 	rc = conn_socketpair(fds);
 	if (rc)
 		return rc;
-	rc = spawn(&pid, detail, capacity, fds[1], o->exec_argv);
+	rc = exec_start(&pid, detail, capacity, fds[1], fds[1], o->exec_argv,
+			NULL, NULL);
 	close(fds[1]);
 	if (rc) {
 		close(fds[0]);
 		return rc;
 	}
-	rc = serve(detail, capacity, fds[0], fds[0], STDIN_FILENO, o,
-		   CONN_ROLE_CLIENT, stop, log, log_ctx);
-	return reap(detail, capacity, pid, o->exec_argv[0], rc);
+	rc = session_serve(detail, capacity, fds[0], fds[0], STDIN_FILENO, o,
+			   CONN_ROLE_CLIENT, NULL, stop, log, log_ctx);
+	return exec_reap(detail, capacity, pid, o->exec_argv[0], rc);
 }
 
 int conn_session_pipe(char *detail, size_t capacity,

@@ -128,7 +128,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 {
 	char short_options[64];
 	struct conn_options o;
-	int ch, status = -1;
+	int ch, status = -1, exec_end = 0;
 
 	/* ':' first: a missing argument is told apart from an unknown
 	 * option, and we print the one error line ourselves. */
@@ -150,9 +150,20 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 			status = option_error(spec->program, ch, argv);
 		} else if (conn_options_set(&o, ch, optarg)) {
 			status = tool_usage_error(spec->program, o.detail);
-		} else if (ch == CONN_OPT_EXEC) {
+		} else if (ch == CONN_OPT_EXEC || ch == 'e') {
+			exec_end = optind;
 			break;	/* what follows CMD is its arguments */
 		}
+	}
+	if (exec_end) {
+		/* One more call with CMD's arguments out of view: getopt
+		 * moves the operands it skipped (ADDRESS) behind the options
+		 * it took, and ends. */
+		getopt_long(exec_end, argv, short_options, spec->long_options,
+			    NULL);
+		o.exec_args = argv + exec_end;
+		o.exec_args_count = argc - exec_end;
+		argc = exec_end;
 	}
 	if (status < 0 && conn_options_finish(&o, spec->operands,
 					      argc - optind, argv + optind))

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG SOMAXCONN	/* a burst of clients for -k */
 
 static int family_of(enum conn_family family)
 {

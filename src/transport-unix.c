@@ -96,7 +96,7 @@ static int unix_listen(struct conn_listener *l, char *detail,
 		goto fail;
 	if (is_file)
 		strcpy(l->path, a->path);
-	if (listen(l->fd, 128) < 0)
+	if (listen(l->fd, SOMAXCONN) < 0)	/* a burst of clients for -k */
 		goto fail;
 	transport_name_listener(l);
 	return 0;

@@ -62,12 +62,38 @@ const char *conn_listener_name(const struct conn_listener *l)
 	return l->name;
 }
 
+int conn_listener_fd(const struct conn_listener *l)
+{
+	return l->fd;
+}
+
+int conn_listener_accept_now(int *fd, char *peer, size_t peer_capacity,
+			     struct conn_listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	*fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		      SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (*fd < 0 && (errno == EMFILE || errno == ENFILE))
+		return CONN_ENOMEM;	/* out of descriptors: ulimit -n */
+	if (*fd < 0)
+		return errno == EINTR || errno == EAGAIN ||
+		       errno == EWOULDBLOCK || errno == ECONNABORTED
+		       ? CONN_EAGAIN : CONN_EIO;
+	l->ops->tune(*fd);
+	if (ss.ss_family == AF_UNIX)
+		detail_set(peer, peer_capacity, "%s", l->name);
+	else
+		conn_address_format_sockaddr(peer, peer_capacity, &ss, len);
+	return 0;
+}
+
 int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 			 struct conn_listener *l, volatile sig_atomic_t *stop)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	int rc;
 
 	for (;;) {
 		if (stop && *stop)
@@ -77,21 +103,10 @@ int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 				continue;
 			return CONN_EIO;
 		}
-		len = sizeof(ss);
-		*fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
-			      SOCK_CLOEXEC);
-		if (*fd >= 0)
-			break;
-		if (errno != EINTR && errno != EAGAIN &&
-		    errno != ECONNABORTED)
-			return CONN_EIO;
+		rc = conn_listener_accept_now(fd, peer, peer_capacity, l);
+		if (rc != CONN_EAGAIN)
+			return rc;
 	}
-	l->ops->tune(*fd);
-	if (ss.ss_family == AF_UNIX)
-		detail_set(peer, peer_capacity, "%s", l->name);
-	else
-		conn_address_format_sockaddr(peer, peer_capacity, &ss, len);
-	return 0;
 }
 
 static int sleep_ms(int ms, volatile sig_atomic_t *stop)

@@ -94,6 +94,13 @@ teardown() {
 	done
 }
 
+# skip_under_valgrind WHY: make check-valgrind (CONN_VALGRIND set) runs the
+# tools 20 to 50 times slower: a test moving GiBs, or timing the tools
+# closely, would only measure valgrind.
+skip_under_valgrind() {
+	[[ -z ${CONN_VALGRIND:-} ]] || skip "under valgrind: $1"
+}
+
 to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
 
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }

@@ -1,0 +1,143 @@
+/*
+ * exec.c - --exec and --sh-exec: a command at the other end of the
+ * messages.  Starting it with its stdin and stdout on a socket or on
+ * pipes, telling it who the peer is, and judging how it ended.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* environ plus CONN_PEER and CONN_DIGEST (when known), for the command. */
+static char **command_environment(const char *peer, const char *digest)
+{
+	size_t n = 0, i;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		env[i] = environ[i];
+	if (peer && asprintf(&env[n++], "CONN_PEER=%s", peer) < 0)
+		env[--n] = NULL;
+	if (digest && asprintf(&env[n++], "CONN_DIGEST=%s", digest) < 0)
+		env[--n] = NULL;
+	return env;
+}
+
+static void free_environment(char **env, const char *peer, const char *digest)
+{
+	size_t n = 0;
+
+	if (env == NULL)
+		return;
+	while (env[n])
+		n++;
+	/* Only the entries we added are ours. */
+	if (digest && n > 0)
+		free(env[--n]);
+	if (peer && n > 0)
+		free(env[--n]);
+	free(env);
+}
+
+int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
+	       int stdout_fd, char *const argv[], const char *peer,
+	       const char *digest)
+{
+	posix_spawn_file_actions_t actions;
+	char **env = command_environment(peer, digest);
+	int rc;
+
+	if (env == NULL)
+		return CONN_ENOMEM;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+	rc = posix_spawnp(pid, argv[0], &actions, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&actions);
+	free_environment(env, peer, digest);
+	if (rc == 0)
+		return 0;
+	detail_set(detail, capacity, "cannot run %s: %s", argv[0],
+		   strerror(rc));
+	return rc == ENOMEM ? CONN_ENOMEM : CONN_EINVAL;
+}
+
+/* A pipe whose end of ours (index ours) is non-blocking and neither end
+ * leaks into other commands. */
+static int command_pipe(int fds[2], int ours)
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return errno == EMFILE || errno == ENFILE ? CONN_ENOMEM
+							  : CONN_EIO;
+	fcntl(fds[ours], F_SETFL, fcntl(fds[ours], F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+int exec_start_piped(pid_t *pid, int *to_cmd, int *from_cmd, char *detail,
+		     size_t capacity, char *const argv[], const char *peer,
+		     const char *digest)
+{
+	int in[2], out[2], rc;
+
+	rc = command_pipe(in, 1);
+	if (rc)
+		return rc;
+	rc = command_pipe(out, 0);
+	if (rc) {
+		close(in[0]);
+		close(in[1]);
+		return rc;
+	}
+	rc = exec_start(pid, detail, capacity, in[0], out[1], argv, peer,
+			digest);
+	close(in[0]);
+	close(out[1]);
+	if (rc) {
+		close(in[1]);
+		close(out[0]);
+		return rc;
+	}
+	*to_cmd = in[1];
+	*from_cmd = out[0];
+	return 0;
+}
+
+int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
+	      int rc)
+{
+	int status;
+
+	/* Stopped by a signal: the command may be waiting for nothing. */
+	if (rc == CONN_EINTR)
+		kill(pid, SIGTERM);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* A command that failed explains a broken pipe better than we do. */
+	if (rc && rc != CONN_ERESET && rc != CONN_ETRUNC)
+		return rc;
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		detail_set(detail, capacity, "%s exited with status %d", name,
+			   WEXITSTATUS(status));
+		return CONN_EIO;
+	}
+	if (WIFSIGNALED(status)) {
+		detail_set(detail, capacity, "%s was killed by signal %d",
+			   name, WTERMSIG(status));
+		return CONN_EIO;
+	}
+	return rc;
+}

@@ -1,0 +1,880 @@
+/*
+ * server.c - conn-listen -k: connection after connection, many at once.
+ *
+ * One poll loop serves every client.  Each is authenticated on its own
+ * clock, so a client that stalls or sends garbage is logged and dropped
+ * while the others go on.  Messages from all clients reach stdout whole,
+ * one after another, never interleaved; messages from stdin go to the
+ * newest client, or to every client with --broadcast.  Nothing blocks:
+ * a slow stdout stops the reading of clients, a slow client the reading
+ * of stdin.  With --exec, each connection gets a process of its own
+ * instead (see serve_forked()).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
+#define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+#define GRACE_MS 5000		/* --exec children, after a stop signal */
+#define CHILD_POLL_MS 100	/* how often to look for finished children */
+#define NAME_MAX_LEN 176
+
+struct client {
+	struct conn_channel *c;
+	struct conn_auth auth;
+	bool authed;
+	bool closing;		/* the client is done: flush, then close */
+	int64_t deadline;	/* of the handshake, or -1 */
+	uint64_t serial;	/* accept order: the newest gets stdin */
+	uint64_t received;
+	struct conn_buf whole;	/* the message being gathered */
+	char name[NAME_MAX_LEN];
+};
+
+struct server {
+	const struct conn_options *o;
+	struct conn_listener *l;
+	struct client **clients;
+	size_t n, cap;
+	uint64_t accepted, received;
+	struct conn_decoder dec;
+	struct conn_buf in;	/* stdin bytes */
+	struct conn_buf msg;	/* the stdin message being gathered */
+	bool msg_ready;		/* msg is whole and waits for a client */
+	struct conn_buf out;	/* stdout bytes: whole messages only */
+	int in_fd, out_fd;
+	bool out_fd_owned;	/* out_fd is a non-blocking copy of stdout */
+	bool in_eof, in_done;
+	bool count_reached;
+	pid_t *pids;		/* --exec: the children alive */
+	unsigned children;
+	volatile sig_atomic_t *stop;
+	conn_log_fn *log;
+	void *log_ctx;
+	char *detail;
+	size_t capacity;
+};
+
+static void say(struct server *s, enum conn_log_level level, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+static void say(struct server *s, enum conn_log_level level, const char *fmt,
+		...)
+{
+	char line[600];
+	va_list ap;
+
+	if (s->log == NULL || (level == CONN_LOG_TRACE && !s->o->verbose))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->log(s->log_ctx, level, line);
+}
+
+/* ------------------------------------------------------------ listening */
+
+static void stop_listening(struct server *s)
+{
+	conn_listener_close(s->l);	/* a Unix socket file goes too */
+	s->l = NULL;
+}
+
+/* Unix clients have no address of their own: the listener's and a number. */
+static void name_client(char *name, int fd, const char *peer, uint64_t serial)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_UNIX)
+		snprintf(name, NAME_MAX_LEN, "%s#%llu", peer,
+			 (unsigned long long)serial);
+	else
+		snprintf(name, NAME_MAX_LEN, "%s", peer);
+}
+
+/* ------------------------------------------------------------- clients */
+
+static void client_free(struct client *cl)
+{
+	conn_channel_free(cl->c);
+	buf_free(&cl->whole);
+	free(cl);
+}
+
+/* Queues one message for the client without ever blocking. */
+static int client_queue(struct client *cl, const void *data, size_t size)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	struct conn_buf *tx = &cl->c->tx;
+	int rc;
+
+	rc = buf_append(tx, header, conn_frame_header_encode(header, size));
+	if (rc == 0)
+		rc = buf_append(tx, data, size);
+	buf_commit(tx);
+	return rc;
+}
+
+static void client_drop(struct server *s, size_t i)
+{
+	struct client *cl = s->clients[i];
+
+	chan_write_some(cl->c, cl->c->tx.end);	/* a #FAILURE#, best effort */
+	client_free(cl);
+	s->clients[i] = s->clients[--s->n];
+}
+
+/* Logs why a client goes, and lets it go; the server goes on. */
+static void client_fail(struct server *s, struct client *cl, int rc,
+			const char *why)
+{
+	const char *what = rc == CONN_EAUTH ? "authentication failed: "
+			 : rc == CONN_ETIMEDOUT ? "timeout: " : "";
+
+	say(s, CONN_LOG_WARNING, "%s: %s%s", cl->name, what,
+	    why && why[0] ? why : conn_strerror(rc));
+	cl->closing = true;
+	buf_consume(&cl->c->rx, buf_len(&cl->c->rx));
+	cl->c->peer_eof = true;
+}
+
+static int start_handshake(struct server *s, struct client *cl)
+{
+	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
+	size_t out_len;
+	int rc;
+
+	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
+		       s->o->digest, s->o->auth_flags);
+	rc = conn_auth_step(&cl->auth, out, &out_len, NULL, 0);
+	if (rc == 0)
+		rc = client_queue(cl, out, out_len);
+	cl->deadline = s->o->handshake_timeout_ms ?
+		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
+	return rc;
+}
+
+/* After the handshake (or at once without a key): --data greets it. */
+static int client_ready(struct server *s, struct client *cl)
+{
+	size_t i;
+	int rc = 0;
+
+	cl->authed = true;
+	cl->deadline = -1;
+	conn_channel_set_max_size(cl->c, s->o->max_size);
+	if (s->o->key)
+		say(s, CONN_LOG_TRACE, "%s: authenticated (%s)", cl->name,
+		    cl->auth.peer_digest);
+	for (i = 0; i < s->o->data_count && rc == 0; i++)
+		rc = client_queue(cl, s->o->data[i], s->o->data_len[i]);
+	return rc;
+}
+
+static int accept_one(struct server *s)
+{
+	struct client *cl;
+	char peer[NAME_MAX_LEN];
+	int fd, rc;
+
+	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
+	if (rc)
+		return rc;
+	s->accepted++;
+	cl = calloc(1, sizeof(*cl));
+	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
+	if (rc == 0)
+		rc = buf_init(&cl->whole, 4096);
+	if (rc) {
+		if (cl && cl->c == NULL)
+			close(fd);
+		if (cl)
+			client_free(cl);
+		return rc;
+	}
+	cl->serial = s->accepted;
+	name_client(cl->name, fd, peer, cl->serial);
+	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
+	s->clients[s->n++] = cl;
+	say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
+	return s->o->key ? start_handshake(s, cl) : client_ready(s, cl);
+}
+
+/* ------------------------------------------------------ the handshake */
+
+/* The next handshake message if it is all here: 1, else 0; -1 when the
+ * client is dropped for a length no handshake frame has (garbage, an
+ * HTTP request). */
+static int handshake_message(struct server *s, struct client *cl,
+			     uint8_t *in, size_t *in_len)
+{
+	struct conn_buf *rx = &cl->c->rx;
+	uint64_t length;
+	size_t header_size;
+	int rc = conn_frame_header_decode(&length, &header_size,
+					  rx->data + rx->start, buf_len(rx));
+
+	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "the peer announced a %llu-byte "
+			 "message during the handshake (the limit is %d): it "
+			 "does not speak this protocol",
+			 (unsigned long long)length, CONN_HANDSHAKE_FRAME_MAX);
+		client_fail(s, cl, CONN_EPROTO, why);
+		return -1;
+	}
+	if (rc == CONN_EPROTO) {
+		client_fail(s, cl, rc, "invalid message length during the "
+			    "handshake: the peer does not speak this "
+			    "protocol");
+		return -1;
+	}
+	if (rc || length > buf_len(rx) - header_size)
+		return 0;
+	memcpy(in, rx->data + rx->start + header_size, (size_t)length);
+	*in_len = (size_t)length;
+	buf_consume(rx, header_size + (size_t)length);
+	return 1;
+}
+
+static int client_handshake(struct server *s, struct client *cl)
+{
+	uint8_t in[CONN_HANDSHAKE_FRAME_MAX], out[CONN_HANDSHAKE_FRAME_MAX];
+	size_t in_len = 0, out_len;
+	int rc, got;
+
+	while (!cl->authed && !cl->closing) {
+		got = handshake_message(s, cl, in, &in_len);
+		if (got <= 0)
+			break;
+		rc = conn_auth_step(&cl->auth, out, &out_len, in, in_len);
+		if (out_len)
+			client_queue(cl, out, out_len);
+		if (rc)
+			client_fail(s, cl, rc, cl->auth.detail);
+		else if (conn_auth_is_done(&cl->auth))
+			return client_ready(s, cl);
+	}
+	if (!cl->authed && !cl->closing && cl->c->peer_eof)
+		client_fail(s, cl, CONN_EAUTH, "the peer closed the "
+			    "connection during authentication");
+	return 0;
+}
+
+/* ------------------------------------------------------ client -> stdout */
+
+/* --tag: the client's name before each line of a rendering, or before the
+ * message in the plain text formats (whose payload may hold newlines). */
+static int append_tagged(struct server *s, struct client *cl,
+			 const uint8_t *text, size_t len, bool every_line)
+{
+	const uint8_t *nl;
+	size_t line;
+	int rc = 0;
+
+	while (len > 0 && rc == 0) {
+		nl = every_line ? memchr(text, '\n', len) : NULL;
+		line = nl ? (size_t)(nl - text) + 1 : len;
+		rc = buf_append(&s->out, cl->name, strlen(cl->name));
+		if (rc == 0)
+			rc = buf_append(&s->out, " ", 1);
+		if (rc == 0)
+			rc = buf_append(&s->out, text, line);
+		text += line;
+		len -= line;
+	}
+	return rc;
+}
+
+static int render_message(struct server *s, struct client *cl,
+			  const uint8_t *data, size_t size)
+{
+	enum conn_format f = s->o->out_format;
+	struct conn_piece p = { data, size, 0, size };
+	char why[200], *text = NULL;
+	size_t len;
+	int rc;
+
+	if (!conn_format_is_whole(f)) {
+		/* Encoded beside the tail of out, then put in place. */
+		rc = buf_reserve(&s->out, conn_encode_bound(f, size) * 2 +
+				 NAME_MAX_LEN + 1, SIZE_MAX);
+		if (rc)
+			return rc;
+		len = conn_encode_piece(s->out.data + s->out.end, f, &p);
+		if (!s->o->tag) {
+			s->out.end += len;
+			return 0;
+		}
+		text = malloc(len ? len : 1);
+		if (text == NULL)
+			return CONN_ENOMEM;
+		memcpy(text, s->out.data + s->out.end, len);
+		rc = append_tagged(s, cl, (uint8_t *)text, len, false);
+		free(text);
+		return rc;
+	}
+	rc = conn_format_render(&text, &len, why, sizeof(why), f, data, size);
+	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) && s->o->keep_going) {
+		say(s, CONN_LOG_WARNING, "%s: message %llu is not shown as %s "
+		    "(%s); here it is in hex", cl->name,
+		    (unsigned long long)cl->received + 1, conn_format_name(f),
+		    why);
+		f = CONN_FORMAT_HEX;
+		rc = buf_reserve(&s->out, conn_encode_bound(f, size), SIZE_MAX);
+		if (rc == 0)
+			s->out.end += conn_encode_piece(s->out.data +
+							s->out.end, f, &p);
+		return rc;
+	}
+	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "message %llu: %s",
+			 (unsigned long long)cl->received + 1, why);
+		client_fail(s, cl, rc, line);
+		return 0;
+	}
+	if (rc == 0)
+		rc = s->o->tag ? append_tagged(s, cl, (uint8_t *)text, len, true)
+			       : buf_append(&s->out, text, len);
+	free(text);
+	return rc;
+}
+
+/* A whole message from a client: to stdout, or back with --echo. */
+static int deliver(struct server *s, struct client *cl)
+{
+	struct conn_buf *w = &cl->whole;
+	struct conn_piece p = { w->data, buf_len(w), 0, buf_len(w) };
+	int rc = 0;
+
+	chan_trace_frame(cl->c, '<', &p);
+	if (s->o->echo)
+		rc = client_queue(cl, p.data, p.size);
+	else if (!s->o->send_only)
+		rc = render_message(s, cl, p.data, p.size);
+	buf_commit(&s->out);
+	w->start = w->end = 0;
+	cl->received++;
+	s->received++;
+	if (s->o->count && s->received >= s->o->count)
+		s->count_reached = true;
+	return rc;
+}
+
+static bool client_may_read(const struct server *s, const struct client *cl)
+{
+	return !cl->closing && !s->count_reached &&
+	       buf_len(&s->out) < OUT_HIGH &&
+	       (!s->o->echo || buf_len(&cl->c->tx) < TX_HIGH);
+}
+
+/* Takes the whole messages in the client's queue while stdout has room. */
+static int client_messages(struct server *s, struct client *cl)
+{
+	struct conn_channel *c = cl->c;
+	struct conn_piece p;
+	size_t used;
+	int rc;
+
+	while (client_may_read(s, cl)) {
+		rc = conn_frame_reader_next(&c->reader, &p, &used,
+					    c->rx.data + c->rx.start,
+					    buf_len(&c->rx), SIZE_MAX);
+		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO) {
+			chan_reader_error(c, rc);
+			client_fail(s, cl, rc, c->detail);
+			return 0;
+		}
+		if (rc == 0)
+			rc = buf_append(&cl->whole, p.data, p.size);
+		buf_consume(&c->rx, used);
+		if (rc == 0 && conn_piece_is_last(&p))
+			rc = deliver(s, cl);
+		if (rc == CONN_EAGAIN)
+			break;
+		if (rc)
+			return rc;
+	}
+	if (c->peer_eof && buf_len(&c->rx) == 0 && !cl->closing) {
+		if (chan_end_of_stream(c) == CONN_ETRUNC)
+			client_fail(s, cl, CONN_ETRUNC, c->detail);
+		else
+			say(s, CONN_LOG_TRACE, "%s: closed after %llu "
+			    "messages", cl->name,
+			    (unsigned long long)cl->received);
+		cl->closing = true;
+	}
+	return 0;
+}
+
+static int client_input(struct server *s, struct client *cl)
+{
+	int rc = chan_read_some(cl->c);
+
+	if (rc == CONN_EAGAIN)
+		return 0;
+	if (rc) {
+		client_fail(s, cl, rc, cl->c->detail);
+		return 0;
+	}
+	if (!cl->authed)
+		rc = client_handshake(s, cl);
+	return rc ? rc : cl->authed ? client_messages(s, cl) : 0;
+}
+
+/* ------------------------------------------------------ stdin -> clients */
+
+static bool has_client(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->clients[i]->authed && !s->clients[i]->closing)
+			return true;
+	return false;
+}
+
+static bool clients_keep_up(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (buf_len(&s->clients[i]->c->tx) >= TX_HIGH)
+			return false;
+	return true;
+}
+
+/* The newest client, or with --broadcast every one, gets msg. */
+static int dispatch(struct server *s)
+{
+	struct client *newest = NULL, *cl;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->n && rc == 0; i++) {
+		cl = s->clients[i];
+		if (!cl->authed || cl->closing)
+			continue;
+		if (s->o->broadcast)
+			rc = client_queue(cl, s->msg.data, buf_len(&s->msg));
+		else if (newest == NULL || cl->serial > newest->serial)
+			newest = cl;
+	}
+	if (rc == 0 && newest)
+		rc = client_queue(newest, s->msg.data, buf_len(&s->msg));
+	s->msg.start = s->msg.end = 0;
+	s->msg_ready = false;
+	return rc;
+}
+
+/* Cuts stdin into messages and hands each to the clients. */
+static int pump_stdin(struct server *s)
+{
+	struct conn_piece p;
+	size_t used;
+	int rc;
+
+	while (!s->in_done && has_client(s) && clients_keep_up(s)) {
+		if (s->msg_ready) {
+			rc = dispatch(s);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = conn_decoder_next(&s->dec, &p, &used,
+				       s->in.data + s->in.start,
+				       buf_len(&s->in), s->in_eof, SIZE_MAX);
+		if (rc == 0)
+			rc = buf_append(&s->msg, p.data, p.size);
+		buf_consume(&s->in, used);
+		if (rc == 0 && conn_piece_is_last(&p))
+			s->msg_ready = true;
+		if (rc == CONN_EAGAIN && used == 0) {
+			s->in_done = s->in_eof;
+			return 0;
+		}
+		if (rc && rc != CONN_EAGAIN) {
+			detail_set(s->detail, s->capacity, "%s",
+				   s->dec.detail);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int read_stdin(struct server *s)
+{
+	return buf_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
+			   s->in_fd, conn_decoder_window(&s->dec));
+}
+
+/* --------------------------------------------------------------- stdout */
+
+static int write_stdout(struct server *s)
+{
+	return buf_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
+			    s->out.mark);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+/* Sends what each client has queued; lets go of the finished ones. */
+static void flush_clients(struct server *s)
+{
+	size_t i = 0;
+	struct client *cl;
+	int rc;
+
+	while (i < s->n) {
+		cl = s->clients[i];
+		rc = chan_write_some(cl->c, cl->c->tx.end);
+		if (rc && !cl->closing)
+			client_fail(s, cl, rc, cl->c->detail);
+		if (cl->closing && (rc || buf_len(&cl->c->tx) == 0)) {
+			client_drop(s, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Handshakes past their time; returns the ms until the next deadline. */
+static int expire_handshakes(struct server *s)
+{
+	int64_t now = conn_clock_ms(), next = -1, left;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct client *cl = s->clients[i];
+
+		if (cl->authed || cl->closing || cl->deadline < 0)
+			continue;
+		left = cl->deadline - now;
+		if (left <= 0) {
+			char why[120];
+
+			snprintf(why, sizeof(why), "handshake not finished "
+				 "within %.3g s",
+				 (double)s->o->handshake_timeout_ms / 1000.0);
+			client_fail(s, cl, CONN_ETIMEDOUT, why);
+		} else if (next < 0 || left < next) {
+			next = left;
+		}
+	}
+	return next > 1000000 ? 1000000 : (int)next;
+}
+
+static bool server_is_over(const struct server *s)
+{
+	if (s->count_reached)
+		return s->out.start == s->out.mark;
+	return s->l == NULL && s->n == 0 && s->out.start == s->out.mark;
+}
+
+static bool may_accept(const struct server *s)
+{
+	return s->l && s->n < s->o->max_conns && !s->count_reached;
+}
+
+static int accept_all(struct server *s)
+{
+	int rc = 0;
+
+	while (rc == 0 && may_accept(s)) {
+		rc = accept_one(s);
+		if (rc == 0 && s->o->max_accepts &&
+		    s->accepted >= s->o->max_accepts)
+			stop_listening(s);
+	}
+	if (rc == CONN_ENOMEM)
+		say(s, CONN_LOG_WARNING, "%s", "out of file descriptors: "
+		    "raise 'ulimit -n' or lower --max-conns");
+	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
+}
+
+/* One round: whatever can move without waiting. */
+static int step(struct server *s)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n; i++)
+		if (s->clients[i]->authed && buf_len(&s->clients[i]->c->rx))
+			client_messages(s, s->clients[i]);
+	rc = pump_stdin(s);
+	if (rc == 0)
+		rc = write_stdout(s);
+	flush_clients(s);
+	return rc;
+}
+
+static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
+{
+	nfds_t n = 0, first_client;
+	size_t i;
+	int rc;
+
+	if (may_accept(s))
+		pfd[n++] = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
+	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready && has_client(s) &&
+	    clients_keep_up(s))
+		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
+	if (s->out.mark > s->out.start)
+		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
+	first_client = n;
+	for (i = 0; i < s->n; i++) {
+		struct client *cl = s->clients[i];
+		short ev = client_may_read(s, cl) && !cl->c->peer_eof ? POLLIN
+									: 0;
+
+		if (buf_len(&cl->c->tx))
+			ev |= POLLOUT;
+		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
+	}
+	if (poll(pfd, n, timeout) < 0)
+		return errno == EINTR ? 0 : CONN_EIO;
+	for (i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (i >= first_client) {
+			struct client *cl = s->clients[i - first_client];
+
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				client_input(s, cl);
+		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
+			rc = accept_all(s);
+			if (rc)
+				return rc;
+		} else if (pfd[i].fd == s->in_fd) {
+			rc = read_stdin(s);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int serve_loop(struct server *s)
+{
+	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
+	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
+
+	while (rc == 0) {
+		if (*s->stop) {
+			rc = CONN_EINTR;
+			break;
+		}
+		rc = step(s);
+		if (rc || server_is_over(s))
+			break;
+		timeout = expire_handshakes(s);
+		rc = wait_events(s, pfd, timeout);
+	}
+	free(pfd);
+	return rc;
+}
+
+/* ----------------------------------------------------- --exec, forked */
+
+static void reap_children(struct server *s, bool wait)
+{
+	pid_t pid;
+	unsigned i;
+
+	while (s->children > 0 &&
+	       (pid = waitpid(-1, NULL, wait ? 0 : WNOHANG)) > 0)
+		for (i = 0; i < s->children; i++)
+			if (s->pids[i] == pid) {
+				s->pids[i] = s->pids[--s->children];
+				break;
+			}
+}
+
+/* The child's whole life: handshake and the command, logged, no return. */
+_Noreturn static void serve_child(struct server *s, int fd, const char *name)
+{
+	char detail[512] = "";
+	int rc;
+
+	close(conn_listener_fd(s->l));	/* the parent's; not its file */
+	rc = session_serve(detail, sizeof(detail), fd, fd, -1, s->o,
+			   CONN_ROLE_LISTENER, name, s->stop, s->log,
+			   s->log_ctx);
+	if (rc && rc != CONN_EINTR && rc != CONN_EPIPE)
+		say(s, CONN_LOG_WARNING, "%s: %s%s", name,
+		    rc == CONN_EAUTH ? "authentication failed: " : "",
+		    detail[0] ? detail : conn_strerror(rc));
+	_exit(conn_exit_status(rc));
+}
+
+static int fork_one(struct server *s)
+{
+	char peer[NAME_MAX_LEN], name[NAME_MAX_LEN];
+	pid_t pid;
+	int fd, rc;
+
+	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
+	if (rc)
+		return rc;
+	s->accepted++;
+	name_client(name, fd, peer, s->accepted);
+	say(s, CONN_LOG_TRACE, "connection from %s", name);
+	pid = fork();
+	if (pid == 0)
+		serve_child(s, fd, name);
+	close(fd);
+	if (pid < 0) {
+		say(s, CONN_LOG_WARNING, "%s: cannot fork: %s", name,
+		    strerror(errno));
+		return 0;
+	}
+	s->pids[s->children++] = pid;
+	if (s->o->max_accepts && s->accepted >= s->o->max_accepts)
+		stop_listening(s);
+	return 0;
+}
+
+/* Waits up to ms for the children to end; true if they all did. */
+static bool children_end_within(struct server *s, int64_t ms)
+{
+	int64_t end = conn_clock_ms() + ms;
+
+	reap_children(s, false);
+	while (s->children > 0 && conn_clock_ms() < end) {
+		poll(NULL, 0, CHILD_POLL_MS);
+		reap_children(s, false);
+	}
+	return s->children == 0;
+}
+
+static void signal_children(struct server *s, int sig)
+{
+	unsigned i;
+
+	for (i = 0; i < s->children; i++)
+		kill(s->pids[i], sig);
+}
+
+/* At a stop signal, children get GRACE_MS to finish, then SIGTERM (which
+ * ends their commands too), then SIGKILL. */
+static void end_children(struct server *s)
+{
+	if (children_end_within(s, GRACE_MS))
+		return;
+	signal_children(s, SIGTERM);
+	if (children_end_within(s, GRACE_MS))
+		return;
+	signal_children(s, SIGKILL);
+	reap_children(s, true);
+}
+
+static int serve_forked(struct server *s)
+{
+	struct pollfd pfd;
+	int rc = 0;
+
+	s->pids = calloc(s->o->max_conns, sizeof(*s->pids));
+	if (s->pids == NULL)
+		return CONN_ENOMEM;
+	while (rc == 0 && !*s->stop && (s->l || s->children > 0)) {
+		reap_children(s, false);
+		if (s->l == NULL || s->children >= s->o->max_conns) {
+			poll(NULL, 0, CHILD_POLL_MS);
+			continue;
+		}
+		pfd = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
+		if (poll(&pfd, 1, s->children ? CHILD_POLL_MS : -1) > 0) {
+			rc = fork_one(s);
+			rc = rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
+		}
+	}
+	if (s->l)
+		stop_listening(s);
+	if (*s->stop)
+		end_children(s);
+	reap_children(s, true);
+	free(s->pids);
+	return rc ? rc : *s->stop ? CONN_EINTR : 0;
+}
+
+/* -------------------------------------------------------------- entry */
+
+static void server_free(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		client_free(s->clients[i]);
+	free(s->clients);
+	conn_decoder_free(&s->dec);
+	buf_free(&s->in);
+	buf_free(&s->msg);
+	buf_free(&s->out);
+	if (s->out_fd_owned)
+		close(s->out_fd);
+	if (s->l)
+		stop_listening(s);
+}
+
+/* Whole messages already accepted for stdout still go out at the end. */
+static void drain_stdout(struct server *s)
+{
+	struct pollfd pfd = { s->out_fd, POLLOUT, 0 };
+
+	while (s->out.mark > s->out.start && write_stdout(s) == 0 &&
+	       s->out.mark > s->out.start)
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+}
+
+int server_run(char *detail, size_t capacity, struct conn_listener *l,
+	       const struct conn_options *o, volatile sig_atomic_t *stop,
+	       conn_log_fn *log, void *ctx)
+{
+	struct server s = { .o = o, .l = l, .stop = stop, .log = log,
+			    .log_ctx = ctx, .detail = detail,
+			    .capacity = capacity };
+	int rc;
+
+	detail_set(detail, capacity, "%s", "");
+	fcntl(conn_listener_fd(l), F_SETFL,
+	      fcntl(conn_listener_fd(l), F_GETFL) | O_NONBLOCK);
+	if (o->exec_argv) {
+		rc = serve_forked(&s);
+		server_free(&s);
+		return rc;
+	}
+	s.in_fd = o->recv_only || o->echo ? -1 : STDIN_FILENO;
+	s.in_eof = s.in_done = s.in_fd < 0;
+	s.out_fd = fd_nonblocking_copy(STDOUT_FILENO, &s.out_fd_owned);
+	conn_decoder_init(&s.dec, o->in_format, o->max_size, o->chunk_size);
+	s.dec.pickle_protocol = o->pickle_protocol;
+	s.clients = calloc(o->max_conns, sizeof(*s.clients));
+	rc = s.clients ? buf_init(&s.in, BUF_READ_SIZE) : CONN_ENOMEM;
+	if (rc == 0)
+		rc = buf_init(&s.msg, 4096);
+	if (rc == 0)
+		rc = buf_init(&s.out, BUF_READ_SIZE);
+	if (rc == 0)
+		rc = serve_loop(&s);
+	if (rc != CONN_EPIPE)
+		drain_stdout(&s);
+	server_free(&s);
+	return rc;
+}

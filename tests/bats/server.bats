@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# Servers in shell: conn-listen -k (many clients at once, fan-in, fan-out,
+# --broadcast, --tag, --max-accepts), bad clients that must not hurt good
+# ones, --exec / --sh-exec per connection (conn-client --exec too), and
+# SIGTERM.  Clients are conn-client, python3's multiprocessing.connection
+# and tests/peers/swarm.py (many raw asyncio clients at once).
+
+load helpers
+
+KEY=secret
+
+# swarm NAME MODE ARGS...: tests/peers/swarm.py in the background
+swarm() {
+	local name=$1
+	shift
+	spawn "$name" "$PYTHON" "$CONN_PEERS/swarm.py" "$@"
+}
+
+# in_order FILE CLIENTS MESSAGES: FILE holds exactly CLIENTS x MESSAGES
+# lines "c<i> m<j>", whole, each client's in its own order.
+in_order() {
+	"$PYTHON" - "$@" <<'EOF'
+import re, sys
+path, clients, messages = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+last, bad, n = {}, [], 0
+for line in open(path, 'rb'):
+    n += 1
+    m = re.fullmatch(rb'c(\d+) m(\d+)\n', line)
+    if not m:
+        bad.append('not a whole message: %r' % line[:60])
+        continue
+    c, j = int(m[1]), int(m[2])
+    if last.get(c, -1) != j - 1:
+        bad.append('client %d: m%d after m%d' % (c, j, last.get(c, -1)))
+    last[c] = j
+if n != clients * messages:
+    bad.append('%d messages, expected %d' % (n, clients * messages))
+if len(last) != clients:
+    bad.append('%d clients seen, expected %d' % (len(last), clients))
+if bad:
+    sys.exit('\n'.join(bad[:20]))
+EOF
+}
+
+@test "-k: connection after connection; stdin goes to the newest client" {
+	listen L --idle -k 127.0.0.1:0
+	run_to A conn-client --data first --close-on-eof "$ADDR"
+	expect_exit A 0
+	run_to B conn-client --data second --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_lines "$T/L.out" 2
+	assert_file "$T/L.out" $'first\nsecond\n'
+	alive L || fail "the listener exited after its clients"
+}
+
+@test "-k --max-accepts 2: serves two connections, stops listening, exits 0" {
+	printf 'to the newest\n' >"$T/in"
+	listen L --in "$T/in" -k --max-accepts 2 "unix:$T/s.sock"
+	# A, the only client when stdin is read, gets its line
+	run_to A conn-client --data a --count 1 "$T/s.sock"
+	expect_exit A 0
+	assert_file "$T/A.out" $'to the newest\n'
+	run_to B conn-client --data b --close-on-eof "$T/s.sock"
+	expect_exit B 0
+	expect_exit L 0
+	assert_file "$T/L.out" $'a\nb\n'
+	[[ ! -e $T/s.sock ]] || fail "the socket file is still there"
+}
+
+@test "1000 clients at once, 100 messages each: 100,000 whole messages, each client's in order" {
+	skip_under_valgrind "1000 connections"
+	ulimit -n 8192
+	listen L --idle -k --max-conns 1000 127.0.0.1:0
+	swarm S good "$ADDR" --clients 1000 --messages 100
+	expect_exit S 0 60
+	wait_lines "$T/L.out" 100000 60
+	in_order "$T/L.out" 1000 100 || fail "$(in_order "$T/L.out" 1000 100 2>&1)"
+	alive L || fail "the listener exited"
+}
+
+@test "with a key: 1000 clients authenticate at once, 100 messages each" {
+	skip_under_valgrind "1000 connections"
+	ulimit -n 8192
+	key_file k "$KEY" >/dev/null
+	listen L --idle -k --max-conns 1000 --authkey-file "$T/k" 127.0.0.1:0
+	swarm S good "$ADDR" --clients 1000 --messages 100 --authkey "$KEY"
+	expect_exit S 0 60
+	wait_lines "$T/L.out" 100000 60
+	in_order "$T/L.out" 1000 100 || fail "$(in_order "$T/L.out" 1000 100 2>&1)"
+}
+
+@test "200 bad clients (wrong key, no handshake, stalled, HTTP, random bytes, probes) do not delay good ones" {
+	ulimit -n 8192
+	key_file k "$KEY" >/dev/null
+	listen L --idle -k --max-conns 1000 --handshake-timeout 30 --authkey-file "$T/k" 127.0.0.1:0
+	# the bad ones stay connected (stalled, or after their garbage) 20 s
+	swarm BAD bad "$ADDR" --clients 200 --authkey "$KEY" --hold 20
+	local i
+	for i in $(seq 200); do
+		grep -q 'bad: 200 connected' "$T/BAD.err" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q 'bad: 200 connected' "$T/BAD.err" || fail "the bad clients did not connect"
+	# good clients, and a Python Client, are served while they hold on
+	swarm GOOD good "$ADDR" --clients 20 --messages 100 --authkey "$KEY"
+	expect_exit GOOD 0 10
+	peer P mp_peer client "$ADDR" --authkey "$KEY" --send 'from python'
+	expect_exit P 0 10
+	wait_lines "$T/L.out" 2001 10
+	grep -v '^from python$' "$T/L.out" >"$T/good"
+	in_order "$T/good" 20 100 || fail "$(in_order "$T/good" 20 100 2>&1)"
+	alive L || fail "the listener exited"
+	alive BAD || fail "the bad clients were gone before the good ones were served"
+	# each dropped client is logged with its address and the reason
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: authentication failed: the peer.s reply does not match our key$'
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: the peer announced a 1195725856-byte message during the handshake'
+	! grep -q "$KEY" "$T/L.err" || fail "the key appears on stderr"
+}
+
+@test "a stalled handshake times out on its own clock; the listener goes on" {
+	key_file k "$KEY" >/dev/null
+	listen L --idle -k --handshake-timeout 0.5 --authkey-file "$T/k" 127.0.0.1:0
+	swarm BAD bad "$ADDR" --clients 3 --authkey "$KEY" --hold 3
+	sleep 1.5
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: handshake not finished within 0\.5 s$'
+	run_to C conn-client --authkey-file "$T/k" --data after --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'after\n'
+}
+
+@test "--broadcast: three clients each receive every stdin message once" {
+	mkfifo "$T/fifo"
+	spawn L --in "$T/fifo" conn-listen -k --broadcast "unix:$T/s.sock"
+	exec 7>"$T/fifo"
+	wait_listening L
+	swarm R recv "$T/s.sock" --clients 3 --expect 3
+	# every client is in before the messages go
+	local i
+	for i in $(seq 100); do
+		[[ $(grep -c 'connection from' "$T/L.err" || true) == 3 ]] && break
+		conn-listen --help >/dev/null
+		sleep 0.05
+	done
+	printf 'one\ntwo\nthree\n' >&7
+	expect_exit R 0 10
+	exec 7>&-
+	sort "$T/R.out" >"$T/got"
+	assert_file "$T/got" $'0 one\n0 three\n0 two\n1 one\n1 three\n1 two\n2 one\n2 three\n2 two\n'
+}
+
+@test "--tag: each message on stdout is prefixed with its peer's address" {
+	listen L --idle -k --tag 127.0.0.1:0
+	run_to C conn-client --data hello --data world --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 2
+	grep -Eq '^127\.0\.0\.1:[0-9]+ hello$' "$T/L.out" || fail "$(cat "$T/L.out")"
+	grep -Eq '^127\.0\.0\.1:[0-9]+ world$' "$T/L.out" || fail "$(cat "$T/L.out")"
+	listen U --idle -k --tag --out repr "unix:$T/u.sock"
+	peer P obj_peer client "$T/u.sock" --send "[1, 'x']"
+	expect_exit P 0
+	wait_lines "$T/U.out" 1
+	grep -Eq "^$T/u\\.sock#1 \\[1, 'x'\\]\$" "$T/U.out" || fail "$(cat "$T/U.out")"
+}
+
+@test "usage: --tag, --broadcast and --max-conns need -k; --tag with raw or frames output" {
+	run_to A conn-listen --tag :0
+	expect_exit A 2
+	assert_err_only A '^conn-listen: --tag needs -k \(--keep-open\)$'
+	run_to B conn-listen --broadcast :0
+	expect_exit B 2
+	run_to C conn-listen -k --tag --out frames :0
+	expect_exit C 2
+	assert_err_only C '^conn-listen: cannot use --tag with --out frames$'
+	run_to D conn-listen -k --max-conns 0 :0
+	expect_exit D 2
+	run_to E conn-listen -k --echo :0 --exec cat
+	expect_exit E 2
+	assert_err_only E '^conn-listen: cannot use --echo with --exec$'
+	run_to F conn-listen :0 --sh-exec true --exec cat
+	expect_exit F 2
+}
+
+@test "--exec: a shell one-liner server serves a Python Client with a key and several of ours at once" {
+	key_file k "$KEY" >/dev/null
+	listen L -k --authkey-file "$T/k" 127.0.0.1:0 --sh-exec \
+		'echo "peer=$CONN_PEER digest=$CONN_DIGEST"; while read -r l; do printf "%s\n" "$l" | tr a-z A-Z; done'
+	local i
+	for i in 1 2 3 4 5; do
+		printf 'hello %s\nbye\n' "$i" >"$T/in$i"
+		spawn "C$i" --in "$T/in$i" conn-client --authkey-file "$T/k" "$ADDR"
+	done
+	peer P mp_peer client "$ADDR" --authkey "$KEY" --send 'from python' \
+		--recv 2
+	expect_exit P 0 10
+	grep -Eq "peer=127\\.0\\.0\\.1:[0-9]+ digest=md5" "$T/P.out" || fail "$(cat "$T/P.out")"
+	grep -q 'FROM PYTHON' "$T/P.out" || fail "$(cat "$T/P.out")"
+	for i in 1 2 3 4 5; do
+		expect_exit "C$i" 0 10
+		grep -Eq '^peer=127\.0\.0\.1:[0-9]+ digest=sha256$' "$T/C$i.out" ||
+			fail "C$i: $(cat "$T/C$i.out")"
+		grep -q "^HELLO $i\$" "$T/C$i.out" || fail "C$i: $(cat "$T/C$i.out")"
+		grep -q '^BYE$' "$T/C$i.out" || fail "C$i: $(cat "$T/C$i.out")"
+	done
+	alive L || fail "the listener exited"
+}
+
+@test "--exec CMD ARG...: the arguments after CMD are its own; a failed handshake runs nothing" {
+	key_file k "$KEY" >/dev/null
+	listen L -k --authkey-file "$T/k" 127.0.0.1:0 -e "$PYTHON" -c \
+		'import sys; [print(l.strip()[::-1], flush=True) for l in sys.stdin]' -v
+	run_to C conn-client --authkey-file "$T/k" --data 'abc' --data 'xyz' "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'cba\nzyx\n'
+	printf 'wrong\n' >"$T/bad"
+	run_to W conn-client --authkey-file "$T/bad" --data 'no' "$ADDR"
+	expect_exit W 4
+	assert_err L 'authentication failed'
+}
+
+@test "conn-client --exec: the command talks to the listener" {
+	printf 'abc\n' >"$T/in"
+	listen L --in "$T/in" 127.0.0.1:0
+	run_to C conn-client "$ADDR" --exec sh -c 'read -r l; echo "got $l"; echo bye'
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/L.out" $'got abc\nbye\n'
+	# a command that fails is exit 1
+	listen M --idle 127.0.0.1:0
+	run_to D conn-client "$ADDR" --sh-exec 'exit 3'
+	expect_exit D 1
+	assert_err_only D '^conn-client: /bin/sh exited with status 3$'
+}
+
+@test "SIGTERM during traffic: exit 0, socket file removed, whole messages only" {
+	listen L --idle -k "unix:$T/s.sock"
+	swarm S good "$T/s.sock" --clients 20 --messages 5000
+	wait_lines "$T/L.out" 1000 10
+	kill -TERM "$(inner_pid L)"
+	expect_exit L 0 10
+	[[ ! -e $T/s.sock ]] || fail "the socket file is still there"
+	grep -Evq '^c[0-9]+ m[0-9]+$' "$T/L.out" && fail "a partial message: $(grep -Ev '^c[0-9]+ m[0-9]+$' "$T/L.out" | head -3)"
+	true
+}
+
+@test "SIGTERM with --exec children: they are ended, reaped, the socket file goes" {
+	listen L -k "unix:$T/s.sock" --sh-exec 'exec sleep 60'
+	local i
+	for i in 1 2 3; do
+		spawn "C$i" --idle conn-client "$T/s.sock"
+	done
+	local pid
+	pid=$(inner_pid L)
+	for i in $(seq 100); do
+		[[ $(ps -o pid= --ppid "$pid" | wc -l) -ge 3 ]] && break
+		sleep 0.05
+	done
+	[[ $(ps -o pid= --ppid "$pid" | wc -l) -ge 3 ]] || fail "no children"
+	kill -TERM "$pid"
+	expect_exit L 0 15
+	[[ ! -e $T/s.sock ]] || fail "the socket file is still there"
+	[[ -z $(ps -o pid=,stat= --ppid "$pid") ]] || fail "children left: $(ps -o pid=,stat=,args= --ppid "$pid")"
+}

@@ -135,7 +135,11 @@ size_t conn_frame_reader_header(const struct conn_frame_reader *r,
 
 /* ------------------------------------------------------------------ logging */
 
-enum conn_log_level { CONN_LOG_NOTICE, CONN_LOG_WARNING, CONN_LOG_TRACE };
+enum conn_log_level {
+	CONN_LOG_NOTICE, CONN_LOG_WARNING, CONN_LOG_TRACE,
+	CONN_LOG_PROGRESS,	/* --progress: replaces the previous one */
+	CONN_LOG_PROGRESS_END	/* --progress: the summary, to stay */
+};
 
 /* Where the core's notices and traces go: the tools print them. */
 typedef void conn_log_fn(void *ctx, enum conn_log_level level,
@@ -492,6 +496,7 @@ struct conn_relay_config {
 	bool keep_going;		/* show a bad pickle in hex, go on */
 	bool echo;			/* send every message back; no stdio */
 	bool end_with_peer;		/* the peer's end ends us (--exec) */
+	bool progress;			/* log progress lines (--progress) */
 	bool close_out;			/* out_fd is the relay's, non-blocking:
 					 * closed once the peer's messages are
 					 * all written (a command's stdin) */
@@ -510,6 +515,11 @@ size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
 		   size_t len, size_t limit);
 
 /* ------------------------------------------------------ shared CLI options */
+
+/* --progress=WHEN: the tool turns AUTO into ALWAYS or NEVER from isatty(). */
+enum conn_progress_when {
+	CONN_PROGRESS_NEVER, CONN_PROGRESS_AUTO, CONN_PROGRESS_ALWAYS
+};
 
 /* The options all tools share, parsed once here for every tool. */
 struct conn_options {
@@ -545,6 +555,7 @@ struct conn_options {
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
+	enum conn_progress_when progress;
 	int verbose;
 	bool quiet;
 	char detail[200];
@@ -559,7 +570,7 @@ enum conn_option_code {
 	CONN_OPT_HANDSHAKE_TIMEOUT, CONN_OPT_WAIT, CONN_OPT_PICKLE_PROTOCOL,
 	CONN_OPT_KEEP_GOING, CONN_OPT_EXEC, CONN_OPT_ECHO, CONN_OPT_SH_EXEC,
 	CONN_OPT_MAX_CONNS, CONN_OPT_MAX_ACCEPTS, CONN_OPT_TAG,
-	CONN_OPT_BROADCAST
+	CONN_OPT_BROADCAST, CONN_OPT_PROGRESS
 };
 
 /* The short letters of the shared options, for getopt_long: those about
@@ -583,6 +594,7 @@ enum conn_option_code {
 	  CONN_OPT_PICKLE_PROTOCOL }, \
 	{ "keep-going", no_argument, NULL, CONN_OPT_KEEP_GOING }, \
 	{ "echo", no_argument, NULL, CONN_OPT_ECHO }, \
+	{ "progress", optional_argument, NULL, CONN_OPT_PROGRESS }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "quiet", no_argument, NULL, 'q' }
 

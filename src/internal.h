@@ -143,6 +143,26 @@ int errno_to_conn(int err);
  * processes stay as they are (relay.c). */
 int fd_nonblocking_copy(int fd, bool *owned);
 
+/* --------------------------------------------------------------- progress */
+
+/* What --progress counts, and when it last said so (progress.c). */
+struct progress {
+	bool on;
+	uint64_t sent, received;		/* messages */
+	uint64_t sent_bytes, received_bytes;	/* payload bytes */
+	int64_t start_ms, last_ms;
+	conn_log_fn *log;
+	void *ctx;
+};
+
+void progress_start(struct progress *p, bool on, conn_log_fn *log, void *ctx);
+/* Says where things are if half a second has passed since last time. */
+void progress_tick(struct progress *p);
+/* Milliseconds until the next line is due (for poll), -1 when off. */
+int progress_wait_ms(const struct progress *p);
+/* The summary line; nothing more after it. */
+void progress_end(struct progress *p);
+
 /* --------------------------------------------------------------- sessions */
 
 /* Authenticates (when there is a key) and relays over a channel reading

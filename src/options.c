@@ -186,6 +186,17 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 		o->keep_open = true;
 		return set_size_option(o, &o->max_accepts, arg, 1,
 				       UINT64_MAX >> 2, "--max-accepts");
+	case CONN_OPT_PROGRESS:
+		if (arg == NULL || strcmp(arg, "auto") == 0)
+			o->progress = CONN_PROGRESS_AUTO;
+		else if (strcmp(arg, "always") == 0)
+			o->progress = CONN_PROGRESS_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			o->progress = CONN_PROGRESS_NEVER;
+		else
+			return invalid(o, "invalid --progress '%s' (auto, "
+				       "always, never)", arg);
+		return 0;
 	case CONN_OPT_TAG:
 		o->tag = true;
 		return 0;
@@ -399,6 +410,9 @@ const char *conn_options_help_messages(void)
 "                            waiting for the peer to close\n"
 "      --echo              send every received message back (stdin and stdout\n"
 "                            are not used)\n"
+"      --progress[=WHEN]   show messages, bytes, rate and time on stderr:\n"
+"                            auto (when stderr is a terminal; the default\n"
+"                            of --progress), always, never\n"
 "  -v, --verbose           trace connection events and frames to stderr\n"
 "  -q, --quiet             print no notices\n";
 }

@@ -44,6 +44,7 @@ struct relay {
 	bool shut;		/* our sending side is shut down */
 	int input_error;	/* conn-pipe: malformed stdin, told at the end */
 	uint64_t received;
+	struct progress progress;
 	char *detail;
 	size_t capacity;
 };
@@ -88,8 +89,11 @@ static int queue_piece(struct relay *r, const struct conn_piece *p)
 	if (p->size)
 		memcpy(tx->data + tx->end, p->data, p->size);
 	tx->end += p->size;
-	if (conn_piece_is_last(p))
+	r->progress.sent_bytes += p->size;
+	if (conn_piece_is_last(p)) {
 		buf_commit(tx);
+		r->progress.sent++;
+	}
 	return 0;
 }
 
@@ -285,9 +289,11 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 		r->out.end += conn_encode_piece(r->out.data + r->out.end,
 						r->cfg->out_format, p);
 	}
+	r->progress.received_bytes += p->size;
 	if (conn_piece_is_last(p)) {
 		buf_commit(&r->out);
 		r->received++;
+		r->progress.received++;
 		if (r->cfg->count && r->received >= r->cfg->count)
 			r->count_reached = true;
 	}
@@ -420,6 +426,8 @@ static int send_data(struct relay *r)
 		if (rc == 0)
 			rc = buf_append(&r->c->tx, p.data, p.size);
 		buf_commit(&r->c->tx);
+		r->progress.sent++;
+		r->progress.sent_bytes += p.size;
 	}
 	return rc;
 }
@@ -491,7 +499,7 @@ static int io_events(struct relay *r)
 							    POLLOUT, 0 };
 	if (n == 0)
 		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
-	if (poll(pfd, n, -1) < 0)
+	if (poll(pfd, n, progress_wait_ms(&r->progress)) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	if (in_slot >= 0 && pfd[in_slot].revents) {
 		rc = read_input(r);
@@ -547,6 +555,7 @@ static int relay_loop(struct relay *r)
 			rc = finish_input(r, &stop_now);
 		if (rc == 0)
 			close_finished_output(r);
+		progress_tick(&r->progress);
 		if (rc || stop_now || relay_is_over(r))
 			return rc ? rc : r->input_error;
 		rc = io_events(r);
@@ -576,6 +585,7 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	r.dec.pickle_protocol = cfg->pickle_protocol;
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
+	progress_start(&r.progress, cfg->progress, c->log, c->log_ctx);
 	rc = chan_grow(c);
 	if (rc == 0)
 		rc = buf_init(&r.in, IN_BUF_SIZE);
@@ -596,6 +606,7 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	}
 	if (rc && rc != CONN_EPIPE)
 		drain_tx(&r);
+	progress_end(&r.progress);
 	if (r.out_fd_owned && r.out_fd >= 0)
 		close(r.out_fd);
 	conn_decoder_free(&r.dec);

@@ -59,6 +59,7 @@ struct server {
 	bool count_reached;
 	pid_t *pids;		/* --exec: the children alive */
 	unsigned children;
+	struct progress progress;
 	volatile sig_atomic_t *stop;
 	conn_log_fn *log;
 	void *log_ctx;
@@ -179,8 +180,11 @@ static int client_ready(struct server *s, struct client *cl)
 	if (s->o->key)
 		say(s, CONN_LOG_TRACE, "%s: authenticated (%s)", cl->name,
 		    cl->auth.peer_digest);
-	for (i = 0; i < s->o->data_count && rc == 0; i++)
+	for (i = 0; i < s->o->data_count && rc == 0; i++) {
 		rc = client_queue(cl, s->o->data[i], s->o->data_len[i]);
+		s->progress.sent++;
+		s->progress.sent_bytes += s->o->data_len[i];
+	}
 	return rc;
 }
 
@@ -372,6 +376,8 @@ static int deliver(struct server *s, struct client *cl)
 	w->start = w->end = 0;
 	cl->received++;
 	s->received++;
+	s->progress.received++;
+	s->progress.received_bytes += p.size;
 	if (s->o->count && s->received >= s->o->count)
 		s->count_reached = true;
 	return rc;
@@ -478,6 +484,8 @@ static int dispatch(struct server *s)
 	}
 	if (rc == 0 && newest)
 		rc = client_queue(newest, s->msg.data, buf_len(&s->msg));
+	s->progress.sent++;
+	s->progress.sent_bytes += buf_len(&s->msg);
 	s->msg.start = s->msg.end = 0;
 	s->msg_ready = false;
 	return rc;
@@ -683,7 +691,11 @@ static int serve_loop(struct server *s)
 		rc = step(s);
 		if (rc || server_is_over(s))
 			break;
+		progress_tick(&s->progress);
 		timeout = expire_handshakes(s);
+		if (timeout < 0 || (progress_wait_ms(&s->progress) >= 0 &&
+				    progress_wait_ms(&s->progress) < timeout))
+			timeout = progress_wait_ms(&s->progress);
 		rc = wait_events(s, pfd, timeout);
 	}
 	free(pfd);
@@ -871,10 +883,13 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 		rc = buf_init(&s.msg, 4096);
 	if (rc == 0)
 		rc = buf_init(&s.out, BUF_READ_SIZE);
+	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS, log,
+		       ctx);
 	if (rc == 0)
 		rc = serve_loop(&s);
 	if (rc != CONN_EPIPE)
 		drain_stdout(&s);
+	progress_end(&s.progress);
 	server_free(&s);
 	return rc;
 }

@@ -70,6 +70,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
 		.echo = o->echo,
+		.progress = o->progress == CONN_PROGRESS_ALWAYS,
 		.stop = stop,
 	};
 }

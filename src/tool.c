@@ -8,10 +8,13 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tool {
 	const char *program;
 	bool quiet;
+	bool tty;		/* stderr is a terminal */
+	bool progress_shown;	/* a progress line is on the terminal */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -33,14 +36,23 @@ volatile sig_atomic_t *tool_install_signals(void)
 	return &stop_requested;
 }
 
+/* On a terminal a progress line is redrawn in place ("\r", erase the
+ * line), and other lines first erase it; elsewhere each is a line. */
 static void tool_log(void *ctx, enum conn_log_level level, const char *line)
 {
-	const struct tool *t = ctx;
+	struct tool *t = ctx;
+	bool progress = level == CONN_LOG_PROGRESS ||
+			level == CONN_LOG_PROGRESS_END;
 
-	if (t->quiet && level != CONN_LOG_TRACE)
+	if (t->quiet && !progress && level != CONN_LOG_TRACE)
 		return;
-	fprintf(stderr, "%s: %s%s\n", t->program,
-		level == CONN_LOG_WARNING ? "warning: " : "", line);
+	if (t->progress_shown)
+		fputs("\r\033[K", stderr);
+	t->progress_shown = level == CONN_LOG_PROGRESS && t->tty;
+	fprintf(stderr, "%s: %s%s%s", t->program,
+		level == CONN_LOG_WARNING ? "warning: " : "", line,
+		t->progress_shown ? "" : "\n");
+	fflush(stderr);
 }
 
 int tool_version(const char *program)
@@ -110,9 +122,14 @@ int tool_report(const char *program, int rc, const char *detail)
 static int run(const char *program, struct conn_options *o,
 	       tool_session_fn *session)
 {
-	struct tool t = { .program = program, .quiet = o->quiet };
+	struct tool t = { .program = program, .quiet = o->quiet,
+			  .tty = isatty(STDERR_FILENO) };
 	char detail[512] = "";
 	int rc;
+
+	if (o->progress == CONN_PROGRESS_AUTO)
+		o->progress = t.tty ? CONN_PROGRESS_ALWAYS
+				    : CONN_PROGRESS_NEVER;
 
 	tool_install_signals();
 	if (o->authkey_from_option)

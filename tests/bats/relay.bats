@@ -250,3 +250,44 @@ load helpers
 	assert_err C '^conn-client: end of input, all sent: shutting down our sending side$'
 	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
 }
+
+# in_pty FILE CMD: run the shell command CMD with a terminal as its stdin,
+# stdout and stderr (script(1)); FILE gets what the terminal showed.
+in_pty() {
+	script -qec "$2" "$1" >/dev/null </dev/null
+}
+
+@test "--progress on a terminal: lines redrawn in place, then a summary; nothing on a pipe" {
+	head -c 3000000 /dev/zero >"$T/zeros"
+	in_pty "$T/tty" "sh -c '(for i in 1 2 3; do cat \"$T/zeros\"; sleep 0.6; done) | conn-pipe --progress -f raw > /dev/null'"
+	grep -q $'conn-pipe: [0-9]* messages ([0-9.]* [kMG]*B) sent, [0-9]* messages ([0-9.]* [kMG]*B) received, .*/s, [0-9.]* s\r\e\[K' "$T/tty" ||
+		fail "no progress line redrawn in place: $(cat -v "$T/tty")"
+	grep -q 'conn-pipe: done: 138 messages (9.0 MB) sent, 138 messages (9.0 MB) received, ' "$T/tty" ||
+		fail "no summary: $(cat -v "$T/tty")"
+	# auto: stderr is no terminal here, so nothing
+	run_to P --in "$T/zeros" conn-pipe --progress -f raw
+	expect_exit P 0
+	[[ ! -s $T/P.err ]] || fail "progress on a pipe: $(cat "$T/P.err")"
+	# always: plain lines, the summary last
+	run_to A --in "$T/zeros" conn-pipe --progress=always -f raw
+	expect_exit A 0
+	[[ $(tail -1 "$T/A.err") == 'conn-pipe: done: 46 messages (3.0 MB) sent, 46 messages (3.0 MB) received, '* ]] ||
+		fail "$(cat "$T/A.err")"
+	run_to B conn-pipe --progress=sometimes
+	expect_exit B 2
+	assert_err_only B "^conn-pipe: invalid --progress 'sometimes' \\(auto, always, never\\)$"
+}
+
+@test "--progress=always on conn-client and conn-listen (-k too): the summary counts both ways" {
+	listen L --progress=always --data hi 127.0.0.1:0
+	run_to C --in /dev/null conn-client --progress=always --data a --data b "$ADDR"
+	expect_exit C 0
+	expect_exit L 0
+	assert_err C '^conn-client: done: 2 messages \(2 B\) sent, 1 messages \(2 B\) received, '
+	assert_err L '^conn-listen: done: 1 messages \(2 B\) sent, 2 messages \(2 B\) received, '
+	listen K --progress=always -k --max-accepts 1 127.0.0.1:0
+	run_to D conn-client --data xyz --close-on-eof "$ADDR"
+	expect_exit D 0
+	expect_exit K 0
+	assert_err K '^conn-listen: done: 0 messages \(0 B\) sent, 1 messages \(3 B\) received, '
+}

@@ -174,3 +174,19 @@ EOF
 	grep -Eq '^unix stream 64 B +msg/s +[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9.]+x +[0-9.]+x' "$T/Q.out" ||
 		fail "no figures and ratios: $(head -3 "$T/Q.out")"
 }
+
+@test "tools/bench-plot --quick: an SVG with the throughput and latency panels" {
+	local build
+	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-plot" --quick --build "$build" "$T/b.svg"
+	expect_exit Q 0 120
+	"$PYTHON" - "$T/b.svg" <<'PY'
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+texts = [t.firstChild.data for t in doc.getElementsByTagName('text')]
+assert any('stream throughput' in t for t in texts), texts
+assert any('pingpong latency' in t for t in texts), texts
+assert len(doc.getElementsByTagName('polyline')) == 2
+assert len(doc.getElementsByTagName('circle')) == 18
+PY
+}

@@ -281,21 +281,26 @@ static int client_handshake(struct server *s, struct client *cl)
 
 /* ------------------------------------------------------ client -> stdout */
 
-/* --tag: the client's name before each line of a rendering, or before the
- * message in the plain text formats (whose payload may hold newlines). */
-static int append_tagged(struct server *s, struct client *cl,
-			 const uint8_t *text, size_t len, bool every_line)
+/* --tag: "NAME " (the room is the caller's to make). */
+static int append_tag(struct server *s, const struct client *cl)
 {
-	const uint8_t *nl;
+	int rc = buf_append(&s->out, cl->name, strlen(cl->name));
+
+	return rc ? rc : buf_append(&s->out, " ", 1);
+}
+
+/* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
+static int append_tagged_lines(struct server *s, const struct client *cl,
+			       const char *text, size_t len)
+{
+	const char *nl;
 	size_t line;
 	int rc = 0;
 
 	while (len > 0 && rc == 0) {
-		nl = every_line ? memchr(text, '\n', len) : NULL;
+		nl = memchr(text, '\n', len);
 		line = nl ? (size_t)(nl - text) + 1 : len;
-		rc = buf_append(&s->out, cl->name, strlen(cl->name));
-		if (rc == 0)
-			rc = buf_append(&s->out, " ", 1);
+		rc = append_tag(s, cl);
 		if (rc == 0)
 			rc = buf_append(&s->out, text, line);
 		text += line;
@@ -314,22 +319,15 @@ static int render_message(struct server *s, struct client *cl,
 	int rc;
 
 	if (!conn_format_is_whole(f)) {
-		/* Encoded beside the tail of out, then put in place. */
-		rc = buf_reserve(&s->out, conn_encode_bound(f, size) * 2 +
+		/* The plain formats: one tag before the message, whose
+		 * payload may hold newlines of its own. */
+		rc = buf_reserve(&s->out, conn_encode_bound(f, size) +
 				 NAME_MAX_LEN + 1, SIZE_MAX);
-		if (rc)
-			return rc;
-		len = conn_encode_piece(s->out.data + s->out.end, f, &p);
-		if (!s->o->tag) {
-			s->out.end += len;
-			return 0;
-		}
-		text = malloc(len ? len : 1);
-		if (text == NULL)
-			return CONN_ENOMEM;
-		memcpy(text, s->out.data + s->out.end, len);
-		rc = append_tagged(s, cl, (uint8_t *)text, len, false);
-		free(text);
+		if (rc == 0 && s->o->tag)
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			s->out.end += conn_encode_piece(s->out.data +
+							s->out.end, f, &p);
 		return rc;
 	}
 	rc = conn_format_render(&text, &len, why, sizeof(why), f, data, size);
@@ -354,7 +352,7 @@ static int render_message(struct server *s, struct client *cl,
 		return 0;
 	}
 	if (rc == 0)
-		rc = s->o->tag ? append_tagged(s, cl, (uint8_t *)text, len, true)
+		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
 			       : buf_append(&s->out, text, len);
 	free(text);
 	return rc;

@@ -1120,42 +1120,47 @@ static uint64_t hash_float(double x)
 
 /* The hash of a hashable node; tuples and frozensets have theirs
  * already (from when they were made), so this never recurses. */
-static uint64_t node_hash(struct node *n)
+static uint64_t hash_of(const struct node *n)
 {
-	if (n->hashed)
-		return n->hash;
 	switch (n->kind) {
 	case K_NONE:
-		n->hash = 0x9e3779b97f4a7c15ull;
-		break;
+		return 0x9e3779b97f4a7c15ull;
 	case K_BOOL:
-		n->hash = mix(n->u.b);
-		break;
+		return mix(n->u.b);
 	case K_INT:
-		n->hash = n->u.i.digits ? hash_bytes(n->u.i.digits,
-						     strlen(n->u.i.digits), 'i')
-					: mix((uint64_t)n->u.i.v);
-		break;
+		return n->u.i.digits ? hash_bytes(n->u.i.digits,
+						  strlen(n->u.i.digits), 'i')
+				     : mix((uint64_t)n->u.i.v);
 	case K_FLOAT:
-		n->hash = hash_float(n->u.f);
-		break;
+		return hash_float(n->u.f);
 	case K_COMPLEX:
-		n->hash = n->u.c.im == 0 ? hash_float(n->u.c.re)
-			  : hash_float(n->u.c.re) ^ mix(hash_float(n->u.c.im));
-		break;
+		return n->u.c.im == 0 ? hash_float(n->u.c.re)
+		       : hash_float(n->u.c.re) ^ mix(hash_float(n->u.c.im));
 	case K_STR: case K_BYTES:
-		n->hash = hash_bytes(n->u.s.p, n->u.s.n, n->kind);
-		break;
+		return hash_bytes(n->u.s.p, n->u.s.n, n->kind);
 	case K_GLOBAL:
-		n->hash = hash_bytes(n->u.g.module.p, n->u.g.module.n, 'g') ^
-			  hash_bytes(n->u.g.name.p, n->u.g.name.n, 'n');
-		break;
+		return hash_bytes(n->u.g.module.p, n->u.g.module.n, 'g') ^
+		       hash_bytes(n->u.g.name.p, n->u.g.name.n, 'n');
 	default:	/* opaque objects hash by identity */
-		n->hash = mix(n->id ^ 0xabcdef);
-		break;
+		return mix(n->id ^ 0xabcdef);
 	}
-	n->hashed = true;
-	return n->hash;
+}
+
+static uint64_t node_hash(struct node *n)
+{
+	uint64_t h;
+
+	if (n->hashed)
+		return n->hash;
+	h = hash_of(n);
+	/* The shared constants stay read-only: renders may run in several
+	 * threads at once. */
+	if (n != &node_none && n != &node_true && n != &node_false &&
+	    n != &node_empty_tuple) {
+		n->hash = h;
+		n->hashed = true;
+	}
+	return h;
 }
 
 static bool is_number(const struct node *n)
@@ -2544,8 +2549,9 @@ static int op_collect(struct decoder *d, enum kind kind)
 
 	if (rc)
 		return rc;
-	items = d->stack + start;
 	count = d->nstack - start;
+	/* The stack is NULL until something is pushed: NULL + 0 is UB. */
+	items = count ? d->stack + start : NULL;
 	if (kind == K_TUPLE) {
 		rc = pop_tuple(d, &n, count);
 		return rc ? rc : push(d, n);
@@ -3768,8 +3774,10 @@ static void list_arg(struct decoder *d)
 			o->err = CONN_ENOMEM;
 			break;
 		}
-		sprintf(joined, "%.*s %.*s", (int)d->arg.t1.n, d->arg.t1.p,
-			(int)d->arg.t2.n, d->arg.t2.p);
+		/* Not sprintf: a NUL in a name would end its %.*s early. */
+		memcpy(joined, d->arg.t1.p, d->arg.t1.n);
+		joined[d->arg.t1.n] = ' ';
+		memcpy(joined + d->arg.t1.n + 1, d->arg.t2.p, d->arg.t2.n);
 		out_char(o, ' ');
 		repr_str(o, joined, d->arg.t1.n + d->arg.t2.n + 1);
 		free(joined);

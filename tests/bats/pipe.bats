@@ -403,6 +403,9 @@ $(printf '%s' --help | xxd -p)
 }
 
 @test "--exec: a CMD that cannot be found is exit 2 'cannot run'" {
+	# valgrind runs posix_spawn's vfork as a fork: the failed exec comes
+	# back as the child's exit status 127, not as posix_spawn's error.
+	skip_under_valgrind "posix_spawn cannot report a failed exec"
 	run_to P conn-pipe --exec "$T/no-such-command" arg
 	expect_exit P 2
 	assert_err_only P "^conn-pipe: cannot run .*no-such-command.*: No such file or directory$"
@@ -518,45 +521,5 @@ $(cat "$T/diff")"
 	for f in J D; do
 		head -1 "$T/$f.out" | grep -q "^b[\"']#CHALLENGE#" || fail "$f: first line $(head -1 "$T/$f.out")"
 		sed -n 2p "$T/$f.out" | grep -qx "b'#WELCOME#'" || fail "$f: second line $(sed -n 2p "$T/$f.out")"
-	done
-}
-
-# ----------------------------------------------------------------- docs
-
-@test "docs: each man page's OPTIONS are exactly the options of the tool's --help" {
-	local man_dir=$BATS_TEST_DIRNAME/../../man tool
-	[[ -f $man_dir/conn-pipe.1 ]] || skip "no man pages beside the tests"
-	for tool in conn-listen conn-client conn-pipe; do
-		run_to "H-$tool" "$tool" --help
-		expect_exit "H-$tool" 0
-		"$PYTHON" - "$T/H-$tool.out" "$man_dir/$tool.1" >"$T/diff" <<'EOF' || fail "$tool: $(cat "$T/diff")"
-import re, sys
-opt = re.compile(r'(?<![\w-])(--[a-z0-9][a-z0-9-]*|-[0-9A-Za-z])(?![\w-])')
-helped = set()
-for line in open(sys.argv[1]):
-    m = re.match(r'\s{2,}(-.*?)(\s{2,}|$)', line)
-    if m:
-        helped |= set(opt.findall(m.group(1)))
-text = open(sys.argv[2]).read()
-section = text.split('\n.SH OPTIONS\n', 1)[1].split('\n.SH ', 1)[0]
-lines = section.split('\n')
-documented = set()
-for i, line in enumerate(lines[:-1]):
-    if line == '.TP':
-        head = re.sub(r'\\f[BIRP]|\\&', '', lines[i + 1]).replace('\\-', '-')
-        head = re.sub(r'^\.[A-Z]+ ', '', head).replace('"', ' ')
-        documented |= set(opt.findall(head))
-bad = False
-if not helped or not documented:
-    print('no options found: help %s, man %s' % (sorted(helped), sorted(documented)))
-    bad = True
-if helped - documented:
-    print('in --help, not in the man page:', sorted(helped - documented))
-    bad = True
-if documented - helped:
-    print('in the man page, not in --help:', sorted(documented - helped))
-    bad = True
-sys.exit(1 if bad else 0)
-EOF
 	done
 }

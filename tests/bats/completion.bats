@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# completion.bats - the bash completion of tools/conn-tools.bash-completion:
+# options from each tool's --help, values of the options that have a fixed
+# set, files and commands where they belong.  Completions are computed as
+# bash computes them on <TAB>: the completion function runs with
+# COMP_WORDS split at COMP_WORDBREAKS, in a bash that has loaded
+# bash-completion, and its COMPREPLY is printed.
+
+load helpers
+
+COMPLETION=$BATS_TEST_DIRNAME/../../tools/conn-tools.bash-completion
+BASH_COMPLETION=${BASH_COMPLETION:-/usr/share/bash-completion/bash_completion}
+
+# Each test starts with it (helpers.bash owns setup()).
+need_completion() {
+	skip_under_valgrind "every <TAB> runs the tool's --help; nothing else of the tools runs"
+	[[ -f $COMPLETION ]] || skip "no completion/ beside the tests"
+	[[ -f $BASH_COMPLETION ]] ||
+		skip "bash-completion is not installed (apt-get install bash-completion)"
+}
+
+# tab LINE: prints what <TAB> at the end of LINE offers, one per line,
+# sorted and without duplicates, then "(nospace)" if no space is to follow.
+# It runs in an empty directory, where file names complete to nothing.
+tab() {
+	mkdir -p "$T/empty"
+	(cd "$T/empty" && bash --norc --noprofile -c '
+		. "$1" || exit 2
+		. "$2" || exit 2
+		line=$3
+		COMP_LINE=$line COMP_POINT=${#line} COMP_TYPE=9 COMP_KEY=9
+		COMP_WORDS=() w=
+		for ((k = 0; k < ${#line}; k++)); do
+			c=${line:k:1}
+			case $c in
+			" ") [[ -n $w ]] && COMP_WORDS+=("$w"); w= ;;
+			[=:]) [[ -n $w ]] && COMP_WORDS+=("$w"); COMP_WORDS+=("$c"); w= ;;
+			*) w+=$c ;;
+			esac
+		done
+		[[ -n $w || $line == *" " ]] && COMP_WORDS+=("$w")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		nospace=
+		compopt() { [[ $* == *nospace* ]] && nospace=1; return 0; }
+		_conn_tools "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" \
+			"${COMP_WORDS[COMP_CWORD - 1]}"
+		((${#COMPREPLY[@]})) && printf "%s\n" "${COMPREPLY[@]}" | sort -u
+		[[ -z $nospace ]] || echo "(nospace)"
+	' tab "$BASH_COMPLETION" "$COMPLETION" "$1")
+}
+
+# expect LINE WORD... [(nospace)]: <TAB> after LINE offers exactly the
+# WORDs, and no space after them if "(nospace)" is given.
+expect() {
+	local line=$1 nospace=
+	shift
+	if [[ ${!#} == "(nospace)" ]]; then
+		nospace=$'\n(nospace)'
+		set -- "${@:1:$#-1}"
+	fi
+	run tab "$line"
+	assert_success
+	if (($#)); then
+		assert_output "$(printf '%s\n' "$@" | sort -u)$nospace"
+	else
+		assert_output ""
+	fi
+}
+
+@test "completion: the script loads and registers the four tools" {
+	need_completion
+	run bash --norc --noprofile -c '. "$1" && . "$2" && complete -p conn-listen conn-client conn-pipe conn-bench' \
+		x "$BASH_COMPLETION" "$COMPLETION"
+	assert_success
+	assert_line --index 0 "complete -F _conn_tools conn-listen"
+	assert_line --index 3 "complete -F _conn_tools conn-bench"
+}
+
+@test "completion: conn-client --dig<TAB> is --digest=, with no space after" {
+	need_completion
+	expect "conn-client --dig" --digest= "(nospace)"
+	expect "conn-client --no-" --no-md5
+}
+
+@test "completion: --digest values, after a space or an =" {
+	need_completion
+	expect "conn-client --digest " sha256 sha384 sha3_256 sha3_384 md5
+	expect "conn-listen --digest=sha3_" sha3_256 sha3_384
+	expect "conn-bench --digest m" md5
+}
+
+@test "completion: formats: --in and -f offer the input formats, --out all" {
+	need_completion
+	expect "conn-client --in " lines null raw frames hex quoted json
+	expect "conn-pipe -f " lines null raw frames hex quoted json
+	expect "conn-pipe --format=" lines null raw frames hex quoted json
+	expect "conn-listen --out " lines null raw frames hex quoted json repr pickle-dis
+	expect "conn-pipe --out=p" pickle-dis
+}
+
+@test "completion: conn-bench workloads and transports" {
+	need_completion
+	expect "conn-bench -w " stream pingpong handshake
+	expect "conn-bench --workload=p" pingpong
+	expect "conn-bench --transport " unix tcp
+}
+
+@test "completion: files for --authkey-file and --python-peer" {
+	need_completion
+	mkdir "$T/d"
+	: >"$T/d/key1"
+	: >"$T/d/key2"
+	: >"$T/d/other"
+	expect "conn-client --authkey-file $T/d/k" "$T/d/key1" "$T/d/key2"
+	expect "conn-listen --authkey-file=$T/d/o" "$T/d/other"
+	expect "conn-bench --python-peer $T/d/key" "$T/d/key1" "$T/d/key2"
+}
+
+@test "completion: nothing to offer for a value that is free text or a number" {
+	need_completion
+	expect "conn-client --authkey "
+	expect "conn-pipe --max-size="
+	expect "conn-bench --size 6"
+	# --exec is --data's text here, not an option: no commands follow.
+	expect "conn-pipe --data --exec conn-pi"
+}
+
+@test "completion: an optional value only after its =" {
+	need_completion
+	run_to H conn-pipe --help
+	grep -q -- '--progress\[=WHEN\]' "$T/H.out" || skip "no --progress[=WHEN] in conn-pipe --help"
+	expect "conn-pipe --progress=a" auto always
+	: >"$T/empty/input"
+	# Without '=', the next word is an operand: conn-pipe's FILE.
+	expect "conn-pipe --progress in" input
+}
+
+@test "completion: commands for --exec, then the command's own completion" {
+	need_completion
+	run tab "conn-pipe --exec conn-pi"
+	assert_success
+	assert_line conn-pipe
+	# The words after --exec CMD are CMD's: here conn-client's own options.
+	expect "conn-listen :0 --exec conn-client --dig" --digest= "(nospace)"
+	expect "conn-pipe --exec conn-pipe --out=r" raw repr
+}
+
+@test "completion: TOOL -<TAB> offers exactly the options of TOOL --help" {
+	need_completion
+	local tool
+	for tool in conn-listen conn-client conn-pipe conn-bench; do
+		run_to "H-$tool" "$tool" --help
+		expect_exit "H-$tool" 0
+		# Every word that starts an option line, and a long one after
+		# "-x, ", with its "=" if it takes "=ARG".
+		sed -nE 's/^ {2,6}(-[0-9A-Za-z])?(, )?(--[-0-9a-z]+=?)?.*/\1 \3/p' \
+			"$T/H-$tool.out" | tr ' ' '\n' | grep . | sort -u >"$T/want"
+		tab "$tool -" | grep -v '^(nospace)$' >"$T/got"
+		diff "$T/want" "$T/got" >"$T/diff" ||
+			fail "$tool: --help (<) and the completion (>) differ: $(cat "$T/diff")"
+	done
+}

@@ -73,7 +73,7 @@ int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
 }
 
 int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
-		int fd, size_t window)
+		int fd, const char *name, size_t window)
 {
 	ssize_t n;
 	int rc;
@@ -81,7 +81,8 @@ int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
 	rc = buf_reserve(b, BUF_READ_SIZE, window > BUF_READ_SIZE ? window
 								  : BUF_READ_SIZE);
 	if (rc == CONN_ETOOBIG && buf_room(b) == 0) {
-		detail_set(detail, capacity, "a stdin message is too long");
+		detail_set(detail, capacity, "a message of %s is too long",
+			   name);
 		return rc;
 	}
 	if (rc && rc != CONN_ETOOBIG)
@@ -92,7 +93,7 @@ int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
 	else if (n == 0)
 		*eof = true;
 	else if (errno != EAGAIN && errno != EINTR) {
-		detail_set(detail, capacity, "cannot read stdin: %s",
+		detail_set(detail, capacity, "cannot read %s: %s", name,
 			   strerror(errno));
 		return CONN_EIO;
 	}

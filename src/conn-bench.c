@@ -813,8 +813,10 @@ static void cleanup(struct bench_cli *b)
 int main(int argc, char **argv)
 {
 	static struct bench_cli b;
-	bool done = false;
+	bool done = false, closed[3];
 	int status, rc;
+
+	tool_hold_standard_fds(closed);
 
 	b.size = DEFAULT_SIZE;
 	b.duration_ms = DEFAULT_DURATION_MS;

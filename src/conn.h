@@ -481,6 +481,7 @@ size_t conn_encode_piece(uint8_t *out, enum conn_format f,
 
 struct conn_relay_config {
 	int in_fd, out_fd;		/* -1 for none */
+	const char *in_name;		/* in_fd in errors (NULL: "stdin") */
 	enum conn_format in_format, out_format;
 	size_t chunk_size;
 	uint64_t max_size;

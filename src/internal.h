@@ -46,10 +46,11 @@ static inline size_t buf_room(const struct conn_buf *b)
 /* What one read of stdin asks for, at least. */
 #define BUF_READ_SIZE (64 * 1024)
 
-/* One read of fd into b, growing b up to window bytes (a decoder's need);
- * sets *eof at end of file.  EAGAIN and EINTR are no errors. */
+/* One read of fd (name, for errors: "stdin") into b, growing b up to
+ * window bytes (a decoder's need); sets *eof at end of file.  EAGAIN and
+ * EINTR are no errors. */
 int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
-		int fd, size_t window);
+		int fd, const char *name, size_t window);
 
 /* Writes b up to limit to fd without blocking: 0 (even when not all went),
  * CONN_EPIPE when the reader left, or CONN_EIO. */

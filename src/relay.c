@@ -161,7 +161,8 @@ static int pump_input(struct relay *r)
 static int read_input(struct relay *r)
 {
 	return buf_read_fd(&r->in, &r->in_eof, r->detail, r->capacity,
-			   r->in_fd, conn_decoder_window(&r->dec));
+			   r->in_fd, r->cfg->in_name ? r->cfg->in_name : "stdin",
+			   conn_decoder_window(&r->dec));
 }
 
 /* ------------------------------------------------------ socket -> stdout */

@@ -527,7 +527,7 @@ static int pump_stdin(struct server *s)
 static int read_stdin(struct server *s)
 {
 	return buf_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
-			   s->in_fd, conn_decoder_window(&s->dec));
+			   s->in_fd, "stdin", conn_decoder_window(&s->dec));
 }
 
 /* --------------------------------------------------------------- stdout */

@@ -57,6 +57,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.in_fd = in_fd, .out_fd = STDOUT_FILENO,
 		.in_format = o->in_format, .out_format = o->out_format,
 		.chunk_size = o->chunk_size, .max_size = o->max_size,
+		.in_name = o->file,
 		.data = o->data, .data_len = o->data_len,
 		.data_count = o->data_count, .count = o->count,
 		.send_only = o->send_only, .recv_only = o->recv_only,
@@ -94,6 +95,7 @@ static int relay_command(char *detail, size_t capacity,
 	if (rc)
 		return rc;
 	cfg = relay_config(o, from_cmd, stop);
+	cfg.in_name = "the command's output";
 	cfg.out_fd = to_cmd;
 	cfg.close_out = true;
 	/* The command's end (its stdout closed) ends the connection, once

@@ -5,6 +5,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
@@ -141,11 +142,38 @@ static int run(const char *program, struct conn_options *o,
 	return rc ? tool_report(program, rc, detail) : CONN_EXIT_OK;
 }
 
+/*
+ * A closed stdin, stdout or stderr (<&-) would be taken by the first
+ * socket we open, which would then be read as stdin or written as stdout.
+ * /dev/null holds the place: a closed stdin reads as empty, a closed
+ * stderr swallows notices; a closed stdout is refused where it is used.
+ */
+void tool_hold_standard_fds(bool closed[3])
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++) {
+		closed[fd] = fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+		if (closed[fd] &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			_exit(CONN_EXIT_IO);
+	}
+}
+
+/* Sessions that write received messages to stdout need it open. */
+static bool writes_stdout(const struct conn_options *o)
+{
+	return !o->send_only && !o->echo && !(o->exec_argv && o->address);
+}
+
 int tool_main(const struct tool_spec *spec, int argc, char **argv)
 {
 	char short_options[64];
 	struct conn_options o;
 	int ch, status = -1, exec_end = 0;
+	bool closed[3];
+
+	tool_hold_standard_fds(closed);
 
 	/* ':' first: a missing argument is told apart from an unknown
 	 * option, and we print the one error line ourselves. */
@@ -185,6 +213,11 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 	if (status < 0 && conn_options_finish(&o, spec->operands,
 					      argc - optind, argv + optind))
 		status = tool_usage_error(spec->program, o.detail);
+	if (status < 0 && closed[STDOUT_FILENO] && writes_stdout(&o)) {
+		fprintf(stderr, "%s: cannot write stdout: %s\n", spec->program,
+			strerror(EBADF));
+		status = CONN_EXIT_IO;
+	}
 	if (status < 0)
 		status = run(spec->program, &o, spec->session);
 	conn_options_free(&o);

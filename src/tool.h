@@ -15,6 +15,10 @@ typedef int tool_session_fn(char *detail, size_t capacity,
 			    volatile sig_atomic_t *stop, conn_log_fn *log,
 			    void *log_ctx);
 
+/* Puts /dev/null on a closed stdin, stdout or stderr, so that no socket
+ * takes their place; closed[] says which were closed. */
+void tool_hold_standard_fds(bool closed[3]);
+
 /* Prints "PROGRAM (conn-tools) VERSION" and the GNU licence lines; 0. */
 int tool_version(const char *program);
 

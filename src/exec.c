@@ -17,7 +17,8 @@
 
 extern char **environ;
 
-/* environ plus CONN_PEER and CONN_DIGEST (when known), for the command. */
+/* environ plus CONN_PEER and CONN_DIGEST (when known), for the command;
+ * never CONN_AUTHKEY: the command talks to the peer, and the key is ours. */
 static char **command_environment(const char *peer, const char *digest)
 {
 	size_t n = 0, i;
@@ -28,8 +29,9 @@ static char **command_environment(const char *peer, const char *digest)
 	env = calloc(n + 3, sizeof(*env));
 	if (env == NULL)
 		return NULL;
-	for (i = 0; i < n; i++)
-		env[i] = environ[i];
+	for (i = n = 0; environ[i]; i++)
+		if (strncmp(environ[i], "CONN_AUTHKEY=", 13) != 0)
+			env[n++] = environ[i];
 	if (peer && asprintf(&env[n++], "CONN_PEER=%s", peer) < 0)
 		env[--n] = NULL;
 	if (digest && asprintf(&env[n++], "CONN_DIGEST=%s", digest) < 0)

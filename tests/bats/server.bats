@@ -261,3 +261,13 @@ EOF
 	[[ ! -e $T/s.sock ]] || fail "the socket file is still there"
 	[[ -z $(ps -o pid=,stat= --ppid "$pid") ]] || fail "children left: $(ps -o pid=,stat=,args= --ppid "$pid")"
 }
+
+@test "--exec: the command gets CONN_PEER and CONN_DIGEST, never CONN_AUTHKEY" {
+	CONN_AUTHKEY=$KEY listen L 127.0.0.1:0 --sh-exec \
+		'echo "keys=$(env | grep -c "^CONN_AUTHKEY=")"; echo "peer=$CONN_PEER digest=$CONN_DIGEST"'
+	CONN_AUTHKEY=$KEY run_to C --in /dev/null conn-client "$ADDR"
+	expect_exit C 0
+	expect_exit L 0
+	grep -qx 'keys=0' "$T/C.out" || fail "$(cat "$T/C.out")"
+	grep -Eqx 'peer=127\.0\.0\.1:[0-9]+ digest=sha256' "$T/C.out" || fail "$(cat "$T/C.out")"
+}

@@ -195,7 +195,7 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 				return CONN_ETIMEDOUT;
 			timeout = left > 1000000 ? 1000000 : (int)left;
 		}
-		rc = poll(&pfd, 1, timeout);
+		rc = poll(&pfd, 1, stop_checked(timeout));
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)

@@ -82,6 +82,16 @@ static inline void buf_commit(struct conn_buf *b)
 	b->mark = b->end;
 }
 
+/* The longest a wait lasts before the stop flag is looked at again: a
+ * signal that lands between the look and poll() is seen this late at most. */
+#define STOP_CHECK_MS 1000
+
+/* timeout for poll(): ms, but no wait longer than STOP_CHECK_MS. */
+static inline int stop_checked(int ms)
+{
+	return ms < 0 || ms > STOP_CHECK_MS ? STOP_CHECK_MS : ms;
+}
+
 /* ---------------------------------------------------------------- details */
 
 /* printf into a detail buffer; always terminated. */

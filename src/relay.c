@@ -500,7 +500,7 @@ static int io_events(struct relay *r)
 							    POLLOUT, 0 };
 	if (n == 0)
 		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
-	if (poll(pfd, n, progress_wait_ms(&r->progress)) < 0)
+	if (poll(pfd, n, stop_checked(progress_wait_ms(&r->progress))) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	if (in_slot >= 0 && pfd[in_slot].revents) {
 		rc = read_input(r);

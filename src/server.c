@@ -653,7 +653,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
 	}
-	if (poll(pfd, n, timeout) < 0)
+	if (poll(pfd, n, stop_checked(timeout)) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	for (i = 0; i < n; i++) {
 		if (!pfd[i].revents)
@@ -809,7 +809,8 @@ static int serve_forked(struct server *s)
 			continue;
 		}
 		pfd = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
-		if (poll(&pfd, 1, s->children ? CHILD_POLL_MS : -1) > 0) {
+		if (poll(&pfd, 1, s->children ? CHILD_POLL_MS
+					       : STOP_CHECK_MS) > 0) {
 			rc = fork_one(s);
 			rc = rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 		}

@@ -98,7 +98,7 @@ int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 	for (;;) {
 		if (stop && *stop)
 			return CONN_EINTR;
-		if (poll(&pfd, 1, -1) < 0) {
+		if (poll(&pfd, 1, stop_checked(-1)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return CONN_EIO;

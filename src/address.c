@@ -100,6 +100,14 @@ int conn_address_from_text(struct conn_address *a, char *detail,
 	return CONN_EADDR;
 }
 
+/* Bare, a path reads back as itself only if it has a '/' and does not
+ * start like the other syntaxes: "@x/y" and "unix:a/b" need "unix:". */
+static bool path_needs_prefix(const char *path, size_t len)
+{
+	return !memchr(path, '/', len) || path[0] == '@' ||
+	       (len >= 5 && memcmp(path, "unix:", 5) == 0);
+}
+
 static int format_unix(char *out, size_t capacity,
 		       const struct sockaddr_un *sun, unsigned len)
 {
@@ -113,7 +121,7 @@ static int format_unix(char *out, size_t capacity,
 				path + 1) < 0;
 	path_len = strnlen(path, path_len);
 	return snprintf(out, capacity, "%s%.*s",
-			memchr(path, '/', path_len) ? "" : "unix:",
+			path_needs_prefix(path, path_len) ? "unix:" : "",
 			(int)path_len, path) < 0;
 }
 

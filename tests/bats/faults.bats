@@ -899,6 +899,7 @@ EOF
 }
 
 @test "--authkey TEXT is overwritten in /proc/PID/cmdline once read (both tools)" {
+	skip_under_valgrind "/proc/PID/cmdline is valgrind's own"
 	local key='Cmdline-S3cret-99'
 	listen L --idle -v --authkey "$key" 127.0.0.1:0
 	spawn C --idle conn-client -v --authkey "$key" "$ADDR"

@@ -313,7 +313,8 @@ static int json_decode_line(struct conn_decoder *d, size_t *out_len,
 	free(d->scratch);
 	d->scratch = pickle;
 	d->scratch_cap = *out_len;
-	return 0;
+	/* The pickle is the message: it, not the text, meets --max-size. */
+	return d->max_size && *out_len > d->max_size ? too_long(d) : 0;
 }
 
 static bool is_blank(const uint8_t *text, size_t len)

@@ -686,3 +686,14 @@ EOF
 	cat "$T/O.out" "$T/D.out" >"$T/shell"
 	diff "$T/py" "$T/shell" || fail "python vs conn-client differ"
 }
+
+@test "json in: --max-size bounds the pickle sent, not the JSON text" {
+	printf '"%s"\n' "$(printf 'a%.0s' $(seq 40))" >"$T/in"
+	run_to P --in "$T/in" conn-pipe --in json --out repr --max-size 30
+	expect_exit P 5
+	assert_err_only P '^conn-pipe: stdin message 1 is longer than --max-size \(30 bytes\)$'
+	printf '"aaaa"\n' >"$T/in2"
+	run_to Q --in "$T/in2" conn-pipe --in json --out repr --max-size 30
+	expect_exit Q 0
+	assert_file "$T/Q.out" $'\'aaaa\'\n'
+}

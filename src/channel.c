@@ -384,8 +384,15 @@ int conn_channel_queue(struct conn_channel *c, const void *data, size_t size)
 		rc = chan_flush(c);
 	if (rc == 0 && size >= CHAN_BUF_SIZE / 2)
 		return chan_writev_all(c, iov, 2);
-	if (rc == 0)
-		rc = buf_append(&c->tx, header, header_size);
+	return rc ? rc : chan_append(c, data, size);
+}
+
+int chan_append(struct conn_channel *c, const void *data, size_t size)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	int rc = buf_append(&c->tx, header,
+			    conn_frame_header_encode(header, size));
+
 	if (rc == 0)
 		rc = buf_append(&c->tx, data, size);
 	if (rc == 0)

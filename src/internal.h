@@ -118,6 +118,9 @@ struct conn_channel {
 /* True when a whole message is waiting in rx. */
 bool chan_has_message(const struct conn_channel *c);
 
+/* Frames one message onto the end of tx; nothing is written yet. */
+int chan_append(struct conn_channel *c, const void *data, size_t size);
+
 /* Gives rx and tx their full size, for the relay's bulk traffic. */
 int chan_grow(struct conn_channel *c);
 

@@ -412,7 +412,6 @@ static void drain_tx(struct relay *r)
 static int send_data(struct relay *r)
 {
 	const struct conn_relay_config *cfg = r->cfg;
-	uint8_t header[CONN_FRAME_HEADER_MAX];
 	struct conn_piece p;
 	size_t i;
 	int rc = 0;
@@ -422,11 +421,7 @@ static int send_data(struct relay *r)
 					 cfg->data_len[i], 0,
 					 cfg->data_len[i] };
 		chan_trace_frame(r->c, '>', &p);
-		rc = buf_append(&r->c->tx, header,
-				conn_frame_header_encode(header, p.total));
-		if (rc == 0)
-			rc = buf_append(&r->c->tx, p.data, p.size);
-		buf_commit(&r->c->tx);
+		rc = chan_append(r->c, p.data, p.size);
 		r->progress.sent++;
 		r->progress.sent_bytes += p.size;
 	}

@@ -118,15 +118,7 @@ static void client_free(struct client *cl)
 /* Queues one message for the client without ever blocking. */
 static int client_queue(struct client *cl, const void *data, size_t size)
 {
-	uint8_t header[CONN_FRAME_HEADER_MAX];
-	struct conn_buf *tx = &cl->c->tx;
-	int rc;
-
-	rc = buf_append(tx, header, conn_frame_header_encode(header, size));
-	if (rc == 0)
-		rc = buf_append(tx, data, size);
-	buf_commit(tx);
-	return rc;
+	return chan_append(cl->c, data, size);
 }
 
 static void client_drop(struct server *s, size_t i)

@@ -308,6 +308,7 @@ struct node {
 	bool readonly;		/* a buffer after READONLY_BUFFER */
 	bool owned;		/* s.p was malloc'ed for this node */
 	unsigned char slot_bits;	/* log2 of u.seq.slots' size, 0: none */
+	bool rendered;		/* a float or complex has been rendered once */
 	uint32_t id;		/* the identity hash of opaque objects */
 	uint64_t hash;
 	struct effects *effects;
@@ -317,9 +318,15 @@ struct node {
 			int64_t v;
 			char *digits;	/* beyond 64 bits: "-123...", owned */
 		} i;
-		double f;
+		/* repr: the value's text, kept from its second rendering
+		 * on (see out_shared), owned */
+		struct {
+			double v;
+			char *repr;
+		} f;
 		struct {
 			double re, im;
+			char *repr;
 		} c;
 		struct text s;	/* str as UTF-8, bytes, bytearray */
 		struct {
@@ -362,6 +369,12 @@ static void node_release(struct node *n)
 	switch (n->kind) {
 	case K_INT:
 		free(n->u.i.digits);
+		break;
+	case K_FLOAT:
+		free(n->u.f.repr);
+		break;
+	case K_COMPLEX:
+		free(n->u.c.repr);
 		break;
 	case K_STR: case K_BYTES: case K_BYTEARRAY:
 		if (n->owned)
@@ -1132,7 +1145,7 @@ static uint64_t hash_of(const struct node *n)
 						  strlen(n->u.i.digits), 'i')
 				     : mix((uint64_t)n->u.i.v);
 	case K_FLOAT:
-		return hash_float(n->u.f);
+		return hash_float(n->u.f.v);
 	case K_COMPLEX:
 		return n->u.c.im == 0 ? hash_float(n->u.c.re)
 		       : hash_float(n->u.c.re) ^ mix(hash_float(n->u.c.im));
@@ -1204,12 +1217,12 @@ static bool numbers_equal(const struct node *a, const struct node *b)
 		if (b->u.c.im != 0)
 			return false;
 		if (a->kind == K_FLOAT)
-			return a->u.f == b->u.c.re;
+			return a->u.f.v == b->u.c.re;
 		return int_equals_float(a, b->u.c.re);
 	}
 	if (b->kind == K_FLOAT)
-		return a->kind == K_FLOAT ? a->u.f == b->u.f
-					  : int_equals_float(a, b->u.f);
+		return a->kind == K_FLOAT ? a->u.f.v == b->u.f.v
+					  : int_equals_float(a, b->u.f.v);
 	if (a->kind == K_INT && b->kind == K_INT) {
 		if (a->u.i.digits || b->u.i.digits)
 			return a->u.i.digits && b->u.i.digits &&
@@ -1956,7 +1969,7 @@ static int make_bytes(struct decoder *d, struct node **out, enum kind kind,
 static bool real_value(const struct node *n, double *x)
 {
 	if (n->kind == K_FLOAT)
-		*x = n->u.f;
+		*x = n->u.f.v;
 	else if (n->kind == K_BOOL)
 		*x = n->u.b;
 	else if (n->kind == K_INT && n->u.i.digits == NULL)
@@ -2508,7 +2521,7 @@ static int op_float(struct decoder *d)
 		return fail(d, CONN_EPROTO, "FLOAT out of range");
 	rc = push_value(d, &n, K_FLOAT);
 	if (!rc)
-		n->u.f = x;
+		n->u.f.v = x;
 	return rc;
 }
 
@@ -2526,7 +2539,7 @@ static int op_binfloat(struct decoder *d)
 		return rc;
 	for (i = 0; i < 8; i++)	/* big-endian, unlike the rest */
 		bits = bits << 8 | p[i];
-	memcpy(&n->u.f, &bits, sizeof(bits));
+	memcpy(&n->u.f.v, &bits, sizeof(bits));
 	return 0;
 }
 
@@ -3217,26 +3230,49 @@ static void repr_int(struct out *o, const struct node *n)
 		out_fmt(o, "%lld", (long long)n->u.i.v);
 }
 
-static void repr_float(struct out *o, double x)
+/*
+ * Puts a float's or complex's text, and keeps it in *repr when the node is
+ * rendered a second time: shortest digits cost microseconds, and a pickle
+ * of a few hundred bytes can share one value millions of times over (the
+ * memo).  Values rendered once, most of them, keep nothing.
+ */
+static void out_shared(struct out *o, struct node *n, char **repr,
+		       const char *text)
+{
+	if (*repr == NULL && n->rendered && (*repr = strdup(text)) == NULL) {
+		if (!o->err)
+			o->err = CONN_ENOMEM;
+		return;
+	}
+	n->rendered = true;
+	out_str(o, *repr != NULL ? *repr : text);
+}
+
+static void repr_float(struct out *o, struct node *n)
 {
 	char text[40];
 
-	float_format(text, x, true, false);
-	out_str(o, text);
+	if (n->u.f.repr == NULL)
+		float_format(text, n->u.f.v, true, false);
+	out_shared(o, n, &n->u.f.repr, text);
 }
 
 /* complex.__repr__: "2j" when the real part is +0, else "(1+2j)". */
-static void repr_complex(struct out *o, double re, double im)
+static void repr_complex(struct out *o, struct node *n)
 {
-	char a[40], b[40];
+	double re = n->u.c.re, im = n->u.c.im;
+	char text[96], a[40], b[40];
 
-	float_format(b, im, false, re != 0 || signbit(re));
-	if (re == 0 && !signbit(re)) {
-		out_fmt(o, "%sj", b);
-		return;
+	if (n->u.c.repr == NULL) {
+		float_format(b, im, false, re != 0 || signbit(re));
+		if (re == 0 && !signbit(re)) {
+			snprintf(text, sizeof(text), "%sj", b);
+		} else {
+			float_format(a, re, false, false);
+			snprintf(text, sizeof(text), "(%s%sj)", a, b);
+		}
 	}
-	float_format(a, re, false, false);
-	out_fmt(o, "(%s%sj)", a, b);
+	out_shared(o, n, &n->u.c.repr, text);
 }
 
 /* A global's dotted name, its unprintable characters escaped. */
@@ -3566,8 +3602,8 @@ static void repr_node(struct render *r, struct node *n, int depth)
 	case K_NONE: out_str(r->o, "None"); return;
 	case K_BOOL: out_str(r->o, n->u.b ? "True" : "False"); return;
 	case K_INT: repr_int(r->o, n); return;
-	case K_FLOAT: repr_float(r->o, n->u.f); return;
-	case K_COMPLEX: repr_complex(r->o, n->u.c.re, n->u.c.im); return;
+	case K_FLOAT: repr_float(r->o, n); return;
+	case K_COMPLEX: repr_complex(r->o, n); return;
 	case K_STR: repr_str(r->o, n->u.s.p, n->u.s.n); return;
 	case K_BYTES: repr_bytes(r->o, n->u.s.p, n->u.s.n, false); return;
 	case K_BYTEARRAY:
@@ -3707,11 +3743,11 @@ static void json_scalar(struct render *r, struct node *n)
 		repr_int(r->o, n);
 		break;
 	case K_FLOAT:
-		if (isfinite(n->u.f))
-			repr_float(r->o, n->u.f);
+		if (isfinite(n->u.f.v))
+			repr_float(r->o, n);
 		else
 			out_fmt(r->o, "{\"__float__\": \"%s\"}",
-				isnan(n->u.f) ? "nan" : n->u.f < 0 ? "-inf"
+				isnan(n->u.f.v) ? "nan" : n->u.f.v < 0 ? "-inf"
 								   : "inf");
 		break;
 	case K_STR:

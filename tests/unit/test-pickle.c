@@ -297,6 +297,8 @@ static void test_json(void)
 		  "[{\"__repr__\": \"[...]\"}]" },
 		{ BYTES("\x80\x04\x8a\x0d\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 			"\x00\x00\x00\x10."), "1267650600228229401496703205376" },
+		{ BYTES("\x80\x04(G?\xf8\x00\x00\x00\x00\x00\x00\x94h\x00h\x00l."),
+		  "[1.5, 1.5, 1.5]" },
 	};
 	struct result r;
 	size_t i;
@@ -380,6 +382,13 @@ static void test_repr_edges(void)
 		   "(V\\u00ff\nVLatin-1\ntR."), "b'\\xff'");
 	check_repr("a global with a newline", BYTES("\x80\x04\x8c\x01m\x8c"
 		   "\x02\x0a\x09\x93."), "<class 'm.\\n\\t'>");
+	/* Shared values: the second rendering on reads the kept text. */
+	check_repr("[x, x, x] for a float x", BYTES("\x80\x04(G?\xf8\x00\x00"
+		   "\x00\x00\x00\x00\x94h\x00h\x00l."), "[1.5, 1.5, 1.5]");
+	check_repr("[z, z, z] for a complex z", BYTES("\x80\x04(\x8c\x08"
+		   "builtins\x8c\x07" "complex\x93G?\xf8\x00\x00\x00\x00\x00"
+		   "\x00G\xc0\x00\x00\x00\x00\x00\x00\x00\x86R\x94h\x00h\x00l."),
+		   "[(1.5-2j), (1.5-2j), (1.5-2j)]");
 }
 
 /* ------------------------------------------------------------- hostile */

@@ -308,7 +308,7 @@ struct node {
 	bool readonly;		/* a buffer after READONLY_BUFFER */
 	bool owned;		/* s.p was malloc'ed for this node */
 	unsigned char slot_bits;	/* log2 of u.seq.slots' size, 0: none */
-	bool rendered;		/* a float or complex has been rendered once */
+	bool rendered;		/* a float or complex was rendered before */
 	uint32_t id;		/* the identity hash of opaque objects */
 	uint64_t hash;
 	struct effects *effects;
@@ -3234,7 +3234,8 @@ static void repr_int(struct out *o, const struct node *n)
  * Puts a float's or complex's text, and keeps it in *repr when the node is
  * rendered a second time: shortest digits cost microseconds, and a pickle
  * of a few hundred bytes can share one value millions of times over (the
- * memo).  Values rendered once, most of them, keep nothing.
+ * memo).  Values rendered once, most of them, keep nothing.  text is made
+ * and read only while *repr is NULL.
  */
 static void out_shared(struct out *o, struct node *n, char **repr,
 		       const char *text)

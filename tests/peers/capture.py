@@ -2,7 +2,7 @@
 """Records a real authenticated multiprocessing.connection session, for
 reading back with `conn-pipe --in frames --out repr`.
 
-  capture.py OUTDIR [--modern] [--authkey KEY]
+  capture.py OUTDIR [--modern] [--authkey KEY] [--listener-objects N]
 
 A Python Listener side and a Python Client side (threads of this process)
 talk through a recording relay made of two socketpairs; nothing touches the
@@ -13,6 +13,8 @@ and raw HMAC-MD5; with --modern the listener side uses modern_peer.py's
 Connection.send()/recv():
 
   listener -> client:  LISTENER_OBJECTS      client -> listener:  CLIENT_OBJECTS
+
+(with --listener-objects N, the first N of LISTENER_OBJECTS only).
 
 Writes, in OUTDIR:
   l2c.bin, c2l.bin            every byte each direction carried (frames format)
@@ -78,7 +80,9 @@ def main():
     ap.add_argument('outdir')
     ap.add_argument('--modern', action='store_true')
     ap.add_argument('--authkey', default='capture key')
+    ap.add_argument('--listener-objects', type=int, metavar='N')
     args = ap.parse_args()
+    listener_objects = LISTENER_OBJECTS[:args.listener_objects]
     key = args.authkey.encode()
     signal.alarm(30)
 
@@ -102,7 +106,7 @@ def main():
                 conn = mpc.Connection(lsock.detach())
                 mpc.deliver_challenge(conn, key)
                 mpc.answer_challenge(conn, key)
-            for obj in LISTENER_OBJECTS:
+            for obj in listener_objects:
                 conn.send(obj)
             for _ in CLIENT_OBJECTS:
                 got_by_listener.append(conn.recv())
@@ -117,16 +121,16 @@ def main():
     mpc.deliver_challenge(conn, key)
     for obj in CLIENT_OBJECTS:
         conn.send(obj)
-    got = [conn.recv() for _ in LISTENER_OBJECTS]
+    got = [conn.recv() for _ in listener_objects]
     conn.close()
     lt.join()
     for t in threads:
         t.join()
     if errors:
         raise SystemExit('capture: ' + '; '.join(errors))
-    assert got == LISTENER_OBJECTS and got_by_listener == CLIENT_OBJECTS
+    assert got == listener_objects and got_by_listener == CLIENT_OBJECTS
 
-    for name, data, objects in (('l2c', l2c, LISTENER_OBJECTS),
+    for name, data, objects in (('l2c', l2c, listener_objects),
                                 ('c2l', c2l, CLIENT_OBJECTS)):
         frames = frames_of(bytes(data))
         hs = len(frames) - len(objects)

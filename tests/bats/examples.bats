@@ -91,6 +91,22 @@ make_key() {
 	assert_file "$W/key" $'secret\n'
 }
 
+# exchange LISTENER CLIENT [N]: two terminals, the sessions LISTENER and
+# CLIENT (made by doc), in which "to the client" and "to the listener" are
+# typed; the listener's Nth command (default 1) comes up first; each
+# prints the line the other typed.
+exchange() {
+	local l=$1 c=$2 n=${3:-1}
+	printf 'to the client\n' >"$T/$l.typed"
+	printf 'to the listener\n' >"$T/$c.typed"
+	session "$l" --in "$T/$l.typed"
+	wait_out "$l" "$n" 'listening on'
+	run_doc "$c" --in "$T/$c.typed"
+	shown "$l"
+	assert_file "$T/$c.$n.out" $'to the client\n'
+	grep -qx 'to the listener' "$T/$l.$n.out" || fail "$l: $(cat "$T/$l.$n.out")"
+}
+
 # wait_out NAME N ERE [SEC]: command N of NAME printed a line matching ERE.
 wait_out() {
 	local f=$T/$1.$2.out end=$(($(now_ms) + ${4:-10} * 1000))
@@ -243,38 +259,20 @@ EOF
 }
 
 @test "README: two shells, each printing what the other typed" {
-	printf 'from shell 1\n' >"$T/typed1"
-	printf 'from shell 2\n' >"$T/typed2"
 	doc S1 README.md '# shell 1' --cmd 1
-	session S1 --in "$T/typed1"
-	wait_out S1 1 'listening on'
 	doc S2 README.md '# shell 2' --cmd 2
-	run_doc S2 --in "$T/typed2"
-	shown S1
-	grep -qx 'from shell 2' "$T/S1.1.out" || fail "shell 1: $(cat "$T/S1.1.out")"
-	assert_file "$T/S2.1.out" $'from shell 1\n'
+	exchange S1 S2
 }
 
 @test "README, conn-client(1): a Unix socket and an abstract socket" {
 	make_key
-	printf 'to the client\n' >"$T/typed1"
-	printf 'to the listener\n' >"$T/typed2"
 	doc L README.md '/tmp/demo.sock       # or unix:' --cmd 1
-	session L --in "$T/typed1"
-	wait_out L 1 'listening on'
 	doc C README.md '/tmp/demo.sock       # or unix:' --cmd 2
-	run_doc C --in "$T/typed2"
-	shown L
-	assert_file "$T/C.1.out" $'to the client\n'
-	grep -qx 'to the listener' "$T/L.1.out" || fail "listener: $(cat "$T/L.1.out")"
+	exchange L C
 	[[ ! -e $W/demo.sock ]] || fail "the socket file is left"
 	doc A README.md '/tmp/demo.sock       # or unix:' --cmd 3
-	session A --in "$T/typed1"
-	wait_out A 1 "listening on @$ABSTRACT\$"
 	doc AC man/conn-client.1 '$ conn-client --authkey-file key @demo'
-	run_doc AC --in "$T/typed2"
-	shown A
-	assert_file "$T/AC.1.out" $'to the client\n'
+	exchange A AC
 }
 
 @test "README: capturing frames, reading them in Python, replaying them to the next client" {
@@ -534,22 +532,14 @@ assert pickle.loads(bytes.fromhex(open(sys.argv[1]).read())) == [1, "two", None]
 
 @test "conn-listen(1), conn-client(1): a Unix socket, an abstract socket, and --wait" {
 	make_key
-	printf 'to the client\n' >"$T/typed"
 	doc U man/conn-listen.1 '$ conn-listen --authkey-file key /tmp/demo.sock'
-	session U --in "$T/typed"
-	wait_out U 1 'listening on'
 	doc UC man/conn-client.1 '$ conn-client --authkey-file key /tmp/demo.sock'
-	run_doc UC
-	assert_file "$T/UC.1.out" $'to the client\n'
-	shown U
+	exchange U UC
 	doc A man/conn-listen.1 '$ conn-listen --authkey-file key @demo'
-	session A --in "$T/typed"
-	wait_out A 1 'listening on'
 	doc AC man/conn-client.1 '$ conn-client --authkey-file key @demo'
-	run_doc AC
-	assert_file "$T/AC.1.out" $'to the client\n'
-	shown A
+	exchange A AC
 	# --wait: the client first, the listener (no key) a moment later
+	printf 'to the client\n' >"$T/typed"
 	doc WC man/conn-client.1 '$ conn-client --wait=30 /tmp/demo.sock'
 	session WC
 	sleep 0.3
@@ -599,16 +589,9 @@ assert pickle.loads(bytes.fromhex(open(sys.argv[1]).read())) == [1, "two", None]
 
 @test "conn-client(1): conn-listen in another shell, the key in the environment" {
 	make_key
-	printf 'from the listener\n' >"$T/typed1"
-	printf 'from the client\n' >"$T/typed2"
 	doc L man/conn-client.1 '$ conn-listen :6000'
-	session L --in "$T/typed1"
-	wait_out L 2 'listening on'
 	doc C man/conn-client.1 '$ conn-client :6000'
-	run_doc C --in "$T/typed2"
-	shown L
-	assert_file "$T/C.2.out" $'from the listener\n'
-	grep -qx 'from the client' "$T/L.2.out" || fail "listener: $(cat "$T/L.2.out")"
+	exchange L C 2
 }
 
 @test "conn-client(1): capture what the peer sends and read it back with Python" {

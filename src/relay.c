@@ -368,7 +368,7 @@ static int pump_output(struct relay *r)
 			if (c->trace)
 				chan_log(c, CONN_LOG_TRACE, "the peer closed "
 					 "its sending side after %llu messages",
-					 (unsigned long long)c->reader.messages);
+					 (unsigned long long)r->received);
 			r->output_done = true;
 			return 0;
 		}

@@ -252,6 +252,28 @@ load helpers
 	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
 }
 
+@test "-v: the end-of-connection count is of messages, not handshake frames (a keyed exchange, one message each way)" {
+	local key
+	key=$(key_file key secret)
+	printf 'from listener\n' >"$T/l.in"
+	printf 'from client\n' >"$T/c.in"
+	listen L --in "$T/l.in" -v --authkey-file "$key" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client -v --authkey-file "$key" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" $'from listener\n'
+	assert_file "$T/L.out" $'from client\n'
+	assert_err C '^conn-client: authenticated: '
+	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
+	assert_err L '^conn-listen: the peer closed its sending side after 1 messages$'
+	# the same in a -k server
+	listen S --in "$T/l.in" -k --max-accepts 1 -v --authkey-file "$key" 127.0.0.1:0
+	run_to D --in "$T/c.in" conn-client --authkey-file "$key" "127.0.0.1:$PORT"
+	expect_exit D 0
+	expect_exit S 0
+	assert_err S '^conn-listen: 127\.0\.0\.1:[0-9]+: closed after 1 messages$'
+}
+
 # in_pty FILE CMD: run the shell command CMD with a terminal as its stdin,
 # stdout and stderr (script(1)); FILE gets what the terminal showed.
 in_pty() {

@@ -67,6 +67,45 @@ mkinputs() {
 	assert_exchanged L C
 }
 
+# dual_stack_ok: ":0" binds one [::] socket taking IPv4 too, so IPv4 peers
+# arrive as ::ffff:a.b.c.d; without IPv6 it is 0.0.0.0 and nothing to show.
+dual_stack_ok() {
+	"$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::", 0))' 2>/dev/null
+}
+
+@test ":PORT (dual-stack): an IPv4 peer is 127.0.0.1:PORT in --tag, warnings and -v, never ::ffff:" {
+	dual_stack_ok || skip "no IPv6: :PORT listens on IPv4 alone"
+	local key
+	key=$(key_file key secret)
+	listen L --idle -v -k --tag --authkey-file "$key" :0
+	[[ $LISTEN_LINE == "conn-listen: listening on [::]:$PORT" ]] ||
+		fail "bad announce line: '$LISTEN_LINE'"
+	run_to C conn-client --authkey-file "$key" --data hello --close-on-eof "127.0.0.1:$PORT"
+	expect_exit C 0
+	run_to W conn-client --authkey-file "$(key_file wrong wrong)" "127.0.0.1:$PORT"
+	expect_exit W 4
+	wait_lines "$T/L.out" 1
+	grep -Eqx '127\.0\.0\.1:[0-9]+ hello' "$T/L.out" || fail "--tag: $(cat "$T/L.out")"
+	assert_err L '^conn-listen: connection from 127\.0\.0\.1:[0-9]+$'
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: authentication failed: '
+	refute_err L 'ffff'
+	# an IPv6 peer is still shown as one
+	run_to D conn-client --authkey-file "$key" --data six --close-on-eof "[::1]:$PORT"
+	expect_exit D 0
+	wait_lines "$T/L.out" 2
+	grep -Eqx '\[::1\]:[0-9]+ six' "$T/L.out" || fail "--tag: $(cat "$T/L.out")"
+}
+
+@test ":PORT (dual-stack): CONN_PEER of an IPv4 peer is 127.0.0.1:PORT, in conn-listen -v's trace too" {
+	dual_stack_ok || skip "no IPv6: :PORT listens on IPv4 alone"
+	listen L -v :0 --sh-exec 'echo "$CONN_PEER"'
+	run_to C conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	grep -Eqx '127\.0\.0\.1:[0-9]+' "$T/C.out" || fail "CONN_PEER: $(cat "$T/C.out")"
+	assert_err L "^conn-listen: connection from $(cat "$T/C.out")\$"
+}
+
 @test "bare PORT form on both sides" {
 	mkinputs
 	listen L --in "$T/l.in" 0

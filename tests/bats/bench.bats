@@ -190,3 +190,52 @@ assert len(doc.getElementsByTagName('polyline')) == 2
 assert len(doc.getElementsByTagName('circle')) == 18
 PY
 }
+
+# build_dir: the build tree whose conn-bench is first in PATH.
+build_dir() {
+	local bin
+	bin=$(command -v conn-bench) || return 1
+	bin=$(cd "$(dirname "$bin")/.." && pwd) || return 1
+	[[ -f $bin/Makefile ]] || return 1
+	echo "$bin"
+}
+
+@test "installed with --prefix: --vs-python finds the installed bench-peer.py, never a tools/bench-peer.py near the binary" {
+	local top src inst=$T/inst
+	skip_under_valgrind "configures, compiles and installs a second build"
+	top=$(build_dir) || skip "not run from a build tree"
+	src=$(sed -n 's/^abs_top_srcdir = //p' "$top/Makefile")
+	[[ -x $src/configure ]] || skip "no configure in the source tree"
+	command -v "${CC:-cc}" >/dev/null || skip "no C compiler"
+	mkdir "$T/b"
+	# MAKEFLAGS: not the jobserver of a make check that runs us.
+	(cd "$T/b" && "$src/configure" -q --prefix="$inst" CFLAGS=-O0 &&
+		env -u MAKEFLAGS -u MFLAGS make -s install) >"$T/install.log" 2>&1 ||
+		skip "no scratch build here (an in-tree build?): $(tail -5 "$T/install.log")"
+	[[ -r $inst/share/conn-tools/bench-peer.py ]] || fail "bench-peer.py is not installed"
+	# where conn-bench used to look first, relative to its binary
+	mkdir "$inst/tools" "$T/tools"
+	printf 'import sys\nsys.exit("decoy peer run")\n' >"$inst/tools/bench-peer.py"
+	cp "$inst/tools/bench-peer.py" "$T/tools/bench-peer.py"
+	run_to B env -u CONN_BENCH_PEER "$inst/bin/conn-bench" --vs-python -w pingpong \
+		--count 20 --transport unix
+	expect_exit B 0 30
+	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
+	refute_err B decoy
+	# without the installed copy, an installed conn-bench looks nowhere else
+	rm "$inst/share/conn-tools/bench-peer.py"
+	run_to N env -u CONN_BENCH_PEER "$inst/bin/conn-bench" --vs-python -w pingpong --count 1
+	expect_exit N 2
+	assert_err_only N '^conn-bench: --vs-python: cannot find bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER$'
+	# CONN_BENCH_PEER relocates it
+	run_to R env CONN_BENCH_PEER="$src/tools/bench-peer.py" "$inst/bin/conn-bench" \
+		--vs-python -w pingpong --count 20 --transport unix
+	expect_exit R 0 30
+}
+
+@test "the build tree's conn-bench finds a python peer without CONN_BENCH_PEER" {
+	build_dir >/dev/null || skip "not run from a build tree"
+	run_to B env -u CONN_BENCH_PEER conn-bench --vs-python -w pingpong --count 20 --transport unix
+	expect_exit B 0 30
+	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
+}

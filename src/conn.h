@@ -259,7 +259,8 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 		       size_t capacity, const struct conn_address *a,
 		       enum conn_family family);
 
-/* Removes the Unix socket file, if any, and closes the listener. */
+/* Closes the listener and removes its Unix socket file and lock file, if
+ * any, unless another listener has put its own there since. */
 void conn_listener_close(struct conn_listener *l);
 
 /* The bound address, in conn_address_parse() syntax. */

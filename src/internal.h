@@ -190,6 +190,11 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 
 /* conn-listen -k: serves connection after connection on l, many at once
  * (server.c), until a signal or --max-accepts. */
+/* In a forked child: closes the parent's listening socket and lock file
+ * descriptors, so the child neither accepts nor keeps the path locked;
+ * the files stay, the parent's to remove. */
+void transport_close_in_child(struct conn_listener *l);
+
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	       const struct conn_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx);

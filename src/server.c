@@ -714,7 +714,7 @@ _Noreturn static void serve_child(struct server *s, int fd, const char *name)
 	char detail[512] = "";
 	int rc;
 
-	close(conn_listener_fd(s->l));	/* the parent's; not its file */
+	transport_close_in_child(s->l);	/* the parent's; not its files */
 	rc = session_serve(detail, sizeof(detail), fd, fd, -1, s->o,
 			   CONN_ROLE_LISTENER, name, s->stop, s->log,
 			   s->log_ctx);

@@ -402,6 +402,18 @@ $(printf '%s' --help | xxd -p)
 	assert_file "$T/Q.out" $'got: X\n'
 }
 
+@test "-e is --exec: CMD and its arguments, options before it apply" {
+	printf 'x\ny\n' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --out hex -e "$PYTHON" "$CONN_PEERS/frame_echo.py" --prefix '-e: '
+	expect_exit P 0
+	assert_file "$T/P.out" "$(printf '%s' '-e: X' | xxd -p)
+$(printf '%s' '-e: Y' | xxd -p)
+"
+	run_to Q conn-pipe -e
+	expect_exit Q 2
+	assert_err Q "^conn-pipe: option '-e' requires an argument$"
+}
+
 @test "--exec: a CMD that cannot be found is exit 2 'cannot run'" {
 	# valgrind runs posix_spawn's vfork as a fork: the failed exec comes
 	# back as the child's exit status 127, not as posix_spawn's error.

@@ -78,10 +78,17 @@ int tool_check_stdout(const char *program, int status)
 	return CONN_EXIT_IO;
 }
 
+/* The second line of every usage error, as GNU tools print it. */
+static void tool_help_hint(const char *program)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program);
+}
+
 int tool_usage_error(const char *program, const char *detail)
 {
 	fprintf(stderr, "%s: %s\n", program,
 		detail && detail[0] ? detail : "invalid usage");
+	tool_help_hint(program);
 	return CONN_EXIT_USAGE;
 }
 
@@ -117,6 +124,10 @@ int tool_report(const char *program, int rc, const char *detail)
 		fprintf(stderr, "%s: timeout: %s\n", program, detail);
 	else
 		fprintf(stderr, "%s: %s\n", program, detail);
+	/* Found once running (-4 with a Unix socket, a CMD that cannot
+	 * run), but still a usage error: the same hint. */
+	if (conn_exit_status(rc) == CONN_EXIT_USAGE)
+		tool_help_hint(program);
 	return conn_exit_status(rc);
 }
 

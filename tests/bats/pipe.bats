@@ -208,13 +208,14 @@ print(n)' "$T/frames")
 	for f in repr pickle-dis; do
 		run_to "P-$f" conn-pipe --in "$f"
 		expect_exit "P-$f" 2
-		assert_err_only "P-$f" "^conn-pipe: format '$f' is for output only$"
+		assert_usage_error "P-$f" "^conn-pipe: format '$f' is for output only$"
 		run_to "F-$f" conn-pipe -f "$f"
 		expect_exit "F-$f" 2
-		assert_err "F-$f" "^conn-pipe: format '$f' is for output only$"
+		assert_usage_error "F-$f" "^conn-pipe: format '$f' is for output only$"
 	done
 	run_to U conn-pipe --in nosuchformat
 	expect_exit U 2
+	assert_usage_error U "^conn-pipe: unknown format 'nosuchformat' \\(lines, "
 }
 
 @test "network options are unrecognized by conn-pipe (exit 2)" {
@@ -224,8 +225,7 @@ print(n)' "$T/frames")
 		spawn P conn-pipe "$opt"
 		finish P 10
 		[[ $STATUS == 2 ]] || fail "$opt: exit $STATUS, expected 2: $(cat "$T/P.err")"
-		grep -Eq '^conn-pipe: (unrecognized|invalid) option' "$T/P.err" ||
-			fail "$opt: $(cat "$T/P.err")"
+		assert_usage_error P '^conn-pipe: (unrecognized|invalid) option'
 		unset 'BG_PID[P]'
 	done
 }
@@ -411,7 +411,7 @@ $(printf '%s' '-e: Y' | xxd -p)
 "
 	run_to Q conn-pipe -e
 	expect_exit Q 2
-	assert_err Q "^conn-pipe: option '-e' requires an argument$"
+	assert_usage_error Q "^conn-pipe: option '-e' requires an argument$"
 }
 
 @test "--exec: a CMD that cannot be found is exit 2 'cannot run'" {
@@ -420,14 +420,15 @@ $(printf '%s' '-e: Y' | xxd -p)
 	skip_under_valgrind "posix_spawn cannot report a failed exec"
 	run_to P conn-pipe --exec "$T/no-such-command" arg
 	expect_exit P 2
-	assert_err_only P "^conn-pipe: cannot run .*no-such-command.*: No such file or directory$"
+	assert_usage_error P "^conn-pipe: cannot run .*no-such-command.*: No such file or directory$"
 
 	run_to Q conn-pipe --exec no-such-command-in-path-xyz
 	expect_exit Q 2
-	assert_err_only Q "^conn-pipe: cannot run no-such-command-in-path-xyz: No such file or directory$"
+	assert_usage_error Q "^conn-pipe: cannot run no-such-command-in-path-xyz: No such file or directory$"
 
 	run_to R conn-pipe --exec
 	expect_exit R 2
+	assert_usage_error R "^conn-pipe: option '--exec' requires an argument$"
 }
 
 @test "--exec: CMD exiting with status 3 is exit 1 'exited with status 3'" {

@@ -127,7 +127,8 @@ load helpers
 @test "--echo with --send-only or --recv-only is a usage error" {
 	run conn-listen --echo --recv-only 127.0.0.1:0
 	[ "$status" -eq 2 ] || fail "exit $status"
-	[ "$output" = "conn-listen: cannot use --echo with --recv-only" ] || fail "$output"
+	[ "$output" = "conn-listen: cannot use --echo with --recv-only
+Try 'conn-listen --help' for more information." ] || fail "$output"
 }
 
 @test "without --close-on-eof the client waits for the peer after its stdin EOF" {
@@ -276,7 +277,7 @@ in_pty() {
 		fail "$(cat "$T/A.err")"
 	run_to B conn-pipe --progress=sometimes
 	expect_exit B 2
-	assert_err_only B "^conn-pipe: invalid --progress 'sometimes' \\(auto, always, never\\)$"
+	assert_usage_error B "^conn-pipe: invalid --progress 'sometimes' \\(auto, always, never\\)$"
 }
 
 @test "--progress=always on conn-client and conn-listen (-k too): the summary counts both ways" {

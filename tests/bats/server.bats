@@ -165,19 +165,22 @@ EOF
 @test "usage: --tag, --broadcast and --max-conns need -k; --tag with raw or frames output" {
 	run_to A conn-listen --tag :0
 	expect_exit A 2
-	assert_err_only A '^conn-listen: --tag needs -k \(--keep-open\)$'
+	assert_usage_error A '^conn-listen: --tag needs -k \(--keep-open\)$'
 	run_to B conn-listen --broadcast :0
 	expect_exit B 2
+	assert_usage_error B '^conn-listen: --broadcast needs -k \(--keep-open\)$'
 	run_to C conn-listen -k --tag --out frames :0
 	expect_exit C 2
-	assert_err_only C '^conn-listen: cannot use --tag with --out frames$'
+	assert_usage_error C '^conn-listen: cannot use --tag with --out frames$'
 	run_to D conn-listen -k --max-conns 0 :0
 	expect_exit D 2
+	assert_usage_error D "^conn-listen: invalid --max-conns '0'$"
 	run_to E conn-listen -k --echo :0 --exec cat
 	expect_exit E 2
-	assert_err_only E '^conn-listen: cannot use --echo with --exec$'
+	assert_usage_error E '^conn-listen: cannot use --echo with --exec$'
 	run_to F conn-listen :0 --sh-exec true --exec cat
 	expect_exit F 2
+	assert_usage_error F '^conn-listen: cannot use --exec with --sh-exec$'
 }
 
 @test "--exec: a shell one-liner server serves a Python Client with a key and several of ours at once" {

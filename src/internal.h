@@ -157,6 +157,13 @@ int errno_to_conn(int err);
  * processes stay as they are (relay.c). */
 int fd_nonblocking_copy(int fd, bool *owned);
 
+/* ----------------------------------------------------------------- pickle */
+
+/* text as a JSON string literal, quotes included, bad UTF-8 as U+FFFD, the
+ * way json output writes a str: malloc'ed, NUL-ended (pickle.c). */
+int pickle_json_quote(char **out, size_t *out_len, const char *text,
+		      size_t len);
+
 /* --------------------------------------------------------------- progress */
 
 /* What --progress counts, and when it last said so (progress.c). */

@@ -942,8 +942,8 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 		rc = buf_init(&s.msg, 4096);
 	if (rc == 0)
 		rc = buf_init(&s.out, BUF_READ_SIZE);
-	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS, log,
-		       ctx);
+	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS,
+		       o->progress_width, log, ctx);
 	if (rc == 0)
 		rc = serve_loop(&s);
 	if (rc != CONN_EPIPE)

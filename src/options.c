@@ -444,7 +444,8 @@ const char *conn_options_help_server(void)
 "      --max-conns=N       -k: at most N connections at once (default 100)\n"
 "      --max-accepts=N     stop listening after N connections (implies -k)\n"
 "      --tag               prefix each message on stdout with the peer's\n"
-"                            address (text formats)\n"
+"                            address (text formats); with --out json, one\n"
+"                            object: {\"peer\": ADDRESS, \"message\": ...}\n"
 "      --broadcast         -k: send each stdin message to every client\n";
 }
 

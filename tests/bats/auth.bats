@@ -244,7 +244,7 @@ assert_auth_failed_both() {
 			spawn X "$prog" --authkey-file "$f" 127.0.0.1:1
 			finish X 5
 			[[ $STATUS == 2 ]] || fail "$prog --authkey-file $f: exit $STATUS, expected 2: $(cat "$T/X.err")"
-			assert_err_only X "^$prog: "
+			assert_usage_error X "^$prog: "
 		done
 	done
 }
@@ -256,10 +256,11 @@ assert_auth_failed_both() {
 		spawn X "$prog" --authkey '' 127.0.0.1:1
 		finish X 5
 		[[ $STATUS == 2 ]] || fail "$prog --authkey '': exit $STATUS: $(cat "$T/X.err")"
+		assert_usage_error X "^$prog: --authkey: the key is empty$"
 		spawn X "$prog" --authkey "$KEY" --authkey-file "$k" 127.0.0.1:1
 		finish X 5
 		[[ $STATUS == 2 ]] || fail "$prog --authkey with --authkey-file: exit $STATUS: $(cat "$T/X.err")"
-		assert_err X "^$prog: cannot use --authkey with --authkey-file\$"
+		assert_usage_error X "^$prog: cannot use --authkey with --authkey-file\$"
 		refute_err X "$KEY"
 	done
 }

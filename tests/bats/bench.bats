@@ -112,9 +112,9 @@ EOF
 }
 
 @test "--vs-python with a missing peer script: a clear error" {
-	CONN_BENCH_PEER=/nonexistent/peer.py run_to B conn-bench --vs-python --count 1
+	CONN_BENCH_PEER=/nonexistent/peer.py run_to B conn-bench -q --vs-python --count 1
 	expect_exit B 2
-	assert_err B '^conn-bench: cannot read the python peer /nonexistent/peer.py'
+	assert_usage_error B '^conn-bench: cannot read the python peer /nonexistent/peer.py'
 }
 
 @test "nobody listening: exit 3" {
@@ -127,23 +127,28 @@ EOF
 @test "usage errors exit 2" {
 	run_to A conn-bench --size 12Q
 	expect_exit A 2
-	assert_err_only A "^conn-bench: invalid --size '12Q'"
+	assert_usage_error A "^conn-bench: invalid --size '12Q'"
 	run_to B conn-bench -w bogus
 	expect_exit B 2
-	assert_err_only B "^conn-bench: unknown workload 'bogus'"
+	assert_usage_error B "^conn-bench: unknown workload 'bogus'"
 	run_to C conn-bench --transport sctp
 	expect_exit C 2
+	assert_usage_error C "^conn-bench: unknown transport 'sctp' \\(unix, tcp\\)$"
 	run_to D conn-bench --json --json-stream
 	expect_exit D 2
+	assert_usage_error D '^conn-bench: cannot use --json with --json-stream$'
 	run_to E conn-bench -P 0
 	expect_exit E 2
+	assert_usage_error E "^conn-bench: invalid --parallel '0'"
 	run_to F conn-bench --frobnicate
 	expect_exit F 2
-	assert_err_only F "^conn-bench: unrecognized option '--frobnicate'"
+	assert_usage_error F "^conn-bench: unrecognized option '--frobnicate'"
 	run_to G conn-bench --vs-python 127.0.0.1:1
 	expect_exit G 2
+	assert_usage_error G '^conn-bench: cannot use --vs-python with ADDRESS$'
 	run_to H conn-bench a b
 	expect_exit H 2
+	assert_usage_error H "^conn-bench: unexpected argument 'b'$"
 }
 
 @test "--help and --version" {

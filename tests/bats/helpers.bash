@@ -306,6 +306,20 @@ $(head -c 2000 "$T/$1.err")"
 	assert_err "$1" "$2"
 }
 
+# assert_usage_error NAME ERE: apart from a listener's "listening on" notice,
+# NAME's stderr is the two lines of a usage error, as GNU tools print them:
+# "PROG: ..." matching ERE, then "Try 'PROG --help' for more information."
+assert_usage_error() {
+	local lines prog
+	mapfile -t lines < <(grep -v '^conn-listen: listening on ' "$T/$1.err")
+	prog=${lines[0]%%:*}
+	[[ ${#lines[@]} == 2 ]] || fail "stderr of $1 has ${#lines[@]} lines instead of two (besides the announce):
+$(head -c 2000 "$T/$1.err")"
+	grep -Eq -- "$2" <<<"${lines[0]}" || fail "the first line of $1's stderr does not match /$2/: ${lines[0]}"
+	[[ ${lines[1]} == "Try '$prog --help' for more information." ]] ||
+		fail "the second line of $1's stderr is not the --help hint for $prog: ${lines[1]}"
+}
+
 refute_err() {
 	! grep -Fq -- "$2" "$T/$1.err" || fail "stderr of $1 contains '$2':
 $(head -c 2000 "$T/$1.err")"

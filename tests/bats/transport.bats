@@ -347,8 +347,7 @@ dual_stack_ok() {
 			spawn X "$prog" "$a"
 			finish X 5
 			[[ $STATUS == 2 ]] || fail "$prog '$a': exit $STATUS, expected 2: $(cat "$T/X.err")"
-			[[ $(wc -l <"$T/X.err") == 1 ]] || fail "$prog '$a': stderr is not one line: $(cat "$T/X.err")"
-			grep -q "^$prog: " "$T/X.err" || fail "$prog '$a': stderr not prefixed: $(cat "$T/X.err")"
+			assert_usage_error X "^$prog: "
 		done
 	done
 }

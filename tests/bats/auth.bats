@@ -272,24 +272,24 @@ assert_auth_failed_both() {
 		spawn X env CONN_AUTHKEY= "$prog" 127.0.0.1:0
 		finish X 5
 		[[ $STATUS == 2 ]] || fail "$prog with CONN_AUTHKEY='': exit $STATUS, expected 2: $(cat "$T/X.err")"
-		assert_err_only X "^$prog: CONN_AUTHKEY is set but empty: unset it for no key, or give a key\$"
+		assert_usage_error X "^$prog: CONN_AUTHKEY is set but empty: unset it for no key, or give a key\$"
 		refute_err X 'listening on'
 	done
 	# conn-bench without ADDRESS reads the key too (its own peers)
 	spawn X env CONN_AUTHKEY= conn-bench -w stream --duration 0.01 --transport unix
 	finish X 10
 	[[ $STATUS == 2 ]] || fail "conn-bench with CONN_AUTHKEY='': exit $STATUS: $(cat "$T/X.err")"
-	assert_err_only X '^conn-bench: CONN_AUTHKEY is set but empty'
+	assert_usage_error X '^conn-bench: CONN_AUTHKEY is set but empty'
 }
 
 @test "an empty key from --authkey or --authkey-file is exit 2 for conn-bench too, naming the source" {
 	: >"$T/empty"
 	run_to X conn-bench --authkey '' 127.0.0.1:1
 	expect_exit X 2
-	assert_err_only X '^conn-bench: --authkey: the key is empty$'
+	assert_usage_error X '^conn-bench: --authkey: the key is empty$'
 	run_to X conn-bench --authkey-file "$T/empty" 127.0.0.1:1
 	expect_exit X 2
-	assert_err_only X "^conn-bench: $T/empty: the key file is empty\$"
+	assert_usage_error X "^conn-bench: $T/empty: the key file is empty\$"
 }
 
 @test "key file with one trailing newline equals the key without it" {

@@ -231,7 +231,7 @@ build_dir() {
 	rm "$inst/share/conn-tools/bench-peer.py"
 	run_to N env -u CONN_BENCH_PEER "$inst/bin/conn-bench" --vs-python -w pingpong --count 1
 	expect_exit N 2
-	assert_err_only N '^conn-bench: --vs-python: cannot find bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER$'
+	assert_usage_error N '^conn-bench: --vs-python: cannot find bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER$'
 	# CONN_BENCH_PEER relocates it
 	run_to R env CONN_BENCH_PEER="$src/tools/bench-peer.py" "$inst/bin/conn-bench" \
 		--vs-python -w pingpong --count 20 --transport unix

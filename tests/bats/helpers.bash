@@ -259,6 +259,21 @@ wait_lines() {
 	return 0
 }
 
+# wait_err NAME ERE [SEC]: wait (bounded, default 10 s) until a line of
+# NAME's stderr matches ERE; fail naming what it says otherwise.  For
+# events whose time depends on the machine's load, instead of a sleep.
+wait_err() {
+	local end=$(($(now_ms) + $(to_ms "${3:-10}")))
+	until grep -Eq -- "$2" "$T/$1.err" 2>/dev/null; do
+		if (($(now_ms) > end)); then
+			fail "stderr of $1 has no line matching /$2/ after ${3:-10}s:
+$(head -c 2000 "$T/$1.err")"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 # wait_gone NAME SEC: true if NAME ends within SEC (without reaping it).
 wait_gone() {
 	local end=$(($(now_ms) + $(to_ms "$2")))

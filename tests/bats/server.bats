@@ -121,8 +121,9 @@ EOF
 	key_file k "$KEY" >/dev/null
 	listen L --idle -k --handshake-timeout 0.5 --authkey-file "$T/k" 127.0.0.1:0
 	swarm BAD bad "$ADDR" --clients 3 --authkey "$KEY" --hold 3
-	sleep 1.5
-	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: handshake not finished within 0\.5 s$'
+	# the stalled client's own 0.5 s, however long the swarm took to start
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: handshake not finished within 0\.5 s$'
+	alive BAD || fail "the bad clients left before their --hold 3"
 	run_to C conn-client --authkey-file "$T/k" --data after --close-on-eof "$ADDR"
 	expect_exit C 0
 	wait_lines "$T/L.out" 1

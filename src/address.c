@@ -125,28 +125,47 @@ static int format_unix(char *out, size_t capacity,
 			(int)path_len, path) < 0;
 }
 
+static void format_inet(char *out, size_t capacity,
+			const struct in_addr *addr, uint16_t port)
+{
+	char host[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, addr, host, sizeof(host));
+	snprintf(out, capacity, "%s:%u", host, ntohs(port));
+}
+
+/* An IPv4 peer of a dual-stack socket arrives as ::ffff:a.b.c.d; it is
+ * shown as the IPv4 address it is, as the user wrote and reads it. */
+static void format_inet6(char *out, size_t capacity,
+			 const struct sockaddr_in6 *in6)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct in_addr v4;
+
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		memcpy(&v4, in6->sin6_addr.s6_addr + 12, sizeof(v4));
+		format_inet(out, capacity, &v4, in6->sin6_port);
+		return;
+	}
+	inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+	snprintf(out, capacity, "[%s]:%u", host, ntohs(in6->sin6_port));
+}
+
 int conn_address_format_sockaddr(char *out, size_t capacity,
 				 const void *sockaddr, unsigned len)
 {
 	const struct sockaddr *sa = sockaddr;
-	char host[INET6_ADDRSTRLEN];
 
 	switch (sa->sa_family) {
 	case AF_INET: {
 		const struct sockaddr_in *in = sockaddr;
 
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(out, capacity, "%s:%u", host, ntohs(in->sin_port));
+		format_inet(out, capacity, &in->sin_addr, in->sin_port);
 		return 0;
 	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *in6 = sockaddr;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(out, capacity, "[%s]:%u", host,
-			 ntohs(in6->sin6_port));
+	case AF_INET6:
+		format_inet6(out, capacity, sockaddr);
 		return 0;
-	}
 	case AF_UNIX:
 		format_unix(out, capacity, sockaddr, len);
 		return 0;

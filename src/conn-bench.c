@@ -85,8 +85,10 @@ static void usage(FILE *out)
 "      --vs-python         also measure python3's multiprocessing.connection\n"
 "                            peer and print the ratio ours / python\n"
 "      --python-peer=FILE  the python peer script (default: $CONN_BENCH_PEER,\n"
-"                            else tools/bench-peer.py of the source tree,\n"
-"                            else the installed " PKGDATADIR "/bench-peer.py)\n"
+"                            else the installed copy,\n"
+"                            " PKGDATADIR "/bench-peer.py,\n"
+"                            else, for a build not installed, the source\n"
+"                            tree's tools/bench-peer.py)\n"
 "      --json              print the results as one JSON document\n"
 "      --json-stream       print one JSON event per line as the run goes\n"
 "%s"
@@ -95,7 +97,8 @@ static void usage(FILE *out)
 "  -V, --version           output version information and exit\n"
 "\n"
 "The handshake workload needs a key: without one it uses the built-in key\n"
-"'" BUILTIN_KEY "'.  The key may also come from CONN_AUTHKEY.\n"
+"'" BUILTIN_KEY "'.  The key may also come from CONN_AUTHKEY (set but\n"
+"empty, it is a usage error).\n"
 "Exit status: 0 success, 1 local error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
@@ -509,20 +512,24 @@ static bool readable(const char *path)
 	return path && access(path, R_OK) == 0;
 }
 
-/* --python-peer, $CONN_BENCH_PEER, the source tree's tools/ next to the
- * build's src/ (build/src/conn-bench or src/conn-bench), or the installed
- * copy in the package's data directory. */
+/* True when we run as the build tree's own binary, not an installed (or
+ * copied) one: only then is the source tree ours to look into. */
+static bool running_in_build_tree(void)
+{
+	char exe[PATH_MAX], built[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0 || realpath(BUILD_TREE_BINARY, built) == NULL)
+		return false;
+	exe[n] = '\0';
+	return strcmp(exe, built) == 0;
+}
+
+/* --python-peer, $CONN_BENCH_PEER, the installed copy in the package's
+ * data directory, or for an uninstalled build the source tree's: an
+ * installed conn-bench never picks up a tools/bench-peer.py near it. */
 static int find_python_peer(struct bench_cli *b)
 {
-	static char found[PATH_MAX];
-	static const char *const relative[] = {
-		"/../../tools/bench-peer.py", "/../tools/bench-peer.py"
-	};
-	char exe[PATH_MAX];
-	ssize_t n;
-	size_t i;
-	char *slash;
-
 	if (!b->python_peer)
 		b->python_peer = getenv("CONN_BENCH_PEER");
 	if (b->python_peer) {
@@ -533,20 +540,12 @@ static int find_python_peer(struct bench_cli *b)
 			 strerror(errno));
 		return CONN_EINVAL;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	for (i = 0; slash && i < 2; i++) {
-		snprintf(found, sizeof(found), "%s%s", exe, relative[i]);
-		if (readable(found)) {
-			b->python_peer = found;
-			return 0;
-		}
-	}
 	if (readable(PKGDATADIR "/bench-peer.py")) {
 		b->python_peer = PKGDATADIR "/bench-peer.py";
+		return 0;
+	}
+	if (running_in_build_tree() && readable(SOURCE_BENCH_PEER)) {
+		b->python_peer = SOURCE_BENCH_PEER;
 		return 0;
 	}
 	snprintf(b->detail, sizeof(b->detail), "--vs-python: cannot find "

@@ -12,7 +12,7 @@ static void usage(FILE *out)
 "stdin and stdout while stdin and stdout here speak the chosen formats.\n"
 "\n"
 "Options:\n%s"
-"      --exec CMD [ARG]... run CMD; the arguments after it are its own\n"
+"  -e, --exec CMD [ARG]... run CMD; the arguments after it are its own\n"
 "  -h, --help              display this help and exit\n"
 "  -V, --version           output version information and exit\n"
 "\n"
@@ -33,7 +33,8 @@ int main(int argc, char **argv)
 	};
 	static const struct tool_spec spec = {
 		.program = "conn-pipe",
-		.short_options = CONN_MESSAGE_SHORT_OPTIONS,
+		.short_options = CONN_MESSAGE_SHORT_OPTIONS
+				 CONN_EXEC_SHORT_OPTIONS,
 		.long_options = long_options,
 		.operands = CONN_OPERANDS_PIPE,
 		.usage = usage,

@@ -259,7 +259,8 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 		       size_t capacity, const struct conn_address *a,
 		       enum conn_family family);
 
-/* Removes the Unix socket file, if any, and closes the listener. */
+/* Closes the listener and removes its Unix socket file and lock file, if
+ * any, unless another listener has put its own there since. */
 void conn_listener_close(struct conn_listener *l);
 
 /* The bound address, in conn_address_parse() syntax. */
@@ -504,6 +505,9 @@ struct conn_relay_config {
 	bool echo;			/* send every message back; no stdio */
 	bool end_with_peer;		/* the peer's end ends us (--exec) */
 	bool progress;			/* log progress lines (--progress) */
+	const unsigned *progress_width;	/* columns a redrawn progress line may
+					 * take, read at each line (NULL or 0:
+					 * no limit; the summary is whole) */
 	bool close_out;			/* out_fd is the relay's, non-blocking:
 					 * closed once the peer's messages are
 					 * all written (a command's stdin) */
@@ -516,6 +520,25 @@ struct conn_relay_config {
  */
 int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 		   const struct conn_relay_config *cfg);
+
+/* --progress: what a relay has moved so far. */
+struct conn_progress_counts {
+	uint64_t sent, received;		/* messages */
+	uint64_t sent_bytes, received_bytes;	/* payload bytes */
+	int64_t elapsed_ms;
+};
+
+/*
+ * Writes the progress line for c to out (capacity bytes, NUL-ended) and
+ * returns its length: "3 messages (1.2 kB) sent, 4 messages (1.5 kB)
+ * received, 2.7 kB/s, 1.0 s", after "done: " for the summary.  With
+ * width > 0 the line takes at most width columns: the rate goes first,
+ * then the time, then the byte counts, then the words around the message
+ * counts; what still does not fit is cut.
+ */
+size_t conn_progress_format(char *out, size_t capacity,
+			    const struct conn_progress_counts *c, bool done,
+			    size_t width);
 
 /* Escapes up to limit bytes of data for a trace line, C style. */
 size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
@@ -563,6 +586,7 @@ struct conn_options {
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
 	enum conn_progress_when progress;
+	const unsigned *progress_width;	/* set by the tool: see the relay's */
 	int verbose;
 	bool quiet;
 	char detail[200];

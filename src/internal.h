@@ -157,6 +157,13 @@ int errno_to_conn(int err);
  * processes stay as they are (relay.c). */
 int fd_nonblocking_copy(int fd, bool *owned);
 
+/* ----------------------------------------------------------------- pickle */
+
+/* text as a JSON string literal, quotes included, bad UTF-8 as U+FFFD, the
+ * way json output writes a str: malloc'ed, NUL-ended (pickle.c). */
+int pickle_json_quote(char **out, size_t *out_len, const char *text,
+		      size_t len);
+
 /* --------------------------------------------------------------- progress */
 
 /* What --progress counts, and when it last said so (progress.c). */
@@ -165,11 +172,13 @@ struct progress {
 	uint64_t sent, received;		/* messages */
 	uint64_t sent_bytes, received_bytes;	/* payload bytes */
 	int64_t start_ms, last_ms;
+	const unsigned *width;	/* of a redrawn line (NULL or 0: no limit) */
 	conn_log_fn *log;
 	void *ctx;
 };
 
-void progress_start(struct progress *p, bool on, conn_log_fn *log, void *ctx);
+void progress_start(struct progress *p, bool on, const unsigned *width,
+		    conn_log_fn *log, void *ctx);
 /* Says where things are if half a second has passed since last time. */
 void progress_tick(struct progress *p);
 /* Milliseconds until the next line is due (for poll), -1 when off. */
@@ -190,6 +199,11 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 
 /* conn-listen -k: serves connection after connection on l, many at once
  * (server.c), until a signal or --max-accepts. */
+/* In a forked child: closes the parent's listening socket and lock file
+ * descriptors, so the child neither accepts nor keeps the path locked;
+ * the files stay, the parent's to remove. */
+void transport_close_in_child(struct conn_listener *l);
+
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	       const struct conn_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx);

@@ -267,7 +267,8 @@ static int conflict(struct conn_options *o, const char *a, const char *b)
 	return CONN_EINVAL;
 }
 
-/* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order. */
+/* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order;
+ * an empty one from any of them is an error, never "no key". */
 static int load_key(struct conn_options *o)
 {
 	const char *env = getenv("CONN_AUTHKEY");
@@ -297,9 +298,13 @@ static int load_key(struct conn_options *o)
 		o->authkey_text = NULL;
 		return rc;
 	}
-	if (env && env[0])
-		rc = conn_key_new(&o->key, env, strlen(env));
-	return rc;
+	if (env == NULL)
+		return 0;
+	/* Fail closed: an empty key must not quietly mean no handshake. */
+	if (env[0] == '\0')
+		return invalid(o, "%s", "CONN_AUTHKEY is set but empty: unset "
+			       "it for no key, or give a key");
+	return conn_key_new(&o->key, env, strlen(env));
 }
 
 /* --exec CMD [ARG...] or --sh-exec LINE: the command line to run. */
@@ -439,7 +444,8 @@ const char *conn_options_help_server(void)
 "      --max-conns=N       -k: at most N connections at once (default 100)\n"
 "      --max-accepts=N     stop listening after N connections (implies -k)\n"
 "      --tag               prefix each message on stdout with the peer's\n"
-"                            address (text formats)\n"
+"                            address (text formats); with --out json, one\n"
+"                            object: {\"peer\": ADDRESS, \"message\": ...}\n"
 "      --broadcast         -k: send each stdin message to every client\n";
 }
 

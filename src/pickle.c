@@ -3653,6 +3653,23 @@ static void json_string(struct out *o, const char *p, size_t n)
 	out_char(o, '"');
 }
 
+int pickle_json_quote(char **out, size_t *out_len, const char *text,
+		      size_t len)
+{
+	struct out o = { .limit = SIZE_MAX };
+
+	json_string(&o, text, len);
+	if (o.err || !out_reserve(&o, 0)) {
+		free(o.p);
+		*out = NULL;
+		return CONN_ENOMEM;
+	}
+	o.p[o.n] = '\0';
+	*out = o.p;
+	*out_len = o.n;
+	return 0;
+}
+
 static void base64(struct out *o, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

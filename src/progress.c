@@ -2,7 +2,7 @@
  * progress.c - --progress: messages and bytes moved, the rate and the time
  * so far, as lines for the tool to show (about twice a second), and one
  * summary line at the end.  The core only counts and words; the tool
- * decides where and how the lines are drawn.
+ * decides where and how the lines are drawn, and how wide they may be.
  */
 #include "internal.h"
 
@@ -10,10 +10,11 @@
 
 #define PROGRESS_EVERY_MS 500
 
-void progress_start(struct progress *p, bool on, conn_log_fn *log, void *ctx)
+void progress_start(struct progress *p, bool on, const unsigned *width,
+		    conn_log_fn *log, void *ctx)
 {
-	*p = (struct progress){ .on = on && log != NULL, .log = log,
-				.ctx = ctx };
+	*p = (struct progress){ .on = on && log != NULL, .width = width,
+				.log = log, .ctx = ctx };
 	p->start_ms = p->last_ms = conn_clock_ms();
 }
 
@@ -30,21 +31,77 @@ static void human_bytes(char *out, size_t capacity, double bytes)
 	snprintf(out, capacity, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
+/* How much a line says, from all of it to the message counts alone: to
+ * fit a narrow terminal, the least useful part goes first. */
+enum progress_detail {
+	DETAIL_ALL, DETAIL_NO_RATE, DETAIL_NO_TIME, DETAIL_COUNTS,
+	DETAIL_TERSE, DETAIL_LEVELS
+};
+
+static size_t progress_line(char *out, size_t capacity,
+			    const struct conn_progress_counts *c, bool done,
+			    enum progress_detail detail)
+{
+	double s = (double)c->elapsed_ms / 1000.0;
+	char sent[32], received[32], rate[32], tail[64] = "";
+	const char *head = done ? "done: " : "";
+	unsigned long long ns = c->sent, nr = c->received;
+	int n;
+
+	human_bytes(sent, sizeof(sent), (double)c->sent_bytes);
+	human_bytes(received, sizeof(received), (double)c->received_bytes);
+	human_bytes(rate, sizeof(rate), s > 0 ? (double)(c->sent_bytes +
+					      c->received_bytes) / s : 0);
+	if (detail == DETAIL_ALL)
+		snprintf(tail, sizeof(tail), ", %s/s, %.1f s", rate, s);
+	else if (detail == DETAIL_NO_RATE)
+		snprintf(tail, sizeof(tail), ", %.1f s", s);
+	if (detail == DETAIL_TERSE)
+		n = snprintf(out, capacity, "%s%llu sent, %llu received",
+			     head, ns, nr);
+	else if (detail == DETAIL_COUNTS)
+		n = snprintf(out, capacity, "%s%llu messages sent, %llu "
+			     "messages received", head, ns, nr);
+	else
+		n = snprintf(out, capacity, "%s%llu messages (%s) sent, %llu "
+			     "messages (%s) received%s", head, ns, sent, nr,
+			     received, tail);
+	return n < 0 ? 0 : (size_t)n < capacity ? (size_t)n : capacity - 1;
+}
+
+size_t conn_progress_format(char *out, size_t capacity,
+			    const struct conn_progress_counts *c, bool done,
+			    size_t width)
+{
+	enum progress_detail d;
+	size_t n = 0;
+
+	if (capacity == 0)
+		return 0;
+	for (d = DETAIL_ALL; d < DETAIL_LEVELS; d++) {
+		n = progress_line(out, capacity, c, done, d);
+		if (width == 0 || n <= width)
+			return n;
+	}
+	out[width] = '\0';	/* n > width: even the counts do not fit */
+	return width;
+}
+
 static void progress_say(struct progress *p, enum conn_log_level level,
 			 int64_t now)
 {
-	double s = (double)(now - p->start_ms) / 1000.0;
-	char sent[32], received[32], rate[32], line[200];
+	struct conn_progress_counts c = {
+		.sent = p->sent, .received = p->received,
+		.sent_bytes = p->sent_bytes,
+		.received_bytes = p->received_bytes,
+		.elapsed_ms = now - p->start_ms,
+	};
+	bool done = level == CONN_LOG_PROGRESS_END;
+	/* The summary stays, so it may wrap: it is printed whole. */
+	size_t width = done || p->width == NULL ? 0 : *p->width;
+	char line[200];
 
-	human_bytes(sent, sizeof(sent), (double)p->sent_bytes);
-	human_bytes(received, sizeof(received), (double)p->received_bytes);
-	human_bytes(rate, sizeof(rate), s > 0 ? (double)(p->sent_bytes +
-					      p->received_bytes) / s : 0);
-	snprintf(line, sizeof(line), "%s%llu messages (%s) sent, %llu "
-		 "messages (%s) received, %s/s, %.1f s",
-		 level == CONN_LOG_PROGRESS_END ? "done: " : "",
-		 (unsigned long long)p->sent, sent,
-		 (unsigned long long)p->received, received, rate, s);
+	conn_progress_format(line, sizeof(line), &c, done, width);
 	p->log(p->ctx, level, line);
 	p->last_ms = now;
 }

@@ -368,7 +368,7 @@ static int pump_output(struct relay *r)
 			if (c->trace)
 				chan_log(c, CONN_LOG_TRACE, "the peer closed "
 					 "its sending side after %llu messages",
-					 (unsigned long long)c->reader.messages);
+					 (unsigned long long)r->received);
 			r->output_done = true;
 			return 0;
 		}
@@ -581,7 +581,8 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	r.dec.pickle_protocol = cfg->pickle_protocol;
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
-	progress_start(&r.progress, cfg->progress, c->log, c->log_ctx);
+	progress_start(&r.progress, cfg->progress, cfg->progress_width, c->log,
+		       c->log_ctx);
 	rc = chan_grow(c);
 	if (rc == 0)
 		rc = buf_init(&r.in, IN_BUF_SIZE);

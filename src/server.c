@@ -40,6 +40,8 @@ struct client {
 	uint64_t received;
 	struct conn_buf whole;	/* the message being gathered */
 	char name[NAME_MAX_LEN];
+	char *json_name;	/* --tag --out json: name as a JSON string */
+	size_t json_name_len;
 };
 
 struct server {
@@ -112,6 +114,7 @@ static void client_free(struct client *cl)
 {
 	conn_channel_free(cl->c);
 	buf_free(&cl->whole);
+	free(cl->json_name);
 	free(cl);
 }
 
@@ -281,6 +284,42 @@ static int append_tag(struct server *s, const struct client *cl)
 	return rc ? rc : buf_append(&s->out, " ", 1);
 }
 
+/* --tag --out json wraps each message in an object instead of prefixing
+ * it, so that every line stays one JSON value (a file of them is JSON
+ * Lines, which jq reads). */
+static bool tag_as_json(const struct server *s)
+{
+	return s->o->tag && s->o->out_format == CONN_FORMAT_JSON;
+}
+
+/* '{"peer": NAME, "message": ' (the caller closes the object). */
+static int open_json_tag(struct server *s, struct client *cl)
+{
+	static const char head[] = "{\"peer\": ", middle[] = ", \"message\": ";
+	int rc = 0;
+
+	if (cl->json_name == NULL)
+		rc = pickle_json_quote(&cl->json_name, &cl->json_name_len,
+				       cl->name, strlen(cl->name));
+	if (rc == 0)
+		rc = buf_append(&s->out, head, sizeof(head) - 1);
+	if (rc == 0)
+		rc = buf_append(&s->out, cl->json_name, cl->json_name_len);
+	return rc ? rc : buf_append(&s->out, middle, sizeof(middle) - 1);
+}
+
+/* --tag --out json: one message, whose rendering ends in a newline that
+ * goes after the object's end. */
+static int append_json_tagged(struct server *s, struct client *cl,
+			      const char *text, size_t len)
+{
+	int rc = open_json_tag(s, cl);
+
+	if (rc == 0)
+		rc = buf_append(&s->out, text, len - 1);
+	return rc ? rc : buf_append(&s->out, "}\n", 2);
+}
+
 /* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
 static int append_tagged_lines(struct server *s, const struct client *cl,
 			       const char *text, size_t len)
@@ -297,6 +336,38 @@ static int append_tagged_lines(struct server *s, const struct client *cl,
 			rc = buf_append(&s->out, text, line);
 		text += line;
 		len -= line;
+	}
+	return rc;
+}
+
+/*
+ * --keep-going: a message that is not a pickle, in hex, tagged as the
+ * others are; with --tag --out json as {"__hex__": "..."}, so that every
+ * line stays JSON.
+ */
+static int append_hex(struct server *s, struct client *cl,
+		      const struct conn_piece *p)
+{
+	static const char hex_head[] = "{\"__hex__\": \"";
+	bool json = tag_as_json(s);
+	int rc = 0;
+
+	if (json)
+		rc = open_json_tag(s, cl);
+	if (rc == 0 && json)
+		rc = buf_append(&s->out, hex_head, sizeof(hex_head) - 1);
+	else if (rc == 0 && s->o->tag)
+		rc = append_tag(s, cl);
+	if (rc == 0)
+		rc = buf_reserve(&s->out, conn_encode_bound(CONN_FORMAT_HEX,
+							    p->size),
+				 SIZE_MAX);
+	if (rc == 0)
+		s->out.end += conn_encode_piece(s->out.data + s->out.end,
+						CONN_FORMAT_HEX, p);
+	if (rc == 0 && json) {
+		s->out.end--;	/* the hex line's newline */
+		rc = buf_append(&s->out, "\"}}\n", 4);
 	}
 	return rc;
 }
@@ -328,12 +399,7 @@ static int render_message(struct server *s, struct client *cl,
 		    "(%s); here it is in hex", cl->name,
 		    (unsigned long long)cl->received + 1, conn_format_name(f),
 		    why);
-		f = CONN_FORMAT_HEX;
-		rc = buf_reserve(&s->out, conn_encode_bound(f, size), SIZE_MAX);
-		if (rc == 0)
-			s->out.end += conn_encode_piece(s->out.data +
-							s->out.end, f, &p);
-		return rc;
+		return append_hex(s, cl, &p);
 	}
 	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
 		char line[300];
@@ -343,7 +409,9 @@ static int render_message(struct server *s, struct client *cl,
 		client_fail(s, cl, rc, line);
 		return 0;
 	}
-	if (rc == 0)
+	if (rc == 0 && tag_as_json(s))
+		rc = append_json_tagged(s, cl, text, len);
+	else if (rc == 0)
 		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
 			       : buf_append(&s->out, text, len);
 	free(text);
@@ -714,7 +782,7 @@ _Noreturn static void serve_child(struct server *s, int fd, const char *name)
 	char detail[512] = "";
 	int rc;
 
-	close(conn_listener_fd(s->l));	/* the parent's; not its file */
+	transport_close_in_child(s->l);	/* the parent's; not its files */
 	rc = session_serve(detail, sizeof(detail), fd, fd, -1, s->o,
 			   CONN_ROLE_LISTENER, name, s->stop, s->log,
 			   s->log_ctx);
@@ -874,8 +942,8 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 		rc = buf_init(&s.msg, 4096);
 	if (rc == 0)
 		rc = buf_init(&s.out, BUF_READ_SIZE);
-	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS, log,
-		       ctx);
+	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS,
+		       o->progress_width, log, ctx);
 	if (rc == 0)
 		rc = serve_loop(&s);
 	if (rc != CONN_EPIPE)

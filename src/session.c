@@ -72,6 +72,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.keep_going = o->keep_going,
 		.echo = o->echo,
 		.progress = o->progress == CONN_PROGRESS_ALWAYS,
+		.progress_width = o->progress_width,
 		.stop = stop,
 	};
 }

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 struct tool {
@@ -16,6 +18,8 @@ struct tool {
 	bool quiet;
 	bool tty;		/* stderr is a terminal */
 	bool progress_shown;	/* a progress line is on the terminal */
+	unsigned columns;	/* of the terminal, at the last progress line */
+	unsigned progress_room;	/* for the core's next progress line */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -37,6 +41,57 @@ volatile sig_atomic_t *tool_install_signals(void)
 	return &stop_requested;
 }
 
+/* The width of the terminal on stderr: its own word, else $COLUMNS,
+ * else 80. */
+static unsigned terminal_columns(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	char *end;
+	unsigned long n;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env && *env) {
+		n = strtoul(env, &end, 10);
+		if (*end == '\0' && n > 0 && n < 100000)
+			return (unsigned)n;
+	}
+	return 80;
+}
+
+/* Reads the width again (it is cheap at two lines a second, and follows a
+ * resized window) and leaves the core room for "PROGRAM: " and the line
+ * short of the last column, so that the line never wraps. */
+static void tool_measure(struct tool *t)
+{
+	size_t taken = strlen(t->program) + 2 + 1;
+
+	t->columns = terminal_columns();
+	t->progress_room = t->columns > taken ? t->columns - (unsigned)taken
+					      : 1;
+}
+
+/* A progress line drawn on the terminal.  "\r\033[K" erases only the
+ * row the cursor is on, so a line that wrapped would stay behind: it is
+ * cut short of the last column (it was made for the width read last
+ * time, which a resize may have changed since). */
+static void draw_progress(struct tool *t, const char *line)
+{
+	char text[512];
+	int n;
+
+	tool_measure(t);
+	n = snprintf(text, sizeof(text), "%s: %s", t->program, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	if ((unsigned)n > t->columns - 1)
+		n = (int)t->columns - 1;
+	fwrite(text, 1, (size_t)n, stderr);
+}
+
 /* On a terminal a progress line is redrawn in place ("\r", erase the
  * line), and other lines first erase it; elsewhere each is a line. */
 static void tool_log(void *ctx, enum conn_log_level level, const char *line)
@@ -50,9 +105,11 @@ static void tool_log(void *ctx, enum conn_log_level level, const char *line)
 	if (t->progress_shown)
 		fputs("\r\033[K", stderr);
 	t->progress_shown = level == CONN_LOG_PROGRESS && t->tty;
-	fprintf(stderr, "%s: %s%s%s", t->program,
-		level == CONN_LOG_WARNING ? "warning: " : "", line,
-		t->progress_shown ? "" : "\n");
+	if (t->progress_shown)
+		draw_progress(t, line);
+	else
+		fprintf(stderr, "%s: %s%s\n", t->program,
+			level == CONN_LOG_WARNING ? "warning: " : "", line);
 	fflush(stderr);
 }
 
@@ -78,10 +135,17 @@ int tool_check_stdout(const char *program, int status)
 	return CONN_EXIT_IO;
 }
 
+/* The second line of every usage error, as GNU tools print it. */
+static void tool_help_hint(const char *program)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", program);
+}
+
 int tool_usage_error(const char *program, const char *detail)
 {
 	fprintf(stderr, "%s: %s\n", program,
 		detail && detail[0] ? detail : "invalid usage");
+	tool_help_hint(program);
 	return CONN_EXIT_USAGE;
 }
 
@@ -117,6 +181,10 @@ int tool_report(const char *program, int rc, const char *detail)
 		fprintf(stderr, "%s: timeout: %s\n", program, detail);
 	else
 		fprintf(stderr, "%s: %s\n", program, detail);
+	/* Found once running (-4 with a Unix socket, a CMD that cannot
+	 * run), but still a usage error: the same hint. */
+	if (conn_exit_status(rc) == CONN_EXIT_USAGE)
+		tool_help_hint(program);
 	return conn_exit_status(rc);
 }
 
@@ -131,6 +199,11 @@ static int run(const char *program, struct conn_options *o,
 	if (o->progress == CONN_PROGRESS_AUTO)
 		o->progress = t.tty ? CONN_PROGRESS_ALWAYS
 				    : CONN_PROGRESS_NEVER;
+	if (t.tty) {
+		/* Into a file or pipe, lines are whole. */
+		tool_measure(&t);
+		o->progress_width = &t.progress_room;
+	}
 
 	tool_install_signals();
 	if (o->authkey_from_option)

@@ -26,7 +26,8 @@ int tool_version(const char *program);
  * be written (--help > /dev/full). */
 int tool_check_stdout(const char *program, int status);
 
-/* Prints "PROGRAM: detail" and a --help hint; returns the usage status. */
+/* Prints "PROGRAM: detail" and GNU's "Try 'PROGRAM --help' for more
+ * information."; returns the usage status. */
 int tool_usage_error(const char *program, const char *detail);
 
 /* SIGINT/SIGTERM interrupt blocking calls (no SA_RESTART) and set the
@@ -34,8 +35,8 @@ int tool_usage_error(const char *program, const char *detail);
  * socket or pipe is an error value. */
 volatile sig_atomic_t *tool_install_signals(void);
 
-/* Prints the one error line for rc (none for a quiet end) and returns
- * the exit status. */
+/* Prints the error line for rc (none for a quiet end), with the --help
+ * hint when rc is a usage error, and returns the exit status. */
 int tool_report(const char *program, int rc, const char *detail);
 
 /* What makes one tool: its name, its one getopt_long table (the shared

@@ -2,8 +2,11 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,7 +33,9 @@ static int unix_family_check(char *detail, size_t capacity,
 	return CONN_EINVAL;
 }
 
-/* A socket file nobody answers on is stale and may go. */
+/* A socket file nobody answers on is stale and may go.  Asked only while
+ * we hold its lock, so never of a conn-tools listener: a live one holds
+ * the lock, and would take our probe for its connection. */
 static bool socket_is_stale(const struct sockaddr_un *sun, socklen_t len)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -42,6 +47,13 @@ static bool socket_is_stale(const struct sockaddr_un *sun, socklen_t len)
 		errno == ECONNREFUSED;
 	close(fd);
 	return stale;
+}
+
+static int in_use(char *detail, size_t capacity, const char *path)
+{
+	detail_set(detail, capacity,
+		   "cannot listen on %s: another process listens there", path);
+	return CONN_EBIND;
 }
 
 /* Never bind over a file that is not a socket, nor a live socket. */
@@ -59,14 +71,124 @@ static int clear_path(char *detail, size_t capacity,
 			   path);
 		return CONN_EBIND;
 	}
-	if (!socket_is_stale(sun, len)) {
-		detail_set(detail, capacity,
-			   "cannot listen on %s: another process listens there",
-			   path);
-		return CONN_EBIND;
-	}
+	if (!socket_is_stale(sun, len))
+		return in_use(detail, capacity, path);
 	unlink(path);
 	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* PATH.lock, opened never through a symbolic link (nor blocking on a
+ * FIFO), created 0600 only if absent: an existing file is not ours to
+ * create over (protected_regular in sticky directories). */
+static int open_lock(const char *lock_path)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int fd = open(lock_path, flags);
+
+	if (fd < 0 && errno == ENOENT)
+		fd = open(lock_path, flags | O_CREAT | O_EXCL, 0600);
+	return fd;
+}
+
+static int lock_error(char *detail, size_t capacity, const char *path,
+		      const char *lock_path, const char *why)
+{
+	detail_set(detail, capacity, "cannot listen on %s: its lock file "
+		   "%s: %s", path, lock_path, why);
+	return CONN_EBIND;
+}
+
+/* One attempt at PATH.lock: 0 with it held in *out, CONN_EAGAIN when the
+ * file we locked is no longer PATH.lock (its owner removed it between our
+ * open and flock), or an error. */
+static int try_lock(int *out, char *detail, size_t capacity, const char *path,
+		    const char *lock_path)
+{
+	struct stat held, named;
+	int fd = open_lock(lock_path), err;
+
+	if (fd < 0 && errno == EEXIST)
+		return CONN_EAGAIN;	/* created by another meanwhile */
+	if (fd < 0)
+		return lock_error(detail, capacity, path, lock_path,
+				  errno == ELOOP ? "it is a symbolic link"
+						 : strerror(errno));
+	if (fstat(fd, &held) < 0 || !S_ISREG(held.st_mode)) {
+		close(fd);
+		return lock_error(detail, capacity, path, lock_path,
+				  "it is not a regular file");
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno;
+		close(fd);
+		return err == EWOULDBLOCK ? in_use(detail, capacity, path)
+			: lock_error(detail, capacity, path, lock_path,
+				     strerror(err));
+	}
+	if (lstat(lock_path, &named) < 0 || !same_file(&held, &named)) {
+		close(fd);
+		return CONN_EAGAIN;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Holds PATH.lock for as long as the socket is bound: a second listener
+ * sees that this one is alive without connecting to it. */
+static int take_lock(struct conn_listener *l, char *detail, size_t capacity,
+		     const char *path)
+{
+	int i, rc = CONN_EAGAIN;
+
+	snprintf(l->lock_path, sizeof(l->lock_path), "%s" LOCK_SUFFIX, path);
+	for (i = 0; i < 8 && rc == CONN_EAGAIN; i++)
+		rc = try_lock(&l->lock_fd, detail, capacity, path,
+			      l->lock_path);
+	if (rc == CONN_EAGAIN)	/* locks come and go: someone is there */
+		return in_use(detail, capacity, path);
+	return rc;
+}
+
+/* What is bound at PATH now, to remove only that at the end. */
+static void remember_socket(struct conn_listener *l, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return;
+	strcpy(l->path, path);
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+}
+
+/* Removes PATH if it is still the file st describes. */
+static void unlink_if_same(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	if (lstat(path, &now) == 0 && same_file(&now, st))
+		unlink(path);
+}
+
+/* The socket file and then the lock file go while we still hold the
+ * lock, and only if they are still ours: a later listener's stay. */
+static void unix_release(struct conn_listener *l)
+{
+	struct stat st = { .st_dev = l->dev, .st_ino = l->ino };
+
+	if (l->path[0])
+		unlink_if_same(l->path, &st);
+	if (l->lock_fd < 0)
+		return;
+	if (fstat(l->lock_fd, &st) == 0)
+		unlink_if_same(l->lock_path, &st);
+	close(l->lock_fd);
+	l->lock_fd = -1;
 }
 
 static int unix_listen(struct conn_listener *l, char *detail,
@@ -80,6 +202,8 @@ static int unix_listen(struct conn_listener *l, char *detail,
 	int rc, err;
 
 	rc = unix_family_check(detail, capacity, family);
+	if (rc == 0 && is_file)
+		rc = take_lock(l, detail, capacity, a->path);
 	if (rc == 0 && is_file)
 		rc = clear_path(detail, capacity, &sun, len, a->path);
 	if (rc)
@@ -95,7 +219,7 @@ static int unix_listen(struct conn_listener *l, char *detail,
 	if (rc < 0)
 		goto fail;
 	if (is_file)
-		strcpy(l->path, a->path);
+		remember_socket(l, a->path);
 	if (listen(l->fd, SOMAXCONN) < 0)	/* a burst of clients for -k */
 		goto fail;
 	transport_name_listener(l);
@@ -140,4 +264,5 @@ const struct transport_ops transport_unix = {
 	.listen = unix_listen,
 	.connect = unix_connect,
 	.tune = unix_tune,
+	.release = unix_release,
 };

@@ -36,6 +36,7 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 	if (l == NULL)
 		return CONN_ENOMEM;
 	l->fd = -1;
+	l->lock_fd = -1;
 	l->ops = transport_for(a);
 	rc = l->ops->listen(l, detail, capacity, a, family);
 	if (rc) {
@@ -52,9 +53,16 @@ void conn_listener_close(struct conn_listener *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
-	if (l->path[0])
-		unlink(l->path);
+	if (l->ops->release)
+		l->ops->release(l);
 	free(l);
+}
+
+void transport_close_in_child(struct conn_listener *l)
+{
+	close(l->fd);
+	if (l->lock_fd >= 0)
+		close(l->lock_fd);
 }
 
 const char *conn_listener_name(const struct conn_listener *l)

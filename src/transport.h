@@ -7,11 +7,19 @@
 
 #include "internal.h"
 
+#include <sys/types.h>
+
+#define LOCK_SUFFIX ".lock"
+
 struct conn_listener {
 	int fd;
 	const struct transport_ops *ops;
 	char name[CONN_ADDRESS_PATH_MAX + 16];	/* as announced */
 	char path[CONN_ADDRESS_PATH_MAX + 1];	/* a socket file to remove */
+	dev_t dev;				/* ... if it is still this one */
+	ino_t ino;
+	int lock_fd;				/* PATH.lock, held: -1 if none */
+	char lock_path[CONN_ADDRESS_PATH_MAX + sizeof(LOCK_SUFFIX)];
 };
 
 struct transport_ops {
@@ -23,6 +31,9 @@ struct transport_ops {
 		       const struct conn_address *a, enum conn_family family);
 	/* Tunes a connected socket (TCP_NODELAY). */
 	void (*tune)(int fd);
+	/* Removes what listen left in the file system, if it is still ours
+	 * (NULL: nothing to remove). */
+	void (*release)(struct conn_listener *l);
 };
 
 extern const struct transport_ops transport_tcp;

@@ -244,7 +244,7 @@ assert_auth_failed_both() {
 			spawn X "$prog" --authkey-file "$f" 127.0.0.1:1
 			finish X 5
 			[[ $STATUS == 2 ]] || fail "$prog --authkey-file $f: exit $STATUS, expected 2: $(cat "$T/X.err")"
-			assert_err_only X "^$prog: "
+			assert_usage_error X "^$prog: "
 		done
 	done
 }
@@ -256,12 +256,40 @@ assert_auth_failed_both() {
 		spawn X "$prog" --authkey '' 127.0.0.1:1
 		finish X 5
 		[[ $STATUS == 2 ]] || fail "$prog --authkey '': exit $STATUS: $(cat "$T/X.err")"
+		assert_usage_error X "^$prog: --authkey: the key is empty$"
 		spawn X "$prog" --authkey "$KEY" --authkey-file "$k" 127.0.0.1:1
 		finish X 5
 		[[ $STATUS == 2 ]] || fail "$prog --authkey with --authkey-file: exit $STATUS: $(cat "$T/X.err")"
-		assert_err X "^$prog: cannot use --authkey with --authkey-file\$"
+		assert_usage_error X "^$prog: cannot use --authkey with --authkey-file\$"
 		refute_err X "$KEY"
 	done
+}
+
+@test "an empty CONN_AUTHKEY is exit 2 naming it, never a run without a key: conn-listen, conn-client, conn-bench" {
+	local prog
+	for prog in conn-listen conn-client conn-bench; do
+		# conn-listen used to listen there without a key
+		spawn X env CONN_AUTHKEY= "$prog" 127.0.0.1:0
+		finish X 5
+		[[ $STATUS == 2 ]] || fail "$prog with CONN_AUTHKEY='': exit $STATUS, expected 2: $(cat "$T/X.err")"
+		assert_usage_error X "^$prog: CONN_AUTHKEY is set but empty: unset it for no key, or give a key\$"
+		refute_err X 'listening on'
+	done
+	# conn-bench without ADDRESS reads the key too (its own peers)
+	spawn X env CONN_AUTHKEY= conn-bench -w stream --duration 0.01 --transport unix
+	finish X 10
+	[[ $STATUS == 2 ]] || fail "conn-bench with CONN_AUTHKEY='': exit $STATUS: $(cat "$T/X.err")"
+	assert_usage_error X '^conn-bench: CONN_AUTHKEY is set but empty'
+}
+
+@test "an empty key from --authkey or --authkey-file is exit 2 for conn-bench too, naming the source" {
+	: >"$T/empty"
+	run_to X conn-bench --authkey '' 127.0.0.1:1
+	expect_exit X 2
+	assert_usage_error X '^conn-bench: --authkey: the key is empty$'
+	run_to X conn-bench --authkey-file "$T/empty" 127.0.0.1:1
+	expect_exit X 2
+	assert_usage_error X "^conn-bench: $T/empty: the key file is empty\$"
 }
 
 @test "key file with one trailing newline equals the key without it" {

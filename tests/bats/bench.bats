@@ -112,9 +112,9 @@ EOF
 }
 
 @test "--vs-python with a missing peer script: a clear error" {
-	CONN_BENCH_PEER=/nonexistent/peer.py run_to B conn-bench --vs-python --count 1
+	CONN_BENCH_PEER=/nonexistent/peer.py run_to B conn-bench -q --vs-python --count 1
 	expect_exit B 2
-	assert_err B '^conn-bench: cannot read the python peer /nonexistent/peer.py'
+	assert_usage_error B '^conn-bench: cannot read the python peer /nonexistent/peer.py'
 }
 
 @test "nobody listening: exit 3" {
@@ -127,23 +127,28 @@ EOF
 @test "usage errors exit 2" {
 	run_to A conn-bench --size 12Q
 	expect_exit A 2
-	assert_err_only A "^conn-bench: invalid --size '12Q'"
+	assert_usage_error A "^conn-bench: invalid --size '12Q'"
 	run_to B conn-bench -w bogus
 	expect_exit B 2
-	assert_err_only B "^conn-bench: unknown workload 'bogus'"
+	assert_usage_error B "^conn-bench: unknown workload 'bogus'"
 	run_to C conn-bench --transport sctp
 	expect_exit C 2
+	assert_usage_error C "^conn-bench: unknown transport 'sctp' \\(unix, tcp\\)$"
 	run_to D conn-bench --json --json-stream
 	expect_exit D 2
+	assert_usage_error D '^conn-bench: cannot use --json with --json-stream$'
 	run_to E conn-bench -P 0
 	expect_exit E 2
+	assert_usage_error E "^conn-bench: invalid --parallel '0'"
 	run_to F conn-bench --frobnicate
 	expect_exit F 2
-	assert_err_only F "^conn-bench: unrecognized option '--frobnicate'"
+	assert_usage_error F "^conn-bench: unrecognized option '--frobnicate'"
 	run_to G conn-bench --vs-python 127.0.0.1:1
 	expect_exit G 2
+	assert_usage_error G '^conn-bench: cannot use --vs-python with ADDRESS$'
 	run_to H conn-bench a b
 	expect_exit H 2
+	assert_usage_error H "^conn-bench: unexpected argument 'b'$"
 }
 
 @test "--help and --version" {
@@ -189,4 +194,53 @@ assert any('pingpong latency' in t for t in texts), texts
 assert len(doc.getElementsByTagName('polyline')) == 2
 assert len(doc.getElementsByTagName('circle')) == 18
 PY
+}
+
+# build_dir: the build tree whose conn-bench is first in PATH.
+build_dir() {
+	local bin
+	bin=$(command -v conn-bench) || return 1
+	bin=$(cd "$(dirname "$bin")/.." && pwd) || return 1
+	[[ -f $bin/Makefile ]] || return 1
+	echo "$bin"
+}
+
+@test "installed with --prefix: --vs-python finds the installed bench-peer.py, never a tools/bench-peer.py near the binary" {
+	local top src inst=$T/inst
+	skip_under_valgrind "configures, compiles and installs a second build"
+	top=$(build_dir) || skip "not run from a build tree"
+	src=$(sed -n 's/^abs_top_srcdir = //p' "$top/Makefile")
+	[[ -x $src/configure ]] || skip "no configure in the source tree"
+	command -v "${CC:-cc}" >/dev/null || skip "no C compiler"
+	mkdir "$T/b"
+	# MAKEFLAGS: not the jobserver of a make check that runs us.
+	(cd "$T/b" && "$src/configure" -q --prefix="$inst" CFLAGS=-O0 &&
+		env -u MAKEFLAGS -u MFLAGS make -s install) >"$T/install.log" 2>&1 ||
+		skip "no scratch build here (an in-tree build?): $(tail -5 "$T/install.log")"
+	[[ -r $inst/share/conn-tools/bench-peer.py ]] || fail "bench-peer.py is not installed"
+	# where conn-bench used to look first, relative to its binary
+	mkdir "$inst/tools" "$T/tools"
+	printf 'import sys\nsys.exit("decoy peer run")\n' >"$inst/tools/bench-peer.py"
+	cp "$inst/tools/bench-peer.py" "$T/tools/bench-peer.py"
+	run_to B env -u CONN_BENCH_PEER "$inst/bin/conn-bench" --vs-python -w pingpong \
+		--count 20 --transport unix
+	expect_exit B 0 30
+	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
+	refute_err B decoy
+	# without the installed copy, an installed conn-bench looks nowhere else
+	rm "$inst/share/conn-tools/bench-peer.py"
+	run_to N env -u CONN_BENCH_PEER "$inst/bin/conn-bench" --vs-python -w pingpong --count 1
+	expect_exit N 2
+	assert_usage_error N '^conn-bench: --vs-python: cannot find bench-peer.py: give --python-peer=FILE or CONN_BENCH_PEER$'
+	# CONN_BENCH_PEER relocates it
+	run_to R env CONN_BENCH_PEER="$src/tools/bench-peer.py" "$inst/bin/conn-bench" \
+		--vs-python -w pingpong --count 20 --transport unix
+	expect_exit R 0 30
+}
+
+@test "the build tree's conn-bench finds a python peer without CONN_BENCH_PEER" {
+	build_dir >/dev/null || skip "not run from a build tree"
+	run_to B env -u CONN_BENCH_PEER conn-bench --vs-python -w pingpong --count 20 --transport unix
+	expect_exit B 0 30
+	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
 }

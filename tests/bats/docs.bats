@@ -98,9 +98,14 @@ EOF
 		grep -q '^License GPLv3+' "$T/V-$tool.out" ||
 			fail "$tool --version: no license line"
 	done
-	grep -m1 '^\* Noteworthy changes in release ' "$TOP/NEWS" |
+	# NEWS begins with this version, or with the changes since it under
+	# GNU's unreleased heading, "release ?.? (????-??-??) [?]".
+	grep '^\* Noteworthy changes in release ' "$TOP/NEWS" |
+		grep -vF 'release ?.? (????-??-??) [?]' | head -n 1 |
 		grep -qF "release $version (" ||
 		fail "NEWS does not begin with release $version: $(grep -m1 '^\*' "$TOP/NEWS")"
+	! grep '^\* Noteworthy changes in release ' "$TOP/NEWS" | sed -n '2,$p' |
+		grep -qF 'release ?.?' || fail "NEWS: the unreleased heading is not first"
 	for page in "$TOP"/man/*.[1-8]; do
 		grep -q "^\.TH .* \"conn-tools $version\"" "$page" ||
 			fail "$page: .TH does not say conn-tools $version"
@@ -144,4 +149,50 @@ if shown != source:
         source, shown, 'tools/example-client.c', 'man/libconn.3', lineterm=''))
     sys.exit(1)
 EOF
+}
+
+# doc_text FILE: README.md as it is, a man page as plain words (roff
+# requests and escapes dropped, lines joined), for claims that span lines.
+doc_text() {
+	"$PYTHON" - "$1" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+if not sys.argv[1].endswith('.md'):
+    text = re.sub(r'(?m)^\.(B|I|BR|RB|IR|BI)\s+', '', text)
+    text = re.sub(r'(?m)^\.[A-Za-z]+.*$', '', text)
+    text = re.sub(r'\\f[BIRP]|\\&|\\c', '', text)
+    text = text.replace('\\-', '-').replace('\\(aq', "'").replace('\\(dq', '"')
+print(re.sub(r'\s+', ' ', text))
+EOF
+}
+
+@test "docs: --in json is an equivalent pickle; no page says it is the bytes Python's send() writes" {
+	local f
+	[[ -f $TOP/README.md ]] || skip "no source tree beside the tests"
+	for f in "$TOP/README.md" "$TOP"/man/*.[1-8]; do
+		doc_text "$f" >"$T/text"
+		! grep -Eiq "(pickles? |as )Python's \`?send\(\)\`? would send" "$T/text" ||
+			fail "$f claims --in json writes send()'s own bytes"
+	done
+	doc_text "$TOP/README.md" | grep -q 'The pickle is an equivalent one' ||
+		fail "README.md does not say --in json's pickle is an equivalent one"
+	doc_text "$TOP/man/conn-pipe.1" | grep -q 'The pickle is equivalent to, not the same bytes as' ||
+		fail "conn-pipe(1) does not say --in json's pickle is an equivalent one"
+}
+
+@test "docs: the key table says a keyless conn-listen and a keyed Python Client both wait, with the remedy" {
+	[[ -f $TOP/README.md ]] || skip "no source tree beside the tests"
+	grep -q '^| a Python `Client` has a key, conn-listen has none | none: both wait.*Remedy: give conn-listen the key' \
+		"$TOP/README.md" || fail "README.md's key table has no row for a keyed Python Client"
+	doc_text "$TOP/man/conn-listen.1" |
+		grep -q "Client() with a key waits for one with no time limit" ||
+		fail "conn-listen(1) does not say a keyed Python Client waits"
+}
+
+@test "build: configure.ac does not make automake warnings errors (newer automake would fail the build)" {
+	[[ -f $TOP/configure.ac ]] || skip "no source tree beside the tests"
+	local opts
+	opts=$(sed -n 's/^AM_INIT_AUTOMAKE(\[\(.*\)\])/\1/p' "$TOP/configure.ac")
+	[[ -n $opts ]] || fail "no AM_INIT_AUTOMAKE in configure.ac"
+	[[ " $opts " != *" -Werror "* ]] || fail "AM_INIT_AUTOMAKE has -Werror: $opts"
 }

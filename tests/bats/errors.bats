@@ -146,9 +146,10 @@ assert_small_rss() { # FILE: peak RSS under 64 MiB
 	assert_err_only C '^conn-client: '
 }
 
-# usage PROG ERE ARGS...: exit 2, stdout empty, exactly one stderr line
-# "PROG: ..." matching ERE.  Problems are collected in USAGE_FAILS so that one
-# run lists them all; usage_done fails the test if there are any.
+# usage PROG ERE ARGS...: exit 2, stdout empty, exactly two stderr lines:
+# "PROG: ..." matching ERE, then GNU's "Try 'PROG --help' for more
+# information.".  Problems are collected in USAGE_FAILS so that one run lists
+# them all; usage_done fails the test if there are any.
 USAGE_FAILS=
 usage() {
 	local prog=$1 ere=$2
@@ -163,16 +164,18 @@ usage() {
 	[[ ! -s $T/X.out ]] || USAGE_FAILS+="$what stdout not empty"$'\n'
 	local n
 	n=$(wc -l <"$T/X.err")
-	[[ $n == 1 ]] || USAGE_FAILS+="$what $n lines on stderr instead of one"$'\n'
-	grep -Eq "^$prog: ($ere)" "$T/X.err" ||
+	[[ $n == 2 ]] || USAGE_FAILS+="$what $n lines on stderr instead of two"$'\n'
+	head -1 "$T/X.err" | grep -Eq "^$prog: ($ere)" ||
 		USAGE_FAILS+="$what first line does not match /^$prog: $ere/: $(head -1 "$T/X.err")"$'\n'
+	[[ $(sed -n 2p "$T/X.err") == "Try '$prog --help' for more information." ]] ||
+		USAGE_FAILS+="$what second line is not the --help hint: $(sed -n 2p "$T/X.err")"$'\n'
 }
 
 usage_done() {
 	[[ -z $USAGE_FAILS ]] || fail "$USAGE_FAILS"
 }
 
-@test "usage errors exit 2 with one line: unknown option, missing address, extra argument" {
+@test "usage errors exit 2 with the message and GNU's --help hint: unknown option, missing address, extra argument" {
 	local p
 	for p in conn-listen conn-client; do
 		usage $p '' --bogus 127.0.0.1:1
@@ -180,6 +183,20 @@ usage_done() {
 		usage $p ''
 		usage $p '' 127.0.0.1:1 extra
 	done
+	usage_done
+}
+
+@test "usage errors of conn-pipe and conn-bench end with the --help hint too" {
+	usage conn-pipe "unrecognized option '--bogus'" --bogus
+	usage conn-pipe "invalid option '-Z'" -Z
+	usage conn-pipe "option '--in' requires an argument" --in
+	usage conn-pipe '' a b
+	usage conn-pipe 'cannot use --send-only with --recv-only' --send-only --recv-only
+	usage conn-bench "unrecognized option '--bogus'" --bogus
+	usage conn-bench "option '--size' requires an argument" --size
+	usage conn-bench "invalid --size '1X'" --size 1X
+	usage conn-listen "option '-e' requires an argument" :0 -e
+	usage conn-client 'cannot use -4 or -6 with a Unix socket' -4 /tmp/conn-tools-none.sock
 	usage_done
 }
 

@@ -419,7 +419,6 @@ with Client(("127.0.0.1", int(sys.argv[1])), authkey=b"secret") as conn:
 }
 
 @test "README, conn-listen(1): a log collector: each record one JSON line {peer, message}" {
-	skip "pending: --tag with --out json (other branch)"
 	# Three Python processes send() their records at once, then the one
 	# the README shows; the last line of app.log is the one shown, the
 	# peer's name aside (it depends on the connections' order).

@@ -3,7 +3,15 @@
 # Environment (set by `make check`, defaulted here when bats is run by hand):
 #   PATH          starts with the build's src/ (conn-listen, conn-client)
 #   CONN_PEERS    tests/peers (mp_peer.py, modern_peer.py, raw_peer.py)
-#   CONN_VECTORS  shared/vectors (frames.json, auth.json)
+#   CONN_VECTORS  the test vectors (frames.json, auth.json, pickles.json),
+#                 computed with CPython by tests/vectors/generate.py: make
+#                 check generates them into the build tree; run by hand,
+#                 helpers.bash generates them once per bats run, with
+#                 $PYTHON, into the run's temporary directory
+#   CONN_SHARED_VECTORS  reference vectors that vectors.bats compares the
+#                 generated ones with (configure --with-vectors; by hand,
+#                 ../shared/vectors beside the source tree); they may be
+#                 absent, and nothing else reads them
 #   PYTHON        python3
 #
 # Background processes, in the manner of OpenBSD's nc regress:
@@ -37,8 +45,18 @@ fi
 _abs() { (cd "$1" 2>/dev/null && pwd) || printf '%s\n' "$1"; }
 
 : "${CONN_PEERS:=$(_abs "$BATS_TEST_DIRNAME/../peers")}"
-: "${CONN_VECTORS:=$(_abs "$BATS_TEST_DIRNAME/../../../shared/vectors")}"
+: "${CONN_SHARED_VECTORS:=$(_abs "$BATS_TEST_DIRNAME/../../../shared/vectors")}"
 : "${PYTHON:=python3}"
+if [[ -z ${CONN_VECTORS:-} ]]; then
+	# Run by hand: generated once for the whole run (generate.py writes
+	# pickles.json last, each file under a temporary name first).
+	CONN_VECTORS=$BATS_RUN_TMPDIR/vectors
+	if [[ ! -f $CONN_VECTORS/pickles.json ]] &&
+		! "$PYTHON" "$BATS_TEST_DIRNAME/../vectors/generate.py" "$CONN_VECTORS"; then
+		echo "helpers.bash: $PYTHON could not generate the test vectors into $CONN_VECTORS" >&2
+		return 1
+	fi
+fi
 if ! command -v conn-listen >/dev/null 2>&1; then
 	# Run by hand: the tools/build tree, else an in-tree build.
 	for _d in build/src src; do
@@ -48,7 +66,7 @@ if ! command -v conn-listen >/dev/null 2>&1; then
 		fi
 	done
 fi
-export CONN_PEERS CONN_VECTORS PYTHON PATH
+export CONN_PEERS CONN_VECTORS CONN_SHARED_VECTORS PYTHON PATH
 # A key from the caller's environment must not leak into tests.
 unset CONN_AUTHKEY
 
@@ -259,6 +277,21 @@ wait_lines() {
 	return 0
 }
 
+# wait_err NAME ERE [SEC]: wait (bounded, default 10 s) until a line of
+# NAME's stderr matches ERE; fail naming what it says otherwise.  For
+# events whose time depends on the machine's load, instead of a sleep.
+wait_err() {
+	local end=$(($(now_ms) + $(to_ms "${3:-10}")))
+	until grep -Eq -- "$2" "$T/$1.err" 2>/dev/null; do
+		if (($(now_ms) > end)); then
+			fail "stderr of $1 has no line matching /$2/ after ${3:-10}s:
+$(head -c 2000 "$T/$1.err")"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 # wait_gone NAME SEC: true if NAME ends within SEC (without reaping it).
 wait_gone() {
 	local end=$(($(now_ms) + $(to_ms "$2")))
@@ -304,6 +337,20 @@ assert_err_only() {
 	[[ $n == 1 ]] || fail "stderr of $1 has $n lines instead of one (besides the announce):
 $(head -c 2000 "$T/$1.err")"
 	assert_err "$1" "$2"
+}
+
+# assert_usage_error NAME ERE: apart from a listener's "listening on" notice,
+# NAME's stderr is the two lines of a usage error, as GNU tools print them:
+# "PROG: ..." matching ERE, then "Try 'PROG --help' for more information."
+assert_usage_error() {
+	local lines prog
+	mapfile -t lines < <(grep -v '^conn-listen: listening on ' "$T/$1.err")
+	prog=${lines[0]%%:*}
+	[[ ${#lines[@]} == 2 ]] || fail "stderr of $1 has ${#lines[@]} lines instead of two (besides the announce):
+$(head -c 2000 "$T/$1.err")"
+	grep -Eq -- "$2" <<<"${lines[0]}" || fail "the first line of $1's stderr does not match /$2/: ${lines[0]}"
+	[[ ${lines[1]} == "Try '$prog --help' for more information." ]] ||
+		fail "the second line of $1's stderr is not the --help hint for $prog: ${lines[1]}"
 }
 
 refute_err() {

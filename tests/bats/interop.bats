@@ -258,3 +258,20 @@ kf() { key_file key "$KEY"; }
 	expect_exit L 0
 	assert_file "$T/P.out" $'ok\n'
 }
+
+@test "a keyless conn-listen and a keyed Python Client both wait (as the key table says); --data makes the Client fail at once" {
+	listen L --idle 127.0.0.1:0
+	peer P mp_peer client "127.0.0.1:$PORT" --authkey "$KEY" --recv 1
+	sleep 1
+	# CPython's answer_challenge() has no timeout: the Client waits for
+	# a challenge, and sends nothing that conn-listen could print.
+	alive P || fail "the Python Client ended: $(cat "$T/P.err")"
+	alive L || fail "conn-listen ended: $(cat "$T/L.err")"
+	[[ ! -s $T/L.out ]] || fail "conn-listen printed: $(cat "$T/L.out")"
+	# The remedy the table gives: let conn-listen speak first.
+	listen M --idle --data hi 127.0.0.1:0
+	peer Q mp_peer client "127.0.0.1:$PORT" --authkey "$KEY" --recv 1
+	finish Q 10
+	[[ $STATUS != 0 && $STATUS != 124 ]] || fail "the keyed Client did not refuse --data: exit $STATUS"
+	assert_err Q "message = b'hi'"
+}

@@ -526,6 +526,7 @@ None
 		spawn P conn-pipe --in json --pickle-protocol="$bad"
 		finish P 10
 		[[ $STATUS == 2 ]] || fail "--pickle-protocol='$bad': exit $STATUS, expected 2"
+		assert_usage_error P "^conn-pipe: invalid --pickle-protocol '$bad'$"
 		unset 'BG_PID[P]'
 	done
 }

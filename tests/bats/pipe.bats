@@ -208,13 +208,14 @@ print(n)' "$T/frames")
 	for f in repr pickle-dis; do
 		run_to "P-$f" conn-pipe --in "$f"
 		expect_exit "P-$f" 2
-		assert_err_only "P-$f" "^conn-pipe: format '$f' is for output only$"
+		assert_usage_error "P-$f" "^conn-pipe: format '$f' is for output only$"
 		run_to "F-$f" conn-pipe -f "$f"
 		expect_exit "F-$f" 2
-		assert_err "F-$f" "^conn-pipe: format '$f' is for output only$"
+		assert_usage_error "F-$f" "^conn-pipe: format '$f' is for output only$"
 	done
 	run_to U conn-pipe --in nosuchformat
 	expect_exit U 2
+	assert_usage_error U "^conn-pipe: unknown format 'nosuchformat' \\(lines, "
 }
 
 @test "network options are unrecognized by conn-pipe (exit 2)" {
@@ -224,8 +225,7 @@ print(n)' "$T/frames")
 		spawn P conn-pipe "$opt"
 		finish P 10
 		[[ $STATUS == 2 ]] || fail "$opt: exit $STATUS, expected 2: $(cat "$T/P.err")"
-		grep -Eq '^conn-pipe: (unrecognized|invalid) option' "$T/P.err" ||
-			fail "$opt: $(cat "$T/P.err")"
+		assert_usage_error P '^conn-pipe: (unrecognized|invalid) option'
 		unset 'BG_PID[P]'
 	done
 }
@@ -402,20 +402,33 @@ $(printf '%s' --help | xxd -p)
 	assert_file "$T/Q.out" $'got: X\n'
 }
 
+@test "-e is --exec: CMD and its arguments, options before it apply" {
+	printf 'x\ny\n' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --out hex -e "$PYTHON" "$CONN_PEERS/frame_echo.py" --prefix '-e: '
+	expect_exit P 0
+	assert_file "$T/P.out" "$(printf '%s' '-e: X' | xxd -p)
+$(printf '%s' '-e: Y' | xxd -p)
+"
+	run_to Q conn-pipe -e
+	expect_exit Q 2
+	assert_usage_error Q "^conn-pipe: option '-e' requires an argument$"
+}
+
 @test "--exec: a CMD that cannot be found is exit 2 'cannot run'" {
 	# valgrind runs posix_spawn's vfork as a fork: the failed exec comes
 	# back as the child's exit status 127, not as posix_spawn's error.
 	skip_under_valgrind "posix_spawn cannot report a failed exec"
 	run_to P conn-pipe --exec "$T/no-such-command" arg
 	expect_exit P 2
-	assert_err_only P "^conn-pipe: cannot run .*no-such-command.*: No such file or directory$"
+	assert_usage_error P "^conn-pipe: cannot run .*no-such-command.*: No such file or directory$"
 
 	run_to Q conn-pipe --exec no-such-command-in-path-xyz
 	expect_exit Q 2
-	assert_err_only Q "^conn-pipe: cannot run no-such-command-in-path-xyz: No such file or directory$"
+	assert_usage_error Q "^conn-pipe: cannot run no-such-command-in-path-xyz: No such file or directory$"
 
 	run_to R conn-pipe --exec
 	expect_exit R 2
+	assert_usage_error R "^conn-pipe: option '--exec' requires an argument$"
 }
 
 @test "--exec: CMD exiting with status 3 is exit 1 'exited with status 3'" {

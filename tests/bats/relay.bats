@@ -127,7 +127,8 @@ load helpers
 @test "--echo with --send-only or --recv-only is a usage error" {
 	run conn-listen --echo --recv-only 127.0.0.1:0
 	[ "$status" -eq 2 ] || fail "exit $status"
-	[ "$output" = "conn-listen: cannot use --echo with --recv-only" ] || fail "$output"
+	[ "$output" = "conn-listen: cannot use --echo with --recv-only
+Try 'conn-listen --help' for more information." ] || fail "$output"
 }
 
 @test "without --close-on-eof the client waits for the peer after its stdin EOF" {
@@ -252,6 +253,28 @@ load helpers
 	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
 }
 
+@test "-v: the end-of-connection count is of messages, not handshake frames (a keyed exchange, one message each way)" {
+	local key
+	key=$(key_file key secret)
+	printf 'from listener\n' >"$T/l.in"
+	printf 'from client\n' >"$T/c.in"
+	listen L --in "$T/l.in" -v --authkey-file "$key" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client -v --authkey-file "$key" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" $'from listener\n'
+	assert_file "$T/L.out" $'from client\n'
+	assert_err C '^conn-client: authenticated: '
+	assert_err C '^conn-client: the peer closed its sending side after 1 messages$'
+	assert_err L '^conn-listen: the peer closed its sending side after 1 messages$'
+	# the same in a -k server
+	listen S --in "$T/l.in" -k --max-accepts 1 -v --authkey-file "$key" 127.0.0.1:0
+	run_to D --in "$T/c.in" conn-client --authkey-file "$key" "127.0.0.1:$PORT"
+	expect_exit D 0
+	expect_exit S 0
+	assert_err S '^conn-listen: 127\.0\.0\.1:[0-9]+: closed after 1 messages$'
+}
+
 # in_pty FILE CMD: run the shell command CMD with a terminal as its stdin,
 # stdout and stderr (script(1)); FILE gets what the terminal showed.
 in_pty() {
@@ -260,7 +283,8 @@ in_pty() {
 
 @test "--progress on a terminal: lines redrawn in place, then a summary; nothing on a pipe" {
 	head -c 3000000 /dev/zero >"$T/zeros"
-	in_pty "$T/tty" "sh -c '(for i in 1 2 3; do cat \"$T/zeros\"; sleep 0.6; done) | conn-pipe --progress -f raw > /dev/null'"
+	# script's terminal has no size: the width is $COLUMNS, wide enough here
+	in_pty "$T/tty" "sh -c '(for i in 1 2 3; do cat \"$T/zeros\"; sleep 0.6; done) | COLUMNS=200 conn-pipe --progress -f raw > /dev/null'"
 	grep -q $'conn-pipe: [0-9]* messages ([0-9.]* [kMG]*B) sent, [0-9]* messages ([0-9.]* [kMG]*B) received, .*/s, [0-9.]* s\r\e\[K' "$T/tty" ||
 		fail "no progress line redrawn in place: $(cat -v "$T/tty")"
 	grep -q 'conn-pipe: done: 138 messages (9.0 MB) sent, 138 messages (9.0 MB) received, ' "$T/tty" ||
@@ -276,7 +300,79 @@ in_pty() {
 		fail "$(cat "$T/A.err")"
 	run_to B conn-pipe --progress=sometimes
 	expect_exit B 2
-	assert_err_only B "^conn-pipe: invalid --progress 'sometimes' \\(auto, always, never\\)$"
+	assert_usage_error B "^conn-pipe: invalid --progress 'sometimes' \\(auto, always, never\\)$"
+}
+
+# sized_pty COLS ROWS FILE CMD...: run CMD on a terminal COLS wide (0: of
+# no known size), without $COLUMNS unless CMD sets it; what it draws there
+# goes to FILE.
+sized_pty() {
+	"$PYTHON" - "$@" <<'EOF'
+import fcntl, os, pty, struct, sys, termios
+cols, rows, path, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
+    os.environ.pop('COLUMNS', None)
+    os.execvp(cmd[0], cmd)
+out = b''
+while True:
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+open(path, 'wb').write(out)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+EOF
+}
+
+# progress_fits FILE WIDTH: every progress line drawn in FILE (each ends
+# at the next "\r\e[K") is at most WIDTH - 1 columns, so none wrapped; there
+# are some, and the summary comes last, whole.  Prints the drawn lines.
+progress_fits() {
+	"$PYTHON" - "$@" <<'EOF'
+import re, sys
+text = open(sys.argv[1], 'rb').read().decode()
+width = int(sys.argv[2])
+parts = text.replace('\r\n', '\n').split('\r\x1b[K')
+drawn, last = parts[:-1], parts[-1]
+if not drawn:
+    sys.exit('no progress line redrawn: %r' % text)
+for line in drawn:
+    print(line)
+    if '\n' in line or len(line) > width - 1:
+        sys.exit('%d columns (more than %d): %r' % (len(line), width - 1, line))
+if not re.fullmatch(r'conn-pipe: done: \d+ messages \([\d.]+ k?M?B\) sent, \d+ messages '
+                    r'\([\d.]+ k?M?B\) received, [\d.]+ [kMG]?B/s, [\d.]+ s\n', last):
+    sys.exit('no whole summary last: %r' % last)
+EOF
+}
+
+@test "--progress on a terminal fits its width: at 40, 80 and 200 columns no redrawn line wraps" {
+	head -c 3000000 /dev/zero >"$T/zeros"
+	local feed="for i in 1 2; do cat '$T/zeros'; sleep 0.7; done"
+	local w
+	for w in 40 80 200; do
+		sized_pty "$w" 24 "$T/tty$w" sh -c "($feed) | conn-pipe --progress=always -f raw >/dev/null" ||
+			fail "exit $? at $w columns: $(cat -v "$T/tty$w")"
+		progress_fits "$T/tty$w" "$w" >"$T/lines$w" || fail "at $w columns: $(cat "$T/lines$w")"
+	done
+	# what goes first: the rate, then the time, then the bytes
+	grep -Eq '^conn-pipe: [0-9]+ messages \([0-9.]+ [kM]?B\) sent, [0-9]+ messages \([0-9.]+ [kM]?B\) received, [0-9.]+ [kMG]?B/s, [0-9.]+ s$' "$T/lines200" ||
+		fail "200 columns: not all of it: $(cat "$T/lines200")"
+	grep -Eq '^conn-pipe: [0-9]+ messages \([0-9.]+ [kM]?B\) sent, [0-9]+ messages \([0-9.]+ [kM]?B\) received, [0-9.]+ s$' "$T/lines80" ||
+		fail "80 columns: not without the rate: $(cat "$T/lines80")"
+	grep -Eq '^conn-pipe: [0-9]+ sent, [0-9]+ received$' "$T/lines40" ||
+		fail "40 columns: not the counts alone: $(cat "$T/lines40")"
+	# a terminal of no known size: $COLUMNS, else 80
+	sized_pty 0 0 "$T/ttyenv" sh -c "($feed) | COLUMNS=50 conn-pipe --progress -f raw >/dev/null"
+	progress_fits "$T/ttyenv" 50 >"$T/linesenv" || fail "COLUMNS=50: $(cat "$T/linesenv")"
+	sized_pty 0 0 "$T/tty0" sh -c "($feed) | conn-pipe --progress -f raw >/dev/null"
+	progress_fits "$T/tty0" 80 >"$T/lines0" || fail "no size, no COLUMNS: $(cat "$T/lines0")"
+	grep -Eq ' received, [0-9.]+ s$' "$T/lines0" || fail "no size, no COLUMNS: not 80 columns: $(cat "$T/lines0")"
 }
 
 @test "--progress=always on conn-client and conn-listen (-k too): the summary counts both ways" {

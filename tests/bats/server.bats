@@ -121,8 +121,9 @@ EOF
 	key_file k "$KEY" >/dev/null
 	listen L --idle -k --handshake-timeout 0.5 --authkey-file "$T/k" 127.0.0.1:0
 	swarm BAD bad "$ADDR" --clients 3 --authkey "$KEY" --hold 3
-	sleep 1.5
-	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: handshake not finished within 0\.5 s$'
+	# the stalled client's own 0.5 s, however long the swarm took to start
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: handshake not finished within 0\.5 s$'
+	alive BAD || fail "the bad clients left before their --hold 3"
 	run_to C conn-client --authkey-file "$T/k" --data after --close-on-eof "$ADDR"
 	expect_exit C 0
 	wait_lines "$T/L.out" 1
@@ -162,22 +163,94 @@ EOF
 	grep -Eq "^$T/u\\.sock#1 \\[1, 'x'\\]\$" "$T/U.out" || fail "$(cat "$T/U.out")"
 }
 
+# tagged_json FILE N PEER_ERE: FILE has N lines, each one JSON object (as
+# Python's json reads it) with exactly "peer" (matching PEER_ERE) and
+# "message"; the messages, one JSON value a line, go to FILE.messages.
+tagged_json() {
+	"$PYTHON" - "$@" <<'EOF'
+import json, re, sys
+path, n, peer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(path, encoding='utf-8').read().splitlines()
+if len(lines) != n:
+    sys.exit('%d lines, expected %d' % (len(lines), n))
+with open(path + '.messages', 'w') as out:
+    for line in lines:
+        try:
+            d = json.loads(line)
+        except ValueError as e:
+            sys.exit('not JSON: %r: %s' % (line, e))
+        if not isinstance(d, dict) or sorted(d) != ['message', 'peer']:
+            sys.exit('not {"peer", "message"}: %r' % line)
+        if not re.fullmatch(peer, d['peer']):
+            sys.exit('peer %r does not match /%s/' % (d['peer'], peer))
+        out.write(json.dumps(d['message']) + '\n')
+EOF
+}
+
+@test "--tag --out json: one JSON object a message, {\"peer\": NAME, \"message\": what --out json prints}" {
+	listen L --idle -k --tag --out json 127.0.0.1:0
+	peer P obj_peer client "$ADDR" --send "{'a': [1, 2.5, None], 'b': b'\\x00'}" --send "'say \"hi\"\\n'"
+	expect_exit P 0
+	wait_lines "$T/L.out" 2
+	tagged_json "$T/L.out" 2 '127\.0\.0\.1:[0-9]+' || fail "$(cat "$T/L.out")"
+	assert_file "$T/L.out.messages" '{"a": [1, 2.5, null], "b": {"__bytes__": "AA=="}}
+"say \"hi\"\n"
+'
+	# the message is the text of --out json, as it is
+	grep -Eq '^\{"peer": "127\.0\.0\.1:[0-9]+", "message": \{"a": \[1, 2\.5, null\], "b": \{"__bytes__": "AA=="\}\}\}$' "$T/L.out" ||
+		fail "$(cat "$T/L.out")"
+
+	# a Unix peer: the listener's path and a number, escaped as JSON
+	mkdir "$T/a\"b"
+	listen U --idle -k --tag --out json "unix:$T/a\"b/u.sock"
+	peer Q obj_peer client "$T/a\"b/u.sock" --send "[1, 'x']"
+	expect_exit Q 0
+	wait_lines "$T/U.out" 1
+	tagged_json "$T/U.out" 1 "${T//./\\.}/a\"b/u\\.sock#1" || fail "$(cat "$T/U.out")"
+	assert_file "$T/U.out.messages" $'[1, "x"]\n'
+}
+
+@test "--tag --out json --keep-going: a message that is not a pickle is {\"__hex__\": ...}, every line stays JSON" {
+	listen L --idle -k --tag --out json --keep-going 127.0.0.1:0
+	run_to C conn-client --data 'not a pickle' --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 1
+	peer P obj_peer client "$ADDR" --send "(1, 'two')"
+	expect_exit P 0
+	wait_lines "$T/L.out" 2
+	tagged_json "$T/L.out" 2 '127\.0\.0\.1:[0-9]+' || fail "$(cat "$T/L.out")"
+	assert_file "$T/L.out.messages" "{\"__hex__\": \"$(printf 'not a pickle' | xxd -p)\"}
+[1, \"two\"]
+"
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 is not shown as json \(.*\); here it is in hex$'
+
+	# the other formats: the hex line is tagged like the rest
+	listen R --idle -k --tag --out repr --keep-going 127.0.0.1:0
+	run_to D conn-client --data 'not a pickle' --close-on-eof "$ADDR"
+	expect_exit D 0
+	wait_lines "$T/R.out" 1
+	grep -Eq "^127\.0\.0\.1:[0-9]+ $(printf 'not a pickle' | xxd -p)\$" "$T/R.out" || fail "$(cat "$T/R.out")"
+}
+
 @test "usage: --tag, --broadcast and --max-conns need -k; --tag with raw or frames output" {
 	run_to A conn-listen --tag :0
 	expect_exit A 2
-	assert_err_only A '^conn-listen: --tag needs -k \(--keep-open\)$'
+	assert_usage_error A '^conn-listen: --tag needs -k \(--keep-open\)$'
 	run_to B conn-listen --broadcast :0
 	expect_exit B 2
+	assert_usage_error B '^conn-listen: --broadcast needs -k \(--keep-open\)$'
 	run_to C conn-listen -k --tag --out frames :0
 	expect_exit C 2
-	assert_err_only C '^conn-listen: cannot use --tag with --out frames$'
+	assert_usage_error C '^conn-listen: cannot use --tag with --out frames$'
 	run_to D conn-listen -k --max-conns 0 :0
 	expect_exit D 2
+	assert_usage_error D "^conn-listen: invalid --max-conns '0'$"
 	run_to E conn-listen -k --echo :0 --exec cat
 	expect_exit E 2
-	assert_err_only E '^conn-listen: cannot use --echo with --exec$'
+	assert_usage_error E '^conn-listen: cannot use --echo with --exec$'
 	run_to F conn-listen :0 --sh-exec true --exec cat
 	expect_exit F 2
+	assert_usage_error F '^conn-listen: cannot use --exec with --sh-exec$'
 }
 
 @test "--exec: a shell one-liner server serves a Python Client with a key and several of ours at once" {

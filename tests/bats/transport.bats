@@ -67,6 +67,45 @@ mkinputs() {
 	assert_exchanged L C
 }
 
+# dual_stack_ok: ":0" binds one [::] socket taking IPv4 too, so IPv4 peers
+# arrive as ::ffff:a.b.c.d; without IPv6 it is 0.0.0.0 and nothing to show.
+dual_stack_ok() {
+	"$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::", 0))' 2>/dev/null
+}
+
+@test ":PORT (dual-stack): an IPv4 peer is 127.0.0.1:PORT in --tag, warnings and -v, never ::ffff:" {
+	dual_stack_ok || skip "no IPv6: :PORT listens on IPv4 alone"
+	local key
+	key=$(key_file key secret)
+	listen L --idle -v -k --tag --authkey-file "$key" :0
+	[[ $LISTEN_LINE == "conn-listen: listening on [::]:$PORT" ]] ||
+		fail "bad announce line: '$LISTEN_LINE'"
+	run_to C conn-client --authkey-file "$key" --data hello --close-on-eof "127.0.0.1:$PORT"
+	expect_exit C 0
+	run_to W conn-client --authkey-file "$(key_file wrong wrong)" "127.0.0.1:$PORT"
+	expect_exit W 4
+	wait_lines "$T/L.out" 1
+	grep -Eqx '127\.0\.0\.1:[0-9]+ hello' "$T/L.out" || fail "--tag: $(cat "$T/L.out")"
+	assert_err L '^conn-listen: connection from 127\.0\.0\.1:[0-9]+$'
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: authentication failed: '
+	refute_err L 'ffff'
+	# an IPv6 peer is still shown as one
+	run_to D conn-client --authkey-file "$key" --data six --close-on-eof "[::1]:$PORT"
+	expect_exit D 0
+	wait_lines "$T/L.out" 2
+	grep -Eqx '\[::1\]:[0-9]+ six' "$T/L.out" || fail "--tag: $(cat "$T/L.out")"
+}
+
+@test ":PORT (dual-stack): CONN_PEER of an IPv4 peer is 127.0.0.1:PORT, in conn-listen -v's trace too" {
+	dual_stack_ok || skip "no IPv6: :PORT listens on IPv4 alone"
+	listen L -v :0 --sh-exec 'echo "$CONN_PEER"'
+	run_to C conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	grep -Eqx '127\.0\.0\.1:[0-9]+' "$T/C.out" || fail "CONN_PEER: $(cat "$T/C.out")"
+	assert_err L "^conn-listen: connection from $(cat "$T/C.out")\$"
+}
+
 @test "bare PORT form on both sides" {
 	mkinputs
 	listen L --in "$T/l.in" 0
@@ -89,9 +128,12 @@ mkinputs() {
 		fail "bad announce line: '$LISTEN_LINE'"
 	[[ -S $T/s.sock ]] || fail "$T/s.sock is not a socket"
 	[[ $(stat -c %a "$T/s.sock") == 600 ]] || fail "mode is $(stat -c %a "$T/s.sock"), not 600"
+	[[ -f $T/s.sock.lock && $(stat -c %a "$T/s.sock.lock") == 600 ]] ||
+		fail "no lock file $T/s.sock.lock of mode 600 beside the socket"
 	run_to C --in "$T/c.in" conn-client "$T/s.sock"
 	assert_exchanged L C
 	[[ ! -e $T/s.sock ]] || fail "$T/s.sock still exists after the listener exited"
+	[[ ! -e $T/s.sock.lock ]] || fail "$T/s.sock.lock still exists after the listener exited"
 }
 
 @test "unix: prefix and relative path, removed right after the accept" {
@@ -125,6 +167,88 @@ mkinputs() {
 	listen L --in "$T/l.in" "$T/stale.sock"
 	run_to C --in "$T/c.in" conn-client "$T/stale.sock"
 	assert_exchanged L C
+}
+
+@test "unix: a second conn-listen on a live one's path exits 3 without connecting; the first keeps waiting for its client" {
+	mkinputs
+	listen L --in "$T/l.in" -v "$T/s.sock"
+	run_to B conn-listen "$T/s.sock"
+	expect_exit B 3
+	assert_err_only B "^conn-listen: cannot listen on $T/s\\.sock: another process listens there\$"
+	sleep 0.3
+	alive L || fail "the one-shot listener took the second one's probe for its connection"
+	refute_err L 'connection from'
+	[[ -S $T/s.sock ]] || fail "the live listener's socket file is gone"
+	run_to C --in "$T/c.in" conn-client "$T/s.sock"
+	assert_exchanged L C
+}
+
+@test "unix: a -k listener logs nothing when a second conn-listen tries its path" {
+	listen L --idle -k -v "$T/s.sock"
+	run_to B conn-listen "$T/s.sock"
+	expect_exit B 3
+	assert_err_only B 'another process listens there$'
+	sleep 0.3
+	[[ $(wc -l <"$T/L.err") == 1 ]] || fail "the -k listener logged: $(cat "$T/L.err")"
+	alive L || fail "the -k listener exited"
+}
+
+@test "unix: a listener that exits leaves alone the socket and lock files a later listener made at its path" {
+	mkinputs
+	listen A --idle -k "$T/s.sock"
+	# the path is taken over while A still runs (A's files removed by hand)
+	rm "$T/s.sock" "$T/s.sock.lock"
+	listen B --in "$T/l.in" "$T/s.sock"
+	kill -TERM "$(inner_pid A)"
+	expect_exit A 0
+	[[ -S $T/s.sock ]] || fail "A removed B's socket file"
+	[[ -f $T/s.sock.lock ]] || fail "A removed B's lock file"
+	run_to C --in "$T/c.in" conn-client "$T/s.sock"
+	assert_exchanged B C
+}
+
+@test "unix: a socket and lock file left by a killed listener are replaced" {
+	mkinputs
+	listen A --idle "$T/s.sock"
+	kill -KILL "$(inner_pid A)"
+	finish A
+	[[ -S $T/s.sock && -f $T/s.sock.lock ]] || fail "the killed listener left no files"
+	listen L --in "$T/l.in" "$T/s.sock"
+	run_to C --in "$T/c.in" conn-client "$T/s.sock"
+	assert_exchanged L C
+}
+
+@test "unix: -k --exec children do not hold the lock: the path is free once the listener is killed" {
+	mkinputs
+	listen A -k -v "$T/s.sock" --sh-exec 'exec sleep 20'
+	spawn C --idle conn-client "$T/s.sock"
+	local i
+	for i in $(seq 100); do grep -q 'connection from' "$T/A.err" && break; sleep 0.05; done
+	sleep 0.2
+	kill -KILL "$(inner_pid A)"
+	finish A
+	alive C || fail "the client lost its connection with the listener"
+	listen L --in "$T/l.in" "$T/s.sock"
+	run_to D --in "$T/c.in" conn-client "$T/s.sock"
+	assert_exchanged L D
+}
+
+@test "unix: a lock file that is a symbolic link is never followed (exit 3)" {
+	ln -s "$T/target" "$T/s.sock.lock"
+	run_to L conn-listen "$T/s.sock"
+	expect_exit L 3
+	assert_err_only L "^conn-listen: cannot listen on $T/s\\.sock: its lock file $T/s\\.sock\\.lock: it is a symbolic link\$"
+	[[ ! -e $T/target && ! -e $T/s.sock ]] || fail "the link was followed, or a socket made"
+}
+
+@test "unix: a live Python Listener (it holds no lock) at the path: exit 3, no lock file left" {
+	# Found by connecting, as before locks: this one-shot Python listener
+	# takes the probe for its connection (a conn-listen would not be probed).
+	peer P --idle mp_peer listen "$T/p.sock" --recv-all
+	run_to L conn-listen "$T/p.sock"
+	expect_exit L 3
+	assert_err_only L 'another process listens there$'
+	[[ ! -e $T/p.sock.lock ]] || fail "a lock file was left beside the Python listener's socket"
 }
 
 @test "abstract @name: announced as @name, no file created" {
@@ -223,8 +347,7 @@ mkinputs() {
 			spawn X "$prog" "$a"
 			finish X 5
 			[[ $STATUS == 2 ]] || fail "$prog '$a': exit $STATUS, expected 2: $(cat "$T/X.err")"
-			[[ $(wc -l <"$T/X.err") == 1 ]] || fail "$prog '$a': stderr is not one line: $(cat "$T/X.err")"
-			grep -q "^$prog: " "$T/X.err" || fail "$prog '$a': stderr not prefixed: $(cat "$T/X.err")"
+			assert_usage_error X "^$prog: "
 		done
 	done
 }

@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
 """make-seeds.py - writes the fuzz harnesses' seed corpora, built from the
-shared test vectors, into OUTDIR/HARNESS/.
+test vectors, into OUTDIR/HARNESS/.
 
-Usage: make-seeds.py VECTORS_DIR OUTDIR
+Usage: make-seeds.py [VECTORS_DIR] OUTDIR
 
-The vectors stay outside the repository: tools/fuzz runs this into its
-build directory each time.  Each seed is laid out as its harness reads
-its input (see the comment at the top of tests/fuzz/fuzz-*.c).
+The vectors are those tests/vectors/generate.py computes with the python3
+running this script, or those of VECTORS_DIR (frames.json, auth.json,
+pickles.json) when it is given.  tools/fuzz runs this into its build
+directory each time.  Each seed is laid out as its harness reads its input
+(see the comment at the top of tests/fuzz/fuzz-*.c).
 """
 import ast
 import hashlib
+import importlib.util
 import json
 import math
 import os
 import struct
 import sys
+
+GENERATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "..", "vectors", "generate.py")
 
 # Input formats as the decoder harness numbers them (enum conn_format).
 FORMATS = {"lines": 0, "null": 1, "raw": 2, "frames": 3, "hex": 4,
@@ -27,6 +33,15 @@ CLIENT = 1
 def load(vectors, name):
     with open(os.path.join(vectors, name)) as f:
         return json.load(f)
+
+
+def generated():
+    """frames.json, auth.json and pickles.json as generate.py makes them,
+    without writing them anywhere."""
+    spec = importlib.util.spec_from_file_location("generate", GENERATOR)
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    return generate.frames(), generate.auth(), generate.pickles()
 
 
 class Corpus:
@@ -170,12 +185,14 @@ def decoder_seeds(out, frames, texts):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: make-seeds.py VECTORS_DIR OUTDIR")
-    vectors, outdir = sys.argv[1:]
-    frames = load(vectors, "frames.json")
-    auth = load(vectors, "auth.json")
-    pickles = load(vectors, "pickles.json")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: make-seeds.py [VECTORS_DIR] OUTDIR")
+    outdir = sys.argv[-1]
+    if len(sys.argv) == 3:
+        frames, auth, pickles = (load(sys.argv[1], name) for name in
+                                 ("frames.json", "auth.json", "pickles.json"))
+    else:
+        frames, auth, pickles = generated()
     texts = json_texts(pickles)
     corpora = {h: Corpus(outdir, h) for h in
                ("frame", "auth", "pickle-render", "pickle-json",

@@ -174,6 +174,16 @@ static void test_format(void)
 	in6.sin6_port = htons(443);
 	inet_pton(AF_INET6, "2001:db8::7", &in6.sin6_addr);
 	format_ok(&in6, sizeof(in6), "[2001:db8::7]:443", "IPv6");
+	/* An IPv4 peer of a dual-stack socket is shown as IPv4; an IPv6
+	 * address that only looks like one (::ffff:0:a.b.c.d) is not. */
+	in6.sin6_port = htons(51330);
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &in6.sin6_addr);
+	format_ok(&in6, sizeof(in6), "127.0.0.1:51330", "v4-mapped IPv6");
+	inet_pton(AF_INET6, "::ffff:0:7f00:1", &in6.sin6_addr);
+	format_ok(&in6, sizeof(in6), "[::ffff:0:7f00:1]:51330",
+		  "IPv6 that is not v4-mapped");
+	inet_pton(AF_INET6, "::", &in6.sin6_addr);
+	format_ok(&in6, sizeof(in6), "[::]:51330", "IPv6 any");
 
 	/* A path with a '/' as is; one without gets unix: to parse back. */
 	strcpy(un.sun_path, "/tmp/s");

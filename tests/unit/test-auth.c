@@ -1,6 +1,6 @@
 /*
  * test-auth.c - digests, HMAC and the handshake state machine against
- * shared/vectors/auth.json, with both roles driven step by step.
+ * the vectors of auth.json, with both roles driven step by step.
  */
 #include "conn.h"
 #include "tap.h"

@@ -1,5 +1,5 @@
 /*
- * test-frame.c - the wire framing against shared/vectors/frames.json:
+ * test-frame.c - the wire framing against the vectors of frames.json:
  * header encoding and decoding, and the incremental frame reader under
  * every split of its input.
  */

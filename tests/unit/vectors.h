@@ -1,11 +1,13 @@
 /*
  * vectors.h - what the C unit tests share: loading the JSON test vectors
- * of shared/vectors and decoding hex.  Header-only: every helper is static
- * inline so that a test using only some of them builds without warnings.
+ * (frames.json, auth.json, pickles.json, which tests/vectors/generate.py
+ * computes with CPython) and decoding hex.  Header-only: every helper is
+ * static inline so that a test using only some of them builds without
+ * warnings.
  *
- * The vectors are read from the directory in CONN_VECTORS (make check sets
- * it); without it, from ../shared/vectors beside the source tree, found
- * from this file's own path.
+ * The vectors are read from the directory in CONN_VECTORS (make check
+ * generates them and sets it); without it, from where make check generates
+ * them in the build tree (CONN_VECTORS_BUILT, set by Makefile.am).
  */
 #ifndef VECTORS_H
 #define VECTORS_H
@@ -16,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef CONN_VECTORS_BUILT
+#define CONN_VECTORS_BUILT "tests/vectors"
+#endif
+
 /* Loads NAME (e.g. "frames.json") from the vectors directory; exits with a
  * TAP "Bail out!" line when it cannot, so a missing file never passes. */
 static inline json_t *vectors_load(const char *name)
@@ -25,22 +31,14 @@ static inline json_t *vectors_load(const char *name)
 	json_error_t err;
 	json_t *root;
 
-	if (dir != NULL && dir[0] != '\0') {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	} else {
-		/* __FILE__ is .../tests/unit/vectors.h: up three levels is
-		 * the directory holding the source tree and shared/. */
-		const char *file = __FILE__;
-		const char *slash = strrchr(file, '/');
-		int dir_len = slash ? (int)(slash - file) : 0;
-
-		snprintf(path, sizeof(path), "%.*s%s../../../shared/vectors/%s",
-			 dir_len, file, slash ? "/" : "", name);
-	}
+	if (dir == NULL || dir[0] == '\0')
+		dir = CONN_VECTORS_BUILT;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	root = json_load_file(path, 0, &err);
 	if (root == NULL) {
-		printf("Bail out! cannot load %s: %s (line %d)\n", path,
-		       err.text, err.line);
+		printf("Bail out! cannot load %s: %s (line %d); make check "
+		       "generates it, or run tests/vectors/generate.py DIR and "
+		       "set CONN_VECTORS=DIR\n", path, err.text, err.line);
 		exit(1);
 	}
 	return root;

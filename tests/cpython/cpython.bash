@@ -13,8 +13,8 @@
 # Each name of CPYTHON_NAMES is tested against the first interpreter of
 # that version in the list ($PYTHON first, then pyenv's, then PATH's);
 # a missing one makes its tests skip with "pythonX.Y: not found on this
-# machine".  Interpreters left over (a second 3.11, a 3.15) get a file of
-# their own, named after their version and path.
+# machine".  Interpreters left over (a second 3.11, a 3.15) are tested by
+# one more file, cpython-leftovers.bats, named by version and path.
 
 CPYTHON_NAMES='2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13 3.14'
 CPYTHON_DIGESTS='sha256 md5 sha384 sha3_256 sha3_384'

@@ -35,8 +35,12 @@
 bats_require_minimum_version 1.5.0
 
 if [[ -f /usr/lib/bats/bats-support/load.bash ]]; then
+	# Their load.bash runs dirname for each of its files, 18 programs
+	# started at every test: a function does it without.
+	dirname() { [[ $1 == */* ]] && printf '%s\n' "${1%/*}" || echo .; }
 	load /usr/lib/bats/bats-support/load.bash
 	load /usr/lib/bats/bats-assert/load.bash
+	unset -f dirname
 else
 	bats_load_library bats-support
 	bats_load_library bats-assert
@@ -119,14 +123,81 @@ skip_under_valgrind() {
 	[[ -z ${CONN_VALGRIND:-} ]] || skip "under valgrind: $1"
 }
 
-to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+# to_ms SEC: SEC (fractions allowed) in milliseconds; whole seconds
+# without running awk, since finish and wait_listening ask at every call.
+to_ms() {
+	if [[ $1 =~ ^[0-9]+$ ]]; then
+		echo $((10#$1 * 1000))
+	else
+		awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'
+	fi
+}
 
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+
+# The polling loops below run 50 times a second: each round costs more
+# CPU than the programs a test waits for (the CPython matrix has 600
+# tests), so past_ms and nap start no process, and finish and
+# wait_listening poll untraced.
+# past_ms END: true once the clock is past END (in ms, as now_ms).
+past_ms() {
+	local t=${EPOCHREALTIME//[.,]/}
+	((t / 1000 > $1))
+}
+
+# untraced CMD...: CMD in a subshell without bats' DEBUG trap, which costs
+# about 1 ms for each command a polling loop runs; CMD's status and stdout.
+untraced() { (
+	trap - DEBUG
+	set +T
+	"$@"
+); }
+
+# _await_exit PID END: wait until PID ends (0) or the clock passes END (1).
+_await_exit() {
+	while _alive "$1"; do
+		past_ms "$2" && return 1
+		nap
+	done
+	return 0
+}
+
+# _await_line FILE PID END: print the first complete line of FILE that
+# announces "listening on " (read fails on a line without its newline
+# yet); 2 if PID ends without one, 1 when the clock passes END.
+_await_line() {
+	local line dead=
+	while :; do
+		while IFS= read -r line; do
+			if [[ $line == *'listening on '* ]]; then
+				printf '%s\n' "$line"
+				return 0
+			fi
+		done 2>/dev/null <"$1"
+		[[ -z $dead ]] || return 2
+		_alive "$2" || dead=1 # read FILE once more: it may have announced
+		[[ -n $dead ]] && continue
+		past_ms "$3" && return 1
+		nap
+	done
+}
+
+# nap: sleep 20 ms: a read that times out on a FIFO nobody writes to
+# (opened read-write, it does not block; it is closed again at once).
+nap() {
+	local f=$T/.nap
+	if [[ ! -p $f ]] && ! mkfifo "$f" 2>/dev/null; then
+		sleep 0.02
+		return 0
+	fi
+	read -rt 0.02 <>"$f" || true
+}
 
 # _alive PID: true while PID runs (a zombie counts as dead).
 _alive() {
 	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	# read, not $(cat ...): the polling loops call this every 20 ms
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
 	st=${st##*) }
 	[[ ${st:0:1} != Z ]]
 }
@@ -157,21 +228,18 @@ finish() {
 		return 0
 	fi
 	local end=$(($(now_ms) + $(to_ms "$secs")))
-	while _alive "$pid"; do
-		if (($(now_ms) > end)); then
-			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-			sleep 0.3
-			kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			BG_DONE[$name]=1
-			BG_EXIT[$name]=124
-			STATUS=124
-			ELAPSED_MS=$(($(now_ms) - BG_START[$name]))
-			echo "# $name still running after ${secs}s: killed" >&2
-			return 0
-		fi
-		sleep 0.02
-	done
+	if ! untraced _await_exit "$pid" "$end"; then
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+		sleep 0.3
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		BG_DONE[$name]=1
+		BG_EXIT[$name]=124
+		STATUS=124
+		ELAPSED_MS=$(($(now_ms) - BG_START[$name]))
+		echo "# $name still running after ${secs}s: killed" >&2
+		return 0
+	fi
 	ELAPSED_MS=$(($(now_ms) - BG_START[$name]))
 	STATUS=0
 	wait "$pid" || STATUS=$?
@@ -206,27 +274,22 @@ inner_pid() { ps -o pid= --ppid "${BG_PID[$1]}" | head -1 | tr -d ' '; }
 # wait_listening NAME [SEC]: wait for NAME's complete "listening on ADDR" line.
 wait_listening() {
 	local name=$1 secs=${2:-10} f=$T/$1.err line n
-	local end=$(($(now_ms) + $(to_ms "$secs")))
-	while :; do
-		n=$(grep -n -m1 'listening on ' "$f" 2>/dev/null | cut -d: -f1 || true)
-		if [[ -n $n ]] && (($(wc -l <"$f") >= n)); then
-			line=$(sed -n "${n}p" "$f")
-			break
-		fi
-		if ! alive "$name"; then
-			finish "$name"
-			fail "$name exited ($STATUS) before announcing: $(cat "$f")"
-			return 1
-		fi
-		if (($(now_ms) > end)); then
-			fail "$name: no 'listening on' line within ${secs}s: $(cat "$f")"
-			return 1
-		fi
-		sleep 0.02
-	done
+	local end=$(($(now_ms) + $(to_ms "$secs"))) rc=0
+	line=$(untraced _await_line "$f" "${BG_PID[$name]}" "$end") || rc=$?
+	if ((rc == 2)); then
+		finish "$name"
+		fail "$name exited ($STATUS) before announcing: $(cat "$f")"
+		return 1
+	elif ((rc != 0)); then
+		fail "$name: no 'listening on' line within ${secs}s: $(cat "$f")"
+		return 1
+	fi
 	LISTEN_LINE=$line
 	ADDR=${line##*listening on }
-	PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' <<<"$line")
+	PORT=
+	if [[ $line =~ listening\ on\ .*:([0-9]*)$ ]]; then
+		PORT=${BASH_REMATCH[1]}
+	fi
 }
 
 listen() {
@@ -268,11 +331,11 @@ peer() {
 wait_lines() {
 	local end=$(($(now_ms) + ${3:-10} * 1000))
 	while (($(wc -l <"$1" 2>/dev/null || echo 0) < $2)); do
-		if (($(now_ms) > end)); then
+		if past_ms "$end"; then
 			fail "$1: fewer than $2 lines after ${3:-10}s: $(head -c 500 "$1")"
 			return 1
 		fi
-		sleep 0.02
+		nap
 	done
 	return 0
 }
@@ -296,8 +359,8 @@ $(head -c 2000 "$T/$1.err")"
 wait_gone() {
 	local end=$(($(now_ms) + $(to_ms "$2")))
 	while alive "$1"; do
-		(($(now_ms) > end)) && return 1
-		sleep 0.02
+		past_ms "$end" && return 1
+		nap
 	done
 }
 

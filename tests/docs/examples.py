@@ -95,6 +95,8 @@ NOT_EXAMPLES = [
      'sourcing the completion script: completion.bats does'),
     ('README.md', 'src/conn.h              the core',
      'the project layout'),
+    ('README.md', 'CPython interop: 2.7.18',
+     "the line tools/check prints, quoted by the text; the tests of tests/cpython/ make it"),
     ('man/conn-bench.1', 'ratio ours/python unix  pingpong',
      'one output line quoted by the text'),
     ('man/conn-bench.1', "conn-bench: unknown workload 'bogus'",

@@ -3,6 +3,8 @@
  * messages.  Starting it with its stdin and stdout on a socket or on
  * pipes, telling it who the peer is, and judging how it ended.
  */
+#include "cli.h"
+/* phase 2: detail_set() only; the CLI gets its own or a public one */
 #include "internal.h"
 
 #include <errno.h>

@@ -1,4 +1,7 @@
 /* session.c - what a tool runs: accept or connect, authenticate, relay. */
+#include "cli.h"
+/* phase 2: detail_set() and chan_log(), the channel's trace, until
+ * the channel's log is public */
 #include "internal.h"
 
 #include <errno.h>
@@ -22,7 +25,7 @@ static void say(conn_log_fn *log, void *ctx, enum conn_log_level level,
 /* Authenticates c; digest (16 bytes) gets the digest the peer answered
  * with, for the CONN_DIGEST of an --exec command. */
 static int authenticate(char *detail, size_t capacity, char *digest,
-			struct conn_channel *c, const struct conn_options *o,
+			struct conn_channel *c, const struct cli_options *o,
 			enum conn_role role)
 {
 	struct conn_auth a;
@@ -49,7 +52,7 @@ static int authenticate(char *detail, size_t capacity, char *digest,
 }
 
 /* The relay as the options ask for it, between in_fd and stdout. */
-static struct conn_relay_config relay_config(const struct conn_options *o,
+static struct conn_relay_config relay_config(const struct cli_options *o,
 					     int in_fd,
 					     volatile sig_atomic_t *stop)
 {
@@ -71,7 +74,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
 		.echo = o->echo,
-		.progress = o->progress == CONN_PROGRESS_ALWAYS,
+		.progress = o->progress == CLI_PROGRESS_ALWAYS,
 		.progress_width = o->progress_width,
 		.stop = stop,
 	};
@@ -83,7 +86,7 @@ static struct conn_relay_config relay_config(const struct conn_options *o,
  * ends when both directions have.
  */
 static int relay_command(char *detail, size_t capacity,
-			 struct conn_channel *c, const struct conn_options *o,
+			 struct conn_channel *c, const struct cli_options *o,
 			 const char *peer, const char *digest,
 			 volatile sig_atomic_t *stop)
 {
@@ -110,7 +113,7 @@ static int relay_command(char *detail, size_t capacity,
 }
 
 int session_serve(char *detail, size_t capacity, int rfd, int wfd,
-		  int in_fd, const struct conn_options *o,
+		  int in_fd, const struct cli_options *o,
 		  enum conn_role role, const char *peer,
 		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx)
 {
@@ -135,10 +138,10 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	return rc;
 }
 
-int conn_session_listen(char *detail, size_t capacity,
-			const struct conn_options *o,
-			volatile sig_atomic_t *stop, conn_log_fn *log,
-			void *log_ctx)
+int cli_session_listen(char *detail, size_t capacity,
+		       const struct cli_options *o,
+		       volatile sig_atomic_t *stop, conn_log_fn *log,
+		       void *log_ctx)
 {
 	struct conn_listener *l = NULL;
 	struct conn_address a;
@@ -165,10 +168,10 @@ int conn_session_listen(char *detail, size_t capacity,
 			     CONN_ROLE_LISTENER, peer, stop, log, log_ctx);
 }
 
-int conn_session_connect(char *detail, size_t capacity,
-			 const struct conn_options *o,
-			 volatile sig_atomic_t *stop, conn_log_fn *log,
-			 void *log_ctx)
+int cli_session_connect(char *detail, size_t capacity,
+			const struct cli_options *o,
+			volatile sig_atomic_t *stop, conn_log_fn *log,
+			void *log_ctx)
 {
 	struct conn_address a;
 	int rc, fd = -1;
@@ -193,7 +196,7 @@ int conn_session_connect(char *detail, size_t capacity,
  * between two tools, with the same formats, limits and back-pressure.
  */
 static int pipe_convert(char *detail, size_t capacity,
-			const struct conn_options *o,
+			const struct cli_options *o,
 			volatile sig_atomic_t *stop, conn_log_fn *log,
 			void *log_ctx)
 {
@@ -217,7 +220,7 @@ static int pipe_convert(char *detail, size_t capacity,
 }
 
 static int pipe_exec(char *detail, size_t capacity,
-		     const struct conn_options *o, volatile sig_atomic_t *stop,
+		     const struct cli_options *o, volatile sig_atomic_t *stop,
 		     conn_log_fn *log, void *log_ctx)
 {
 	int fds[2], rc;
@@ -238,10 +241,10 @@ static int pipe_exec(char *detail, size_t capacity,
 	return exec_reap(detail, capacity, pid, o->exec_argv[0], rc);
 }
 
-int conn_session_pipe(char *detail, size_t capacity,
-		      const struct conn_options *o,
-		      volatile sig_atomic_t *stop, conn_log_fn *log,
-		      void *log_ctx)
+int cli_session_pipe(char *detail, size_t capacity,
+		     const struct cli_options *o,
+		     volatile sig_atomic_t *stop, conn_log_fn *log,
+		     void *log_ctx)
 {
 	if (o->exec_argv)
 		return pipe_exec(detail, capacity, o, stop, log, log_ctx);

@@ -186,45 +186,11 @@ int progress_wait_ms(const struct progress *p);
 /* The summary line; nothing more after it. */
 void progress_end(struct progress *p);
 
-/* --------------------------------------------------------------- sessions */
+/* -------------------------------------------------------------- transport */
 
-/* Authenticates (when there is a key) and relays over a channel reading
- * rfd and writing wfd, which it takes over; with --exec (network tools),
- * relays with the command instead of in_fd and stdout.  peer names the
- * other end for the command's CONN_PEER. */
-int session_serve(char *detail, size_t capacity, int rfd, int wfd,
-		  int in_fd, const struct conn_options *o,
-		  enum conn_role role, const char *peer,
-		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
-
-/* conn-listen -k: serves connection after connection on l, many at once
- * (server.c), until a signal or --max-accepts. */
 /* In a forked child: closes the parent's listening socket and lock file
  * descriptors, so the child neither accepts nor keeps the path locked;
  * the files stay, the parent's to remove. */
 void transport_close_in_child(struct conn_listener *l);
-
-int server_run(char *detail, size_t capacity, struct conn_listener *l,
-	       const struct conn_options *o, volatile sig_atomic_t *stop,
-	       conn_log_fn *log, void *ctx);
-
-/* ------------------------------------------------------------------- exec */
-
-/* Starts argv with stdin_fd and stdout_fd as its stdin and stdout, and
- * CONN_PEER / CONN_DIGEST in its environment when not NULL. */
-int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
-	       int stdout_fd, char *const argv[], const char *peer,
-	       const char *digest);
-
-/* Likewise on two new pipes: *to_cmd writes its stdin, *from_cmd reads its
- * stdout; both ours, non-blocking, close-on-exec. */
-int exec_start_piped(pid_t *pid, int *to_cmd, int *from_cmd, char *detail,
-		     size_t capacity, char *const argv[], const char *peer,
-		     const char *digest);
-
-/* Waits for the command; its failure (non-zero exit, a signal) becomes
- * ours (CONN_EIO) unless rc already says something else went wrong. */
-int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
-	      int rc);
 
 #endif /* CONN_INTERNAL_H */

@@ -180,7 +180,7 @@ int cli_session_pipe(char *detail, size_t capacity,
 /* Authenticates (when there is a key) and relays over a channel reading
  * rfd and writing wfd, which it takes over; with --exec (network tools),
  * relays with the command instead of in_fd and stdout.  peer names the
- * other end for the command's CONN_PEER. */
+ * other end for the command's CONN_PEER (serve.c). */
 int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		  int in_fd, const struct cli_options *o,
 		  enum conn_role role, const char *peer,

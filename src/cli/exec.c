@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 /* phase 2: detail_set() only; the CLI gets its own or a public one */
-#include "internal.h"
+#include "detail.h"
 
 #include <errno.h>
 #include <fcntl.h>

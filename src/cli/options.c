@@ -1,7 +1,7 @@
 /* options.c - the command-line options every tool shares, parsed once. */
 #include "cli.h"
 /* phase 2: detail_set() only; the CLI gets its own or a public one */
-#include "internal.h"
+#include "detail.h"
 
 #include <errno.h>
 #include <math.h>

@@ -6,81 +6,15 @@
 #define CONN_INTERNAL_H
 
 #include "conn.h"
+#include "buf.h"
+#include "detail.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
-/* ------------------------------------------------------------ byte buffers */
-
-/*
- * A byte queue: bytes live in [start, end).  mark is the end of the last
- * whole message, so a writer can hold back half a message (buf.c).
- */
-struct conn_buf {
-	uint8_t *data;
-	size_t start, end, mark, cap;
-};
-
-int buf_init(struct conn_buf *b, size_t cap);
-void buf_free(struct conn_buf *b);
-/* Makes room for n more bytes at end, moving or growing (up to limit). */
-int buf_reserve(struct conn_buf *b, size_t n, size_t limit);
-/* Slides the live bytes to the front; returns the room then at the end. */
-size_t buf_compact(struct conn_buf *b);
-/* Where a writer may write up to: whole messages, or all of a message too
- * big to hold back. */
-size_t buf_flush_limit(const struct conn_buf *b);
-
-static inline size_t buf_len(const struct conn_buf *b)
-{
-	return b->end - b->start;
-}
-
-static inline size_t buf_room(const struct conn_buf *b)
-{
-	return b->cap - b->end;
-}
-
-/* What one read of stdin asks for, at least. */
-#define BUF_READ_SIZE (64 * 1024)
-
-/* One read of fd (name, for errors: "stdin") into b, growing b up to
- * window bytes (a decoder's need); sets *eof at end of file.  EAGAIN and
- * EINTR are no errors. */
-int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
-		int fd, const char *name, size_t window);
-
-/* Writes b up to limit to fd without blocking: 0 (even when not all went),
- * CONN_EPIPE when the reader left, or CONN_EIO. */
-int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
-		 size_t limit);
-
-/* Inline: the receive path calls it once per message. */
-static inline void buf_consume(struct conn_buf *b, size_t n)
-{
-	b->start += n;
-	if (b->start == b->end)
-		b->start = b->end = b->mark = 0;	/* empty: rewind for free */
-}
-
-/* Inline: the send path calls it once or twice per message. */
-static inline int buf_append(struct conn_buf *b, const void *data, size_t n)
-{
-	int rc = buf_room(b) >= n ? 0 : buf_reserve(b, n, SIZE_MAX);
-
-	if (rc)
-		return rc;
-	memcpy(b->data + b->end, data, n);
-	b->end += n;
-	return 0;
-}
-
-static inline void buf_commit(struct conn_buf *b)
-{
-	b->mark = b->end;
-}
+/* --------------------------------------------------------------- polling */
 
 /* The longest a wait lasts before the stop flag is looked at again: a
  * signal that lands between the look and poll() is seen this late at most. */
@@ -91,12 +25,6 @@ static inline int stop_checked(int ms)
 {
 	return ms < 0 || ms > STOP_CHECK_MS ? STOP_CHECK_MS : ms;
 }
-
-/* ---------------------------------------------------------------- details */
-
-/* printf into a detail buffer; always terminated. */
-void detail_set(char *detail, size_t capacity, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* ---------------------------------------------------------------- channel */
 
@@ -145,12 +73,6 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------- misc */
-
-/* The value of one hex digit, either case, or -1 (format.c). */
-int format_hex_value(int c);
-
-/* A read(2)/write(2) errno as a conn error. */
-int errno_to_conn(int err);
 
 /* A descriptor for writing fd that never blocks: fd itself, or for a pipe
  * a copy of our own (*owned), so the flags of a pipe shared with other

@@ -58,6 +58,8 @@ build_dir() {
 	assert_output --partial /bash-completion/completions/conn-pipe
 	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" installcheck DESTDIR="$T/root"
 	assert_success
+	assert_line --partial "ok: libconn.a defines conn_* and the core's own helpers, nothing of the command line"
+	assert_line --partial "ok: conn.h has no getopt, struct option, options or sessions"
 	assert_line --partial "ok: the example builds against the installed header and library"
 	assert_line --partial "ok: the example authenticates and exchanges messages with conn-listen"
 	assert_line --partial "ok: a wrong key fails on both sides with exit status 4"

@@ -3,7 +3,7 @@
 # OPTIONS are exactly the options of the tool's --help, --version is in
 # GNU form with configure.ac's version (which NEWS and the man pages
 # carry), the man pages render without warnings, and libconn(3)'s example
-# is tools/example-client.c.
+# is man/examples/example-client.c.
 
 load helpers
 
@@ -126,13 +126,13 @@ EOF
 	done
 }
 
-@test "docs: the example of libconn(3) is tools/example-client.c" {
-	[[ -f $TOP/man/libconn.3 && -f $TOP/tools/example-client.c ]] ||
+@test "docs: the example of libconn(3) is man/examples/example-client.c" {
+	[[ -f $TOP/man/libconn.3 && -f $TOP/man/examples/example-client.c ]] ||
 		skip "no source tree beside the tests"
-	"$PYTHON" - "$TOP/man/libconn.3" "$TOP/tools/example-client.c" >"$T/diff" <<'EOF' || fail "$(cat "$T/diff")"
+	"$PYTHON" - "$TOP/man/libconn.3" "$TOP/man/examples/example-client.c" >"$T/diff" <<'EOF' || fail "$(cat "$T/diff")"
 import difflib, re, sys
 page = open(sys.argv[1]).read()
-marker = '.\\" The block below is tools/example-client.c'
+marker = '.\\" The block below is man/examples/example-client.c'
 if marker not in page:
     sys.exit('libconn.3 has no example block')
 block = page.split(marker, 1)[1].split('\n.EX\n', 1)[1].split('\n.EE\n', 1)[0]
@@ -143,10 +143,10 @@ for line in block.split('\n'):
     shown.append(line)
 source = [l.expandtabs(8) for l in open(sys.argv[2]).read().split('\n')[:-1]]
 if shown != source:
-    print('libconn.3 and tools/example-client.c differ (regenerate the block '
-          'with the command in the comment above it):')
+    print('libconn.3 and man/examples/example-client.c differ (regenerate '
+          'the block with the command in the comment above it):')
     sys.stdout.writelines(l + '\n' for l in difflib.unified_diff(
-        source, shown, 'tools/example-client.c', 'man/libconn.3', lineterm=''))
+        source, shown, 'man/examples/example-client.c', 'man/libconn.3', lineterm=''))
     sys.exit(1)
 EOF
 }

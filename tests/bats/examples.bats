@@ -694,11 +694,11 @@ EOF
 	command -v "${CC:-cc}" >/dev/null && command -v pkg-config >/dev/null ||
 		skip "no C compiler or pkg-config"
 	build=$(cd "$(dirname "$(command -v conn-listen)")/.." && pwd)
-	[[ -f $build/src/libconn.a && -f $build/Makefile ]] || skip "not run from a build tree"
+	[[ -f $build/src/core/libconn.a && -f $build/Makefile ]] || skip "not run from a build tree"
 	doc_init
-	# example-client.c is tools/example-client.c; conn-tools.pc is the
-	# build tree's library (with the build's sanitizer flags, if any)
-	cp "$TOP/tools/example-client.c" "$W/"
+	# example-client.c is man/examples/example-client.c; conn-tools.pc is
+	# the build tree's library (with the build's sanitizer flags, if any)
+	cp "$TOP/man/examples/example-client.c" "$W/"
 	flags=$(sed -n 's/^SANITIZER_CFLAGS = //p' "$build/Makefile")
 	mkdir "$T/pc"
 	cat >"$T/pc/conn-tools.pc" <<EOF
@@ -706,8 +706,8 @@ Name: conn-tools
 Description: the build tree's libconn
 Version: 0
 Requires: libsodium nettle jansson
-Cflags: -I$TOP/src $flags
-Libs: $build/src/libconn.a -lm $flags
+Cflags: -I$TOP/src/core $flags
+Libs: $build/src/core/libconn.a -lm $flags
 EOF
 	doc E man/libconn.3 '$ ./example-client 127.0.0.1:6000 key hello world'
 	export PKG_CONFIG_PATH=$T/pc

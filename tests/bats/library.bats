@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# library.bats - libconn as other C programs get it: tools/example-client
-# (built by make check against the build tree) talks to conn-listen; and
+# library.bats - libconn as other C programs get it:
+# man/examples/example-client (libconn(3)'s example, built by make check
+# against the build tree) talks to conn-listen; and
 # after `make install` into a scratch DESTDIR, `make installcheck` builds
 # the example against the installed header, library and conn-tools.pc with
 # pkg-config alone, and runs it against the installed conn-listen
@@ -13,16 +14,16 @@ build_dir() {
 	local bin
 	bin=$(command -v conn-listen) || return 1
 	bin=$(cd "$(dirname "$bin")/.." && pwd) || return 1
-	[[ -f $bin/Makefile && -x $bin/tools/example-client ]] || return 1
+	[[ -f $bin/Makefile && -x $bin/man/examples/example-client ]] || return 1
 	echo "$bin"
 }
 
 @test "library: the example client authenticates and exchanges messages with conn-listen" {
 	local top key
-	top=$(build_dir) || skip "not run from a build tree with tools/example-client"
+	top=$(build_dir) || skip "not run from a build tree with man/examples/example-client"
 	key=$(key_file key secret)
 	listen L --echo --authkey-file "$key" 127.0.0.1:0
-	run_to C "$top/tools/example-client" "127.0.0.1:$PORT" "$key" hello '' 'a b'
+	run_to C "$top/man/examples/example-client" "127.0.0.1:$PORT" "$key" hello '' 'a b'
 	expect_exit C 0
 	assert_file "$T/C.out" $'hello\n\na b\n'
 	expect_exit L 0
@@ -30,9 +31,9 @@ build_dir() {
 
 @test "library: a wrong key fails the example client with exit 4" {
 	local top
-	top=$(build_dir) || skip "not run from a build tree with tools/example-client"
+	top=$(build_dir) || skip "not run from a build tree with man/examples/example-client"
 	listen L --echo --authkey-file "$(key_file right right)" 127.0.0.1:0
-	run_to C "$top/tools/example-client" "127.0.0.1:$PORT" "$(key_file wrong wrong)" hello
+	run_to C "$top/man/examples/example-client" "127.0.0.1:$PORT" "$(key_file wrong wrong)" hello
 	expect_exit C 4
 	assert_err C '#FAILURE#'
 	expect_exit L 4
@@ -41,7 +42,7 @@ build_dir() {
 @test "library: installed with make install DESTDIR, it builds with pkg-config and runs" {
 	local top
 	skip_under_valgrind "installs and compiles; nothing of the tools' own to check"
-	top=$(build_dir) || skip "not run from a build tree with tools/example-client"
+	top=$(build_dir) || skip "not run from a build tree with man/examples/example-client"
 	command -v "${CC:-cc}" >/dev/null || skip "no C compiler"
 	# MAKEFLAGS: not the jobserver of a make check that runs us.
 	env -u MAKEFLAGS -u MFLAGS make -s -C "$top" install DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
@@ -57,6 +58,8 @@ build_dir() {
 	assert_output --partial /bash-completion/completions/conn-pipe
 	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" installcheck DESTDIR="$T/root"
 	assert_success
+	assert_line --partial "ok: libconn.a defines conn_* and the core's own helpers, nothing of the command line"
+	assert_line --partial "ok: conn.h has no getopt, struct option, options or sessions"
 	assert_line --partial "ok: the example builds against the installed header and library"
 	assert_line --partial "ok: the example authenticates and exchanges messages with conn-listen"
 	assert_line --partial "ok: a wrong key fails on both sides with exit status 4"

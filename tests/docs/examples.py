@@ -88,12 +88,12 @@ NOT_EXAMPLES = [
     ('README.md', 'figure                                    unit',
      'tools/bench output, measured once (tools/bench is not run by the suite)'),
     ('README.md', '#include <conn.h>',
-     'C fragment; its full program tools/example-client.c is built and run by make check'),
-    ('README.md', 'cc -o example-client tools/example-client.c',
+     'C fragment; its full program man/examples/example-client.c is built and run by make check'),
+    ('README.md', 'cc -o example-client man/examples/example-client.c',
      'a build command of the installed library: make installcheck runs it (library.bats)'),
     ('README.md', '. tools/conn-tools.bash-completion',
      'sourcing the completion script: completion.bats does'),
-    ('README.md', 'src/conn.h              the core',
+    ('README.md', 'src/core/               the library',
      'the project layout'),
     ('README.md', 'CPython interop: 2.7.18',
      "the line tools/check prints, quoted by the text; the tests of tests/cpython/ make it"),
@@ -140,7 +140,7 @@ NOT_EXAMPLES = [
     ('man/libconn.3', 'int conn_exit_status(int err);',
      'synopsis (the prototypes)'),
     ('man/libconn.3', ' * example-client.c - the smallest',
-     'tools/example-client.c itself, which docs.bats checks and make check builds'),
+     'man/examples/example-client.c itself, which docs.bats checks and make check builds'),
 ]
 
 DOC_FILES = ['README.md']

@@ -4,6 +4,7 @@
  * seconds option parsers.
  */
 #include "conn.h"
+#include "cli.h"	/* cli_parse_size(), cli_parse_seconds() */
 #include "tap.h"
 
 #include <stdarg.h>
@@ -633,7 +634,7 @@ static void test_format_names(void)
 static void size_is(const char *text, uint64_t max, uint64_t want)
 {
 	uint64_t got = 12345;
-	int rc = conn_parse_size(&got, text, max);
+	int rc = cli_parse_size(&got, text, max);
 
 	ok(rc == 0 && got == want, "parse_size(\"%s\") == %llu (rc %d, "
 	   "got %llu)", text, (unsigned long long)want, rc,
@@ -643,7 +644,7 @@ static void size_is(const char *text, uint64_t max, uint64_t want)
 static void size_bad(const char *text, uint64_t max)
 {
 	uint64_t got = 12345;
-	int rc = conn_parse_size(&got, text, max);
+	int rc = cli_parse_size(&got, text, max);
 
 	ok(rc == CONN_EINVAL && got == 12345,
 	   "parse_size(\"%s\", max %llu) is EINVAL (rc %d)", text,
@@ -653,7 +654,7 @@ static void size_bad(const char *text, uint64_t max)
 static void seconds_is(const char *text, int64_t want)
 {
 	int64_t got = 12345;
-	int rc = conn_parse_seconds(&got, text, 1e6);
+	int rc = cli_parse_seconds(&got, text, 1e6);
 
 	ok(rc == 0 && got == want, "parse_seconds(\"%s\") == %lld ms (rc %d, "
 	   "got %lld)", text, (long long)want, rc, (long long)got);
@@ -662,7 +663,7 @@ static void seconds_is(const char *text, int64_t want)
 static void seconds_bad(const char *text, double max)
 {
 	int64_t got = 12345;
-	int rc = conn_parse_seconds(&got, text, max);
+	int rc = cli_parse_seconds(&got, text, max);
 
 	ok(rc == CONN_EINVAL && got == 12345,
 	   "parse_seconds(\"%s\") is EINVAL (rc %d)", text, rc);

@@ -12,6 +12,8 @@
 #ifndef VECTORS_H
 #define VECTORS_H
 
+#include "hex.h"	/* the core's hex digit, the one the formats use */
+
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,17 +46,6 @@ static inline json_t *vectors_load(const char *name)
 	return root;
 }
 
-static inline int vectors_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes a hex string into a new buffer (never NULL, even for ""; one
  * spare byte); *len gets its size.  Bails out on malformed hex. */
 static inline uint8_t *vectors_hex(const char *hex, size_t *len)
@@ -67,8 +58,8 @@ static inline uint8_t *vectors_hex(const char *hex, size_t *len)
 		exit(1);
 	}
 	for (i = 0; i < n / 2; i++) {
-		int hi = vectors_hex_digit(hex[2 * i]);
-		int lo = vectors_hex_digit(hex[2 * i + 1]);
+		int hi = hex_digit_value(hex[2 * i]);
+		int lo = hex_digit_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			printf("Bail out! bad hex: %.40s\n", hex);

@@ -3,6 +3,7 @@
  * decoders cut a byte stream into messages, encoders write messages out.
  */
 #include "internal.h"
+#include "hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,17 +145,6 @@ static int find_end(struct conn_decoder *d, size_t *len, bool *separator,
 	return 0;
 }
 
-int format_hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int scratch_reserve(struct conn_decoder *d, size_t n)
 {
 	uint8_t *grown;
@@ -181,7 +171,7 @@ static int hex_decode_line(struct conn_decoder *d, size_t *out_len,
 	for (i = 0; i < len; i++) {
 		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')
 			continue;
-		v = format_hex_value(text[i]);
+		v = hex_digit_value(text[i]);
 		if (v < 0)
 			goto bad;
 		if (high < 0) {
@@ -231,8 +221,8 @@ static int quoted_escape(uint8_t *out, size_t *i, const uint8_t *text,
 	if (text[*i] == 'x') {
 		if (*i + 2 >= len)
 			return CONN_EPROTO;
-		high = format_hex_value(text[*i + 1]);
-		low = format_hex_value(text[*i + 2]);
+		high = hex_digit_value(text[*i + 1]);
+		low = hex_digit_value(text[*i + 2]);
 		if (high < 0 || low < 0)
 			return CONN_EPROTO;
 		*out = (uint8_t)(high << 4 | low);

@@ -85,6 +85,7 @@
  * allocated for them, and strings point into the input where they can.
  */
 #include "internal.h"
+#include "hex.h"
 #include "pickle-unicode.h"
 
 #include <errno.h>
@@ -767,7 +768,7 @@ static int int_from_binary(struct decoder *d, struct node *n, bool negative,
 	if (limbs == NULL)
 		return no_memory(d);
 	for (i = len; i-- > start; bit += width) {
-		v = (uint64_t)format_hex_value(p[i]) << (bit % 32);
+		v = (uint64_t)hex_digit_value(p[i]) << (bit % 32);
 		limbs[bit / 32] |= (uint32_t)v;
 		limbs[bit / 32 + 1] |= (uint32_t)(v >> 32);
 	}
@@ -828,7 +829,7 @@ static bool int_syntax(const char *p, size_t n, int base, bool *negative,
 			underscore = true;
 			continue;
 		}
-		v = format_hex_value(p[i]);
+		v = hex_digit_value(p[i]);
 		if (v < 0 || v >= *radix)
 			return false;
 		digits[k++] = p[i];
@@ -2190,7 +2191,7 @@ static bool hex_digits(const char *p, size_t n, size_t *i, int count,
 
 	*v = 0;
 	for (k = 0; k < count; k++, (*i)++) {
-		if (*i >= n || (h = format_hex_value((unsigned char)p[*i])) < 0)
+		if (*i >= n || (h = hex_digit_value((unsigned char)p[*i])) < 0)
 			return false;
 		*v = *v << 4 | (uint32_t)h;
 	}

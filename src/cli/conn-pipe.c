@@ -19,26 +19,26 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local I/O error or CMD failed, 2 usage,\n"
 "3 connection, 5 protocol (malformed input or message).\n"
 "\n"
-"Full documentation: man conn-pipe\n", conn_options_help_messages());
+"Full documentation: man conn-pipe\n", cli_options_help_messages());
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		CONN_MESSAGE_LONG_OPTIONS,
-		{ "exec", required_argument, NULL, CONN_OPT_EXEC },
+		CLI_MESSAGE_LONG_OPTIONS,
+		{ "exec", required_argument, NULL, CLI_OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct tool_spec spec = {
 		.program = "conn-pipe",
-		.short_options = CONN_MESSAGE_SHORT_OPTIONS
-				 CONN_EXEC_SHORT_OPTIONS,
+		.short_options = CLI_MESSAGE_SHORT_OPTIONS
+				 CLI_EXEC_SHORT_OPTIONS,
 		.long_options = long_options,
-		.operands = CONN_OPERANDS_PIPE,
+		.operands = CLI_OPERANDS_PIPE,
 		.usage = usage,
-		.session = conn_session_pipe,
+		.session = cli_session_pipe,
 	};
 
 	return tool_main(&spec, argc, argv);

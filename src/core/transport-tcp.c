@@ -118,7 +118,6 @@ static int tcp_listen(struct conn_listener *l, char *detail, size_t capacity,
 	if (l->fd < 0)
 		goto fail;
 bound:
-	transport_name_listener(l);
 	return 0;
 fail:
 	detail_set(detail, capacity, "cannot listen on %s:%s: %s",

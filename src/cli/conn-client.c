@@ -22,30 +22,30 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local I/O error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-client\n", conn_options_help_network(),
-		conn_options_help_exec(), conn_options_help_messages());
+"Full documentation: man conn-client\n", cli_options_help_network(),
+		cli_options_help_exec(), cli_options_help_messages());
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		CONN_MESSAGE_LONG_OPTIONS,
-		CONN_NETWORK_LONG_OPTIONS,
-		{ "wait", required_argument, NULL, CONN_OPT_WAIT },
-		CONN_EXEC_LONG_OPTIONS,
+		CLI_MESSAGE_LONG_OPTIONS,
+		CLI_NETWORK_LONG_OPTIONS,
+		{ "wait", required_argument, NULL, CLI_OPT_WAIT },
+		CLI_EXEC_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct tool_spec spec = {
 		.program = "conn-client",
-		.short_options = CONN_MESSAGE_SHORT_OPTIONS
-				 CONN_NETWORK_SHORT_OPTIONS
-				 CONN_EXEC_SHORT_OPTIONS,
-		.operands = CONN_OPERANDS_ADDRESS,
+		.short_options = CLI_MESSAGE_SHORT_OPTIONS
+				 CLI_NETWORK_SHORT_OPTIONS
+				 CLI_EXEC_SHORT_OPTIONS,
+		.operands = CLI_OPERANDS_ADDRESS,
 		.long_options = long_options,
 		.usage = usage,
-		.session = conn_session_connect,
+		.session = cli_session_connect,
 	};
 
 	return tool_main(&spec, argc, argv);

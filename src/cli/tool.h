@@ -5,13 +5,13 @@
 #ifndef CONN_TOOL_H
 #define CONN_TOOL_H
 
-#include "conn.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
 
 typedef int tool_session_fn(char *detail, size_t capacity,
-			    const struct conn_options *o,
+			    const struct cli_options *o,
 			    volatile sig_atomic_t *stop, conn_log_fn *log,
 			    void *log_ctx);
 
@@ -45,7 +45,7 @@ struct tool_spec {
 	const char *program;
 	const char *short_options;	/* all of them but h and V */
 	const struct option *long_options;
-	enum conn_operands operands;
+	enum cli_operands operands;
 	void (*usage)(FILE *out);
 	tool_session_fn *session;
 };

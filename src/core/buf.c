@@ -1,5 +1,7 @@
 /* buf.c - the byte queues between stdin, the socket and stdout. */
-#include "internal.h"
+#include "buf.h"
+#include "conn.h"
+#include "detail.h"
 
 #include <errno.h>
 #include <stdio.h>

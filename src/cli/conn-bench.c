@@ -42,7 +42,7 @@ struct row {
 };
 
 struct bench_cli {
-	struct conn_options o;
+	struct cli_options o;
 	bool workloads[BENCH_WORKLOAD_COUNT];
 	bool any_workload;
 	bool transports[TRANSPORT_COUNT];
@@ -102,7 +102,7 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-bench\n", conn_options_help_network());
+"Full documentation: man conn-bench\n", cli_options_help_network());
 }
 
 /* --------------------------------------------------------------- output */
@@ -685,7 +685,7 @@ static int set_parallel(struct bench_cli *b, const char *arg)
 {
 	uint64_t n;
 
-	if (conn_parse_size(&n, arg, MAX_PARALLEL) || n == 0)
+	if (cli_parse_size(&n, arg, MAX_PARALLEL) || n == 0)
 		return usage_error(b, "invalid --parallel '%s' (1 to 256)",
 				   arg);
 	b->parallel = (unsigned)n;
@@ -703,11 +703,11 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 	case OPT_PARALLEL:
 		return set_parallel(b, arg);
 	case OPT_SIZE:
-		if (conn_parse_size(&b->size, arg, MAX_SIZE))
+		if (cli_parse_size(&b->size, arg, MAX_SIZE))
 			return usage_error(b, "invalid --size '%s'", arg);
 		return 0;
 	case OPT_DURATION:
-		if (conn_parse_seconds(&b->duration_ms, arg, 86400) ||
+		if (cli_parse_seconds(&b->duration_ms, arg, 86400) ||
 		    b->duration_ms == 0)
 			return usage_error(b, "invalid --duration '%s' "
 					   "(seconds)", arg);
@@ -724,11 +724,11 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 	case OPT_PYTHON_PEER:
 		b->python_peer = arg;
 		return 0;
-	case CONN_OPT_AUTHKEY:
+	case CLI_OPT_AUTHKEY:
 		/* The python peer needs the text, which the core wipes. */
 		free(b->key_text);
 		b->key_text = strdup(arg);
-		return conn_options_set(&b->o, code, arg);
+		return cli_options_set(&b->o, code, arg);
 	default:
 		return CONN_EAGAIN;
 	}
@@ -748,8 +748,8 @@ static int check_options(struct bench_cli *b, int argc, char **argv)
 						: "--transport");
 	/* ADDRESS is optional here: the shared checks and key loading run
 	 * on a stand-in that is then forgotten. */
-	rc = conn_options_finish(&b->o, CONN_OPERANDS_ADDRESS,
-				 argc ? argc : 1, argc ? argv : no_address);
+	rc = cli_options_finish(&b->o, CLI_OPERANDS_ADDRESS,
+				argc ? argc : 1, argc ? argv : no_address);
 	if (rc)
 		snprintf(b->detail, sizeof(b->detail), "%s", b->o.detail);
 	if (argc == 0)
@@ -760,7 +760,7 @@ static int check_options(struct bench_cli *b, int argc, char **argv)
 static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
 {
 	static const struct option long_options[] = {
-		CONN_NETWORK_LONG_OPTIONS,
+		CLI_NETWORK_LONG_OPTIONS,
 		{ "count", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "workload", required_argument, NULL, OPT_WORKLOAD },
@@ -792,7 +792,7 @@ static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
 			return usage_error(b, "unrecognized option '%s'",
 					   argv[optind - 1]);
 		rc = set_option(b, ch, optarg);
-		if (rc == CONN_EAGAIN && conn_options_set(&b->o, ch, optarg))
+		if (rc == CONN_EAGAIN && cli_options_set(&b->o, ch, optarg))
 			return usage_error(b, "%s", b->o.detail);
 		if (rc && rc != CONN_EAGAIN)
 			return rc;
@@ -802,7 +802,7 @@ static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
 
 static void cleanup(struct bench_cli *b)
 {
-	conn_options_free(&b->o);
+	cli_options_free(&b->o);
 	conn_key_free(b->builtin_key);
 	if (b->key_text)
 		explicit_bzero(b->key_text, strlen(b->key_text));
@@ -822,7 +822,7 @@ int main(int argc, char **argv)
 	b.parallel = 1;
 	b.stop = tool_install_signals();
 	b.tty = isatty(STDERR_FILENO);
-	conn_options_init(&b.o);
+	cli_options_init(&b.o);
 	rc = parse(&b, argc, argv, &done);
 	if (done) {
 		if (rc == 'h')

@@ -222,7 +222,6 @@ static int unix_listen(struct conn_listener *l, char *detail,
 		remember_socket(l, a->path);
 	if (listen(l->fd, SOMAXCONN) < 0)	/* a burst of clients for -k */
 		goto fail;
-	transport_name_listener(l);
 	return 0;
 fail:
 	detail_set(detail, capacity, "cannot listen on %s%s: %s",

@@ -1,7 +1,9 @@
 /* error.c - error texts and the exit status each error maps to. */
-#include "internal.h"
+#include "conn.h"
+#include "detail.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 static const char *const texts[CONN_ERROR_COUNT] = {

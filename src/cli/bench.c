@@ -5,6 +5,9 @@
  *
  * Nothing here prints: results and errors go back to conn-bench.c.
  */
+#include "cli.h"
+/* phase 2: struct conn_channel's fields, chan_*() and buf_*() are the
+ * core's private API; the public non-blocking channel API replaces them */
 #include "internal.h"
 #include "bench.h"
 

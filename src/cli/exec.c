@@ -3,7 +3,9 @@
  * messages.  Starting it with its stdin and stdout on a socket or on
  * pipes, telling it who the peer is, and judging how it ended.
  */
-#include "internal.h"
+#include "cli.h"
+/* phase 2: detail_set() only; the CLI gets its own or a public one */
+#include "detail.h"
 
 #include <errno.h>
 #include <fcntl.h>

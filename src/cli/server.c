@@ -10,6 +10,11 @@
  * of stdin.  With --exec, each connection gets a process of its own
  * instead (see serve_forked()).
  */
+#include "cli.h"
+/* phase 2: struct conn_channel's fields, chan_*(), struct conn_buf
+ * and buf_*(), progress_*(), pickle_json_quote(), fd_nonblocking_copy()
+ * and transport_close_in_child() are the core's private API; the public
+ * non-blocking channel API replaces them */
 #include "internal.h"
 
 #include <errno.h>
@@ -45,7 +50,7 @@ struct client {
 };
 
 struct server {
-	const struct conn_options *o;
+	const struct cli_options *o;
 	struct conn_listener *l;
 	struct client **clients;
 	size_t n, cap;
@@ -915,7 +920,7 @@ static void drain_stdout(struct server *s)
 }
 
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
-	       const struct conn_options *o, volatile sig_atomic_t *stop,
+	       const struct cli_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx)
 {
 	struct server s = { .o = o, .l = l, .stop = stop, .log = log,
@@ -942,7 +947,7 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 		rc = buf_init(&s.msg, 4096);
 	if (rc == 0)
 		rc = buf_init(&s.out, BUF_READ_SIZE);
-	progress_start(&s.progress, o->progress == CONN_PROGRESS_ALWAYS,
+	progress_start(&s.progress, o->progress == CLI_PROGRESS_ALWAYS,
 		       o->progress_width, log, ctx);
 	if (rc == 0)
 		rc = serve_loop(&s);

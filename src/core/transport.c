@@ -15,7 +15,8 @@ static const struct transport_ops *transport_for(const struct conn_address *a)
 	return a->kind == CONN_ADDRESS_TCP ? &transport_tcp : &transport_unix;
 }
 
-void transport_name_listener(struct conn_listener *l)
+/* Fills l->name from the socket's bound address, whatever the transport. */
+static void name_listener(struct conn_listener *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -43,6 +44,7 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 		conn_listener_close(l);
 		return rc;
 	}
+	name_listener(l);
 	*out = l;
 	return 0;
 }

@@ -23,7 +23,8 @@ struct conn_listener {
 };
 
 struct transport_ops {
-	/* Binds and listens: sets l->fd, l->name and maybe l->path. */
+	/* Binds and listens: sets l->fd and maybe l->path (transport.c then
+	 * names the listener from the bound address). */
 	int (*listen)(struct conn_listener *l, char *detail, size_t capacity,
 		      const struct conn_address *a, enum conn_family family);
 	/* One connection attempt; *retry says a later one may succeed. */
@@ -38,8 +39,5 @@ struct transport_ops {
 
 extern const struct transport_ops transport_tcp;
 extern const struct transport_ops transport_unix;
-
-/* Fills l->name from the socket's bound address. */
-void transport_name_listener(struct conn_listener *l);
 
 #endif

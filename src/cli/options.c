@@ -1,5 +1,7 @@
 /* options.c - the command-line options every tool shares, parsed once. */
-#include "internal.h"
+#include "cli.h"
+/* phase 2: detail_set() only; the CLI gets its own or a public one */
+#include "detail.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,9 +17,9 @@
 #define DEFAULT_MAX_CONNS 100
 #define MAX_CONNS 100000
 
-void conn_options_init(struct conn_options *o)
+void cli_options_init(struct cli_options *o)
 {
-	*o = (struct conn_options){
+	*o = (struct cli_options){
 		.digest = CONN_DIGEST_SHA256,
 		.handshake_timeout_ms = DEFAULT_HANDSHAKE_MS,
 		.in_format = CONN_FORMAT_LINES,
@@ -29,7 +31,7 @@ void conn_options_init(struct conn_options *o)
 	};
 }
 
-void conn_options_free(struct conn_options *o)
+void cli_options_free(struct cli_options *o)
 {
 	conn_key_free(o->key);
 	free(o->exec_argv);
@@ -41,7 +43,7 @@ void conn_options_free(struct conn_options *o)
 	o->exec_argv = NULL;
 }
 
-int conn_parse_size(uint64_t *out, const char *text, uint64_t max)
+int cli_parse_size(uint64_t *out, const char *text, uint64_t max)
 {
 	unsigned long long value;
 	unsigned shift = 0;
@@ -65,7 +67,7 @@ int conn_parse_size(uint64_t *out, const char *text, uint64_t max)
 	return 0;
 }
 
-int conn_parse_seconds(int64_t *ms, const char *text, double max_s)
+int cli_parse_seconds(int64_t *ms, const char *text, double max_s)
 {
 	char *end;
 	double s;
@@ -81,13 +83,13 @@ int conn_parse_seconds(int64_t *ms, const char *text, double max_s)
 	return 0;
 }
 
-static int invalid(struct conn_options *o, const char *fmt, const char *arg)
+static int invalid(struct cli_options *o, const char *fmt, const char *arg)
 {
 	detail_set(o->detail, sizeof(o->detail), fmt, arg);
 	return CONN_EINVAL;
 }
 
-static int set_format(struct conn_options *o, enum conn_format *f,
+static int set_format(struct cli_options *o, enum conn_format *f,
 		      const char *name)
 {
 	if (conn_format_from_name(f, name))
@@ -97,7 +99,7 @@ static int set_format(struct conn_options *o, enum conn_format *f,
 	return 0;
 }
 
-static int add_data(struct conn_options *o, const char *text)
+static int add_data(struct cli_options *o, const char *text)
 {
 	size_t n = o->data_count + 1;
 	const char **data = realloc(o->data, n * sizeof(*data));
@@ -116,11 +118,11 @@ static int add_data(struct conn_options *o, const char *text)
 	return 0;
 }
 
-static int set_size_option(struct conn_options *o, uint64_t *out,
+static int set_size_option(struct cli_options *o, uint64_t *out,
 			   const char *arg, uint64_t min, uint64_t max,
 			   const char *name)
 {
-	if (conn_parse_size(out, arg, max) || *out < min) {
+	if (cli_parse_size(out, arg, max) || *out < min) {
 		detail_set(o->detail, sizeof(o->detail),
 			   "invalid %s '%s'", name, arg);
 		return CONN_EINVAL;
@@ -128,10 +130,10 @@ static int set_size_option(struct conn_options *o, uint64_t *out,
 	return 0;
 }
 
-static int set_seconds(struct conn_options *o, int64_t *ms, const char *arg,
+static int set_seconds(struct cli_options *o, int64_t *ms, const char *arg,
 		       const char *name)
 {
-	if (conn_parse_seconds(ms, arg, MAX_SECONDS)) {
+	if (cli_parse_seconds(ms, arg, MAX_SECONDS)) {
 		detail_set(o->detail, sizeof(o->detail),
 			   "invalid %s '%s' (seconds)", name, arg);
 		return CONN_EINVAL;
@@ -139,7 +141,7 @@ static int set_seconds(struct conn_options *o, int64_t *ms, const char *arg,
 	return 0;
 }
 
-int conn_options_set(struct conn_options *o, int code, char *arg)
+int cli_options_set(struct cli_options *o, int code, char *arg)
 {
 	uint64_t n;
 	int rc;
@@ -160,94 +162,94 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 	case '0':
 		o->in_format = o->out_format = CONN_FORMAT_NULL;
 		return 0;
-	case CONN_OPT_IN:
+	case CLI_OPT_IN:
 		return set_format(o, &o->in_format, arg);
-	case CONN_OPT_PICKLE_PROTOCOL:
+	case CLI_OPT_PICKLE_PROTOCOL:
 		rc = set_size_option(o, &n, arg, 0, 5, "--pickle-protocol");
 		o->pickle_protocol = (int)n;
 		return rc;
-	case CONN_OPT_KEEP_GOING:
+	case CLI_OPT_KEEP_GOING:
 		o->keep_going = true;
 		return 0;
 	case 'e':
-	case CONN_OPT_EXEC:
+	case CLI_OPT_EXEC:
 		o->exec = arg;
 		return 0;
-	case CONN_OPT_SH_EXEC:
+	case CLI_OPT_SH_EXEC:
 		o->sh_exec = arg;
 		return 0;
 	case 'k':
 		o->keep_open = true;
 		return 0;
-	case CONN_OPT_MAX_CONNS:
+	case CLI_OPT_MAX_CONNS:
 		return set_size_option(o, &o->max_conns, arg, 1, MAX_CONNS,
 				       "--max-conns");
-	case CONN_OPT_MAX_ACCEPTS:
+	case CLI_OPT_MAX_ACCEPTS:
 		o->keep_open = true;
 		return set_size_option(o, &o->max_accepts, arg, 1,
 				       UINT64_MAX >> 2, "--max-accepts");
-	case CONN_OPT_PROGRESS:
+	case CLI_OPT_PROGRESS:
 		if (arg == NULL || strcmp(arg, "auto") == 0)
-			o->progress = CONN_PROGRESS_AUTO;
+			o->progress = CLI_PROGRESS_AUTO;
 		else if (strcmp(arg, "always") == 0)
-			o->progress = CONN_PROGRESS_ALWAYS;
+			o->progress = CLI_PROGRESS_ALWAYS;
 		else if (strcmp(arg, "never") == 0)
-			o->progress = CONN_PROGRESS_NEVER;
+			o->progress = CLI_PROGRESS_NEVER;
 		else
 			return invalid(o, "invalid --progress '%s' (auto, "
 				       "always, never)", arg);
 		return 0;
-	case CONN_OPT_TAG:
+	case CLI_OPT_TAG:
 		o->tag = true;
 		return 0;
-	case CONN_OPT_BROADCAST:
+	case CLI_OPT_BROADCAST:
 		o->broadcast = true;
 		return 0;
-	case CONN_OPT_ECHO:
+	case CLI_OPT_ECHO:
 		o->echo = true;
 		return 0;
-	case CONN_OPT_OUT:
+	case CLI_OPT_OUT:
 		return set_format(o, &o->out_format, arg);
-	case CONN_OPT_CHUNK_SIZE:
+	case CLI_OPT_CHUNK_SIZE:
 		rc = set_size_option(o, &n, arg, 1, MAX_CHUNK_SIZE,
 				     "--chunk-size");
 		o->chunk_size = (size_t)n;
 		return rc;
-	case CONN_OPT_MAX_SIZE:
+	case CLI_OPT_MAX_SIZE:
 		return set_size_option(o, &o->max_size, arg, 0,
 				       UINT64_MAX >> 2, "--max-size");
-	case CONN_OPT_DATA:
+	case CLI_OPT_DATA:
 		return add_data(o, arg);
 	case 'c':
 		return set_size_option(o, &o->count, arg, 1, UINT64_MAX >> 2,
 				       "--count");
-	case CONN_OPT_SEND_ONLY:
+	case CLI_OPT_SEND_ONLY:
 		o->send_only = true;
 		return 0;
-	case CONN_OPT_RECV_ONLY:
+	case CLI_OPT_RECV_ONLY:
 		o->recv_only = true;
 		return 0;
-	case CONN_OPT_CLOSE_ON_EOF:
+	case CLI_OPT_CLOSE_ON_EOF:
 		o->close_on_eof = true;
 		return 0;
-	case CONN_OPT_AUTHKEY_FILE:
+	case CLI_OPT_AUTHKEY_FILE:
 		o->authkey_file = arg;
 		return 0;
-	case CONN_OPT_AUTHKEY:
+	case CLI_OPT_AUTHKEY:
 		o->authkey_text = arg;
 		return 0;
-	case CONN_OPT_DIGEST:
+	case CLI_OPT_DIGEST:
 		if (conn_digest_from_name(&o->digest, arg, strlen(arg)))
 			return invalid(o, "unknown digest '%s' (sha256, "
 				       "sha384, sha3_256, sha3_384, md5)", arg);
 		return 0;
-	case CONN_OPT_NO_MD5:
+	case CLI_OPT_NO_MD5:
 		o->auth_flags |= CONN_AUTH_NO_MD5;
 		return 0;
-	case CONN_OPT_HANDSHAKE_TIMEOUT:
+	case CLI_OPT_HANDSHAKE_TIMEOUT:
 		return set_seconds(o, &o->handshake_timeout_ms, arg,
 				   "--handshake-timeout");
-	case CONN_OPT_WAIT:
+	case CLI_OPT_WAIT:
 		return set_seconds(o, &o->wait_ms, arg, "--wait");
 	case 'v':
 		o->verbose++;
@@ -260,7 +262,7 @@ int conn_options_set(struct conn_options *o, int code, char *arg)
 	}
 }
 
-static int conflict(struct conn_options *o, const char *a, const char *b)
+static int conflict(struct cli_options *o, const char *a, const char *b)
 {
 	detail_set(o->detail, sizeof(o->detail), "cannot use %s with %s", a,
 		   b);
@@ -269,7 +271,7 @@ static int conflict(struct conn_options *o, const char *a, const char *b)
 
 /* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order;
  * an empty one from any of them is an error, never "no key". */
-static int load_key(struct conn_options *o)
+static int load_key(struct cli_options *o)
 {
 	const char *env = getenv("CONN_AUTHKEY");
 	int rc = 0;
@@ -308,7 +310,7 @@ static int load_key(struct conn_options *o)
 }
 
 /* --exec CMD [ARG...] or --sh-exec LINE: the command line to run. */
-static int make_exec_argv(struct conn_options *o)
+static int make_exec_argv(struct cli_options *o)
 {
 	int i, n = o->exec_args_count;
 
@@ -330,7 +332,7 @@ static int make_exec_argv(struct conn_options *o)
 }
 
 /* conn-pipe's operand: a FILE to convert (or - for stdin). */
-static int take_pipe_operands(struct conn_options *o, int argc, char **argv)
+static int take_pipe_operands(struct cli_options *o, int argc, char **argv)
 {
 	if (argc > 0 && o->exec_argv)
 		return invalid(o, "unexpected argument '%s' (options and "
@@ -342,7 +344,7 @@ static int take_pipe_operands(struct conn_options *o, int argc, char **argv)
 }
 
 /* What only makes sense for some output formats or modes. */
-static int check_server_options(struct conn_options *o)
+static int check_server_options(struct cli_options *o)
 {
 	if (o->tag && (o->out_format == CONN_FORMAT_RAW ||
 		       o->out_format == CONN_FORMAT_FRAMES))
@@ -360,8 +362,8 @@ static int check_server_options(struct conn_options *o)
 	return 0;
 }
 
-int conn_options_finish(struct conn_options *o, enum conn_operands kind,
-			int argc, char **argv)
+int cli_options_finish(struct cli_options *o, enum cli_operands kind,
+		       int argc, char **argv)
 {
 	if (!conn_format_is_input(o->in_format))
 		return invalid(o, "format '%s' is for output only",
@@ -383,7 +385,7 @@ int conn_options_finish(struct conn_options *o, enum conn_operands kind,
 		return CONN_ENOMEM;
 	if (check_server_options(o))
 		return CONN_EINVAL;
-	if (kind == CONN_OPERANDS_PIPE)
+	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);
 	if (argc < 1)
 		return invalid(o, "%s", "missing ADDRESS");
@@ -393,7 +395,7 @@ int conn_options_finish(struct conn_options *o, enum conn_operands kind,
 	return load_key(o);
 }
 
-const char *conn_options_help_messages(void)
+const char *cli_options_help_messages(void)
 {
 	return
 "  -f, --format=FMT        message format of stdin and stdout: lines (default),\n"
@@ -422,7 +424,7 @@ const char *conn_options_help_messages(void)
 "  -q, --quiet             print no notices\n";
 }
 
-const char *conn_options_help_network(void)
+const char *cli_options_help_network(void)
 {
 	return
 "  -4                      use IPv4 only\n"
@@ -436,7 +438,7 @@ const char *conn_options_help_network(void)
 "                            0 = no limit)\n";
 }
 
-const char *conn_options_help_server(void)
+const char *cli_options_help_server(void)
 {
 	return
 "  -k, --keep-open         after a connection, accept the next; serve many at\n"
@@ -449,7 +451,7 @@ const char *conn_options_help_server(void)
 "      --broadcast         -k: send each stdin message to every client\n";
 }
 
-const char *conn_options_help_exec(void)
+const char *cli_options_help_exec(void)
 {
 	return
 "  -e, --exec CMD [ARG]... run CMD on each connection, its stdin and stdout\n"

@@ -188,7 +188,7 @@ int tool_report(const char *program, int rc, const char *detail)
 	return conn_exit_status(rc);
 }
 
-static int run(const char *program, struct conn_options *o,
+static int run(const char *program, struct cli_options *o,
 	       tool_session_fn *session)
 {
 	struct tool t = { .program = program, .quiet = o->quiet,
@@ -196,9 +196,9 @@ static int run(const char *program, struct conn_options *o,
 	char detail[512] = "";
 	int rc;
 
-	if (o->progress == CONN_PROGRESS_AUTO)
-		o->progress = t.tty ? CONN_PROGRESS_ALWAYS
-				    : CONN_PROGRESS_NEVER;
+	if (o->progress == CLI_PROGRESS_AUTO)
+		o->progress = t.tty ? CLI_PROGRESS_ALWAYS
+				    : CLI_PROGRESS_NEVER;
 	if (t.tty) {
 		/* Into a file or pipe, lines are whole. */
 		tool_measure(&t);
@@ -234,7 +234,7 @@ void tool_hold_standard_fds(bool closed[3])
 }
 
 /* Sessions that write received messages to stdout need it open. */
-static bool writes_stdout(const struct conn_options *o)
+static bool writes_stdout(const struct cli_options *o)
 {
 	return !o->send_only && !o->echo && !(o->exec_argv && o->address);
 }
@@ -242,7 +242,7 @@ static bool writes_stdout(const struct conn_options *o)
 int tool_main(const struct tool_spec *spec, int argc, char **argv)
 {
 	char short_options[64];
-	struct conn_options o;
+	struct cli_options o;
 	int ch, status = -1, exec_end = 0;
 	bool closed[3];
 
@@ -253,7 +253,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 	snprintf(short_options, sizeof(short_options), ":%shV",
 		 spec->short_options);
 	opterr = 0;
-	conn_options_init(&o);
+	cli_options_init(&o);
 	while (status < 0 && (ch = getopt_long(argc, argv, short_options,
 					       spec->long_options,
 					       NULL)) != -1) {
@@ -266,9 +266,9 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 						   tool_version(spec->program));
 		} else if (ch == '?' || ch == ':') {
 			status = option_error(spec->program, ch, argv);
-		} else if (conn_options_set(&o, ch, optarg)) {
+		} else if (cli_options_set(&o, ch, optarg)) {
 			status = tool_usage_error(spec->program, o.detail);
-		} else if (ch == CONN_OPT_EXEC || ch == 'e') {
+		} else if (ch == CLI_OPT_EXEC || ch == 'e') {
 			exec_end = optind;
 			break;	/* what follows CMD is its arguments */
 		}
@@ -283,8 +283,8 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 		o.exec_args_count = argc - exec_end;
 		argc = exec_end;
 	}
-	if (status < 0 && conn_options_finish(&o, spec->operands,
-					      argc - optind, argv + optind))
+	if (status < 0 && cli_options_finish(&o, spec->operands,
+					     argc - optind, argv + optind))
 		status = tool_usage_error(spec->program, o.detail);
 	if (status < 0 && closed[STDOUT_FILENO] && writes_stdout(&o)) {
 		fprintf(stderr, "%s: cannot write stdout: %s\n", spec->program,
@@ -293,6 +293,6 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 	}
 	if (status < 0)
 		status = run(spec->program, &o, spec->session);
-	conn_options_free(&o);
+	cli_options_free(&o);
 	return status;
 }

@@ -13,7 +13,9 @@
 
 #include "conn.h"
 
+#include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -74,58 +76,88 @@ enum cli_option_code {
 	CLI_OPT_RECV_ONLY, CLI_OPT_CLOSE_ON_EOF, CLI_OPT_AUTHKEY_FILE,
 	CLI_OPT_AUTHKEY, CLI_OPT_DIGEST, CLI_OPT_NO_MD5,
 	CLI_OPT_HANDSHAKE_TIMEOUT, CLI_OPT_WAIT, CLI_OPT_PICKLE_PROTOCOL,
-	CLI_OPT_KEEP_GOING, CLI_OPT_EXEC, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
+	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
-	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS
+	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS
 };
 
-/* The short letters of the shared options, for getopt_long: those about
- * messages (every tool) and those about connections (network tools). */
-#define CLI_MESSAGE_SHORT_OPTIONS "f:0c:vq"
-#define CLI_NETWORK_SHORT_OPTIONS "46"
+/* ----------------------------------------------------------- option table */
 
-/* The shared entries of a getopt_long table (struct option), likewise. */
-#define CLI_MESSAGE_LONG_OPTIONS \
-	{ "format", required_argument, NULL, 'f' }, \
-	{ "in", required_argument, NULL, CLI_OPT_IN }, \
-	{ "out", required_argument, NULL, CLI_OPT_OUT }, \
-	{ "chunk-size", required_argument, NULL, CLI_OPT_CHUNK_SIZE }, \
-	{ "max-size", required_argument, NULL, CLI_OPT_MAX_SIZE }, \
-	{ "data", required_argument, NULL, CLI_OPT_DATA }, \
-	{ "count", required_argument, NULL, 'c' }, \
-	{ "send-only", no_argument, NULL, CLI_OPT_SEND_ONLY }, \
-	{ "recv-only", no_argument, NULL, CLI_OPT_RECV_ONLY }, \
-	{ "close-on-eof", no_argument, NULL, CLI_OPT_CLOSE_ON_EOF }, \
-	{ "pickle-protocol", required_argument, NULL, \
-	  CLI_OPT_PICKLE_PROTOCOL }, \
-	{ "keep-going", no_argument, NULL, CLI_OPT_KEEP_GOING }, \
-	{ "echo", no_argument, NULL, CLI_OPT_ECHO }, \
-	{ "progress", optional_argument, NULL, CLI_OPT_PROGRESS }, \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "quiet", no_argument, NULL, 'q' }
+/* Which tools take an option. */
+enum cli_tool {
+	CLI_LISTEN = 1 << 0, CLI_CLIENT = 1 << 1, CLI_PIPE = 1 << 2,
+	CLI_BENCH = 1 << 3,
+	CLI_NETWORK_TOOLS = CLI_LISTEN | CLI_CLIENT | CLI_BENCH,
+	CLI_RELAY_TOOLS = CLI_LISTEN | CLI_CLIENT | CLI_PIPE,
+	CLI_ALL_TOOLS = CLI_RELAY_TOOLS | CLI_BENCH
+};
 
-#define CLI_NETWORK_LONG_OPTIONS \
-	{ "authkey-file", required_argument, NULL, CLI_OPT_AUTHKEY_FILE }, \
-	{ "authkey", required_argument, NULL, CLI_OPT_AUTHKEY }, \
-	{ "digest", required_argument, NULL, CLI_OPT_DIGEST }, \
-	{ "no-md5", no_argument, NULL, CLI_OPT_NO_MD5 }, \
-	{ "handshake-timeout", required_argument, NULL, \
-	  CLI_OPT_HANDSHAKE_TIMEOUT }
+/* Where an option's line goes in --help: each tool lists the groups in
+ * its own order. */
+enum cli_option_group {
+	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_WAIT,
+	CLI_GROUP_SERVER, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
+	CLI_GROUP_TOOL_END
+};
 
-/* conn-listen's server options and the network tools' --exec. */
-#define CLI_SERVER_SHORT_OPTIONS "k"
-#define CLI_EXEC_SHORT_OPTIONS "e:"
+/* Completion values of an option that are not words of their own. */
+#define CLI_VALUES_FILE "@file"		/* a file name */
+#define CLI_VALUES_COMMAND "@command"	/* a command, then its own words */
+#define CLI_VALUES_LINE "@line"		/* a command, in one word */
 
-#define CLI_SERVER_LONG_OPTIONS \
-	{ "keep-open", no_argument, NULL, 'k' }, \
-	{ "max-conns", required_argument, NULL, CLI_OPT_MAX_CONNS }, \
-	{ "max-accepts", required_argument, NULL, CLI_OPT_MAX_ACCEPTS }, \
-	{ "tag", no_argument, NULL, CLI_OPT_TAG }, \
-	{ "broadcast", no_argument, NULL, CLI_OPT_BROADCAST }
+/* One option, described once: getopt_long's table, --help's lines and the
+ * completion's list (--list-options) all come from these rows. */
+struct cli_option_spec {
+	const char *name;	/* long name, or NULL (-4, -0) */
+	int letter;		/* short letter, or 0 */
+	int code;		/* what getopt_long returns for it */
+	int has_arg;		/* no_argument, required_argument, ... */
+	const char *placeholder; /* as --help writes it: "=FMT", "[=WHEN]",
+				  * " CMD [ARG]..."; "" for none */
+	unsigned tools;		/* enum cli_tool bits */
+	enum cli_option_group group;
+	const char *help;	/* its lines, '\n' between; NULL: hidden */
+	const char *values;	/* completion: words, CLI_VALUES_*, or NULL */
+};
 
-#define CLI_EXEC_LONG_OPTIONS \
-	{ "exec", required_argument, NULL, 'e' }, \
-	{ "sh-exec", required_argument, NULL, CLI_OPT_SH_EXEC }
+/* A piece of a tool's option list: the rows of table in group. */
+struct cli_option_section {
+	const struct cli_option_spec *table;	/* ended by a zero row */
+	enum cli_option_group group;
+};
+
+/* A tool's options: its bit and its sections, in --help's order, ended by
+ * one with a NULL table. */
+struct cli_option_layout {
+	unsigned tool;
+	const struct cli_option_section *sections;
+};
+
+/* The shared rows (options-table.c). */
+extern const struct cli_option_spec cli_option_table[];
+
+/* The most options a tool has, for the getopt tables built from a
+ * layout. */
+#define CLI_MAX_OPTIONS 64
+
+/* Calls fn on each option of the layout that the tool takes, in order. */
+void cli_option_each(const struct cli_option_layout *l,
+		     void (*fn)(const struct cli_option_spec *, void *),
+		     void *ctx);
+
+/* Fills getopt_long's tables from the layout: longs (CLI_MAX_OPTIONS + 1
+ * entries, zero-ended) and shorts (":" first, 3 * CLI_MAX_OPTIONS + 2
+ * bytes); CONN_EINVAL if the layout has too many. */
+int cli_getopt_tables(const struct cli_option_layout *l, struct option *longs,
+		      char *shorts);
+
+/* Prints the --help lines of the layout's options. */
+void cli_help_print(FILE *out, const struct cli_option_layout *l);
+
+/* Prints the completion's list, one line per word that names an option:
+ * "WORD ARG VALUES...", WORD as it completes ("--format=", "-f"), ARG its
+ * placeholder ("-" for none, "?" first when optional), then its values. */
+void cli_options_list(FILE *out, const struct cli_option_layout *l);
 
 /* What the operands after the options are. */
 enum cli_operands {
@@ -144,12 +176,6 @@ int cli_options_set(struct cli_options *o, int code, char *arg);
  * the key (CONN_AUTHKEY when no option gave one, for ADDRESS tools). */
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		       int argc, char **argv);
-
-/* The help lines of the shared options, for --help. */
-const char *cli_options_help_messages(void);
-const char *cli_options_help_network(void);
-const char *cli_options_help_server(void);
-const char *cli_options_help_exec(void);
 
 /* Parses a size with an optional K, M or G suffix, at most max. */
 int cli_parse_size(uint64_t *out, const char *text, uint64_t max);

@@ -64,37 +64,68 @@ struct bench_cli {
 };
 
 
-static void usage(FILE *out)
-{
-	fprintf(out,
+/* conn-bench's own options; it takes the shared network ones too. */
+static const struct cli_option_spec bench_options[] = {
+	{ "workload", 'w', OPT_WORKLOAD, required_argument, "=NAME",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "stream, pingpong or handshake (repeatable;\n  default: all three)",
+	  "stream pingpong handshake" },
+	{ "size", 0, OPT_SIZE, required_argument, "=BYTES", CLI_BENCH,
+	  CLI_GROUP_TOOL, "payload of each message (default 64)", NULL },
+	{ "count", 'c', 'c', required_argument, "=N", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "N messages, round trips or handshakes per connection", NULL },
+	{ "duration", 0, OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
+	  CLI_GROUP_TOOL, "run each workload SEC seconds (default 1)", NULL },
+	{ "parallel", 'P', OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
+	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },
+	{ "transport", 0, OPT_TRANSPORT, required_argument, "=NAME",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "without ADDRESS: unix or tcp (repeatable;\n  default: both)",
+	  "unix tcp" },
+	{ "vs-python", 0, OPT_VS_PYTHON, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "also measure python3's multiprocessing.connection\n"
+	  "  peer and print the ratio ours / python", NULL },
+	{ "python-peer", 0, OPT_PYTHON_PEER, required_argument, "=FILE",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "the python peer script (default: $CONN_BENCH_PEER,\n"
+	  "  else the installed copy,\n"
+	  "  " PKGDATADIR "/bench-peer.py,\n"
+	  "  else, for a build not installed, the source\n"
+	  "  tree's tools/bench-peer.py)", CLI_VALUES_FILE },
+	{ "json", 0, OPT_JSON, no_argument, "", CLI_BENCH, CLI_GROUP_TOOL,
+	  "print the results as one JSON document", NULL },
+	{ "json-stream", 0, OPT_JSON_STREAM, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL, "print one JSON event per line as the run goes",
+	  NULL },
+	{ "quiet", 'q', 'q', no_argument, "", CLI_BENCH, CLI_GROUP_TOOL_END,
+	  "print no notices or progress", NULL },
+	{ 0 }
+};
+
+static const struct cli_option_section bench_sections[] = {
+	{ bench_options, CLI_GROUP_TOOL },
+	{ cli_option_table, CLI_GROUP_NETWORK },
+	{ bench_options, CLI_GROUP_TOOL_END },
+	{ cli_option_table, CLI_GROUP_HELP },
+	{ NULL, 0 }
+};
+
+/* For --help, --version and --list-options; conn-bench runs its own
+ * session. */
+static const struct tool_spec bench_spec = {
+	.program = PROGRAM,
+	.options = { CLI_BENCH, bench_sections },
+	.help_head =
 "Usage: conn-bench [OPTION]... [ADDRESS]\n"
 "Measure message throughput, round-trip latency and handshakes per second\n"
 "of the multiprocessing.connection wire protocol.  Without ADDRESS, run our\n"
 "own peer over a Unix socket and over TCP loopback; with ADDRESS, measure the\n"
 "peer listening there (conn-listen --echo, or tools/bench-peer.py).\n"
 "\n"
-"Options:\n"
-"  -w, --workload=NAME     stream, pingpong or handshake (repeatable;\n"
-"                            default: all three)\n"
-"      --size=BYTES        payload of each message (default 64)\n"
-"  -c, --count=N           N messages, round trips or handshakes per connection\n"
-"      --duration=SEC      run each workload SEC seconds (default 1)\n"
-"  -P, --parallel=N        N connections at once (default 1)\n"
-"      --transport=NAME    without ADDRESS: unix or tcp (repeatable;\n"
-"                            default: both)\n"
-"      --vs-python         also measure python3's multiprocessing.connection\n"
-"                            peer and print the ratio ours / python\n"
-"      --python-peer=FILE  the python peer script (default: $CONN_BENCH_PEER,\n"
-"                            else the installed copy,\n"
-"                            " PKGDATADIR "/bench-peer.py,\n"
-"                            else, for a build not installed, the source\n"
-"                            tree's tools/bench-peer.py)\n"
-"      --json              print the results as one JSON document\n"
-"      --json-stream       print one JSON event per line as the run goes\n"
-"%s"
-"  -q, --quiet             print no notices or progress\n"
-"  -h, --help              display this help and exit\n"
-"  -V, --version           output version information and exit\n"
+"Options:\n",
+	.help_tail =
 "\n"
 "The handshake workload needs a key: without one it uses the built-in key\n"
 "'" BUILTIN_KEY "'.  The key may also come from CONN_AUTHKEY (set but\n"
@@ -102,8 +133,8 @@ static void usage(FILE *out)
 "Exit status: 0 success, 1 local error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-bench\n", cli_options_help_network());
-}
+"Full documentation: man conn-bench\n",
+};
 
 /* --------------------------------------------------------------- output */
 
@@ -757,40 +788,26 @@ static int check_options(struct bench_cli *b, int argc, char **argv)
 	return rc;
 }
 
+/* 0 when the run can start; with *done set, the getopt_long code that
+ * ends it before a run ('h', 'V', CLI_OPT_LIST_OPTIONS, '?', ':'); else
+ * CONN_EINVAL with b->detail. */
 static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
 {
-	static const struct option long_options[] = {
-		CLI_NETWORK_LONG_OPTIONS,
-		{ "count", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "workload", required_argument, NULL, OPT_WORKLOAD },
-		{ "size", required_argument, NULL, OPT_SIZE },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "parallel", required_argument, NULL, OPT_PARALLEL },
-		{ "transport", required_argument, NULL, OPT_TRANSPORT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "json-stream", no_argument, NULL, OPT_JSON_STREAM },
-		{ "vs-python", no_argument, NULL, OPT_VS_PYTHON },
-		{ "python-peer", required_argument, NULL, OPT_PYTHON_PEER },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct option long_options[CLI_MAX_OPTIONS + 1];
+	char short_options[3 * CLI_MAX_OPTIONS + 2];
 	int ch, rc;
 
+	if (cli_getopt_tables(&bench_spec.options, long_options,
+			      short_options))
+		return usage_error(b, "%s", "too many options");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46c:qw:P:hV", long_options,
+	while ((ch = getopt_long(argc, argv, short_options, long_options,
 				 NULL)) != -1) {
-		if (ch == 'h' || ch == 'V') {
+		if (ch == 'h' || ch == 'V' || ch == CLI_OPT_LIST_OPTIONS ||
+		    ch == '?' || ch == ':') {
 			*done = true;
 			return ch;
 		}
-		if (ch == ':')
-			return usage_error(b, "option '%s' requires an "
-					   "argument", argv[optind - 1]);
-		if (ch == '?')
-			return usage_error(b, "unrecognized option '%s'",
-					   argv[optind - 1]);
 		rc = set_option(b, ch, optarg);
 		if (rc == CONN_EAGAIN && cli_options_set(&b->o, ch, optarg))
 			return usage_error(b, "%s", b->o.detail);
@@ -824,11 +841,10 @@ int main(int argc, char **argv)
 	b.tty = isatty(STDERR_FILENO);
 	cli_options_init(&b.o);
 	rc = parse(&b, argc, argv, &done);
-	if (done) {
-		if (rc == 'h')
-			usage(stdout);
-		status = tool_check_stdout(PROGRAM, rc == 'h' ? CONN_EXIT_OK
-							 : tool_version(PROGRAM));
+	if (done && (rc == '?' || rc == ':')) {
+		status = tool_option_error(PROGRAM, rc, argv);
+	} else if (done) {
+		status = tool_info(&bench_spec, rc);
 	} else if (rc) {
 		status = tool_usage_error(PROGRAM, b.detail);
 	} else {

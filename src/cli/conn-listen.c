@@ -1,9 +1,21 @@
 /* conn-listen - accept connections and relay messages over them. */
 #include "tool.h"
 
-static void usage(FILE *out)
+int main(int argc, char **argv)
 {
-	fprintf(out,
+	static const struct cli_option_section sections[] = {
+		{ cli_option_table, CLI_GROUP_NETWORK },
+		{ cli_option_table, CLI_GROUP_SERVER },
+		{ cli_option_table, CLI_GROUP_EXEC },
+		{ cli_option_table, CLI_GROUP_MESSAGES },
+		{ cli_option_table, CLI_GROUP_HELP },
+		{ NULL, 0 }
+	};
+	static const struct tool_spec spec = {
+		.program = "conn-listen",
+		.options = { CLI_LISTEN, sections },
+		.operands = CLI_OPERANDS_ADDRESS,
+		.help_head =
 "Usage: conn-listen [OPTION]... ADDRESS [--exec CMD [ARG]...]\n"
 "Listen on ADDRESS, accept one connection (with -k, one after another and\n"
 "many at once), authenticate it if a key is given, then move messages\n"
@@ -14,40 +26,15 @@ static void usage(FILE *out)
 "containing '/', or @NAME (abstract). Port 0 picks a free port; the bound\n"
 "address is announced on stderr.\n"
 "\n"
-"Options:\n%s%s%s%s"
-"  -h, --help              display this help and exit\n"
-"  -V, --version           output version information and exit\n"
+"Options:\n",
+		.help_tail =
 "\n"
 "The key may also come from the CONN_AUTHKEY environment variable (set\n"
 "but empty, it is a usage error).\n"
 "Exit status: 0 success, 1 local I/O error, 2 usage, 3 connection,\n"
 "4 authentication, 5 protocol, 6 timeout.\n"
 "\n"
-"Full documentation: man conn-listen\n", cli_options_help_network(),
-		cli_options_help_server(), cli_options_help_exec(),
-		cli_options_help_messages());
-}
-
-int main(int argc, char **argv)
-{
-	static const struct option long_options[] = {
-		CLI_MESSAGE_LONG_OPTIONS,
-		CLI_NETWORK_LONG_OPTIONS,
-		CLI_SERVER_LONG_OPTIONS,
-		CLI_EXEC_LONG_OPTIONS,
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const struct tool_spec spec = {
-		.program = "conn-listen",
-		.short_options = CLI_MESSAGE_SHORT_OPTIONS
-				 CLI_NETWORK_SHORT_OPTIONS
-				 CLI_SERVER_SHORT_OPTIONS
-				 CLI_EXEC_SHORT_OPTIONS,
-		.operands = CLI_OPERANDS_ADDRESS,
-		.long_options = long_options,
-		.usage = usage,
+"Full documentation: man conn-listen\n",
 		.session = cli_session_listen,
 	};
 

@@ -172,7 +172,6 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->keep_going = true;
 		return 0;
 	case 'e':
-	case CLI_OPT_EXEC:
 		o->exec = arg;
 		return 0;
 	case CLI_OPT_SH_EXEC:
@@ -393,70 +392,4 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		return invalid(o, "unexpected argument '%s'", argv[1]);
 	o->address = argv[0];
 	return load_key(o);
-}
-
-const char *cli_options_help_messages(void)
-{
-	return
-"  -f, --format=FMT        message format of stdin and stdout: lines (default),\n"
-"                            null, raw, frames, hex, quoted, json; output only:\n"
-"                            repr, pickle-dis\n"
-"      --in=FMT            format of stdin\n"
-"      --out=FMT           format of stdout\n"
-"  -0                      same as --format=null\n"
-"      --chunk-size=BYTES  raw input: largest message made from one read\n"
-"                            (default 64K)\n"
-"      --max-size=BYTES    largest message accepted (default 1G; 0 = no limit)\n"
-"      --pickle-protocol=N json input: pickle protocol 0-5 (default 4)\n"
-"      --keep-going        show a message that is not a pickle in hex and go on\n"
-"      --data=TEXT         send TEXT as a message before stdin (repeatable)\n"
-"  -c, --count=N           exit after receiving N messages\n"
-"      --send-only         only send; discard received messages\n"
-"      --recv-only         only receive; do not read stdin\n"
-"      --close-on-eof      at stdin EOF, exit once all is sent instead of\n"
-"                            waiting for the peer to close\n"
-"      --echo              send every received message back (stdin and stdout\n"
-"                            are not used)\n"
-"      --progress[=WHEN]   show messages, bytes, rate and time on stderr:\n"
-"                            auto (when stderr is a terminal; the default\n"
-"                            of --progress), always, never\n"
-"  -v, --verbose           trace connection events and frames to stderr\n"
-"  -q, --quiet             print no notices\n";
-}
-
-const char *cli_options_help_network(void)
-{
-	return
-"  -4                      use IPv4 only\n"
-"  -6                      use IPv6 only\n"
-"      --authkey-file=FILE authenticate with the key in FILE\n"
-"      --authkey=TEXT      authenticate with TEXT (visible to other users)\n"
-"      --digest=NAME       digest of our challenge: sha256 (default), sha384,\n"
-"                            sha3_256, sha3_384, md5\n"
-"      --no-md5            never use MD5 (refuses legacy Python peers)\n"
-"      --handshake-timeout=SEC  time allowed for the handshake (default 10;\n"
-"                            0 = no limit)\n";
-}
-
-const char *cli_options_help_server(void)
-{
-	return
-"  -k, --keep-open         after a connection, accept the next; serve many at\n"
-"                            once (fan-in to stdout, stdin to the newest)\n"
-"      --max-conns=N       -k: at most N connections at once (default 100)\n"
-"      --max-accepts=N     stop listening after N connections (implies -k)\n"
-"      --tag               prefix each message on stdout with the peer's\n"
-"                            address (text formats); with --out json, one\n"
-"                            object: {\"peer\": ADDRESS, \"message\": ...}\n"
-"      --broadcast         -k: send each stdin message to every client\n";
-}
-
-const char *cli_options_help_exec(void)
-{
-	return
-"  -e, --exec CMD [ARG]... run CMD on each connection, its stdin and stdout\n"
-"                            carrying the messages in the chosen formats;\n"
-"                            the arguments after CMD are its own, so it\n"
-"                            comes last\n"
-"      --sh-exec=LINE      like --exec, with /bin/sh -c LINE\n";
 }

@@ -149,8 +149,7 @@ int tool_usage_error(const char *program, const char *detail)
 	return CONN_EXIT_USAGE;
 }
 
-/* The one-line error for an option getopt_long refused. */
-static int option_error(const char *program, int ch, char **argv)
+int tool_option_error(const char *program, int ch, char **argv)
 {
 	char detail[160];
 	const char *word = argv[optind - 1];
@@ -165,6 +164,26 @@ static int option_error(const char *program, int ch, char **argv)
 		snprintf(detail, sizeof(detail), "unrecognized option '%s'",
 			 word);
 	return tool_usage_error(program, detail);
+}
+
+void tool_help(FILE *out, const char *head,
+	       const struct cli_option_layout *l, const char *tail)
+{
+	fputs(head, out);
+	cli_help_print(out, l);
+	fputs(tail, out);
+}
+
+int tool_info(const struct tool_spec *spec, int code)
+{
+	if (code == 'h')
+		tool_help(stdout, spec->help_head, &spec->options,
+			  spec->help_tail);
+	else if (code == CLI_OPT_LIST_OPTIONS)
+		cli_options_list(stdout, &spec->options);
+	else
+		tool_version(spec->program);
+	return tool_check_stdout(spec->program, CONN_EXIT_OK);
 }
 
 int tool_report(const char *program, int rc, const char *detail)
@@ -241,34 +260,26 @@ static bool writes_stdout(const struct cli_options *o)
 
 int tool_main(const struct tool_spec *spec, int argc, char **argv)
 {
-	char short_options[64];
+	struct option long_options[CLI_MAX_OPTIONS + 1];
+	char short_options[3 * CLI_MAX_OPTIONS + 2];
 	struct cli_options o;
 	int ch, status = -1, exec_end = 0;
 	bool closed[3];
 
 	tool_hold_standard_fds(closed);
-
-	/* ':' first: a missing argument is told apart from an unknown
-	 * option, and we print the one error line ourselves. */
-	snprintf(short_options, sizeof(short_options), ":%shV",
-		 spec->short_options);
+	if (cli_getopt_tables(&spec->options, long_options, short_options))
+		return tool_usage_error(spec->program, "too many options");
 	opterr = 0;
 	cli_options_init(&o);
 	while (status < 0 && (ch = getopt_long(argc, argv, short_options,
-					       spec->long_options,
-					       NULL)) != -1) {
-		if (ch == 'h') {
-			spec->usage(stdout);
-			status = tool_check_stdout(spec->program,
-						   CONN_EXIT_OK);
-		} else if (ch == 'V') {
-			status = tool_check_stdout(spec->program,
-						   tool_version(spec->program));
+					       long_options, NULL)) != -1) {
+		if (ch == 'h' || ch == 'V' || ch == CLI_OPT_LIST_OPTIONS) {
+			status = tool_info(spec, ch);
 		} else if (ch == '?' || ch == ':') {
-			status = option_error(spec->program, ch, argv);
+			status = tool_option_error(spec->program, ch, argv);
 		} else if (cli_options_set(&o, ch, optarg)) {
 			status = tool_usage_error(spec->program, o.detail);
-		} else if (ch == CLI_OPT_EXEC || ch == 'e') {
+		} else if (ch == 'e') {
 			exec_end = optind;
 			break;	/* what follows CMD is its arguments */
 		}
@@ -277,7 +288,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 		/* One more call with CMD's arguments out of view: getopt
 		 * moves the operands it skipped (ADDRESS) behind the options
 		 * it took, and ends. */
-		getopt_long(exec_end, argv, short_options, spec->long_options,
+		getopt_long(exec_end, argv, short_options, long_options,
 			    NULL);
 		o.exec_args = argv + exec_end;
 		o.exec_args_count = argc - exec_end;

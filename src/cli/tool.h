@@ -39,16 +39,29 @@ volatile sig_atomic_t *tool_install_signals(void);
  * hint when rc is a usage error, and returns the exit status. */
 int tool_report(const char *program, int rc, const char *detail);
 
-/* What makes one tool: its name, its one getopt_long table (the shared
- * entries plus its own), its --help text and the session it runs. */
+/* What makes one tool: its name, its options (getopt_long's tables and
+ * --help's lines come from them), the --help text before and after the
+ * options, and the session it runs. */
 struct tool_spec {
 	const char *program;
-	const char *short_options;	/* all of them but h and V */
-	const struct option *long_options;
+	struct cli_option_layout options;
 	enum cli_operands operands;
-	void (*usage)(FILE *out);
+	const char *help_head;		/* up to "Options:\n" */
+	const char *help_tail;
 	tool_session_fn *session;
 };
+
+/* The whole --help: head, the option lines, tail. */
+void tool_help(FILE *out, const char *head,
+	       const struct cli_option_layout *l, const char *tail);
+
+/* The one-line usage error for an option getopt_long refused (ch is '?'
+ * or ':'), with the --help hint; the usage status. */
+int tool_option_error(const char *program, int ch, char **argv);
+
+/* What --help, --version and --list-options print (code is 'h', 'V' or
+ * CLI_OPT_LIST_OPTIONS): the exit status. */
+int tool_info(const struct tool_spec *spec, int code);
 
 /* Parses argv, runs the session, and returns the exit status: the whole
  * life of a tool after main(). */

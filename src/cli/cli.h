@@ -81,6 +81,14 @@ enum cli_option_code {
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS
 };
 
+/* conn-bench's own option codes. */
+enum cli_bench_option_code {
+	CLI_OPT_WORKLOAD = 'w', CLI_OPT_PARALLEL = 'P',
+	CLI_OPT_SIZE = 0x200, CLI_OPT_DURATION, CLI_OPT_TRANSPORT,
+	CLI_OPT_JSON, CLI_OPT_JSON_STREAM, CLI_OPT_VS_PYTHON,
+	CLI_OPT_PYTHON_PEER
+};
+
 /* ----------------------------------------------------------- option table */
 
 /* Which tools take an option. */
@@ -133,8 +141,9 @@ struct cli_option_layout {
 	const struct cli_option_section *sections;
 };
 
-/* The shared rows (options-table.c). */
-extern const struct cli_option_spec cli_option_table[];
+/* Each tool's options (options-table.c). */
+extern const struct cli_option_layout cli_listen_options, cli_client_options,
+	cli_pipe_options, cli_bench_options;
 
 /* The most options a tool has, for the getopt tables built from a
  * layout. */

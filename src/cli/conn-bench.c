@@ -21,12 +21,6 @@
 #define MAX_PARALLEL 256
 #define MAX_ROWS 16
 
-enum {
-	OPT_WORKLOAD = 'w', OPT_PARALLEL = 'P',
-	OPT_SIZE = 0x200, OPT_DURATION, OPT_TRANSPORT, OPT_JSON,
-	OPT_JSON_STREAM, OPT_VS_PYTHON, OPT_PYTHON_PEER
-};
-
 enum transport { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_COUNT };
 
 static const char *const transport_names[TRANSPORT_COUNT] = {
@@ -64,59 +58,11 @@ struct bench_cli {
 };
 
 
-/* conn-bench's own options; it takes the shared network ones too. */
-static const struct cli_option_spec bench_options[] = {
-	{ "workload", 'w', OPT_WORKLOAD, required_argument, "=NAME",
-	  CLI_BENCH, CLI_GROUP_TOOL,
-	  "stream, pingpong or handshake (repeatable;\n  default: all three)",
-	  "stream pingpong handshake" },
-	{ "size", 0, OPT_SIZE, required_argument, "=BYTES", CLI_BENCH,
-	  CLI_GROUP_TOOL, "payload of each message (default 64)", NULL },
-	{ "count", 'c', 'c', required_argument, "=N", CLI_BENCH,
-	  CLI_GROUP_TOOL,
-	  "N messages, round trips or handshakes per connection", NULL },
-	{ "duration", 0, OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
-	  CLI_GROUP_TOOL, "run each workload SEC seconds (default 1)", NULL },
-	{ "parallel", 'P', OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
-	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },
-	{ "transport", 0, OPT_TRANSPORT, required_argument, "=NAME",
-	  CLI_BENCH, CLI_GROUP_TOOL,
-	  "without ADDRESS: unix or tcp (repeatable;\n  default: both)",
-	  "unix tcp" },
-	{ "vs-python", 0, OPT_VS_PYTHON, no_argument, "", CLI_BENCH,
-	  CLI_GROUP_TOOL,
-	  "also measure python3's multiprocessing.connection\n"
-	  "  peer and print the ratio ours / python", NULL },
-	{ "python-peer", 0, OPT_PYTHON_PEER, required_argument, "=FILE",
-	  CLI_BENCH, CLI_GROUP_TOOL,
-	  "the python peer script (default: $CONN_BENCH_PEER,\n"
-	  "  else the installed copy,\n"
-	  "  " PKGDATADIR "/bench-peer.py,\n"
-	  "  else, for a build not installed, the source\n"
-	  "  tree's tools/bench-peer.py)", CLI_VALUES_FILE },
-	{ "json", 0, OPT_JSON, no_argument, "", CLI_BENCH, CLI_GROUP_TOOL,
-	  "print the results as one JSON document", NULL },
-	{ "json-stream", 0, OPT_JSON_STREAM, no_argument, "", CLI_BENCH,
-	  CLI_GROUP_TOOL, "print one JSON event per line as the run goes",
-	  NULL },
-	{ "quiet", 'q', 'q', no_argument, "", CLI_BENCH, CLI_GROUP_TOOL_END,
-	  "print no notices or progress", NULL },
-	{ 0 }
-};
-
-static const struct cli_option_section bench_sections[] = {
-	{ bench_options, CLI_GROUP_TOOL },
-	{ cli_option_table, CLI_GROUP_NETWORK },
-	{ bench_options, CLI_GROUP_TOOL_END },
-	{ cli_option_table, CLI_GROUP_HELP },
-	{ NULL, 0 }
-};
-
 /* For --help, --version and --list-options; conn-bench runs its own
  * session. */
 static const struct tool_spec bench_spec = {
 	.program = PROGRAM,
-	.options = { CLI_BENCH, bench_sections },
+	.options = &cli_bench_options,
 	.help_head =
 "Usage: conn-bench [OPTION]... [ADDRESS]\n"
 "Measure message throughput, round-trip latency and handshakes per second\n"
@@ -727,32 +673,32 @@ static int set_parallel(struct bench_cli *b, const char *arg)
 static int set_option(struct bench_cli *b, int code, char *arg)
 {
 	switch (code) {
-	case OPT_WORKLOAD:
+	case CLI_OPT_WORKLOAD:
 		return set_workload(b, arg);
-	case OPT_TRANSPORT:
+	case CLI_OPT_TRANSPORT:
 		return set_transport(b, arg);
-	case OPT_PARALLEL:
+	case CLI_OPT_PARALLEL:
 		return set_parallel(b, arg);
-	case OPT_SIZE:
+	case CLI_OPT_SIZE:
 		if (cli_parse_size(&b->size, arg, MAX_SIZE))
 			return usage_error(b, "invalid --size '%s'", arg);
 		return 0;
-	case OPT_DURATION:
+	case CLI_OPT_DURATION:
 		if (cli_parse_seconds(&b->duration_ms, arg, 86400) ||
 		    b->duration_ms == 0)
 			return usage_error(b, "invalid --duration '%s' "
 					   "(seconds)", arg);
 		return 0;
-	case OPT_JSON:
+	case CLI_OPT_JSON:
 		b->json = true;
 		return 0;
-	case OPT_JSON_STREAM:
+	case CLI_OPT_JSON_STREAM:
 		b->json_stream = true;
 		return 0;
-	case OPT_VS_PYTHON:
+	case CLI_OPT_VS_PYTHON:
 		b->vs_python = true;
 		return 0;
-	case OPT_PYTHON_PEER:
+	case CLI_OPT_PYTHON_PEER:
 		b->python_peer = arg;
 		return 0;
 	case CLI_OPT_AUTHKEY:
@@ -797,7 +743,7 @@ static int parse(struct bench_cli *b, int argc, char **argv, bool *done)
 	char short_options[3 * CLI_MAX_OPTIONS + 2];
 	int ch, rc;
 
-	if (cli_getopt_tables(&bench_spec.options, long_options,
+	if (cli_getopt_tables(bench_spec.options, long_options,
 			      short_options))
 		return usage_error(b, "%s", "too many options");
 	opterr = 0;

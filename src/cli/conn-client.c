@@ -3,17 +3,9 @@
 
 int main(int argc, char **argv)
 {
-	static const struct cli_option_section sections[] = {
-		{ cli_option_table, CLI_GROUP_NETWORK },
-		{ cli_option_table, CLI_GROUP_WAIT },
-		{ cli_option_table, CLI_GROUP_EXEC },
-		{ cli_option_table, CLI_GROUP_MESSAGES },
-		{ cli_option_table, CLI_GROUP_HELP },
-		{ NULL, 0 }
-	};
 	static const struct tool_spec spec = {
 		.program = "conn-client",
-		.options = { CLI_CLIENT, sections },
+		.options = &cli_client_options,
 		.operands = CLI_OPERANDS_ADDRESS,
 		.help_head =
 "Usage: conn-client [OPTION]... ADDRESS [--exec CMD [ARG]...]\n"

@@ -3,17 +3,9 @@
 
 int main(int argc, char **argv)
 {
-	static const struct cli_option_section sections[] = {
-		{ cli_option_table, CLI_GROUP_NETWORK },
-		{ cli_option_table, CLI_GROUP_SERVER },
-		{ cli_option_table, CLI_GROUP_EXEC },
-		{ cli_option_table, CLI_GROUP_MESSAGES },
-		{ cli_option_table, CLI_GROUP_HELP },
-		{ NULL, 0 }
-	};
 	static const struct tool_spec spec = {
 		.program = "conn-listen",
-		.options = { CLI_LISTEN, sections },
+		.options = &cli_listen_options,
 		.operands = CLI_OPERANDS_ADDRESS,
 		.help_head =
 "Usage: conn-listen [OPTION]... ADDRESS [--exec CMD [ARG]...]\n"

@@ -4,15 +4,9 @@
 
 int main(int argc, char **argv)
 {
-	static const struct cli_option_section sections[] = {
-		{ cli_option_table, CLI_GROUP_MESSAGES },
-		{ cli_option_table, CLI_GROUP_EXEC },
-		{ cli_option_table, CLI_GROUP_HELP },
-		{ NULL, 0 }
-	};
 	static const struct tool_spec spec = {
 		.program = "conn-pipe",
-		.options = { CLI_PIPE, sections },
+		.options = &cli_pipe_options,
 		.operands = CLI_OPERANDS_PIPE,
 		.help_head =
 "Usage: conn-pipe [OPTION]... [FILE]\n"

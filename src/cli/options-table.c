@@ -1,13 +1,12 @@
-/* options-table.c - every shared option once, and what is made from the
- * rows: getopt_long's tables, --help's lines, the completion's list. */
+/* options-table.c - every option of every tool once, and which of them
+ * each tool takes in which order; options-make.c makes getopt_long's
+ * tables, --help's lines and the completion's list from them. */
 #include "cli.h"
-
-#include <string.h>
 
 #define INPUT_FORMATS "lines null raw frames hex quoted json"
 #define ALL_FORMATS INPUT_FORMATS " repr pickle-dis"
 
-const struct cli_option_spec cli_option_table[] = {
+static const struct cli_option_spec shared_options[] = {
 	/* About connections: the network tools. */
 	{ NULL, '4', '4', no_argument, "", CLI_NETWORK_TOOLS,
 	  CLI_GROUP_NETWORK, "use IPv4 only", NULL },
@@ -131,133 +130,87 @@ const struct cli_option_spec cli_option_table[] = {
 	{ 0 }
 };
 
-void cli_option_each(const struct cli_option_layout *l,
-		     void (*fn)(const struct cli_option_spec *, void *),
-		     void *ctx)
-{
-	const struct cli_option_section *s;
-	const struct cli_option_spec *row;
-
-	for (s = l->sections; s->table; s++)
-		for (row = s->table; row->code; row++)
-			if (row->group == s->group && (row->tools & l->tool))
-				fn(row, ctx);
-}
-
-struct getopt_tables {
-	struct option *longs;
-	char *shorts;
-	size_t nlongs, nshorts;
-	bool full;
+/* conn-bench's own options; it takes the shared network ones too. */
+static const struct cli_option_spec bench_options[] = {
+	{ "workload", 'w', CLI_OPT_WORKLOAD, required_argument, "=NAME",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "stream, pingpong or handshake (repeatable;\n  default: all three)",
+	  "stream pingpong handshake" },
+	{ "size", 0, CLI_OPT_SIZE, required_argument, "=BYTES", CLI_BENCH,
+	  CLI_GROUP_TOOL, "payload of each message (default 64)", NULL },
+	{ "count", 'c', 'c', required_argument, "=N", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "N messages, round trips or handshakes per connection", NULL },
+	{ "duration", 0, CLI_OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
+	  CLI_GROUP_TOOL, "run each workload SEC seconds (default 1)", NULL },
+	{ "parallel", 'P', CLI_OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
+	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },
+	{ "transport", 0, CLI_OPT_TRANSPORT, required_argument, "=NAME",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "without ADDRESS: unix or tcp (repeatable;\n  default: both)",
+	  "unix tcp" },
+	{ "vs-python", 0, CLI_OPT_VS_PYTHON, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "also measure python3's multiprocessing.connection\n"
+	  "  peer and print the ratio ours / python", NULL },
+	{ "python-peer", 0, CLI_OPT_PYTHON_PEER, required_argument, "=FILE",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "the python peer script (default: $CONN_BENCH_PEER,\n"
+	  "  else the installed copy,\n"
+	  "  " PKGDATADIR "/bench-peer.py,\n"
+	  "  else, for a build not installed, the source\n"
+	  "  tree's tools/bench-peer.py)", CLI_VALUES_FILE },
+	{ "json", 0, CLI_OPT_JSON, no_argument, "", CLI_BENCH, CLI_GROUP_TOOL,
+	  "print the results as one JSON document", NULL },
+	{ "json-stream", 0, CLI_OPT_JSON_STREAM, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL, "print one JSON event per line as the run goes",
+	  NULL },
+	{ "quiet", 'q', 'q', no_argument, "", CLI_BENCH, CLI_GROUP_TOOL_END,
+	  "print no notices or progress", NULL },
+	{ 0 }
 };
 
-static void add_getopt_entry(const struct cli_option_spec *row, void *ctx)
-{
-	struct getopt_tables *g = ctx;
+/* Each tool's sections, in the order of its --help. */
+static const struct cli_option_section listen_sections[] = {
+	{ shared_options, CLI_GROUP_NETWORK },
+	{ shared_options, CLI_GROUP_SERVER },
+	{ shared_options, CLI_GROUP_EXEC },
+	{ shared_options, CLI_GROUP_MESSAGES },
+	{ shared_options, CLI_GROUP_HELP },
+	{ NULL, 0 }
+};
 
-	if (g->nlongs >= CLI_MAX_OPTIONS) {
-		g->full = true;
-		return;
-	}
-	if (row->name)
-		g->longs[g->nlongs++] = (struct option){
-			row->name, row->has_arg, NULL, row->code
-		};
-	if (row->letter == 0)
-		return;
-	g->shorts[g->nshorts++] = (char)row->letter;
-	if (row->has_arg != no_argument)
-		g->shorts[g->nshorts++] = ':';
-	if (row->has_arg == optional_argument)
-		g->shorts[g->nshorts++] = ':';
-}
+static const struct cli_option_section client_sections[] = {
+	{ shared_options, CLI_GROUP_NETWORK },
+	{ shared_options, CLI_GROUP_WAIT },
+	{ shared_options, CLI_GROUP_EXEC },
+	{ shared_options, CLI_GROUP_MESSAGES },
+	{ shared_options, CLI_GROUP_HELP },
+	{ NULL, 0 }
+};
 
-int cli_getopt_tables(const struct cli_option_layout *l, struct option *longs,
-		      char *shorts)
-{
-	/* ':' first: a missing argument is told apart from an unknown
-	 * option, and the tool prints the one error line itself. */
-	struct getopt_tables g = { longs, shorts, 0, 1, false };
+static const struct cli_option_section pipe_sections[] = {
+	{ shared_options, CLI_GROUP_MESSAGES },
+	{ shared_options, CLI_GROUP_EXEC },
+	{ shared_options, CLI_GROUP_HELP },
+	{ NULL, 0 }
+};
 
-	shorts[0] = ':';
-	cli_option_each(l, add_getopt_entry, &g);
-	longs[g.nlongs] = (struct option){ NULL, 0, NULL, 0 };
-	shorts[g.nshorts] = '\0';
-	return g.full ? CONN_EINVAL : 0;
-}
+static const struct cli_option_section bench_sections[] = {
+	{ bench_options, CLI_GROUP_TOOL },
+	{ shared_options, CLI_GROUP_NETWORK },
+	{ bench_options, CLI_GROUP_TOOL_END },
+	{ shared_options, CLI_GROUP_HELP },
+	{ NULL, 0 }
+};
 
-/* The help text starts at column 26 (28 for its next lines), or two
- * spaces after a longer head. */
-#define HELP_COLUMN 26
-
-static void print_help_line(const struct cli_option_spec *row, void *ctx)
-{
-	FILE *out = ctx;
-	const char *p;
-	int n;
-
-	if (row->help == NULL)
-		return;
-	if (row->letter && row->name)
-		n = fprintf(out, "  -%c, --%s%s", row->letter, row->name,
-			    row->placeholder);
-	else if (row->letter)
-		n = fprintf(out, "  -%c%s", row->letter, row->placeholder);
-	else
-		n = fprintf(out, "      --%s%s", row->name, row->placeholder);
-	fprintf(out, "%*s", n < HELP_COLUMN ? HELP_COLUMN - n : 2, "");
-	for (p = row->help; *p; p++) {
-		fputc(*p, out);
-		if (*p == '\n')
-			fprintf(out, "%*s", HELP_COLUMN, "");
-	}
-	fputc('\n', out);
-}
-
-void cli_help_print(FILE *out, const struct cli_option_layout *l)
-{
-	cli_option_each(l, print_help_line, out);
-}
-
-/* The word after the option: its placeholder's first word, "?" first
- * when the value is optional ("[=WHEN]" is "?WHEN"). */
-static void print_arg(FILE *out, const struct cli_option_spec *row)
-{
-	const char *p = row->placeholder + strspn(row->placeholder, " [=");
-
-	if (row->has_arg == no_argument) {
-		fputs(" -", out);
-		return;
-	}
-	fputs(row->has_arg == optional_argument ? " ?" : " ", out);
-	fwrite(p, 1, strcspn(p, " ]"), out);
-}
-
-static void print_list_word(FILE *out, const struct cli_option_spec *row,
-			    bool is_long)
-{
-	if (is_long)
-		fprintf(out, "--%s%s", row->name,
-			row->placeholder[0] == '=' ? "=" : "");
-	else
-		fprintf(out, "-%c", row->letter);
-	print_arg(out, row);
-	if (row->values)
-		fprintf(out, " %s", row->values);
-	fputc('\n', out);
-}
-
-static void print_list_line(const struct cli_option_spec *row, void *ctx)
-{
-	if (row->help == NULL)
-		return;
-	if (row->letter)
-		print_list_word(ctx, row, false);
-	if (row->name)
-		print_list_word(ctx, row, true);
-}
-
-void cli_options_list(FILE *out, const struct cli_option_layout *l)
-{
-	cli_option_each(l, print_list_line, out);
-}
+const struct cli_option_layout cli_listen_options = {
+	CLI_LISTEN, listen_sections
+};
+const struct cli_option_layout cli_client_options = {
+	CLI_CLIENT, client_sections
+};
+const struct cli_option_layout cli_pipe_options = { CLI_PIPE, pipe_sections };
+const struct cli_option_layout cli_bench_options = {
+	CLI_BENCH, bench_sections
+};

@@ -177,10 +177,10 @@ void tool_help(FILE *out, const char *head,
 int tool_info(const struct tool_spec *spec, int code)
 {
 	if (code == 'h')
-		tool_help(stdout, spec->help_head, &spec->options,
+		tool_help(stdout, spec->help_head, spec->options,
 			  spec->help_tail);
 	else if (code == CLI_OPT_LIST_OPTIONS)
-		cli_options_list(stdout, &spec->options);
+		cli_options_list(stdout, spec->options);
 	else
 		tool_version(spec->program);
 	return tool_check_stdout(spec->program, CONN_EXIT_OK);
@@ -267,7 +267,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 	bool closed[3];
 
 	tool_hold_standard_fds(closed);
-	if (cli_getopt_tables(&spec->options, long_options, short_options))
+	if (cli_getopt_tables(spec->options, long_options, short_options))
 		return tool_usage_error(spec->program, "too many options");
 	opterr = 0;
 	cli_options_init(&o);

@@ -44,7 +44,7 @@ int tool_report(const char *program, int rc, const char *detail);
  * options, and the session it runs. */
 struct tool_spec {
 	const char *program;
-	struct cli_option_layout options;
+	const struct cli_option_layout *options;
 	enum cli_operands operands;
 	const char *help_head;		/* up to "Options:\n" */
 	const char *help_tail;

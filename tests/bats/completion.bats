@@ -160,3 +160,36 @@ expect() {
 			fail "$tool: --help (<) and the completion (>) differ: $(cat "$T/diff")"
 	done
 }
+
+@test "completion: every option of TOOL --list-options completes, and so do its values" {
+	need_completion
+	local tool word arg values line
+	for tool in conn-listen conn-client conn-pipe conn-bench; do
+		run_to "L-$tool" "$tool" --list-options
+		expect_exit "L-$tool" 0
+		cut -d' ' -f1 "$T/L-$tool.out" | sort -u >"$T/want"
+		[[ -s $T/want ]] || fail "$tool --list-options lists nothing"
+		tab "$tool -" | grep -v '^(nospace)$' >"$T/got"
+		diff "$T/want" "$T/got" >"$T/diff" ||
+			fail "$tool: --list-options (<) and the completion (>) differ: $(cat "$T/diff")"
+		while read -r word arg values; do
+			[[ -n $values && $values != @* ]] || continue
+			# A value after "--name=", "--name[=" or "-x ".
+			line="$tool $word"
+			[[ $word == *= ]] || { [[ $arg == \?* ]] && line+="=" || line+=" "; }
+			# shellcheck disable=SC2086 # the values are words
+			expect "$line" $values
+		done <"$T/L-$tool.out"
+	done
+}
+
+@test "completion: --list-options is hidden from --help and from -<TAB>" {
+	need_completion
+	run_to H conn-client --help
+	expect_exit H 0
+	run grep -c -- --list-options "$T/H.out"
+	assert_output 0
+	run tab "conn-client --list"
+	assert_success
+	assert_output ""
+}

@@ -191,6 +191,16 @@ int cli_parse_size(uint64_t *out, const char *text, uint64_t max);
 /* Parses seconds (fractions allowed, at most max_s) into milliseconds. */
 int cli_parse_seconds(int64_t *ms, const char *text, double max_s);
 
+/* Every option's number goes through these two: a size or count in
+ * [min, max], or seconds in [min_ms, max_s]; else CONN_EINVAL with
+ * "invalid NAME 'ARG'" in detail, then " (hint)" or " (seconds)". */
+int cli_option_size(char *detail, size_t capacity, uint64_t *out,
+		    const char *name, const char *arg, uint64_t min,
+		    uint64_t max, const char *hint);
+int cli_option_seconds(char *detail, size_t capacity, int64_t *ms,
+		       const char *name, const char *arg, int64_t min_ms,
+		       double max_s);
+
 /* --------------------------------------------------------------- sessions */
 
 /* What the tools run: accept or connect, authenticate, relay. */

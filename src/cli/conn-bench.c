@@ -19,6 +19,7 @@
 #define MAX_SIZE (1ull << 30)
 #define DEFAULT_DURATION_MS 1000
 #define MAX_PARALLEL 256
+#define MAX_DURATION_S 86400
 #define MAX_ROWS 16
 
 enum transport { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_COUNT };
@@ -661,12 +662,13 @@ static int set_transport(struct bench_cli *b, const char *name)
 static int set_parallel(struct bench_cli *b, const char *arg)
 {
 	uint64_t n;
+	int rc = cli_option_size(b->detail, sizeof(b->detail), &n,
+				 "--parallel", arg, 1, MAX_PARALLEL,
+				 "1 to 256");
 
-	if (cli_parse_size(&n, arg, MAX_PARALLEL) || n == 0)
-		return usage_error(b, "invalid --parallel '%s' (1 to 256)",
-				   arg);
-	b->parallel = (unsigned)n;
-	return 0;
+	if (rc == 0)
+		b->parallel = (unsigned)n;
+	return rc;
 }
 
 /* Our own options; CONN_EAGAIN for the shared ones. */
@@ -680,15 +682,12 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 	case CLI_OPT_PARALLEL:
 		return set_parallel(b, arg);
 	case CLI_OPT_SIZE:
-		if (cli_parse_size(&b->size, arg, MAX_SIZE))
-			return usage_error(b, "invalid --size '%s'", arg);
-		return 0;
+		return cli_option_size(b->detail, sizeof(b->detail), &b->size,
+				       "--size", arg, 0, MAX_SIZE, NULL);
 	case CLI_OPT_DURATION:
-		if (cli_parse_seconds(&b->duration_ms, arg, 86400) ||
-		    b->duration_ms == 0)
-			return usage_error(b, "invalid --duration '%s' "
-					   "(seconds)", arg);
-		return 0;
+		return cli_option_seconds(b->detail, sizeof(b->detail),
+					  &b->duration_ms, "--duration", arg,
+					  1, MAX_DURATION_S);
 	case CLI_OPT_JSON:
 		b->json = true;
 		return 0;

@@ -118,27 +118,49 @@ static int add_data(struct cli_options *o, const char *text)
 	return 0;
 }
 
+/* The one message of a bad number: "invalid --name 'arg' (hint)". */
+static int invalid_number(char *detail, size_t capacity, const char *name,
+			  const char *arg, const char *hint)
+{
+	if (hint)
+		detail_set(detail, capacity, "invalid %s '%s' (%s)", name, arg,
+			   hint);
+	else
+		detail_set(detail, capacity, "invalid %s '%s'", name, arg);
+	return CONN_EINVAL;
+}
+
+int cli_option_size(char *detail, size_t capacity, uint64_t *out,
+		    const char *name, const char *arg, uint64_t min,
+		    uint64_t max, const char *hint)
+{
+	if (cli_parse_size(out, arg, max) || *out < min)
+		return invalid_number(detail, capacity, name, arg, hint);
+	return 0;
+}
+
+int cli_option_seconds(char *detail, size_t capacity, int64_t *ms,
+		       const char *name, const char *arg, int64_t min_ms,
+		       double max_s)
+{
+	if (cli_parse_seconds(ms, arg, max_s) || *ms < min_ms)
+		return invalid_number(detail, capacity, name, arg, "seconds");
+	return 0;
+}
+
 static int set_size_option(struct cli_options *o, uint64_t *out,
 			   const char *arg, uint64_t min, uint64_t max,
 			   const char *name)
 {
-	if (cli_parse_size(out, arg, max) || *out < min) {
-		detail_set(o->detail, sizeof(o->detail),
-			   "invalid %s '%s'", name, arg);
-		return CONN_EINVAL;
-	}
-	return 0;
+	return cli_option_size(o->detail, sizeof(o->detail), out, name, arg,
+			       min, max, NULL);
 }
 
 static int set_seconds(struct cli_options *o, int64_t *ms, const char *arg,
 		       const char *name)
 {
-	if (cli_parse_seconds(ms, arg, MAX_SECONDS)) {
-		detail_set(o->detail, sizeof(o->detail),
-			   "invalid %s '%s' (seconds)", name, arg);
-		return CONN_EINVAL;
-	}
-	return 0;
+	return cli_option_seconds(o->detail, sizeof(o->detail), ms, name, arg,
+				  0, MAX_SECONDS);
 }
 
 int cli_options_set(struct cli_options *o, int code, char *arg)

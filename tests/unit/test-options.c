@@ -255,6 +255,28 @@ static void accepted(int code, const char *arg)
 	cli_options_free(&o);
 }
 
+/* The two number parsers every option's bounds go through. */
+static void test_number_parsers(void)
+{
+	char detail[100] = "";
+	uint64_t n = 0;
+	int64_t ms = 0;
+
+	ok(cli_option_size(detail, sizeof(detail), &n, "--parallel", "257", 1,
+			   256, "1 to 256") == CONN_EINVAL &&
+	   strcmp(detail, "invalid --parallel '257' (1 to 256)") == 0,
+	   "size over its bound: \"%s\"", detail);
+	ok(cli_option_size(detail, sizeof(detail), &n, "--size", "1K", 0,
+			   1u << 30, NULL) == 0 && n == 1024, "1K is 1024");
+	ok(cli_option_seconds(detail, sizeof(detail), &ms, "--duration",
+			      "0.0004", 1, 86400) == CONN_EINVAL &&
+	   strcmp(detail, "invalid --duration '0.0004' (seconds)") == 0,
+	   "seconds under their bound: \"%s\"", detail);
+	ok(cli_option_seconds(detail, sizeof(detail), &ms, "--duration",
+			      "1.5", 1, 86400) == 0 && ms == 1500,
+	   "1.5 s is 1500 ms");
+}
+
 static void test_bounds(void)
 {
 	refused(CLI_OPT_MAX_CONNS, "0", "invalid --max-conns '0'");
@@ -333,6 +355,7 @@ int main(void)
 		test_help(tools[i].name, tools[i].layout);
 		test_values(tools[i].name, tools[i].layout);
 	}
+	test_number_parsers();
 	test_bounds();
 	test_conflicts();
 	return tap_done();

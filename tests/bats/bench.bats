@@ -149,6 +149,13 @@ EOF
 	run_to H conn-bench a b
 	expect_exit H 2
 	assert_usage_error H "^conn-bench: unexpected argument 'b'$"
+	# Worded as the other tools word it (tool_option_error()).
+	run_to I conn-bench -Z
+	expect_exit I 2
+	assert_usage_error I "^conn-bench: invalid option '-Z'$"
+	run_to J conn-bench --duration 0
+	expect_exit J 2
+	assert_usage_error J "^conn-bench: invalid --duration '0' \\(seconds\\)$"
 }
 
 @test "--help and --version" {

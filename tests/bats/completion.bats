@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # completion.bats - the bash completion of tools/conn-tools.bash-completion:
-# options from each tool's --help, values of the options that have a fixed
+# options and values from each tool's --list-options (its option table), the
+# same options as its --help, values of the options that have a fixed
 # set, files and commands where they belong.  Completions are computed as
 # bash computes them on <TAB>: the completion function runs with
 # COMP_WORDS split at COMP_WORDBREAKS, in a bash that has loaded
@@ -13,7 +14,7 @@ BASH_COMPLETION=${BASH_COMPLETION:-/usr/share/bash-completion/bash_completion}
 
 # Each test starts with it (helpers.bash owns setup()).
 need_completion() {
-	skip_under_valgrind "every <TAB> runs the tool's --help; nothing else of the tools runs"
+	skip_under_valgrind "every <TAB> runs the tool's --list-options; nothing else of the tools runs"
 	[[ -f $COMPLETION ]] || skip "no completion/ beside the tests"
 	[[ -f $BASH_COMPLETION ]] ||
 		skip "bash-completion is not installed (apt-get install bash-completion)"

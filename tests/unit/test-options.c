@@ -140,13 +140,25 @@ static int help_entries(const char *text, const char *head)
 	return count;
 }
 
+/* 1 (and a note) unless head heads one entry of text, none if hidden. */
+static int listed_wrongly(const char *tool, const char *text,
+			  const char *head, bool hidden)
+{
+	int n = help_entries(text, head);
+
+	if (n == (hidden ? 0 : 1))
+		return 0;
+	printf("# %s --help: %s %d times\n", tool, head, n);
+	return 1;
+}
+
 static void test_help(const char *tool, const struct cli_option_layout *l)
 {
 	struct rows r = { .n = 0 };
 	char *text = NULL, head[64];
 	size_t len = 0, i;
 	FILE *out = open_memstream(&text, &len);
-	int bad = 0, n;
+	int bad = 0;
 
 	cli_help_print(out, l);
 	fclose(out);
@@ -157,21 +169,11 @@ static void test_help(const char *tool, const struct cli_option_layout *l)
 
 		if (row->name) {
 			snprintf(head, sizeof(head), "--%s", row->name);
-			n = help_entries(text, head);
-			if (n != (hidden ? 0 : 1)) {
-				bad++;
-				printf("# %s --help: %s %d times\n", tool, head,
-				       n);
-			}
+			bad += listed_wrongly(tool, text, head, hidden);
 		}
 		if (row->letter) {
 			snprintf(head, sizeof(head), "-%c", row->letter);
-			n = help_entries(text, head);
-			if (n != (hidden ? 0 : 1)) {
-				bad++;
-				printf("# %s --help: %s %d times\n", tool, head,
-				       n);
-			}
+			bad += listed_wrongly(tool, text, head, hidden);
 		}
 	}
 	ok(bad == 0, "%s --help lists each of its %zu options exactly once "

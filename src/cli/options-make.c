@@ -21,7 +21,7 @@ void cli_option_each(const struct cli_option_layout *l,
 struct getopt_tables {
 	struct option *longs;
 	char *shorts;
-	size_t nlongs, nshorts;
+	size_t nrows, nlongs, nshorts;
 	bool full;
 };
 
@@ -29,7 +29,8 @@ static void add_getopt_entry(const struct cli_option_spec *row, void *ctx)
 {
 	struct getopt_tables *g = ctx;
 
-	if (g->nlongs >= CLI_MAX_OPTIONS) {
+	/* At most a long entry and three letters a row. */
+	if (g->nrows++ >= CLI_MAX_OPTIONS) {
 		g->full = true;
 		return;
 	}
@@ -51,7 +52,8 @@ int cli_getopt_tables(const struct cli_option_layout *l, struct option *longs,
 {
 	/* ':' first: a missing argument is told apart from an unknown
 	 * option, and the tool prints the one error line itself. */
-	struct getopt_tables g = { longs, shorts, 0, 1, false };
+	struct getopt_tables g = { .longs = longs, .shorts = shorts,
+				    .nshorts = 1 };
 
 	shorts[0] = ':';
 	cli_option_each(l, add_getopt_entry, &g);

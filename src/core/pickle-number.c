@@ -408,6 +408,16 @@ void pickle_float_format(char *out, double x, bool add_dot_0, bool plus)
 		sprintf(out + len, "%s", add_dot_0 ? ".0" : "");
 }
 
+size_t conn_float_repr(char *out, size_t capacity, double v)
+{
+	char text[PICKLE_FLOAT_TEXT];
+
+	pickle_float_format(text, v, true, false);
+	if (capacity > 0)
+		snprintf(out, capacity, "%s", text);
+	return strlen(text);
+}
+
 /* Python's float() syntax, less underscores and surrounding blanks. */
 bool pickle_float_syntax(const char *p, size_t n)
 {

@@ -1,9 +1,9 @@
 /*
  * pickle-opcodes.c - the opcode table: names and protocols, from
  * pickletools.
- * See pickle.h.
+ * See pickle-base.h.
  */
-#include "pickle.h"
+#include "pickle-base.h"
 
 /* Names and the protocol that brought each opcode, from pickletools. */
 const struct opcode pickle_opcodes[256] = {

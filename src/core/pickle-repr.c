@@ -148,7 +148,7 @@ static void out_shared(struct out *o, struct node *n, char **repr,
 
 void pickle_repr_float(struct out *o, struct node *n)
 {
-	char text[40];
+	char text[PICKLE_FLOAT_TEXT];
 
 	if (n->u.f.repr == NULL)
 		pickle_float_format(text, n->u.f.v, true, false);
@@ -159,7 +159,7 @@ void pickle_repr_float(struct out *o, struct node *n)
 static void repr_complex(struct out *o, struct node *n)
 {
 	double re = n->u.c.re, im = n->u.c.im;
-	char text[96], a[40], b[40];
+	char text[96], a[PICKLE_FLOAT_TEXT], b[PICKLE_FLOAT_TEXT];
 
 	if (n->u.c.repr == NULL) {
 		pickle_float_format(b, im, false, re != 0 || signbit(re));

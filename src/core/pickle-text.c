@@ -1,8 +1,13 @@
 /*
  * pickle-text.c - the growing text the renderings write, and UTF-8.
- * See pickle.h.
+ * See pickle-base.h.
  */
-#include "pickle.h"
+#include "pickle-base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 bool pickle_out_reserve(struct out *o, size_t n)
 {

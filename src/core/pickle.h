@@ -1,9 +1,10 @@
 /*
  * pickle.h - what the files of the pickle decoder and its three renderings
- * share (private to src/core/).  Each file includes this header (and
- * nothing else of the pickle code but pickle-unicode.h, in pickle-repr.c):
- *   pickle-opcodes.c  the opcode table, shared with pickle-write.c;
- *   pickle-text.c     the growing text (struct out) and UTF-8;
+ * share (private to src/core/).  It includes pickle-base.h, what the
+ * decoder shares with pickle-write.c; each file includes one of the two
+ * (and pickle-repr.c pickle-unicode.h, the generated table):
+ *   pickle-opcodes.c  the opcode table (pickle-base.h);
+ *   pickle-text.c     the growing text (struct out) and UTF-8 (idem);
  *   pickle-number.c   ints and floats from text and bytes, and their text;
  *   pickle-value.c    nodes, hashes and equality as Python's, containers;
  *   pickle-decode.c   the machine: arguments, stack, memo, the opcode
@@ -98,7 +99,7 @@
 #ifndef PICKLE_H
 #define PICKLE_H
 
-#include "internal.h"
+#include "pickle-base.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -106,7 +107,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROTOCOL_MAX 5
 #define INT_MAX_DIGITS 4300	/* CPython's default int_max_str_digits */
 #define INT_MAX_BITS 14300	/* surely more than INT_MAX_DIGITS digits */
 #define BLOCK_NODES 256
@@ -114,53 +114,6 @@
  * so a pickle that makes more objects than this could not be shown within
  * CONN_PICKLE_MAX_OUTPUT anyway: refusing it early bounds the memory. */
 #define OBJECTS_MAX (CONN_PICKLE_MAX_OUTPUT / 3)
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ------------------------------------------------------------- opcodes */
-
-enum {
-	OP_MARK = '(', OP_EMPTY_TUPLE = ')', OP_STOP = '.', OP_POP = '0',
-	OP_POP_MARK = '1', OP_DUP = '2', OP_BINBYTES = 'B',
-	OP_SHORT_BINBYTES = 'C', OP_FLOAT = 'F', OP_BINFLOAT = 'G',
-	OP_INT = 'I', OP_BININT = 'J', OP_BININT1 = 'K', OP_LONG = 'L',
-	OP_BININT2 = 'M', OP_NONE = 'N', OP_PERSID = 'P', OP_BINPERSID = 'Q',
-	OP_REDUCE = 'R', OP_STRING = 'S', OP_BINSTRING = 'T',
-	OP_SHORT_BINSTRING = 'U', OP_UNICODE = 'V', OP_BINUNICODE = 'X',
-	OP_EMPTY_LIST = ']', OP_APPEND = 'a', OP_BUILD = 'b', OP_GLOBAL = 'c',
-	OP_DICT = 'd', OP_APPENDS = 'e', OP_GET = 'g', OP_BINGET = 'h',
-	OP_INST = 'i', OP_LONG_BINGET = 'j', OP_LIST = 'l', OP_OBJ = 'o',
-	OP_PUT = 'p', OP_BINPUT = 'q', OP_LONG_BINPUT = 'r', OP_SETITEM = 's',
-	OP_TUPLE = 't', OP_SETITEMS = 'u', OP_EMPTY_DICT = '}',
-	OP_PROTO = 0x80, OP_NEWOBJ, OP_EXT1, OP_EXT2, OP_EXT4, OP_TUPLE1,
-	OP_TUPLE2, OP_TUPLE3, OP_NEWTRUE, OP_NEWFALSE, OP_LONG1, OP_LONG4,
-	OP_SHORT_BINUNICODE, OP_BINUNICODE8, OP_BINBYTES8, OP_EMPTY_SET,
-	OP_ADDITEMS, OP_FROZENSET, OP_NEWOBJ_EX, OP_STACK_GLOBAL, OP_MEMOIZE,
-	OP_FRAME, OP_BYTEARRAY8, OP_NEXT_BUFFER, OP_READONLY_BUFFER
-};
-
-
-struct opcode {
-	const char *name;
-	unsigned char proto;
-};
-
-/* Names and protocols of the opcodes, by byte (pickle-opcodes.c). */
-extern const struct opcode pickle_opcodes[256];
-
-/* ------------------------------------------------------------- output */
-
-/*
- * A growing text.  The first error sticks and turns later writes into
- * no-ops, so the renderers check once at the end; past the output limit
- * the error is CONN_ETOOBIG.
- */
-struct out {
-	char *p;
-	size_t n, cap;
-	size_t limit;		/* the most bytes it may grow to */
-	int err;
-};
-
 
 /* --------------------------------------------------------------- nodes */
 
@@ -311,18 +264,6 @@ struct render {
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
 };
 
-/* pickle-text.c */
-bool pickle_out_reserve(struct out *o, size_t n);
-void pickle_out_put(struct out *o, const void *s, size_t n);
-void pickle_out_char(struct out *o, char c);
-void pickle_out_str(struct out *o, const char *s);
-void pickle_out_fmt(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void pickle_out_spaces(struct out *o, size_t n);
-size_t pickle_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
-size_t pickle_utf8_encode(uint8_t *out, uint32_t cp);
-size_t pickle_utf8_check(const uint8_t *p, size_t n);
-
 /* pickle-value.c */
 void pickle_node_release(struct node *n);
 int pickle_node_new(struct decoder *d, struct node **out, enum kind kind);
@@ -345,7 +286,6 @@ int pickle_int_from_text(struct decoder *d, struct node *n, const char *p,
 int pickle_int_from_le(struct decoder *d, struct node *n, const uint8_t *p,
 		       size_t len);
 char *pickle_float_to_decimal(double x);
-void pickle_float_format(char *out, double x, bool add_dot_0, bool plus);
 bool pickle_float_syntax(const char *p, size_t n);
 
 /* pickle-decode.c */

@@ -408,6 +408,16 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  size_t capacity, const char *json, size_t len,
 			  int protocol);
 
+/*
+ * Writes repr(v) as CPython prints a float: the shortest digits that read
+ * back as v, fixed notation for decimal exponents -4 to 15 (with ".0" when
+ * integral), else d.ddde+XX; nan, inf and -inf.  Like snprintf: out gets
+ * at most capacity - 1 bytes and a NUL, and the return value is the length
+ * of the whole text, which is never over CONN_FLOAT_REPR_MAX - 1.
+ */
+#define CONN_FLOAT_REPR_MAX 32
+size_t conn_float_repr(char *out, size_t capacity, double v);
+
 /* ----------------------------------------------------------------- formats */
 
 enum conn_format {

@@ -1,6 +1,6 @@
 /*
  * hex.h - the value of a hex digit, for the hex format (format.c) and for
- * the pickle decoder's numbers and escapes (pickle.c): in a header of its
+ * the pickle decoder's numbers and escapes (pickle-*.c): in a header of its
  * own, so that the pickle decoder does not depend on the formats that
  * depend on it.
  */

@@ -82,7 +82,7 @@ int fd_nonblocking_copy(int fd, bool *owned);
 /* ----------------------------------------------------------------- pickle */
 
 /* text as a JSON string literal, quotes included, bad UTF-8 as U+FFFD, the
- * way json output writes a str: malloc'ed, NUL-ended (pickle.c). */
+ * way json output writes a str: malloc'ed, NUL-ended (pickle-json.c). */
 int pickle_json_quote(char **out, size_t *out_len, const char *text,
 		      size_t len);
 

@@ -7,46 +7,13 @@
  * way).  Protocols 4 and 5 use one FRAME for the whole body, which is what
  * CPython does below its 64 KiB frame target.
  */
-#include "internal.h"
+#include "pickle-base.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Opcodes, by their pickletools names. */
-enum {
-	OP_MARK = '(',
-	OP_STOP = '.',
-	OP_NONE = 'N',
-	OP_INT = 'I',
-	OP_LONG = 'L',
-	OP_BININT = 'J',
-	OP_BININT1 = 'K',
-	OP_BININT2 = 'M',
-	OP_FLOAT = 'F',
-	OP_BINFLOAT = 'G',
-	OP_UNICODE = 'V',
-	OP_BINUNICODE = 'X',
-	OP_APPEND = 'a',
-	OP_APPENDS = 'e',
-	OP_LIST = 'l',
-	OP_EMPTY_LIST = ']',
-	OP_DICT = 'd',
-	OP_EMPTY_DICT = '}',
-	OP_SETITEM = 's',
-	OP_SETITEMS = 'u',
-	OP_PROTO = 0x80,
-	OP_NEWTRUE = 0x88,
-	OP_NEWFALSE = 0x89,
-	OP_LONG1 = 0x8a,
-	OP_SHORT_BINUNICODE = 0x8c,
-	OP_BINUNICODE8 = 0x8d,
-	OP_FRAME = 0x95
-};
-
-#define PROTOCOL_MAX 5
 #define BATCH_SIZE 1000		/* items per APPENDS or SETITEMS, as CPython */
 #define FRAME_HEADER 9		/* FRAME and its 8-byte length */
 #define FRAME_SIZE_MIN 4	/* CPython leaves shorter bodies unframed */
@@ -59,8 +26,7 @@ enum {
  * whoever finishes the walk looks at err once.
  */
 struct writer {
-	uint8_t *data;
-	size_t len, cap;
+	struct out o;		/* the bytes, in pickle-base.h's growing text */
 	int protocol;
 	int err;
 	char *detail;
@@ -75,37 +41,15 @@ static void fail(struct writer *w, int err, const char *reason)
 	detail_set(w->detail, w->capacity, "%s", reason);
 }
 
-static bool reserve(struct writer *w, size_t n)
-{
-	size_t cap = w->cap ? w->cap : 256;
-	uint8_t *data;
-
-	if (w->err)
-		return false;
-	if (n <= w->cap - w->len)
-		return true;
-	if (n > SIZE_MAX / 2 - w->len) {
-		fail(w, CONN_ENOMEM, "pickle too large");
-		return false;
-	}
-	while (cap - w->len < n)
-		cap *= 2;
-	data = realloc(w->data, cap);
-	if (data == NULL) {
-		fail(w, CONN_ENOMEM, "out of memory");
-		return false;
-	}
-	w->data = data;
-	w->cap = cap;
-	return true;
-}
-
 static void put(struct writer *w, const void *bytes, size_t n)
 {
-	if (n == 0 || !reserve(w, n))
+	if (w->err)
 		return;
-	memcpy(w->data + w->len, bytes, n);
-	w->len += n;
+	pickle_out_put(&w->o, bytes, n);
+	if (w->o.err == CONN_ENOMEM)
+		fail(w, CONN_ENOMEM, "out of memory");
+	else if (w->o.err)	/* past its limit, SIZE_MAX / 2 */
+		fail(w, CONN_ENOMEM, "pickle too large");
 }
 
 static void put_byte(struct writer *w, uint8_t byte)
@@ -198,73 +142,14 @@ static void write_bool(struct writer *w, bool v)
 
 /* --------------------------------------------------------------- floats */
 
-/* The shortest %e text that reads back as x: the digits of repr(x). */
-static void shortest_digits(char *digits, size_t capacity, int *exponent,
-			    double x)
-{
-	char sci[48];
-	const char *p;
-	size_t n = 0;
-	int precision;
-
-	for (precision = 0; precision < 17; precision++) {
-		snprintf(sci, sizeof(sci), "%.*e", precision, x);
-		if (strtod(sci, NULL) == x)
-			break;
-	}
-	/* Skips the sign and whatever decimal point the locale has. */
-	for (p = sci; *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9' && n + 1 < capacity)
-			digits[n++] = *p;
-	digits[n] = '\0';
-	*exponent = atoi(p + 1);
-}
-
-/*
- * Python's repr(x), which FLOAT carries: fixed notation for decimal
- * exponents -4 to 15 with at least one digit after the point, otherwise
- * d.ddde+XX with a signed exponent of two digits or more.
- */
-static void float_repr(char *out, size_t capacity, double x)
-{
-	char digits[24];
-	int exponent, n, i;
-	size_t len;
-
-	if (isnan(x) || isinf(x)) {
-		snprintf(out, capacity, "%s", isnan(x) ? "nan" :
-			 x < 0 ? "-inf" : "inf");
-		return;
-	}
-	shortest_digits(digits, sizeof(digits), &exponent, x);
-	n = (int)strlen(digits);
-	len = (size_t)snprintf(out, capacity, "%s", signbit(x) ? "-" : "");
-	if (exponent < -4 || exponent > 15) {
-		snprintf(out + len, capacity - len, "%c%s%se%+03d",
-			 digits[0], n > 1 ? "." : "", digits + 1, exponent);
-		return;
-	}
-	if (exponent < 0) {
-		len += (size_t)snprintf(out + len, capacity - len, "0.");
-		for (i = -1; i > exponent; i--)
-			out[len++] = '0';
-		snprintf(out + len, capacity - len, "%s", digits);
-		return;
-	}
-	for (i = 0; i <= exponent; i++)
-		out[len++] = i < n ? digits[i] : '0';
-	snprintf(out + len, capacity - len, ".%s",
-		 n > exponent + 1 ? digits + exponent + 1 : "0");
-}
-
 static void write_float(struct writer *w, double x)
 {
-	char text[64];
+	char text[CONN_FLOAT_REPR_MAX];
 	uint64_t bits;
 	int i;
 
 	if (w->protocol == 0) {
-		float_repr(text, sizeof(text), x);
+		conn_float_repr(text, sizeof(text), x);
 		put_byte(w, OP_FLOAT);
 		put_text(w, text);
 		put_byte(w, '\n');
@@ -279,21 +164,6 @@ static void write_float(struct writer *w, double x)
 
 /* -------------------------------------------------------------- strings */
 
-/* Decodes the code point at *s; jansson has already checked the UTF-8. */
-static uint32_t utf8_next(const unsigned char **s)
-{
-	const unsigned char *p = *s;
-	uint32_t c = *p++;
-	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-
-	if (more)
-		c &= 0x3f >> more;
-	while (more--)
-		c = c << 6 | (*p++ & 0x3f);
-	*s = p;
-	return c;
-}
-
 /*
  * raw-unicode-escape as CPython's pickler writes it: Latin-1 as itself,
  * the rest as \uXXXX or \UXXXXXXXX.  Backslash and newline must be escaped
@@ -306,9 +176,17 @@ static void put_raw_unicode_escape(struct writer *w, const char *s, size_t n)
 	const unsigned char *end = p + n;
 	char escape[16];
 	uint32_t c;
+	size_t len;
 
 	while (p < end) {
-		c = utf8_next(&p);
+		/* jansson has already checked the UTF-8 (a byte that is not
+		 * would pass as Latin-1 rather than stop the loop). */
+		len = pickle_utf8_decode(p, (size_t)(end - p), &c);
+		if (len == 0) {
+			c = *p;
+			len = 1;
+		}
+		p += len;
 		if (c >= 0x10000)
 			snprintf(escape, sizeof(escape), "\\U%08x", c);
 		else if (c >= 0x100 || c == '\\' || c == '\n' || c == '\r' ||
@@ -468,21 +346,21 @@ static void write_pickle(struct writer *w, json_t *v)
 		put_byte(w, OP_PROTO);
 		put_byte(w, (uint8_t)w->protocol);
 	}
-	start = w->len;
+	start = w->o.n;
 	if (w->protocol >= 4)
 		put(w, frame, FRAME_HEADER);
 	write_value(w, v, 0);
 	put_byte(w, OP_STOP);
 	if (w->err || w->protocol < 4)
 		return;
-	body = w->len - start - FRAME_HEADER;
+	body = w->o.n - start - FRAME_HEADER;
 	if (body < FRAME_SIZE_MIN) {
-		memmove(w->data + start, w->data + start + FRAME_HEADER, body);
-		w->len -= FRAME_HEADER;
+		memmove(w->o.p + start, w->o.p + start + FRAME_HEADER, body);
+		w->o.n -= FRAME_HEADER;
 		return;
 	}
 	for (i = 0; i < 8; i++)
-		w->data[start + 1 + i] = (uint8_t)((uint64_t)body >> (8 * i));
+		w->o.p[start + 1 + i] = (char)((uint64_t)body >> (8 * i));
 }
 
 /* ------------------------------------------------------------- the JSON */
@@ -551,8 +429,8 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  size_t capacity, const char *json, size_t len,
 			  int protocol)
 {
-	struct writer w = { .protocol = protocol, .detail = detail,
-			    .capacity = capacity };
+	struct writer w = { .o.limit = SIZE_MAX / 2, .protocol = protocol,
+			    .detail = detail, .capacity = capacity };
 	json_error_t error;
 	json_t *value = NULL;
 	const char *nul;
@@ -588,11 +466,11 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	err = w.err;
 	if (err)
 		goto done;
-	*out = w.data;
-	*out_len = w.len;
-	w.data = NULL;
+	*out = (uint8_t *)w.o.p;
+	*out_len = w.o.n;
+	w.o.p = NULL;
 done:
-	free(w.data);
+	free(w.o.p);
 	json_decref(value);
 	return err;
 }

@@ -236,7 +236,7 @@ import json, base64, math
 def reject(c):
     raise ValueError("non-standard JSON constant " + c)
 def expected(obj):
-    # the rules of conn-pipe(1) (and of the comment atop src/pickle.c)
+    # the rules of conn-pipe(1) (and of the comment atop src/core/pickle.h)
     if obj is None or isinstance(obj, (bool, str, int)):
         return obj
     if isinstance(obj, float):

@@ -3,12 +3,13 @@
  * protocol renders exactly as repr() does, the listing and JSON of each,
  * the dangerous pickle shown and never run, and hostile pickles refused
  * quickly, in bounded memory, and never with a crash (a seeded fuzz loop
- * for the sanitizers).
+ * for the sanitizers); conn_float_repr() against python3's repr().
  */
 #include "conn.h"
 #include "tap.h"
 #include "vectors.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -617,6 +618,124 @@ static void test_fuzz(json_t *root)
 	   "refused)", FUZZ_ROUNDS, errors);
 }
 
+/* -------------------------------------------------------- conn_float_repr */
+
+/* repr() of floats, as every CPython since 3.1 prints them. */
+static void test_float_repr_known(void)
+{
+	static const struct {
+		double v;
+		const char *repr;
+	} known[] = {
+		{ 0.0, "0.0" }, { -0.0, "-0.0" }, { 1.0, "1.0" },
+		{ 0.1, "0.1" }, { 0.3, "0.3" }, { 1.0 / 3, "0.3333333333333333" },
+		{ 2.0 / 3, "0.6666666666666666" }, { 100.0, "100.0" },
+		{ 0.0001, "0.0001" }, { 0.00001, "1e-05" },
+		{ 1e15, "1000000000000000.0" }, { 1e16, "1e+16" },
+		{ 123456789012345678.0, "1.2345678901234568e+17" },
+		{ 1e22, "1e+22" }, { 1e23, "1e+23" },
+		{ 9007199254740993.0, "9007199254740992.0" },
+		{ 9223372036854775808.0, "9.223372036854776e+18" },
+		{ 5e-324, "5e-324" }, { 2.2250738585072014e-308,
+					"2.2250738585072014e-308" },
+		{ 1.7976931348623157e308, "1.7976931348623157e+308" },
+		{ -1.5e-7, "-1.5e-07" }, { 1e100, "1e+100" },
+		{ NAN, "nan" }, { INFINITY, "inf" }, { -INFINITY, "-inf" },
+	};
+	size_t i, bad = 0;
+	char text[CONN_FLOAT_REPR_MAX];
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (conn_float_repr(text, sizeof(text), known[i].v) ==
+			    strlen(known[i].repr) &&
+		    strcmp(text, known[i].repr) == 0)
+			continue;
+		printf("#   got %s for %s\n", text, known[i].repr);
+		bad++;
+	}
+	ok(bad == 0, "conn_float_repr() of %zu known values",
+	   sizeof(known) / sizeof(known[0]));
+	ok(conn_float_repr(text, 3, 0.25) == 4 && strcmp(text, "0.") == 0 &&
+	   conn_float_repr(NULL, 0, 0.25) == 4,
+	   "conn_float_repr() truncates like snprintf");
+}
+
+#define FLOAT_ROUNDS 4000
+
+/* Doubles whose shortest repr is hard to get right: every power of two
+ * (where the gap below is half the gap above), short decimals, integers
+ * near 2**53, and random bit patterns. */
+static double tricky_double(size_t i, uint64_t *seed)
+{
+	uint64_t bits = vectors_rand(seed);
+	double v;
+
+	switch (i % 4) {
+	case 0:
+		return ldexp(1.0, (int)(i / 4 % 2098) - 1074);
+	case 1:
+		return (double)(bits % 100000) /
+		       pow(10, (double)(bits >> 32 & 31));
+	case 2:
+		return 9007199254740992.0 + (double)(bits % 4096) - 2048;
+	default:
+		memcpy(&v, &bits, sizeof(v));
+		return isfinite(v) ? v : 1.5;
+	}
+}
+
+/* The suite's python3 prints repr() of each double, sent as the hex of
+ * its little-endian bytes. */
+static const char float_checker[] =
+	"import struct, sys\n"
+	"for line in sys.stdin:\n"
+	"    print(repr(struct.unpack(\"<d\", bytes.fromhex(line))[0]))\n";
+
+static void test_float_repr_python(void)
+{
+	char in_path[] = "/tmp/test-float-XXXXXX", line[64], want[64];
+	char text[CONN_FLOAT_REPR_MAX], *command;
+	const char *python = getenv("PYTHON");
+	uint64_t seed = 0x243f6a8885a308d3ull, bits;
+	size_t i, n = 0, bad = 0;
+	FILE *in, *out;
+	int fd, k;
+
+	fd = mkstemp(in_path);
+	if (fd < 0 || (in = fdopen(fd, "w")) == NULL)
+		abort();
+	for (i = 0; i < FLOAT_ROUNDS; i++) {
+		double v = tricky_double(i, &seed);
+
+		memcpy(&bits, &v, sizeof(bits));
+		for (k = 0; k < 8; k++)
+			fprintf(in, "%02x", (unsigned)(bits >> (8 * k) & 0xff));
+		fprintf(in, "\n");
+	}
+	fclose(in);
+	if (python == NULL || *python == '\0')
+		python = "python3";
+	if (asprintf(&command, "%s -c '%s' <%s", python, float_checker,
+		     in_path) < 0 || (out = popen(command, "r")) == NULL)
+		abort();
+	free(command);
+	seed = 0x243f6a8885a308d3ull;
+	for (i = 0; i < FLOAT_ROUNDS && fgets(line, sizeof(line), out); i++) {
+		double v = tricky_double(i, &seed);
+
+		snprintf(want, sizeof(want), "%.*s", (int)strcspn(line, "\n"),
+			 line);
+		conn_float_repr(text, sizeof(text), v);
+		n++;
+		if (strcmp(text, want) != 0 && bad++ < 5)
+			printf("#   got %s, python3 says %s\n", text, want);
+	}
+	pclose(out);
+	unlink(in_path);
+	ok(n == FLOAT_ROUNDS && bad == 0, "conn_float_repr() is python3's "
+	   "repr() for %zu of %d tricky doubles", n - bad, FLOAT_ROUNDS);
+}
+
 int main(void)
 {
 	json_t *root = vectors_load("pickles.json");
@@ -629,6 +748,8 @@ int main(void)
 	test_limits();
 	test_errors();
 	test_fuzz(root);
+	test_float_repr_known();
+	test_float_repr_python();
 	json_decref(root);
 	return tap_done();
 }

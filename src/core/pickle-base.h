@@ -1,0 +1,79 @@
+/*
+ * pickle-base.h - what the pickle decoder (pickle.h's files) and the pickle
+ * writer (pickle-write.c) both use: the opcodes and their table, the
+ * growing text, UTF-8, and floats as Python writes them.  Private to
+ * src/core/; it includes nothing of the pickle code, pickle.h includes it.
+ */
+#ifndef PICKLE_BASE_H
+#define PICKLE_BASE_H
+
+#include "internal.h"
+
+#define PROTOCOL_MAX 5
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------- opcodes */
+
+enum {
+	OP_MARK = '(', OP_EMPTY_TUPLE = ')', OP_STOP = '.', OP_POP = '0',
+	OP_POP_MARK = '1', OP_DUP = '2', OP_BINBYTES = 'B',
+	OP_SHORT_BINBYTES = 'C', OP_FLOAT = 'F', OP_BINFLOAT = 'G',
+	OP_INT = 'I', OP_BININT = 'J', OP_BININT1 = 'K', OP_LONG = 'L',
+	OP_BININT2 = 'M', OP_NONE = 'N', OP_PERSID = 'P', OP_BINPERSID = 'Q',
+	OP_REDUCE = 'R', OP_STRING = 'S', OP_BINSTRING = 'T',
+	OP_SHORT_BINSTRING = 'U', OP_UNICODE = 'V', OP_BINUNICODE = 'X',
+	OP_EMPTY_LIST = ']', OP_APPEND = 'a', OP_BUILD = 'b', OP_GLOBAL = 'c',
+	OP_DICT = 'd', OP_APPENDS = 'e', OP_GET = 'g', OP_BINGET = 'h',
+	OP_INST = 'i', OP_LONG_BINGET = 'j', OP_LIST = 'l', OP_OBJ = 'o',
+	OP_PUT = 'p', OP_BINPUT = 'q', OP_LONG_BINPUT = 'r', OP_SETITEM = 's',
+	OP_TUPLE = 't', OP_SETITEMS = 'u', OP_EMPTY_DICT = '}',
+	OP_PROTO = 0x80, OP_NEWOBJ, OP_EXT1, OP_EXT2, OP_EXT4, OP_TUPLE1,
+	OP_TUPLE2, OP_TUPLE3, OP_NEWTRUE, OP_NEWFALSE, OP_LONG1, OP_LONG4,
+	OP_SHORT_BINUNICODE, OP_BINUNICODE8, OP_BINBYTES8, OP_EMPTY_SET,
+	OP_ADDITEMS, OP_FROZENSET, OP_NEWOBJ_EX, OP_STACK_GLOBAL, OP_MEMOIZE,
+	OP_FRAME, OP_BYTEARRAY8, OP_NEXT_BUFFER, OP_READONLY_BUFFER
+};
+
+
+struct opcode {
+	const char *name;
+	unsigned char proto;
+};
+
+/* Names and protocols of the opcodes, by byte (pickle-opcodes.c). */
+extern const struct opcode pickle_opcodes[256];
+
+/* ------------------------------------------------------------- output */
+
+/*
+ * A growing text.  The first error sticks and turns later writes into
+ * no-ops, so the renderers check once at the end; past the output limit
+ * the error is CONN_ETOOBIG.
+ */
+struct out {
+	char *p;
+	size_t n, cap;
+	size_t limit;		/* the most bytes it may grow to */
+	int err;
+};
+
+/* pickle-text.c */
+bool pickle_out_reserve(struct out *o, size_t n);
+void pickle_out_put(struct out *o, const void *s, size_t n);
+void pickle_out_char(struct out *o, char c);
+void pickle_out_str(struct out *o, const char *s);
+void pickle_out_fmt(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pickle_out_spaces(struct out *o, size_t n);
+size_t pickle_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
+size_t pickle_utf8_encode(uint8_t *out, uint32_t cp);
+size_t pickle_utf8_check(const uint8_t *p, size_t n);
+
+/* pickle-number.c: the text of a float as Python's format code 'r' writes
+ * it, repr(x) with add_dot_0, or without and with a forced sign for the
+ * parts of a complex; out holds 40 bytes (PICKLE_FLOAT_TEXT). */
+#define PICKLE_FLOAT_TEXT 40
+void pickle_float_format(char *out, double x, bool add_dot_0, bool plus);
+
+#endif

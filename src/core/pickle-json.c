@@ -1,0 +1,178 @@
+/*
+ * pickle-json.c - the JSON rendering.
+ * See pickle.h.
+ */
+#include "pickle.h"
+
+static void json_string(struct out *o, const char *p, size_t n)
+{
+	const uint8_t *u = (const uint8_t *)p;
+	size_t i = 0, len;
+	uint32_t cp;
+
+	pickle_out_char(o, '"');
+	while (i < n && !o->err) {
+		len = pickle_utf8_decode(u + i, n - i, &cp);
+		if (len == 0)
+			len = 1, cp = 0xfffd;
+		if (cp == '"' || cp == '\\') {
+			pickle_out_char(o, '\\');
+			pickle_out_char(o, (char)cp);
+		} else if (cp == '\n' || cp == '\r' || cp == '\t') {
+			pickle_out_str(o, cp == '\n' ? "\\n"
+					  : cp == '\r' ? "\\r" : "\\t");
+		} else if (cp < 0x20 || (cp >= 0xd800 && cp <= 0xdfff)) {
+			pickle_out_fmt(o, "\\u%04x", cp);	/* no UTF-8 for these */
+		} else {
+			pickle_out_put(o, u + i, len);
+		}
+		i += len;
+	}
+	pickle_out_char(o, '"');
+}
+
+int pickle_json_quote(char **out, size_t *out_len, const char *text,
+		      size_t len)
+{
+	struct out o = { .limit = SIZE_MAX };
+
+	json_string(&o, text, len);
+	if (o.err || !pickle_out_reserve(&o, 0)) {
+		free(o.p);
+		*out = NULL;
+		return CONN_ENOMEM;
+	}
+	o.p[o.n] = '\0';
+	*out = o.p;
+	*out_len = o.n;
+	return 0;
+}
+
+static void base64(struct out *o, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char quad[4];
+	size_t i;
+
+	for (i = 0; i < n && !o->err; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		quad[0] = digits[v >> 18];
+		quad[1] = digits[v >> 12 & 63];
+		quad[2] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+		quad[3] = i + 2 < n ? digits[v & 63] : '=';
+		pickle_out_put(o, quad, 4);
+	}
+}
+
+/* {"__repr__": "..."}: the REPR rendering, as a JSON string. */
+static void json_repr(struct render *r, struct node *n, int depth)
+{
+	/* Within what is left, so a big rendering fails before it is made. */
+	struct out text = { .limit = r->o->limit - r->o->n };
+	struct render inner = { &text, false };
+
+	pickle_repr_node(&inner, n, depth);
+	if (text.err) {
+		r->o->err = text.err;
+		r->too_deep = inner.too_deep;
+	} else {
+		pickle_out_str(r->o, "{\"__repr__\": ");
+		json_string(r->o, text.p, text.n);
+		pickle_out_char(r->o, '}');
+	}
+	free(text.p);
+}
+
+static void json_array(struct render *r, struct node **items, size_t count,
+		       int depth)
+{
+	size_t i;
+
+	pickle_out_char(r->o, '[');
+	for (i = 0; i < count && !r->o->err; i++) {
+		if (i)
+			pickle_out_str(r->o, ", ");
+		pickle_json_node(r, items[i], depth);
+	}
+	pickle_out_char(r->o, ']');
+}
+
+static void json_dict(struct render *r, struct node *n, int depth)
+{
+	bool str_keys = true;
+	size_t i;
+
+	for (i = 0; i < n->u.seq.n; i++)
+		str_keys = str_keys && n->u.seq.items[2 * i]->kind == K_STR;
+	pickle_out_str(r->o, str_keys ? "{" : "{\"__dict__\": [");
+	for (i = 0; i < n->u.seq.n && !r->o->err; i++) {
+		pickle_out_str(r->o, i ? ", " : "");
+		if (!str_keys)
+			pickle_out_char(r->o, '[');
+		pickle_json_node(r, n->u.seq.items[2 * i], depth);
+		pickle_out_str(r->o, str_keys ? ": " : ", ");
+		pickle_json_node(r, n->u.seq.items[2 * i + 1], depth);
+		if (!str_keys)
+			pickle_out_char(r->o, ']');
+	}
+	pickle_out_str(r->o, str_keys ? "}" : "]}");
+}
+
+static void json_scalar(struct render *r, struct node *n)
+{
+	switch (n->kind) {
+	case K_NONE:
+		pickle_out_str(r->o, "null");
+		break;
+	case K_BOOL:
+		pickle_out_str(r->o, n->u.b ? "true" : "false");
+		break;
+	case K_INT:
+		pickle_repr_int(r->o, n);
+		break;
+	case K_FLOAT:
+		if (isfinite(n->u.f.v))
+			pickle_repr_float(r->o, n);
+		else
+			pickle_out_fmt(r->o, "{\"__float__\": \"%s\"}",
+				       isnan(n->u.f.v) ? "nan"
+				       : n->u.f.v < 0 ? "-inf" : "inf");
+		break;
+	case K_STR:
+		json_string(r->o, n->u.s.p, n->u.s.n);
+		break;
+	default:	/* bytes, bytearray */
+		pickle_out_str(r->o, n->kind == K_BYTES ? "{\"__bytes__\": \""
+						 : "{\"__bytearray__\": \"");
+		base64(r->o, (const uint8_t *)n->u.s.p, n->u.s.n);
+		pickle_out_str(r->o, "\"}");
+		break;
+	}
+}
+
+void pickle_json_node(struct render *r, struct node *n, int depth)
+{
+	if (!pickle_enter(r, depth))
+		return;
+	if (n->kind <= K_BYTEARRAY && n->kind != K_COMPLEX) {
+		json_scalar(r, n);
+		return;
+	}
+	if (n->kind == K_COMPLEX || is_opaque(n) || n->busy) {
+		json_repr(r, n, depth);
+		return;
+	}
+	n->busy = true;
+	if (n->kind == K_DICT)
+		json_dict(r, n, depth + 1);
+	else
+		json_array(r, n->u.seq.items, n->u.seq.n, depth + 1);
+	n->busy = false;
+}
+

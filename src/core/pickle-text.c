@@ -1,0 +1,146 @@
+/*
+ * pickle-text.c - the growing text the renderings write, and UTF-8.
+ * See pickle-base.h.
+ */
+#include "pickle-base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool pickle_out_reserve(struct out *o, size_t n)
+{
+	size_t cap = o->cap ? o->cap : 256;
+	char *p;
+
+	if (o->err)
+		return false;
+	if (n > o->limit - o->n) {
+		o->err = CONN_ETOOBIG;
+		return false;
+	}
+	if (n < o->cap - o->n)	/* keeps room for the final NUL */
+		return true;
+	while (cap - o->n <= n)
+		cap *= 2;
+	p = realloc(o->p, cap);
+	if (p == NULL) {
+		o->err = CONN_ENOMEM;
+		return false;
+	}
+	o->p = p;
+	o->cap = cap;
+	return true;
+}
+
+void pickle_out_put(struct out *o, const void *s, size_t n)
+{
+	if (n == 0 || !pickle_out_reserve(o, n))
+		return;
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+void pickle_out_char(struct out *o, char c)
+{
+	pickle_out_put(o, &c, 1);
+}
+
+void pickle_out_str(struct out *o, const char *s)
+{
+	pickle_out_put(o, s, strlen(s));
+}
+
+void pickle_out_fmt(struct out *o, const char *fmt, ...)
+{
+	char text[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		pickle_out_put(o, text, (size_t)n < sizeof(text) ? (size_t)n
+							   : sizeof(text) - 1);
+}
+
+void pickle_out_spaces(struct out *o, size_t n)
+{
+	if (!pickle_out_reserve(o, n))
+		return;
+	memset(o->p + o->n, ' ', n);
+	o->n += n;
+}
+/* --------------------------------------------------------------- UTF-8 */
+
+/*
+ * The code point at p (n > 0 bytes) and its length, or 0 when the bytes
+ * are not UTF-8.  Surrogates pass, as CPython decodes pickled str with
+ * "surrogatepass": a lone surrogate is a str Python can pickle.
+ */
+size_t pickle_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (n < len)
+		return 0;
+	*cp = p[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
+	    *cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+size_t pickle_utf8_encode(uint8_t *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (uint8_t)(0xc0 | cp >> 6);
+		out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (uint8_t)(0xe0 | cp >> 12);
+		out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (uint8_t)(0xf0 | cp >> 18);
+	out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The offset of the first byte that is not UTF-8, or n. */
+size_t pickle_utf8_check(const uint8_t *p, size_t n)
+{
+	size_t i = 0, step;
+	uint32_t cp;
+
+	while (i < n) {
+		step = pickle_utf8_decode(p + i, n - i, &cp);
+		if (step == 0)
+			return i;
+		i += step;
+	}
+	return n;
+}
+

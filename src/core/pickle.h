@@ -1,0 +1,358 @@
+/*
+ * pickle.h - what the files of the pickle decoder and its three renderings
+ * share (private to src/core/).  It includes pickle-base.h, what the
+ * decoder shares with pickle-write.c; each file includes one of the two
+ * (and pickle-repr.c pickle-unicode.h, the generated table):
+ *   pickle-opcodes.c  the opcode table (pickle-base.h);
+ *   pickle-text.c     the growing text (struct out) and UTF-8 (idem);
+ *   pickle-number.c   ints and floats from text and bytes, and their text;
+ *   pickle-value.c    nodes, hashes and equality as Python's, containers;
+ *   pickle-decode.c   the machine: arguments, stack, memo, the opcode
+ *                     dispatch and conn_pickle_render();
+ *   pickle-data.c     the opcodes of strings, numbers and containers;
+ *   pickle-call.c     globals, fix_imports and calls;
+ *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings.
+ *
+ * The decoder runs every opcode of protocols 0 to 5 the way CPython's C
+ * unpickler would, but builds a graph of inert nodes instead of objects:
+ * nothing is ever imported or called.  Memo entries point at shared nodes,
+ * so shared references and cycles survive as they are.  Then one of three
+ * renderings walks the graph.
+ *
+ * REPR is CPython's repr() of the object pickle.loads() would return, for
+ * everything pickle can carry by value: None, bool, int of any size (up to
+ * CPython's 4300 digits), float, complex, str, bytes, bytearray, tuple,
+ * list, dict, set and frozenset, with shared references printed again and
+ * recursion printed as [...], {...}, (...) or ... like CPython.  Dict keys
+ * and set elements are compared as Python would (1 == 1.0 == True), so a
+ * repeated key keeps its first place and its last value; set elements
+ * print in insertion order.  Python 2 names in protocols 0-2 are mapped by
+ * fix_imports first, as the unpickler does.  What would need code to run
+ * is shown as what it is:
+ *   - GLOBAL and STACK_GLOBAL: <class 'module.name'> (<class 'name'> for
+ *     builtins), whatever the global really is (class or function), but
+ *     for the builtin functions (<built-in function len>), Ellipsis and
+ *     NotImplemented, which print as CPython prints them;
+ *   - REDUCE, INST and OBJ: module.name(arg, ...), e.g. posix.system('ls');
+ *     a callable that is not a global is shown by its own rendering;
+ *   - NEWOBJ and NEWOBJ_EX: module.name.__new__(module.name, arg, ...,
+ *     key=value, ...);
+ *   - BUILD: obj.__setstate__(state); APPEND(S), SETITEM(S) and ADDITEMS on
+ *     such an object: obj.extend([...]), obj.update({...}) and
+ *     obj.update({...}) (sets);
+ *   - PERSID and BINPERSID: persistent_load('id');
+ *   - EXT1, EXT2 and EXT4: extension(code);
+ *   - NEXT_BUFFER: <out-of-band buffer>, after READONLY_BUFFER
+ *     <read-only out-of-band buffer> (in-band objects stay as they are).
+ * Only these calls become the values CPython would make of them:
+ * _codecs.encode(str[, codec]) (bytes in protocols 0-2), bytes(...) and
+ * bytearray(...) of nothing, bytes or a str and a codec (the latin-1,
+ * ASCII and UTF-8 codecs under their Python aliases), set(...) and
+ * frozenset(...) of a sequence, set or dict, complex(re, im),
+ * collections.OrderedDict(...) (shown as CPython 3.11 does:
+ * OrderedDict([(k, v), ...])), type(None), type(...) and
+ * type(NotImplemented) (their classes), range(...) and slice(...) (shown
+ * as their reprs), copyreg._reconstructor(cls, object, None)
+ * (cls.__new__(cls)), and NEWOBJ of builtins.list, dict, set, bytearray,
+ * bytes, frozenset and complex and of OrderedDict.  Names of globals with
+ * characters str.isprintable() rejects are shown escaped.
+ *
+ * Where REPR can differ from CPython: set elements print in insertion
+ * order (CPython's order follows hashes, which for str change from run to
+ * run); other codecs stay calls; and what CPython would load but the
+ * limits refuse (see below), or bytes after STOP, which CPython ignores.
+ *
+ * JSON is one line of JSON:
+ *   - None, True and False are null, true and false;
+ *   - an int is a JSON number of all its digits, even beyond 64 bits;
+ *   - a float is a JSON number written as Python's repr(); nan, inf and
+ *     -inf are {"__float__": "nan"}, {"__float__": "inf"} and
+ *     {"__float__": "-inf"};
+ *   - a str is a JSON string, control characters and lone surrogates as
+ *     \uXXXX escapes;
+ *   - bytes are {"__bytes__": "<base64>"}, a bytearray
+ *     {"__bytearray__": "<base64>"};
+ *   - tuples, lists, sets and frozensets are arrays;
+ *   - a dict (or OrderedDict) whose keys are all str is an object; any
+ *     other dict is {"__dict__": [[key, value], ...]};
+ *   - anything else (complex numbers, globals, calls, persistent ids,
+ *     extensions, buffers, and a reference back to a container being
+ *     written) is {"__repr__": "<its REPR rendering>"}.
+ *
+ * DIS is pickletools.dis(): one line per opcode, "%5d: " then the opcode
+ * byte as Python writes it in a str literal, the opcode name indented four
+ * spaces per open MARK, and the argument's repr (or "(MARK at N)", "(as N)"),
+ * then "highest protocol among opcodes = N".  The pickle is decoded all the
+ * same, so DIS rejects what REPR rejects.
+ *
+ * Errors: CONN_EPROTO for a pickle CPython would not load (the detail names
+ * the offset and the opcode) and for bytes after STOP; CONN_ETOOBIG past a
+ * limit: CONN_PICKLE_MAX_DEPTH nested MARKs or levels of rendering,
+ * CONN_PICKLE_MAX_MEMO memo entries, CONN_PICKLE_MAX_OUTPUT bytes of
+ * rendering (so a third of that in objects, which could not be shown),
+ * CPython's 4300 digits of an int, or more copying or hash collisions
+ * than the input's size allows.  Memory stays within a constant times the
+ * input's length (about 80 bytes per opcode at worst) and those limits:
+ * arguments are checked against the bytes left before anything is
+ * allocated for them, and strings point into the input where they can.
+ */
+#ifndef PICKLE_H
+#define PICKLE_H
+
+#include "pickle-base.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INT_MAX_DIGITS 4300	/* CPython's default int_max_str_digits */
+#define INT_MAX_BITS 14300	/* surely more than INT_MAX_DIGITS digits */
+#define BLOCK_NODES 256
+/* A rendering spends three bytes or more on each object it reaches ("1, "),
+ * so a pickle that makes more objects than this could not be shown within
+ * CONN_PICKLE_MAX_OUTPUT anyway: refusing it early bounds the memory. */
+#define OBJECTS_MAX (CONN_PICKLE_MAX_OUTPUT / 3)
+
+/* --------------------------------------------------------------- nodes */
+
+enum kind {
+	K_NONE, K_BOOL, K_INT, K_FLOAT, K_COMPLEX, K_STR, K_BYTES,
+	K_BYTEARRAY, K_TUPLE, K_LIST, K_DICT, K_SET, K_FROZENSET,
+	/* Opaque: what CPython would have imported or called. */
+	K_GLOBAL, K_CALL, K_PERSID, K_EXT, K_BUFFER
+};
+
+extern const char *const pickle_kind_names[];
+
+enum call_form { CALL_REDUCE, CALL_NEWOBJ };
+
+/* What was done to an opaque object, in order (see the top comment). */
+enum effect_kind { EFFECT_EXTEND, EFFECT_SETITEM, EFFECT_ADD, EFFECT_STATE };
+
+struct effect {
+	enum effect_kind kind;
+	struct node *a, *b;
+};
+
+struct effects {
+	struct effect *v;
+	size_t n, cap;
+};
+
+struct text {
+	const char *p;
+	size_t n;
+};
+
+/*
+ * One value.  Containers hold node pointers; dict items alternate key and
+ * value.  Dicts, sets and frozensets index their keys in a hash table of
+ * entry numbers plus one, so a repeated key is found as Python finds it.
+ */
+struct node {
+	unsigned char kind;
+	bool busy;		/* being rendered: meeting it again is a cycle */
+	bool hashable;
+	bool hashed;		/* hash is computed */
+	bool ordered;		/* a dict that is an OrderedDict */
+	bool readonly;		/* a buffer after READONLY_BUFFER */
+	bool owned;		/* s.p was malloc'ed for this node */
+	unsigned char slot_bits;	/* log2 of u.seq.slots' size, 0: none */
+	bool rendered;		/* a float or complex was rendered before */
+	uint32_t id;		/* the identity hash of opaque objects */
+	uint64_t hash;
+	struct effects *effects;
+	union {
+		bool b;
+		struct {
+			int64_t v;
+			char *digits;	/* beyond 64 bits: "-123...", owned */
+		} i;
+		/* repr: the value's text, kept from its second rendering
+		 * on (see out_shared), owned */
+		struct {
+			double v;
+			char *repr;
+		} f;
+		struct {
+			double re, im;
+			char *repr;
+		} c;
+		struct text s;	/* str as UTF-8, bytes, bytearray */
+		struct {
+			struct node **items;
+			size_t n, cap;	/* entries: pairs for a dict */
+			uint32_t *slots;
+		} seq;
+		struct {
+			struct text module, name;
+		} g;
+		struct {
+			enum call_form form;
+			struct node *func, *args, *kwargs;
+		} call;
+		struct node *pid;
+		int64_t code;
+	} u;
+};
+
+struct block {
+	struct block *next;
+	size_t used;
+	struct node nodes[BLOCK_NODES];
+};
+
+
+/* None, True, False and () are shared, as CPython shares them. */
+extern struct node pickle_node_none, pickle_node_true, pickle_node_false,
+	pickle_node_empty_tuple;
+
+static inline bool is_opaque(const struct node *n)
+{
+	return n->kind >= K_GLOBAL;
+}
+
+/* -------------------------------------------------------------- decoder */
+
+struct mark {
+	size_t depth;		/* stack size when MARK ran */
+	size_t offset;		/* where the MARK opcode is */
+};
+
+/* The argument of the current opcode, for the DIS listing. */
+enum arg_kind { ARG_NONE, ARG_INT, ARG_NODE, ARG_PAIR, ARG_TEXT };
+
+struct arg {
+	enum arg_kind kind;
+	uint64_t v;
+	struct node *node;
+	struct text t1, t2;
+};
+
+struct decoder {
+	const uint8_t *bytes;
+	size_t len, pos;
+	size_t op_pos;		/* where the current opcode starts */
+	int op;			/* the current opcode, -1 between opcodes */
+	int proto;		/* from PROTO: fix_imports below 3 */
+	struct node **stack;
+	size_t nstack, stack_cap;
+	struct mark *marks;
+	size_t nmarks, marks_cap;
+	struct node **memo;
+	size_t memo_cap, memo_count;
+	struct block *blocks;
+	size_t nodes;		/* made so far */
+	size_t copy_budget;	/* entries REDUCE may still copy */
+	size_t compare_budget;	/* key comparisons left */
+	struct node *result;
+	/* The DIS listing, when wanted. */
+	struct out *listing;
+	int max_proto;
+	struct arg arg;
+	long popped_mark;	/* offset of the MARK the opcode used, or -1 */
+	long memoized_as;	/* MEMOIZE's index, or -1 */
+	char *detail;
+	size_t capacity;
+};
+
+/* A walk over the graph: REPR or JSON into o. */
+struct render {
+	struct out *o;
+	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
+};
+
+/* pickle-value.c */
+void pickle_node_release(struct node *n);
+int pickle_node_new(struct decoder *d, struct node **out, enum kind kind);
+struct node *pickle_entry_key(const struct node *c, size_t i);
+int pickle_list_append(struct decoder *d, struct node *list,
+		       struct node *item);
+int pickle_dict_set(struct decoder *d, struct node *dict, struct node *key,
+		    struct node *value);
+int pickle_set_add(struct decoder *d, struct node *set, struct node *item);
+void pickle_frozenset_seal(struct node *set);
+void pickle_tuple_seal(struct node *t);
+int pickle_effect_add(struct decoder *d, struct node *n,
+		      enum effect_kind kind, struct node *a, struct node *b);
+
+/* pickle-number.c */
+bool pickle_int_syntax(const char *p, size_t n, int base, bool *negative,
+		       int *radix, char *digits, size_t *count);
+int pickle_int_from_text(struct decoder *d, struct node *n, const char *p,
+			 size_t len, int base);
+int pickle_int_from_le(struct decoder *d, struct node *n, const uint8_t *p,
+		       size_t len);
+char *pickle_float_to_decimal(double x);
+bool pickle_float_syntax(const char *p, size_t n);
+
+/* pickle-decode.c */
+int pickle_fail(struct decoder *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int pickle_no_memory(struct decoder *d);
+int pickle_too_many_objects(struct decoder *d);
+void *pickle_grow(void *v, size_t *cap, size_t need, size_t size);
+int pickle_take(struct decoder *d, const uint8_t **p, uint64_t n);
+int pickle_take_uint(struct decoder *d, uint64_t *v, size_t size);
+int pickle_take_line(struct decoder *d, struct text *t);
+int pickle_need(struct decoder *d, size_t k);
+int pickle_push(struct decoder *d, struct node *n);
+struct node *pickle_pop(struct decoder *d);
+struct node *pickle_top(struct decoder *d);
+int pickle_push_value(struct decoder *d, struct node **out, enum kind kind);
+int pickle_pop_mark(struct decoder *d, size_t *start);
+int pickle_pop_mark_target(struct decoder *d, size_t *start,
+			   struct node **target);
+
+/* pickle-call.c */
+bool pickle_text_is(struct text t, const char *s);
+bool pickle_global_is(const struct node *n, const char *module,
+		      const char *name);
+int pickle_pop_tuple(struct decoder *d, struct node **out, size_t count);
+int pickle_op_global(struct decoder *d);
+int pickle_op_stack_global(struct decoder *d);
+int pickle_op_reduce(struct decoder *d);
+int pickle_op_inst(struct decoder *d);
+int pickle_op_obj(struct decoder *d);
+int pickle_op_newobj(struct decoder *d, bool ex);
+int pickle_op_persid(struct decoder *d);
+int pickle_op_binpersid(struct decoder *d);
+int pickle_op_ext(struct decoder *d, size_t size);
+
+/* pickle-data.c */
+bool pickle_is_ascii(const char *p, size_t n);
+int pickle_op_string(struct decoder *d);
+int pickle_op_binstring(struct decoder *d, size_t size);
+int pickle_op_unicode(struct decoder *d);
+int pickle_op_binunicode(struct decoder *d, size_t size);
+int pickle_op_binbytes(struct decoder *d, size_t size, enum kind kind);
+int pickle_op_int(struct decoder *d);
+int pickle_op_long(struct decoder *d);
+int pickle_op_binint(struct decoder *d, size_t size);
+int pickle_op_long_binary(struct decoder *d, size_t size);
+int pickle_op_float(struct decoder *d);
+int pickle_op_binfloat(struct decoder *d);
+int pickle_op_empty(struct decoder *d, enum kind kind);
+int pickle_op_collect(struct decoder *d, enum kind kind);
+int pickle_op_tuple_n(struct decoder *d, size_t count);
+int pickle_op_append(struct decoder *d);
+int pickle_op_setitem(struct decoder *d);
+int pickle_op_batch(struct decoder *d, int op);
+int pickle_op_build(struct decoder *d);
+
+/* pickle-repr.c */
+bool pickle_enter(struct render *r, int depth);
+void pickle_repr_str(struct out *o, const char *p, size_t n);
+void pickle_repr_int(struct out *o, const struct node *n);
+void pickle_repr_float(struct out *o, struct node *n);
+void pickle_repr_node(struct render *r, struct node *n, int depth);
+
+/* pickle-json.c */
+void pickle_json_node(struct render *r, struct node *n, int depth);
+
+/* pickle-dis.c */
+void pickle_list_opcode(struct decoder *d, int op, size_t indent);
+
+#endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # library.bats - libconn as other C programs get it:
 # man/examples/example-client (libconn(3)'s example, built by make check
-# against the build tree) talks to conn-listen; and
-# after `make install` into a scratch DESTDIR, `make installcheck` builds
-# the example against the installed header, library and conn-tools.pc with
-# pkg-config alone, and runs it against the installed conn-listen
-# (tests/install/check-example).
+# against the build tree) talks to conn-listen; the build tree's
+# libconn.so.0 exports conn_* alone; and after `make install` into a
+# scratch DESTDIR, `make installcheck` builds the example against the
+# installed header, shared library and conn-tools.pc with pkg-config
+# alone, and statically, and runs both against the installed conn-listen
+# (tests/install/check-example); make uninstall removes them all.
 
 load helpers
 
@@ -39,6 +40,25 @@ build_dir() {
 	expect_exit L 4
 }
 
+@test "library: the shared library is libconn.so.0 and exports conn_* alone" {
+	local top so
+	top=$(build_dir) || skip "not run from a build tree with man/examples/example-client"
+	so=$top/src/core/libconn.so.0.0.0
+	[[ -f $so ]] || fail "make built no $so"
+	command -v readelf >/dev/null && command -v nm >/dev/null || skip "no readelf or nm"
+	run readelf -d "$so"
+	assert_success
+	assert_output --regexp 'SONAME[^[]*\[libconn\.so\.0\]'
+	run nm -D --defined-only "$so"
+	assert_success
+	assert_line --regexp ' T conn_channel_send$'
+	assert_line --regexp ' T conn_strerror$'
+	# Nothing but conn_*: the core's helpers (buf_, chan_, ...) are local.
+	run awk 'NF != 3 || $3 !~ /^conn_/' <<<"$output"
+	assert_success
+	assert_output ''
+}
+
 @test "library: installed with make install DESTDIR, it builds with pkg-config and runs" {
 	local top
 	skip_under_valgrind "installs and compiles; nothing of the tools' own to check"
@@ -47,10 +67,11 @@ build_dir() {
 	# MAKEFLAGS: not the jobserver of a make check that runs us.
 	env -u MAKEFLAGS -u MFLAGS make -s -C "$top" install DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
 		fail "make install DESTDIR failed: $(tail -20 "$T/install.log")"
-	run find "$T/root" -name libconn.a -o -name conn.h -o -name conn-tools.pc \
+	run find "$T/root" -name libconn.a -o -name 'libconn.so*' -o -name conn.h -o -name conn-tools.pc \
 		-o -name libconn.3 -o -name conn-protocol.7 -o -name conn-pipe -type l
 	assert_success
 	assert_output --partial /lib/libconn.a
+	assert_output --partial /lib/libconn.so.0.0.0
 	assert_output --partial /include/conn-tools/conn.h
 	assert_output --partial /lib/pkgconfig/conn-tools.pc
 	assert_output --partial /man3/libconn.3
@@ -60,7 +81,17 @@ build_dir() {
 	assert_success
 	assert_line --partial "ok: libconn.a defines conn_* and the core's own helpers, nothing of the command line"
 	assert_line --partial "ok: conn.h has no getopt, struct option, options or sessions"
-	assert_line --partial "ok: the example builds against the installed header and library"
-	assert_line --partial "ok: the example authenticates and exchanges messages with conn-listen"
-	assert_line --partial "ok: a wrong key fails on both sides with exit status 4"
+	assert_line --partial "ok: libconn.so.0 (SONAME libconn.so.0) exports conn_* alone, nothing of the command line"
+	assert_line --partial "ok: the example builds against the installed header and the shared library"
+	assert_line --partial "ok: the example builds against the static library"
+	local kind
+	for kind in shared static; do
+		assert_line --partial "ok: the $kind example authenticates and exchanges messages with conn-listen"
+		assert_line --partial "ok: the $kind example: a wrong key fails on both sides with exit status 4"
+	done
+	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" uninstall DESTDIR="$T/root"
+	assert_success
+	run find "$T/root" -name 'libconn*' -o -name conn.h -o -name conn-tools.pc
+	assert_success
+	assert_output ''
 }

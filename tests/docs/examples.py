@@ -137,6 +137,8 @@ NOT_EXAMPLES = [
      'an annotated hex listing of a frame, not a transcript'),
     ('man/libconn.3', 'cc prog.c $(pkg-config',
      'synopsis'),
+    ('man/libconn.3', 'cc -o prog prog.c $(pkg-config --cflags conn-tools)',
+     'the static link of the installed library: make installcheck runs it (library.bats)'),
     ('man/libconn.3', 'int conn_exit_status(int err);',
      'synopsis (the prototypes)'),
     ('man/libconn.3', ' * example-client.c - the smallest',

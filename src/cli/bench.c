@@ -6,9 +6,7 @@
  * Nothing here prints: results and errors go back to conn-bench.c.
  */
 #include "cli.h"
-/* phase 2: struct conn_channel's fields, chan_*() and buf_*() are the
- * core's private API; the public non-blocking channel API replaces them */
-#include "internal.h"
+#include "detail.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -116,24 +114,18 @@ static int peer_sink(struct conn_channel *c)
  * go back in batches, a lone ping at once. */
 static int peer_echo(struct conn_channel *c)
 {
-	uint8_t header[CONN_FRAME_HEADER_MAX];
 	struct conn_piece p;
 	int rc;
 
 	while ((rc = conn_channel_recv_piece(c, &p)) == 0) {
-		if (conn_piece_is_first(&p))
-			rc = buf_append(&c->tx, header,
-					conn_frame_header_encode(header,
-								 p.total));
-		if (rc == 0)
-			rc = buf_append(&c->tx, p.data, p.size);
-		if (rc == 0 && (buf_len(&c->rx) == 0 ||
-				buf_len(&c->tx) >= BATCH_BYTES))
-			rc = chan_flush(c);
+		rc = conn_channel_append_piece(c, &p);
+		if (rc == 0 && (conn_channel_received(c) == 0 ||
+				conn_channel_queued(c) >= BATCH_BYTES))
+			rc = conn_channel_flush(c);
 		if (rc)
 			return rc;
 	}
-	return rc == CONN_ERESET ? chan_flush(c) : rc;
+	return rc == CONN_ERESET ? conn_channel_flush(c) : rc;
 }
 
 static void peer_serve(int fd, const struct bench_peer_config *cfg)
@@ -397,6 +389,7 @@ struct worker {
 	const struct conn_address *a;
 	struct gate *gate;
 	struct conn_channel *c;
+	int64_t deadline;		/* the channel's, for our own waits */
 	uint64_t done;			/* read by the main thread: atomics */
 	uint64_t *samples;		/* latencies, ns */
 	size_t nsamples, cap;
@@ -439,21 +432,22 @@ static int add_sample(struct worker *w, uint64_t ns)
 /* A silent peer must not hang us: every wait gets a fresh deadline. */
 static void keep_alive(struct worker *w)
 {
-	conn_channel_set_deadline(w->c, conn_clock_ms() + IDLE_MS);
+	w->deadline = conn_clock_ms() + IDLE_MS;
+	conn_channel_set_deadline(w->c, w->deadline);
 }
 
 /* Keeps the first error's detail, prefixed by what was going on ("" for
  * nothing more than the row the caller prints). */
-/* Waits for pfd's events within the channel's deadline. */
-static int chan_wait_both(struct conn_channel *c, struct pollfd *pfd)
+/* Waits for pfd's events within the worker's deadline. */
+static int wait_both(struct worker *w, struct pollfd *pfd)
 {
 	int64_t left;
 	int n;
 
 	for (;;) {
-		if (stopped(c->stop))
+		if (stopped(w->cfg->stop))
 			return CONN_EINTR;
-		left = c->deadline < 0 ? IDLE_MS : c->deadline - conn_clock_ms();
+		left = w->deadline - conn_clock_ms();
 		if (left <= 0)
 			return CONN_ETIMEDOUT;
 		n = poll(pfd, 1, (int)left);
@@ -528,9 +522,8 @@ static size_t append_batch(struct worker *w, const uint8_t *batch,
 
 	if (w->cfg->count && w->cfg->count - sent < n)
 		n = w->cfg->count - sent;
-	if (buf_append(&w->c->tx, batch, (size_t)n * frame_len))
+	if (conn_channel_append_frames(w->c, batch, (size_t)n * frame_len))
 		return 0;
-	buf_commit(&w->c->tx);
 	return (size_t)n;
 }
 
@@ -602,20 +595,17 @@ static int stream_sink(struct worker *w)
 /* Counts the whole messages now in rx. */
 static int count_received(struct worker *w, uint64_t *received)
 {
-	struct conn_channel *c = w->c;
 	struct conn_piece p;
-	size_t used;
 	int rc;
 
 	for (;;) {
-		rc = conn_frame_reader_next(&c->reader, &p, &used,
-					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), SIZE_MAX);
-		buf_consume(&c->rx, used);
-		if (rc == CONN_EAGAIN)
+		rc = conn_channel_take_piece(&p, w->c, SIZE_MAX);
+		/* An early end of stream: echo_read() says what is missing. */
+		if (rc == CONN_EAGAIN || rc == CONN_ERESET ||
+		    rc == CONN_ETRUNC)
 			return 0;
 		if (rc)
-			return chan_reader_error(c, rc);
+			return rc;
 		if (conn_piece_is_last(&p))
 			(*received)++;
 	}
@@ -633,7 +623,7 @@ static int echo_write(struct worker *w, struct echo_state *s,
 	struct conn_channel *c = w->c;
 	size_t n;
 
-	if (buf_len(&c->tx) == 0) {
+	if (conn_channel_queued(c) == 0) {
 		if (worker_finished(w, s->sent)) {
 			s->sending = false;
 			return conn_channel_shutdown(c);
@@ -644,19 +634,19 @@ static int echo_write(struct worker *w, struct echo_state *s,
 		s->sent += n;
 		worker_count(w, s->sent);
 	}
-	return chan_write_some(c, c->tx.end);
+	return conn_channel_write_some(c);
 }
 
 /* One turn of the reading side: take what came, count the echoes. */
 static int echo_read(struct worker *w, struct echo_state *s)
 {
-	int rc = chan_read_some(w->c);
+	int rc = conn_channel_read_some(w->c);
 
 	if (rc == CONN_EAGAIN)
 		return 0;
 	if (rc == 0)
 		rc = count_received(w, &s->received);
-	if (rc == 0 && w->c->peer_eof && s->received < s->sent) {
+	if (rc == 0 && conn_channel_peer_eof(w->c) && s->received < s->sent) {
 		detail_set(w->detail, sizeof(w->detail), "the peer closed "
 			   "after echoing %llu of %llu messages",
 			   (unsigned long long)s->received,
@@ -687,7 +677,8 @@ static int stream_echo(struct worker *w)
 		if (rc)
 			break;
 		pfd.events = POLLIN |
-			     (s.sending && buf_len(&w->c->tx) ? POLLOUT : 0);
+			     (s.sending && conn_channel_queued(w->c) ? POLLOUT
+								     : 0);
 		if (poll(&pfd, 1, IDLE_MS) == 0) {
 			rc = worker_error(w, CONN_ETIMEDOUT, "");
 			break;
@@ -707,18 +698,20 @@ static int stream_echo(struct worker *w)
 /* Sends all of tx while taking in what arrives: a message larger than
  * the socket buffers comes back while we are still sending it, and an
  * echo peer blocked on a full queue would otherwise wait for us forever. */
-static int send_reading(struct conn_channel *c)
+static int send_reading(struct worker *w)
 {
-	struct pollfd pfd = { .fd = c->rfd, .events = POLLIN | POLLOUT };
+	struct conn_channel *c = w->c;
+	struct pollfd pfd = { .fd = conn_channel_rfd(c),
+			      .events = POLLIN | POLLOUT };
 	int rc;
 
 	for (;;) {
-		rc = chan_write_some(c, c->tx.end);
-		if (rc || buf_len(&c->tx) == 0)
+		rc = conn_channel_write_some(c);
+		if (rc || conn_channel_queued(c) == 0)
 			return rc;
-		rc = chan_wait_both(c, &pfd);
+		rc = wait_both(w, &pfd);
 		if (rc == 0 && (pfd.revents & (POLLIN | POLLHUP)))
-			rc = chan_read_some(c);
+			rc = conn_channel_read_some(c);
 		if (rc && rc != CONN_EAGAIN)
 			return rc;
 	}
@@ -739,9 +732,9 @@ static int pingpong(struct worker *w)
 	for (rc = 0; rc == 0 && !worker_finished(w, done);) {
 		keep_alive(w);
 		t0 = now_ns();
-		rc = buf_append(&w->c->tx, frame, frame_len);
+		rc = conn_channel_append_frames(w->c, frame, frame_len);
 		if (rc == 0)
-			rc = send_reading(w->c);
+			rc = send_reading(w);
 		if (rc == 0)
 			rc = conn_channel_recv(w->c, &len, echo,
 					       w->cfg->size + 1);

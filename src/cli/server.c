@@ -11,10 +11,9 @@
  * instead (see serve_forked()).
  */
 #include "cli.h"
-/* phase 2: struct conn_channel's fields, chan_*(), struct conn_buf
- * and buf_*(), progress_*(), pickle_json_quote(), fd_nonblocking_copy()
- * and transport_close_in_child() are the core's private API; the public
- * non-blocking channel API replaces them */
+/* phase 2: struct conn_buf and buf_*(), progress_*(), pickle_json_quote(),
+ * fd_nonblocking_copy() and transport_close_in_child() are the core's
+ * private API still; the channel is used through conn.h alone */
 #include "internal.h"
 
 #include <errno.h>
@@ -126,14 +125,15 @@ static void client_free(struct client *cl)
 /* Queues one message for the client without ever blocking. */
 static int client_queue(struct client *cl, const void *data, size_t size)
 {
-	return chan_append(cl->c, data, size);
+	return conn_channel_append(cl->c, data, size);
 }
 
 static void client_drop(struct server *s, size_t i)
 {
 	struct client *cl = s->clients[i];
 
-	chan_write_some(cl->c, cl->c->tx.end);	/* a #FAILURE#, best effort */
+	/* A #FAILURE#, best effort: the client is gone either way. */
+	(void)conn_channel_write_some(cl->c);
 	client_free(cl);
 	s->clients[i] = s->clients[--s->n];
 }
@@ -148,8 +148,7 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 	say(s, CONN_LOG_WARNING, "%s: %s%s", cl->name, what,
 	    why && why[0] ? why : conn_strerror(rc));
 	cl->closing = true;
-	buf_consume(&cl->c->rx, buf_len(&cl->c->rx));
-	cl->c->peer_eof = true;
+	conn_channel_discard_input(cl->c);
 }
 
 static int start_handshake(struct server *s, struct client *cl)
@@ -225,11 +224,9 @@ static int accept_one(struct server *s)
 static int handshake_message(struct server *s, struct client *cl,
 			     uint8_t *in, size_t *in_len)
 {
-	struct conn_buf *rx = &cl->c->rx;
+	struct conn_piece p;
 	uint64_t length;
-	size_t header_size;
-	int rc = conn_frame_header_decode(&length, &header_size,
-					  rx->data + rx->start, buf_len(rx));
+	int rc = conn_channel_next_size(&length, cl->c);
 
 	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
 		char why[200];
@@ -247,11 +244,10 @@ static int handshake_message(struct server *s, struct client *cl,
 			    "protocol");
 		return -1;
 	}
-	if (rc || length > buf_len(rx) - header_size)
+	if (rc || conn_channel_take_message(&p, cl->c))
 		return 0;
-	memcpy(in, rx->data + rx->start + header_size, (size_t)length);
-	*in_len = (size_t)length;
-	buf_consume(rx, header_size + (size_t)length);
+	memcpy(in, p.data, p.size);
+	*in_len = p.size;
 	return 1;
 }
 
@@ -273,7 +269,7 @@ static int client_handshake(struct server *s, struct client *cl)
 		else if (conn_auth_is_done(&cl->auth))
 			return client_ready(s, cl);
 	}
-	if (!cl->authed && !cl->closing && cl->c->peer_eof)
+	if (!cl->authed && !cl->closing && conn_channel_peer_eof(cl->c))
 		client_fail(s, cl, CONN_EAUTH, "the peer closed the "
 			    "connection during authentication");
 	return 0;
@@ -430,7 +426,7 @@ static int deliver(struct server *s, struct client *cl)
 	struct conn_piece p = { w->data, buf_len(w), 0, buf_len(w) };
 	int rc = 0;
 
-	chan_trace_frame(cl->c, '<', &p);
+	conn_channel_trace_frame(cl->c, '<', &p);
 	if (s->o->echo)
 		rc = client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
@@ -450,7 +446,7 @@ static bool client_may_read(const struct server *s, const struct client *cl)
 {
 	return !cl->closing && !s->count_reached &&
 	       buf_len(&s->out) < OUT_HIGH &&
-	       (!s->o->echo || buf_len(&cl->c->tx) < TX_HIGH);
+	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
 }
 
 /* Takes the whole messages in the client's queue while stdout has room. */
@@ -458,48 +454,41 @@ static int client_messages(struct server *s, struct client *cl)
 {
 	struct conn_channel *c = cl->c;
 	struct conn_piece p;
-	size_t used;
-	int rc;
+	int rc = CONN_EAGAIN;
 
 	while (client_may_read(s, cl)) {
-		rc = conn_frame_reader_next(&c->reader, &p, &used,
-					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), SIZE_MAX);
-		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO) {
-			chan_reader_error(c, rc);
-			client_fail(s, cl, rc, c->detail);
-			return 0;
-		}
-		if (rc == 0)
-			rc = buf_append(&cl->whole, p.data, p.size);
-		buf_consume(&c->rx, used);
+		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+		if (rc)
+			break;
+		rc = buf_append(&cl->whole, p.data, p.size);
 		if (rc == 0 && conn_piece_is_last(&p))
 			rc = deliver(s, cl);
-		if (rc == CONN_EAGAIN)
-			break;
 		if (rc)
 			return rc;
 	}
-	if (c->peer_eof && buf_len(&c->rx) == 0 && !cl->closing) {
-		if (chan_end_of_stream(c) == CONN_ETRUNC)
-			client_fail(s, cl, CONN_ETRUNC, c->detail);
-		else
-			say(s, CONN_LOG_TRACE, "%s: closed after %llu "
-			    "messages", cl->name,
-			    (unsigned long long)cl->received);
+	/* Its end of stream counts even while stdout is full. */
+	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing &&
+	    conn_channel_peer_eof(c) &&
+	    conn_channel_received(c) == 0)
+		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+	if (rc == CONN_ERESET) {
+		say(s, CONN_LOG_TRACE, "%s: closed after %llu messages",
+		    cl->name, (unsigned long long)cl->received);
 		cl->closing = true;
+	} else if (rc && rc != CONN_EAGAIN) {
+		client_fail(s, cl, rc, conn_channel_detail(c));
 	}
 	return 0;
 }
 
 static int client_input(struct server *s, struct client *cl)
 {
-	int rc = chan_read_some(cl->c);
+	int rc = conn_channel_read_some(cl->c);
 
 	if (rc == CONN_EAGAIN)
 		return 0;
 	if (rc) {
-		client_fail(s, cl, rc, cl->c->detail);
+		client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		return 0;
 	}
 	if (!cl->authed)
@@ -524,7 +513,7 @@ static bool clients_keep_up(const struct server *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (buf_len(&s->clients[i]->c->tx) >= TX_HIGH)
+		if (conn_channel_queued(s->clients[i]->c) >= TX_HIGH)
 			return false;
 	return true;
 }
@@ -614,10 +603,10 @@ static void flush_clients(struct server *s)
 
 	while (i < s->n) {
 		cl = s->clients[i];
-		rc = chan_write_some(cl->c, cl->c->tx.end);
+		rc = conn_channel_write_some(cl->c);
 		if (rc && !cl->closing)
-			client_fail(s, cl, rc, cl->c->detail);
-		if (cl->closing && (rc || buf_len(&cl->c->tx) == 0)) {
+			client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		if (cl->closing && (rc || conn_channel_queued(cl->c) == 0)) {
 			client_drop(s, i);
 			continue;
 		}
@@ -686,7 +675,8 @@ static int step(struct server *s)
 	int rc;
 
 	for (i = 0; i < s->n; i++)
-		if (s->clients[i]->authed && buf_len(&s->clients[i]->c->rx))
+		if (s->clients[i]->authed &&
+		    conn_channel_received(s->clients[i]->c))
 			client_messages(s, s->clients[i]);
 	rc = pump_stdin(s);
 	if (rc == 0)
@@ -711,10 +701,10 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 	first_client = n;
 	for (i = 0; i < s->n; i++) {
 		struct client *cl = s->clients[i];
-		short ev = client_may_read(s, cl) && !cl->c->peer_eof ? POLLIN
-									: 0;
+		short ev = client_may_read(s, cl) &&
+			   !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
 
-		if (buf_len(&cl->c->tx))
+		if (conn_channel_queued(cl->c))
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
 	}

@@ -2,8 +2,8 @@
  * relay.c - the full-duplex loop: stdin messages to the peer, the peer's
  * messages to stdout, both at once, with back-pressure and no deadlock.
  *
- * Bytes flow stdin -> in -> (decoder) -> c->tx -> socket and
- * socket -> c->rx -> (frame reader) -> out -> stdout.  Queues hold back
+ * Bytes flow stdin -> in -> (decoder) -> the channel's send queue ->
+ * socket and socket -> the channel's receive queue -> out -> stdout.  Queues hold back
  * half messages (buf_flush_limit) so a cut connection leaves only whole
  * messages behind, unless one message is larger than the queue.
  */
@@ -35,7 +35,7 @@ struct relay {
 	bool out_fd_owned;
 	bool in_eof;		/* stdin said end of file */
 	bool input_done;	/* ... and every message of it is queued */
-	bool input_stalled;	/* the decoder waits for room in c->tx */
+	bool input_stalled;	/* the decoder waits for send queue room */
 	bool output_stalled;	/* the frame reader waits for room in out */
 	bool output_done;	/* the peer closed and all it sent is queued */
 	bool count_reached;
@@ -77,30 +77,15 @@ static int relay_fail(struct relay *r, int err, const char *text)
 
 /* ------------------------------------------------------- stdin -> socket */
 
+/* Pieces are cut to the room chan_tx_room() gave: the queue never grows. */
 static int queue_piece(struct relay *r, const struct conn_piece *p)
 {
-	struct conn_buf *tx = &r->c->tx;
+	int rc = conn_channel_append_piece(r->c, p);
 
-	if (conn_piece_is_first(p)) {
-		tx->end += conn_frame_header_encode(tx->data + tx->end,
-						    p->total);
-		chan_trace_frame(r->c, '>', p);
-	}
-	if (p->size)
-		memcpy(tx->data + tx->end, p->data, p->size);
-	tx->end += p->size;
 	r->progress.sent_bytes += p->size;
-	if (conn_piece_is_last(p)) {
-		buf_commit(tx);
+	if (conn_piece_is_last(p))
 		r->progress.sent++;
-	}
-	return 0;
-}
-
-/* Forgets the unfinished message at the end of tx: it will never be whole. */
-static void drop_partial_message(struct conn_buf *tx)
-{
-	tx->end = tx->mark > tx->start ? tx->mark : tx->start;
+	return rc;
 }
 
 /*
@@ -114,7 +99,7 @@ static int input_failed(struct relay *r, int rc)
 	relay_fail(r, rc, r->dec.detail);
 	if (!r->cfg->capture)
 		return rc;
-	drop_partial_message(&r->c->tx);
+	chan_drop_partial(r->c);
 	r->input_error = rc;
 	r->in_eof = r->input_done = true;
 	return 0;
@@ -123,7 +108,6 @@ static int input_failed(struct relay *r, int rc)
 /* Cuts queued stdin bytes into messages while the socket queue has room. */
 static int pump_input(struct relay *r)
 {
-	struct conn_buf *tx = &r->c->tx;
 	struct conn_piece p;
 	size_t used, room;
 	int rc;
@@ -135,8 +119,7 @@ static int pump_input(struct relay *r)
 		return 0;
 	}
 	while (!r->input_done) {
-		room = buf_room(tx) >= READ_SIZE ? buf_room(tx)
-						 : buf_compact(tx);
+		room = chan_tx_room(r->c, READ_SIZE);
 		if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
 			r->input_stalled = true;
 			return 0;
@@ -146,7 +129,7 @@ static int pump_input(struct relay *r)
 				       buf_len(&r->in), r->in_eof,
 				       room - CONN_FRAME_HEADER_MAX);
 		if (rc == 0)
-			queue_piece(r, &p);
+			rc = queue_piece(r, &p);
 		buf_consume(&r->in, used);
 		if (rc == CONN_EAGAIN && used == 0) {
 			r->input_done = r->in_eof;
@@ -271,7 +254,7 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 	int rc;
 
 	if (conn_piece_is_first(p)) {
-		chan_trace_frame(r->c, '<', p);
+		conn_channel_trace_frame(r->c, '<', p);
 		if (r->cfg->no_key && r->received == 0 &&
 		    starts_with(p, "#CHALLENGE#"))
 			return relay_fail(r, CONN_EAUTH,
@@ -280,7 +263,9 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 					  "given: use --authkey-file");
 	}
 	if (r->cfg->echo) {
-		queue_piece(r, p);
+		rc = queue_piece(r, p);
+		if (rc)
+			return rc;
 	} else if (!r->cfg->send_only &&
 		   conn_format_is_whole(r->cfg->out_format)) {
 		rc = gather_piece(r, p);
@@ -318,15 +303,14 @@ static int pump_output(struct relay *r)
 {
 	struct conn_channel *c = r->c;
 	struct conn_piece p;
-	size_t used, room, max_piece = SIZE_MAX;
+	size_t room, max_piece = SIZE_MAX;
 	int rc;
 
 	r->output_stalled = false;
 	while (!r->output_done && !r->count_reached) {
 		if (r->cfg->echo) {
 			/* An echo goes to the socket queue: wait for room. */
-			room = buf_room(&c->tx) >= READ_SIZE ?
-			       buf_room(&c->tx) : buf_compact(&c->tx);
+			room = chan_tx_room(c, READ_SIZE);
 			if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
 				r->output_stalled = true;
 				return 0;
@@ -348,30 +332,20 @@ static int pump_output(struct relay *r)
 				return 0;
 			}
 		}
-		rc = conn_frame_reader_next(&c->reader, &p, &used,
-					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), max_piece);
-		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
-			return relay_fail(r, chan_reader_error(c, rc),
-					  c->detail);
-		if (rc == 0)
-			rc = deliver_piece(r, &p);
-		buf_consume(&c->rx, used);
-		if (rc == CONN_EAGAIN) {
-			if (used)
-				continue;
-			if (!c->peer_eof)
-				return 0;
-			rc = chan_end_of_stream(c);
-			if (rc == CONN_ETRUNC)
-				return relay_fail(r, rc, c->detail);
-			if (c->trace)
+		rc = conn_channel_take_piece(&p, c, max_piece);
+		if (rc == CONN_EAGAIN)
+			return 0;
+		if (rc == CONN_ERESET) {
+			if (chan_tracing(c))
 				chan_log(c, CONN_LOG_TRACE, "the peer closed "
 					 "its sending side after %llu messages",
 					 (unsigned long long)r->received);
 			r->output_done = true;
 			return 0;
 		}
+		if (rc)
+			return relay_fail(r, rc, conn_channel_detail(c));
+		rc = deliver_piece(r, &p);
 		if (rc)
 			return rc;	/* the detail is set already */
 	}
@@ -402,7 +376,7 @@ static int drain_output(struct relay *r)
 /* Sends what is whole in the socket queue, for a little while at most. */
 static void drain_tx(struct relay *r)
 {
-	drop_partial_message(&r->c->tx);
+	chan_drop_partial(r->c);
 	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
 	chan_flush(r->c);
 }
@@ -420,8 +394,8 @@ static int send_data(struct relay *r)
 		p = (struct conn_piece){ (const uint8_t *)cfg->data[i],
 					 cfg->data_len[i], 0,
 					 cfg->data_len[i] };
-		chan_trace_frame(r->c, '>', &p);
-		rc = chan_append(r->c, p.data, p.size);
+		conn_channel_trace_frame(r->c, '>', &p);
+		rc = conn_channel_append(r->c, p.data, p.size);
 		r->progress.sent++;
 		r->progress.sent_bytes += p.size;
 	}
@@ -434,10 +408,10 @@ static int finish_input(struct relay *r, bool *stop_now)
 	int rc;
 
 	*stop_now = false;
-	if (!r->input_done || buf_len(&r->c->tx) > 0 || r->shut)
+	if (!r->input_done || conn_channel_queued(r->c) > 0 || r->shut)
 		return 0;
 	if (r->cfg->close_on_eof) {
-		if (r->c->trace)
+		if (chan_tracing(r->c))
 			chan_log(r->c, CONN_LOG_TRACE, "end of input, all "
 				 "sent: closing (--close-on-eof)");
 		*stop_now = true;
@@ -446,7 +420,7 @@ static int finish_input(struct relay *r, bool *stop_now)
 	r->shut = true;
 	if (r->cfg->recv_only)
 		return 0;
-	if (r->c->trace)
+	if (chan_tracing(r->c))
 		chan_log(r->c, CONN_LOG_TRACE, "end of input, all sent: "
 			 "shutting down our sending side");
 	rc = conn_channel_shutdown(r->c);
@@ -483,13 +457,14 @@ static int io_events(struct relay *r)
 
 	if (r->in_fd >= 0 && !r->in_eof && !r->input_stalled)
 		pfd[in_slot = (int)n++] = (struct pollfd){ r->in_fd, POLLIN, 0 };
-	if (!c->peer_eof && !r->output_stalled && !r->count_reached)
+	if (!conn_channel_peer_eof(c) && !r->output_stalled &&
+	    !r->count_reached)
 		sock_events |= POLLIN;
-	if (buf_flush_limit(&c->tx) > c->tx.start)
+	if (chan_may_write(c))
 		sock_events |= POLLOUT;
 	if (sock_events)
-		pfd[sock_slot = (int)n++] = (struct pollfd){ c->rfd,
-							     sock_events, 0 };
+		pfd[sock_slot = (int)n++] =
+			(struct pollfd){ conn_channel_rfd(c), sock_events, 0 };
 	if (buf_flush_limit(&r->out) > r->out.start)
 		pfd[out_slot = (int)n++] = (struct pollfd){ r->out_fd,
 							    POLLOUT, 0 };
@@ -504,9 +479,9 @@ static int io_events(struct relay *r)
 	}
 	if (sock_slot >= 0 && (pfd[sock_slot].revents & ~POLLOUT) &&
 	    (sock_events & POLLIN)) {
-		rc = chan_read_some(c);
+		rc = conn_channel_read_some(c);
 		if (rc && rc != CONN_EAGAIN)
-			return relay_fail(r, rc, c->detail);
+			return relay_fail(r, rc, conn_channel_detail(c));
 	}
 	return 0;
 }
@@ -514,19 +489,19 @@ static int io_events(struct relay *r)
 /* Writes what both queues may send now; *wrote says if any went out. */
 static int flush_queues(struct relay *r, bool *wrote)
 {
-	size_t before = buf_len(&r->c->tx) + buf_len(&r->out);
-	int rc = chan_write_some(r->c, buf_flush_limit(&r->c->tx));
+	size_t before = conn_channel_queued(r->c) + buf_len(&r->out);
+	int rc = chan_write_whole(r->c);
 
 	if (rc) {
-		if (r->c->peer_eof && rc == CONN_ERESET)
+		if (conn_channel_peer_eof(r->c) && rc == CONN_ERESET)
 			return relay_fail(r, rc, "the peer closed the "
 					  "connection before all input was "
 					  "sent");
-		return relay_fail(r, rc, r->c->detail);
+		return relay_fail(r, rc, conn_channel_detail(r->c));
 	}
 	if (!r->cfg->send_only)
 		rc = write_output(r, buf_flush_limit(&r->out));
-	*wrote = buf_len(&r->c->tx) + buf_len(&r->out) < before;
+	*wrote = conn_channel_queued(r->c) + buf_len(&r->out) < before;
 	return rc;
 }
 
@@ -565,6 +540,8 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 {
 	struct relay r = { .cfg = cfg, .c = c, .detail = detail,
 			   .capacity = capacity };
+	conn_log_fn *log;
+	void *log_ctx;
 	int rc;
 
 	detail_set(detail, capacity, "%s", "");
@@ -581,8 +558,9 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	r.dec.pickle_protocol = cfg->pickle_protocol;
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
-	progress_start(&r.progress, cfg->progress, cfg->progress_width, c->log,
-		       c->log_ctx);
+	chan_log_target(c, &log, &log_ctx);
+	progress_start(&r.progress, cfg->progress, cfg->progress_width, log,
+		       log_ctx);
 	rc = chan_grow(c);
 	if (rc == 0)
 		rc = buf_init(&r.in, IN_BUF_SIZE);

@@ -187,7 +187,8 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
 
 /* conn-listen -k: serves connection after connection on l, many at once
- * (server.c), until a signal or --max-accepts. */
+ * (server.c: server-poll.c, or server-fork.c for --exec), until a signal
+ * or --max-accepts. */
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	       const struct cli_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx);

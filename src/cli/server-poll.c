@@ -79,6 +79,19 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 	conn_channel_discard_input(cl->c);
 }
 
+/* A message of the client's that cannot be held, rendered or queued
+ * (out of memory) is lost: the client goes with a warning that says so,
+ * rather than the loss going unseen; the others go on. */
+static void client_lost(struct server *s, struct client *cl, int rc)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "message %llu is lost: %s; the client is "
+		 "dropped", (unsigned long long)cl->received + 1,
+		 conn_strerror(rc));
+	client_fail(s, cl, rc, why);
+}
+
 static int start_handshake(struct server *s, struct client *cl)
 {
 	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
@@ -141,7 +154,10 @@ static int accept_one(struct server *s)
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	s->clients[s->n++] = cl;
 	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
-	return s->o->key ? start_handshake(s, cl) : client_ready(s, cl);
+	rc = s->o->key ? start_handshake(s, cl) : client_ready(s, cl);
+	if (rc)		/* out of memory for its first frames: it goes */
+		client_fail(s, cl, rc, NULL);
+	return 0;
 }
 
 /* ------------------------------------------------------ the handshake */
@@ -190,8 +206,8 @@ static int client_handshake(struct server *s, struct client *cl)
 		if (got <= 0)
 			break;
 		rc = conn_auth_step(&cl->auth, out, &out_len, in, in_len);
-		if (out_len)
-			client_queue(cl, out, out_len);
+		if (out_len && client_queue(cl, out, out_len) && rc == 0)
+			rc = CONN_ENOMEM;	/* our answer is lost */
 		if (rc)
 			client_fail(s, cl, rc, cl->auth.detail);
 		else if (conn_auth_is_done(&cl->auth))
@@ -359,15 +375,19 @@ static int deliver(struct server *s, struct client *cl)
 		rc = client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
 		rc = render_message(s, cl, p.data, p.size);
-	buf_commit(&s->out);
 	w->start = w->end = 0;
+	if (rc) {
+		s->out.end = s->out.mark;	/* no half a rendering */
+		return rc;
+	}
+	buf_commit(&s->out);
 	cl->received++;
 	s->received++;
 	s->progress.received++;
 	s->progress.received_bytes += p.size;
 	if (s->o->count && s->received >= s->o->count)
 		s->count_reached = true;
-	return rc;
+	return 0;
 }
 
 static bool client_may_read(const struct server *s, const struct client *cl)
@@ -377,8 +397,9 @@ static bool client_may_read(const struct server *s, const struct client *cl)
 	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
 }
 
-/* Takes the whole messages in the client's queue while stdout has room. */
-static int client_messages(struct server *s, struct client *cl)
+/* Takes the whole messages in the client's queue while stdout has room;
+ * whatever goes wrong drops the client, with a warning. */
+static void client_messages(struct server *s, struct client *cl)
 {
 	struct conn_channel *c = cl->c;
 	struct conn_piece p;
@@ -391,8 +412,10 @@ static int client_messages(struct server *s, struct client *cl)
 		rc = buf_append(&cl->whole, p.data, p.size);
 		if (rc == 0 && conn_piece_is_last(&p))
 			rc = deliver(s, cl);
-		if (rc)
-			return rc;
+		if (rc) {
+			client_lost(s, cl, rc);
+			return;
+		}
 	}
 	/* Its end of stream counts even while stdout is full. */
 	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing &&
@@ -406,22 +429,26 @@ static int client_messages(struct server *s, struct client *cl)
 	} else if (rc && rc != CONN_EAGAIN) {
 		client_fail(s, cl, rc, conn_channel_detail(c));
 	}
-	return 0;
 }
 
-static int client_input(struct server *s, struct client *cl)
+/* Reads what the client sent and acts on it; a failure drops the client
+ * (with a warning), never the server. */
+static void client_input(struct server *s, struct client *cl)
 {
 	int rc = conn_channel_read_some(cl->c);
 
 	if (rc == CONN_EAGAIN)
-		return 0;
+		return;
 	if (rc) {
 		client_fail(s, cl, rc, conn_channel_detail(cl->c));
-		return 0;
+		return;
 	}
 	if (!cl->authed)
 		rc = client_handshake(s, cl);
-	return rc ? rc : cl->authed ? client_messages(s, cl) : 0;
+	if (rc)
+		client_fail(s, cl, rc, NULL);	/* --data could not be queued */
+	else if (cl->authed)
+		client_messages(s, cl);
 }
 
 /* ------------------------------------------------------ stdin -> clients */

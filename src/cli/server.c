@@ -60,8 +60,10 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	int rc;
 
 	detail_set(detail, capacity, "%s", "");
-	fcntl(conn_listener_fd(l), F_SETFL,
-	      fcntl(conn_listener_fd(l), F_GETFL) | O_NONBLOCK);
+	/* Cannot fail on a descriptor we hold; were it to, accepts would
+	 * block until a client comes, which is still service. */
+	(void)fcntl(conn_listener_fd(l), F_SETFL,
+		    fcntl(conn_listener_fd(l), F_GETFL) | O_NONBLOCK);
 	if (!o->exec_argv)
 		return server_poll_run(&s);
 	rc = server_fork_run(&s);

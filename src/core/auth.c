@@ -534,7 +534,9 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 		rc = conn_auth_step(a, out, &out_len, msg, in_len);
 		sent = out_len ? conn_channel_queue(c, out, out_len) : 0;
 		if (rc) {
-			chan_flush(c);	/* a #FAILURE# tells the peer why */
+			/* A #FAILURE# tells the peer why, if it still
+			 * listens; the handshake's error is what counts. */
+			(void)chan_flush(c);
 			chan_set_detail(c, "%s", a->detail);
 			return rc;
 		}

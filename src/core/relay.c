@@ -378,7 +378,9 @@ static void drain_tx(struct relay *r)
 {
 	chan_drop_partial(r->c);
 	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
-	chan_flush(r->c);
+	/* Best effort on the way out: the error that ended the loop is the
+	 * one to report, not a second one from the same broken peer. */
+	(void)chan_flush(r->c);
 }
 
 /* ------------------------------------------------------------- the loop */

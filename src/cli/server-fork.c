@@ -43,10 +43,12 @@ _Noreturn static void serve_child(struct server *s, int fd, const char *name)
 	rc = session_serve(detail, sizeof(detail), fd, fd, -1, s->o,
 			   CONN_ROLE_LISTENER, name, s->stop, s->log,
 			   s->log_ctx);
-	if (rc && rc != CONN_EINTR && rc != CONN_EPIPE)
-		server_say(s, CONN_LOG_WARNING, "%s: %s%s", name,
-		    rc == CONN_EAUTH ? "authentication failed: " : "",
-		    detail[0] ? detail : conn_strerror(rc));
+	if (rc && rc != CONN_EINTR && rc != CONN_EPIPE) {
+		char text[600];
+
+		cli_error_text(text, sizeof(text), rc, detail);
+		server_say(s, CONN_LOG_WARNING, "%s: %s", name, text);
+	}
 	_exit(conn_exit_status(rc));
 }
 

@@ -70,11 +70,10 @@ static void client_drop(struct server *s, size_t i)
 static void client_fail(struct server *s, struct client *cl, int rc,
 			const char *why)
 {
-	const char *what = rc == CONN_EAUTH ? "authentication failed: "
-			 : rc == CONN_ETIMEDOUT ? "timeout: " : "";
+	char text[400];
 
-	server_say(s, CONN_LOG_WARNING, "%s: %s%s", cl->name, what,
-	    why && why[0] ? why : conn_strerror(rc));
+	cli_error_text(text, sizeof(text), rc, why);
+	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
 }

@@ -290,7 +290,7 @@ static int append_tagged_lines(struct server *s, const struct client *cl,
  * line stays JSON.
  */
 static int append_hex(struct server *s, struct client *cl,
-		      const struct conn_piece *p)
+		      const char *hex, size_t len)
 {
 	static const char hex_head[] = "{\"__hex__\": \"";
 	bool json = tag_as_json(s);
@@ -302,17 +302,11 @@ static int append_hex(struct server *s, struct client *cl,
 		rc = buf_append(&s->out, hex_head, sizeof(hex_head) - 1);
 	else if (rc == 0 && s->o->tag)
 		rc = append_tag(s, cl);
+	/* In JSON, the hex line's newline goes after the object's end. */
 	if (rc == 0)
-		rc = buf_reserve(&s->out, conn_encode_bound(CONN_FORMAT_HEX,
-							    p->size),
-				 SIZE_MAX);
-	if (rc == 0)
-		s->out.end += conn_encode_piece(s->out.data + s->out.end,
-						CONN_FORMAT_HEX, p);
-	if (rc == 0 && json) {
-		s->out.end--;	/* the hex line's newline */
+		rc = buf_append(&s->out, hex, json ? len - 1 : len);
+	if (rc == 0 && json)
 		rc = buf_append(&s->out, "\"}}\n", 4);
-	}
 	return rc;
 }
 
@@ -322,6 +316,7 @@ static int render_message(struct server *s, struct client *cl,
 	enum conn_format f = s->o->out_format;
 	struct conn_piece p = { data, size, 0, size };
 	char why[200], *text = NULL;
+	bool hex;
 	size_t len;
 	int rc;
 
@@ -337,13 +332,16 @@ static int render_message(struct server *s, struct client *cl,
 							s->out.end, f, &p);
 		return rc;
 	}
-	rc = conn_format_render(&text, &len, why, sizeof(why), f, data, size);
-	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) && s->o->keep_going) {
-		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown as %s "
-		    "(%s); here it is in hex", cl->name,
-		    (unsigned long long)cl->received + 1, conn_format_name(f),
-		    why);
-		return append_hex(s, cl, &p);
+	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
+				       data, size, s->o->keep_going);
+	if (rc == 0 && hex) {
+		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
+			   "as %s (%s); here it is in hex", cl->name,
+			   (unsigned long long)cl->received + 1,
+			   conn_format_name(f), why);
+		rc = append_hex(s, cl, text, len);
+		free(text);
+		return rc;
 	}
 	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
 		char line[300];

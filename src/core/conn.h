@@ -552,6 +552,16 @@ int conn_format_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_format f,
 		       const uint8_t *message, size_t len);
 
+/*
+ * conn_format_render() with --keep-going's way out: when keep_going, a
+ * message f cannot show (CONN_EPROTO, CONN_ETOOBIG) comes back as its hex
+ * line instead, with *as_hex set and detail saying what was wrong with it.
+ */
+int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
+			      char *detail, size_t capacity,
+			      enum conn_format f, const uint8_t *message,
+			      size_t len, bool keep_going);
+
 /* The most bytes conn_encode_piece() may write for a piece of size bytes. */
 size_t conn_encode_bound(enum conn_format f, size_t size);
 

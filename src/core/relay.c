@@ -196,6 +196,12 @@ static bool is_handshake_message(struct relay *r, const struct conn_piece *p)
 	return false;
 }
 
+/* A capture's first frames may be the handshake's, shown as bytes. */
+static bool may_be_handshake(const struct relay *r)
+{
+	return r->cfg->capture && !r->past_handshake;
+}
+
 /* Renders a gathered message into out; --keep-going shows a message the
  * format cannot render in hex instead. */
 static int render_whole(struct relay *r)
@@ -203,37 +209,35 @@ static int render_whole(struct relay *r)
 	enum conn_format f = r->cfg->out_format;
 	struct conn_piece p = { r->whole.data, buf_len(&r->whole), 0,
 				buf_len(&r->whole) };
+	bool keep_going = r->cfg->keep_going, hex = false;
 	char why[200], *text = NULL;
 	size_t len;
 	int rc;
 
-	rc = conn_format_render(&text, &len, why, sizeof(why), f, p.data,
-				p.size);
+	/* In a capture, a failure may be a handshake frame: look first. */
+	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why),
+				       f, p.data, p.size,
+				       keep_going && !may_be_handshake(r));
 	/* Only what is no pickle may be a handshake frame. */
-	if (rc == CONN_EPROTO && is_handshake_message(r, &p)) {
+	if (rc == CONN_EPROTO && is_handshake_message(r, &p))
 		f = CONN_FORMAT_QUOTED;
-		rc = conn_format_render(&text, &len, why, sizeof(why), f,
-					p.data, p.size);
-	} else if (rc == 0) {
+	else if (rc == 0)
 		r->past_handshake = true;
-	}
-	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) && r->cfg->keep_going) {
+	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) &&
+	    (keep_going || f == CONN_FORMAT_QUOTED))
+		rc = conn_format_render_or_hex(&text, &len, &hex, why,
+					       sizeof(why), f, p.data, p.size,
+					       keep_going);
+	if (hex)
 		chan_log(r->c, CONN_LOG_WARNING, "message %llu is not shown "
 			 "as %s (%s); here it is in hex",
 			 (unsigned long long)r->received + 1,
 			 conn_format_name(f), why);
-		rc = buf_reserve(&r->out, conn_encode_bound(CONN_FORMAT_HEX,
-							    p.size), SIZE_MAX);
-		if (rc == 0)
-			r->out.end += conn_encode_piece(r->out.data +
-							r->out.end,
-							CONN_FORMAT_HEX, &p);
-	} else if (rc == 0) {
+	if (rc == 0)
 		rc = buf_append(&r->out, text, len);
-	} else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+	else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG)
 		detail_set(r->detail, r->capacity, "message %llu: %s",
 			   (unsigned long long)r->received + 1, why);
-	}
 	free(text);
 	r->whole.start = r->whole.end = 0;
 	return rc;

@@ -70,7 +70,7 @@ static int fork_one(struct server *s)
 	close(fd);
 	if (pid < 0) {
 		server_say(s, CONN_LOG_WARNING, "%s: cannot fork: %s", name,
-		    strerror(errno));
+			   strerror(errno));
 		return 0;
 	}
 	s->pids[s->children++] = pid;

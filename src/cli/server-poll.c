@@ -117,8 +117,8 @@ static int client_ready(struct server *s, struct client *cl)
 	cl->deadline = -1;
 	conn_channel_set_max_size(cl->c, s->o->max_size);
 	if (s->o->key)
-		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)", cl->name,
-		    cl->auth.peer_digest);
+		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)",
+			   cl->name, cl->auth.peer_digest);
 	for (i = 0; i < s->o->data_count && rc == 0; i++) {
 		rc = client_queue(cl, s->o->data[i], s->o->data_len[i]);
 		s->progress.sent++;
@@ -421,7 +421,7 @@ static void client_messages(struct server *s, struct client *cl)
 		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
 	if (rc == CONN_ERESET) {
 		server_say(s, CONN_LOG_TRACE, "%s: closed after %llu messages",
-		    cl->name, (unsigned long long)cl->received);
+			   cl->name, (unsigned long long)cl->received);
 		cl->closing = true;
 	} else if (rc && rc != CONN_EAGAIN) {
 		client_fail(s, cl, rc, conn_channel_detail(c));
@@ -442,8 +442,8 @@ static void client_input(struct server *s, struct client *cl)
 	}
 	if (!cl->authed)
 		rc = client_handshake(s, cl);
-	if (rc)
-		client_fail(s, cl, rc, NULL);	/* --data could not be queued */
+	if (rc)		/* --data could not be queued */
+		client_fail(s, cl, rc, NULL);
 	else if (cl->authed)
 		client_messages(s, cl);
 }
@@ -615,8 +615,9 @@ static int accept_all(struct server *s)
 			server_stop_listening(s);
 	}
 	if (rc == CONN_ENOMEM)
-		server_say(s, CONN_LOG_WARNING, "%s", "out of file descriptors: "
-		    "raise 'ulimit -n' or lower --max-conns");
+		server_say(s, CONN_LOG_WARNING, "%s", "out of file "
+			   "descriptors: raise 'ulimit -n' or lower "
+			   "--max-conns");
 	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 }
 

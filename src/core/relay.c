@@ -3,9 +3,10 @@
  * messages to stdout, both at once, with back-pressure and no deadlock.
  *
  * Bytes flow stdin -> in -> (decoder) -> the channel's send queue ->
- * socket and socket -> the channel's receive queue -> out -> stdout.  Queues hold back
- * half messages (buf_flush_limit) so a cut connection leaves only whole
- * messages behind, unless one message is larger than the queue.
+ * socket and socket -> the channel's receive queue -> out -> stdout.
+ * Queues hold back half messages (buf_flush_limit) so a cut connection
+ * leaves only whole messages behind, unless one message is larger than
+ * the queue.
  */
 #include "internal.h"
 

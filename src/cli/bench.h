@@ -1,9 +1,10 @@
 /*
- * bench.h - the workloads of conn-bench and the peers they run against.
+ * bench.h - the workloads of conn-bench (bench-workload.c) and the peers
+ * they run against (bench-peer.c).
  *
- * Part of the core (bench.c): nothing here prints; results and errors are
- * values, with a one-line detail where it helps.  Kept apart from conn.h
- * because only conn-bench uses it.
+ * Nothing there prints: results and errors are values, with a one-line
+ * detail where it helps.  Kept apart from conn.h because only conn-bench
+ * uses it.
  */
 #ifndef CONN_BENCH_H
 #define CONN_BENCH_H
@@ -106,5 +107,14 @@ const char *bench_peer_name(const struct bench_peer *p);
 
 /* Stops the peer's processes, waits for them and frees p. */
 void bench_peer_stop(struct bench_peer *p);
+
+/* ------------------------- between bench-workload.c and bench-peer.c */
+
+#define BENCH_BATCH_BYTES (64 * 1024)	/* frames handed over at once */
+#define BENCH_TICK_MS 20		/* how often a waiter looks around */
+
+/* The handshake in role within au's timeout, if any. */
+int bench_authenticate(struct conn_channel *c, const struct bench_auth *au,
+		       enum conn_role role);
 
 #endif

@@ -231,8 +231,13 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		  enum conn_role role, const char *peer,
 		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
 
+/* An error in words, the tools' one way (tool.c): "authentication
+ * failed: " or "timeout: " before detail, or conn_strerror() without one. */
+void cli_error_text(char *out, size_t capacity, int rc, const char *detail);
+
 /* conn-listen -k: serves connection after connection on l, many at once
- * (server.c), until a signal or --max-accepts. */
+ * (server.c: server-poll.c, or server-fork.c for --exec), until a signal
+ * or --max-accepts. */
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	       const struct cli_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx);

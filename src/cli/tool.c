@@ -186,20 +186,32 @@ int tool_info(const struct tool_spec *spec, int code)
 	return tool_check_stdout(spec->program, CONN_EXIT_OK);
 }
 
+void cli_error_text(char *out, size_t capacity, int rc,
+		    const char *detail)
+{
+	const char *what = "";
+
+	if (detail == NULL || detail[0] == '\0') {
+		snprintf(out, capacity, "%s", conn_strerror(rc));
+		return;
+	}
+	/* "the peer asks for authentication" is no failed attempt. */
+	if (rc == CONN_EAUTH && strncmp(detail, "the peer asks", 13))
+		what = "authentication failed: ";
+	else if (rc == CONN_ETIMEDOUT)
+		what = "timeout: ";
+	snprintf(out, capacity, "%s%s", what, detail);
+}
+
 int tool_report(const char *program, int rc, const char *detail)
 {
+	char text[1024];
+
 	/* A reader that left (| head) or a stop signal is a quiet end. */
 	if (rc == CONN_EPIPE || rc == CONN_EINTR)
 		return conn_exit_status(rc);
-	if (detail[0] == '\0')
-		fprintf(stderr, "%s: %s\n", program, conn_strerror(rc));
-	else if (rc == CONN_EAUTH && strncmp(detail, "the peer asks", 13))
-		fprintf(stderr, "%s: authentication failed: %s\n", program,
-			detail);
-	else if (rc == CONN_ETIMEDOUT)
-		fprintf(stderr, "%s: timeout: %s\n", program, detail);
-	else
-		fprintf(stderr, "%s: %s\n", program, detail);
+	cli_error_text(text, sizeof(text), rc, detail);
+	fprintf(stderr, "%s: %s\n", program, text);
 	/* Found once running (-4 with a Unix socket, a CMD that cannot
 	 * run), but still a usage error: the same hint. */
 	if (conn_exit_status(rc) == CONN_EXIT_USAGE)

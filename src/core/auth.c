@@ -449,8 +449,8 @@ static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
 				int rc, size_t announced)
 {
 	/* To 10 ms: the caller read the clock a moment before we did. */
-	double limit_s = (double)((c->deadline - c->deadline_set_at + 5) /
-				  10 * 10) / 1000.0;
+	double limit_s = (double)((chan_deadline_span(c) + 5) / 10 * 10) /
+			 1000.0;
 
 	bool first = a->state == AUTH_WAIT_CHALLENGE &&
 		     a->role == CONN_ROLE_CLIENT;
@@ -458,24 +458,21 @@ static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
 	switch (rc) {
 	case CONN_ESHORTBUF:
 	case CONN_ETOOBIG:
-		detail_set(c->detail, sizeof(c->detail),
-			   "the peer announced a %zu-byte message during the "
-			   "handshake (the limit is %d): it does not speak "
-			   "this protocol", announced,
-			   CONN_HANDSHAKE_FRAME_MAX);
+		chan_set_detail(c, "the peer announced a %zu-byte message "
+				"during the handshake (the limit is %d): it "
+				"does not speak this protocol", announced,
+				CONN_HANDSHAKE_FRAME_MAX);
 		return CONN_EPROTO;
 	case CONN_ERESET:
-		detail_set(c->detail, sizeof(c->detail),
-			   "the peer closed the connection during "
-			   "authentication: does it expect no authkey, or "
-			   "another key?");
+		chan_set_detail(c, "the peer closed the connection during "
+				"authentication: does it expect no authkey, "
+				"or another key?");
 		return CONN_EAUTH;
 	case CONN_ETIMEDOUT:
-		detail_set(c->detail, sizeof(c->detail),
-			   first ? "no challenge from the peer within %.3g s: "
-				   "does it expect no authkey?"
-				 : "handshake not finished within %.3g s",
-			   limit_s);
+		chan_set_detail(c, first ? "no challenge from the peer within "
+					   "%.3g s: does it expect no authkey?"
+					 : "handshake not finished within "
+					   "%.3g s", limit_s);
 		return CONN_ETIMEDOUT;
 	default:
 		return rc;
@@ -488,7 +485,7 @@ static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
 static int handshake_recv(struct conn_channel *c, struct conn_auth *a,
 			  uint8_t *in, size_t *in_len)
 {
-	int rc = chan_has_message(c) ? 0 : chan_flush(c);
+	int rc = conn_channel_has_message(c) ? 0 : chan_flush(c);
 
 	if (rc == 0)
 		rc = conn_channel_recv(c, in_len, in, CONN_HANDSHAKE_FRAME_MAX);
@@ -511,7 +508,7 @@ static bool may_send_challenge_early(const struct conn_channel *c,
 	socklen_t len = sizeof(domain);
 
 	return a->role == CONN_ROLE_CLIENT && a->state == AUTH_WAIT_WELCOME &&
-	       getsockopt(c->wfd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+	       getsockopt(conn_channel_wfd(c), SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
 	       domain == AF_UNIX;
 }
 
@@ -537,9 +534,10 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 		rc = conn_auth_step(a, out, &out_len, msg, in_len);
 		sent = out_len ? conn_channel_queue(c, out, out_len) : 0;
 		if (rc) {
-			chan_flush(c);	/* a #FAILURE# tells the peer why */
-			detail_set(c->detail, sizeof(c->detail), "%s",
-				   a->detail);
+			/* A #FAILURE# tells the peer why, if it still
+			 * listens; the handshake's error is what counts. */
+			(void)chan_flush(c);
+			chan_set_detail(c, "%s", a->detail);
 			return rc;
 		}
 		if (sent)
@@ -557,8 +555,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 			early = false;
 			rc = check_welcome(a, in, in_len);
 			if (rc)
-				detail_set(c->detail, sizeof(c->detail), "%s",
-					   a->detail);
+				chan_set_detail(c, "%s", a->detail);
 			else
 				rc = handshake_recv(c, a, in, &in_len);
 		}

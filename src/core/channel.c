@@ -22,6 +22,24 @@
 #define CHAN_DEFAULT_MAX_SIZE (1ull << 30)
 #define TRACE_BYTES 32
 
+/* Opaque outside this file: the rest of the core and the tools go through
+ * functions, so the queues' rules (whole messages, the frame reader's
+ * state) live here alone. */
+struct conn_channel {
+	int rfd, wfd;
+	struct conn_buf rx, tx;
+	struct conn_frame_reader reader;
+	int64_t deadline;
+	int64_t deadline_set_at;	/* when it was set: the span is in messages */
+	volatile sig_atomic_t *stop;
+	bool peer_eof;
+	bool rx_filled;		/* the last read filled rx's room */
+	conn_log_fn *log;
+	void *log_ctx;
+	bool trace;
+	char detail[240];
+};
+
 int64_t conn_clock_ms(void)
 {
 	struct timespec ts;
@@ -120,6 +138,32 @@ const char *conn_channel_detail(const struct conn_channel *c)
 	return c->detail;
 }
 
+void chan_set_detail(struct conn_channel *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+}
+
+int64_t chan_deadline_span(const struct conn_channel *c)
+{
+	return c->deadline < 0 ? -1 : c->deadline - c->deadline_set_at;
+}
+
+void chan_log_target(const struct conn_channel *c, conn_log_fn **log,
+		     void **ctx)
+{
+	*log = c->log;
+	*ctx = c->log_ctx;
+}
+
+bool chan_tracing(const struct conn_channel *c)
+{
+	return c->trace;
+}
+
 void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...)
 {
@@ -134,8 +178,8 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 	c->log(c->log_ctx, level, line);
 }
 
-void chan_trace_frame(struct conn_channel *c, char dir,
-		      const struct conn_piece *p)
+void conn_channel_trace_frame(struct conn_channel *c, char dir,
+			      const struct conn_piece *p)
 {
 	char shown[TRACE_BYTES * 4 + 8];
 
@@ -203,7 +247,7 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 	}
 }
 
-int chan_read_some(struct conn_channel *c)
+int conn_channel_read_some(struct conn_channel *c)
 {
 	size_t room;
 	ssize_t n;
@@ -242,7 +286,7 @@ static ssize_t write_fd(int fd, const void *data, size_t n)
 	return write(fd, data, n);
 }
 
-bool chan_has_message(const struct conn_channel *c)
+bool conn_channel_has_message(const struct conn_channel *c)
 {
 	uint64_t length;
 	size_t header_size;
@@ -262,7 +306,7 @@ int chan_grow(struct conn_channel *c)
 	return 0;
 }
 
-int chan_write_some(struct conn_channel *c, size_t limit)
+static int chan_write_some(struct conn_channel *c, size_t limit)
 {
 	ssize_t n;
 
@@ -302,7 +346,8 @@ int chan_flush(struct conn_channel *c)
 	return 0;
 }
 
-int chan_reader_error(struct conn_channel *c, int err)
+/* Puts the detail for a reader error (sizes, header bytes) in c. */
+static int chan_reader_error(struct conn_channel *c, int err)
 {
 	const uint8_t *header;
 	size_t n = conn_frame_reader_header(&c->reader, &header);
@@ -379,15 +424,16 @@ int conn_channel_queue(struct conn_channel *c, const void *data, size_t size)
 				{ (void *)data, size } };
 	int rc = 0;
 
-	chan_trace_frame(c, '>', &p);
+	conn_channel_trace_frame(c, '>', &p);
 	if (buf_len(&c->tx) + header_size + size > CHAN_BUF_SIZE)
 		rc = chan_flush(c);
 	if (rc == 0 && size >= CHAN_BUF_SIZE / 2)
 		return chan_writev_all(c, iov, 2);
-	return rc ? rc : chan_append(c, data, size);
+	return rc ? rc : conn_channel_append(c, data, size);
 }
 
-int chan_append(struct conn_channel *c, const void *data, size_t size)
+int conn_channel_append(struct conn_channel *c, const void *data,
+			size_t size)
 {
 	uint8_t header[CONN_FRAME_HEADER_MAX];
 	int rc = buf_append(&c->tx, header,
@@ -398,6 +444,65 @@ int chan_append(struct conn_channel *c, const void *data, size_t size)
 	if (rc == 0)
 		buf_commit(&c->tx);
 	return rc;
+}
+
+int conn_channel_append_piece(struct conn_channel *c,
+			      const struct conn_piece *piece)
+{
+	uint8_t header[CONN_FRAME_HEADER_MAX];
+	int rc = 0;
+
+	if (conn_piece_is_first(piece)) {
+		conn_channel_trace_frame(c, '>', piece);
+		rc = buf_append(&c->tx, header,
+				conn_frame_header_encode(header, piece->total));
+	}
+	if (rc == 0)
+		rc = buf_append(&c->tx, piece->data, piece->size);
+	if (rc == 0 && conn_piece_is_last(piece))
+		buf_commit(&c->tx);
+	return rc;
+}
+
+int conn_channel_append_frames(struct conn_channel *c, const void *frames,
+			       size_t size)
+{
+	int rc = buf_append(&c->tx, frames, size);
+
+	if (rc == 0)
+		buf_commit(&c->tx);
+	return rc;
+}
+
+size_t conn_channel_queued(const struct conn_channel *c)
+{
+	return buf_len(&c->tx);
+}
+
+int conn_channel_write_some(struct conn_channel *c)
+{
+	return chan_write_some(c, c->tx.end);
+}
+
+size_t chan_tx_room(struct conn_channel *c, size_t want)
+{
+	return buf_room(&c->tx) >= want ? buf_room(&c->tx)
+					: buf_compact(&c->tx);
+}
+
+void chan_drop_partial(struct conn_channel *c)
+{
+	c->tx.end = c->tx.mark > c->tx.start ? c->tx.mark : c->tx.start;
+}
+
+bool chan_may_write(const struct conn_channel *c)
+{
+	return buf_flush_limit(&c->tx) > c->tx.start;
+}
+
+int chan_write_whole(struct conn_channel *c)
+{
+	return chan_write_some(c, buf_flush_limit(&c->tx));
 }
 
 int conn_channel_flush(struct conn_channel *c)
@@ -412,7 +517,9 @@ int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
 	return rc ? rc : chan_flush(c);
 }
 
-int chan_end_of_stream(struct conn_channel *c)
+/* At the peer's end of stream: CONN_ERESET between messages, else
+ * CONN_ETRUNC with the detail saying how much of the message came. */
+static int chan_end_of_stream(struct conn_channel *c)
 {
 	if (conn_frame_reader_is_idle(&c->reader) && buf_len(&c->rx) == 0)
 		return CONN_ERESET;
@@ -437,7 +544,7 @@ static int chan_fill(struct conn_channel *c)
 	for (;;) {
 		if (c->peer_eof)
 			return chan_end_of_stream(c);
-		rc = chan_read_some(c);
+		rc = conn_channel_read_some(c);
 		if (rc == 0)
 			return 0;
 		if (rc != CONN_EAGAIN)
@@ -448,24 +555,80 @@ static int chan_fill(struct conn_channel *c)
 	}
 }
 
-int conn_channel_recv_piece(struct conn_channel *c, struct conn_piece *piece)
+/* The one frame-reader loop over rx: the next piece of at most max_piece
+ * bytes, CONN_EAGAIN when rx holds no more of one, or a reader error with
+ * its detail. */
+static int chan_next_piece(struct conn_channel *c, struct conn_piece *piece,
+			   size_t max_piece)
 {
 	size_t used;
 	int rc;
 
-	for (;;) {
+	do {
 		rc = conn_frame_reader_next(&c->reader, piece, &used,
 					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), SIZE_MAX);
+					    buf_len(&c->rx), max_piece);
 		buf_consume(&c->rx, used);
-		if (rc == 0)
-			return 0;
+	} while (rc == CONN_EAGAIN && used > 0);
+	if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
+		return chan_reader_error(c, rc);
+	return rc;
+}
+
+int conn_channel_recv_piece(struct conn_channel *c, struct conn_piece *piece)
+{
+	int rc;
+
+	for (;;) {
+		rc = chan_next_piece(c, piece, SIZE_MAX);
 		if (rc != CONN_EAGAIN)
-			return chan_reader_error(c, rc);
+			return rc;
 		rc = chan_fill(c);
 		if (rc)
 			return rc;
 	}
+}
+
+int conn_channel_take_piece(struct conn_piece *piece, struct conn_channel *c,
+			    size_t max_piece)
+{
+	int rc = chan_next_piece(c, piece, max_piece);
+
+	if (rc == CONN_EAGAIN && c->peer_eof)
+		return chan_end_of_stream(c);
+	return rc;
+}
+
+int conn_channel_take_message(struct conn_piece *msg, struct conn_channel *c)
+{
+	if (!conn_channel_has_message(c))
+		return CONN_EAGAIN;
+	return chan_next_piece(c, msg, SIZE_MAX);
+}
+
+int conn_channel_next_size(uint64_t *size, const struct conn_channel *c)
+{
+	size_t header_size;
+
+	return conn_frame_header_decode(size, &header_size,
+					c->rx.data + c->rx.start,
+					buf_len(&c->rx));
+}
+
+size_t conn_channel_received(const struct conn_channel *c)
+{
+	return buf_len(&c->rx);
+}
+
+bool conn_channel_peer_eof(const struct conn_channel *c)
+{
+	return c->peer_eof;
+}
+
+void conn_channel_discard_input(struct conn_channel *c)
+{
+	buf_consume(&c->rx, buf_len(&c->rx));
+	c->peer_eof = true;
 }
 
 /* Peeks at the next message's length without consuming anything. */
@@ -518,7 +681,7 @@ int conn_channel_recv(struct conn_channel *c, size_t *size, void *buf,
 		if (rc)
 			break;
 		if (p.offset == 0)
-			chan_trace_frame(c, '<', &p);
+			conn_channel_trace_frame(c, '<', &p);
 		if (p.size)
 			memcpy((uint8_t *)buf + got, p.data, p.size);
 		got += p.size;

@@ -210,6 +210,81 @@ int conn_channel_shutdown(struct conn_channel *c);
 /* One line saying more about the last error, or "" when there is none. */
 const char *conn_channel_detail(const struct conn_channel *c);
 
+/*
+ * Non-blocking use, for an event loop of the caller's own: poll
+ * conn_channel_rfd() for POLLIN unless conn_channel_peer_eof(), and
+ * conn_channel_wfd() for POLLOUT while conn_channel_queued() is not 0;
+ * then call conn_channel_read_some() or conn_channel_write_some(), and
+ * take what came with conn_channel_take_piece() or _take_message().
+ * None of these waits; none looks at the deadline or the stop flag.
+ */
+
+/* Reads what the descriptor holds now: 0 when bytes came or the peer's end
+ * of stream was seen, CONN_EAGAIN when nothing was there, or an error. */
+int conn_channel_read_some(struct conn_channel *c);
+
+/*
+ * Takes the next piece (at most max_piece payload bytes; SIZE_MAX for all
+ * that is here) from what was read, uncopied: piece->data points into the
+ * channel and stays valid until the next call on c.  CONN_EAGAIN when
+ * more bytes are needed; once the peer's end of stream is seen,
+ * CONN_ERESET between messages, CONN_ETRUNC inside one; CONN_EPROTO or
+ * CONN_ETOOBIG for a header that is no frame or over the max size.
+ */
+int conn_channel_take_piece(struct conn_piece *piece, struct conn_channel *c,
+			    size_t max_piece);
+
+/* Takes the next message if it is all here (one piece, uncopied, as
+ * above), else CONN_EAGAIN and takes nothing. */
+int conn_channel_take_message(struct conn_piece *msg, struct conn_channel *c);
+
+/* The length the next message announces: 0 once its header is here,
+ * CONN_EAGAIN before, CONN_EPROTO for a header that is no frame.  Only
+ * between messages; consumes nothing. */
+int conn_channel_next_size(uint64_t *size, const struct conn_channel *c);
+
+/* True when a whole message is waiting to be taken. */
+bool conn_channel_has_message(const struct conn_channel *c);
+
+/* Bytes read and not yet taken. */
+size_t conn_channel_received(const struct conn_channel *c);
+
+/* True once the peer's end of stream was read (or input was discarded). */
+bool conn_channel_peer_eof(const struct conn_channel *c);
+
+/* Forgets what was read and reads no more, as at the peer's end of stream:
+ * for a peer being dropped, whose queued bytes may still go out. */
+void conn_channel_discard_input(struct conn_channel *c);
+
+/* Frames one message onto the send queue, which grows as needed; writes
+ * nothing, so it never blocks (unlike conn_channel_queue()). */
+int conn_channel_append(struct conn_channel *c, const void *data,
+			size_t size);
+
+/* The same a piece at a time: the header goes with the first piece, the
+ * message counts as queued with the last. */
+int conn_channel_append_piece(struct conn_channel *c,
+			      const struct conn_piece *piece);
+
+/* Queues bytes that are already whole frames (conn_frame_header_encode()
+ * and the payload), as they are: for a sender that frames once and sends
+ * the same frames again and again, as a benchmark does. */
+int conn_channel_append_frames(struct conn_channel *c, const void *frames,
+			       size_t size);
+
+/* When the channel traces (conn_channel_set_log()), logs the frame that
+ * piece starts, going in direction dir: '<' in, '>' out.  The blocking
+ * calls trace their own; a loop of the caller's traces what it takes. */
+void conn_channel_trace_frame(struct conn_channel *c, char dir,
+			      const struct conn_piece *piece);
+
+/* Bytes queued and not yet written. */
+size_t conn_channel_queued(const struct conn_channel *c);
+
+/* Writes what is queued as far as the kernel takes it now: 0 (even when
+ * some is left), or an error. */
+int conn_channel_write_some(struct conn_channel *c);
+
 /* Milliseconds on the monotonic clock. */
 int64_t conn_clock_ms(void);
 
@@ -486,6 +561,16 @@ size_t conn_decoder_window(const struct conn_decoder *d);
 int conn_format_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_format f,
 		       const uint8_t *message, size_t len);
+
+/*
+ * conn_format_render() with --keep-going's way out: when keep_going, a
+ * message f cannot show (CONN_EPROTO, CONN_ETOOBIG) comes back as its hex
+ * line instead, with *as_hex set and detail saying what was wrong with it.
+ */
+int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
+			      char *detail, size_t capacity,
+			      enum conn_format f, const uint8_t *message,
+			      size_t len, bool keep_going);
 
 /* The most bytes conn_encode_piece() may write for a piece of size bytes. */
 size_t conn_encode_bound(enum conn_format f, size_t size);

@@ -555,3 +555,23 @@ done:
 	*out_len = n;
 	return 0;
 }
+
+int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
+			      char *detail, size_t capacity,
+			      enum conn_format f, const uint8_t *message,
+			      size_t len, bool keep_going)
+{
+	struct conn_piece p = { message, len, 0, len };
+	int rc = conn_format_render(out, out_len, detail, capacity, f,
+				    message, len);
+
+	*as_hex = false;
+	if (!keep_going || (rc != CONN_EPROTO && rc != CONN_ETOOBIG))
+		return rc;
+	*out = malloc(conn_encode_bound(CONN_FORMAT_HEX, len));
+	if (*out == NULL)
+		return CONN_ENOMEM;
+	*out_len = conn_encode_piece((uint8_t *)*out, CONN_FORMAT_HEX, &p);
+	*as_hex = true;
+	return 0;
+}

@@ -28,47 +28,35 @@ static inline int stop_checked(int ms)
 
 /* ---------------------------------------------------------------- channel */
 
-struct conn_channel {
-	int rfd, wfd;
-	struct conn_buf rx, tx;
-	struct conn_frame_reader reader;
-	int64_t deadline;
-	int64_t deadline_set_at;	/* when it was set: the span is in messages */
-	volatile sig_atomic_t *stop;
-	bool peer_eof;
-	bool rx_filled;		/* the last read filled rx's room */
-	conn_log_fn *log;
-	void *log_ctx;
-	bool trace;
-	char detail[240];
-};
-
-/* True when a whole message is waiting in rx. */
-bool chan_has_message(const struct conn_channel *c);
-
-/* Frames one message onto the end of tx; nothing is written yet. */
-int chan_append(struct conn_channel *c, const void *data, size_t size);
+/* struct conn_channel is channel.c's alone; the rest of the core uses the
+ * public API and these. */
 
 /* Gives rx and tx their full size, for the relay's bulk traffic. */
 int chan_grow(struct conn_channel *c);
-
-/* Reads what the socket has into rx without blocking: 0, CONN_EAGAIN when
- * nothing was there, or an error; sets peer_eof at end of stream. */
-int chan_read_some(struct conn_channel *c);
-/* At the peer's end of stream: CONN_ERESET between messages, else
- * CONN_ETRUNC with the detail saying how much of the message came. */
-int chan_end_of_stream(struct conn_channel *c);
-/* Writes tx up to limit without blocking: 0 or an error. */
-int chan_write_some(struct conn_channel *c, size_t limit);
+/* Room at the end of tx for a piece, sliding the queue to the front when
+ * less than want is left (relay.c cuts pieces to fit). */
+size_t chan_tx_room(struct conn_channel *c, size_t want);
+/* Forgets the unfinished message at the end of tx: it will never be whole. */
+void chan_drop_partial(struct conn_channel *c);
+/* True when tx holds what may go now: whole messages, or the start of one
+ * too big to hold back (buf_flush_limit()). */
+bool chan_may_write(const struct conn_channel *c);
+/* Writes, without blocking, what chan_may_write() allows: 0 or an error. */
+int chan_write_whole(struct conn_channel *c);
 /* Writes all of tx, waiting up to the deadline. */
 int chan_flush(struct conn_channel *c);
 /* Waits for events on fd until the channel's deadline. */
 int chan_wait(struct conn_channel *c, int fd, short events);
-/* Puts the detail for a reader error (sizes, header bytes) in c. */
-int chan_reader_error(struct conn_channel *c, int err);
-/* Logs a trace line for a frame going in direction dir ('<' or '>'). */
-void chan_trace_frame(struct conn_channel *c, char dir,
-		      const struct conn_piece *p);
+/* How long the deadline was when set, in ms (-1 for none). */
+int64_t chan_deadline_span(const struct conn_channel *c);
+/* Sets the channel's detail line. */
+void chan_set_detail(struct conn_channel *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Where the channel logs to (progress lines go there too). */
+void chan_log_target(const struct conn_channel *c, conn_log_fn **log,
+		     void **ctx);
+/* True when frames are traced. */
+bool chan_tracing(const struct conn_channel *c);
 void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

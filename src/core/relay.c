@@ -2,10 +2,11 @@
  * relay.c - the full-duplex loop: stdin messages to the peer, the peer's
  * messages to stdout, both at once, with back-pressure and no deadlock.
  *
- * Bytes flow stdin -> in -> (decoder) -> c->tx -> socket and
- * socket -> c->rx -> (frame reader) -> out -> stdout.  Queues hold back
- * half messages (buf_flush_limit) so a cut connection leaves only whole
- * messages behind, unless one message is larger than the queue.
+ * Bytes flow stdin -> in -> (decoder) -> the channel's send queue ->
+ * socket and socket -> the channel's receive queue -> out -> stdout.
+ * Queues hold back half messages (buf_flush_limit) so a cut connection
+ * leaves only whole messages behind, unless one message is larger than
+ * the queue.
  */
 #include "internal.h"
 
@@ -35,7 +36,7 @@ struct relay {
 	bool out_fd_owned;
 	bool in_eof;		/* stdin said end of file */
 	bool input_done;	/* ... and every message of it is queued */
-	bool input_stalled;	/* the decoder waits for room in c->tx */
+	bool input_stalled;	/* the decoder waits for send queue room */
 	bool output_stalled;	/* the frame reader waits for room in out */
 	bool output_done;	/* the peer closed and all it sent is queued */
 	bool count_reached;
@@ -77,30 +78,15 @@ static int relay_fail(struct relay *r, int err, const char *text)
 
 /* ------------------------------------------------------- stdin -> socket */
 
+/* Pieces are cut to the room chan_tx_room() gave: the queue never grows. */
 static int queue_piece(struct relay *r, const struct conn_piece *p)
 {
-	struct conn_buf *tx = &r->c->tx;
+	int rc = conn_channel_append_piece(r->c, p);
 
-	if (conn_piece_is_first(p)) {
-		tx->end += conn_frame_header_encode(tx->data + tx->end,
-						    p->total);
-		chan_trace_frame(r->c, '>', p);
-	}
-	if (p->size)
-		memcpy(tx->data + tx->end, p->data, p->size);
-	tx->end += p->size;
 	r->progress.sent_bytes += p->size;
-	if (conn_piece_is_last(p)) {
-		buf_commit(tx);
+	if (conn_piece_is_last(p))
 		r->progress.sent++;
-	}
-	return 0;
-}
-
-/* Forgets the unfinished message at the end of tx: it will never be whole. */
-static void drop_partial_message(struct conn_buf *tx)
-{
-	tx->end = tx->mark > tx->start ? tx->mark : tx->start;
+	return rc;
 }
 
 /*
@@ -114,7 +100,7 @@ static int input_failed(struct relay *r, int rc)
 	relay_fail(r, rc, r->dec.detail);
 	if (!r->cfg->capture)
 		return rc;
-	drop_partial_message(&r->c->tx);
+	chan_drop_partial(r->c);
 	r->input_error = rc;
 	r->in_eof = r->input_done = true;
 	return 0;
@@ -123,7 +109,6 @@ static int input_failed(struct relay *r, int rc)
 /* Cuts queued stdin bytes into messages while the socket queue has room. */
 static int pump_input(struct relay *r)
 {
-	struct conn_buf *tx = &r->c->tx;
 	struct conn_piece p;
 	size_t used, room;
 	int rc;
@@ -135,8 +120,7 @@ static int pump_input(struct relay *r)
 		return 0;
 	}
 	while (!r->input_done) {
-		room = buf_room(tx) >= READ_SIZE ? buf_room(tx)
-						 : buf_compact(tx);
+		room = chan_tx_room(r->c, READ_SIZE);
 		if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
 			r->input_stalled = true;
 			return 0;
@@ -146,7 +130,7 @@ static int pump_input(struct relay *r)
 				       buf_len(&r->in), r->in_eof,
 				       room - CONN_FRAME_HEADER_MAX);
 		if (rc == 0)
-			queue_piece(r, &p);
+			rc = queue_piece(r, &p);
 		buf_consume(&r->in, used);
 		if (rc == CONN_EAGAIN && used == 0) {
 			r->input_done = r->in_eof;
@@ -213,6 +197,12 @@ static bool is_handshake_message(struct relay *r, const struct conn_piece *p)
 	return false;
 }
 
+/* A capture's first frames may be the handshake's, shown as bytes. */
+static bool may_be_handshake(const struct relay *r)
+{
+	return r->cfg->capture && !r->past_handshake;
+}
+
 /* Renders a gathered message into out; --keep-going shows a message the
  * format cannot render in hex instead. */
 static int render_whole(struct relay *r)
@@ -220,37 +210,35 @@ static int render_whole(struct relay *r)
 	enum conn_format f = r->cfg->out_format;
 	struct conn_piece p = { r->whole.data, buf_len(&r->whole), 0,
 				buf_len(&r->whole) };
+	bool keep_going = r->cfg->keep_going, hex = false;
 	char why[200], *text = NULL;
 	size_t len;
 	int rc;
 
-	rc = conn_format_render(&text, &len, why, sizeof(why), f, p.data,
-				p.size);
+	/* In a capture, a failure may be a handshake frame: look first. */
+	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why),
+				       f, p.data, p.size,
+				       keep_going && !may_be_handshake(r));
 	/* Only what is no pickle may be a handshake frame. */
-	if (rc == CONN_EPROTO && is_handshake_message(r, &p)) {
+	if (rc == CONN_EPROTO && is_handshake_message(r, &p))
 		f = CONN_FORMAT_QUOTED;
-		rc = conn_format_render(&text, &len, why, sizeof(why), f,
-					p.data, p.size);
-	} else if (rc == 0) {
+	else if (rc == 0)
 		r->past_handshake = true;
-	}
-	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) && r->cfg->keep_going) {
+	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) &&
+	    (keep_going || f == CONN_FORMAT_QUOTED))
+		rc = conn_format_render_or_hex(&text, &len, &hex, why,
+					       sizeof(why), f, p.data, p.size,
+					       keep_going);
+	if (hex)
 		chan_log(r->c, CONN_LOG_WARNING, "message %llu is not shown "
 			 "as %s (%s); here it is in hex",
 			 (unsigned long long)r->received + 1,
 			 conn_format_name(f), why);
-		rc = buf_reserve(&r->out, conn_encode_bound(CONN_FORMAT_HEX,
-							    p.size), SIZE_MAX);
-		if (rc == 0)
-			r->out.end += conn_encode_piece(r->out.data +
-							r->out.end,
-							CONN_FORMAT_HEX, &p);
-	} else if (rc == 0) {
+	if (rc == 0)
 		rc = buf_append(&r->out, text, len);
-	} else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+	else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG)
 		detail_set(r->detail, r->capacity, "message %llu: %s",
 			   (unsigned long long)r->received + 1, why);
-	}
 	free(text);
 	r->whole.start = r->whole.end = 0;
 	return rc;
@@ -271,7 +259,7 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 	int rc;
 
 	if (conn_piece_is_first(p)) {
-		chan_trace_frame(r->c, '<', p);
+		conn_channel_trace_frame(r->c, '<', p);
 		if (r->cfg->no_key && r->received == 0 &&
 		    starts_with(p, "#CHALLENGE#"))
 			return relay_fail(r, CONN_EAUTH,
@@ -280,7 +268,9 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 					  "given: use --authkey-file");
 	}
 	if (r->cfg->echo) {
-		queue_piece(r, p);
+		rc = queue_piece(r, p);
+		if (rc)
+			return rc;
 	} else if (!r->cfg->send_only &&
 		   conn_format_is_whole(r->cfg->out_format)) {
 		rc = gather_piece(r, p);
@@ -318,15 +308,14 @@ static int pump_output(struct relay *r)
 {
 	struct conn_channel *c = r->c;
 	struct conn_piece p;
-	size_t used, room, max_piece = SIZE_MAX;
+	size_t room, max_piece = SIZE_MAX;
 	int rc;
 
 	r->output_stalled = false;
 	while (!r->output_done && !r->count_reached) {
 		if (r->cfg->echo) {
 			/* An echo goes to the socket queue: wait for room. */
-			room = buf_room(&c->tx) >= READ_SIZE ?
-			       buf_room(&c->tx) : buf_compact(&c->tx);
+			room = chan_tx_room(c, READ_SIZE);
 			if (room < CONN_FRAME_HEADER_MAX + MIN_PIECE) {
 				r->output_stalled = true;
 				return 0;
@@ -348,30 +337,20 @@ static int pump_output(struct relay *r)
 				return 0;
 			}
 		}
-		rc = conn_frame_reader_next(&c->reader, &p, &used,
-					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), max_piece);
-		if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
-			return relay_fail(r, chan_reader_error(c, rc),
-					  c->detail);
-		if (rc == 0)
-			rc = deliver_piece(r, &p);
-		buf_consume(&c->rx, used);
-		if (rc == CONN_EAGAIN) {
-			if (used)
-				continue;
-			if (!c->peer_eof)
-				return 0;
-			rc = chan_end_of_stream(c);
-			if (rc == CONN_ETRUNC)
-				return relay_fail(r, rc, c->detail);
-			if (c->trace)
+		rc = conn_channel_take_piece(&p, c, max_piece);
+		if (rc == CONN_EAGAIN)
+			return 0;
+		if (rc == CONN_ERESET) {
+			if (chan_tracing(c))
 				chan_log(c, CONN_LOG_TRACE, "the peer closed "
 					 "its sending side after %llu messages",
 					 (unsigned long long)r->received);
 			r->output_done = true;
 			return 0;
 		}
+		if (rc)
+			return relay_fail(r, rc, conn_channel_detail(c));
+		rc = deliver_piece(r, &p);
 		if (rc)
 			return rc;	/* the detail is set already */
 	}
@@ -402,9 +381,11 @@ static int drain_output(struct relay *r)
 /* Sends what is whole in the socket queue, for a little while at most. */
 static void drain_tx(struct relay *r)
 {
-	drop_partial_message(&r->c->tx);
+	chan_drop_partial(r->c);
 	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
-	chan_flush(r->c);
+	/* Best effort on the way out: the error that ended the loop is the
+	 * one to report, not a second one from the same broken peer. */
+	(void)chan_flush(r->c);
 }
 
 /* ------------------------------------------------------------- the loop */
@@ -420,8 +401,8 @@ static int send_data(struct relay *r)
 		p = (struct conn_piece){ (const uint8_t *)cfg->data[i],
 					 cfg->data_len[i], 0,
 					 cfg->data_len[i] };
-		chan_trace_frame(r->c, '>', &p);
-		rc = chan_append(r->c, p.data, p.size);
+		conn_channel_trace_frame(r->c, '>', &p);
+		rc = conn_channel_append(r->c, p.data, p.size);
 		r->progress.sent++;
 		r->progress.sent_bytes += p.size;
 	}
@@ -434,10 +415,10 @@ static int finish_input(struct relay *r, bool *stop_now)
 	int rc;
 
 	*stop_now = false;
-	if (!r->input_done || buf_len(&r->c->tx) > 0 || r->shut)
+	if (!r->input_done || conn_channel_queued(r->c) > 0 || r->shut)
 		return 0;
 	if (r->cfg->close_on_eof) {
-		if (r->c->trace)
+		if (chan_tracing(r->c))
 			chan_log(r->c, CONN_LOG_TRACE, "end of input, all "
 				 "sent: closing (--close-on-eof)");
 		*stop_now = true;
@@ -446,7 +427,7 @@ static int finish_input(struct relay *r, bool *stop_now)
 	r->shut = true;
 	if (r->cfg->recv_only)
 		return 0;
-	if (r->c->trace)
+	if (chan_tracing(r->c))
 		chan_log(r->c, CONN_LOG_TRACE, "end of input, all sent: "
 			 "shutting down our sending side");
 	rc = conn_channel_shutdown(r->c);
@@ -483,13 +464,14 @@ static int io_events(struct relay *r)
 
 	if (r->in_fd >= 0 && !r->in_eof && !r->input_stalled)
 		pfd[in_slot = (int)n++] = (struct pollfd){ r->in_fd, POLLIN, 0 };
-	if (!c->peer_eof && !r->output_stalled && !r->count_reached)
+	if (!conn_channel_peer_eof(c) && !r->output_stalled &&
+	    !r->count_reached)
 		sock_events |= POLLIN;
-	if (buf_flush_limit(&c->tx) > c->tx.start)
+	if (chan_may_write(c))
 		sock_events |= POLLOUT;
 	if (sock_events)
-		pfd[sock_slot = (int)n++] = (struct pollfd){ c->rfd,
-							     sock_events, 0 };
+		pfd[sock_slot = (int)n++] =
+			(struct pollfd){ conn_channel_rfd(c), sock_events, 0 };
 	if (buf_flush_limit(&r->out) > r->out.start)
 		pfd[out_slot = (int)n++] = (struct pollfd){ r->out_fd,
 							    POLLOUT, 0 };
@@ -504,9 +486,9 @@ static int io_events(struct relay *r)
 	}
 	if (sock_slot >= 0 && (pfd[sock_slot].revents & ~POLLOUT) &&
 	    (sock_events & POLLIN)) {
-		rc = chan_read_some(c);
+		rc = conn_channel_read_some(c);
 		if (rc && rc != CONN_EAGAIN)
-			return relay_fail(r, rc, c->detail);
+			return relay_fail(r, rc, conn_channel_detail(c));
 	}
 	return 0;
 }
@@ -514,19 +496,19 @@ static int io_events(struct relay *r)
 /* Writes what both queues may send now; *wrote says if any went out. */
 static int flush_queues(struct relay *r, bool *wrote)
 {
-	size_t before = buf_len(&r->c->tx) + buf_len(&r->out);
-	int rc = chan_write_some(r->c, buf_flush_limit(&r->c->tx));
+	size_t before = conn_channel_queued(r->c) + buf_len(&r->out);
+	int rc = chan_write_whole(r->c);
 
 	if (rc) {
-		if (r->c->peer_eof && rc == CONN_ERESET)
+		if (conn_channel_peer_eof(r->c) && rc == CONN_ERESET)
 			return relay_fail(r, rc, "the peer closed the "
 					  "connection before all input was "
 					  "sent");
-		return relay_fail(r, rc, r->c->detail);
+		return relay_fail(r, rc, conn_channel_detail(r->c));
 	}
 	if (!r->cfg->send_only)
 		rc = write_output(r, buf_flush_limit(&r->out));
-	*wrote = buf_len(&r->c->tx) + buf_len(&r->out) < before;
+	*wrote = conn_channel_queued(r->c) + buf_len(&r->out) < before;
 	return rc;
 }
 
@@ -565,6 +547,8 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 {
 	struct relay r = { .cfg = cfg, .c = c, .detail = detail,
 			   .capacity = capacity };
+	conn_log_fn *log;
+	void *log_ctx;
 	int rc;
 
 	detail_set(detail, capacity, "%s", "");
@@ -581,8 +565,9 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	r.dec.pickle_protocol = cfg->pickle_protocol;
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
-	progress_start(&r.progress, cfg->progress, cfg->progress_width, c->log,
-		       c->log_ctx);
+	chan_log_target(c, &log, &log_ctx);
+	progress_start(&r.progress, cfg->progress, cfg->progress_width, log,
+		       log_ctx);
 	rc = chan_grow(c);
 	if (rc == 0)
 		rc = buf_init(&r.in, IN_BUF_SIZE);

@@ -343,3 +343,23 @@ EOF
 	grep -qx 'keys=0' "$T/C.out" || fail "$(cat "$T/C.out")"
 	grep -Eqx 'peer=127\.0\.0\.1:[0-9]+ digest=sha256' "$T/C.out" || fail "$(cat "$T/C.out")"
 }
+
+@test "-k: a message too big to hold (ulimit -v) drops its client with one warning naming it; the others go on" {
+	skip_under_valgrind "ulimit -v would limit valgrind"
+	if ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'; then
+		skip "a sanitizer reserves more address space than ulimit -v leaves"
+	fi
+	spawn L --idle bash -c 'ulimit -v 200000 && exec conn-listen -k "$@"' _ 127.0.0.1:0
+	wait_listening L
+	# 300,000,000 bytes (0x11e1a300): more than the 200 MB the listener may map
+	spawn A bash -c '{ printf "\021\341\243\000"; head -c 300000000 /dev/zero; } |
+		conn-client --in frames --close-on-eof "$1"' _ "$ADDR"
+	finish A 60
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 is lost: out of memory' 30
+	run_to B conn-client --data after --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'after\n'
+	[[ $(grep -c 'is lost' "$T/L.err") == 1 ]] || fail "not one warning: $(cat "$T/L.err")"
+	alive L || fail "the listener exited"
+}

@@ -141,6 +141,8 @@ NOT_EXAMPLES = [
      'the static link of the installed library: make installcheck runs it (library.bats)'),
     ('man/libconn.3', 'int conn_exit_status(int err);',
      'synopsis (the prototypes)'),
+    ('man/libconn.3', '(rc = conn_channel_take_message(&p, c))',
+     'a fragment of a non-blocking loop: the poll() around it is the reader\'s'),
     ('man/libconn.3', ' * example-client.c - the smallest',
      'man/examples/example-client.c itself, which docs.bats checks and make check builds'),
 ]

@@ -1,14 +1,12 @@
 /*
- * bench.c - the workloads of conn-bench: stream, pingpong and handshake,
- * over P connections at once (one thread each), and the peers they run
- * against (forked workers using the core, or Python's own Listener).
+ * bench-workload.c - the workloads of conn-bench: stream, pingpong and
+ * handshake, over P connections at once (one thread each).  The peers
+ * they run against are bench-peer.c's.
  *
  * Nothing here prints: results and errors go back to conn-bench.c.
  */
 #include "cli.h"
-/* phase 2: struct conn_channel's fields, chan_*() and buf_*() are the
- * core's private API; the public non-blocking channel API replaces them */
-#include "internal.h"
+#include "detail.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -19,19 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_BYTES (64 * 1024)	/* frames handed to the kernel at once */
 #define IDLE_MS 10000		/* a peer silent this long is stuck */
-#define TICK_MS 20		/* how often the main thread looks around */
 #define PROGRESS_MS 1000
-#define ANNOUNCE_MS 10000	/* time for python to start listening */
-
-extern char **environ;
 
 static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
 	[BENCH_STREAM] = "stream",
@@ -71,8 +62,8 @@ static bool stopped(volatile sig_atomic_t *stop)
 
 /* ------------------------------------------------------------ handshake */
 
-static int authenticate(struct conn_channel *c, const struct bench_auth *au,
-			enum conn_role role)
+int bench_authenticate(struct conn_channel *c, const struct bench_auth *au,
+		       enum conn_role role)
 {
 	struct conn_auth a;
 	int rc;
@@ -85,274 +76,6 @@ static int authenticate(struct conn_channel *c, const struct bench_auth *au,
 	return rc;
 }
 
-/* ---------------------------------------------------------------- peers */
-
-struct bench_peer {
-	struct conn_listener *listener;	/* ours; NULL for python */
-	pid_t *pids;
-	unsigned npids;
-	char name[CONN_ADDRESS_PATH_MAX + 16];
-};
-
-/* Counts messages until our client half-closes, then says how many. */
-static int peer_sink(struct conn_channel *c)
-{
-	struct conn_piece p;
-	uint64_t n = 0;
-	char reply[32];
-	int rc, len;
-
-	while ((rc = conn_channel_recv_piece(c, &p)) == 0)
-		if (conn_piece_is_last(&p))
-			n++;
-	if (rc != CONN_ERESET)
-		return rc;
-	len = snprintf(reply, sizeof(reply), "%llu", (unsigned long long)n);
-	return conn_channel_send(c, reply, (size_t)len);
-}
-
-/* Sends every message back, piece by piece (any size in constant
- * memory), flushing when nothing more is buffered: pipelined messages
- * go back in batches, a lone ping at once. */
-static int peer_echo(struct conn_channel *c)
-{
-	uint8_t header[CONN_FRAME_HEADER_MAX];
-	struct conn_piece p;
-	int rc;
-
-	while ((rc = conn_channel_recv_piece(c, &p)) == 0) {
-		if (conn_piece_is_first(&p))
-			rc = buf_append(&c->tx, header,
-					conn_frame_header_encode(header,
-								 p.total));
-		if (rc == 0)
-			rc = buf_append(&c->tx, p.data, p.size);
-		if (rc == 0 && (buf_len(&c->rx) == 0 ||
-				buf_len(&c->tx) >= BATCH_BYTES))
-			rc = chan_flush(c);
-		if (rc)
-			return rc;
-	}
-	return rc == CONN_ERESET ? chan_flush(c) : rc;
-}
-
-static void peer_serve(int fd, const struct bench_peer_config *cfg)
-{
-	struct conn_channel *c;
-	int rc;
-
-	if (conn_channel_new(&c, fd, fd))
-		return;
-	conn_channel_set_max_size(c, 0);
-	rc = cfg->auth.key ? authenticate(c, &cfg->auth,
-					  CONN_ROLE_LISTENER) : 0;
-	if (rc == 0)
-		rc = cfg->kind == BENCH_PEER_SINK ? peer_sink(c)
-						  : peer_echo(c);
-	conn_channel_free(c);
-}
-
-/* A worker process: its own process group (a ^C on the terminal is for
- * conn-bench, which then stops us), and it dies with its parent. */
-_Noreturn static void peer_worker(struct conn_listener *l,
-				  const struct bench_peer_config *cfg)
-{
-	char peer[160];
-	int fd;
-
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(0);
-	for (;;)
-		if (conn_listener_accept(&fd, peer, sizeof(peer), l,
-					 NULL) == 0)
-			peer_serve(fd, cfg);
-}
-
-static int peer_alloc(struct bench_peer **out, unsigned n)
-{
-	struct bench_peer *p = calloc(1, sizeof(*p));
-
-	*out = p;
-	if (p == NULL)
-		return CONN_ENOMEM;
-	p->pids = calloc(n, sizeof(*p->pids));
-	return p->pids ? 0 : CONN_ENOMEM;
-}
-
-int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
-		     const struct conn_address *a,
-		     const struct bench_peer_config *cfg)
-{
-	unsigned n = cfg->workers ? cfg->workers : 1;
-	struct bench_peer *p = NULL;
-	pid_t pid;
-	int rc;
-
-	*out = NULL;
-	rc = peer_alloc(&p, n);
-	if (rc == 0)
-		rc = conn_listener_open(&p->listener, detail, capacity, a,
-					cfg->family);
-	if (rc)
-		goto fail;
-	snprintf(p->name, sizeof(p->name), "%s",
-		 conn_listener_name(p->listener));
-	for (; p->npids < n; p->npids++) {
-		pid = fork();
-		if (pid == 0)
-			peer_worker(p->listener, cfg);
-		if (pid < 0) {
-			detail_set(detail, capacity, "cannot start the peer: "
-				   "%s", strerror(errno));
-			rc = CONN_ENOMEM;
-			goto fail;
-		}
-		p->pids[p->npids] = pid;
-	}
-	*out = p;
-	return 0;
-fail:
-	bench_peer_stop(p);
-	return rc;
-}
-
-const char *bench_peer_name(const struct bench_peer *p)
-{
-	return p->name;
-}
-
-void bench_peer_stop(struct bench_peer *p)
-{
-	unsigned i;
-
-	if (p == NULL)
-		return;
-	for (i = 0; i < p->npids; i++)
-		kill(p->pids[i], SIGTERM);
-	for (i = 0; i < p->npids; i++)
-		while (waitpid(p->pids[i], NULL, 0) < 0 && errno == EINTR)
-			;
-	conn_listener_close(p->listener);
-	free(p->pids);
-	free(p);
-}
-
-/* ------------------------------------------------------- the python peer */
-
-/* environ without CONN_AUTHKEY, plus CONN_AUTHKEY=key_text if any. */
-static char **python_environment(char **keyvar, const char *key_text)
-{
-	size_t n = 0, i, j = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	*keyvar = NULL;
-	if (env == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "CONN_AUTHKEY=", 13))
-			env[j++] = environ[i];
-	if (key_text && asprintf(keyvar, "CONN_AUTHKEY=%s", key_text) > 0)
-		env[j++] = *keyvar;
-	return env;
-}
-
-_Noreturn static void python_child(int err_fd, char *const argv[],
-				   char *const env[])
-{
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	dup2(err_fd, STDERR_FILENO);
-	execvpe(argv[0], argv, env);
-	dprintf(err_fd, "cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/* Reads the child's stderr up to its "listening on ADDRESS" line. */
-static int python_announce(struct bench_peer *p, char *detail,
-			   size_t capacity, int fd)
-{
-	int64_t deadline = conn_clock_ms() + ANNOUNCE_MS;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char text[1024];
-	size_t len = 0;
-	char *line, *nl;
-	ssize_t n;
-
-	for (;;) {
-		text[len] = '\0';
-		line = strstr(text, "listening on ");
-		if (line && (nl = strchr(line, '\n'))) {
-			*nl = '\0';
-			snprintf(p->name, sizeof(p->name), "%s", line + 13);
-			return 0;
-		}
-		if (conn_clock_ms() > deadline || len + 1 >= sizeof(text))
-			break;
-		if (poll(&pfd, 1, TICK_MS * 5) <= 0)
-			continue;
-		n = read(fd, text + len, sizeof(text) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	text[len] = '\0';
-	if ((nl = strchr(text, '\n')))
-		*nl = '\0';
-	detail_set(detail, capacity, "the python peer did not start%s%s",
-		   len ? ": " : "", text);
-	return CONN_ECONNECT;
-}
-
-int bench_python_start(struct bench_peer **out, char *detail,
-		       size_t capacity, const char *python,
-		       const char *script, const char *address,
-		       enum bench_peer_kind kind, const char *key_text)
-{
-	char *argv[] = { (char *)python, (char *)script, (char *)address,
-			 kind == BENCH_PEER_SINK ? "--sink" : NULL, NULL };
-	struct bench_peer *p = NULL;
-	char *keyvar = NULL, **env = NULL;
-	int fds[2] = { -1, -1 }, rc;
-	pid_t pid;
-
-	*out = NULL;
-	rc = peer_alloc(&p, 1);
-	if (rc == 0 && (env = python_environment(&keyvar, key_text)) == NULL)
-		rc = CONN_ENOMEM;
-	if (rc == 0 && pipe2(fds, O_CLOEXEC) < 0)
-		rc = CONN_ENOMEM;
-	if (rc)
-		goto done;
-	pid = fork();
-	if (pid == 0)
-		python_child(fds[1], argv, env);
-	close(fds[1]);
-	if (pid < 0) {
-		detail_set(detail, capacity, "cannot start %s: %s", python,
-			   strerror(errno));
-		rc = CONN_ENOMEM;
-		goto done;
-	}
-	p->pids[p->npids++] = pid;
-	rc = python_announce(p, detail, capacity, fds[0]);
-done:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	free(keyvar);
-	free(env);
-	if (rc)
-		bench_peer_stop(p);
-	else
-		*out = p;
-	return rc;
-}
 
 /* -------------------------------------------------------------- clients */
 
@@ -397,6 +120,7 @@ struct worker {
 	const struct conn_address *a;
 	struct gate *gate;
 	struct conn_channel *c;
+	int64_t deadline;		/* the channel's, for our own waits */
 	uint64_t done;			/* read by the main thread: atomics */
 	uint64_t *samples;		/* latencies, ns */
 	size_t nsamples, cap;
@@ -439,21 +163,22 @@ static int add_sample(struct worker *w, uint64_t ns)
 /* A silent peer must not hang us: every wait gets a fresh deadline. */
 static void keep_alive(struct worker *w)
 {
-	conn_channel_set_deadline(w->c, conn_clock_ms() + IDLE_MS);
+	w->deadline = conn_clock_ms() + IDLE_MS;
+	conn_channel_set_deadline(w->c, w->deadline);
 }
 
 /* Keeps the first error's detail, prefixed by what was going on ("" for
  * nothing more than the row the caller prints). */
-/* Waits for pfd's events within the channel's deadline. */
-static int chan_wait_both(struct conn_channel *c, struct pollfd *pfd)
+/* Waits for pfd's events within the worker's deadline. */
+static int wait_both(struct worker *w, struct pollfd *pfd)
 {
 	int64_t left;
 	int n;
 
 	for (;;) {
-		if (stopped(c->stop))
+		if (stopped(w->cfg->stop))
 			return CONN_EINTR;
-		left = c->deadline < 0 ? IDLE_MS : c->deadline - conn_clock_ms();
+		left = w->deadline - conn_clock_ms();
 		if (left <= 0)
 			return CONN_ETIMEDOUT;
 		n = poll(pfd, 1, (int)left);
@@ -493,14 +218,14 @@ static int worker_connect(struct worker *w)
 	conn_channel_set_max_size(w->c, 0);
 	conn_channel_set_stop_flag(w->c, w->cfg->stop);
 	if (w->cfg->auth.key) {
-		rc = authenticate(w->c, &w->cfg->auth, CONN_ROLE_CLIENT);
+		rc = bench_authenticate(w->c, &w->cfg->auth, CONN_ROLE_CLIENT);
 		if (rc)
 			return worker_error(w, rc, "");
 	}
 	return 0;
 }
 
-/* frames back-to-back messages of size bytes, ~BATCH_BYTES in all. */
+/* frames back-to-back messages of size bytes, ~BENCH_BATCH_BYTES in all. */
 static uint8_t *make_batch(size_t *frames, size_t *frame_len, size_t size)
 {
 	uint8_t header[CONN_FRAME_HEADER_MAX];
@@ -508,7 +233,7 @@ static uint8_t *make_batch(size_t *frames, size_t *frame_len, size_t size)
 	uint8_t *batch;
 
 	*frame_len = h + size;
-	*frames = *frame_len >= BATCH_BYTES ? 1 : BATCH_BYTES / *frame_len;
+	*frames = *frame_len >= BENCH_BATCH_BYTES ? 1 : BENCH_BATCH_BYTES / *frame_len;
 	batch = malloc(*frames * *frame_len);
 	if (batch == NULL)
 		return NULL;
@@ -528,20 +253,19 @@ static size_t append_batch(struct worker *w, const uint8_t *batch,
 
 	if (w->cfg->count && w->cfg->count - sent < n)
 		n = w->cfg->count - sent;
-	if (buf_append(&w->c->tx, batch, (size_t)n * frame_len))
+	if (conn_channel_append_frames(w->c, batch, (size_t)n * frame_len))
 		return 0;
-	buf_commit(&w->c->tx);
 	return (size_t)n;
 }
 
-/* Queues up to a batch (about BATCH_BYTES) of messages one by one through
+/* Queues up to a batch (about BENCH_BATCH_BYTES) of messages one by one through
  * the core's API, no more than the count asks; the core decides when they
  * leave. */
 static int queue_batch(struct worker *w, const uint8_t *payload,
 		       uint64_t *sent)
 {
 	size_t size = w->cfg->size;
-	uint64_t n = size + 4 >= BATCH_BYTES ? 1 : BATCH_BYTES / (size + 4);
+	uint64_t n = size + 4 >= BENCH_BATCH_BYTES ? 1 : BENCH_BATCH_BYTES / (size + 4);
 	int rc = 0;
 
 	if (w->cfg->count && w->cfg->count - *sent < n)
@@ -602,20 +326,17 @@ static int stream_sink(struct worker *w)
 /* Counts the whole messages now in rx. */
 static int count_received(struct worker *w, uint64_t *received)
 {
-	struct conn_channel *c = w->c;
 	struct conn_piece p;
-	size_t used;
 	int rc;
 
 	for (;;) {
-		rc = conn_frame_reader_next(&c->reader, &p, &used,
-					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), SIZE_MAX);
-		buf_consume(&c->rx, used);
-		if (rc == CONN_EAGAIN)
+		rc = conn_channel_take_piece(&p, w->c, SIZE_MAX);
+		/* An early end of stream: echo_read() says what is missing. */
+		if (rc == CONN_EAGAIN || rc == CONN_ERESET ||
+		    rc == CONN_ETRUNC)
 			return 0;
 		if (rc)
-			return chan_reader_error(c, rc);
+			return rc;
 		if (conn_piece_is_last(&p))
 			(*received)++;
 	}
@@ -633,7 +354,7 @@ static int echo_write(struct worker *w, struct echo_state *s,
 	struct conn_channel *c = w->c;
 	size_t n;
 
-	if (buf_len(&c->tx) == 0) {
+	if (conn_channel_queued(c) == 0) {
 		if (worker_finished(w, s->sent)) {
 			s->sending = false;
 			return conn_channel_shutdown(c);
@@ -644,19 +365,19 @@ static int echo_write(struct worker *w, struct echo_state *s,
 		s->sent += n;
 		worker_count(w, s->sent);
 	}
-	return chan_write_some(c, c->tx.end);
+	return conn_channel_write_some(c);
 }
 
 /* One turn of the reading side: take what came, count the echoes. */
 static int echo_read(struct worker *w, struct echo_state *s)
 {
-	int rc = chan_read_some(w->c);
+	int rc = conn_channel_read_some(w->c);
 
 	if (rc == CONN_EAGAIN)
 		return 0;
 	if (rc == 0)
 		rc = count_received(w, &s->received);
-	if (rc == 0 && w->c->peer_eof && s->received < s->sent) {
+	if (rc == 0 && conn_channel_peer_eof(w->c) && s->received < s->sent) {
 		detail_set(w->detail, sizeof(w->detail), "the peer closed "
 			   "after echoing %llu of %llu messages",
 			   (unsigned long long)s->received,
@@ -687,7 +408,8 @@ static int stream_echo(struct worker *w)
 		if (rc)
 			break;
 		pfd.events = POLLIN |
-			     (s.sending && buf_len(&w->c->tx) ? POLLOUT : 0);
+			     (s.sending && conn_channel_queued(w->c) ? POLLOUT
+								     : 0);
 		if (poll(&pfd, 1, IDLE_MS) == 0) {
 			rc = worker_error(w, CONN_ETIMEDOUT, "");
 			break;
@@ -707,18 +429,20 @@ static int stream_echo(struct worker *w)
 /* Sends all of tx while taking in what arrives: a message larger than
  * the socket buffers comes back while we are still sending it, and an
  * echo peer blocked on a full queue would otherwise wait for us forever. */
-static int send_reading(struct conn_channel *c)
+static int send_reading(struct worker *w)
 {
-	struct pollfd pfd = { .fd = c->rfd, .events = POLLIN | POLLOUT };
+	struct conn_channel *c = w->c;
+	struct pollfd pfd = { .fd = conn_channel_rfd(c),
+			      .events = POLLIN | POLLOUT };
 	int rc;
 
 	for (;;) {
-		rc = chan_write_some(c, c->tx.end);
-		if (rc || buf_len(&c->tx) == 0)
+		rc = conn_channel_write_some(c);
+		if (rc || conn_channel_queued(c) == 0)
 			return rc;
-		rc = chan_wait_both(c, &pfd);
+		rc = wait_both(w, &pfd);
 		if (rc == 0 && (pfd.revents & (POLLIN | POLLHUP)))
-			rc = chan_read_some(c);
+			rc = conn_channel_read_some(c);
 		if (rc && rc != CONN_EAGAIN)
 			return rc;
 	}
@@ -739,9 +463,9 @@ static int pingpong(struct worker *w)
 	for (rc = 0; rc == 0 && !worker_finished(w, done);) {
 		keep_alive(w);
 		t0 = now_ns();
-		rc = buf_append(&w->c->tx, frame, frame_len);
+		rc = conn_channel_append_frames(w->c, frame, frame_len);
 		if (rc == 0)
-			rc = send_reading(w->c);
+			rc = send_reading(w);
 		if (rc == 0)
 			rc = conn_channel_recv(w->c, &len, echo,
 					       w->cfg->size + 1);
@@ -913,7 +637,7 @@ static void watch(struct worker *w, unsigned n, const struct bench_config *cfg)
 	struct bench_progress p;
 
 	while (workers_finished(w, n, &p) < n) {
-		poll(NULL, 0, TICK_MS);
+		poll(NULL, 0, BENCH_TICK_MS);
 		if (cfg->progress && conn_clock_ms() >= next) {
 			p.seconds = (double)(conn_clock_ms() - start) / 1e3;
 			cfg->progress(cfg->progress_ctx, &p);
@@ -984,3 +708,4 @@ done:
 	free(threads);
 	return rc;
 }
+

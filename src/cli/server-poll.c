@@ -1,0 +1,767 @@
+/*
+ * server-poll.c - conn-listen -k without --exec: many clients, one loop.
+ *
+ * One poll loop serves every client.  Each is authenticated on its own
+ * clock, so a client that stalls or sends garbage is logged and dropped
+ * while the others go on.  Messages from all clients reach stdout whole,
+ * one after another, never interleaved; messages from stdin go to the
+ * newest client, or to every client with --broadcast.  Nothing blocks:
+ * a slow stdout stops the reading of clients, a slow client the reading
+ * of stdin.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
+#define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+
+struct client {
+	struct conn_channel *c;
+	struct conn_auth auth;
+	bool authed;
+	bool closing;		/* the client is done: flush, then close */
+	int64_t deadline;	/* of the handshake, or -1 */
+	uint64_t serial;	/* accept order: the newest gets stdin */
+	uint64_t received;
+	struct conn_buf whole;	/* the message being gathered */
+	char name[NAME_MAX_LEN];
+	char *json_name;	/* --tag --out json: name as a JSON string */
+	size_t json_name_len;
+};
+
+/* ------------------------------------------------------------- clients */
+
+static void client_free(struct client *cl)
+{
+	conn_channel_free(cl->c);
+	buf_free(&cl->whole);
+	free(cl->json_name);
+	free(cl);
+}
+
+/* Queues one message for the client without ever blocking. */
+static int client_queue(struct client *cl, const void *data, size_t size)
+{
+	return conn_channel_append(cl->c, data, size);
+}
+
+static void client_drop(struct server *s, size_t i)
+{
+	struct client *cl = s->clients[i];
+
+	/* A #FAILURE#, best effort: the client is gone either way. */
+	(void)conn_channel_write_some(cl->c);
+	client_free(cl);
+	s->clients[i] = s->clients[--s->n];
+}
+
+/* Logs why a client goes, and lets it go; the server goes on. */
+static void client_fail(struct server *s, struct client *cl, int rc,
+			const char *why)
+{
+	char text[400];
+
+	cli_error_text(text, sizeof(text), rc, why);
+	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
+	cl->closing = true;
+	conn_channel_discard_input(cl->c);
+}
+
+/* A message of the client's that cannot be held, rendered or queued
+ * (out of memory) is lost: the client goes with a warning that says so,
+ * rather than the loss going unseen; the others go on. */
+static void client_lost(struct server *s, struct client *cl, int rc)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "message %llu is lost: %s; the client is "
+		 "dropped", (unsigned long long)cl->received + 1,
+		 conn_strerror(rc));
+	client_fail(s, cl, rc, why);
+}
+
+static int start_handshake(struct server *s, struct client *cl)
+{
+	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
+	size_t out_len;
+	int rc;
+
+	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
+		       s->o->digest, s->o->auth_flags);
+	rc = conn_auth_step(&cl->auth, out, &out_len, NULL, 0);
+	if (rc == 0)
+		rc = client_queue(cl, out, out_len);
+	cl->deadline = s->o->handshake_timeout_ms ?
+		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
+	return rc;
+}
+
+/* After the handshake (or at once without a key): --data greets it. */
+static int client_ready(struct server *s, struct client *cl)
+{
+	size_t i;
+	int rc = 0;
+
+	cl->authed = true;
+	cl->deadline = -1;
+	conn_channel_set_max_size(cl->c, s->o->max_size);
+	if (s->o->key)
+		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)",
+			   cl->name, cl->auth.peer_digest);
+	for (i = 0; i < s->o->data_count && rc == 0; i++) {
+		rc = client_queue(cl, s->o->data[i], s->o->data_len[i]);
+		s->progress.sent++;
+		s->progress.sent_bytes += s->o->data_len[i];
+	}
+	return rc;
+}
+
+static int accept_one(struct server *s)
+{
+	struct client *cl;
+	char peer[NAME_MAX_LEN];
+	int fd, rc;
+
+	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
+	if (rc)
+		return rc;
+	s->accepted++;
+	cl = calloc(1, sizeof(*cl));
+	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
+	if (rc == 0)
+		rc = buf_init(&cl->whole, 4096);
+	if (rc) {
+		if (cl && cl->c == NULL)
+			close(fd);
+		if (cl)
+			client_free(cl);
+		return rc;
+	}
+	cl->serial = s->accepted;
+	server_name_client(cl->name, fd, peer, cl->serial);
+	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
+	s->clients[s->n++] = cl;
+	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
+	rc = s->o->key ? start_handshake(s, cl) : client_ready(s, cl);
+	if (rc)		/* out of memory for its first frames: it goes */
+		client_fail(s, cl, rc, NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------ the handshake */
+
+/* The next handshake message if it is all here: 1, else 0; -1 when the
+ * client is dropped for a length no handshake frame has (garbage, an
+ * HTTP request). */
+static int handshake_message(struct server *s, struct client *cl,
+			     uint8_t *in, size_t *in_len)
+{
+	struct conn_piece p;
+	uint64_t length;
+	int rc = conn_channel_next_size(&length, cl->c);
+
+	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "the peer announced a %llu-byte "
+			 "message during the handshake (the limit is %d): it "
+			 "does not speak this protocol",
+			 (unsigned long long)length, CONN_HANDSHAKE_FRAME_MAX);
+		client_fail(s, cl, CONN_EPROTO, why);
+		return -1;
+	}
+	if (rc == CONN_EPROTO) {
+		client_fail(s, cl, rc, "invalid message length during the "
+			    "handshake: the peer does not speak this "
+			    "protocol");
+		return -1;
+	}
+	if (rc || conn_channel_take_message(&p, cl->c))
+		return 0;
+	memcpy(in, p.data, p.size);
+	*in_len = p.size;
+	return 1;
+}
+
+static int client_handshake(struct server *s, struct client *cl)
+{
+	uint8_t in[CONN_HANDSHAKE_FRAME_MAX], out[CONN_HANDSHAKE_FRAME_MAX];
+	size_t in_len = 0, out_len;
+	int rc, got;
+
+	while (!cl->authed && !cl->closing) {
+		got = handshake_message(s, cl, in, &in_len);
+		if (got <= 0)
+			break;
+		rc = conn_auth_step(&cl->auth, out, &out_len, in, in_len);
+		if (out_len && client_queue(cl, out, out_len) && rc == 0)
+			rc = CONN_ENOMEM;	/* our answer is lost */
+		if (rc)
+			client_fail(s, cl, rc, cl->auth.detail);
+		else if (conn_auth_is_done(&cl->auth))
+			return client_ready(s, cl);
+	}
+	if (!cl->authed && !cl->closing && conn_channel_peer_eof(cl->c))
+		client_fail(s, cl, CONN_EAUTH, "the peer closed the "
+			    "connection during authentication");
+	return 0;
+}
+
+/* ------------------------------------------------------ client -> stdout */
+
+/* --tag: "NAME " (the room is the caller's to make). */
+static int append_tag(struct server *s, const struct client *cl)
+{
+	int rc = buf_append(&s->out, cl->name, strlen(cl->name));
+
+	return rc ? rc : buf_append(&s->out, " ", 1);
+}
+
+/* --tag --out json wraps each message in an object instead of prefixing
+ * it, so that every line stays one JSON value (a file of them is JSON
+ * Lines, which jq reads). */
+static bool tag_as_json(const struct server *s)
+{
+	return s->o->tag && s->o->out_format == CONN_FORMAT_JSON;
+}
+
+/* '{"peer": NAME, "message": ' (the caller closes the object). */
+static int open_json_tag(struct server *s, struct client *cl)
+{
+	static const char head[] = "{\"peer\": ", middle[] = ", \"message\": ";
+	int rc = 0;
+
+	if (cl->json_name == NULL)
+		rc = pickle_json_quote(&cl->json_name, &cl->json_name_len,
+				       cl->name, strlen(cl->name));
+	if (rc == 0)
+		rc = buf_append(&s->out, head, sizeof(head) - 1);
+	if (rc == 0)
+		rc = buf_append(&s->out, cl->json_name, cl->json_name_len);
+	return rc ? rc : buf_append(&s->out, middle, sizeof(middle) - 1);
+}
+
+/* --tag --out json: one message, whose rendering ends in a newline that
+ * goes after the object's end. */
+static int append_json_tagged(struct server *s, struct client *cl,
+			      const char *text, size_t len)
+{
+	int rc = open_json_tag(s, cl);
+
+	if (rc == 0)
+		rc = buf_append(&s->out, text, len - 1);
+	return rc ? rc : buf_append(&s->out, "}\n", 2);
+}
+
+/* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
+static int append_tagged_lines(struct server *s, const struct client *cl,
+			       const char *text, size_t len)
+{
+	const char *nl;
+	size_t line;
+	int rc = 0;
+
+	while (len > 0 && rc == 0) {
+		nl = memchr(text, '\n', len);
+		line = nl ? (size_t)(nl - text) + 1 : len;
+		rc = append_tag(s, cl);
+		if (rc == 0)
+			rc = buf_append(&s->out, text, line);
+		text += line;
+		len -= line;
+	}
+	return rc;
+}
+
+/*
+ * --keep-going: a message that is not a pickle, in hex, tagged as the
+ * others are; with --tag --out json as {"__hex__": "..."}, so that every
+ * line stays JSON.
+ */
+static int append_hex(struct server *s, struct client *cl,
+		      const char *hex, size_t len)
+{
+	static const char hex_head[] = "{\"__hex__\": \"";
+	bool json = tag_as_json(s);
+	int rc = 0;
+
+	if (json)
+		rc = open_json_tag(s, cl);
+	if (rc == 0 && json)
+		rc = buf_append(&s->out, hex_head, sizeof(hex_head) - 1);
+	else if (rc == 0 && s->o->tag)
+		rc = append_tag(s, cl);
+	/* In JSON, the hex line's newline goes after the object's end. */
+	if (rc == 0)
+		rc = buf_append(&s->out, hex, json ? len - 1 : len);
+	if (rc == 0 && json)
+		rc = buf_append(&s->out, "\"}}\n", 4);
+	return rc;
+}
+
+static int render_message(struct server *s, struct client *cl,
+			  const uint8_t *data, size_t size)
+{
+	enum conn_format f = s->o->out_format;
+	struct conn_piece p = { data, size, 0, size };
+	char why[200], *text = NULL;
+	bool hex;
+	size_t len;
+	int rc;
+
+	if (!conn_format_is_whole(f)) {
+		/* The plain formats: one tag before the message, whose
+		 * payload may hold newlines of its own. */
+		rc = buf_reserve(&s->out, conn_encode_bound(f, size) +
+				 NAME_MAX_LEN + 1, SIZE_MAX);
+		if (rc == 0 && s->o->tag)
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			s->out.end += conn_encode_piece(s->out.data +
+							s->out.end, f, &p);
+		return rc;
+	}
+	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
+				       data, size, s->o->keep_going);
+	if (rc == 0 && hex) {
+		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
+			   "as %s (%s); here it is in hex", cl->name,
+			   (unsigned long long)cl->received + 1,
+			   conn_format_name(f), why);
+		rc = append_hex(s, cl, text, len);
+		free(text);
+		return rc;
+	}
+	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "message %llu: %s",
+			 (unsigned long long)cl->received + 1, why);
+		client_fail(s, cl, rc, line);
+		return 0;
+	}
+	if (rc == 0 && tag_as_json(s))
+		rc = append_json_tagged(s, cl, text, len);
+	else if (rc == 0)
+		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
+			       : buf_append(&s->out, text, len);
+	free(text);
+	return rc;
+}
+
+/* A whole message from a client: to stdout, or back with --echo. */
+static int deliver(struct server *s, struct client *cl)
+{
+	struct conn_buf *w = &cl->whole;
+	struct conn_piece p = { w->data, buf_len(w), 0, buf_len(w) };
+	int rc = 0;
+
+	conn_channel_trace_frame(cl->c, '<', &p);
+	if (s->o->echo)
+		rc = client_queue(cl, p.data, p.size);
+	else if (!s->o->send_only)
+		rc = render_message(s, cl, p.data, p.size);
+	w->start = w->end = 0;
+	if (rc) {
+		s->out.end = s->out.mark;	/* no half a rendering */
+		return rc;
+	}
+	buf_commit(&s->out);
+	cl->received++;
+	s->received++;
+	s->progress.received++;
+	s->progress.received_bytes += p.size;
+	if (s->o->count && s->received >= s->o->count)
+		s->count_reached = true;
+	return 0;
+}
+
+static bool client_may_read(const struct server *s, const struct client *cl)
+{
+	return !cl->closing && !s->count_reached &&
+	       buf_len(&s->out) < OUT_HIGH &&
+	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
+}
+
+/* Takes the whole messages in the client's queue while stdout has room;
+ * whatever goes wrong drops the client, with a warning. */
+static void client_messages(struct server *s, struct client *cl)
+{
+	struct conn_channel *c = cl->c;
+	struct conn_piece p;
+	int rc = CONN_EAGAIN;
+
+	while (client_may_read(s, cl)) {
+		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+		if (rc)
+			break;
+		rc = buf_append(&cl->whole, p.data, p.size);
+		if (rc == 0 && conn_piece_is_last(&p))
+			rc = deliver(s, cl);
+		if (rc) {
+			client_lost(s, cl, rc);
+			return;
+		}
+	}
+	/* Its end of stream counts even while stdout is full. */
+	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing &&
+	    conn_channel_peer_eof(c) &&
+	    conn_channel_received(c) == 0)
+		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+	if (rc == CONN_ERESET) {
+		server_say(s, CONN_LOG_TRACE, "%s: closed after %llu messages",
+			   cl->name, (unsigned long long)cl->received);
+		cl->closing = true;
+	} else if (rc && rc != CONN_EAGAIN) {
+		client_fail(s, cl, rc, conn_channel_detail(c));
+	}
+}
+
+/* Reads what the client sent and acts on it; a failure drops the client
+ * (with a warning), never the server. */
+static void client_input(struct server *s, struct client *cl)
+{
+	int rc = conn_channel_read_some(cl->c);
+
+	if (rc == CONN_EAGAIN)
+		return;
+	if (rc) {
+		client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		return;
+	}
+	if (!cl->authed)
+		rc = client_handshake(s, cl);
+	if (rc)		/* --data could not be queued */
+		client_fail(s, cl, rc, NULL);
+	else if (cl->authed)
+		client_messages(s, cl);
+}
+
+/* ------------------------------------------------------ stdin -> clients */
+
+static bool has_client(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->clients[i]->authed && !s->clients[i]->closing)
+			return true;
+	return false;
+}
+
+static bool clients_keep_up(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (conn_channel_queued(s->clients[i]->c) >= TX_HIGH)
+			return false;
+	return true;
+}
+
+/* The newest client, or with --broadcast every one, gets msg. */
+static int dispatch(struct server *s)
+{
+	struct client *newest = NULL, *cl;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->n && rc == 0; i++) {
+		cl = s->clients[i];
+		if (!cl->authed || cl->closing)
+			continue;
+		if (s->o->broadcast)
+			rc = client_queue(cl, s->msg.data, buf_len(&s->msg));
+		else if (newest == NULL || cl->serial > newest->serial)
+			newest = cl;
+	}
+	if (rc == 0 && newest)
+		rc = client_queue(newest, s->msg.data, buf_len(&s->msg));
+	s->progress.sent++;
+	s->progress.sent_bytes += buf_len(&s->msg);
+	s->msg.start = s->msg.end = 0;
+	s->msg_ready = false;
+	return rc;
+}
+
+/* Cuts stdin into messages and hands each to the clients. */
+static int pump_stdin(struct server *s)
+{
+	struct conn_piece p;
+	size_t used;
+	int rc;
+
+	while (!s->in_done && has_client(s) && clients_keep_up(s)) {
+		if (s->msg_ready) {
+			rc = dispatch(s);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = conn_decoder_next(&s->dec, &p, &used,
+				       s->in.data + s->in.start,
+				       buf_len(&s->in), s->in_eof, SIZE_MAX);
+		if (rc == 0)
+			rc = buf_append(&s->msg, p.data, p.size);
+		buf_consume(&s->in, used);
+		if (rc == 0 && conn_piece_is_last(&p))
+			s->msg_ready = true;
+		if (rc == CONN_EAGAIN && used == 0) {
+			s->in_done = s->in_eof;
+			return 0;
+		}
+		if (rc && rc != CONN_EAGAIN) {
+			detail_set(s->detail, s->capacity, "%s",
+				   s->dec.detail);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int read_stdin(struct server *s)
+{
+	return buf_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
+			   s->in_fd, "stdin", conn_decoder_window(&s->dec));
+}
+
+/* --------------------------------------------------------------- stdout */
+
+static int write_stdout(struct server *s)
+{
+	return buf_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
+			    s->out.mark);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+/* Sends what each client has queued; lets go of the finished ones. */
+static void flush_clients(struct server *s)
+{
+	size_t i = 0;
+	struct client *cl;
+	int rc;
+
+	while (i < s->n) {
+		cl = s->clients[i];
+		rc = conn_channel_write_some(cl->c);
+		if (rc && !cl->closing)
+			client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		if (cl->closing && (rc || conn_channel_queued(cl->c) == 0)) {
+			client_drop(s, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Handshakes past their time; returns the ms until the next deadline. */
+static int expire_handshakes(struct server *s)
+{
+	int64_t now = conn_clock_ms(), next = -1, left;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct client *cl = s->clients[i];
+
+		if (cl->authed || cl->closing || cl->deadline < 0)
+			continue;
+		left = cl->deadline - now;
+		if (left <= 0) {
+			char why[120];
+
+			snprintf(why, sizeof(why), "handshake not finished "
+				 "within %.3g s",
+				 (double)s->o->handshake_timeout_ms / 1000.0);
+			client_fail(s, cl, CONN_ETIMEDOUT, why);
+		} else if (next < 0 || left < next) {
+			next = left;
+		}
+	}
+	return next > 1000000 ? 1000000 : (int)next;
+}
+
+static bool server_is_over(const struct server *s)
+{
+	if (s->count_reached)
+		return s->out.start == s->out.mark;
+	return s->l == NULL && s->n == 0 && s->out.start == s->out.mark;
+}
+
+static bool may_accept(const struct server *s)
+{
+	return s->l && s->n < s->o->max_conns && !s->count_reached;
+}
+
+static int accept_all(struct server *s)
+{
+	int rc = 0;
+
+	while (rc == 0 && may_accept(s)) {
+		rc = accept_one(s);
+		if (rc == 0 && s->o->max_accepts &&
+		    s->accepted >= s->o->max_accepts)
+			server_stop_listening(s);
+	}
+	if (rc == CONN_ENOMEM)
+		server_say(s, CONN_LOG_WARNING, "%s", "out of file "
+			   "descriptors: raise 'ulimit -n' or lower "
+			   "--max-conns");
+	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
+}
+
+/* One round: whatever can move without waiting. */
+static int step(struct server *s)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n; i++)
+		if (s->clients[i]->authed &&
+		    conn_channel_received(s->clients[i]->c))
+			client_messages(s, s->clients[i]);
+	rc = pump_stdin(s);
+	if (rc == 0)
+		rc = write_stdout(s);
+	flush_clients(s);
+	return rc;
+}
+
+static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
+{
+	nfds_t n = 0, first_client;
+	size_t i;
+	int rc;
+
+	if (may_accept(s))
+		pfd[n++] = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
+	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready && has_client(s) &&
+	    clients_keep_up(s))
+		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
+	if (s->out.mark > s->out.start)
+		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
+	first_client = n;
+	for (i = 0; i < s->n; i++) {
+		struct client *cl = s->clients[i];
+		short ev = client_may_read(s, cl) &&
+			   !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
+
+		if (conn_channel_queued(cl->c))
+			ev |= POLLOUT;
+		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
+	}
+	if (poll(pfd, n, stop_checked(timeout)) < 0)
+		return errno == EINTR ? 0 : CONN_EIO;
+	for (i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (i >= first_client) {
+			struct client *cl = s->clients[i - first_client];
+
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				client_input(s, cl);
+		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
+			rc = accept_all(s);
+			if (rc)
+				return rc;
+		} else if (pfd[i].fd == s->in_fd) {
+			rc = read_stdin(s);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int serve_loop(struct server *s)
+{
+	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
+	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
+
+	while (rc == 0) {
+		if (*s->stop) {
+			rc = CONN_EINTR;
+			break;
+		}
+		rc = step(s);
+		if (rc || server_is_over(s))
+			break;
+		progress_tick(&s->progress);
+		timeout = expire_handshakes(s);
+		if (timeout < 0 || (progress_wait_ms(&s->progress) >= 0 &&
+				    progress_wait_ms(&s->progress) < timeout))
+			timeout = progress_wait_ms(&s->progress);
+		rc = wait_events(s, pfd, timeout);
+	}
+	free(pfd);
+	return rc;
+}
+
+
+/* -------------------------------------------------------------- entry */
+
+static void server_free(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		client_free(s->clients[i]);
+	free(s->clients);
+	conn_decoder_free(&s->dec);
+	buf_free(&s->in);
+	buf_free(&s->msg);
+	buf_free(&s->out);
+	if (s->out_fd_owned)
+		close(s->out_fd);
+	if (s->l)
+		server_stop_listening(s);
+}
+
+/* Whole messages already accepted for stdout still go out at the end. */
+static void drain_stdout(struct server *s)
+{
+	struct pollfd pfd = { s->out_fd, POLLOUT, 0 };
+
+	while (s->out.mark > s->out.start && write_stdout(s) == 0 &&
+	       s->out.mark > s->out.start)
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+}
+
+int server_poll_run(struct server *s)
+{
+	const struct cli_options *o = s->o;
+	int rc;
+
+	s->in_fd = o->recv_only || o->echo ? -1 : STDIN_FILENO;
+	s->in_eof = s->in_done = s->in_fd < 0;
+	s->out_fd = fd_nonblocking_copy(STDOUT_FILENO, &s->out_fd_owned);
+	conn_decoder_init(&s->dec, o->in_format, o->max_size, o->chunk_size);
+	s->dec.pickle_protocol = o->pickle_protocol;
+	s->clients = calloc(o->max_conns, sizeof(*s->clients));
+	rc = s->clients ? buf_init(&s->in, BUF_READ_SIZE) : CONN_ENOMEM;
+	if (rc == 0)
+		rc = buf_init(&s->msg, 4096);
+	if (rc == 0)
+		rc = buf_init(&s->out, BUF_READ_SIZE);
+	progress_start(&s->progress, o->progress == CLI_PROGRESS_ALWAYS,
+		       o->progress_width, s->log, s->log_ctx);
+	if (rc == 0)
+		rc = serve_loop(s);
+	if (rc != CONN_EPIPE)
+		drain_stdout(s);
+	progress_end(&s->progress);
+	server_free(s);
+	return rc;
+}

@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* On every public function whose result says whether it worked: a caller
+ * that drops it gets a warning (-Wall); "(void)" with a comment says why
+ * dropping it is right. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CONN_NODISCARD __attribute__((warn_unused_result))
+#else
+#define CONN_NODISCARD
+#endif
+
 /* ------------------------------------------------------------------ errors */
 
 enum conn_error {

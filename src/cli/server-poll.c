@@ -61,7 +61,7 @@ static void client_drop(struct server *s, size_t i)
 	struct client *cl = s->clients[i];
 
 	/* A #FAILURE#, best effort: the client is gone either way. */
-	(void)conn_channel_write_some(cl->c);
+	CONN_IGNORE(conn_channel_write_some(cl->c));
 	client_free(cl);
 	s->clients[i] = s->clients[--s->n];
 }

@@ -22,13 +22,20 @@
 #include <stdint.h>
 
 /* On every public function whose result says whether it worked: a caller
- * that drops it gets a warning (-Wall); "(void)" with a comment says why
- * dropping it is right. */
+ * that drops it gets a warning (-Wall); CONN_IGNORE() with a comment says
+ * why dropping it is right.  Every function here with a result carries it,
+ * on the line before, except those that write a NUL-ended text like
+ * snprintf (conn_float_repr(), conn_progress_format(), conn_escape()),
+ * whose length a caller may not need; tests/bats/library.bats checks it. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CONN_NODISCARD __attribute__((warn_unused_result))
 #else
 #define CONN_NODISCARD
 #endif
+
+/* Drops the result of call on purpose (say why beside it): gcc warns about
+ * a CONN_NODISCARD result even through a (void) cast, not through this. */
+#define CONN_IGNORE(call) ((void)!(call))
 
 /* ------------------------------------------------------------------ errors */
 
@@ -55,9 +62,11 @@ enum conn_error {
 };
 
 /* A static English text for err; never NULL. */
+CONN_NODISCARD
 const char *conn_strerror(int err);
 
 /* The process exit status the tools use for err (see conn-listen(1)). */
+CONN_NODISCARD
 int conn_exit_status(int err);
 
 enum conn_exit {
@@ -79,6 +88,7 @@ enum conn_exit {
 
 /* Writes the header for a payload of length bytes into out; returns its
  * size (4, or 12 for payloads over CONN_FRAME_SHORT_MAX). */
+CONN_NODISCARD
 size_t conn_frame_header_encode(uint8_t *out, uint64_t length);
 
 /*
@@ -86,6 +96,7 @@ size_t conn_frame_header_encode(uint8_t *out, uint64_t length);
  * set, CONN_EAGAIN when more bytes are needed, CONN_EPROTO for a negative
  * length other than -1 (CPython would silently read it as empty).
  */
+CONN_NODISCARD
 int conn_frame_header_decode(uint64_t *length, size_t *header_size,
 			     const uint8_t *bytes, size_t n);
 
@@ -102,11 +113,13 @@ struct conn_piece {
 	uint64_t total;
 };
 
+CONN_NODISCARD
 static inline bool conn_piece_is_first(const struct conn_piece *p)
 {
 	return p->offset == 0;
 }
 
+CONN_NODISCARD
 static inline bool conn_piece_is_last(const struct conn_piece *p)
 {
 	return p->offset + p->size == p->total;
@@ -131,14 +144,17 @@ void conn_frame_reader_init(struct conn_frame_reader *r, uint64_t max_size);
  * were consumed without completing a piece, CONN_EPROTO for an invalid
  * header or CONN_ETOOBIG for one over max_size.  *used is always set.
  */
+CONN_NODISCARD
 int conn_frame_reader_next(struct conn_frame_reader *r,
 			   struct conn_piece *piece, size_t *used,
 			   const uint8_t *bytes, size_t n, size_t max_piece);
 
 /* True between messages, i.e. when end of stream here truncates nothing. */
+CONN_NODISCARD
 bool conn_frame_reader_is_idle(const struct conn_frame_reader *r);
 
 /* The header bytes seen for the current message so far (for messages). */
+CONN_NODISCARD
 size_t conn_frame_reader_header(const struct conn_frame_reader *r,
 				const uint8_t **bytes);
 
@@ -164,11 +180,14 @@ struct conn_channel;
 
 /* Makes a channel reading rfd and writing wfd (the same for a socket);
  * the channel owns both and makes them non-blocking. */
+CONN_NODISCARD
 int conn_channel_new(struct conn_channel **out, int rfd, int wfd);
 void conn_channel_free(struct conn_channel *c);
 
 /* The read and write descriptors. */
+CONN_NODISCARD
 int conn_channel_rfd(const struct conn_channel *c);
+CONN_NODISCARD
 int conn_channel_wfd(const struct conn_channel *c);
 
 /* Caps the length a peer may announce (0 = no cap; default 1 GiB). */
@@ -187,6 +206,7 @@ void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
 			  void *ctx, bool trace);
 
 /* Sends one message, blocking until it is all handed to the kernel. */
+CONN_NODISCARD
 int conn_channel_send(struct conn_channel *c, const void *data, size_t size);
 
 /*
@@ -195,9 +215,11 @@ int conn_channel_send(struct conn_channel *c, const void *data, size_t size);
  * large payload is written at once from data, uncopied; so is all that was
  * queued before it.  Blocks only while the kernel's buffer is full.
  */
+CONN_NODISCARD
 int conn_channel_queue(struct conn_channel *c, const void *data, size_t size);
 
 /* Blocks until every queued message is handed to the kernel. */
+CONN_NODISCARD
 int conn_channel_flush(struct conn_channel *c);
 
 /*
@@ -206,17 +228,21 @@ int conn_channel_flush(struct conn_channel *c);
  * next call (Python's BufferTooShort).  CONN_ERESET when the peer closed
  * between messages, CONN_ETRUNC when it closed inside one.
  */
+CONN_NODISCARD
 int conn_channel_recv(struct conn_channel *c, size_t *size, void *buf,
 		      size_t capacity);
 
 /* Receives the next piece of a message in constant memory; the piece's
  * data stays valid until the next call on c. */
+CONN_NODISCARD
 int conn_channel_recv_piece(struct conn_channel *c, struct conn_piece *piece);
 
 /* Half-closes the sending direction once everything queued is sent. */
+CONN_NODISCARD
 int conn_channel_shutdown(struct conn_channel *c);
 
 /* One line saying more about the last error, or "" when there is none. */
+CONN_NODISCARD
 const char *conn_channel_detail(const struct conn_channel *c);
 
 /*
@@ -230,6 +256,7 @@ const char *conn_channel_detail(const struct conn_channel *c);
 
 /* Reads what the descriptor holds now: 0 when bytes came or the peer's end
  * of stream was seen, CONN_EAGAIN when nothing was there, or an error. */
+CONN_NODISCARD
 int conn_channel_read_some(struct conn_channel *c);
 
 /*
@@ -240,25 +267,31 @@ int conn_channel_read_some(struct conn_channel *c);
  * CONN_ERESET between messages, CONN_ETRUNC inside one; CONN_EPROTO or
  * CONN_ETOOBIG for a header that is no frame or over the max size.
  */
+CONN_NODISCARD
 int conn_channel_take_piece(struct conn_piece *piece, struct conn_channel *c,
 			    size_t max_piece);
 
 /* Takes the next message if it is all here (one piece, uncopied, as
  * above), else CONN_EAGAIN and takes nothing. */
+CONN_NODISCARD
 int conn_channel_take_message(struct conn_piece *msg, struct conn_channel *c);
 
 /* The length the next message announces: 0 once its header is here,
  * CONN_EAGAIN before, CONN_EPROTO for a header that is no frame.  Only
  * between messages; consumes nothing. */
+CONN_NODISCARD
 int conn_channel_next_size(uint64_t *size, const struct conn_channel *c);
 
 /* True when a whole message is waiting to be taken. */
+CONN_NODISCARD
 bool conn_channel_has_message(const struct conn_channel *c);
 
 /* Bytes read and not yet taken. */
+CONN_NODISCARD
 size_t conn_channel_received(const struct conn_channel *c);
 
 /* True once the peer's end of stream was read (or input was discarded). */
+CONN_NODISCARD
 bool conn_channel_peer_eof(const struct conn_channel *c);
 
 /* Forgets what was read and reads no more, as at the peer's end of stream:
@@ -267,17 +300,20 @@ void conn_channel_discard_input(struct conn_channel *c);
 
 /* Frames one message onto the send queue, which grows as needed; writes
  * nothing, so it never blocks (unlike conn_channel_queue()). */
+CONN_NODISCARD
 int conn_channel_append(struct conn_channel *c, const void *data,
 			size_t size);
 
 /* The same a piece at a time: the header goes with the first piece, the
  * message counts as queued with the last. */
+CONN_NODISCARD
 int conn_channel_append_piece(struct conn_channel *c,
 			      const struct conn_piece *piece);
 
 /* Queues bytes that are already whole frames (conn_frame_header_encode()
  * and the payload), as they are: for a sender that frames once and sends
  * the same frames again and again, as a benchmark does. */
+CONN_NODISCARD
 int conn_channel_append_frames(struct conn_channel *c, const void *frames,
 			       size_t size);
 
@@ -288,13 +324,16 @@ void conn_channel_trace_frame(struct conn_channel *c, char dir,
 			      const struct conn_piece *piece);
 
 /* Bytes queued and not yet written. */
+CONN_NODISCARD
 size_t conn_channel_queued(const struct conn_channel *c);
 
 /* Writes what is queued as far as the kernel takes it now: 0 (even when
  * some is left), or an error. */
+CONN_NODISCARD
 int conn_channel_write_some(struct conn_channel *c);
 
 /* Milliseconds on the monotonic clock. */
+CONN_NODISCARD
 int64_t conn_clock_ms(void);
 
 /* --------------------------------------------------------------- addresses */
@@ -319,14 +358,17 @@ struct conn_address {
  * Parses HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:PATH, anything with a
  * '/', or @NAME.  Pure: no name lookups.  CONN_EADDR if malformed.
  */
+CONN_NODISCARD
 int conn_address_parse(struct conn_address *a, const char *text, size_t len);
 
 /* conn_address_parse() of a C string, with detail (capacity bytes) giving
  * the syntax when it fails. */
+CONN_NODISCARD
 int conn_address_from_text(struct conn_address *a, char *detail,
 			   size_t capacity, const char *text);
 
 /* Formats a socket address the way conn_address_parse() reads it back. */
+CONN_NODISCARD
 int conn_address_format_sockaddr(char *out, size_t capacity,
 				 const void *sockaddr, unsigned len);
 
@@ -339,6 +381,7 @@ struct conn_listener;
 
 /* Binds and listens on a; the listener keeps a one-line detail on error
  * through *detail (capacity bytes), which may be NULL. */
+CONN_NODISCARD
 int conn_listener_open(struct conn_listener **out, char *detail,
 		       size_t capacity, const struct conn_address *a,
 		       enum conn_family family);
@@ -348,19 +391,23 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 void conn_listener_close(struct conn_listener *l);
 
 /* The bound address, in conn_address_parse() syntax. */
+CONN_NODISCARD
 const char *conn_listener_name(const struct conn_listener *l);
 
 /* Waits for one connection; *fd is then the caller's.  CONN_EINTR when
  * *stop was set by a signal. */
+CONN_NODISCARD
 int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 			 struct conn_listener *l, volatile sig_atomic_t *stop);
 
 /* The listening descriptor, for the caller's own event loop. */
+CONN_NODISCARD
 int conn_listener_fd(const struct conn_listener *l);
 
 /* Takes a waiting connection without blocking (the listener's descriptor
  * should be non-blocking); CONN_EAGAIN when there is none, CONN_ENOMEM when
  * the process is out of descriptors. */
+CONN_NODISCARD
 int conn_listener_accept_now(int *fd, char *peer, size_t peer_capacity,
 			     struct conn_listener *l);
 
@@ -368,11 +415,13 @@ int conn_listener_accept_now(int *fd, char *peer, size_t peer_capacity,
  * Connects to a, retrying refused connections until wait_ms passes (0 =
  * one attempt).  *fd is the caller's.  detail receives a one-line reason.
  */
+CONN_NODISCARD
 int conn_connect(int *fd, char *detail, size_t capacity,
 		 const struct conn_address *a, enum conn_family family,
 		 int64_t wait_ms, volatile sig_atomic_t *stop);
 
 /* A connected pair of Unix stream sockets, the wire of Python's Pipe(). */
+CONN_NODISCARD
 int conn_socketpair(int fds[2]);
 
 /* ---------------------------------------------------------- authentication */
@@ -390,8 +439,11 @@ enum conn_digest {
 #define CONN_HANDSHAKE_FRAME_MAX 256
 
 /* Looks a digest up by its Python name ("sha3_256"); CONN_EINVAL if none. */
+CONN_NODISCARD
 int conn_digest_from_name(enum conn_digest *d, const char *name, size_t len);
+CONN_NODISCARD
 const char *conn_digest_name(enum conn_digest d);
+CONN_NODISCARD
 size_t conn_digest_size(enum conn_digest d);
 
 /* mac = HMAC-d(key, message); mac holds conn_digest_size(d) bytes. */
@@ -401,8 +453,10 @@ void conn_hmac(uint8_t *mac, enum conn_digest d, const uint8_t *key,
 /* An authentication key in locked memory, wiped when freed. */
 struct conn_key;
 
+CONN_NODISCARD
 int conn_key_new(struct conn_key **out, const void *bytes, size_t len);
 /* Reads FILE's bytes less one trailing newline; CONN_EINVAL if empty. */
+CONN_NODISCARD
 int conn_key_new_from_file(struct conn_key **out, const char *path);
 void conn_key_free(struct conn_key *k);
 
@@ -441,11 +495,14 @@ void conn_auth_init(struct conn_auth *a, enum conn_role role,
  * or CONN_EAUTH / CONN_EPROTO with a.detail set; a message to send may
  * still come with an error (#FAILURE#).  conn_auth_is_done() tells the end.
  */
+CONN_NODISCARD
 int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
 		   const uint8_t *in, size_t in_len);
+CONN_NODISCARD
 bool conn_auth_is_done(const struct conn_auth *a);
 
 /* Runs the handshake over c within c's deadline. */
+CONN_NODISCARD
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 
 /* ----------------------------------------------------------------- pickles */
@@ -478,6 +535,7 @@ enum conn_pickle_style {
  * hostile pickle gives CONN_EPROTO with detail naming the offset and the
  * opcode; limits exceeded give CONN_ETOOBIG.  Nothing is ever executed.
  */
+CONN_NODISCARD
 int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_pickle_style style,
 		       const uint8_t *bytes, size_t len);
@@ -488,6 +546,7 @@ int conn_pickle_render(char **out, size_t *out_len, char *detail,
  * bool, int or float, str, list and dict.  *out is malloc'ed.  Invalid
  * JSON or an integer beyond 64 bits gives CONN_EINVAL with detail set.
  */
+CONN_NODISCARD
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  size_t capacity, const char *json, size_t len,
 			  int protocol);
@@ -518,13 +577,18 @@ enum conn_format {
 };
 
 /* Whether f may be used for input (stdin) and for output (stdout). */
+CONN_NODISCARD
 bool conn_format_is_input(enum conn_format f);
+CONN_NODISCARD
 bool conn_format_is_output(enum conn_format f);
 
 /* Output formats that need a whole message before writing (pickles). */
+CONN_NODISCARD
 bool conn_format_is_whole(enum conn_format f);
 
+CONN_NODISCARD
 int conn_format_from_name(enum conn_format *f, const char *name);
+CONN_NODISCARD
 const char *conn_format_name(enum conn_format f);
 
 /* Splits a byte stream in some format into messages (pieces). */
@@ -554,12 +618,14 @@ void conn_decoder_free(struct conn_decoder *d);
  * whole message must be in view before it can be cut: supply more bytes in
  * one run (the caller grows its buffer up to max_size).
  */
+CONN_NODISCARD
 int conn_decoder_next(struct conn_decoder *d, struct conn_piece *piece,
 		      size_t *used, const uint8_t *bytes, size_t n, bool eof,
 		      size_t max_piece);
 
 /* How many bytes of input a caller must be able to hold in view for the
  * decoder to cut any message it accepts (SIZE_MAX: no bound). */
+CONN_NODISCARD
 size_t conn_decoder_window(const struct conn_decoder *d);
 
 /*
@@ -567,6 +633,7 @@ size_t conn_decoder_window(const struct conn_decoder *d);
  * *out is a malloc'ed text ending in a newline.  A message the format cannot
  * show (not a pickle) gives CONN_EPROTO with detail set.
  */
+CONN_NODISCARD
 int conn_format_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_format f,
 		       const uint8_t *message, size_t len);
@@ -576,15 +643,18 @@ int conn_format_render(char **out, size_t *out_len, char *detail,
  * message f cannot show (CONN_EPROTO, CONN_ETOOBIG) comes back as its hex
  * line instead, with *as_hex set and detail saying what was wrong with it.
  */
+CONN_NODISCARD
 int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
 			      char *detail, size_t capacity,
 			      enum conn_format f, const uint8_t *message,
 			      size_t len, bool keep_going);
 
 /* The most bytes conn_encode_piece() may write for a piece of size bytes. */
+CONN_NODISCARD
 size_t conn_encode_bound(enum conn_format f, size_t size);
 
 /* Writes piece in format f to out; returns the bytes written. */
+CONN_NODISCARD
 size_t conn_encode_piece(uint8_t *out, enum conn_format f,
 			 const struct conn_piece *piece);
 
@@ -622,6 +692,7 @@ struct conn_relay_config {
  * Moves messages both ways between (in_fd, out_fd) and c until both
  * directions end.  Returns 0, or an error with *detail (capacity bytes) set.
  */
+CONN_NODISCARD
 int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 		   const struct conn_relay_config *cfg);
 

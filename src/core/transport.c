@@ -21,9 +21,12 @@ static void name_listener(struct conn_listener *l)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	/* A family it cannot name is named "(family N)": all there is to
+	 * say, and no reason to refuse a socket that works. */
 	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
-		conn_address_format_sockaddr(l->name, sizeof(l->name), &ss,
-					     len);
+		CONN_IGNORE(conn_address_format_sockaddr(l->name,
+							 sizeof(l->name), &ss,
+							 len));
 }
 
 int conn_listener_open(struct conn_listener **out, char *detail,
@@ -94,8 +97,9 @@ int conn_listener_accept_now(int *fd, char *peer, size_t peer_capacity,
 	l->ops->tune(*fd);
 	if (ss.ss_family == AF_UNIX)
 		detail_set(peer, peer_capacity, "%s", l->name);
-	else
-		conn_address_format_sockaddr(peer, peer_capacity, &ss, len);
+	else	/* "(family N)" at worst, as for the listener's name */
+		CONN_IGNORE(conn_address_format_sockaddr(peer, peer_capacity,
+							 &ss, len));
 	return 0;
 }
 

@@ -6,7 +6,8 @@
 # scratch DESTDIR, `make installcheck` builds the example against the
 # installed header, shared library and conn-tools.pc with pkg-config
 # alone, and statically, and runs both against the installed conn-listen
-# (tests/install/check-example); make uninstall removes them all.
+# (tests/install/check-example); make uninstall removes them all.  And
+# every function of conn.h with a result is CONN_NODISCARD.
 
 load helpers
 
@@ -57,6 +58,59 @@ build_dir() {
 	run awk 'NF != 3 || $3 !~ /^conn_/' <<<"$output"
 	assert_success
 	assert_output ''
+}
+
+# nodiscard_check HEADER: every function HEADER declares with a result
+# (int, size_t, a pointer, ...) is CONN_NODISCARD, but for the exemptions
+# listed here, which conn.h names too; no void function is.
+nodiscard_check() {
+	"$PYTHON" - "$1" <<'EOF'
+import re, sys
+# Functions that write a NUL-ended text like snprintf: the length they
+# return is extra, and a caller may drop it.
+exempt = {'conn_float_repr', 'conn_progress_format', 'conn_escape'}
+text = open(sys.argv[1]).read()
+text = re.sub(r'/\*.*?\*/', ' ', text, flags=re.S)
+text = re.sub(r'(?m)^[ \t]*#(?:.*\\\n)*.*$', ' ', text)
+# Bodies (of structs, enums, inline functions) end a statement.
+while re.search(r'\{[^{}]*\}', text):
+    text = re.sub(r'\{[^{}]*\}', ';', text)
+bad, seen = [], set()
+for decl in (' '.join(s.split()) for s in text.split(';')):
+    m = re.match(r'([^(]*?)\b(conn_\w+)\s*\(', decl)
+    if not m or decl.startswith('typedef '):
+        continue
+    name, marked = m.group(2), 'CONN_NODISCARD' in decl
+    seen.add(name)
+    result = re.sub(r'\b(CONN_NODISCARD|static|inline|extern)\b', '',
+                    m.group(1)).strip()
+    if result == 'void':
+        if marked:
+            bad.append(name + ': void, yet CONN_NODISCARD')
+    elif name in exempt:
+        if marked:
+            bad.append(name + ': exempt, yet CONN_NODISCARD')
+    elif not marked:
+        bad.append(name + ': returns ' + result + ' without CONN_NODISCARD')
+bad += [n + ': exempt, but not declared' for n in sorted(exempt - seen)]
+if len(seen) < 40:
+    bad.append('only %d functions found: the parser is wrong' % len(seen))
+if bad:
+    sys.exit('\n'.join(bad))
+EOF
+}
+
+@test "library: every conn.h function with a result is CONN_NODISCARD (warn_unused_result)" {
+	local h=$BATS_TEST_DIRNAME/../../src/core/conn.h
+	[[ -f $h ]] || skip "no source tree beside the tests"
+	run nodiscard_check "$h"
+	assert_success
+	assert_output ''
+	# The check itself: a declaration without it fails.
+	sed '0,/^CONN_NODISCARD$/{//d}' "$h" >"$T/conn.h"
+	run nodiscard_check "$T/conn.h"
+	assert_failure
+	assert_output 'conn_strerror: returns const char * without CONN_NODISCARD'
 }
 
 @test "library: installed with make install DESTDIR, it builds with pkg-config and runs" {

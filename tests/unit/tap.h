@@ -19,6 +19,13 @@ static int tap_count, tap_failed;
 	} \
 } while (0)
 
+/* must(call): a step that what follows builds on, returning 0 when it
+ * works; only its failure shows, as a failed test naming the call. */
+#define must(call) do { \
+	if ((call) != 0) \
+		ok(0, "%s", #call); \
+} while (0)
+
 /* Ends the run: the plan, then the exit status. */
 static inline int tap_done(void)
 {

@@ -404,8 +404,8 @@ static void test_wrong_key(void)
 	conn_auth_init(&listener, CONN_ROLE_LISTENER, k1, CONN_DIGEST_SHA256,
 		       0);
 	conn_auth_init(&client, CONN_ROLE_CLIENT, k2, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&listener, buf1, &len1, NULL, 0);
-	conn_auth_step(&client, buf2, &len2, NULL, 0);
+	must(conn_auth_step(&listener, buf1, &len1, NULL, 0));
+	must(conn_auth_step(&client, buf2, &len2, NULL, 0));
 	rc = conn_auth_step(&client, buf2, &len2, buf1, len1);
 	ok(rc == 0 && len2 == 8 + 32, "wrong key: the client still answers");
 	rc = conn_auth_step(&listener, buf1, &len1, buf2, len2);
@@ -423,10 +423,10 @@ static void test_wrong_key(void)
 	conn_auth_init(&listener, CONN_ROLE_LISTENER, k1, CONN_DIGEST_SHA256,
 		       0);
 	conn_auth_init(&client, CONN_ROLE_CLIENT, k1, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&listener, buf1, &len1, NULL, 0);
-	conn_auth_step(&client, buf2, &len2, NULL, 0);
-	conn_auth_step(&client, buf2, &len2, buf1, len1);
-	conn_auth_step(&listener, buf1, &len1, buf2, len2);
+	must(conn_auth_step(&listener, buf1, &len1, NULL, 0));
+	must(conn_auth_step(&client, buf2, &len2, NULL, 0));
+	must(conn_auth_step(&client, buf2, &len2, buf1, len1));
+	must(conn_auth_step(&listener, buf1, &len1, buf2, len2));
 	rc = conn_auth_step(&client, buf2, &len2, buf1, len1);
 	ok(rc == 0 && len2 > 0, "second half: the client challenges");
 	rc = conn_auth_step(&listener, buf1, &len1, buf2, len2);
@@ -439,9 +439,9 @@ static void test_wrong_key(void)
 	conn_auth_init(&client, CONN_ROLE_CLIENT, k1, CONN_DIGEST_SHA256, 0);
 	conn_auth_init(&listener, CONN_ROLE_LISTENER, k1, CONN_DIGEST_SHA256,
 		       0);
-	conn_auth_step(&listener, buf1, &len1, NULL, 0);
-	conn_auth_step(&client, buf2, &len2, NULL, 0);
-	conn_auth_step(&client, buf2, &len2, buf1, len1);
+	must(conn_auth_step(&listener, buf1, &len1, NULL, 0));
+	must(conn_auth_step(&client, buf2, &len2, NULL, 0));
+	must(conn_auth_step(&client, buf2, &len2, buf1, len1));
 	rc = conn_auth_step(&client, buf2, &len2, LIT("#WELCOME"));
 	ok(rc != 0 && !conn_auth_is_done(&client),
 	   "a verdict that is neither #WELCOME# nor #FAILURE# fails (%d)",
@@ -460,7 +460,7 @@ static void listener_challenged(struct conn_auth *a, struct conn_key *k,
 	memcpy(listener_random, random, RANDOM_LEN);
 	conn_auth_init(a, CONN_ROLE_LISTENER, k, CONN_DIGEST_SHA256, flags);
 	a->random = listener_rand;
-	conn_auth_step(a, out, &out_len, NULL, 0);
+	must(conn_auth_step(a, out, &out_len, NULL, 0));
 }
 
 static const struct response *find_response(const struct response *r,
@@ -505,14 +505,14 @@ static void test_md5(struct response *r, size_t count)
 	       legacy->challenge_len);
 	in_len = strlen(CHALLENGE) + legacy->challenge_len;
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, in_len);
 	ok(rc == 0 && out_len == 16 &&
 	   bytes_eq(out, out_len, legacy->response, legacy->response_len),
 	   "a legacy 20-byte challenge gets the raw 16-byte HMAC-MD5");
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256,
 		       CONN_AUTH_NO_MD5);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, in_len);
 	ok(rc == CONN_EAUTH && out_len == 0,
 	   "NO_MD5: a legacy challenge is refused with EAUTH (%d: %s)", rc,
@@ -561,7 +561,7 @@ static void test_md5(struct response *r, size_t count)
 	in_len = strlen(CHALLENGE) + md5->challenge_len;
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256,
 		       CONN_AUTH_NO_MD5);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, in_len);
 	ok(rc == CONN_EAUTH && out_len == 0,
 	   "NO_MD5: a {md5} challenge is refused (%d)", rc);
@@ -580,7 +580,7 @@ static void test_bad_messages(struct response *r, size_t count)
 
 	/* Data instead of a challenge: the peer expects no key. */
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, LIT("hello world"));
 	ok(rc == CONN_EAUTH && out_len == 0,
 	   "client: data instead of a challenge is EAUTH (%d)", rc);
@@ -590,7 +590,7 @@ static void test_bad_messages(struct response *r, size_t count)
 
 	/* An empty message instead of a challenge. */
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, (const uint8_t *)"", 0);
 	ok(rc == CONN_EAUTH && out_len == 0,
 	   "client: an empty message instead of a challenge is EAUTH");
@@ -599,7 +599,7 @@ static void test_bad_messages(struct response *r, size_t count)
 	n = (size_t)sprintf((char *)in, "%s{sha1}", CHALLENGE);
 	memset(in + n, 'r', RANDOM_LEN);
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, n + RANDOM_LEN);
 	ok(rc != 0 && out_len == 0 && a.detail[0],
 	   "client: a {sha1} challenge is refused (%s: %s)",
@@ -607,14 +607,14 @@ static void test_bad_messages(struct response *r, size_t count)
 	n = (size_t)sprintf((char *)in, "%s{sha256", CHALLENGE);
 	memset(in + n, 'r', RANDOM_LEN);
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, n + RANDOM_LEN);
 	ok(rc != 0 && out_len == 0,
 	   "client: an unclosed {sha256 challenge is refused");
 	/* Too short to be a challenge of any style. */
 	n = (size_t)sprintf((char *)in, "%s0123456789", CHALLENGE);
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	rc = conn_auth_step(&a, out, &out_len, in, n);
 	ok(rc != 0 && out_len == 0,
 	   "client: a 10-byte challenge is refused");
@@ -671,7 +671,7 @@ static bool key_is(const struct conn_key *k, const void *bytes, size_t len)
 	struct conn_auth a;
 
 	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
-	conn_auth_step(&a, out, &out_len, NULL, 0);
+	must(conn_auth_step(&a, out, &out_len, NULL, 0));
 	if (conn_auth_step(&a, out, &out_len, challenge,
 			   sizeof(challenge) - 1))
 		return false;

@@ -465,8 +465,11 @@ static void test_send_errors_and_pipes(void)
 		ok(0, "pipes");
 		return;
 	}
-	conn_channel_new(&a, p1[0], p2[1]);
-	conn_channel_new(&b, p2[0], p1[1]);
+	if (conn_channel_new(&a, p1[0], p2[1]) ||
+	    conn_channel_new(&b, p2[0], p1[1])) {
+		ok(0, "channels over pipes");
+		return;
+	}
 	conn_channel_set_deadline(a, conn_clock_ms() + SAFETY_MS);
 	conn_channel_set_deadline(b, conn_clock_ms() + SAFETY_MS);
 	ok(conn_channel_rfd(a) == p1[0] && conn_channel_wfd(a) == p2[1],

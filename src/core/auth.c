@@ -536,7 +536,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 		if (rc) {
 			/* A #FAILURE# tells the peer why, if it still
 			 * listens; the handshake's error is what counts. */
-			(void)chan_flush(c);
+			CONN_IGNORE(chan_flush(c));
 			chan_set_detail(c, "%s", a->detail);
 			return rc;
 		}

@@ -7,6 +7,8 @@
 #ifndef CONN_BUF_H
 #define CONN_BUF_H
 
+#include "conn.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,9 +23,11 @@ struct conn_buf {
 	size_t start, end, mark, cap;
 };
 
+CONN_NODISCARD
 int buf_init(struct conn_buf *b, size_t cap);
 void buf_free(struct conn_buf *b);
 /* Makes room for n more bytes at end, moving or growing (up to limit). */
+CONN_NODISCARD
 int buf_reserve(struct conn_buf *b, size_t n, size_t limit);
 /* Slides the live bytes to the front; returns the room then at the end. */
 size_t buf_compact(struct conn_buf *b);
@@ -47,11 +51,13 @@ static inline size_t buf_room(const struct conn_buf *b)
 /* One read of fd (name, for errors: "stdin") into b, growing b up to
  * window bytes (a decoder's need); sets *eof at end of file.  EAGAIN and
  * EINTR are no errors. */
+CONN_NODISCARD
 int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
 		int fd, const char *name, size_t window);
 
 /* Writes b up to limit to fd without blocking: 0 (even when not all went),
  * CONN_EPIPE when the reader left, or CONN_EIO. */
+CONN_NODISCARD
 int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
 		 size_t limit);
 
@@ -64,6 +70,7 @@ static inline void buf_consume(struct conn_buf *b, size_t n)
 }
 
 /* Inline: the send path calls it once or twice per message. */
+CONN_NODISCARD
 static inline int buf_append(struct conn_buf *b, const void *data, size_t n)
 {
 	int rc = buf_room(b) >= n ? 0 : buf_reserve(b, n, SIZE_MAX);

@@ -21,6 +21,7 @@
 #define STOP_CHECK_MS 1000
 
 /* timeout for poll(): ms, but no wait longer than STOP_CHECK_MS. */
+CONN_NODISCARD
 static inline int stop_checked(int ms)
 {
 	return ms < 0 || ms > STOP_CHECK_MS ? STOP_CHECK_MS : ms;
@@ -32,6 +33,7 @@ static inline int stop_checked(int ms)
  * public API and these. */
 
 /* Gives rx and tx their full size, for the relay's bulk traffic. */
+CONN_NODISCARD
 int chan_grow(struct conn_channel *c);
 /* Room at the end of tx for a piece, sliding the queue to the front when
  * less than want is left (relay.c cuts pieces to fit). */
@@ -42,12 +44,16 @@ void chan_drop_partial(struct conn_channel *c);
  * too big to hold back (buf_flush_limit()). */
 bool chan_may_write(const struct conn_channel *c);
 /* Writes, without blocking, what chan_may_write() allows: 0 or an error. */
+CONN_NODISCARD
 int chan_write_whole(struct conn_channel *c);
 /* Writes all of tx, waiting up to the deadline. */
+CONN_NODISCARD
 int chan_flush(struct conn_channel *c);
 /* Waits for events on fd until the channel's deadline. */
+CONN_NODISCARD
 int chan_wait(struct conn_channel *c, int fd, short events);
 /* How long the deadline was when set, in ms (-1 for none). */
+CONN_NODISCARD
 int64_t chan_deadline_span(const struct conn_channel *c);
 /* Sets the channel's detail line. */
 void chan_set_detail(struct conn_channel *c, const char *fmt, ...)
@@ -65,12 +71,14 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 /* A descriptor for writing fd that never blocks: fd itself, or for a pipe
  * a copy of our own (*owned), so the flags of a pipe shared with other
  * processes stay as they are (relay.c). */
+CONN_NODISCARD
 int fd_nonblocking_copy(int fd, bool *owned);
 
 /* ----------------------------------------------------------------- pickle */
 
 /* text as a JSON string literal, quotes included, bad UTF-8 as U+FFFD, the
  * way json output writes a str: malloc'ed, NUL-ended (pickle-json.c). */
+CONN_NODISCARD
 int pickle_json_quote(char **out, size_t *out_len, const char *text,
 		      size_t len);
 
@@ -92,6 +100,7 @@ void progress_start(struct progress *p, bool on, const unsigned *width,
 /* Says where things are if half a second has passed since last time. */
 void progress_tick(struct progress *p);
 /* Milliseconds until the next line is due (for poll), -1 when off. */
+CONN_NODISCARD
 int progress_wait_ms(const struct progress *p);
 /* The summary line; nothing more after it. */
 void progress_end(struct progress *p);

@@ -385,7 +385,7 @@ static void drain_tx(struct relay *r)
 	conn_channel_set_deadline(r->c, conn_clock_ms() + DRAIN_MS);
 	/* Best effort on the way out: the error that ended the loop is the
 	 * one to report, not a second one from the same broken peer. */
-	(void)chan_flush(r->c);
+	CONN_IGNORE(chan_flush(r->c));
 }
 
 /* ------------------------------------------------------------- the loop */

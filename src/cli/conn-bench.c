@@ -260,7 +260,9 @@ static void json_line(json_t *j)
 		printf("%s\n", text);
 	free(text);
 	json_decref(j);
-	fflush(stdout);
+	/* Each event as it happens; a write error stays in ferror(stdout),
+	 * which main() looks at in the end. */
+	(void)fflush(stdout);
 }
 
 static void json_event(const char *event, json_t *fields)
@@ -438,7 +440,7 @@ static int measure_python(struct bench_cli *b, enum transport t,
 			     bench_peer_name(p), w, kind);
 	bench_peer_stop(p);
 	if (t == TRANSPORT_UNIX)
-		unlink(address);	/* python leaves it when killed */
+		(void)unlink(address);	/* python leaves it when killed */
 	return rc;
 }
 
@@ -539,6 +541,7 @@ static int python_key_text(struct bench_cli *b)
 	const char *env = getenv("CONN_AUTHKEY");
 	FILE *f;
 	size_t n;
+	bool failed;
 	char buf[4096];
 
 	if (b->key_text || b->o.key == NULL)
@@ -551,7 +554,12 @@ static int python_key_text(struct bench_cli *b)
 	if (f == NULL)
 		return CONN_EINVAL;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	failed = ferror(f);
+	(void)fclose(f);	/* read only: nothing is lost */
+	if (failed) {	/* as a file that cannot be opened */
+		explicit_bzero(buf, sizeof(buf));
+		return CONN_EINVAL;
+	}
 	buf[n] = '\0';
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
@@ -802,8 +810,16 @@ int main(int argc, char **argv)
 				  strlen(BUILTIN_KEY));
 		if (rc == 0)
 			rc = run(&b);
-		fflush(stdout);
-		status = rc ? tool_report(PROGRAM, rc, b.detail) : CONN_EXIT_OK;
+		if (rc == 0) {
+			/* Results that could not be written fail the run,
+			 * as they fail --help. */
+			status = tool_check_stdout(PROGRAM, CONN_EXIT_OK);
+		} else {
+			/* The results so far, then the run's error: the one
+			 * to report. */
+			(void)fflush(stdout);
+			status = tool_report(PROGRAM, rc, b.detail);
+		}
 	}
 	cleanup(&b);
 	return status;

@@ -167,6 +167,15 @@ EOF
 	grep -q '^conn-bench (conn-tools)' "$T/V.out"
 }
 
+@test "results on a full stdout: exit 1 with 'write error', in the table and in --json" {
+	spawn B bash -c 'exec conn-bench -q --count 10 -w pingpong --transport unix >/dev/full'
+	expect_exit B 1 20
+	assert_err_only B '^conn-bench: write error: No space left on device$'
+	spawn J bash -c 'exec conn-bench -q --json --count 10 -w pingpong --transport unix >/dev/full'
+	expect_exit J 1 20
+	assert_err_only J '^conn-bench: write error: No space left on device$'
+}
+
 @test "messages larger than the socket buffers: no deadlock" {
 	run_to B conn-bench -q --size 4M --count 4 -w pingpong -w stream --transport unix
 	expect_exit B 0 20

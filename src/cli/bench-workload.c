@@ -652,17 +652,18 @@ static int start_workers(pthread_t *threads, unsigned *started,
 	sigset_t block, old;
 	int rc = 0;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	/* These fail only for a bad signal number or "how". */
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGINT);
+	(void)sigaddset(&block, SIGTERM);
+	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (*started = 0; *started < n; (*started)++)
 		if (pthread_create(&threads[*started], NULL, worker_main,
 				   &w[*started])) {
 			rc = CONN_ENOMEM;
 			break;
 		}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 

@@ -87,7 +87,9 @@ static int command_pipe(int fds[2], int ours)
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return errno == EMFILE || errno == ENFILE ? CONN_ENOMEM
 							  : CONN_EIO;
-	fcntl(fds[ours], F_SETFL, fcntl(fds[ours], F_GETFL) | O_NONBLOCK);
+	/* Cannot fail on a pipe just made (as in server_run()). */
+	(void)fcntl(fds[ours], F_SETFL,
+		    fcntl(fds[ours], F_GETFL) | O_NONBLOCK);
 	return 0;
 }
 
@@ -127,7 +129,7 @@ int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
 
 	/* Stopped by a signal: the command may be waiting for nothing. */
 	if (rc == CONN_EINTR)
-		kill(pid, SIGTERM);
+		(void)kill(pid, SIGTERM);	/* fails only if it is gone */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	/* A command that failed explains a broken pipe better than we do. */

@@ -96,8 +96,9 @@ static void signal_children(struct server *s, int sig)
 {
 	unsigned i;
 
+	/* A child that is gone already cannot be signalled: no matter. */
 	for (i = 0; i < s->children; i++)
-		kill(s->pids[i], sig);
+		(void)kill(s->pids[i], sig);
 }
 
 /* At a stop signal, children get GRACE_MS to finish, then SIGTERM (which

@@ -108,21 +108,24 @@ static bool path_needs_prefix(const char *path, size_t len)
 	       (len >= 5 && memcmp(path, "unix:", 5) == 0);
 }
 
-static int format_unix(char *out, size_t capacity,
-		       const struct sockaddr_un *sun, unsigned len)
+static void format_unix(char *out, size_t capacity,
+			const struct sockaddr_un *sun, unsigned len)
 {
 	size_t path_len = len - offsetof(struct sockaddr_un, sun_path);
 	const char *path = sun->sun_path;
 
-	if (len <= offsetof(struct sockaddr_un, sun_path))
-		return snprintf(out, capacity, "unix:(unnamed)") < 0;
-	if (path[0] == '\0')
-		return snprintf(out, capacity, "@%.*s", (int)path_len - 1,
-				path + 1) < 0;
+	if (len <= offsetof(struct sockaddr_un, sun_path)) {
+		snprintf(out, capacity, "unix:(unnamed)");
+		return;
+	}
+	if (path[0] == '\0') {
+		snprintf(out, capacity, "@%.*s", (int)path_len - 1, path + 1);
+		return;
+	}
 	path_len = strnlen(path, path_len);
-	return snprintf(out, capacity, "%s%.*s",
-			path_needs_prefix(path, path_len) ? "unix:" : "",
-			(int)path_len, path) < 0;
+	snprintf(out, capacity, "%s%.*s",
+		 path_needs_prefix(path, path_len) ? "unix:" : "",
+		 (int)path_len, path);
 }
 
 static void format_inet(char *out, size_t capacity,

@@ -48,12 +48,14 @@ int64_t conn_clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Cannot fail on a descriptor the caller holds; on one it does not (-1:
+ * no such side) the channel's first read or write says so. */
 static void set_nonblocking(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags >= 0)
-		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		(void)fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 int conn_channel_new(struct conn_channel **out, int rfd, int wfd)

@@ -38,24 +38,35 @@ static void tcp_tune(int fd)
 {
 	int one = 1;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Without it small messages wait a little longer; they still go. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* [::] also takes IPv4 unless -6 asked for IPv6 alone.  0, or -1 with
+ * errno set: a socket that cannot be told which is not used, as one that
+ * cannot bind. */
+static int set_v6only(int fd, const struct addrinfo *ai)
+{
+	int v6only = !(ai->ai_flags & AI_V4MAPPED);
+
+	if (ai->ai_family != AF_INET6)
+		return 0;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+			  sizeof(v6only));
 }
 
 static int bind_one(int *fd, const struct addrinfo *ai)
 {
-	int one = 1, zero = 0;
+	int one = 1;
 
 	*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		     ai->ai_protocol);
 	if (*fd < 0)
 		return -1;
-	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* [::] also takes IPv4 unless -6 asked for IPv6 alone. */
-	if (ai->ai_family == AF_INET6)
-		setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY,
-			   ai->ai_flags & AI_V4MAPPED ? &zero : &one,
-			   sizeof(int));
-	if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	/* Without it a port just freed may be refused: bind() then says so. */
+	(void)setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (set_v6only(*fd, ai) == 0 &&
+	    bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 	    listen(*fd, LISTEN_BACKLOG) == 0)
 		return 0;
 	close(*fd);

@@ -73,7 +73,8 @@ static int clear_path(char *detail, size_t capacity,
 	}
 	if (!socket_is_stale(sun, len))
 		return in_use(detail, capacity, path);
-	unlink(path);
+	/* Should it stay, bind() fails on it and says why. */
+	(void)unlink(path);
 	return 0;
 }
 
@@ -171,8 +172,10 @@ static void unlink_if_same(const char *path, const struct stat *st)
 {
 	struct stat now;
 
+	/* Best effort on the way out: a stale file is cleared by the next
+	 * listener (clear_path()). */
 	if (lstat(path, &now) == 0 && same_file(&now, st))
-		unlink(path);
+		(void)unlink(path);
 }
 
 /* The socket file and then the lock file go while we still hold the

@@ -22,6 +22,7 @@ enum bench_workload {
 
 const char *bench_workload_name(enum bench_workload w);
 /* CONN_EINVAL for a name that is no workload. */
+CONN_NODISCARD
 int bench_workload_from_name(enum bench_workload *w, const char *name);
 
 /* What the peer does with the stream workload's messages. */
@@ -73,6 +74,7 @@ struct bench_result {
 };
 
 /* Runs one workload against the peer at a and fills r. */
+CONN_NODISCARD
 int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	      const struct conn_address *a, const struct bench_config *cfg);
 
@@ -88,6 +90,7 @@ struct bench_peer_config {
 
 /* Listens on a and forks cfg->workers processes that accept, authenticate
  * and serve connections one after another until bench_peer_stop(). */
+CONN_NODISCARD
 int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
 		     const struct conn_address *a,
 		     const struct bench_peer_config *cfg);
@@ -97,6 +100,7 @@ int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
  * a sink, and waits for its "listening on ADDRESS" line.  key_text, if not
  * NULL, reaches it as CONN_AUTHKEY in its environment only.
  */
+CONN_NODISCARD
 int bench_python_start(struct bench_peer **out, char *detail,
 		       size_t capacity, const char *python,
 		       const char *script, const char *address,
@@ -114,6 +118,7 @@ void bench_peer_stop(struct bench_peer *p);
 #define BENCH_TICK_MS 20		/* how often a waiter looks around */
 
 /* The handshake in role within au's timeout, if any. */
+CONN_NODISCARD
 int bench_authenticate(struct conn_channel *c, const struct bench_auth *au,
 		       enum conn_role role);
 

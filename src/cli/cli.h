@@ -157,6 +157,7 @@ void cli_option_each(const struct cli_option_layout *l,
 /* Fills getopt_long's tables from the layout: longs (CLI_MAX_OPTIONS + 1
  * entries, zero-ended) and shorts (":" first, 3 * CLI_MAX_OPTIONS + 2
  * bytes); CONN_EINVAL if the layout has too many. */
+CONN_NODISCARD
 int cli_getopt_tables(const struct cli_option_layout *l, struct option *longs,
 		      char *shorts);
 
@@ -179,24 +180,30 @@ void cli_options_free(struct cli_options *o);
 
 /* Applies one option getopt_long returned; CONN_EINVAL with o->detail set,
  * or CONN_EAGAIN when code is not a shared option. */
+CONN_NODISCARD
 int cli_options_set(struct cli_options *o, int code, char *arg);
 
 /* After the last option: checks conflicts, takes the operands and loads
  * the key (CONN_AUTHKEY when no option gave one, for ADDRESS tools). */
+CONN_NODISCARD
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		       int argc, char **argv);
 
 /* Parses a size with an optional K, M or G suffix, at most max. */
+CONN_NODISCARD
 int cli_parse_size(uint64_t *out, const char *text, uint64_t max);
 /* Parses seconds (fractions allowed, at most max_s) into milliseconds. */
+CONN_NODISCARD
 int cli_parse_seconds(int64_t *ms, const char *text, double max_s);
 
 /* Every option's number goes through these two: a size or count in
  * [min, max], or seconds in [min_ms, max_s]; else CONN_EINVAL with
  * "invalid NAME 'ARG'" in detail, then " (hint)" or " (seconds)". */
+CONN_NODISCARD
 int cli_option_size(char *detail, size_t capacity, uint64_t *out,
 		    const char *name, const char *arg, uint64_t min,
 		    uint64_t max, const char *hint);
+CONN_NODISCARD
 int cli_option_seconds(char *detail, size_t capacity, int64_t *ms,
 		       const char *name, const char *arg, int64_t min_ms,
 		       double max_s);
@@ -204,10 +211,12 @@ int cli_option_seconds(char *detail, size_t capacity, int64_t *ms,
 /* --------------------------------------------------------------- sessions */
 
 /* What the tools run: accept or connect, authenticate, relay. */
+CONN_NODISCARD
 int cli_session_listen(char *detail, size_t capacity,
 		       const struct cli_options *o,
 		       volatile sig_atomic_t *stop, conn_log_fn *log,
 		       void *log_ctx);
+CONN_NODISCARD
 int cli_session_connect(char *detail, size_t capacity,
 			const struct cli_options *o,
 			volatile sig_atomic_t *stop, conn_log_fn *log,
@@ -215,6 +224,7 @@ int cli_session_connect(char *detail, size_t capacity,
 /* conn-pipe: convert FILE or stdin between formats over an in-process
  * socketpair, or relay stdin/stdout with an --exec'd command's framed
  * stdin/stdout. */
+CONN_NODISCARD
 int cli_session_pipe(char *detail, size_t capacity,
 		     const struct cli_options *o,
 		     volatile sig_atomic_t *stop, conn_log_fn *log,
@@ -226,6 +236,7 @@ int cli_session_pipe(char *detail, size_t capacity,
  * rfd and writing wfd, which it takes over; with --exec (network tools),
  * relays with the command instead of in_fd and stdout.  peer names the
  * other end for the command's CONN_PEER (serve.c). */
+CONN_NODISCARD
 int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		  int in_fd, const struct cli_options *o,
 		  enum conn_role role, const char *peer,
@@ -238,6 +249,7 @@ void cli_error_text(char *out, size_t capacity, int rc, const char *detail);
 /* conn-listen -k: serves connection after connection on l, many at once
  * (server.c: server-poll.c, or server-fork.c for --exec), until a signal
  * or --max-accepts. */
+CONN_NODISCARD
 int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	       const struct cli_options *o, volatile sig_atomic_t *stop,
 	       conn_log_fn *log, void *ctx);
@@ -246,18 +258,21 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 
 /* Starts argv with stdin_fd and stdout_fd as its stdin and stdout, and
  * CONN_PEER / CONN_DIGEST in its environment when not NULL. */
+CONN_NODISCARD
 int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
 	       int stdout_fd, char *const argv[], const char *peer,
 	       const char *digest);
 
 /* Likewise on two new pipes: *to_cmd writes its stdin, *from_cmd reads its
  * stdout; both ours, non-blocking, close-on-exec. */
+CONN_NODISCARD
 int exec_start_piped(pid_t *pid, int *to_cmd, int *from_cmd, char *detail,
 		     size_t capacity, char *const argv[], const char *peer,
 		     const char *digest);
 
 /* Waits for the command; its failure (non-zero exit, a signal) becomes
  * ours (CONN_EIO) unless rc already says something else went wrong. */
+CONN_NODISCARD
 int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
 	      int rc);
 

@@ -56,7 +56,9 @@ void server_name_client(char *name, int fd, const char *peer,
 			uint64_t serial);
 
 /* The two servers, each until a stop signal or --max-accepts. */
+CONN_NODISCARD
 int server_poll_run(struct server *s);
+CONN_NODISCARD
 int server_fork_run(struct server *s);
 
 #endif

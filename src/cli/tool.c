@@ -177,14 +177,16 @@ void tool_help(FILE *out, const char *head,
 
 int tool_info(const struct tool_spec *spec, int code)
 {
+	int status = CONN_EXIT_OK;
+
 	if (code == 'h')
 		tool_help(stdout, spec->help_head, spec->options,
 			  spec->help_tail);
 	else if (code == CLI_OPT_LIST_OPTIONS)
 		cli_options_list(stdout, spec->options);
 	else
-		tool_version(spec->program);
-	return tool_check_stdout(spec->program, CONN_EXIT_OK);
+		status = tool_version(spec->program);
+	return tool_check_stdout(spec->program, status);
 }
 
 void cli_error_text(char *out, size_t capacity, int rc,

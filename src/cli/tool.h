@@ -20,14 +20,17 @@ typedef int tool_session_fn(char *detail, size_t capacity,
 void tool_hold_standard_fds(bool closed[3]);
 
 /* Prints "PROGRAM (conn-tools) VERSION" and the GNU licence lines; 0. */
+CONN_NODISCARD
 int tool_version(const char *program);
 
 /* status, or CONN_EXIT_IO with a line on stderr when stdout could not
  * be written (--help > /dev/full). */
+CONN_NODISCARD
 int tool_check_stdout(const char *program, int status);
 
 /* Prints "PROGRAM: detail" and GNU's "Try 'PROGRAM --help' for more
  * information."; returns the usage status. */
+CONN_NODISCARD
 int tool_usage_error(const char *program, const char *detail);
 
 /* SIGINT/SIGTERM interrupt blocking calls (no SA_RESTART) and set the
@@ -37,6 +40,7 @@ volatile sig_atomic_t *tool_install_signals(void);
 
 /* Prints the error line for rc (none for a quiet end), with the --help
  * hint when rc is a usage error, and returns the exit status. */
+CONN_NODISCARD
 int tool_report(const char *program, int rc, const char *detail);
 
 /* What makes one tool: its name, its options (getopt_long's tables and
@@ -57,14 +61,17 @@ void tool_help(FILE *out, const char *head,
 
 /* The one-line usage error for an option getopt_long refused (ch is '?'
  * or ':'), with the --help hint; the usage status. */
+CONN_NODISCARD
 int tool_option_error(const char *program, int ch, char **argv);
 
 /* What --help, --version and --list-options print (code is 'h', 'V' or
  * CLI_OPT_LIST_OPTIONS): the exit status. */
+CONN_NODISCARD
 int tool_info(const struct tool_spec *spec, int code);
 
 /* Parses argv, runs the session, and returns the exit status: the whole
  * life of a tool after main(). */
+CONN_NODISCARD
 int tool_main(const struct tool_spec *spec, int argc, char **argv);
 
 #endif

@@ -266,43 +266,61 @@ struct render {
 
 /* pickle-value.c */
 void pickle_node_release(struct node *n);
+CONN_NODISCARD
 int pickle_node_new(struct decoder *d, struct node **out, enum kind kind);
 struct node *pickle_entry_key(const struct node *c, size_t i);
+CONN_NODISCARD
 int pickle_list_append(struct decoder *d, struct node *list,
 		       struct node *item);
+CONN_NODISCARD
 int pickle_dict_set(struct decoder *d, struct node *dict, struct node *key,
 		    struct node *value);
+CONN_NODISCARD
 int pickle_set_add(struct decoder *d, struct node *set, struct node *item);
 void pickle_frozenset_seal(struct node *set);
 void pickle_tuple_seal(struct node *t);
+CONN_NODISCARD
 int pickle_effect_add(struct decoder *d, struct node *n,
 		      enum effect_kind kind, struct node *a, struct node *b);
 
 /* pickle-number.c */
 bool pickle_int_syntax(const char *p, size_t n, int base, bool *negative,
 		       int *radix, char *digits, size_t *count);
+CONN_NODISCARD
 int pickle_int_from_text(struct decoder *d, struct node *n, const char *p,
 			 size_t len, int base);
+CONN_NODISCARD
 int pickle_int_from_le(struct decoder *d, struct node *n, const uint8_t *p,
 		       size_t len);
 char *pickle_float_to_decimal(double x);
 bool pickle_float_syntax(const char *p, size_t n);
 
 /* pickle-decode.c */
+CONN_NODISCARD
 int pickle_fail(struct decoder *d, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+CONN_NODISCARD
 int pickle_no_memory(struct decoder *d);
+CONN_NODISCARD
 int pickle_too_many_objects(struct decoder *d);
 void *pickle_grow(void *v, size_t *cap, size_t need, size_t size);
+CONN_NODISCARD
 int pickle_take(struct decoder *d, const uint8_t **p, uint64_t n);
+CONN_NODISCARD
 int pickle_take_uint(struct decoder *d, uint64_t *v, size_t size);
+CONN_NODISCARD
 int pickle_take_line(struct decoder *d, struct text *t);
+CONN_NODISCARD
 int pickle_need(struct decoder *d, size_t k);
+CONN_NODISCARD
 int pickle_push(struct decoder *d, struct node *n);
 struct node *pickle_pop(struct decoder *d);
 struct node *pickle_top(struct decoder *d);
+CONN_NODISCARD
 int pickle_push_value(struct decoder *d, struct node **out, enum kind kind);
+CONN_NODISCARD
 int pickle_pop_mark(struct decoder *d, size_t *start);
+CONN_NODISCARD
 int pickle_pop_mark_target(struct decoder *d, size_t *start,
 			   struct node **target);
 
@@ -310,36 +328,64 @@ int pickle_pop_mark_target(struct decoder *d, size_t *start,
 bool pickle_text_is(struct text t, const char *s);
 bool pickle_global_is(const struct node *n, const char *module,
 		      const char *name);
+CONN_NODISCARD
 int pickle_pop_tuple(struct decoder *d, struct node **out, size_t count);
+CONN_NODISCARD
 int pickle_op_global(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_stack_global(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_reduce(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_inst(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_obj(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_newobj(struct decoder *d, bool ex);
+CONN_NODISCARD
 int pickle_op_persid(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_binpersid(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_ext(struct decoder *d, size_t size);
 
 /* pickle-data.c */
 bool pickle_is_ascii(const char *p, size_t n);
+CONN_NODISCARD
 int pickle_op_string(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_binstring(struct decoder *d, size_t size);
+CONN_NODISCARD
 int pickle_op_unicode(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_binunicode(struct decoder *d, size_t size);
+CONN_NODISCARD
 int pickle_op_binbytes(struct decoder *d, size_t size, enum kind kind);
+CONN_NODISCARD
 int pickle_op_int(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_long(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_binint(struct decoder *d, size_t size);
+CONN_NODISCARD
 int pickle_op_long_binary(struct decoder *d, size_t size);
+CONN_NODISCARD
 int pickle_op_float(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_binfloat(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_empty(struct decoder *d, enum kind kind);
+CONN_NODISCARD
 int pickle_op_collect(struct decoder *d, enum kind kind);
+CONN_NODISCARD
 int pickle_op_tuple_n(struct decoder *d, size_t count);
+CONN_NODISCARD
 int pickle_op_append(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_setitem(struct decoder *d);
+CONN_NODISCARD
 int pickle_op_batch(struct decoder *d, int op);
+CONN_NODISCARD
 int pickle_op_build(struct decoder *d);
 
 /* pickle-repr.c */

@@ -91,22 +91,6 @@ static void client_lost(struct server *s, struct client *cl, int rc)
 	client_fail(s, cl, rc, why);
 }
 
-static int start_handshake(struct server *s, struct client *cl)
-{
-	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
-	size_t out_len;
-	int rc;
-
-	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
-		       s->o->digest, s->o->auth_flags);
-	rc = conn_auth_step(&cl->auth, out, &out_len, NULL, 0);
-	if (rc == 0)
-		rc = client_queue(cl, out, out_len);
-	cl->deadline = s->o->handshake_timeout_ms ?
-		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
-	return rc;
-}
-
 /* After the handshake (or at once without a key): --data greets it. */
 static int client_ready(struct server *s, struct client *cl)
 {
@@ -125,6 +109,30 @@ static int client_ready(struct server *s, struct client *cl)
 		s->progress.sent_bytes += s->o->data_len[i];
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------ the handshake */
+
+/* Takes the handshake as far as what the client sent allows; a failure
+ * drops the client with the core's words for it. */
+static void client_handshake(struct server *s, struct client *cl)
+{
+	int rc = conn_channel_handshake_step(cl->c, &cl->auth);
+
+	if (rc == 0)
+		rc = client_ready(s, cl);
+	if (rc && rc != CONN_EAGAIN)
+		client_fail(s, cl, rc, cl->authed ? NULL
+				       : conn_channel_detail(cl->c));
+}
+
+static void start_handshake(struct server *s, struct client *cl)
+{
+	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
+		       s->o->digest, s->o->auth_flags);
+	cl->deadline = s->o->handshake_timeout_ms ?
+		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
+	client_handshake(s, cl);
 }
 
 static int accept_one(struct server *s)
@@ -153,68 +161,10 @@ static int accept_one(struct server *s)
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	s->clients[s->n++] = cl;
 	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
-	rc = s->o->key ? start_handshake(s, cl) : client_ready(s, cl);
-	if (rc)		/* out of memory for its first frames: it goes */
-		client_fail(s, cl, rc, NULL);
-	return 0;
-}
-
-/* ------------------------------------------------------ the handshake */
-
-/* The next handshake message if it is all here: 1, else 0; -1 when the
- * client is dropped for a length no handshake frame has (garbage, an
- * HTTP request). */
-static int handshake_message(struct server *s, struct client *cl,
-			     uint8_t *in, size_t *in_len)
-{
-	struct conn_piece p;
-	uint64_t length;
-	int rc = conn_channel_next_size(&length, cl->c);
-
-	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
-		char why[200];
-
-		snprintf(why, sizeof(why), "the peer announced a %llu-byte "
-			 "message during the handshake (the limit is %d): it "
-			 "does not speak this protocol",
-			 (unsigned long long)length, CONN_HANDSHAKE_FRAME_MAX);
-		client_fail(s, cl, CONN_EPROTO, why);
-		return -1;
-	}
-	if (rc == CONN_EPROTO) {
-		client_fail(s, cl, rc, "invalid message length during the "
-			    "handshake: the peer does not speak this "
-			    "protocol");
-		return -1;
-	}
-	if (rc || conn_channel_take_message(&p, cl->c))
-		return 0;
-	memcpy(in, p.data, p.size);
-	*in_len = p.size;
-	return 1;
-}
-
-static int client_handshake(struct server *s, struct client *cl)
-{
-	uint8_t in[CONN_HANDSHAKE_FRAME_MAX], out[CONN_HANDSHAKE_FRAME_MAX];
-	size_t in_len = 0, out_len;
-	int rc, got;
-
-	while (!cl->authed && !cl->closing) {
-		got = handshake_message(s, cl, in, &in_len);
-		if (got <= 0)
-			break;
-		rc = conn_auth_step(&cl->auth, out, &out_len, in, in_len);
-		if (out_len && client_queue(cl, out, out_len) && rc == 0)
-			rc = CONN_ENOMEM;	/* our answer is lost */
-		if (rc)
-			client_fail(s, cl, rc, cl->auth.detail);
-		else if (conn_auth_is_done(&cl->auth))
-			return client_ready(s, cl);
-	}
-	if (!cl->authed && !cl->closing && conn_channel_peer_eof(cl->c))
-		client_fail(s, cl, CONN_EAUTH, "the peer closed the "
-			    "connection during authentication");
+	if (s->o->key)
+		start_handshake(s, cl);
+	else if ((rc = client_ready(s, cl)) != 0)
+		client_fail(s, cl, rc, NULL);	/* no memory for --data */
 	return 0;
 }
 
@@ -441,10 +391,8 @@ static void client_input(struct server *s, struct client *cl)
 		return;
 	}
 	if (!cl->authed)
-		rc = client_handshake(s, cl);
-	if (rc)		/* --data could not be queued */
-		client_fail(s, cl, rc, NULL);
-	else if (cl->authed)
+		client_handshake(s, cl);
+	if (cl->authed && !cl->closing)
 		client_messages(s, cl);
 }
 
@@ -579,12 +527,10 @@ static int expire_handshakes(struct server *s)
 			continue;
 		left = cl->deadline - now;
 		if (left <= 0) {
-			char why[120];
+			int rc = conn_channel_handshake_timed_out(
+				cl->c, &cl->auth, s->o->handshake_timeout_ms);
 
-			snprintf(why, sizeof(why), "handshake not finished "
-				 "within %.3g s",
-				 (double)s->o->handshake_timeout_ms / 1000.0);
-			client_fail(s, cl, CONN_ETIMEDOUT, why);
+			client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		} else if (next < 0 || left < next) {
 			next = left;
 		}

@@ -15,6 +15,7 @@
 #include <nettle/nettle-meta.h>
 #include <nettle/sha2.h>
 #include <nettle/sha3.h>
+#include <poll.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -224,6 +225,7 @@ enum auth_state {
 	AUTH_WAIT_CHALLENGE,	/* to answer the peer's challenge */
 	AUTH_WAIT_WELCOME,	/* the peer's verdict on our answer */
 	AUTH_WAIT_REPLY,	/* the peer's answer to our challenge */
+	AUTH_WAIT_EARLY_WELCOME, /* the verdict, our challenge already sent */
 	AUTH_DONE,
 	AUTH_FAILED
 };
@@ -428,6 +430,11 @@ int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
 			a->state = AUTH_WAIT_REPLY;
 		}
 		return 0;
+	case AUTH_WAIT_EARLY_WELCOME:
+		rc = check_welcome(a, in, in_len);
+		if (rc == 0)
+			a->state = AUTH_WAIT_REPLY;
+		return rc;
 	case AUTH_WAIT_REPLY:
 		rc = verify_reply(a, in, in_len);
 		*out_len = put(out, rc ? FAILURE : WELCOME,
@@ -444,123 +451,178 @@ int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
 
 /* ------------------------------------------------- the handshake on a wire */
 
-/* Turns a receive error during the handshake into words a user can act on. */
-static int handshake_recv_error(struct conn_channel *c, struct conn_auth *a,
-				int rc, size_t announced)
+/* The step's error, or an answer that could not be queued, as c's error. */
+static int handshake_failed(struct conn_channel *c, struct conn_auth *a,
+			    int rc)
 {
-	/* To 10 ms: the caller read the clock a moment before we did. */
-	double limit_s = (double)((chan_deadline_span(c) + 5) / 10 * 10) /
-			 1000.0;
-
-	bool first = a->state == AUTH_WAIT_CHALLENGE &&
-		     a->role == CONN_ROLE_CLIENT;
-
-	switch (rc) {
-	case CONN_ESHORTBUF:
-	case CONN_ETOOBIG:
-		chan_set_detail(c, "the peer announced a %zu-byte message "
-				"during the handshake (the limit is %d): it "
-				"does not speak this protocol", announced,
-				CONN_HANDSHAKE_FRAME_MAX);
-		return CONN_EPROTO;
-	case CONN_ERESET:
-		chan_set_detail(c, "the peer closed the connection during "
-				"authentication: does it expect no authkey, "
-				"or another key?");
-		return CONN_EAUTH;
-	case CONN_ETIMEDOUT:
-		chan_set_detail(c, first ? "no challenge from the peer within "
-					   "%.3g s: does it expect no authkey?"
-					 : "handshake not finished within "
-					   "%.3g s", limit_s);
-		return CONN_ETIMEDOUT;
-	default:
-		return rc;
-	}
+	chan_set_detail(c, "%s", a->detail);
+	return rc;
 }
 
-/* Receives the next handshake message, sending what is queued first
- * unless the peer's next message is already here: then our replies leave
- * together, in one system call and one wake-up of the peer. */
-static int handshake_recv(struct conn_channel *c, struct conn_auth *a,
-			  uint8_t *in, size_t *in_len)
+/* Queues out on c, traced as a frame we send. */
+static int handshake_queue(struct conn_channel *c, const uint8_t *out,
+			   size_t out_len)
 {
-	int rc = conn_channel_has_message(c) ? 0 : chan_flush(c);
+	struct conn_piece p = { out, out_len, 0, out_len };
 
-	if (rc == 0)
-		rc = conn_channel_recv(c, in_len, in, CONN_HANDSHAKE_FRAME_MAX);
-	return rc ? handshake_recv_error(c, a, rc, *in_len) : 0;
+	conn_channel_trace_frame(c, '>', &p);
+	return conn_channel_append(c, out, out_len);
+}
+
+/* One step of a over c: in (NULL at the start) in, our message queued. */
+static int handshake_advance(struct conn_channel *c, struct conn_auth *a,
+			     const uint8_t *in, size_t in_len)
+{
+	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
+	size_t out_len;
+	int rc = conn_auth_step(a, out, &out_len, in, in_len);
+	int queued = out_len ? handshake_queue(c, out, out_len) : 0;
+
+	/* A #FAILURE# goes with the error, if it could be queued; the
+	 * handshake's error is what counts. */
+	if (rc)
+		return handshake_failed(c, a, rc);
+	return queued;
 }
 
 /*
  * A client sends its challenge right behind its answer instead of after
  * the peer's #WELCOME#: a round trip less.  The peer reads it when it
  * would have anyway (CPython's Listener too: it is a stream), and the
- * #WELCOME# is still checked before anything else.  Only over a Unix
- * socket: over TCP, CPython (no TCP_NODELAY) would then write #WELCOME#
- * and its answer back to back, and Nagle holds the answer until our
- * delayed ACK, 40 ms later.
+ * #WELCOME# is still checked before anything else (AUTH_WAIT_EARLY_WELCOME).
+ * Only over a Unix socket: over TCP, CPython (no TCP_NODELAY) would then
+ * write #WELCOME# and its answer back to back, and Nagle holds the answer
+ * until our delayed ACK, 40 ms later.
  */
-static bool may_send_challenge_early(const struct conn_channel *c,
-				     const struct conn_auth *a)
+static bool may_challenge_early(const struct conn_channel *c,
+				const struct conn_auth *a)
 {
 	int domain = 0;
 	socklen_t len = sizeof(domain);
 
 	return a->role == CONN_ROLE_CLIENT && a->state == AUTH_WAIT_WELCOME &&
-	       getsockopt(conn_channel_wfd(c), SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+	       getsockopt(conn_channel_wfd(c), SOL_SOCKET, SO_DOMAIN, &domain,
+			  &len) == 0 &&
 	       domain == AF_UNIX;
 }
 
-static int send_challenge_early(struct conn_channel *c, struct conn_auth *a)
+static int challenge_early(struct conn_channel *c, struct conn_auth *a)
 {
 	uint8_t out[CONN_HANDSHAKE_FRAME_MAX];
-	size_t out_len;
-	int rc = conn_auth_step(a, out, &out_len, (const uint8_t *)WELCOME,
-				LIT_LEN(WELCOME));
+	size_t out_len = make_challenge(a, out);
 
-	return rc ? rc : conn_channel_queue(c, out, out_len);
+	a->state = AUTH_WAIT_EARLY_WELCOME;
+	return handshake_queue(c, out, out_len);
 }
 
+/* The next handshake message if it is all here; CONN_EAGAIN if not yet;
+ * or why the peer is not going to finish the handshake. */
+static int handshake_take(struct conn_piece *msg, struct conn_channel *c)
+{
+	uint64_t length;
+	int rc = conn_channel_next_size(&length, c);
+
+	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
+		chan_set_detail(c, "the peer announced a %llu-byte message "
+				"during the handshake (the limit is %d): it "
+				"does not speak this protocol",
+				(unsigned long long)length,
+				CONN_HANDSHAKE_FRAME_MAX);
+		return CONN_EPROTO;
+	}
+	if (rc == CONN_EPROTO)	/* the reader says what the header was */
+		return conn_channel_take_piece(msg, c, SIZE_MAX);
+	if (rc == 0)
+		rc = conn_channel_take_message(msg, c);
+	if (rc == 0)
+		conn_channel_trace_frame(c, '<', msg);
+	if (rc == CONN_EAGAIN && conn_channel_peer_eof(c)) {
+		if (conn_channel_received(c) == 0) {
+			chan_set_detail(c, "the peer closed the connection "
+					"during authentication: does it "
+					"expect no authkey, or another key?");
+			return CONN_EAUTH;
+		}
+		/* Part of a message, never to be whole: the reader's end
+		 * of stream says how much of it came. */
+		do
+			rc = conn_channel_take_piece(msg, c, SIZE_MAX);
+		while (rc == 0);
+	}
+	return rc;
+}
+
+int conn_channel_handshake_step(struct conn_channel *c, struct conn_auth *a)
+{
+	struct conn_piece msg;
+	int rc = 0;
+
+	if (a->state == AUTH_START)
+		rc = handshake_advance(c, a, NULL, 0);
+	while (rc == 0 && !conn_auth_is_done(a)) {
+		rc = handshake_take(&msg, c);
+		if (rc == 0)
+			rc = handshake_advance(c, a, msg.data, msg.size);
+		if (rc == 0 && may_challenge_early(c, a))
+			rc = challenge_early(c, a);
+	}
+	return rc;
+}
+
+int conn_channel_handshake_timed_out(struct conn_channel *c,
+				     const struct conn_auth *a,
+				     int64_t limit_ms)
+{
+	/* To 10 ms: the caller read the clock a moment before we did. */
+	double limit_s = (double)((limit_ms + 5) / 10 * 10) / 1000.0;
+	bool first = a->state == AUTH_WAIT_CHALLENGE &&
+		     a->role == CONN_ROLE_CLIENT;
+
+	chan_set_detail(c, first ? "no challenge from the peer within %.3g s: "
+				   "does it expect no authkey?"
+				 : "handshake not finished within %.3g s",
+			limit_s);
+	return CONN_ETIMEDOUT;
+}
+
+/* Waits for more of the peer's handshake, within c's deadline. */
+static int handshake_wait(struct conn_channel *c, const struct conn_auth *a)
+{
+	int rc = chan_wait(c, conn_channel_rfd(c), POLLIN);
+
+	if (rc == CONN_ETIMEDOUT)
+		return conn_channel_handshake_timed_out(c, a,
+							chan_deadline_span(c));
+	if (rc == 0)
+		rc = conn_channel_read_some(c);
+	return rc == CONN_EAGAIN ? 0 : rc;
+}
+
+/*
+ * The blocking driver over the same steps.  Each step takes every
+ * message already here before we send, so replies to messages that came
+ * together leave together: one system call, one wake-up of the peer.
+ */
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a)
 {
-	uint8_t in[CONN_HANDSHAKE_FRAME_MAX], out[CONN_HANDSHAKE_FRAME_MAX];
-	size_t in_len = 0, out_len;
-	const uint8_t *msg = NULL;
-	bool early = false;
-	int rc, sent;
+	int rc;
 
-	for (;;) {
-		rc = conn_auth_step(a, out, &out_len, msg, in_len);
-		sent = out_len ? conn_channel_queue(c, out, out_len) : 0;
-		if (rc) {
-			/* A #FAILURE# tells the peer why, if it still
-			 * listens; the handshake's error is what counts. */
-			CONN_IGNORE(chan_flush(c));
-			chan_set_detail(c, "%s", a->detail);
-			return rc;
-		}
-		if (sent)
-			return sent;
-		if (conn_auth_is_done(a))
-			return chan_flush(c);
-		if (may_send_challenge_early(c, a)) {
-			rc = send_challenge_early(c, a);
-			if (rc)
-				return rc;
-			early = true;
-		}
-		rc = handshake_recv(c, a, in, &in_len);
-		if (rc == 0 && early) {
-			early = false;
-			rc = check_welcome(a, in, in_len);
-			if (rc)
-				chan_set_detail(c, "%s", a->detail);
-			else
-				rc = handshake_recv(c, a, in, &in_len);
-		}
+	while ((rc = conn_channel_handshake_step(c, a)) == CONN_EAGAIN) {
+		rc = chan_flush(c);
+		if (rc == 0)
+			rc = handshake_wait(c, a);
 		if (rc)
 			return rc;
-		msg = in;
 	}
+	if (rc) {
+		char why[256];
+
+		/* A #FAILURE# tells the peer why, if it still listens; the
+		 * handshake's error and its words are what count. */
+		snprintf(why, sizeof(why), "%s", conn_channel_detail(c));
+		CONN_IGNORE(chan_flush(c));
+		chan_set_detail(c, "%s", why);
+		return rc;
+	}
+	return chan_flush(c);
 }

@@ -501,7 +501,27 @@ int conn_auth_step(struct conn_auth *a, uint8_t *out, size_t *out_len,
 CONN_NODISCARD
 bool conn_auth_is_done(const struct conn_auth *a);
 
-/* Runs the handshake over c within c's deadline. */
+/*
+ * The handshake over a channel, without blocking: takes the handshake
+ * messages c has received (conn_channel_read_some()), steps a, and
+ * appends our replies to c's queue (send them with
+ * conn_channel_write_some()).  Returns 0 when the handshake is done,
+ * CONN_EAGAIN while it waits for the peer, or an error with
+ * conn_channel_detail() saying why in words for the user (a #FAILURE#
+ * for the peer may be queued).  Frames are traced as the channel's are.
+ */
+CONN_NODISCARD
+int conn_channel_handshake_step(struct conn_channel *c, struct conn_auth *a);
+
+/* A handshake on c whose limit_ms ran out: sets c's detail to what was
+ * still awaited and returns CONN_ETIMEDOUT. */
+CONN_NODISCARD
+int conn_channel_handshake_timed_out(struct conn_channel *c,
+				     const struct conn_auth *a,
+				     int64_t limit_ms);
+
+/* Runs the handshake over c within c's deadline, blocking: the same
+ * steps as conn_channel_handshake_step(). */
 CONN_NODISCARD
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 

@@ -846,6 +846,128 @@ static void test_pipelined_client(bool welcome)
 	conn_key_free(k);
 }
 
+/* ----------------------------------------- the non-blocking handshake */
+
+/* One round of a non-blocking side: step, send, receive. */
+static int side_round(struct conn_channel *c, struct conn_auth *a, int *rc)
+{
+	if (*rc == CONN_EAGAIN)
+		*rc = conn_channel_handshake_step(c, a);
+	if (conn_channel_queued(c) && conn_channel_write_some(c))
+		return -1;
+	if (*rc == CONN_EAGAIN && conn_channel_read_some(c) > CONN_EAGAIN)
+		return -1;
+	return 0;
+}
+
+/* Both roles driven by conn_channel_handshake_step() in one process:
+ * nothing blocks, and the client's early challenge (a Unix socket) is
+ * taken by a listener that reads the stream as CPython's does. */
+static void test_step_both_roles(enum conn_digest ld, enum conn_digest cd,
+				 const char *lname, const char *cname)
+{
+	struct conn_key *k = key_of(LIT("stepped"));
+	struct conn_channel *lc, *cc;
+	struct conn_auth la, ca;
+	int sv[2], lrc = CONN_EAGAIN, crc = CONN_EAGAIN, rounds = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
+	    conn_channel_new(&lc, sv[0], sv[0]) ||
+	    conn_channel_new(&cc, sv[1], sv[1]))
+		abort();
+	conn_auth_init(&la, CONN_ROLE_LISTENER, k, ld, 0);
+	conn_auth_init(&ca, CONN_ROLE_CLIENT, k, cd, 0);
+	while ((lrc == CONN_EAGAIN || crc == CONN_EAGAIN) && rounds++ < 20)
+		if (side_round(lc, &la, &lrc) || side_round(cc, &ca, &crc))
+			break;
+	ok(lrc == 0 && crc == 0 && conn_auth_is_done(&la) &&
+	   conn_auth_is_done(&ca) && conn_channel_queued(lc) == 0 &&
+	   conn_channel_queued(cc) == 0,
+	   "step, %s/%s: both sides done in %d rounds, nothing left to send "
+	   "(listener %d, client %d)", lname, cname, rounds, lrc, crc);
+	ok(strcmp(la.peer_digest, lname) == 0 &&
+	   strcmp(ca.peer_digest, cname) == 0,
+	   "step, %s/%s: each challenge answered in its own digest (%s, %s)",
+	   lname, cname, la.peer_digest, ca.peer_digest);
+	conn_channel_free(lc);
+	conn_channel_free(cc);
+	conn_key_free(k);
+}
+
+/* A listener's step against what a peer wrote and closed: the error and
+ * the channel's words for it. */
+static void test_step_fails(const void *bytes, size_t len, int want,
+			    const char *detail, const char *what)
+{
+	struct conn_key *k = key_of(LIT("stepped"));
+	struct conn_channel *c;
+	struct conn_auth a;
+	int sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
+	    conn_channel_new(&c, sv[0], sv[0]))
+		abort();
+	if (len && write(sv[1], bytes, len) != (ssize_t)len)
+		abort();
+	close(sv[1]);
+	conn_auth_init(&a, CONN_ROLE_LISTENER, k, CONN_DIGEST_SHA256, 0);
+	rc = conn_channel_handshake_step(c, &a);
+	ok(rc == CONN_EAGAIN, "step, %s: waits for the peer at first", what);
+	while (rc == CONN_EAGAIN && conn_channel_read_some(c) <= CONN_EAGAIN)
+		rc = conn_channel_handshake_step(c, &a);
+	ok(rc == want && strstr(conn_channel_detail(c), detail) != NULL,
+	   "step, %s: %s, \"%s\" (got %d, \"%s\")", what,
+	   conn_strerror(want), detail, rc, conn_channel_detail(c));
+	conn_channel_free(c);
+	conn_key_free(k);
+}
+
+static void test_step_failures(void)
+{
+	static const uint8_t too_big[] = { 0, 0, 1, 1 };
+	static const uint8_t cut[] = { 0, 0, 0, 40, 'x', 'y' };
+	static const uint8_t negative[] = { 0xff, 0xff, 0xff, 0xf0 };
+
+	test_step_fails("", 0, CONN_EAUTH, "the peer closed the connection "
+			"during authentication: does it expect no authkey",
+			"the peer leaves");
+	test_step_fails(too_big, sizeof(too_big), CONN_EPROTO,
+			"the peer announced a 257-byte message during the "
+			"handshake (the limit is 256)", "a 257-byte frame");
+	test_step_fails(cut, sizeof(cut), CONN_ETRUNC, "(2 of 40 bytes "
+			"received)", "a frame cut short");
+	test_step_fails(negative, sizeof(negative), CONN_EPROTO,
+			"invalid message length", "a negative length");
+}
+
+static void test_step_timed_out(void)
+{
+	struct conn_key *k = key_of(LIT("stepped"));
+	struct conn_channel *c;
+	struct conn_auth a;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
+	    conn_channel_new(&c, sv[0], sv[0]))
+		abort();
+	conn_auth_init(&a, CONN_ROLE_CLIENT, k, CONN_DIGEST_SHA256, 0);
+	ok(conn_channel_handshake_step(c, &a) == CONN_EAGAIN &&
+	   conn_channel_handshake_timed_out(c, &a, 1500) == CONN_ETIMEDOUT &&
+	   strcmp(conn_channel_detail(c), "no challenge from the peer within "
+		  "1.5 s: does it expect no authkey?") == 0,
+	   "timed out, a client with no challenge yet: \"%s\"",
+	   conn_channel_detail(c));
+	conn_auth_init(&a, CONN_ROLE_LISTENER, k, CONN_DIGEST_SHA256, 0);
+	ok(conn_channel_handshake_step(c, &a) == CONN_EAGAIN &&
+	   conn_channel_handshake_timed_out(c, &a, 999) == CONN_ETIMEDOUT &&
+	   strcmp(conn_channel_detail(c), "handshake not finished within "
+		  "1 s") == 0,
+	   "timed out, a listener, to 10 ms: \"%s\"", conn_channel_detail(c));
+	conn_channel_free(c);
+	close(sv[1]);
+	conn_key_free(k);
+}
+
 int main(void)
 {
 	json_t *root = vectors_load("auth.json");
@@ -862,6 +984,12 @@ int main(void)
 	test_key_files();
 	test_pipelined_client(true);
 	test_pipelined_client(false);
+	test_step_both_roles(CONN_DIGEST_SHA256, CONN_DIGEST_SHA384, "sha256",
+			     "sha384");
+	test_step_both_roles(CONN_DIGEST_MD5, CONN_DIGEST_SHA3_256, "md5",
+			     "sha3_256");
+	test_step_failures();
+	test_step_timed_out();
 	for (i = 0; i < count; i++) {
 		free(r[i].key);
 		free(r[i].challenge);

@@ -34,8 +34,8 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 }
 
-int pickle_json_quote(char **out, size_t *out_len, const char *text,
-		      size_t len)
+int conn_json_quote(char **out, size_t *out_len, const char *text,
+		    size_t len)
 {
 	struct out o = { .limit = SIZE_MAX };
 

@@ -5,7 +5,6 @@
  * Nothing here prints: results and errors go back to conn-bench.c.
  */
 #include "cli.h"
-#include "detail.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -142,8 +141,8 @@ int bench_peer_start(struct bench_peer **out, char *detail, size_t capacity,
 		if (pid == 0)
 			peer_worker(p->listener, cfg);
 		if (pid < 0) {
-			detail_set(detail, capacity, "cannot start the peer: "
-				   "%s", strerror(errno));
+			snprintf(detail, capacity, "cannot start the peer: "
+				 "%s", strerror(errno));
 			rc = CONN_ENOMEM;
 			goto fail;
 		}
@@ -244,8 +243,8 @@ static int python_announce(struct bench_peer *p, char *detail,
 	text[len] = '\0';
 	if ((nl = strchr(text, '\n')))
 		*nl = '\0';
-	detail_set(detail, capacity, "the python peer did not start%s%s",
-		   len ? ": " : "", text);
+	snprintf(detail, capacity, "the python peer did not start%s%s",
+		 len ? ": " : "", text);
 	return CONN_ECONNECT;
 }
 
@@ -274,8 +273,8 @@ int bench_python_start(struct bench_peer **out, char *detail,
 		python_child(fds[1], argv, env);
 	close(fds[1]);
 	if (pid < 0) {
-		detail_set(detail, capacity, "cannot start %s: %s", python,
-			   strerror(errno));
+		snprintf(detail, capacity, "cannot start %s: %s", python,
+			 strerror(errno));
 		rc = CONN_ENOMEM;
 		goto done;
 	}

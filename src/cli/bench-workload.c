@@ -6,7 +6,6 @@
  * Nothing here prints: results and errors go back to conn-bench.c.
  */
 #include "cli.h"
-#include "detail.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -196,12 +195,12 @@ static int worker_error(struct worker *w, int rc, const char *what)
 	if (w->detail[0])
 		return rc;
 	if (rc == CONN_ETIMEDOUT)
-		detail_set(w->detail, sizeof(w->detail), "%s%sthe peer did "
-			   "not answer within %d s", what, what[0] ? ": " : "",
-			   IDLE_MS / 1000);
+		snprintf(w->detail, sizeof(w->detail), "%s%sthe peer did "
+			 "not answer within %d s", what, what[0] ? ": " : "",
+			 IDLE_MS / 1000);
 	else
-		detail_set(w->detail, sizeof(w->detail), "%s%s%s", what,
-			   what[0] ? ": " : "", d[0] ? d : conn_strerror(rc));
+		snprintf(w->detail, sizeof(w->detail), "%s%s%s", what,
+			 what[0] ? ": " : "", d[0] ? d : conn_strerror(rc));
 	return rc;
 }
 
@@ -289,9 +288,9 @@ static int stream_reply(struct worker *w, uint64_t sent)
 		return worker_error(w, rc, "waiting for the sink's count");
 	reply[len] = '\0';
 	if (strtoull(reply, NULL, 10) != sent) {
-		detail_set(w->detail, sizeof(w->detail), "the peer counted "
-			   "%s messages of the %llu sent: is it a --sink peer?",
-			   reply, (unsigned long long)sent);
+		snprintf(w->detail, sizeof(w->detail), "the peer counted "
+			 "%s messages of the %llu sent: is it a --sink peer?",
+			 reply, (unsigned long long)sent);
 		return CONN_EPROTO;
 	}
 	return 0;
@@ -378,10 +377,10 @@ static int echo_read(struct worker *w, struct echo_state *s)
 	if (rc == 0)
 		rc = count_received(w, &s->received);
 	if (rc == 0 && conn_channel_peer_eof(w->c) && s->received < s->sent) {
-		detail_set(w->detail, sizeof(w->detail), "the peer closed "
-			   "after echoing %llu of %llu messages",
-			   (unsigned long long)s->received,
-			   (unsigned long long)s->sent);
+		snprintf(w->detail, sizeof(w->detail), "the peer closed "
+			 "after echoing %llu of %llu messages",
+			 (unsigned long long)s->received,
+			 (unsigned long long)s->sent);
 		rc = CONN_ERESET;
 	}
 	return rc;
@@ -601,7 +600,7 @@ static int collect(struct bench_result *r, char *detail, size_t capacity,
 	*r = (struct bench_result){ 0 };
 	for (i = 0; i < n; i++) {
 		if (w[i].rc) {
-			detail_set(detail, capacity, "%s", w[i].detail);
+			snprintf(detail, capacity, "%s", w[i].detail);
 			return w[i].rc;
 		}
 		r->messages += w[i].done;
@@ -698,7 +697,7 @@ int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	if (rc == 0)
 		watch(w, n, cfg);
 	else
-		detail_set(detail, capacity, "cannot start %u threads", n);
+		snprintf(detail, capacity, "cannot start %u threads", n);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	if (rc == 0)

@@ -4,8 +4,6 @@
  * pipes, telling it who the peer is, and judging how it ended.
  */
 #include "cli.h"
-/* phase 2: detail_set() only; the CLI gets its own or a public one */
-#include "detail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,8 +73,8 @@ int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
 	free_environment(env, peer, digest);
 	if (rc == 0)
 		return 0;
-	detail_set(detail, capacity, "cannot run %s: %s", argv[0],
-		   strerror(rc));
+	snprintf(detail, capacity, "cannot run %s: %s", argv[0],
+		 strerror(rc));
 	return rc == ENOMEM ? CONN_ENOMEM : CONN_EINVAL;
 }
 
@@ -136,13 +134,13 @@ int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
 	if (rc && rc != CONN_ERESET && rc != CONN_ETRUNC)
 		return rc;
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		detail_set(detail, capacity, "%s exited with status %d", name,
-			   WEXITSTATUS(status));
+		snprintf(detail, capacity, "%s exited with status %d", name,
+			 WEXITSTATUS(status));
 		return CONN_EIO;
 	}
 	if (WIFSIGNALED(status)) {
-		detail_set(detail, capacity, "%s was killed by signal %d",
-			   name, WTERMSIG(status));
+		snprintf(detail, capacity, "%s was killed by signal %d",
+			 name, WTERMSIG(status));
 		return CONN_EIO;
 	}
 	return rc;

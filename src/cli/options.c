@@ -1,10 +1,9 @@
 /* options.c - the command-line options every tool shares, parsed once. */
 #include "cli.h"
-/* phase 2: detail_set() only; the CLI gets its own or a public one */
-#include "detail.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +84,7 @@ int cli_parse_seconds(int64_t *ms, const char *text, double max_s)
 
 static int invalid(struct cli_options *o, const char *fmt, const char *arg)
 {
-	detail_set(o->detail, sizeof(o->detail), fmt, arg);
+	snprintf(o->detail, sizeof(o->detail), fmt, arg);
 	return CONN_EINVAL;
 }
 
@@ -123,10 +122,10 @@ static int invalid_number(char *detail, size_t capacity, const char *name,
 			  const char *arg, const char *hint)
 {
 	if (hint)
-		detail_set(detail, capacity, "invalid %s '%s' (%s)", name, arg,
-			   hint);
+		snprintf(detail, capacity, "invalid %s '%s' (%s)", name, arg,
+			 hint);
 	else
-		detail_set(detail, capacity, "invalid %s '%s'", name, arg);
+		snprintf(detail, capacity, "invalid %s '%s'", name, arg);
 	return CONN_EINVAL;
 }
 
@@ -285,8 +284,8 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 
 static int conflict(struct cli_options *o, const char *a, const char *b)
 {
-	detail_set(o->detail, sizeof(o->detail), "cannot use %s with %s", a,
-		   b);
+	snprintf(o->detail, sizeof(o->detail), "cannot use %s with %s", a,
+		 b);
 	return CONN_EINVAL;
 }
 
@@ -300,13 +299,13 @@ static int load_key(struct cli_options *o)
 	if (o->authkey_file) {
 		rc = conn_key_new_from_file(&o->key, o->authkey_file);
 		if (rc == CONN_EINVAL)
-			detail_set(o->detail, sizeof(o->detail),
-				   "%s: the key file is empty",
-				   o->authkey_file);
+			snprintf(o->detail, sizeof(o->detail),
+				 "%s: the key file is empty",
+				 o->authkey_file);
 		else if (rc)
-			detail_set(o->detail, sizeof(o->detail),
-				   "cannot read the key file %s: %s",
-				   o->authkey_file, strerror(errno));
+			snprintf(o->detail, sizeof(o->detail),
+				 "cannot read the key file %s: %s",
+				 o->authkey_file, strerror(errno));
 		return rc ? CONN_EINVAL : 0;
 	}
 	if (o->authkey_text) {

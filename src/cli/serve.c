@@ -4,19 +4,32 @@
  * stdin/stdout or with the --exec command.
  */
 #include "cli.h"
-/* phase 2: detail_set() and chan_log(), the channel's trace, until
- * the channel's log is public */
-#include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* With -v, which digests the handshake used, through the channel's log. */
+static void trace_digests(conn_log_fn *log, void *ctx,
+			  const struct cli_options *o,
+			  const struct conn_auth *a)
+{
+	char line[200];
+
+	if (o->verbose == 0 || log == NULL)
+		return;
+	snprintf(line, sizeof(line), "authenticated: we asked for %s, the "
+		 "peer answered with %s; we answered with %s",
+		 conn_digest_name(o->digest), a->peer_digest,
+		 a->our_reply_digest);
+	log(ctx, CONN_LOG_TRACE, line);
+}
+
 /* Authenticates c; digest (16 bytes) gets the digest the peer answered
  * with, for the CONN_DIGEST of an --exec command. */
 static int authenticate(char *detail, size_t capacity, char *digest,
 			struct conn_channel *c, const struct cli_options *o,
-			enum conn_role role)
+			enum conn_role role, conn_log_fn *log, void *ctx)
 {
 	struct conn_auth a;
 	int rc;
@@ -27,14 +40,10 @@ static int authenticate(char *detail, size_t capacity, char *digest,
 				  : -1);
 	rc = conn_channel_authenticate(c, &a);
 	if (rc) {
-		detail_set(detail, capacity, "%s", conn_channel_detail(c));
+		snprintf(detail, capacity, "%s", conn_channel_detail(c));
 		return rc;
 	}
-	if (o->verbose)
-		chan_log(c, CONN_LOG_TRACE, "authenticated: we asked for %s, "
-			 "the peer answered with %s; we answered with %s",
-			 conn_digest_name(o->digest), a.peer_digest,
-			 a.our_reply_digest);
+	trace_digests(log, ctx, o, &a);
 	/* "md5 (legacy)" -> "md5" */
 	snprintf(digest, 16, "%.*s", (int)strcspn(a.peer_digest, " "),
 		 a.peer_digest);
@@ -118,7 +127,8 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	conn_channel_set_log(c, log, ctx, o->verbose > 0);
 	conn_channel_set_stop_flag(c, stop);
 	if (o->key)
-		rc = authenticate(detail, capacity, digest, c, o, role);
+		rc = authenticate(detail, capacity, digest, c, o, role, log,
+				  ctx);
 	if (rc == 0 && o->exec_argv && o->address)
 		rc = relay_command(detail, capacity, c, o, peer, digest,
 				   stop);

@@ -39,7 +39,8 @@ _Noreturn static void serve_child(struct server *s, int fd, const char *name)
 	char detail[512] = "";
 	int rc;
 
-	transport_close_in_child(s->l);	/* the parent's; not its files */
+	/* The parent's listener; not its files. */
+	conn_listener_close_in_child(s->l);
 	rc = session_serve(detail, sizeof(detail), fd, fd, -1, s->o,
 			   CONN_ROLE_LISTENER, name, s->stop, s->log,
 			   s->log_ctx);
@@ -130,7 +131,7 @@ int server_fork_run(struct server *s)
 		}
 		pfd = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
 		if (poll(&pfd, 1, s->children ? CHILD_POLL_MS
-					       : STOP_CHECK_MS) > 0) {
+					       : CONN_STOP_CHECK_MS) > 0) {
 			rc = fork_one(s);
 			rc = rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 		}

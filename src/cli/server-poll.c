@@ -34,7 +34,7 @@ struct client {
 	int64_t deadline;	/* of the handshake, or -1 */
 	uint64_t serial;	/* accept order: the newest gets stdin */
 	uint64_t received;
-	struct conn_buf whole;	/* the message being gathered */
+	struct conn_buffer whole;	/* the message being gathered */
 	char name[NAME_MAX_LEN];
 	char *json_name;	/* --tag --out json: name as a JSON string */
 	size_t json_name_len;
@@ -45,7 +45,7 @@ struct client {
 static void client_free(struct client *cl)
 {
 	conn_channel_free(cl->c);
-	buf_free(&cl->whole);
+	conn_buffer_free(&cl->whole);
 	free(cl->json_name);
 	free(cl);
 }
@@ -148,7 +148,7 @@ static int accept_one(struct server *s)
 	cl = calloc(1, sizeof(*cl));
 	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
 	if (rc == 0)
-		rc = buf_init(&cl->whole, 4096);
+		rc = conn_buffer_init(&cl->whole, 4096);
 	if (rc) {
 		if (cl && cl->c == NULL)
 			close(fd);
@@ -173,9 +173,9 @@ static int accept_one(struct server *s)
 /* --tag: "NAME " (the room is the caller's to make). */
 static int append_tag(struct server *s, const struct client *cl)
 {
-	int rc = buf_append(&s->out, cl->name, strlen(cl->name));
+	int rc = conn_buffer_append(&s->out, cl->name, strlen(cl->name));
 
-	return rc ? rc : buf_append(&s->out, " ", 1);
+	return rc ? rc : conn_buffer_append(&s->out, " ", 1);
 }
 
 /* --tag --out json wraps each message in an object instead of prefixing
@@ -193,13 +193,15 @@ static int open_json_tag(struct server *s, struct client *cl)
 	int rc = 0;
 
 	if (cl->json_name == NULL)
-		rc = pickle_json_quote(&cl->json_name, &cl->json_name_len,
-				       cl->name, strlen(cl->name));
+		rc = conn_json_quote(&cl->json_name, &cl->json_name_len,
+				     cl->name, strlen(cl->name));
 	if (rc == 0)
-		rc = buf_append(&s->out, head, sizeof(head) - 1);
+		rc = conn_buffer_append(&s->out, head, sizeof(head) - 1);
 	if (rc == 0)
-		rc = buf_append(&s->out, cl->json_name, cl->json_name_len);
-	return rc ? rc : buf_append(&s->out, middle, sizeof(middle) - 1);
+		rc = conn_buffer_append(&s->out, cl->json_name,
+					cl->json_name_len);
+	return rc ? rc : conn_buffer_append(&s->out, middle,
+					    sizeof(middle) - 1);
 }
 
 /* --tag --out json: one message, whose rendering ends in a newline that
@@ -210,8 +212,8 @@ static int append_json_tagged(struct server *s, struct client *cl,
 	int rc = open_json_tag(s, cl);
 
 	if (rc == 0)
-		rc = buf_append(&s->out, text, len - 1);
-	return rc ? rc : buf_append(&s->out, "}\n", 2);
+		rc = conn_buffer_append(&s->out, text, len - 1);
+	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
 }
 
 /* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
@@ -227,7 +229,7 @@ static int append_tagged_lines(struct server *s, const struct client *cl,
 		line = nl ? (size_t)(nl - text) + 1 : len;
 		rc = append_tag(s, cl);
 		if (rc == 0)
-			rc = buf_append(&s->out, text, line);
+			rc = conn_buffer_append(&s->out, text, line);
 		text += line;
 		len -= line;
 	}
@@ -249,14 +251,15 @@ static int append_hex(struct server *s, struct client *cl,
 	if (json)
 		rc = open_json_tag(s, cl);
 	if (rc == 0 && json)
-		rc = buf_append(&s->out, hex_head, sizeof(hex_head) - 1);
+		rc = conn_buffer_append(&s->out, hex_head,
+					sizeof(hex_head) - 1);
 	else if (rc == 0 && s->o->tag)
 		rc = append_tag(s, cl);
 	/* In JSON, the hex line's newline goes after the object's end. */
 	if (rc == 0)
-		rc = buf_append(&s->out, hex, json ? len - 1 : len);
+		rc = conn_buffer_append(&s->out, hex, json ? len - 1 : len);
 	if (rc == 0 && json)
-		rc = buf_append(&s->out, "\"}}\n", 4);
+		rc = conn_buffer_append(&s->out, "\"}}\n", 4);
 	return rc;
 }
 
@@ -273,13 +276,13 @@ static int render_message(struct server *s, struct client *cl,
 	if (!conn_format_is_whole(f)) {
 		/* The plain formats: one tag before the message, whose
 		 * payload may hold newlines of its own. */
-		rc = buf_reserve(&s->out, conn_encode_bound(f, size) +
-				 NAME_MAX_LEN + 1, SIZE_MAX);
+		rc = conn_buffer_reserve(&s->out, conn_encode_bound(f, size) +
+					 NAME_MAX_LEN + 1, SIZE_MAX);
 		if (rc == 0 && s->o->tag)
 			rc = append_tag(s, cl);
 		if (rc == 0)
-			s->out.end += conn_encode_piece(s->out.data +
-							s->out.end, f, &p);
+			conn_buffer_extend(&s->out, conn_encode_piece(
+				s->out.data + s->out.end, f, &p));
 		return rc;
 	}
 	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
@@ -305,7 +308,7 @@ static int render_message(struct server *s, struct client *cl,
 		rc = append_json_tagged(s, cl, text, len);
 	else if (rc == 0)
 		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
-			       : buf_append(&s->out, text, len);
+			       : conn_buffer_append(&s->out, text, len);
 	free(text);
 	return rc;
 }
@@ -313,8 +316,9 @@ static int render_message(struct server *s, struct client *cl,
 /* A whole message from a client: to stdout, or back with --echo. */
 static int deliver(struct server *s, struct client *cl)
 {
-	struct conn_buf *w = &cl->whole;
-	struct conn_piece p = { w->data, buf_len(w), 0, buf_len(w) };
+	struct conn_buffer *w = &cl->whole;
+	struct conn_piece p = { w->data, conn_buffer_len(w), 0,
+				conn_buffer_len(w) };
 	int rc = 0;
 
 	conn_channel_trace_frame(cl->c, '<', &p);
@@ -322,12 +326,12 @@ static int deliver(struct server *s, struct client *cl)
 		rc = client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
 		rc = render_message(s, cl, p.data, p.size);
-	w->start = w->end = 0;
+	conn_buffer_clear(w);
 	if (rc) {
-		s->out.end = s->out.mark;	/* no half a rendering */
+		conn_buffer_drop_partial(&s->out); /* no half a rendering */
 		return rc;
 	}
-	buf_commit(&s->out);
+	conn_buffer_commit(&s->out);
 	cl->received++;
 	s->received++;
 	s->progress.received++;
@@ -340,7 +344,7 @@ static int deliver(struct server *s, struct client *cl)
 static bool client_may_read(const struct server *s, const struct client *cl)
 {
 	return !cl->closing && !s->count_reached &&
-	       buf_len(&s->out) < OUT_HIGH &&
+	       conn_buffer_len(&s->out) < OUT_HIGH &&
 	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
 }
 
@@ -356,7 +360,7 @@ static void client_messages(struct server *s, struct client *cl)
 		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
 		if (rc)
 			break;
-		rc = buf_append(&cl->whole, p.data, p.size);
+		rc = conn_buffer_append(&cl->whole, p.data, p.size);
 		if (rc == 0 && conn_piece_is_last(&p))
 			rc = deliver(s, cl);
 		if (rc) {
@@ -430,15 +434,17 @@ static int dispatch(struct server *s)
 		if (!cl->authed || cl->closing)
 			continue;
 		if (s->o->broadcast)
-			rc = client_queue(cl, s->msg.data, buf_len(&s->msg));
+			rc = client_queue(cl, s->msg.data,
+					  conn_buffer_len(&s->msg));
 		else if (newest == NULL || cl->serial > newest->serial)
 			newest = cl;
 	}
 	if (rc == 0 && newest)
-		rc = client_queue(newest, s->msg.data, buf_len(&s->msg));
+		rc = client_queue(newest, s->msg.data,
+				  conn_buffer_len(&s->msg));
 	s->progress.sent++;
-	s->progress.sent_bytes += buf_len(&s->msg);
-	s->msg.start = s->msg.end = 0;
+	s->progress.sent_bytes += conn_buffer_len(&s->msg);
+	conn_buffer_clear(&s->msg);
 	s->msg_ready = false;
 	return rc;
 }
@@ -459,10 +465,11 @@ static int pump_stdin(struct server *s)
 		}
 		rc = conn_decoder_next(&s->dec, &p, &used,
 				       s->in.data + s->in.start,
-				       buf_len(&s->in), s->in_eof, SIZE_MAX);
+				       conn_buffer_len(&s->in), s->in_eof,
+				       SIZE_MAX);
 		if (rc == 0)
-			rc = buf_append(&s->msg, p.data, p.size);
-		buf_consume(&s->in, used);
+			rc = conn_buffer_append(&s->msg, p.data, p.size);
+		conn_buffer_consume(&s->in, used);
 		if (rc == 0 && conn_piece_is_last(&p))
 			s->msg_ready = true;
 		if (rc == CONN_EAGAIN && used == 0) {
@@ -470,8 +477,8 @@ static int pump_stdin(struct server *s)
 			return 0;
 		}
 		if (rc && rc != CONN_EAGAIN) {
-			detail_set(s->detail, s->capacity, "%s",
-				   s->dec.detail);
+			snprintf(s->detail, s->capacity, "%s",
+				 s->dec.detail);
 			return rc;
 		}
 	}
@@ -480,16 +487,17 @@ static int pump_stdin(struct server *s)
 
 static int read_stdin(struct server *s)
 {
-	return buf_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
-			   s->in_fd, "stdin", conn_decoder_window(&s->dec));
+	return conn_buffer_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
+				   s->in_fd, "stdin",
+				   conn_decoder_window(&s->dec));
 }
 
 /* --------------------------------------------------------------- stdout */
 
 static int write_stdout(struct server *s)
 {
-	return buf_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
-			    s->out.mark);
+	return conn_buffer_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
+				    "stdout", s->out.mark);
 }
 
 /* ------------------------------------------------------------- the loop */
@@ -607,7 +615,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
 	}
-	if (poll(pfd, n, stop_checked(timeout)) < 0)
+	if (poll(pfd, n, conn_stop_check_ms(timeout)) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	for (i = 0; i < n; i++) {
 		if (!pfd[i].revents)
@@ -633,7 +641,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 static int serve_loop(struct server *s)
 {
 	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
-	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
+	int rc = pfd ? 0 : CONN_ENOMEM, timeout, due;
 
 	while (rc == 0) {
 		if (*s->stop) {
@@ -643,11 +651,11 @@ static int serve_loop(struct server *s)
 		rc = step(s);
 		if (rc || server_is_over(s))
 			break;
-		progress_tick(&s->progress);
+		conn_progress_tick(&s->progress);
 		timeout = expire_handshakes(s);
-		if (timeout < 0 || (progress_wait_ms(&s->progress) >= 0 &&
-				    progress_wait_ms(&s->progress) < timeout))
-			timeout = progress_wait_ms(&s->progress);
+		due = conn_progress_wait_ms(&s->progress);
+		if (timeout < 0 || (due >= 0 && due < timeout))
+			timeout = due;
 		rc = wait_events(s, pfd, timeout);
 	}
 	free(pfd);
@@ -665,9 +673,9 @@ static void server_free(struct server *s)
 		client_free(s->clients[i]);
 	free(s->clients);
 	conn_decoder_free(&s->dec);
-	buf_free(&s->in);
-	buf_free(&s->msg);
-	buf_free(&s->out);
+	conn_buffer_free(&s->in);
+	conn_buffer_free(&s->msg);
+	conn_buffer_free(&s->out);
 	if (s->out_fd_owned)
 		close(s->out_fd);
 	if (s->l)
@@ -692,22 +700,23 @@ int server_poll_run(struct server *s)
 
 	s->in_fd = o->recv_only || o->echo ? -1 : STDIN_FILENO;
 	s->in_eof = s->in_done = s->in_fd < 0;
-	s->out_fd = fd_nonblocking_copy(STDOUT_FILENO, &s->out_fd_owned);
+	s->out_fd = conn_fd_copy_nonblocking(&s->out_fd_owned, STDOUT_FILENO);
 	conn_decoder_init(&s->dec, o->in_format, o->max_size, o->chunk_size);
 	s->dec.pickle_protocol = o->pickle_protocol;
 	s->clients = calloc(o->max_conns, sizeof(*s->clients));
-	rc = s->clients ? buf_init(&s->in, BUF_READ_SIZE) : CONN_ENOMEM;
+	rc = s->clients ? conn_buffer_init(&s->in, CONN_BUFFER_READ_SIZE)
+			: CONN_ENOMEM;
 	if (rc == 0)
-		rc = buf_init(&s->msg, 4096);
+		rc = conn_buffer_init(&s->msg, 4096);
 	if (rc == 0)
-		rc = buf_init(&s->out, BUF_READ_SIZE);
-	progress_start(&s->progress, o->progress == CLI_PROGRESS_ALWAYS,
-		       o->progress_width, s->log, s->log_ctx);
+		rc = conn_buffer_init(&s->out, CONN_BUFFER_READ_SIZE);
+	conn_progress_start(&s->progress, o->progress == CLI_PROGRESS_ALWAYS,
+			    o->progress_width, s->log, s->log_ctx);
 	if (rc == 0)
 		rc = serve_loop(s);
 	if (rc != CONN_EPIPE)
 		drain_stdout(s);
-	progress_end(&s->progress);
+	conn_progress_end(&s->progress);
 	server_free(s);
 	return rc;
 }

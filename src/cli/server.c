@@ -59,7 +59,7 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 			    .capacity = capacity };
 	int rc;
 
-	detail_set(detail, capacity, "%s", "");
+	snprintf(detail, capacity, "%s", "");
 	/* Cannot fail on a descriptor we hold; were it to, accepts would
 	 * block until a client comes, which is still service. */
 	(void)fcntl(conn_listener_fd(l), F_SETFL,

@@ -7,10 +7,6 @@
 #define CLI_SERVER_H
 
 #include "cli.h"
-/* phase 2: struct conn_buf and buf_*(), progress_*(), pickle_json_quote(),
- * fd_nonblocking_copy() and transport_close_in_child() are the core's
- * private API still; the channel is used through conn.h alone */
-#include "internal.h"
 
 #include <stdarg.h>
 #include <sys/types.h>
@@ -26,17 +22,17 @@ struct server {
 	size_t n, cap;
 	uint64_t accepted, received;
 	struct conn_decoder dec;
-	struct conn_buf in;	/* stdin bytes */
-	struct conn_buf msg;	/* the stdin message being gathered */
+	struct conn_buffer in;	/* stdin bytes */
+	struct conn_buffer msg;	/* the stdin message being gathered */
 	bool msg_ready;		/* msg is whole and waits for a client */
-	struct conn_buf out;	/* stdout bytes: whole messages only */
+	struct conn_buffer out;	/* stdout bytes: whole messages only */
 	int in_fd, out_fd;
 	bool out_fd_owned;	/* out_fd is a non-blocking copy of stdout */
 	bool in_eof, in_done;
 	bool count_reached;
 	pid_t *pids;		/* --exec: the children alive */
 	unsigned children;
-	struct progress progress;
+	struct conn_progress progress;
 	volatile sig_atomic_t *stop;
 	conn_log_fn *log;
 	void *log_ctx;

@@ -4,8 +4,6 @@
  * serve.c's session_serve() does the rest.
  */
 #include "cli.h"
-/* phase 2: detail_set() only; the CLI gets its own or a public one */
-#include "detail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,8 +90,8 @@ static int pipe_convert(char *detail, size_t capacity,
 	if (o->file) {
 		in_fd = open(o->file, O_RDONLY | O_CLOEXEC);
 		if (in_fd < 0) {
-			detail_set(detail, capacity, "cannot open %s: %s",
-				   o->file, strerror(errno));
+			snprintf(detail, capacity, "cannot open %s: %s",
+				 o->file, strerror(errno));
 			return CONN_EIO;
 		}
 	}

@@ -27,7 +27,7 @@
  * state) live here alone. */
 struct conn_channel {
 	int rfd, wfd;
-	struct conn_buf rx, tx;
+	struct conn_buffer rx, tx;
 	struct conn_frame_reader reader;
 	int64_t deadline;
 	int64_t deadline_set_at;	/* when it was set: the span is in messages */
@@ -69,8 +69,8 @@ int conn_channel_new(struct conn_channel **out, int rfd, int wfd)
 	c->wfd = wfd;
 	c->deadline = -1;
 	conn_frame_reader_init(&c->reader, CHAN_DEFAULT_MAX_SIZE);
-	if (buf_init(&c->rx, CHAN_BUF_START) ||
-	    buf_init(&c->tx, CHAN_BUF_START))
+	if (conn_buffer_init(&c->rx, CHAN_BUF_START) ||
+	    conn_buffer_init(&c->tx, CHAN_BUF_START))
 		goto fail;
 	set_nonblocking(rfd);
 	set_nonblocking(wfd);
@@ -78,8 +78,8 @@ int conn_channel_new(struct conn_channel **out, int rfd, int wfd)
 	return 0;
 fail:
 	if (c) {
-		buf_free(&c->rx);
-		buf_free(&c->tx);
+		conn_buffer_free(&c->rx);
+		conn_buffer_free(&c->tx);
 		free(c);
 	}
 	close(rfd);
@@ -95,8 +95,8 @@ void conn_channel_free(struct conn_channel *c)
 	close(c->rfd);
 	if (c->wfd != c->rfd && c->wfd >= 0)
 		close(c->wfd);
-	buf_free(&c->rx);
-	buf_free(&c->tx);
+	conn_buffer_free(&c->rx);
+	conn_buffer_free(&c->tx);
 	free(c);
 }
 
@@ -241,7 +241,7 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 				return CONN_ETIMEDOUT;
 			timeout = left > 1000000 ? 1000000 : (int)left;
 		}
-		rc = poll(&pfd, 1, stop_checked(timeout));
+		rc = poll(&pfd, 1, conn_stop_check_ms(timeout));
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
@@ -256,11 +256,12 @@ int conn_channel_read_some(struct conn_channel *c)
 
 	/* A read that filled the queue means bulk traffic: full size. */
 	if (c->rx_filled && c->rx.cap < CHAN_BUF_SIZE &&
-	    buf_reserve(&c->rx, CHAN_BUF_SIZE - buf_len(&c->rx), SIZE_MAX))
+	    conn_buffer_reserve(&c->rx, CHAN_BUF_SIZE - conn_buffer_len(&c->rx),
+				SIZE_MAX))
 		return CONN_ENOMEM;
-	if (buf_reserve(&c->rx, 1, SIZE_MAX))
+	if (conn_buffer_reserve(&c->rx, 1, SIZE_MAX))
 		return CONN_ENOMEM;
-	room = buf_room(&c->rx);
+	room = conn_buffer_room(&c->rx);
 	n = read(c->rfd, c->rx.data + c->rx.end, room);
 	if (n > 0) {
 		c->rx.end += (size_t)n;
@@ -296,14 +297,14 @@ bool conn_channel_has_message(const struct conn_channel *c)
 	return conn_frame_reader_is_idle(&c->reader) &&
 	       conn_frame_header_decode(&length, &header_size,
 					c->rx.data + c->rx.start,
-					buf_len(&c->rx)) == 0 &&
-	       length <= buf_len(&c->rx) - header_size;
+					conn_buffer_len(&c->rx)) == 0 &&
+	       length <= conn_buffer_len(&c->rx) - header_size;
 }
 
 int chan_grow(struct conn_channel *c)
 {
-	if (buf_reserve(&c->rx, CHAN_BUF_SIZE, SIZE_MAX) ||
-	    buf_reserve(&c->tx, CHAN_BUF_SIZE, SIZE_MAX))
+	if (conn_buffer_reserve(&c->rx, CHAN_BUF_SIZE, SIZE_MAX) ||
+	    conn_buffer_reserve(&c->tx, CHAN_BUF_SIZE, SIZE_MAX))
 		return CONN_ENOMEM;
 	return 0;
 }
@@ -324,8 +325,8 @@ static int chan_write_some(struct conn_channel *c, size_t limit)
 				   "cannot send: %s", strerror(errno));
 			return errno_to_conn(errno);
 		}
-		buf_consume(&c->tx, (size_t)n);
-		if (buf_len(&c->tx) == 0)
+		conn_buffer_consume(&c->tx, (size_t)n);
+		if (conn_buffer_len(&c->tx) == 0)
 			break;	/* the queue rewound: limit is stale */
 	}
 	return 0;
@@ -335,11 +336,11 @@ int chan_flush(struct conn_channel *c)
 {
 	int rc;
 
-	while (buf_len(&c->tx) > 0) {
+	while (conn_buffer_len(&c->tx) > 0) {
 		rc = chan_write_some(c, c->tx.end);
 		if (rc)
 			return rc;
-		if (buf_len(&c->tx) == 0)
+		if (conn_buffer_len(&c->tx) == 0)
 			break;
 		rc = chan_wait(c, c->wfd, POLLOUT);
 		if (rc)
@@ -427,7 +428,7 @@ int conn_channel_queue(struct conn_channel *c, const void *data, size_t size)
 	int rc = 0;
 
 	conn_channel_trace_frame(c, '>', &p);
-	if (buf_len(&c->tx) + header_size + size > CHAN_BUF_SIZE)
+	if (conn_buffer_len(&c->tx) + header_size + size > CHAN_BUF_SIZE)
 		rc = chan_flush(c);
 	if (rc == 0 && size >= CHAN_BUF_SIZE / 2)
 		return chan_writev_all(c, iov, 2);
@@ -438,13 +439,13 @@ int conn_channel_append(struct conn_channel *c, const void *data,
 			size_t size)
 {
 	uint8_t header[CONN_FRAME_HEADER_MAX];
-	int rc = buf_append(&c->tx, header,
-			    conn_frame_header_encode(header, size));
+	int rc = conn_buffer_append(&c->tx, header,
+				    conn_frame_header_encode(header, size));
 
 	if (rc == 0)
-		rc = buf_append(&c->tx, data, size);
+		rc = conn_buffer_append(&c->tx, data, size);
 	if (rc == 0)
-		buf_commit(&c->tx);
+		conn_buffer_commit(&c->tx);
 	return rc;
 }
 
@@ -456,29 +457,30 @@ int conn_channel_append_piece(struct conn_channel *c,
 
 	if (conn_piece_is_first(piece)) {
 		conn_channel_trace_frame(c, '>', piece);
-		rc = buf_append(&c->tx, header,
-				conn_frame_header_encode(header, piece->total));
+		rc = conn_buffer_append(&c->tx, header,
+					conn_frame_header_encode(header,
+								 piece->total));
 	}
 	if (rc == 0)
-		rc = buf_append(&c->tx, piece->data, piece->size);
+		rc = conn_buffer_append(&c->tx, piece->data, piece->size);
 	if (rc == 0 && conn_piece_is_last(piece))
-		buf_commit(&c->tx);
+		conn_buffer_commit(&c->tx);
 	return rc;
 }
 
 int conn_channel_append_frames(struct conn_channel *c, const void *frames,
 			       size_t size)
 {
-	int rc = buf_append(&c->tx, frames, size);
+	int rc = conn_buffer_append(&c->tx, frames, size);
 
 	if (rc == 0)
-		buf_commit(&c->tx);
+		conn_buffer_commit(&c->tx);
 	return rc;
 }
 
 size_t conn_channel_queued(const struct conn_channel *c)
 {
-	return buf_len(&c->tx);
+	return conn_buffer_len(&c->tx);
 }
 
 int conn_channel_write_some(struct conn_channel *c)
@@ -488,8 +490,8 @@ int conn_channel_write_some(struct conn_channel *c)
 
 size_t chan_tx_room(struct conn_channel *c, size_t want)
 {
-	return buf_room(&c->tx) >= want ? buf_room(&c->tx)
-					: buf_compact(&c->tx);
+	return conn_buffer_room(&c->tx) >= want ? conn_buffer_room(&c->tx)
+					: conn_buffer_compact(&c->tx);
 }
 
 void chan_drop_partial(struct conn_channel *c)
@@ -499,12 +501,12 @@ void chan_drop_partial(struct conn_channel *c)
 
 bool chan_may_write(const struct conn_channel *c)
 {
-	return buf_flush_limit(&c->tx) > c->tx.start;
+	return conn_buffer_flush_limit(&c->tx) > c->tx.start;
 }
 
 int chan_write_whole(struct conn_channel *c)
 {
-	return chan_write_some(c, buf_flush_limit(&c->tx));
+	return chan_write_some(c, conn_buffer_flush_limit(&c->tx));
 }
 
 int conn_channel_flush(struct conn_channel *c)
@@ -523,7 +525,8 @@ int conn_channel_send(struct conn_channel *c, const void *data, size_t size)
  * CONN_ETRUNC with the detail saying how much of the message came. */
 static int chan_end_of_stream(struct conn_channel *c)
 {
-	if (conn_frame_reader_is_idle(&c->reader) && buf_len(&c->rx) == 0)
+	if (conn_frame_reader_is_idle(&c->reader) &&
+	    conn_buffer_len(&c->rx) == 0)
 		return CONN_ERESET;
 	if (!c->reader.in_payload)
 		detail_set(c->detail, sizeof(c->detail),
@@ -569,8 +572,8 @@ static int chan_next_piece(struct conn_channel *c, struct conn_piece *piece,
 	do {
 		rc = conn_frame_reader_next(&c->reader, piece, &used,
 					    c->rx.data + c->rx.start,
-					    buf_len(&c->rx), max_piece);
-		buf_consume(&c->rx, used);
+					    conn_buffer_len(&c->rx), max_piece);
+		conn_buffer_consume(&c->rx, used);
 	} while (rc == CONN_EAGAIN && used > 0);
 	if (rc == CONN_ETOOBIG || rc == CONN_EPROTO)
 		return chan_reader_error(c, rc);
@@ -614,12 +617,12 @@ int conn_channel_next_size(uint64_t *size, const struct conn_channel *c)
 
 	return conn_frame_header_decode(size, &header_size,
 					c->rx.data + c->rx.start,
-					buf_len(&c->rx));
+					conn_buffer_len(&c->rx));
 }
 
 size_t conn_channel_received(const struct conn_channel *c)
 {
-	return buf_len(&c->rx);
+	return conn_buffer_len(&c->rx);
 }
 
 bool conn_channel_peer_eof(const struct conn_channel *c)
@@ -629,7 +632,7 @@ bool conn_channel_peer_eof(const struct conn_channel *c)
 
 void conn_channel_discard_input(struct conn_channel *c)
 {
-	buf_consume(&c->rx, buf_len(&c->rx));
+	conn_buffer_consume(&c->rx, conn_buffer_len(&c->rx));
 	c->peer_eof = true;
 }
 
@@ -646,7 +649,7 @@ static int chan_peek_length(struct conn_channel *c, uint64_t *length)
 	for (;;) {
 		rc = conn_frame_header_decode(length, &header_size,
 					      c->rx.data + c->rx.start,
-					      buf_len(&c->rx));
+					      conn_buffer_len(&c->rx));
 		if (rc == CONN_EPROTO) {
 			char shown[64];
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>	/* memcpy(), for conn_buffer_append() */
 
 /* On every public function whose result says whether it worked: a caller
  * that drops it gets a warning (-Wall); CONN_IGNORE() with a comment says
@@ -200,6 +201,19 @@ void conn_channel_set_deadline(struct conn_channel *c, int64_t deadline_ms);
 /* Blocking calls return CONN_EINTR when a signal sets *stop. */
 void conn_channel_set_stop_flag(struct conn_channel *c,
 				volatile sig_atomic_t *stop);
+
+/* The longest the core's waits last before *stop is looked at again: a
+ * signal that lands between the look and poll() is seen this late at
+ * most.  An event loop of the caller's own that honours a stop flag polls
+ * for no longer either (conn_stop_check_ms()). */
+#define CONN_STOP_CHECK_MS 1000
+
+/* A timeout for poll(): ms (-1: none), but no wait over CONN_STOP_CHECK_MS. */
+CONN_NODISCARD
+static inline int conn_stop_check_ms(int ms)
+{
+	return ms < 0 || ms > CONN_STOP_CHECK_MS ? CONN_STOP_CHECK_MS : ms;
+}
 
 /* Traces each frame through log (NULL: none) when trace is set. */
 void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
@@ -389,6 +403,12 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 /* Closes the listener and removes its Unix socket file and lock file, if
  * any, unless another listener has put its own there since. */
 void conn_listener_close(struct conn_listener *l);
+
+/* In a child forked after conn_listener_open(): closes the listening
+ * socket and the lock file's descriptor, so that the child neither accepts
+ * nor keeps the path locked.  The files stay, the parent's to remove; the
+ * child must not call conn_listener_close() too. */
+void conn_listener_close_in_child(struct conn_listener *l);
 
 /* The bound address, in conn_address_parse() syntax. */
 CONN_NODISCARD
@@ -678,6 +698,12 @@ CONN_NODISCARD
 size_t conn_encode_piece(uint8_t *out, enum conn_format f,
 			 const struct conn_piece *piece);
 
+/* text (len bytes) as a JSON string literal, quotes included, bad UTF-8 as
+ * U+FFFD, the way the json format writes a str: *out is malloc'ed and
+ * NUL-ended, *out_len bytes before the NUL.  CONN_ENOMEM. */
+CONN_NODISCARD
+int conn_json_quote(char **out, size_t *out_len, const char *text, size_t len);
+
 /* ------------------------------------------------------------- relay loop */
 
 struct conn_relay_config {
@@ -735,8 +761,169 @@ size_t conn_progress_format(char *out, size_t capacity,
 			    const struct conn_progress_counts *c, bool done,
 			    size_t width);
 
+/*
+ * --progress for an event loop of the caller's own, as the relay does it:
+ * a line through log about twice a second, and a summary at the end.  The
+ * caller adds to the four counters as messages go; the other fields are
+ * the functions'.
+ */
+struct conn_progress {
+	bool on;
+	uint64_t sent, received;		/* messages */
+	uint64_t sent_bytes, received_bytes;	/* payload bytes */
+	int64_t start_ms, last_ms;
+	const unsigned *width;	/* of a redrawn line (NULL or 0: no limit) */
+	conn_log_fn *log;
+	void *ctx;
+};
+
+/* Starts counting now; on false (or log NULL) makes the rest do nothing.
+ * width, when not NULL, is read at each line (conn_progress_format()). */
+void conn_progress_start(struct conn_progress *p, bool on,
+			 const unsigned *width, conn_log_fn *log, void *ctx);
+/* Logs a CONN_LOG_PROGRESS line if half a second has passed since the
+ * last one. */
+void conn_progress_tick(struct conn_progress *p);
+/* Milliseconds until the next line is due (a timeout for poll), -1 when
+ * off. */
+CONN_NODISCARD
+int conn_progress_wait_ms(const struct conn_progress *p);
+/* Logs the CONN_LOG_PROGRESS_END summary, whole; nothing more after it. */
+void conn_progress_end(struct conn_progress *p);
+
 /* Escapes up to limit bytes of data for a trace line, C style. */
 size_t conn_escape(char *out, size_t capacity, const uint8_t *data,
 		   size_t len, size_t limit);
+
+/* ------------------------------------------------------------ byte queues */
+
+/*
+ * A byte queue, the buffers between descriptors of an event loop (the
+ * relay's and conn-listen -k's between stdin, the sockets and stdout):
+ * bytes live in [start, end) of data (cap bytes); mark is the end of the
+ * last whole message, so that a writer can hold back half a message.  The
+ * fields are for reading: only these functions change them.
+ */
+struct conn_buffer {
+	uint8_t *data;
+	size_t start, end, mark, cap;
+};
+
+/* An empty queue with room for cap bytes (it grows as asked). */
+CONN_NODISCARD
+int conn_buffer_init(struct conn_buffer *b, size_t cap);
+void conn_buffer_free(struct conn_buffer *b);
+
+/* Makes room for n more bytes at end, moving or growing (up to limit
+ * bytes in all): CONN_ETOOBIG beyond limit, CONN_ENOMEM. */
+CONN_NODISCARD
+int conn_buffer_reserve(struct conn_buffer *b, size_t n, size_t limit);
+
+/* Slides the live bytes to the front; returns the room then at the end. */
+CONN_NODISCARD
+size_t conn_buffer_compact(struct conn_buffer *b);
+
+/* Where a writer may write up to: whole messages, or all of a message too
+ * big to hold back. */
+CONN_NODISCARD
+size_t conn_buffer_flush_limit(const struct conn_buffer *b);
+
+/* Bytes queued. */
+CONN_NODISCARD
+static inline size_t conn_buffer_len(const struct conn_buffer *b)
+{
+	return b->end - b->start;
+}
+
+/* Bytes that fit at end without moving or growing. */
+CONN_NODISCARD
+static inline size_t conn_buffer_room(const struct conn_buffer *b)
+{
+	return b->cap - b->end;
+}
+
+/* What one conn_buffer_read_fd() asks for, at least. */
+#define CONN_BUFFER_READ_SIZE (64 * 1024)
+
+/*
+ * One read(2) of fd (name, for the detail: "stdin") into b, growing b up
+ * to window bytes (a decoder's need: conn_decoder_window()); sets *eof at
+ * end of file.  EAGAIN and EINTR are no errors; CONN_EIO and CONN_ETOOBIG
+ * (a message longer than window) come with detail (capacity bytes) set.
+ */
+CONN_NODISCARD
+int conn_buffer_read_fd(struct conn_buffer *b, bool *eof, char *detail,
+			size_t capacity, int fd, const char *name,
+			size_t window);
+
+/* Writes b up to limit (an offset in data: b->mark, or
+ * conn_buffer_flush_limit()) to fd (name, for the detail) without
+ * blocking: 0 even when not all went, CONN_EPIPE when the reader left, or
+ * CONN_EIO with detail set. */
+CONN_NODISCARD
+int conn_buffer_write_fd(struct conn_buffer *b, char *detail,
+			 size_t capacity, int fd, const char *name,
+			 size_t limit);
+
+/* Empties the queue, keeping its memory. */
+static inline void conn_buffer_clear(struct conn_buffer *b)
+{
+	b->start = b->end = b->mark = 0;
+}
+
+/* Takes n bytes from the front.  Inline: the receive path calls it once
+ * per message. */
+static inline void conn_buffer_consume(struct conn_buffer *b, size_t n)
+{
+	b->start += n;
+	if (b->start == b->end)
+		conn_buffer_clear(b);	/* empty: rewind for free */
+}
+
+/* Queues n bytes at the end.  Inline: the send path calls it once or twice
+ * per message. */
+CONN_NODISCARD
+static inline int conn_buffer_append(struct conn_buffer *b,
+				     const void *data, size_t n)
+{
+	int rc = conn_buffer_room(b) >= n ? 0
+					  : conn_buffer_reserve(b, n, SIZE_MAX);
+
+	if (rc)
+		return rc;
+	memcpy(b->data + b->end, data, n);
+	b->end += n;
+	return 0;
+}
+
+/* Counts n bytes the caller wrote at data + end (within the room that
+ * conn_buffer_reserve() made) as queued. */
+static inline void conn_buffer_extend(struct conn_buffer *b, size_t n)
+{
+	b->end += n;
+}
+
+/* What is queued so far ends a message: writers may now take it. */
+static inline void conn_buffer_commit(struct conn_buffer *b)
+{
+	b->mark = b->end;
+}
+
+/* Forgets what was queued since the last conn_buffer_commit(): half a
+ * message that will never be whole. */
+static inline void conn_buffer_drop_partial(struct conn_buffer *b)
+{
+	b->end = b->mark > b->start ? b->mark : b->start;
+}
+
+/*
+ * A descriptor for writing fd that never blocks, for conn_buffer_write_fd():
+ * for a pipe, one of our own opened on it non-blocking (*owned set: the
+ * caller closes it), so that the flags of a pipe shared with other
+ * processes stay as they are; else (a file, a terminal, or when that
+ * fails) fd itself, with *owned false.
+ */
+CONN_NODISCARD
+int conn_fd_copy_nonblocking(bool *owned, int fd);
 
 #endif /* CONN_H */

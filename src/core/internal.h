@@ -1,31 +1,17 @@
 /*
  * internal.h - what the core's files share with each other and nobody else.
- * Cross-file helpers carry their module's prefix (buf_, chan_, ...).
+ * Cross-file helpers carry their module's prefix (chan_, ...).
  */
 #ifndef CONN_INTERNAL_H
 #define CONN_INTERNAL_H
 
 #include "conn.h"
-#include "buf.h"
 #include "detail.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
-
-/* --------------------------------------------------------------- polling */
-
-/* The longest a wait lasts before the stop flag is looked at again: a
- * signal that lands between the look and poll() is seen this late at most. */
-#define STOP_CHECK_MS 1000
-
-/* timeout for poll(): ms, but no wait longer than STOP_CHECK_MS. */
-CONN_NODISCARD
-static inline int stop_checked(int ms)
-{
-	return ms < 0 || ms > STOP_CHECK_MS ? STOP_CHECK_MS : ms;
-}
 
 /* ---------------------------------------------------------------- channel */
 
@@ -41,7 +27,7 @@ size_t chan_tx_room(struct conn_channel *c, size_t want);
 /* Forgets the unfinished message at the end of tx: it will never be whole. */
 void chan_drop_partial(struct conn_channel *c);
 /* True when tx holds what may go now: whole messages, or the start of one
- * too big to hold back (buf_flush_limit()). */
+ * too big to hold back (conn_buffer_flush_limit()). */
 bool chan_may_write(const struct conn_channel *c);
 /* Writes, without blocking, what chan_may_write() allows: 0 or an error. */
 CONN_NODISCARD
@@ -65,51 +51,5 @@ void chan_log_target(const struct conn_channel *c, conn_log_fn **log,
 bool chan_tracing(const struct conn_channel *c);
 void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* ------------------------------------------------------------------- misc */
-
-/* A descriptor for writing fd that never blocks: fd itself, or for a pipe
- * a copy of our own (*owned), so the flags of a pipe shared with other
- * processes stay as they are (relay.c). */
-CONN_NODISCARD
-int fd_nonblocking_copy(int fd, bool *owned);
-
-/* ----------------------------------------------------------------- pickle */
-
-/* text as a JSON string literal, quotes included, bad UTF-8 as U+FFFD, the
- * way json output writes a str: malloc'ed, NUL-ended (pickle-json.c). */
-CONN_NODISCARD
-int pickle_json_quote(char **out, size_t *out_len, const char *text,
-		      size_t len);
-
-/* --------------------------------------------------------------- progress */
-
-/* What --progress counts, and when it last said so (progress.c). */
-struct progress {
-	bool on;
-	uint64_t sent, received;		/* messages */
-	uint64_t sent_bytes, received_bytes;	/* payload bytes */
-	int64_t start_ms, last_ms;
-	const unsigned *width;	/* of a redrawn line (NULL or 0: no limit) */
-	conn_log_fn *log;
-	void *ctx;
-};
-
-void progress_start(struct progress *p, bool on, const unsigned *width,
-		    conn_log_fn *log, void *ctx);
-/* Says where things are if half a second has passed since last time. */
-void progress_tick(struct progress *p);
-/* Milliseconds until the next line is due (for poll), -1 when off. */
-CONN_NODISCARD
-int progress_wait_ms(const struct progress *p);
-/* The summary line; nothing more after it. */
-void progress_end(struct progress *p);
-
-/* -------------------------------------------------------------- transport */
-
-/* In a forked child: closes the parent's listening socket and lock file
- * descriptors, so the child neither accepts nor keeps the path locked;
- * the files stay, the parent's to remove. */
-void transport_close_in_child(struct conn_listener *l);
 
 #endif /* CONN_INTERNAL_H */

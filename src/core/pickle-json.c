@@ -13,9 +13,12 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 	while (i < n && !o->err) {
 		len = pickle_utf8_decode(u + i, n - i, &cp);
-		if (len == 0)
-			len = 1, cp = 0xfffd;
-		if (cp == '"' || cp == '\\') {
+		if (len == 0) {
+			/* A byte that is no UTF-8 becomes U+FFFD: JSON text
+			 * is UTF-8 (RFC 8259), the byte itself would not be. */
+			pickle_out_str(o, "\xef\xbf\xbd");
+			len = 1;
+		} else if (cp == '"' || cp == '\\') {
 			pickle_out_char(o, '\\');
 			pickle_out_char(o, (char)cp);
 		} else if (cp == '\n' || cp == '\r' || cp == '\t') {
@@ -31,8 +34,8 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 }
 
-int pickle_json_quote(char **out, size_t *out_len, const char *text,
-		      size_t len)
+int conn_json_quote(char **out, size_t *out_len, const char *text,
+		    size_t len)
 {
 	struct out o = { .limit = SIZE_MAX };
 

@@ -10,11 +10,11 @@
 
 #define PROGRESS_EVERY_MS 500
 
-void progress_start(struct progress *p, bool on, const unsigned *width,
-		    conn_log_fn *log, void *ctx)
+void conn_progress_start(struct conn_progress *p, bool on,
+			 const unsigned *width, conn_log_fn *log, void *ctx)
 {
-	*p = (struct progress){ .on = on && log != NULL, .width = width,
-				.log = log, .ctx = ctx };
+	*p = (struct conn_progress){ .on = on && log != NULL, .width = width,
+				     .log = log, .ctx = ctx };
 	p->start_ms = p->last_ms = conn_clock_ms();
 }
 
@@ -87,7 +87,7 @@ size_t conn_progress_format(char *out, size_t capacity,
 	return width;
 }
 
-static void progress_say(struct progress *p, enum conn_log_level level,
+static void progress_say(struct conn_progress *p, enum conn_log_level level,
 			 int64_t now)
 {
 	struct conn_progress_counts c = {
@@ -106,7 +106,7 @@ static void progress_say(struct progress *p, enum conn_log_level level,
 	p->last_ms = now;
 }
 
-int progress_wait_ms(const struct progress *p)
+int conn_progress_wait_ms(const struct conn_progress *p)
 {
 	int64_t left;
 
@@ -116,7 +116,7 @@ int progress_wait_ms(const struct progress *p)
 	return left > 0 ? (int)left : 0;
 }
 
-void progress_tick(struct progress *p)
+void conn_progress_tick(struct conn_progress *p)
 {
 	int64_t now;
 
@@ -127,7 +127,7 @@ void progress_tick(struct progress *p)
 		progress_say(p, CONN_LOG_PROGRESS, now);
 }
 
-void progress_end(struct progress *p)
+void conn_progress_end(struct conn_progress *p)
 {
 	if (p->on)
 		progress_say(p, CONN_LOG_PROGRESS_END, conn_clock_ms());

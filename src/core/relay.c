@@ -4,7 +4,7 @@
  *
  * Bytes flow stdin -> in -> (decoder) -> the channel's send queue ->
  * socket and socket -> the channel's receive queue -> out -> stdout.
- * Queues hold back half messages (buf_flush_limit) so a cut connection
+ * Queues hold back half messages (conn_buffer_flush_limit) so a cut connection
  * leaves only whole messages behind, unless one message is larger than
  * the queue.
  */
@@ -30,8 +30,8 @@ struct relay {
 	const struct conn_relay_config *cfg;
 	struct conn_channel *c;
 	struct conn_decoder dec;
-	struct conn_buf in, out;
-	struct conn_buf whole;	/* a message gathered for rendering */
+	struct conn_buffer in, out;
+	struct conn_buffer whole;	/* a message gathered for rendering */
 	int in_fd, out_fd;
 	bool out_fd_owned;
 	bool in_eof;		/* stdin said end of file */
@@ -45,14 +45,14 @@ struct relay {
 	bool shut;		/* our sending side is shut down */
 	int input_error;	/* conn-pipe: malformed stdin, told at the end */
 	uint64_t received;
-	struct progress progress;
+	struct conn_progress progress;
 	char *detail;
 	size_t capacity;
 };
 
 /* A pipe on stdout gets a descriptor of our own that never blocks, without
  * touching the flags of the one we share with other processes. */
-int fd_nonblocking_copy(int fd, bool *owned)
+int conn_fd_copy_nonblocking(bool *owned, int fd)
 {
 	struct stat st;
 	char path[32];
@@ -127,11 +127,11 @@ static int pump_input(struct relay *r)
 		}
 		rc = conn_decoder_next(&r->dec, &p, &used,
 				       r->in.data + r->in.start,
-				       buf_len(&r->in), r->in_eof,
+				       conn_buffer_len(&r->in), r->in_eof,
 				       room - CONN_FRAME_HEADER_MAX);
 		if (rc == 0)
 			rc = queue_piece(r, &p);
-		buf_consume(&r->in, used);
+		conn_buffer_consume(&r->in, used);
 		if (rc == CONN_EAGAIN && used == 0) {
 			r->input_done = r->in_eof;
 			return 0;
@@ -144,9 +144,10 @@ static int pump_input(struct relay *r)
 
 static int read_input(struct relay *r)
 {
-	return buf_read_fd(&r->in, &r->in_eof, r->detail, r->capacity,
-			   r->in_fd, r->cfg->in_name ? r->cfg->in_name : "stdin",
-			   conn_decoder_window(&r->dec));
+	return conn_buffer_read_fd(&r->in, &r->in_eof, r->detail, r->capacity,
+				   r->in_fd,
+				   r->cfg->in_name ? r->cfg->in_name : "stdin",
+				   conn_decoder_window(&r->dec));
 }
 
 /* ------------------------------------------------------ socket -> stdout */
@@ -208,8 +209,8 @@ static bool may_be_handshake(const struct relay *r)
 static int render_whole(struct relay *r)
 {
 	enum conn_format f = r->cfg->out_format;
-	struct conn_piece p = { r->whole.data, buf_len(&r->whole), 0,
-				buf_len(&r->whole) };
+	struct conn_piece p = { r->whole.data, conn_buffer_len(&r->whole), 0,
+				conn_buffer_len(&r->whole) };
 	bool keep_going = r->cfg->keep_going, hex = false;
 	char why[200], *text = NULL;
 	size_t len;
@@ -235,19 +236,19 @@ static int render_whole(struct relay *r)
 			 (unsigned long long)r->received + 1,
 			 conn_format_name(f), why);
 	if (rc == 0)
-		rc = buf_append(&r->out, text, len);
+		rc = conn_buffer_append(&r->out, text, len);
 	else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG)
 		detail_set(r->detail, r->capacity, "message %llu: %s",
 			   (unsigned long long)r->received + 1, why);
 	free(text);
-	r->whole.start = r->whole.end = 0;
+	conn_buffer_clear(&r->whole);
 	return rc;
 }
 
 /* Gathers pieces for a whole-message format, then renders. */
 static int gather_piece(struct relay *r, const struct conn_piece *p)
 {
-	int rc = buf_append(&r->whole, p->data, p->size);
+	int rc = conn_buffer_append(&r->whole, p->data, p->size);
 
 	if (rc == 0 && conn_piece_is_last(p))
 		rc = render_whole(r);
@@ -277,12 +278,13 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 		if (rc)
 			return rc;
 	} else if (!r->cfg->send_only) {
-		r->out.end += conn_encode_piece(r->out.data + r->out.end,
-						r->cfg->out_format, p);
+		conn_buffer_extend(&r->out,
+				   conn_encode_piece(r->out.data + r->out.end,
+						     r->cfg->out_format, p));
 	}
 	r->progress.received_bytes += p->size;
 	if (conn_piece_is_last(p)) {
-		buf_commit(&r->out);
+		conn_buffer_commit(&r->out);
 		r->received++;
 		r->progress.received++;
 		if (r->cfg->count && r->received >= r->cfg->count)
@@ -324,13 +326,14 @@ static int pump_output(struct relay *r)
 		} else if (conn_format_is_whole(r->cfg->out_format) &&
 			   !r->cfg->send_only) {
 			/* Renderings grow out; stop while it is full. */
-			if (buf_len(&r->out) >= OUT_BUF_SIZE) {
+			if (conn_buffer_len(&r->out) >= OUT_BUF_SIZE) {
 				r->output_stalled = true;
 				return 0;
 			}
 		} else if (!r->cfg->send_only) {
-			room = buf_room(&r->out) >= READ_SIZE ?
-			       buf_room(&r->out) : buf_compact(&r->out);
+			room = conn_buffer_room(&r->out) >= READ_SIZE ?
+			       conn_buffer_room(&r->out) :
+			       conn_buffer_compact(&r->out);
 			max_piece = piece_fitting(r->cfg->out_format, room);
 			if (max_piece < MIN_PIECE) {
 				r->output_stalled = true;
@@ -359,7 +362,8 @@ static int pump_output(struct relay *r)
 
 static int write_output(struct relay *r, size_t limit)
 {
-	return buf_write_fd(&r->out, r->detail, r->capacity, r->out_fd, limit);
+	return conn_buffer_write_fd(&r->out, r->detail, r->capacity, r->out_fd,
+				    "stdout", limit);
 }
 
 /* Writes every whole message held for stdout, waiting as needed. */
@@ -439,7 +443,7 @@ static int finish_input(struct relay *r, bool *stop_now)
 static void close_finished_output(struct relay *r)
 {
 	if (r->cfg->close_out && r->out_fd >= 0 && r->output_done &&
-	    buf_len(&r->out) == 0) {
+	    conn_buffer_len(&r->out) == 0) {
 		close(r->out_fd);
 		r->out_fd = -1;
 	}
@@ -448,10 +452,10 @@ static void close_finished_output(struct relay *r)
 static bool relay_is_over(const struct relay *r)
 {
 	if (r->cfg->end_with_peer && r->output_done)
-		return buf_len(&r->out) == 0;
+		return conn_buffer_len(&r->out) == 0;
 	if (r->count_reached)
-		return buf_len(&r->out) == 0 || r->cfg->send_only;
-	return r->output_done && buf_len(&r->out) == 0 && r->shut;
+		return conn_buffer_len(&r->out) == 0 || r->cfg->send_only;
+	return r->output_done && conn_buffer_len(&r->out) == 0 && r->shut;
 }
 
 static int io_events(struct relay *r)
@@ -459,7 +463,7 @@ static int io_events(struct relay *r)
 	struct conn_channel *c = r->c;
 	struct pollfd pfd[3];
 	nfds_t n = 0;
-	int rc, in_slot = -1, sock_slot = -1, out_slot = -1;
+	int rc, timeout, in_slot = -1, sock_slot = -1, out_slot = -1;
 	short sock_events = 0;
 
 	if (r->in_fd >= 0 && !r->in_eof && !r->input_stalled)
@@ -472,12 +476,13 @@ static int io_events(struct relay *r)
 	if (sock_events)
 		pfd[sock_slot = (int)n++] =
 			(struct pollfd){ conn_channel_rfd(c), sock_events, 0 };
-	if (buf_flush_limit(&r->out) > r->out.start)
+	if (conn_buffer_flush_limit(&r->out) > r->out.start)
 		pfd[out_slot = (int)n++] = (struct pollfd){ r->out_fd,
 							    POLLOUT, 0 };
 	if (n == 0)
 		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
-	if (poll(pfd, n, stop_checked(progress_wait_ms(&r->progress))) < 0)
+	timeout = conn_stop_check_ms(conn_progress_wait_ms(&r->progress));
+	if (poll(pfd, n, timeout) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	if (in_slot >= 0 && pfd[in_slot].revents) {
 		rc = read_input(r);
@@ -496,7 +501,7 @@ static int io_events(struct relay *r)
 /* Writes what both queues may send now; *wrote says if any went out. */
 static int flush_queues(struct relay *r, bool *wrote)
 {
-	size_t before = conn_channel_queued(r->c) + buf_len(&r->out);
+	size_t before = conn_channel_queued(r->c) + conn_buffer_len(&r->out);
 	int rc = chan_write_whole(r->c);
 
 	if (rc) {
@@ -507,8 +512,8 @@ static int flush_queues(struct relay *r, bool *wrote)
 		return relay_fail(r, rc, conn_channel_detail(r->c));
 	}
 	if (!r->cfg->send_only)
-		rc = write_output(r, buf_flush_limit(&r->out));
-	*wrote = conn_channel_queued(r->c) + buf_len(&r->out) < before;
+		rc = write_output(r, conn_buffer_flush_limit(&r->out));
+	*wrote = conn_channel_queued(r->c) + conn_buffer_len(&r->out) < before;
 	return rc;
 }
 
@@ -533,7 +538,7 @@ static int relay_loop(struct relay *r)
 			rc = finish_input(r, &stop_now);
 		if (rc == 0)
 			close_finished_output(r);
-		progress_tick(&r->progress);
+		conn_progress_tick(&r->progress);
 		if (rc || stop_now || relay_is_over(r))
 			return rc ? rc : r->input_error;
 		rc = io_events(r);
@@ -558,7 +563,8 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 		r.out_fd = cfg->out_fd;
 		r.out_fd_owned = true;
 	} else {
-		r.out_fd = fd_nonblocking_copy(cfg->out_fd, &r.out_fd_owned);
+		r.out_fd = conn_fd_copy_nonblocking(&r.out_fd_owned,
+						    cfg->out_fd);
 	}
 	conn_decoder_init(&r.dec, cfg->in_format, cfg->max_size,
 			  cfg->chunk_size);
@@ -566,15 +572,15 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	conn_channel_set_max_size(c, cfg->max_size);
 	conn_channel_set_deadline(c, -1);
 	chan_log_target(c, &log, &log_ctx);
-	progress_start(&r.progress, cfg->progress, cfg->progress_width, log,
-		       log_ctx);
+	conn_progress_start(&r.progress, cfg->progress, cfg->progress_width,
+			    log, log_ctx);
 	rc = chan_grow(c);
 	if (rc == 0)
-		rc = buf_init(&r.in, IN_BUF_SIZE);
+		rc = conn_buffer_init(&r.in, IN_BUF_SIZE);
 	if (rc == 0)
-		rc = buf_init(&r.out, OUT_BUF_SIZE);
+		rc = conn_buffer_init(&r.out, OUT_BUF_SIZE);
 	if (rc == 0)
-		rc = buf_init(&r.whole, 4096);
+		rc = conn_buffer_init(&r.whole, 4096);
 	if (rc == 0)
 		rc = send_data(&r);
 	if (rc == 0)
@@ -588,12 +594,12 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 	}
 	if (rc && rc != CONN_EPIPE)
 		drain_tx(&r);
-	progress_end(&r.progress);
+	conn_progress_end(&r.progress);
 	if (r.out_fd_owned && r.out_fd >= 0)
 		close(r.out_fd);
 	conn_decoder_free(&r.dec);
-	buf_free(&r.in);
-	buf_free(&r.out);
-	buf_free(&r.whole);
+	conn_buffer_free(&r.in);
+	conn_buffer_free(&r.out);
+	conn_buffer_free(&r.whole);
 	return rc;
 }

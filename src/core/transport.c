@@ -63,7 +63,7 @@ void conn_listener_close(struct conn_listener *l)
 	free(l);
 }
 
-void transport_close_in_child(struct conn_listener *l)
+void conn_listener_close_in_child(struct conn_listener *l)
 {
 	close(l->fd);
 	if (l->lock_fd >= 0)
@@ -112,7 +112,7 @@ int conn_listener_accept(int *fd, char *peer, size_t peer_capacity,
 	for (;;) {
 		if (stop && *stop)
 			return CONN_EINTR;
-		if (poll(&pfd, 1, stop_checked(-1)) < 0) {
+		if (poll(&pfd, 1, conn_stop_check_ms(-1)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return CONN_EIO;

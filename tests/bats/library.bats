@@ -54,9 +54,20 @@ build_dir() {
 	assert_success
 	assert_line --regexp ' T conn_channel_send$'
 	assert_line --regexp ' T conn_strerror$'
-	# Nothing but conn_*: the core's helpers (buf_, chan_, ...) are local.
+	# Nothing but conn_*: the core's helpers (chan_, pickle_, ...) are local.
 	run awk 'NF != 3 || $3 !~ /^conn_/' <<<"$output"
 	assert_success
+	assert_output ''
+}
+
+@test "library: the tools' front end (src/cli/) uses the public API alone: no core header but conn.h" {
+	local src=$BATS_TEST_DIRNAME/../../src
+	[[ -d $src/cli && -f $src/core/conn.h ]] || skip "no source tree beside the tests"
+	local headers
+	headers=$(cd "$src/core" && ls ./*.h | sed 's|^\./||' | grep -vx conn.h | paste -sd'|')
+	[[ -n $headers ]] || fail "no private header found in $src/core"
+	run grep -nE "^#[[:space:]]*include[[:space:]]*[\"<](${headers//./\\.})[\">]" "$src"/cli/*.c "$src"/cli/*.h
+	assert_failure 1
 	assert_output ''
 }
 

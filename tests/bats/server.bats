@@ -210,6 +210,17 @@ EOF
 	assert_file "$T/U.out.messages" $'[1, "x"]\n'
 }
 
+@test "--tag --out json: a peer name that is not UTF-8 (a Unix path) gets U+FFFD, the line stays JSON" {
+	local dir=$T/$'\xff'
+	mkdir "$dir"
+	listen U --idle -k --tag --out json "unix:$dir/u.sock"
+	peer P obj_peer client "$dir/u.sock" --send "[1, 'x']"
+	expect_exit P 0
+	wait_lines "$T/U.out" 1
+	tagged_json "$T/U.out" 1 "${T//./\\.}/"$'\xef\xbf\xbd'"/u\\.sock#1" || fail "$(cat "$T/U.out")"
+	assert_file "$T/U.out.messages" $'[1, "x"]\n'
+}
+
 @test "--tag --out json --keep-going: a message that is not a pickle is {\"__hex__\": ...}, every line stays JSON" {
 	listen L --idle -k --tag --out json --keep-going 127.0.0.1:0
 	run_to C conn-client --data 'not a pickle' --close-on-eof "$ADDR"

@@ -315,6 +315,38 @@ static void test_json(void)
 }
 
 /* Values no vector has: Python's repr() rules at their edges. */
+/* conn_json_quote(): a str as the json format writes it. */
+static void test_json_quote(void)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *json;
+	} cases[] = {
+		{ BYTES(""), "\"\"" },
+		{ BYTES("127.0.0.1:51330"), "\"127.0.0.1:51330\"" },
+		{ BYTES("a\"b\\c"), "\"a\\\"b\\\\c\"" },
+		{ BYTES("\n\r\t\x01\x1f"), "\"\\n\\r\\t\\u0001\\u001f\"" },
+		{ BYTES("caf\xc3\xa9 \xe2\x82\xac"),
+		  "\"caf\xc3\xa9 \xe2\x82\xac\"" },
+		{ BYTES("a\xff" "b"), "\"a\xef\xbf\xbd" "b\"" },
+		{ BYTES("nul\0in"), "\"nul\\u0000in\"" },
+	};
+	char *out;
+	size_t i, len;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		rc = conn_json_quote(&out, &len, cases[i].text, cases[i].len);
+		ok(rc == 0 && len == strlen(cases[i].json) &&
+		   strcmp(out, cases[i].json) == 0,
+		   "conn_json_quote case %zu: %s (got %s)", i, cases[i].json,
+		   rc == 0 ? out : conn_strerror(rc));
+		if (rc == 0)
+			free(out);
+	}
+}
+
 static void test_repr_edges(void)
 {
 	check_repr("1e16", BYTES("F1e16\n."), "1e+16");
@@ -744,6 +776,7 @@ int main(void)
 	test_dangerous(root);
 	test_listing();
 	test_json();
+	test_json_quote();
 	test_repr_edges();
 	test_limits();
 	test_errors();

@@ -1,10 +1,12 @@
 /*
  * test-progress.c - conn_progress_format(): the --progress line, whole and
- * fitted to narrower and narrower terminals.
+ * fitted to narrower and narrower terminals; and struct conn_progress,
+ * which logs those lines for an event loop.
  */
 #include "conn.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const struct conn_progress_counts counts = {
@@ -72,9 +74,80 @@ static void test_small_buffer(void)
 	ok(n == 0, "no buffer: nothing written");
 }
 
+/* What the log got: the levels and the last line of each kind. */
+struct logged {
+	unsigned progress, end;
+	char line[200], summary[200];
+};
+
+static void on_log(void *ctx, enum conn_log_level level, const char *line)
+{
+	struct logged *l = ctx;
+
+	if (level == CONN_LOG_PROGRESS) {
+		l->progress++;
+		snprintf(l->line, sizeof(l->line), "%s", line);
+	} else if (level == CONN_LOG_PROGRESS_END) {
+		l->end++;
+		snprintf(l->summary, sizeof(l->summary), "%s", line);
+	}
+}
+
+static void test_off(void)
+{
+	struct conn_progress p;
+	struct logged l = { 0 };
+
+	conn_progress_start(&p, false, NULL, on_log, &l);
+	conn_progress_tick(&p);
+	ok(conn_progress_wait_ms(&p) == -1, "off: no line is ever due");
+	conn_progress_end(&p);
+	ok(l.progress == 0 && l.end == 0, "off: nothing logged");
+	conn_progress_start(&p, true, NULL, NULL, NULL);
+	conn_progress_tick(&p);
+	conn_progress_end(&p);
+	ok(conn_progress_wait_ms(&p) == -1, "no log: off");
+}
+
+static void test_lines(void)
+{
+	static const char summary[] = "done: 2 messages (10 B) sent, 1 "
+				      "messages (3 B) received";
+	struct conn_progress p;
+	struct logged l = { 0 };
+	unsigned width = 20;
+	int wait;
+
+	conn_progress_start(&p, true, &width, on_log, &l);
+	wait = conn_progress_wait_ms(&p);
+	ok(wait > 0 && wait <= 500, "on: the first line is due within "
+	   "half a second (%d ms)", wait);
+	conn_progress_tick(&p);
+	ok(l.progress == 0, "no line before it is due");
+	p.sent = 2, p.sent_bytes = 10, p.received = 1, p.received_bytes = 3;
+	p.last_ms -= 600;	/* as if 600 ms had passed */
+	ok(conn_progress_wait_ms(&p) == 0, "overdue: wait 0 ms");
+	conn_progress_tick(&p);
+	ok(l.progress == 1 && strlen(l.line) <= width &&
+	   strcmp(l.line, "2 sent, 1 received") == 0,
+	   "a due line is logged, fitted to the width (\"%s\")", l.line);
+	wait = conn_progress_wait_ms(&p);
+	ok(wait > 0 && wait <= 500, "the next one is half a second away");
+	conn_progress_end(&p);
+	ok(l.end == 1 && strncmp(l.summary, summary, strlen(summary)) == 0,
+	   "the summary is whole, wider than the width (\"%s\")",
+	   l.summary);
+	conn_progress_tick(&p);
+	conn_progress_end(&p);
+	ok(l.progress == 1 && l.end == 1 && conn_progress_wait_ms(&p) == -1,
+	   "nothing more after the summary");
+}
+
 int main(void)
 {
 	test_widths();
 	test_small_buffer();
+	test_off();
+	test_lines();
 	return tap_done();
 }

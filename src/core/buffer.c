@@ -1,5 +1,5 @@
-/* buf.c - the byte queues between stdin, the socket and stdout. */
-#include "buf.h"
+/* buffer.c - the byte queues between stdin, the sockets and stdout
+ * (struct conn_buffer, conn.h). */
 #include "conn.h"
 #include "detail.h"
 
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-int buf_init(struct conn_buf *b, size_t cap)
+int conn_buffer_init(struct conn_buffer *b, size_t cap)
 {
-	*b = (struct conn_buf){ 0 };
+	*b = (struct conn_buffer){ 0 };
 	b->data = malloc(cap);
 	if (b->data == NULL)
 		return CONN_ENOMEM;
@@ -19,15 +19,15 @@ int buf_init(struct conn_buf *b, size_t cap)
 	return 0;
 }
 
-void buf_free(struct conn_buf *b)
+void conn_buffer_free(struct conn_buffer *b)
 {
 	free(b->data);
-	*b = (struct conn_buf){ 0 };
+	*b = (struct conn_buffer){ 0 };
 }
 
-size_t buf_compact(struct conn_buf *b)
+size_t conn_buffer_compact(struct conn_buffer *b)
 {
-	size_t len = buf_len(b);
+	size_t len = conn_buffer_len(b);
 
 	if (b->start != 0) {
 		memmove(b->data, b->data + b->start, len);
@@ -35,34 +35,32 @@ size_t buf_compact(struct conn_buf *b)
 		b->start = 0;
 		b->end = len;
 	}
-	return buf_room(b);
+	return conn_buffer_room(b);
 }
 
 /* Under this much free space a half message must go out to make room. */
-#define BUF_LOW_WATER (16 * 1024)
+#define LOW_WATER (16 * 1024)
 
-size_t buf_flush_limit(const struct conn_buf *b)
+size_t conn_buffer_flush_limit(const struct conn_buffer *b)
 {
 	if (b->mark > b->start)
 		return b->mark;
-	if (b->cap - buf_len(b) < BUF_LOW_WATER)
+	if (b->cap - conn_buffer_len(b) < LOW_WATER)
 		return b->end;
 	return b->start;
 }
 
-int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
+int conn_buffer_reserve(struct conn_buffer *b, size_t n, size_t limit)
 {
-	size_t cap;
+	size_t cap, need;
 	uint8_t *grown;
 
-	if (buf_room(b) >= n)
+	if (conn_buffer_room(b) >= n || conn_buffer_compact(b) >= n)
 		return 0;
-	buf_compact(b);
-	if (buf_room(b) >= n)
-		return 0;
-	if (buf_len(b) + n > limit)
+	if (conn_buffer_len(b) + n > limit)
 		return CONN_ETOOBIG;
-	for (cap = b->cap ? b->cap : 4096; cap < buf_len(b) + n; cap *= 2)
+	need = conn_buffer_len(b) + n;
+	for (cap = b->cap ? b->cap : 4096; cap < need; cap *= 2)
 		;
 	if (cap > limit)
 		cap = limit;
@@ -74,22 +72,24 @@ int buf_reserve(struct conn_buf *b, size_t n, size_t limit)
 	return 0;
 }
 
-int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
-		int fd, const char *name, size_t window)
+int conn_buffer_read_fd(struct conn_buffer *b, bool *eof, char *detail,
+			size_t capacity, int fd, const char *name,
+			size_t window)
 {
 	ssize_t n;
 	int rc;
 
-	rc = buf_reserve(b, BUF_READ_SIZE, window > BUF_READ_SIZE ? window
-								  : BUF_READ_SIZE);
-	if (rc == CONN_ETOOBIG && buf_room(b) == 0) {
+	rc = conn_buffer_reserve(b, CONN_BUFFER_READ_SIZE,
+				 window > CONN_BUFFER_READ_SIZE ? window
+				 : CONN_BUFFER_READ_SIZE);
+	if (rc == CONN_ETOOBIG && conn_buffer_room(b) == 0) {
 		detail_set(detail, capacity, "a message of %s is too long",
 			   name);
 		return rc;
 	}
 	if (rc && rc != CONN_ETOOBIG)
 		return rc;
-	n = read(fd, b->data + b->end, buf_room(b));
+	n = read(fd, b->data + b->end, conn_buffer_room(b));
 	if (n > 0)
 		b->end += (size_t)n;
 	else if (n == 0)
@@ -102,8 +102,8 @@ int buf_read_fd(struct conn_buf *b, bool *eof, char *detail, size_t capacity,
 	return 0;
 }
 
-int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
-		 size_t limit)
+int conn_buffer_write_fd(struct conn_buffer *b, char *detail, size_t capacity,
+			 int fd, const char *name, size_t limit)
 {
 	ssize_t n;
 
@@ -116,12 +116,12 @@ int buf_write_fd(struct conn_buf *b, char *detail, size_t capacity, int fd,
 		if (n < 0 && errno == EPIPE)
 			return CONN_EPIPE;
 		if (n < 0) {
-			detail_set(detail, capacity, "cannot write stdout: %s",
-				   strerror(errno));
+			detail_set(detail, capacity, "cannot write %s: %s",
+				   name, strerror(errno));
 			return CONN_EIO;
 		}
-		buf_consume(b, (size_t)n);
-		if (buf_len(b) == 0)
+		conn_buffer_consume(b, (size_t)n);
+		if (conn_buffer_len(b) == 0)
 			break;	/* the queue rewound: limit is stale */
 	}
 	return 0;

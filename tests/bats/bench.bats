@@ -251,3 +251,13 @@ build_dir() {
 	expect_exit B 0 30
 	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
 }
+
+@test "conn-bench against a peer that never challenges: exit 6 naming --handshake-timeout's time, not the 10 s idle limit" {
+	local k
+	k=$(key_file key sekrit)
+	peer P raw_peer listen 127.0.0.1:0 --hold 20
+	spawn X conn-bench -q -w stream --handshake-timeout 1 --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit X 6 10
+	((ELAPSED_MS < 5000)) || fail "took ${ELAPSED_MS} ms"
+	assert_err_only X '^conn-bench: timeout: remote tcp stream: no challenge from the peer within 1 s: does it expect no authkey\?$'
+}

@@ -35,8 +35,11 @@ volatile sig_atomic_t *tool_install_signals(void)
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 
 	sigemptyset(&sa.sa_mask);
+	/* A hang-up (the terminal closed, or a supervisor's reload signal)
+	 * stops us as cleanly as SIGTERM: the socket file goes too. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return &stop_requested;
 }

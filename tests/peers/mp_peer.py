@@ -49,13 +49,7 @@ def listen(args, key):
     if family == 'AF_INET6':
         # multiprocessing.Listener only binds AF_INET tuples: bind ourselves,
         # then let multiprocessing do everything on the accepted socket.
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(address)
-        s.listen(1)
-        say('listening on ' + addr.show(family, s.getsockname()))
-        c, _ = s.accept()
-        s.close()
+        c = peerlib.accept_one(family, address, say)
         conn = mpc.Connection(c.detach())
         if key:
             mpc.deliver_challenge(conn, key)

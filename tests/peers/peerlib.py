@@ -2,6 +2,9 @@
 bounds each run, and the exit statuses their exceptions become.
 
   say = peerlib.sayer(PROG)        say(msg) writes "PROG: msg" on stderr
+  sock = peerlib.accept_one(FAMILY, ADDRESS, say)
+        a plain socket bound to ADDRESS (addr.parse()'s), announced as
+        "PROG: listening on ADDR", that accepts one connection and closes
   peerlib.give_up_after(SEC, say)  after SEC seconds: "PROG: timeout after
                                    SEC s", exit 124 at once (as timeout(1))
   return peerlib.exit_status(say, body[, statuses])
@@ -19,8 +22,10 @@ every CPython of the matrix): standard library only, no 3-only syntax.
 
 import os
 import signal
+import socket
 import sys
 
+import addr
 from multiprocessing import connection as mpc
 
 TIMEOUT_STATUS = 124
@@ -36,6 +41,18 @@ def sayer(prog):
         sys.stderr.write('%s: %s\n' % (prog, msg))
         sys.stderr.flush()
     return say
+
+
+def accept_one(family, address, say):
+    s = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
+    if family != 'AF_UNIX':
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(address)
+    s.listen(1)
+    say('listening on ' + addr.show(family, s.getsockname()))
+    c, _ = s.accept()
+    s.close()
+    return c
 
 
 def give_up_after(seconds, say):

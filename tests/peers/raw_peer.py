@@ -65,14 +65,7 @@ def session(args):
     """The connection: the writes, reads and holds, then the close."""
     family, address = addr.parse(args.address, listening=args.role == 'listen')
     if args.role == 'listen':
-        s = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
-        if family != 'AF_UNIX':
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(address)
-        s.listen(1)
-        say('listening on ' + addr.show(family, s.getsockname()))
-        c, _ = s.accept()
-        s.close()
+        c = peerlib.accept_one(family, address, say)
     else:
         c = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
         c.connect(address)

@@ -218,10 +218,12 @@ static int worker_connect(struct worker *w)
 	conn_channel_set_stop_flag(w->c, w->cfg->stop);
 	if (w->cfg->auth.key) {
 		rc = bench_authenticate(w->c, &w->cfg->auth, CONN_ROLE_CLIENT);
+		/* The handshake's own words: its timeout is not IDLE_MS. */
 		if (rc)
-			return worker_error(w, rc, "");
+			snprintf(w->detail, sizeof(w->detail), "%s",
+				 conn_channel_detail(w->c));
 	}
-	return 0;
+	return rc;
 }
 
 /* frames back-to-back messages of size bytes, ~BENCH_BATCH_BYTES in all. */

@@ -1,6 +1,6 @@
 /*
- * bench.h - the workloads of conn-bench (bench-workload.c) and the peers
- * they run against (bench-peer.c).
+ * bench.h - the workloads of conn-bench (bench-workload.c), the peers
+ * they run against (bench-peer.c) and its JSON text (bench-json.c).
  *
  * Nothing there prints: results and errors are values, with a one-line
  * detail where it helps.  Kept apart from conn.h because only conn-bench
@@ -11,6 +11,8 @@
 
 #include "conn.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum bench_workload {
@@ -111,6 +113,14 @@ const char *bench_peer_name(const struct bench_peer *p);
 
 /* Stops the peer's processes, waits for them and frees p. */
 void bench_peer_stop(struct bench_peer *p);
+
+/*
+ * Writes j (nothing if NULL) and a newline to out, laid out byte for byte
+ * as json_dumps() with JSON_INDENT(indent), or JSON_COMPACT for 0, in
+ * insertion order; but reals are spelt as Python's repr() of a float
+ * (conn_float_repr()), the shortest text that reads back as the double.
+ */
+void bench_json_print(FILE *out, json_t *j, int indent);
 
 /* ------------------------- between bench-workload.c and bench-peer.c */
 

@@ -254,11 +254,7 @@ static json_t *json_result(const struct bench_cli *b, const struct row *w)
 /* Prints j on one line and frees it. */
 static void json_line(json_t *j)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-
-	if (text)
-		printf("%s\n", text);
-	free(text);
+	bench_json_print(stdout, j, 0);
 	json_decref(j);
 	/* Each event as it happens; a write error stays in ferror(stdout),
 	 * which main() looks at in the end. */
@@ -278,17 +274,13 @@ static void json_event(const char *event, json_t *fields)
 static void print_json(const struct bench_cli *b)
 {
 	json_t *results = json_array(), *doc;
-	char *text;
 	size_t i;
 
 	for (i = 0; i < b->nrows; i++)
 		json_array_append_new(results, json_result(b, &b->rows[i]));
 	doc = json_pack("{s:o, s:o}", "start", json_start(b), "results",
 			results);
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text)
-		printf("%s\n", text);
-	free(text);
+	bench_json_print(stdout, doc, 2);
 	json_decref(doc);
 }
 

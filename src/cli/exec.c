@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -16,6 +17,11 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* After SIGTERM, how long a command has before SIGKILL: less than the
+ * -k listener's grace for its children (server-fork.c), so a command is
+ * ended before the child that watches it is. */
+#define EXEC_GRACE_MS 2000
 
 /* environ plus CONN_PEER and CONN_DIGEST (when known), for the command;
  * never CONN_AUTHKEY: the command talks to the peer, and the key is ours. */
@@ -55,11 +61,36 @@ static void free_environment(char **env, const char *peer, const char *digest)
 	free(env);
 }
 
+/* The command starts as from a shell, as sshd and Python's subprocess
+ * start theirs: every signal at its default (we ignore SIGPIPE; a command
+ * that ignored it would write on to a closed pipe forever) and none
+ * blocked.  0, or an errno. */
+static int default_signals(posix_spawnattr_t *attr)
+{
+	sigset_t all, none;
+	int rc = posix_spawnattr_init(attr);
+
+	if (rc)
+		return rc;
+	sigfillset(&all);
+	sigemptyset(&none);
+	rc = posix_spawnattr_setsigdefault(attr, &all);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(attr, &none);
+	if (rc == 0)
+		rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF |
+					      POSIX_SPAWN_SETSIGMASK);
+	if (rc)
+		posix_spawnattr_destroy(attr);
+	return rc;
+}
+
 int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
 	       int stdout_fd, char *const argv[], const char *peer,
 	       const char *digest)
 {
 	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
 	char **env = command_environment(peer, digest);
 	int rc;
 
@@ -68,7 +99,11 @@ int exec_start(pid_t *pid, char *detail, size_t capacity, int stdin_fd,
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
-	rc = posix_spawnp(pid, argv[0], &actions, NULL, argv, env);
+	rc = default_signals(&attr);
+	if (rc == 0) {
+		rc = posix_spawnp(pid, argv[0], &actions, &attr, argv, env);
+		posix_spawnattr_destroy(&attr);
+	}
 	posix_spawn_file_actions_destroy(&actions);
 	free_environment(env, peer, digest);
 	if (rc == 0)
@@ -120,6 +155,25 @@ int exec_start_piped(pid_t *pid, int *to_cmd, int *from_cmd, char *detail,
 	return 0;
 }
 
+/* Ends the command however it behaves: SIGTERM, EXEC_GRACE_MS to go,
+ * then SIGKILL, which nothing ignores. */
+static void end_command(int *status, pid_t pid)
+{
+	int64_t end = conn_clock_ms() + EXEC_GRACE_MS;
+	pid_t got;
+
+	/* kill() fails only for a command already gone: waitpid() says. */
+	(void)kill(pid, SIGTERM);
+	while (((got = waitpid(pid, status, WNOHANG)) == 0 ||
+		(got < 0 && errno == EINTR)) && conn_clock_ms() < end)
+		poll(NULL, 0, 20);
+	if (got == pid)
+		return;
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
 int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
 	      int rc)
 {
@@ -127,9 +181,10 @@ int exec_reap(char *detail, size_t capacity, pid_t pid, const char *name,
 
 	/* Stopped by a signal: the command may be waiting for nothing. */
 	if (rc == CONN_EINTR)
-		(void)kill(pid, SIGTERM);	/* fails only if it is gone */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+		end_command(&status, pid);
+	else
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	/* A command that failed explains a broken pipe better than we do. */
 	if (rc && rc != CONN_ERESET && rc != CONN_ETRUNC)
 		return rc;

@@ -302,6 +302,10 @@ static int load_key(struct cli_options *o)
 			snprintf(o->detail, sizeof(o->detail),
 				 "%s: the key file is empty",
 				 o->authkey_file);
+		else if (rc == CONN_ETOOBIG)
+			snprintf(o->detail, sizeof(o->detail),
+				 "%s: the key file is longer than 1 MiB: "
+				 "is it the key?", o->authkey_file);
 		else if (rc)
 			snprintf(o->detail, sizeof(o->detail),
 				 "cannot read the key file %s: %s",

@@ -36,8 +36,11 @@ volatile sig_atomic_t *tool_install_signals(void)
 
 	/* These fail only for a bad signal number. */
 	(void)sigemptyset(&sa.sa_mask);
+	/* A hang-up (the terminal closed, or a supervisor's reload signal)
+	 * stops us as cleanly as SIGTERM: the socket file goes too. */
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
 	return &stop_requested;
 }

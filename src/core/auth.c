@@ -29,7 +29,6 @@
 #define LEGACY_CHALLENGE_LEN 20	/* what Python <= 3.11 sends */
 #define MD5_LEN 16
 #define DIGEST_NAME_MAX 8	/* "sha3_384" */
-#define KEY_FILE_MAX (1u << 20)
 
 /* ----------------------------------------------------------------- digests */
 
@@ -163,6 +162,18 @@ void conn_key_free(struct conn_key *k)
 	sodium_free(k);
 }
 
+/* At CONN_KEY_FILE_MAX bytes: 0 if the file ends there, else
+ * CONN_ETOOBIG (a file of anything, /dev/zero, is no key). */
+static int key_read_end(int fd)
+{
+	uint8_t more;
+	ssize_t n;
+
+	while ((n = read(fd, &more, 1)) < 0 && errno == EINTR)
+		;
+	return n == 0 ? 0 : n > 0 ? CONN_ETOOBIG : CONN_EIO;
+}
+
 /* Reads fd whole into locked memory, growing as needed. */
 static int key_read_fd(struct conn_key *k, int fd)
 {
@@ -170,11 +181,11 @@ static int key_read_fd(struct conn_key *k, int fd)
 	ssize_t n;
 
 	for (;;) {
+		if (k->len == capacity && capacity >= CONN_KEY_FILE_MAX)
+			return key_read_end(fd);
 		if (k->len == capacity) {
 			uint8_t *bigger;
 
-			if (capacity >= KEY_FILE_MAX)
-				return CONN_EINVAL;
 			bigger = sodium_malloc(capacity * 2);
 			if (bigger == NULL)
 				return CONN_ENOMEM;

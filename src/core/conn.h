@@ -475,7 +475,12 @@ struct conn_key;
 
 CONN_NODISCARD
 int conn_key_new(struct conn_key **out, const void *bytes, size_t len);
-/* Reads FILE's bytes less one trailing newline; CONN_EINVAL if empty. */
+/* The longest key file conn_key_new_from_file() reads. */
+#define CONN_KEY_FILE_MAX (1u << 20)
+
+/* Reads FILE's bytes less one trailing newline; CONN_EINVAL if empty,
+ * CONN_ETOOBIG if longer than CONN_KEY_FILE_MAX, CONN_EIO (errno set)
+ * if it cannot be read. */
 CONN_NODISCARD
 int conn_key_new_from_file(struct conn_key **out, const char *path);
 void conn_key_free(struct conn_key *k);

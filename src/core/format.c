@@ -384,6 +384,28 @@ static int next_raw(struct conn_decoder *d, struct conn_piece *piece,
 	return emit(d, piece, used, bytes, max_piece);
 }
 
+/* stdin ended inside a frame: how much of it, header or payload, came. */
+static int frame_cut(struct conn_decoder *d)
+{
+	const struct conn_frame_reader *f = &d->frames;
+	unsigned long long n = (unsigned long long)f->messages + 1;
+	/* A header of 4 bytes, or 12 when they are -1 (a length over 2 GiB). */
+	bool long_header = f->header_have >= 4 &&
+			   memcmp(f->header, "\xff\xff\xff\xff", 4) == 0;
+
+	if (f->in_payload)
+		detail_set(d->detail, sizeof(d->detail),
+			   "stdin ends inside frame %llu (%llu of %llu bytes)",
+			   n, (unsigned long long)f->offset,
+			   (unsigned long long)f->total);
+	else
+		detail_set(d->detail, sizeof(d->detail),
+			   "stdin ends inside the header of frame %llu (%zu "
+			   "of %d bytes)", n, f->header_have,
+			   long_header ? 12 : 4);
+	return CONN_ETRUNC;
+}
+
 static int next_frame(struct conn_decoder *d, struct conn_piece *piece,
 		      size_t *used, const uint8_t *bytes, size_t n, bool eof,
 		      size_t max_piece)
@@ -396,14 +418,8 @@ static int next_frame(struct conn_decoder *d, struct conn_piece *piece,
 			   "stdin frame %llu has an invalid length",
 			   (unsigned long long)d->frames.messages + 1);
 	if (rc == CONN_EAGAIN && eof && *used == n &&
-	    !conn_frame_reader_is_idle(&d->frames)) {
-		detail_set(d->detail, sizeof(d->detail),
-			   "stdin ends inside frame %llu (%llu of %llu "
-			   "bytes)", (unsigned long long)d->frames.messages + 1,
-			   (unsigned long long)d->frames.offset,
-			   (unsigned long long)d->frames.total);
-		return CONN_ETRUNC;
-	}
+	    !conn_frame_reader_is_idle(&d->frames))
+		return frame_cut(d);
 	return rc;
 }
 

@@ -63,6 +63,22 @@ static int too_many_digits(struct decoder *d)
 			   INT_MAX_DIGITS);
 }
 
+/*
+ * An int beyond 64 bits from the n limbs of its magnitude, which it frees:
+ * its decimal text, within CPython's limit of digits.
+ */
+static int int_from_limbs(struct decoder *d, struct node *n, uint32_t *limbs,
+			  size_t nlimbs, bool negative)
+{
+	n->u.i.digits = limbs_to_decimal(limbs, nlimbs, negative);
+	free(limbs);
+	if (n->u.i.digits == NULL)
+		return pickle_no_memory(d);
+	if (digit_count(n->u.i.digits) > INT_MAX_DIGITS)
+		return too_many_digits(d);
+	return 0;
+}
+
 /* Bare decimal digits (no sign, no underscores): 64 bits when they fit,
  * else the normalized decimal text. */
 static int int_from_decimal(struct decoder *d, struct node *n, bool negative,
@@ -128,13 +144,7 @@ static int int_from_binary(struct decoder *d, struct node *n, bool negative,
 		free(limbs);
 		return 0;
 	}
-	n->u.i.digits = limbs_to_decimal(limbs, nlimbs, negative);
-	free(limbs);
-	if (n->u.i.digits == NULL)
-		return pickle_no_memory(d);
-	if (digit_count(n->u.i.digits) > INT_MAX_DIGITS)
-		return too_many_digits(d);
-	return 0;
+	return int_from_limbs(d, n, limbs, nlimbs, negative);
 }
 
 static bool is_blank(char c)
@@ -250,13 +260,7 @@ int pickle_int_from_le(struct decoder *d, struct node *n, const uint8_t *p,
 		}
 		limbs[i / 4] |= (uint32_t)byte << (8 * (i % 4));
 	}
-	n->u.i.digits = limbs_to_decimal(limbs, nlimbs, negative);
-	free(limbs);
-	if (n->u.i.digits == NULL)
-		return pickle_no_memory(d);
-	if (digit_count(n->u.i.digits) > INT_MAX_DIGITS)
-		return too_many_digits(d);
-	return 0;
+	return int_from_limbs(d, n, limbs, nlimbs, negative);
 }
 
 /* The decimal text of an integral float beyond 64 bits, malloc'ed. */

@@ -292,6 +292,19 @@ assert_auth_failed_both() {
 	assert_usage_error X "^conn-bench: $T/empty: the key file is empty\$"
 }
 
+@test "a key file over 1 MiB, or /dev/zero, is exit 2 saying so, not 'empty'; exactly 1 MiB is a key" {
+	head -c $((1024 * 1024 + 1)) /dev/urandom >"$T/big"
+	run_to X conn-client --authkey-file "$T/big" 127.0.0.1:1
+	expect_exit X 2
+	assert_usage_error X "^conn-client: $T/big: the key file is longer than 1 MiB: is it the key\?\$"
+	run_to X conn-listen --authkey-file /dev/zero 127.0.0.1:0
+	expect_exit X 2
+	assert_usage_error X '^conn-listen: /dev/zero: the key file is longer than 1 MiB: is it the key\?$'
+	head -c $((1024 * 1024)) /dev/urandom >"$T/1m"
+	session --authkey-file "$T/1m" -- --authkey-file "$T/1m"
+	assert_passed
+}
+
 @test "key file with one trailing newline equals the key without it" {
 	printf '%s\n' "$KEY" >"$T/with-nl"
 	printf '%s' "$KEY" >"$T/without"

@@ -48,17 +48,84 @@ for (t, w), r in rows.items():
 EOF
 }
 
-@test "--json-stream: every line is a JSON event, start to end" {
+# The keys of --json's objects in their order, the reals among them, and
+# the check of a real's spelling: Python's repr() of the float.
+JSON_KEYS='
+START = ["version", "address", "workloads", "transports", "size", "count",
+         "duration", "parallel", "authkey", "vs_python", "digest"]
+RESULT = ["peer", "transport", "workload", "size", "messages", "seconds",
+          "messages_per_second", "mb_per_second"]
+LATENCY = ["p50", "p90", "p99", "p999", "max"]
+INTERVAL = ["peer", "transport", "workload", "seconds", "messages"]
+REALS = {"duration", "seconds", "messages_per_second", "mb_per_second",
+         "handshakes_per_second"}
+
+def shortest_reals(text):
+    """Parses text; every real in it must be spelt repr(float) (shortest)."""
+    reals = []
+    def real(s):
+        reals.append(s)
+        return float(s)
+    v = json.loads(text, parse_float=real)
+    bad = [s for s in reals if repr(float(s)) != s]
+    assert not bad, bad
+    return v, reals
+
+def check_types(o):
+    """Reals where reals belong, ints everywhere else (integers stay ints)."""
+    for k, v in o.items():
+        if isinstance(v, dict):
+            check_types(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            assert type(v) is (float if k in REALS else int), (k, v)
+'
+
+@test "--json: reals spelt as Python's repr() (shortest), keys and layout as before" {
+	run_to B conn-bench --json --duration 0.1 -w pingpong -w handshake --transport unix
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<EOF
+import json, sys
+$JSON_KEYS
+text = open(sys.argv[1]).read()
+d, reals = shortest_reals(text)
+assert "0.1" in reals and d["start"]["duration"] == 0.1, d["start"]
+assert list(d) == ["start", "results"], list(d)
+assert list(d["start"]) == START, list(d["start"])
+pingpong, handshake = d["results"]
+assert list(pingpong) == RESULT + ["latency_ns"], list(pingpong)
+assert list(handshake) == RESULT + ["handshakes_per_second", "latency_ns"], list(handshake)
+for r in pingpong, handshake:
+    assert list(r["latency_ns"]) == LATENCY, r
+    check_types(r)
+check_types(d["start"])
+# jansson's JSON_INDENT(2) layout is Python's indent=2, floats aside.
+assert text == json.dumps(d, indent=2) + "\\n", text
+EOF
+}
+
+@test "--json-stream: every line is a JSON event, start to end, reals shortest" {
 	run_to B conn-bench --json-stream --duration 1.1 -w pingpong --transport unix
 	expect_exit B 0 20
-	"$PYTHON" - "$T/B.out" <<'EOF'
+	"$PYTHON" - "$T/B.out" <<EOF
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+$JSON_KEYS
+lines = open(sys.argv[1]).read().splitlines()
+ev = [shortest_reals(l)[0] for l in lines]
 kinds = [e["event"] for e in ev]
 assert kinds[0] == "start" and kinds[-1] == "end", kinds
 assert "interval" in kinds and kinds.count("result") == 1, kinds
 r = [e for e in ev if e["event"] == "result"][0]
 assert r["workload"] == "pingpong" and r["transport"] == "unix", r
+keys = {"start": ["event", "start"], "end": ["event"],
+        "interval": ["event"] + INTERVAL,
+        "result": ["event"] + RESULT + ["latency_ns"]}
+for line, e in zip(lines, ev):
+    assert list(e) == keys[e["event"]], e
+    check_types(e)
+    # jansson's JSON_COMPACT layout, floats aside.
+    assert line == json.dumps(e, separators=(",", ":")), line
+assert list(ev[0]["start"]) == START, ev[0]
+assert list(r["latency_ns"]) == LATENCY, r
 EOF
 }
 
@@ -259,4 +326,14 @@ build_dir() {
 	run_to B env -u CONN_BENCH_PEER conn-bench --vs-python -w pingpong --count 20 --transport unix
 	expect_exit B 0 30
 	grep -Eq '^python +unix +pingpong ' "$T/B.out" || fail "no python row: $(cat "$T/B.out")"
+}
+
+@test "conn-bench against a peer that never challenges: exit 6 naming --handshake-timeout's time, not the 10 s idle limit" {
+	local k
+	k=$(key_file key sekrit)
+	peer P raw_peer listen 127.0.0.1:0 --hold 20
+	spawn X conn-bench -q -w stream --handshake-timeout 1 --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit X 6 10
+	((ELAPSED_MS < 5000)) || fail "took ${ELAPSED_MS} ms"
+	assert_err_only X '^conn-bench: timeout: remote tcp stream: no challenge from the peer within 1 s: does it expect no authkey\?$'
 }

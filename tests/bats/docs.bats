@@ -2,8 +2,8 @@
 # docs.bats - the documentation says what the programs do: each man page's
 # OPTIONS are exactly the options of the tool's --help, --version is in
 # GNU form with configure.ac's version (which NEWS and the man pages
-# carry), the man pages render without warnings, and libconn(3)'s example
-# is man/examples/example-client.c.
+# carry), the man pages render without warnings, libconn(3)'s example
+# is man/examples/example-client.c, and README.md quotes no test counts.
 
 load helpers
 
@@ -187,6 +187,14 @@ EOF
 	doc_text "$TOP/man/conn-listen.1" |
 		grep -q "Client() with a key waits for one with no time limit" ||
 		fail "conn-listen(1) does not say a keyed Python Client waits"
+}
+
+@test "docs: tools/check's last line is quoted without counts, which change with every test added" {
+	[[ -f $TOP/README.md ]] || skip "no source tree beside the tests"
+	! grep -En '[0-9]+ passed, [0-9]+ failed' "$TOP/README.md" >"$T/counts" ||
+		fail "README.md quotes counts of the suite: $(cat "$T/counts")"
+	grep -q '^    N passed, 0 failed, N skipped$' "$TOP/README.md" ||
+		fail "README.md does not show tools/check's last line"
 }
 
 @test "build: configure.ac does not make automake warnings errors (newer automake would fail the build)" {

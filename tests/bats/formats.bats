@@ -173,7 +173,19 @@ $(printf 'last' | xxd -p)
 	py_listen --recv-all --hex-out
 	run_to C --in "$T/in" conn-client --in frames "127.0.0.1:$PORT"
 	expect_exit C 5
-	assert_err_only C '^conn-client: '
+	assert_err_only C '^conn-client: stdin ends inside frame 2 \(2 of 16 bytes\)$'
+}
+
+@test "frames in: stdin cut inside a header says how much of the header came (4 bytes, or 12 after -1)" {
+	printf '\0\0\0\2hi\377\377\377\377\0\0\0' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --in frames --out hex
+	expect_exit P 5
+	assert_file "$T/P.out" $'6869\n'
+	assert_err_only P '^conn-pipe: stdin ends inside the header of frame 2 \(7 of 12 bytes\)$'
+	printf '\0\0\0\2hi\0\0' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --in frames --out hex
+	expect_exit P 5
+	assert_err_only P '^conn-pipe: stdin ends inside the header of frame 2 \(2 of 4 bytes\)$'
 }
 
 @test "frames in: a negative length on stdin is exit 5" {

@@ -214,6 +214,11 @@ spawn() {
 		set -- bash -c 'exec "$@" < <(exec sleep "$0")' "$tmo" "${@:2}"
 	fi
 	BG_START[$name]=$(now_ms)
+	# Emptied here, not only by the background job's redirections: a name
+	# used again must not show the last run's "listening on" line to a
+	# reader that looks before the job has started.
+	: >"$T/$name.out"
+	: >"$T/$name.err"
 	timeout -k 2 "$tmo" "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" \
 		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	BG_PID[$name]=$!

@@ -345,6 +345,65 @@ EOF
 	[[ -z $(ps -o pid=,stat= --ppid "$pid") ]] || fail "children left: $(ps -o pid=,stat=,args= --ppid "$pid")"
 }
 
+# stubborn_exec PIDFILE: a command that records its pid and ignores SIGTERM.
+stubborn_exec() {
+	printf '%s' "echo \$\$ >'$1'; trap '' TERM; while :; do sleep 0.2; done"
+}
+
+# wait_pidfile FILE: the pid a command wrote, once it has.
+wait_pidfile() {
+	local i
+	for i in $(seq 100); do
+		[[ -s $1 ]] && break
+		sleep 0.05
+	done
+	[[ -s $1 ]] || fail "the command never started"
+	cat "$1"
+}
+
+@test "--exec: a command that ignores SIGTERM does not outlive the listener (SIGTERM, 2 s, SIGKILL), with and without -k" {
+	local cmd pid
+	listen L "unix:$T/s.sock" --sh-exec "$(stubborn_exec "$T/one.pid")"
+	spawn C --idle conn-client "$T/s.sock"
+	pid=$(wait_pidfile "$T/one.pid")
+	kill -TERM "$(inner_pid L)"
+	expect_exit L 0 10
+	((ELAPSED_MS >= 1500)) || fail "the command was not given its grace (${ELAPSED_MS} ms)"
+	! kill -0 "$pid" 2>/dev/null || fail "the command $pid outlived conn-listen"
+	listen M -k "unix:$T/k.sock" --sh-exec "$(stubborn_exec "$T/k.pid")"
+	spawn D --idle conn-client "$T/k.sock"
+	pid=$(wait_pidfile "$T/k.pid")
+	kill -TERM "$(inner_pid M)"
+	expect_exit M 0 20
+	! kill -0 "$pid" 2>/dev/null || fail "the command $pid outlived conn-listen -k"
+	[[ ! -e $T/k.sock ]] || fail "the socket file is still there"
+}
+
+@test "--exec: the command starts with every signal at its default and none blocked (SIGPIPE is not ignored), as from a shell" {
+	listen L 127.0.0.1:0 --sh-exec 'grep -E "^Sig(Ign|Blk):" /proc/self/status'
+	run_to C --in /dev/null conn-client "$ADDR"
+	expect_exit C 0
+	expect_exit L 0
+	# signals 1-31 (bits 0-30); glibc keeps 32 and 33 for itself
+	local blk ign
+	blk=$(awk '$1 == "SigBlk:" { print $2 }' "$T/C.out")
+	ign=$(awk '$1 == "SigIgn:" { print $2 }' "$T/C.out")
+	[[ -n $blk && -n $ign ]] || fail "no masks: $(cat "$T/C.out")"
+	(((16#$blk & 0x7fffffff) == 0)) || fail "blocked in the command: $blk"
+	(((16#$ign & 0x7fffffff) == 0)) || fail "ignored in the command: $ign (SIGPIPE is 0x1000)"
+}
+
+@test "SIGHUP stops conn-listen as SIGTERM does: exit 0, the socket file removed" {
+	listen L --idle "unix:$T/s.sock"
+	kill -HUP "$(inner_pid L)"
+	expect_exit L 0 10
+	[[ ! -e $T/s.sock ]] || fail "the socket file is still there"
+	listen M --idle -k "unix:$T/k.sock"
+	kill -HUP "$(inner_pid M)"
+	expect_exit M 0 10
+	[[ ! -e $T/k.sock ]] || fail "the socket file is still there"
+}
+
 @test "--exec: the command gets CONN_PEER and CONN_DIGEST, never CONN_AUTHKEY" {
 	CONN_AUTHKEY=$KEY listen L 127.0.0.1:0 --sh-exec \
 		'echo "keys=$(env | grep -c "^CONN_AUTHKEY=")"; echo "peer=$CONN_PEER digest=$CONN_DIGEST"'

@@ -22,13 +22,13 @@ Writes, in OUTDIR:
                               print for them: repr(bytes) of each handshake
                               frame, then repr() of each unpickled object
   l2c.count, c2l.count        the number of frames, and of handshake frames
-Exit 0 on success, 1 with one line "capture: ..." on stderr otherwise.
+Exit 0 on success, 1 with one line "capture: ..." on stderr otherwise
+(124 after 30 s).
 """
 
 import argparse
 import os
 import pickle
-import signal
 import socket
 import struct
 import sys
@@ -36,6 +36,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import modern_peer  # noqa: E402
+import peerlib  # noqa: E402
 
 from multiprocessing import connection as mpc  # noqa: E402
 
@@ -84,7 +85,7 @@ def main():
     args = ap.parse_args()
     listener_objects = LISTENER_OBJECTS[:args.listener_objects]
     key = args.authkey.encode()
-    signal.alarm(30)
+    peerlib.give_up_after(30, peerlib.sayer('capture'))
 
     lsock, lrelay = socket.socketpair()     # listener side <-> relay
     crelay, csock = socket.socketpair()     # relay <-> client side

@@ -44,11 +44,11 @@ import io
 import math
 import os
 import pickle
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 from multiprocessing import connection as mpc  # noqa: E402
 
@@ -125,9 +125,7 @@ def to_hex(b):
     return binascii.hexlify(b).decode('ascii')
 
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 class Mismatch(Exception):
@@ -270,26 +268,14 @@ def exchange(conn, args):
 
 
 def session(args):
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
-    try:
+    def run():
         conn = open_conn(args)
         got = exchange(conn, args)
         conn.close()
-    except mpc.AuthenticationError as e:
-        say('AuthenticationError: %s' % e)
-        return 4
-    except Mismatch as e:
-        say('mismatch: %s' % e)
-        return 1
-    except (EOFError, OSError) as e:
-        say('%s: %s' % (type(e).__name__, e))
-        return 3
-    say('python %s: %d messages received, EOF' % (version(), got))
-    return 0
+        say('python %s: %d messages received, EOF' % (version(), got))
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(
+        say, run, ((Mismatch, 1, 'mismatch'),) + peerlib.STATUSES)
 
 
 # ---------------------------------------------------------------- oracles

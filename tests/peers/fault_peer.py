@@ -27,7 +27,6 @@ one connection) or client.  Everything gives up after --timeout (60 s).
 import argparse
 import hashlib
 import os
-import signal
 import socket
 import struct
 import sys
@@ -35,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 from multiprocessing import connection as mpc  # noqa: E402
 
@@ -51,9 +51,7 @@ def message(i, binary, tag=b''):
     return tag + b'%06d ' % i + b'x' * size
 
 
-def say(msg):
-    sys.stderr.write('fault_peer: %s\n' % msg)
-    sys.stderr.flush()
+say = peerlib.sayer('fault_peer')
 
 
 def open_conn(args):
@@ -201,22 +199,11 @@ def main():
     if args.cmd == 'check':
         return do_check(args)
 
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
-    try:
-        {'send': do_send, 'read-stall': do_read_stall,
-         'half-close': do_half_close,
-         'stop-reading': do_stop_reading}[args.cmd](args)
-    except mpc.AuthenticationError as e:
-        say('AuthenticationError: %s' % e)
-        return 4
-    except (EOFError, OSError) as e:
-        say('%s: %s' % (type(e).__name__, e))
-        return 3
-    return 0
+    run = {'send': do_send, 'read-stall': do_read_stall,
+           'half-close': do_half_close,
+           'stop-reading': do_stop_reading}[args.cmd]
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(say, lambda: run(args))
 
 
 if __name__ == '__main__':

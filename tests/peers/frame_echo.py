@@ -20,17 +20,17 @@ Diagnostics go to stderr, prefixed "frame_echo: ".
 """
 
 import os
-import signal
 import sys
 
-from multiprocessing.connection import Connection
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peerlib  # noqa: E402
+
+from multiprocessing.connection import Connection  # noqa: E402
 
 PROG = 'frame_echo'
 
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 def main(argv):
@@ -57,11 +57,7 @@ def main(argv):
             say('unknown option %r' % opt)
             return 2
 
-    def alarm(*_):
-        say('timeout after %g s' % timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    peerlib.give_up_after(timeout, say)
 
     rx = Connection(0, writable=False)
     tx = Connection(1, readable=False)

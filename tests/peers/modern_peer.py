@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -34,6 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 PROG = 'modern_peer'
 CHALLENGE = b'#CHALLENGE#'
@@ -250,22 +250,13 @@ def selftest_transcript(t):
 
 # ---------------------------------------------------------------- main
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 def open_conn(args):
     family, address = addr.parse(args.address, listening=args.role == 'listen')
     if args.role == 'listen':
-        s = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
-        if family != 'AF_UNIX':
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(address)
-        s.listen(1)
-        say('listening on ' + addr.show(family, s.getsockname()))
-        c, _ = s.accept()
-        s.close()
+        c = peerlib.accept_one(family, address, say)
         if family == 'AF_UNIX' and not address.startswith('\0'):
             os.unlink(address)
     else:
@@ -287,6 +278,37 @@ def emit(out, msg, args):
     else:
         out.write(msg + b'\n')
     out.flush()
+
+
+def session(args):
+    """The connection's handshake and messages, as the options say."""
+    out = sys.stdout.buffer
+    conn = open_conn(args)
+    if args.authkey is not None:
+        handshake(conn, args.role, args.authkey.encode('utf-8', 'surrogateescape'), args)
+        say('authenticated')
+    for payload in args.sends:
+        conn.send(payload)
+    if args.recv is not None:
+        for _ in range(args.recv):
+            emit(out, conn.recv(), args)
+    elif args.recv_all or args.echo:
+        while True:
+            try:
+                msg = conn.recv()
+            except EOFError as e:
+                if str(e) != 'connection closed':
+                    raise
+                break
+            if args.echo:
+                conn.send(msg)
+            else:
+                emit(out, msg, args)
+    for text in args.after_send:
+        conn.send(text.encode('utf-8', 'surrogateescape'))
+    if args.hold:
+        time.sleep(args.hold)
+    conn.sock.close()
 
 
 def main():
@@ -323,50 +345,10 @@ def main():
     if not args.address:
         ap.error('ADDRESS is required')
 
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
-
-    out = sys.stdout.buffer
-    try:
-        conn = open_conn(args)
-        if args.authkey is not None:
-            handshake(conn, args.role, args.authkey.encode('utf-8', 'surrogateescape'), args)
-            say('authenticated')
-        for payload in args.sends:
-            conn.send(payload)
-        if args.recv is not None:
-            for _ in range(args.recv):
-                emit(out, conn.recv(), args)
-        elif args.recv_all or args.echo:
-            while True:
-                try:
-                    msg = conn.recv()
-                except EOFError as e:
-                    if str(e) != 'connection closed':
-                        raise
-                    break
-                if args.echo:
-                    conn.send(msg)
-                else:
-                    emit(out, msg, args)
-        for text in args.after_send:
-            conn.send(text.encode('utf-8', 'surrogateescape'))
-        if args.hold:
-            time.sleep(args.hold)
-        conn.sock.close()
-    except AuthError as e:
-        say('AuthenticationError: %s' % e)
-        return 4
-    except ProtocolError as e:
-        say('protocol error: %s' % e)
-        return 5
-    except (EOFError, OSError) as e:
-        say('%s: %s' % (type(e).__name__, e))
-        return 3
-    return 0
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(say, lambda: session(args), (
+        (AuthError, 4, 'AuthenticationError'),
+        (ProtocolError, 5, 'protocol error')) + peerlib.STATUSES)
 
 
 if __name__ == '__main__':

@@ -20,13 +20,13 @@ EOFError/OSError, 1 otherwise, with one line "mp_peer: ..." on stderr.
 import argparse
 import hashlib
 import os
-import signal
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 from multiprocessing import connection as mpc  # noqa: E402
 
@@ -41,9 +41,7 @@ def pattern(n):
     return bytes(out[:n])
 
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 def listen(args, key):
@@ -51,13 +49,7 @@ def listen(args, key):
     if family == 'AF_INET6':
         # multiprocessing.Listener only binds AF_INET tuples: bind ourselves,
         # then let multiprocessing do everything on the accepted socket.
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(address)
-        s.listen(1)
-        say('listening on ' + addr.show(family, s.getsockname()))
-        c, _ = s.accept()
-        s.close()
+        c = peerlib.accept_one(family, address, say)
         conn = mpc.Connection(c.detach())
         if key:
             mpc.deliver_challenge(conn, key)
@@ -142,12 +134,13 @@ def main():
         sys.stdout.buffer.write(pattern(int(args.address)))
         return 0
 
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(say, lambda: session(args),
+                               peerlib.STATUSES + ((Exception, 1, None),))
 
+
+def session(args):
+    """The connection and the actions, in their order."""
     key = args.authkey.encode('utf-8', 'surrogateescape') if args.authkey is not None else None
     out = sys.stdout.buffer
     got = 0
@@ -175,19 +168,9 @@ def main():
         if args.hold:
             time.sleep(args.hold)
         conn.close()
-    except mpc.AuthenticationError as e:
-        say('AuthenticationError: %s' % e)
-        return 4
     except EOFError as e:
         say('EOFError after %d messages: %s' % (got, e))
         return 3
-    except OSError as e:
-        say('%s: %s' % (type(e).__name__, e))
-        return 3
-    except Exception as e:  # noqa: BLE001 - one line for anything else
-        say('%s: %s' % (type(e).__name__, e))
-        return 1
-    return 0
 
 
 if __name__ == '__main__':

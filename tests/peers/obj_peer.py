@@ -21,20 +21,18 @@ import argparse
 import ast
 import os
 import pickle
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 from multiprocessing import connection as mpc  # noqa: E402
 
 PROG = 'obj_peer'
 
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 def main():
@@ -51,12 +49,13 @@ def main():
     ap.add_argument('--timeout', type=float, default=60)
     args = ap.parse_args()
 
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(say, lambda: session(args),
+                               peerlib.STATUSES + ((Exception, 1, None),))
 
+
+def session(args):
+    """The connection, the objects sent, then those received."""
     key = args.authkey.encode() if args.authkey is not None else None
     objects = [ast.literal_eval(text) for text in args.send]
     got = 0
@@ -86,16 +85,9 @@ def main():
             got += 1
             print(repr(obj), flush=True)
         conn.close()
-    except mpc.AuthenticationError as e:
-        say('AuthenticationError: %s' % e)
-        return 4
     except (EOFError, OSError) as e:
         say('%s after %d objects: %s' % (type(e).__name__, got, e))
         return 3
-    except Exception as e:  # noqa: BLE001
-        say('%s: %s' % (type(e).__name__, e))
-        return 1
-    return 0
 
 
 if __name__ == '__main__':

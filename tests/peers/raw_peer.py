@@ -16,7 +16,6 @@ what came to stdout); then close.  With --rst the close is an abortive one (RST)
 
 import argparse
 import os
-import signal
 import socket
 import struct
 import sys
@@ -24,13 +23,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import addr  # noqa: E402
+import peerlib  # noqa: E402
 
 PROG = 'raw_peer'
 
 
-def say(msg):
-    sys.stderr.write('%s: %s\n' % (PROG, msg))
-    sys.stderr.flush()
+say = peerlib.sayer(PROG)
 
 
 def exact(sock, n):
@@ -59,49 +57,37 @@ def main():
     ap.add_argument('--timeout', type=float, default=60)
     args = ap.parse_args()
 
-    def alarm(*_):
-        say('timeout after %g s' % args.timeout)
-        os._exit(124)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
+    peerlib.give_up_after(args.timeout, say)
+    return peerlib.exit_status(say, lambda: session(args))
 
+
+def session(args):
+    """The connection: the writes, reads and holds, then the close."""
     family, address = addr.parse(args.address, listening=args.role == 'listen')
-    try:
-        if args.role == 'listen':
-            s = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
-            if family != 'AF_UNIX':
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(address)
-            s.listen(1)
-            say('listening on ' + addr.show(family, s.getsockname()))
-            c, _ = s.accept()
-            s.close()
-        else:
-            c = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
-            c.connect(address)
-            say('connected')
-        for data in args.writes:
-            c.sendall(data)
-        if args.read_frame:
-            (n,) = struct.unpack('!i', exact(c, 4))
-            sys.stdout.write(exact(c, n).hex() + '\n')
-            sys.stdout.flush()
-        if args.hold:
-            time.sleep(args.hold)
-        if args.read_all:
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
-        if args.rst:
-            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
-        c.close()
-    except (OSError, EOFError) as e:
-        say('%s: %s' % (type(e).__name__, e))
-        return 3
-    return 0
+    if args.role == 'listen':
+        c = peerlib.accept_one(family, address, say)
+    else:
+        c = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
+        c.connect(address)
+        say('connected')
+    for data in args.writes:
+        c.sendall(data)
+    if args.read_frame:
+        (n,) = struct.unpack('!i', exact(c, 4))
+        sys.stdout.write(exact(c, n).hex() + '\n')
+        sys.stdout.flush()
+    if args.hold:
+        time.sleep(args.hold)
+    if args.read_all:
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+    if args.rst:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    c.close()
 
 
 if __name__ == '__main__':

@@ -696,6 +696,31 @@ static int key_from_content(struct conn_key **k, const void *content,
 	return rc;
 }
 
+/* CONN_KEY_FILE_MAX bytes are a key; a byte more is CONN_ETOOBIG, and so
+ * is a file that never ends. */
+static void test_key_file_limit(void)
+{
+	uint8_t *big = malloc(CONN_KEY_FILE_MAX + 1);
+	struct conn_key *k = NULL;
+	int rc;
+
+	if (big == NULL)
+		abort();
+	memset(big, 'k', CONN_KEY_FILE_MAX + 1);
+	rc = key_from_content(&k, big, CONN_KEY_FILE_MAX);
+	ok(rc == 0 && k && key_is(k, big, CONN_KEY_FILE_MAX),
+	   "key file: CONN_KEY_FILE_MAX bytes are a key (%d)", rc);
+	conn_key_free(k);
+	k = NULL;
+	rc = key_from_content(&k, big, CONN_KEY_FILE_MAX + 1);
+	ok(rc == CONN_ETOOBIG && k == NULL,
+	   "key file: a byte over CONN_KEY_FILE_MAX is ETOOBIG (%d)", rc);
+	rc = conn_key_new_from_file(&k, "/dev/zero");
+	ok(rc == CONN_ETOOBIG && k == NULL, "key file: /dev/zero is ETOOBIG "
+	   "(%d)", rc);
+	free(big);
+}
+
 static void test_key_files(void)
 {
 	static const struct {
@@ -741,6 +766,8 @@ static void test_key_files(void)
 	ok(rc == 0 && k && key_is(k, big, sizeof(big) - 1),
 	   "key file: 5000 binary bytes less the newline");
 	conn_key_free(k);
+
+	test_key_file_limit();
 
 	/* conn_key_new with the same bytes is the same key. */
 	k = key_of(LIT("secret"));

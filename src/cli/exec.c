@@ -72,8 +72,9 @@ static int default_signals(posix_spawnattr_t *attr)
 
 	if (rc)
 		return rc;
-	sigfillset(&all);
-	sigemptyset(&none);
+	/* These fail only for a bad signal number. */
+	(void)sigfillset(&all);
+	(void)sigemptyset(&none);
 	rc = posix_spawnattr_setsigdefault(attr, &all);
 	if (rc == 0)
 		rc = posix_spawnattr_setsigmask(attr, &none);

@@ -99,10 +99,13 @@ marks() {
 	alive L || fail "the listener exited"
 }
 
-@test "--broadcast: a client that stops reading is dropped past --max-sendq (4 MiB) with one warning; the readers get every line" {
+# broadcast_stalled ARGS...: conn-listen -k --broadcast ARGS with two
+# readers and, third, a stalled client; 12 MB of stdin; each reader must
+# get it whole, and the listener must say one warning.
+broadcast_stalled() {
 	lines "$T/in" 120000 1000
 	mkfifo "$T/fifo"
-	spawn L --in "$T/fifo" conn-listen -k --broadcast "unix:$T/s.sock"
+	spawn L --in "$T/fifo" conn-listen -k --broadcast "$@" "unix:$T/s.sock"
 	exec 7>"$T/fifo"
 	wait_listening L
 	# each says who it is: in, in this order, before stdin flows
@@ -121,7 +124,16 @@ marks() {
 	cmp "$T/in" "$T/R1.out" || fail "R1 did not get stdin whole"
 	cmp "$T/in" "$T/R2.out" || fail "R2 did not get stdin whole"
 	[[ $(grep -c warning "$T/L.err") == 1 ]] || fail "not one warning: $(grep warning "$T/L.err")"
+}
+
+@test "--broadcast: a client that stops reading is dropped past --max-sendq (4 MiB) with one warning; the readers get every line" {
+	broadcast_stalled
 	assert_err L "^conn-listen: warning: $T/s.sock#3: dropped: it fell [0-9]+ bytes behind \(--max-sendq 4194304\)$"
+}
+
+@test "--broadcast --max-sendq=0: stdin waits for the slowest; a stalled client holds the others up until --send-timeout" {
+	broadcast_stalled --max-sendq=0 --send-timeout=1
+	assert_err L "^conn-listen: warning: $T/s.sock#3: dropped: it read nothing for 1 s \([0-9]+ bytes queued\)$"
 }
 
 @test "the newest client stalls: dropped after --send-timeout with one warning, then stdin goes to the next newest" {

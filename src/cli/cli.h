@@ -62,6 +62,8 @@ struct cli_options {
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
+	uint64_t max_sendq;		/* -k: a client this far behind goes */
+	int64_t send_timeout_ms;	/* -k: so does one stalled this long */
 	enum cli_progress_when progress;
 	const unsigned *progress_width;	/* set by the tool: see the relay's */
 	int verbose;
@@ -78,7 +80,8 @@ enum cli_option_code {
 	CLI_OPT_HANDSHAKE_TIMEOUT, CLI_OPT_WAIT, CLI_OPT_PICKLE_PROTOCOL,
 	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
-	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS
+	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
+	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT
 };
 
 /* conn-bench's own option codes. */

@@ -52,6 +52,16 @@ static const struct cli_option_spec shared_options[] = {
 	{ "broadcast", 0, CLI_OPT_BROADCAST, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_SERVER, "-k: send each stdin message to every client",
 	  NULL },
+	{ "max-sendq", 0, CLI_OPT_MAX_SENDQ, required_argument, "=BYTES",
+	  CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k --broadcast: drop a client that falls this far\n"
+	  "  behind (default 4M; 0 = no limit: stdin waits\n"
+	  "  for the slowest client)", NULL },
+	{ "send-timeout", 0, CLI_OPT_SEND_TIMEOUT, required_argument, "=SEC",
+	  CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k: drop a client that reads nothing of what is\n"
+	  "  queued for it for SEC seconds (default 30;\n"
+	  "  0 = no limit)", NULL },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",

@@ -15,6 +15,8 @@
 #define DEFAULT_PICKLE_PROTOCOL 4	/* what Python 3.8-3.13 send */
 #define DEFAULT_MAX_CONNS 100
 #define MAX_CONNS 100000
+#define DEFAULT_MAX_SENDQ (4ull << 20)	/* room for a few big messages */
+#define DEFAULT_SEND_TIMEOUT_MS 30000
 
 void cli_options_init(struct cli_options *o)
 {
@@ -27,6 +29,8 @@ void cli_options_init(struct cli_options *o)
 		.max_size = DEFAULT_MAX_SIZE,
 		.pickle_protocol = DEFAULT_PICKLE_PROTOCOL,
 		.max_conns = DEFAULT_MAX_CONNS,
+		.max_sendq = DEFAULT_MAX_SENDQ,
+		.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS,
 	};
 }
 
@@ -225,6 +229,12 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 	case CLI_OPT_BROADCAST:
 		o->broadcast = true;
 		return 0;
+	case CLI_OPT_MAX_SENDQ:
+		return set_size_option(o, &o->max_sendq, arg, 0,
+				       UINT64_MAX >> 2, "--max-sendq");
+	case CLI_OPT_SEND_TIMEOUT:
+		return set_seconds(o, &o->send_timeout_ms, arg,
+				   "--send-timeout");
 	case CLI_OPT_ECHO:
 		o->echo = true;
 		return 0;
@@ -367,6 +377,21 @@ static int take_pipe_operands(struct cli_options *o, int argc, char **argv)
 	return 0;
 }
 
+/* --max-sendq and --send-timeout are about the one loop of -k that
+ * sends stdin to clients: not a single connection, not --exec. */
+static int check_sendq_options(struct cli_options *o)
+{
+	const char *name = o->max_sendq != DEFAULT_MAX_SENDQ ? "--max-sendq"
+			   : o->send_timeout_ms != DEFAULT_SEND_TIMEOUT_MS ?
+			   "--send-timeout" : NULL;
+
+	if (name && !o->keep_open)
+		return invalid(o, "%s needs -k (--keep-open)", name);
+	if (name && o->exec_argv)
+		return conflict(o, name, o->exec ? "--exec" : "--sh-exec");
+	return 0;
+}
+
 /* What only makes sense for some output formats or modes. */
 static int check_server_options(struct cli_options *o)
 {
@@ -383,7 +408,7 @@ static int check_server_options(struct cli_options *o)
 		return conflict(o, "--tag", "--exec");
 	if (o->broadcast && o->exec_argv)
 		return conflict(o, "--broadcast", "--exec");
-	return 0;
+	return check_sendq_options(o);
 }
 
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,

@@ -6,8 +6,10 @@
  * while the others go on.  Messages from all clients reach stdout whole,
  * one after another, never interleaved; messages from stdin go to the
  * newest client, or to every client with --broadcast.  Nothing blocks:
- * a slow stdout stops the reading of clients, a slow client the reading
- * of stdin.
+ * a slow stdout stops the reading of authenticated clients (never a
+ * handshake), a slow target the reading of stdin; a client that stops
+ * reading is dropped (--max-sendq, --send-timeout) rather than let it
+ * hold the others up.
  */
 #include "server.h"
 
@@ -25,15 +27,18 @@
 
 #define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+#define WAIT_MAX_MS 1000000	/* poll's longest wait */
 
 struct client {
 	struct conn_channel *c;
 	struct conn_auth auth;
 	bool authed;
 	bool closing;		/* the client is done: flush, then close */
+	bool abandoned;		/* closing without flushing: it reads not */
 	int64_t deadline;	/* of the handshake, or -1 */
 	uint64_t serial;	/* accept order: the newest gets stdin */
 	uint64_t received;
+	int64_t moved_at;	/* when its send queue last moved or filled */
 	struct conn_buffer whole;	/* the message being gathered */
 	char name[NAME_MAX_LEN];
 	char *json_name;	/* --tag --out json: name as a JSON string */
@@ -50,9 +55,12 @@ static void client_free(struct client *cl)
 	free(cl);
 }
 
-/* Queues one message for the client without ever blocking. */
+/* Queues one message for the client without ever blocking; the clock
+ * of --send-timeout starts when its queue stops being empty. */
 static int client_queue(struct client *cl, const void *data, size_t size)
 {
+	if (conn_channel_queued(cl->c) == 0)
+		cl->moved_at = conn_clock_ms();
 	return conn_channel_append(cl->c, data, size);
 }
 
@@ -99,6 +107,7 @@ static int client_ready(struct server *s, struct client *cl)
 
 	cl->authed = true;
 	cl->deadline = -1;
+	cl->moved_at = conn_clock_ms();	/* the #WELCOME# may be queued */
 	conn_channel_set_max_size(cl->c, s->o->max_size);
 	if (s->o->key)
 		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)",
@@ -386,8 +395,11 @@ static void client_messages(struct server *s, struct client *cl)
  * (with a warning), never the server. */
 static void client_input(struct server *s, struct client *cl)
 {
-	int rc = conn_channel_read_some(cl->c);
+	int rc;
 
+	if (cl->abandoned)	/* a hang-up: it goes anyway, said once */
+		return;
+	rc = conn_channel_read_some(cl->c);
 	if (rc == CONN_EAGAIN)
 		return;
 	if (rc) {
@@ -402,46 +414,116 @@ static void client_input(struct server *s, struct client *cl)
 
 /* ------------------------------------------------------ stdin -> clients */
 
-static bool has_client(const struct server *s)
+/* A client stdin may go to: authenticated and not on its way out. */
+static bool is_target(const struct client *cl)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->clients[i]->authed && !s->clients[i]->closing)
-			return true;
-	return false;
+	return cl->authed && !cl->closing;
 }
 
-static bool clients_keep_up(const struct server *s)
+/* Without --broadcast, the one client stdin goes to, or NULL. */
+static struct client *newest_client(const struct server *s)
 {
+	struct client *newest = NULL;
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (conn_channel_queued(s->clients[i]->c) >= TX_HIGH)
+		if (is_target(s->clients[i]) &&
+		    (newest == NULL || s->clients[i]->serial > newest->serial))
+			newest = s->clients[i];
+	return newest;
+}
+
+/* How much queued for a client makes stdin wait for it: TX_HIGH, or a
+ * lower --max-sendq, so that a target stdin waits for is never over it. */
+static size_t sendq_high(const struct server *s)
+{
+	uint64_t max = s->o->max_sendq;
+
+	return max && max < TX_HIGH ? (size_t)max : TX_HIGH;
+}
+
+static bool has_room(const struct server *s, const struct client *cl)
+{
+	return conn_channel_queued(cl->c) < sendq_high(s);
+}
+
+/*
+ * Whether stdin may go on: only its targets count, never an older client
+ * that stopped reading.  The newest client must have room; with
+ * --broadcast one client at least (the fastest sets the pace; one that
+ * falls --max-sendq behind is dropped), or with --max-sendq=0 every one.
+ */
+static bool targets_have_room(const struct server *s)
+{
+	const struct client *newest;
+	bool every = s->o->max_sendq == 0, any = false;
+	size_t i;
+
+	if (!s->o->broadcast) {
+		newest = newest_client(s);
+		return newest && has_room(s, newest);
+	}
+	for (i = 0; i < s->n; i++) {
+		if (!is_target(s->clients[i]))
+			continue;
+		if (has_room(s, s->clients[i]))
+			any = true;
+		else if (every)
 			return false;
-	return true;
+	}
+	return any;
+}
+
+/* Lets a client go at once, its queue unsent: it stopped reading.  The
+ * next flush_clients() frees it. */
+static void client_abandon(struct server *s, struct client *cl,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void client_abandon(struct server *s, struct client *cl,
+			   const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, why);
+	cl->closing = cl->abandoned = true;
+	conn_channel_discard_input(cl->c);
+}
+
+/* --broadcast: the message for one client, unless it is --max-sendq
+ * behind already (IRC's "SendQ exceeded"): then it goes. */
+static int broadcast_to(struct server *s, struct client *cl)
+{
+	size_t queued = conn_channel_queued(cl->c);
+
+	if (s->o->max_sendq && queued >= s->o->max_sendq) {
+		client_abandon(s, cl, "dropped: it fell %zu bytes behind "
+			       "(--max-sendq %llu)", queued,
+			       (unsigned long long)s->o->max_sendq);
+		return 0;
+	}
+	return client_queue(cl, s->msg.data, conn_buffer_len(&s->msg));
 }
 
 /* The newest client, or with --broadcast every one, gets msg. */
 static int dispatch(struct server *s)
 {
-	struct client *newest = NULL, *cl;
+	struct client *newest;
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < s->n && rc == 0; i++) {
-		cl = s->clients[i];
-		if (!cl->authed || cl->closing)
-			continue;
-		if (s->o->broadcast)
-			rc = client_queue(cl, s->msg.data,
-					  conn_buffer_len(&s->msg));
-		else if (newest == NULL || cl->serial > newest->serial)
-			newest = cl;
-	}
-	if (rc == 0 && newest)
+	if (s->o->broadcast) {
+		for (i = 0; i < s->n && rc == 0; i++)
+			if (is_target(s->clients[i]))
+				rc = broadcast_to(s, s->clients[i]);
+	} else if ((newest = newest_client(s)) != NULL) {
 		rc = client_queue(newest, s->msg.data,
 				  conn_buffer_len(&s->msg));
+	}
 	s->progress.sent++;
 	s->progress.sent_bytes += conn_buffer_len(&s->msg);
 	conn_buffer_clear(&s->msg);
@@ -456,7 +538,7 @@ static int pump_stdin(struct server *s)
 	size_t used;
 	int rc;
 
-	while (!s->in_done && has_client(s) && clients_keep_up(s)) {
+	while (!s->in_done && targets_have_room(s)) {
 		if (s->msg_ready) {
 			rc = dispatch(s);
 			if (rc)
@@ -502,6 +584,18 @@ static int write_stdout(struct server *s)
 
 /* ------------------------------------------------------------- the loop */
 
+/* Sends what the client has queued, as far as it takes it now; its
+ * progress restarts the clock of --send-timeout. */
+static int client_flush(struct client *cl)
+{
+	size_t before = conn_channel_queued(cl->c);
+	int rc = conn_channel_write_some(cl->c);
+
+	if (conn_channel_queued(cl->c) < before)
+		cl->moved_at = conn_clock_ms();
+	return rc;
+}
+
 /* Sends what each client has queued; lets go of the finished ones. */
 static void flush_clients(struct server *s)
 {
@@ -511,10 +605,11 @@ static void flush_clients(struct server *s)
 
 	while (i < s->n) {
 		cl = s->clients[i];
-		rc = conn_channel_write_some(cl->c);
+		rc = cl->abandoned ? 0 : client_flush(cl);
 		if (rc && !cl->closing)
 			client_fail(s, cl, rc, conn_channel_detail(cl->c));
-		if (cl->closing && (rc || conn_channel_queued(cl->c) == 0)) {
+		if (cl->closing && (rc || cl->abandoned ||
+				    conn_channel_queued(cl->c) == 0)) {
 			client_drop(s, i);
 			continue;
 		}
@@ -543,7 +638,47 @@ static int expire_handshakes(struct server *s)
 			next = left;
 		}
 	}
-	return next > 1000000 ? 1000000 : (int)next;
+	return next > WAIT_MAX_MS ? WAIT_MAX_MS : (int)next;
+}
+
+/*
+ * --send-timeout: a client with messages queued that has taken none of
+ * their bytes for that long stopped reading; it goes, lest its queue
+ * stay forever (a closing one quietly: it had its warning).  Returns the
+ * ms until the next such deadline, or -1.
+ */
+static int expire_sendqs(struct server *s)
+{
+	int64_t now = conn_clock_ms(), next = -1, left,
+		limit = s->o->send_timeout_ms;
+	size_t i;
+
+	for (i = 0; i < s->n && limit; i++) {
+		struct client *cl = s->clients[i];
+
+		if (!cl->authed || cl->abandoned ||
+		    conn_channel_queued(cl->c) == 0)
+			continue;
+		left = cl->moved_at + limit - now;
+		if (left <= 0 && cl->closing)
+			cl->abandoned = true;
+		else if (left <= 0)
+			client_abandon(s, cl, "dropped: it read nothing for "
+				       "%g s (%zu bytes queued)",
+				       (double)limit / 1000.0,
+				       conn_channel_queued(cl->c));
+		/* The next step lets the abandoned go. */
+		left = cl->abandoned ? 0 : left;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next > WAIT_MAX_MS ? WAIT_MAX_MS : (int)next;
+}
+
+/* The sooner of two waits in ms, -1 being none. */
+static int sooner(int a, int b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
 }
 
 static bool server_is_over(const struct server *s)
@@ -592,6 +727,19 @@ static int step(struct server *s)
 	return rc;
 }
 
+/* What to wait for on a client's socket.  A handshake is served however
+ * far behind stdout is: it writes nothing there.  An abandoned client
+ * waits for nothing: it goes at the next step. */
+static short client_events(const struct server *s, const struct client *cl)
+{
+	bool in = cl->authed ? client_may_read(s, cl) : !cl->closing;
+	short ev = in && !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
+
+	if (cl->abandoned)
+		return 0;
+	return conn_channel_queued(cl->c) ? ev | POLLOUT : ev;
+}
+
 static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 {
 	nfds_t n = 0, first_client;
@@ -600,21 +748,16 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 
 	if (may_accept(s))
 		pfd[n++] = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
-	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready && has_client(s) &&
-	    clients_keep_up(s))
+	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready &&
+	    targets_have_room(s))
 		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
 	if (s->out.mark > s->out.start)
 		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
 	first_client = n;
-	for (i = 0; i < s->n; i++) {
-		struct client *cl = s->clients[i];
-		short ev = client_may_read(s, cl) &&
-			   !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
-
-		if (conn_channel_queued(cl->c))
-			ev |= POLLOUT;
-		pfd[n++] = (struct pollfd){ conn_channel_rfd(cl->c), ev, 0 };
-	}
+	for (i = 0; i < s->n; i++)
+		pfd[n++] = (struct pollfd){ conn_channel_rfd(s->clients[i]->c),
+					    client_events(s, s->clients[i]),
+					    0 };
 	if (poll(pfd, n, conn_stop_check_ms(timeout)) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	for (i = 0; i < n; i++) {
@@ -652,10 +795,9 @@ static int serve_loop(struct server *s)
 		if (rc || server_is_over(s))
 			break;
 		conn_progress_tick(&s->progress);
-		timeout = expire_handshakes(s);
+		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
 		due = conn_progress_wait_ms(&s->progress);
-		if (timeout < 0 || (due >= 0 && due < timeout))
-			timeout = due;
+		timeout = sooner(timeout, due);
 		rc = wait_events(s, pfd, timeout);
 	}
 	free(pfd);

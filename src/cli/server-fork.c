@@ -62,6 +62,7 @@ static int fork_one(struct server *s)
 	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
 	if (rc)
 		return rc;
+	server_accepted(s);
 	s->accepted++;
 	server_name_client(name, fd, peer, s->accepted);
 	server_say(s, CONN_LOG_TRACE, "connection from %s", name);
@@ -124,7 +125,9 @@ int server_fork_run(struct server *s)
 		return CONN_ENOMEM;
 	while (rc == 0 && !*s->stop && (s->l || s->children > 0)) {
 		reap_children(s, false);
-		if (s->l == NULL || s->children >= s->o->max_conns) {
+		server_log_flush(s, false);
+		if (s->l == NULL || s->children >= s->o->max_conns ||
+		    server_accept_wait_ms(s)) {
 			poll(NULL, 0, CHILD_POLL_MS);
 			continue;
 		}
@@ -132,6 +135,8 @@ int server_fork_run(struct server *s)
 		if (poll(&pfd, 1, s->children ? CHILD_POLL_MS
 					       : CONN_STOP_CHECK_MS) > 0) {
 			rc = fork_one(s);
+			if (rc == CONN_ENOMEM)	/* out of descriptors */
+				server_pause_accepting(s);
 			rc = rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 		}
 	}

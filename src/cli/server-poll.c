@@ -32,6 +32,8 @@ struct client {
 	bool authed;
 	bool closing;		/* the client is done: flush, then close */
 	int64_t deadline;	/* of the handshake, or -1 */
+	int64_t since;		/* accepted at (ms) */
+	bool heard;		/* it has sent a byte */
 	uint64_t serial;	/* accept order: the newest gets stdin */
 	uint64_t received;
 	struct conn_buffer whole;	/* the message being gathered */
@@ -135,6 +137,86 @@ static void start_handshake(struct server *s, struct client *cl)
 	client_handshake(s, cl);
 }
 
+/* ------------------------------------------- --max-startups (pre-auth) */
+
+static bool in_handshake(const struct client *cl)
+{
+	return !cl->authed && !cl->closing;
+}
+
+static size_t count_in_handshake(const struct server *s)
+{
+	size_t i, u = 0;
+
+	for (i = 0; i < s->n; i++)
+		u += in_handshake(s->clients[i]);
+	return u;
+}
+
+/* Past START connections in the handshake, a newcomer makes one go with a
+ * chance of RATE% rising linearly to 100% at FULL, as OpenSSH's
+ * MaxStartups refuses them; always when --max-conns are all taken. */
+static bool must_make_room(const struct server *s, size_t u)
+{
+	const struct cli_options *o = s->o;
+	uint64_t chance;
+
+	if (s->n >= o->max_conns)
+		return true;
+	if (u < o->startups_start)
+		return false;
+	if (u >= o->startups_full)
+		return true;
+	chance = o->startups_rate + (100 - o->startups_rate) *
+		 (u - o->startups_start) /
+		 (o->startups_full - o->startups_start);
+	return (uint64_t)(random() % 100) < chance;
+}
+
+/* The one to go: a connection in the handshake that has sent nothing,
+ * else any in the handshake, the oldest first.  A slowloris holds the
+ * old silent ones; an honest client is new and has answered at once. */
+static size_t oldest_in_handshake(const struct server *s)
+{
+	size_t i, pick = s->n;
+
+	for (i = 0; i < s->n; i++) {
+		const struct client *cl = s->clients[i], *p;
+
+		if (!in_handshake(cl))
+			continue;
+		p = pick < s->n ? s->clients[pick] : NULL;
+		if (p == NULL || (p->heard && !cl->heard) ||
+		    (p->heard == cl->heard && cl->serial < p->serial))
+			pick = i;
+	}
+	return pick;
+}
+
+/* Before a newcomer: the oldest still in the handshake goes if
+ * --max-startups (or --max-conns) says so, rather than the newcomer:
+ * refusing the newcomer is what lets a slowloris hold every place. */
+static void make_room(struct server *s)
+{
+	size_t u = count_in_handshake(s), i;
+	struct client *cl;
+	char why[200];
+
+	if (u == 0 || !must_make_room(s, u))
+		return;
+	i = oldest_in_handshake(s);
+	cl = s->clients[i];
+	snprintf(why, sizeof(why), "dropped after %.1f s in the handshake, "
+		 "the oldest of %zu (--max-startups %llu:%llu:%llu)",
+		 (double)(conn_clock_ms() - cl->since) / 1000.0, u,
+		 (unsigned long long)s->o->startups_start,
+		 (unsigned long long)s->o->startups_rate,
+		 (unsigned long long)s->o->startups_full);
+	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, why);
+	cl->closing = true;
+	client_drop(s, i);
+}
+
 static int accept_one(struct server *s)
 {
 	struct client *cl;
@@ -144,7 +226,10 @@ static int accept_one(struct server *s)
 	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
 	if (rc)
 		return rc;
+	server_accepted(s);
 	s->accepted++;
+	if (s->o->key)
+		make_room(s);
 	cl = calloc(1, sizeof(*cl));
 	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
 	if (rc == 0)
@@ -157,6 +242,7 @@ static int accept_one(struct server *s)
 		return rc;
 	}
 	cl->serial = s->accepted;
+	cl->since = conn_clock_ms();
 	server_name_client(cl->name, fd, peer, cl->serial);
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	s->clients[s->n++] = cl;
@@ -390,6 +476,7 @@ static void client_input(struct server *s, struct client *cl)
 
 	if (rc == CONN_EAGAIN)
 		return;
+	cl->heard |= rc == 0 && conn_channel_received(cl->c) > 0;
 	if (rc) {
 		client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		return;
@@ -553,9 +640,13 @@ static bool server_is_over(const struct server *s)
 	return s->l == NULL && s->n == 0 && s->out.start == s->out.mark;
 }
 
+/* With every place taken, a connection still in the handshake can make
+ * room (see make_room()); out of descriptors, accepts wait a while. */
 static bool may_accept(const struct server *s)
 {
-	return s->l && s->n < s->o->max_conns && !s->count_reached;
+	return s->l && !s->count_reached && server_accept_wait_ms(s) == 0 &&
+	       (s->n < s->o->max_conns ||
+		(s->o->key && count_in_handshake(s) > 0));
 }
 
 static int accept_all(struct server *s)
@@ -569,9 +660,7 @@ static int accept_all(struct server *s)
 			server_stop_listening(s);
 	}
 	if (rc == CONN_ENOMEM)
-		server_say(s, CONN_LOG_WARNING, "%s", "out of file "
-			   "descriptors: raise 'ulimit -n' or lower "
-			   "--max-conns");
+		server_pause_accepting(s);
 	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 }
 
@@ -595,6 +684,7 @@ static int step(struct server *s)
 static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 {
 	nfds_t n = 0, first_client;
+	bool accepting = false;
 	size_t i;
 	int rc;
 
@@ -626,22 +716,27 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				client_input(s, cl);
 		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
-			rc = accept_all(s);
-			if (rc)
-				return rc;
+			accepting = true;
 		} else if (pfd[i].fd == s->in_fd) {
 			rc = read_stdin(s);
 			if (rc)
 				return rc;
 		}
 	}
-	return 0;
+	/* Last: making room drops clients, which moves them in s->clients. */
+	return accepting ? accept_all(s) : 0;
+}
+
+/* The sooner of two poll timeouts (-1: none). */
+static int sooner(int a, int b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
 }
 
 static int serve_loop(struct server *s)
 {
 	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
-	int rc = pfd ? 0 : CONN_ENOMEM, timeout, due;
+	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
 
 	while (rc == 0) {
 		if (*s->stop) {
@@ -652,10 +747,11 @@ static int serve_loop(struct server *s)
 		if (rc || server_is_over(s))
 			break;
 		conn_progress_tick(&s->progress);
-		timeout = expire_handshakes(s);
-		due = conn_progress_wait_ms(&s->progress);
-		if (timeout < 0 || (due >= 0 && due < timeout))
-			timeout = due;
+		timeout = sooner(expire_handshakes(s),
+				 conn_progress_wait_ms(&s->progress));
+		timeout = sooner(timeout, server_log_flush(s, false));
+		if (s->l && server_accept_wait_ms(s))
+			timeout = sooner(timeout, server_accept_wait_ms(s));
 		rc = wait_events(s, pfd, timeout);
 	}
 	free(pfd);
@@ -704,6 +800,8 @@ int server_poll_run(struct server *s)
 	conn_decoder_init(&s->dec, o->in_format, o->max_size, o->chunk_size);
 	s->dec.pickle_protocol = o->pickle_protocol;
 	s->clients = calloc(o->max_conns, sizeof(*s->clients));
+	/* --max-startups' early drops: chance, not secrecy. */
+	srandom((unsigned)(getpid() ^ conn_clock_ms()));
 	rc = s->clients ? conn_buffer_init(&s->in, CONN_BUFFER_READ_SIZE)
 			: CONN_ENOMEM;
 	if (rc == 0)

@@ -15,6 +15,20 @@
 
 struct client;
 
+/* Warnings of one kind (the same line but for its numbers) in the log's
+ * current second: the first SERVER_LOG_BURST are said, the rest counted
+ * and summed up in one line when the second is over (server.c). */
+#define SERVER_LOG_BURST 5
+#define SERVER_LOG_KINDS 16
+
+struct server_log_kind {
+	uint64_t key;		/* the line's hash, digits left out */
+	int64_t window_end;	/* ms; 0: the slot is free */
+	unsigned said;		/* said in full in this window */
+	uint64_t more;		/* and counted only */
+	char last[200];		/* the last one counted, for the summary */
+};
+
 struct server {
 	const struct cli_options *o;
 	struct conn_listener *l;
@@ -38,10 +52,31 @@ struct server {
 	void *log_ctx;
 	char *detail;
 	size_t capacity;
+	struct server_log_kind kinds[SERVER_LOG_KINDS];
+	int64_t accept_resume;	/* out of descriptors: no accept before */
+	bool out_of_fds;	/* since the last accept that worked */
 };
 
+/* Logs a line; warnings are rate-limited by kind (see struct
+ * server_log_kind), so that an attack cannot flood the log. */
 void server_say(struct server *s, enum conn_log_level level, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
+
+/* Says the summaries of the rate-limited warnings whose second is over
+ * (all of them if all); returns the ms until the next is due, or -1. */
+int server_log_flush(struct server *s, bool all);
+
+/* Accepting failed for want of descriptors (EMFILE, ENFILE): no accepts
+ * for SERVER_FD_PAUSE_MS, so that the loop does not spin; one warning
+ * until an accept works again. */
+#define SERVER_FD_PAUSE_MS 500
+void server_pause_accepting(struct server *s);
+
+/* An accept worked: descriptors are there again. */
+void server_accepted(struct server *s);
+
+/* The ms until accepts resume (0: now; they are not paused). */
+int server_accept_wait_ms(const struct server *s);
 
 /* Closes the listener (a Unix socket file goes too): no more accepts. */
 void server_stop_listening(struct server *s);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# Chaos: cheap attacks on conn-listen -k (issue #14), each asserting that
+# honest clients are still served and that the listener's CPU and log stay
+# bounded.  Loopback only; every attack is bounded in count and time
+# (tests/peers/chaos.py).  The figures (clients served, CPU, log lines)
+# are printed on fd 3, so that a bats run shows them.
+
+load helpers
+
+KEY='chaos key'
+
+# chaos NAME [--idle] ATTACK ADDRESS ARGS...: chaos.py in the background.
+chaos() {
+	local name=$1
+	shift
+	local in=()
+	if [[ $1 == --idle ]]; then
+		in=(--idle)
+		shift
+	fi
+	spawn "$name" "${in[@]}" "$PYTHON" "$CONN_PEERS/chaos.py" "$@"
+}
+
+# figure TEXT: a measured figure, shown in the test run's output.
+figure() { echo "# $BATS_TEST_DESCRIPTION: $*" >&3; }
+
+# cpu_ticks PID: utime + stime of PID, in clock ticks.
+cpu_ticks() {
+	local st
+	read -r st <"/proc/$1/stat"
+	st=${st##*) }
+	# fields 14 and 15 of stat, 12 and 13 after "S PPID ..." is cut off
+	set -- $st
+	echo $((${12} + ${13}))
+}
+
+# honest N KEYFILE ADDRESS BUDGET: N keyed clients one after another, each
+# sending one numbered message; at most BUDGET seconds in all.  Prints
+# how many exited 0.
+honest() {
+	local n=$1 k=$2 addr=$3 end=$(($(now_ms) + $4 * 1000)) i served=0
+	for ((i = 1; i <= n; i++)); do
+		past_ms "$end" && break
+		timeout 10 conn-client --handshake-timeout 3 --authkey-file "$k" \
+			--data "honest $i" --close-on-eof "$addr" \
+			</dev/null >/dev/null 2>>"$T/honest.err" && ((served += 1))
+	done
+	echo "$served"
+}
+
+@test "slowloris: 300 silent connections, reopened as they are dropped; >= 95% of 50 honest keyed clients are served" {
+	skip_under_valgrind "300 connections"
+	ulimit -n 4096
+	local k served
+	k=$(key_file k "$KEY")
+	listen L --idle -k --authkey-file "$k" 127.0.0.1:0
+	SPAWN_TIMEOUT=60 chaos S --idle slowloris "$ADDR" --conns 300 --seconds 50
+	wait_err S '^slowloris: 300 connected$' 20
+	served=$(honest 50 "$k" "$ADDR" 30)
+	figure "$served/50 honest clients served"
+	alive S || fail "the slowloris ended early: $(cat "$T/S.err")"
+	((served >= 48)) || fail "only $served of 50 honest clients were served"
+	wait_lines "$T/L.out" "$served"
+	alive L || fail "the listener exited"
+	# the drops are logged, bounded: a summary, not one line each
+	assert_err L '^conn-listen: warning: .*--max-startups'
+	(($(wc -l <"$T/L.err") < 200)) || fail "$(wc -l <"$T/L.err") lines on stderr"
+}
+
+@test "EMFILE: out of descriptors under 'ulimit -n 32', the listener pauses accepting: little CPU, a few log lines; served again after" {
+	skip_under_valgrind "CPU time"
+	local k pid t0 t1 lines
+	k=$(key_file k "$KEY")
+	spawn L --idle bash -c 'ulimit -n 32 && exec conn-listen -k --authkey-file "$0" 127.0.0.1:0' "$k"
+	wait_listening L
+	pid=$(inner_pid L)
+	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
+	chaos H --idle hold "$ADDR" --conns 60 --seconds 30
+	wait_err H '^hold: [0-9]+ connected$' 15
+	t0=$(cpu_ticks "$pid")
+	sleep 3
+	t1=$(cpu_ticks "$pid")
+	lines=$(wc -l <"$T/L.err")
+	figure "CPU $(((t1 - t0) * 1000 / $(getconf CLK_TCK))) ms over 3 s, $lines lines on stderr"
+	# 0.5 s of CPU in 3 s: far above a paused loop, far below a spinning one
+	(((t1 - t0) * 1000 / $(getconf CLK_TCK) < 500)) || fail "$(((t1 - t0))) ticks of CPU in 3 s"
+	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
+	assert_err L '^conn-listen: warning: out of file descriptors'
+	# the held connections go: a new client is served
+	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
+	finish H 5
+	run_to C conn-client --handshake-timeout 5 --authkey-file "$k" --data after --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'after\n'
+}
+
+@test "a reset flood: 500 connections reset at once; bounded warning lines with a summary count; honest clients still served" {
+	skip_under_valgrind "500 connections"
+	local k lines
+	k=$(key_file k "$KEY")
+	listen L --idle -k --authkey-file "$k" 127.0.0.1:0
+	run_to R "$PYTHON" "$CONN_PEERS/chaos.py" resets "$ADDR" --conns 500
+	expect_exit R 0
+	assert_err R '^resets: 500 sent$'
+	run_to C conn-client --handshake-timeout 5 --authkey-file "$k" --data after --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'after\n'
+	# every dropped connection is counted, in a summary line or its own
+	wait_err L 'and [0-9]+ more like it' 5
+	lines=$(wc -l <"$T/L.err")
+	figure "$lines lines on stderr for 500 resets"
+	((lines < 40)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
+	local said counted
+	said=$(grep -c 'warning: 127\.0\.0\.1:[0-9]*: ' "$T/L.err" || true)
+	counted=$(grep -o 'and [0-9]* more like it' "$T/L.err" | awk '{ n += $2 } END { print n + 0 }')
+	((said + counted >= 400)) || fail "$said lines and $counted counted for 500 resets"
+}

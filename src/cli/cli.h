@@ -61,7 +61,10 @@ struct cli_options {
 	uint64_t max_conns;		/* at once (default 100) */
 	/* --max-startups START:RATE:FULL, connections in the handshake */
 	uint64_t startups_start, startups_rate, startups_full;
-	bool startups_set;		/* given: -k needed, not --exec */
+	bool startups_set;		/* given: -k needed */
+	int report_fd;			/* -k --exec child: a pipe to the
+					 * server, a newline once the peer is
+					 * authenticated; -1: none */
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */

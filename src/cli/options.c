@@ -33,6 +33,7 @@ void cli_options_init(struct cli_options *o)
 		.startups_start = DEFAULT_STARTUPS_START,
 		.startups_rate = DEFAULT_STARTUPS_RATE,
 		.startups_full = DEFAULT_STARTUPS_FULL,
+		.report_fd = -1,
 	};
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,26 +154,6 @@ static size_t count_in_handshake(const struct server *s)
 	return u;
 }
 
-/* Past START connections in the handshake, a newcomer makes one go with a
- * chance of RATE% rising linearly to 100% at FULL, as OpenSSH's
- * MaxStartups refuses them; always when --max-conns are all taken. */
-static bool must_make_room(const struct server *s, size_t u)
-{
-	const struct cli_options *o = s->o;
-	uint64_t chance;
-
-	if (s->n >= o->max_conns)
-		return true;
-	if (u < o->startups_start)
-		return false;
-	if (u >= o->startups_full)
-		return true;
-	chance = o->startups_rate + (100 - o->startups_rate) *
-		 (u - o->startups_start) /
-		 (o->startups_full - o->startups_start);
-	return (uint64_t)(random() % 100) < chance;
-}
-
 /* The one to go: a connection in the handshake that has sent nothing,
  * else any in the handshake, the oldest first.  A slowloris holds the
  * old silent ones; an honest client is new and has answered at once. */
@@ -193,6 +174,13 @@ static size_t oldest_in_handshake(const struct server *s)
 	return pick;
 }
 
+static bool has_input(const struct client *cl)
+{
+	int n = 0;
+
+	return ioctl(conn_channel_rfd(cl->c), FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Before a newcomer: the oldest still in the handshake goes if
  * --max-startups (or --max-conns) says so, rather than the newcomer:
  * refusing the newcomer is what lets a slowloris hold every place. */
@@ -200,19 +188,15 @@ static void make_room(struct server *s)
 {
 	size_t u = count_in_handshake(s), i;
 	struct client *cl;
-	char why[200];
 
-	if (u == 0 || !must_make_room(s, u))
+	if (u == 0 || !server_must_make_room(s, u, s->n))
 		return;
-	i = oldest_in_handshake(s);
+	/* One that has answered, unread yet, is not silent. */
+	while ((i = oldest_in_handshake(s)) < s->n && !s->clients[i]->heard &&
+	       has_input(s->clients[i]))
+		s->clients[i]->heard = true;
 	cl = s->clients[i];
-	snprintf(why, sizeof(why), "dropped after %.1f s in the handshake, "
-		 "the oldest of %zu (--max-startups %llu:%llu:%llu)",
-		 (double)(conn_clock_ms() - cl->since) / 1000.0, u,
-		 (unsigned long long)s->o->startups_start,
-		 (unsigned long long)s->o->startups_rate,
-		 (unsigned long long)s->o->startups_full);
-	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, why);
+	server_say_made_room(s, cl->name, cl->since, u);
 	cl->closing = true;
 	client_drop(s, i);
 }
@@ -649,11 +633,15 @@ static bool may_accept(const struct server *s)
 		(s->o->key && count_in_handshake(s) > 0));
 }
 
+/* A burst of connections is taken a few at a time, the clients' input
+ * read in between: making room must not drop one that has answered. */
+#define ACCEPTS_PER_ROUND 16
+
 static int accept_all(struct server *s)
 {
-	int rc = 0;
+	int rc = 0, n = 0;
 
-	while (rc == 0 && may_accept(s)) {
+	while (rc == 0 && n++ < ACCEPTS_PER_ROUND && may_accept(s)) {
 		rc = accept_one(s);
 		if (rc == 0 && s->o->max_accepts &&
 		    s->accepted >= s->o->max_accepts)
@@ -800,8 +788,6 @@ int server_poll_run(struct server *s)
 	conn_decoder_init(&s->dec, o->in_format, o->max_size, o->chunk_size);
 	s->dec.pickle_protocol = o->pickle_protocol;
 	s->clients = calloc(o->max_conns, sizeof(*s->clients));
-	/* --max-startups' early drops: chance, not secrecy. */
-	srandom((unsigned)(getpid() ^ conn_clock_ms()));
 	rc = s->clients ? conn_buffer_init(&s->in, CONN_BUFFER_READ_SIZE)
 			: CONN_ENOMEM;
 	if (rc == 0)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,6 +113,38 @@ void server_say(struct server *s, enum conn_log_level level, const char *fmt,
 	s->log(s->log_ctx, level, line);
 }
 
+/* ------------------------------------------------------- --max-startups */
+
+bool server_must_make_room(const struct server *s, size_t in_handshake,
+			   size_t conns)
+{
+	const struct cli_options *o = s->o;
+	uint64_t chance;
+
+	if (conns >= o->max_conns)
+		return true;
+	if (in_handshake < o->startups_start)
+		return false;
+	if (in_handshake >= o->startups_full)
+		return true;
+	chance = o->startups_rate + (100 - o->startups_rate) *
+		 (in_handshake - o->startups_start) /
+		 (o->startups_full - o->startups_start);
+	return (uint64_t)(random() % 100) < chance;
+}
+
+void server_say_made_room(struct server *s, const char *name, int64_t since,
+			  size_t in_handshake)
+{
+	server_say(s, CONN_LOG_WARNING, "%s: dropped after %.1f s in the "
+		   "handshake, the oldest of %zu (--max-startups "
+		   "%llu:%llu:%llu)", name,
+		   (double)(conn_clock_ms() - since) / 1000.0, in_handshake,
+		   (unsigned long long)s->o->startups_start,
+		   (unsigned long long)s->o->startups_rate,
+		   (unsigned long long)s->o->startups_full);
+}
+
 /* ------------------------------------------------------------ accepting */
 
 void server_pause_accepting(struct server *s)
@@ -171,6 +204,8 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	int rc;
 
 	snprintf(detail, capacity, "%s", "");
+	/* --max-startups' early drops: chance, not secrecy. */
+	srandom((unsigned)(getpid() ^ conn_clock_ms()));
 	/* Cannot fail on a descriptor we hold; were it to, accepts would
 	 * block until a client comes, which is still service. */
 	(void)fcntl(conn_listener_fd(l), F_SETFL,

@@ -15,6 +15,17 @@
 
 struct client;
 
+/* An --exec child (server-fork.c). */
+struct server_child {
+	pid_t pid;
+	int report_fd;		/* the pipe from it, or -1 once it ended */
+	bool authed;		/* its peer is: it said so on the pipe */
+	bool ending;		/* ended to make room (--max-startups) */
+	uint64_t serial;	/* accept order */
+	int64_t since;		/* accepted at (ms) */
+	char name[NAME_MAX_LEN];
+};
+
 /* Warnings of one kind (the same line but for its numbers) in the log's
  * current second: the first SERVER_LOG_BURST are said, the rest counted
  * and summed up in one line when the second is over (server.c). */
@@ -44,7 +55,7 @@ struct server {
 	bool out_fd_owned;	/* out_fd is a non-blocking copy of stdout */
 	bool in_eof, in_done;
 	bool count_reached;
-	pid_t *pids;		/* --exec: the children alive */
+	struct server_child *kids;	/* --exec: the children alive */
 	unsigned children;
 	struct conn_progress progress;
 	volatile sig_atomic_t *stop;
@@ -65,6 +76,19 @@ void server_say(struct server *s, enum conn_log_level level, const char *fmt,
 /* Says the summaries of the rate-limited warnings whose second is over
  * (all of them if all); returns the ms until the next is due, or -1. */
 int server_log_flush(struct server *s, bool all);
+
+/*
+ * --max-startups START:RATE:FULL, before a newcomer: true if one of the
+ * connections still in the handshake is to go to make room.  Past START
+ * of them, by chance, RATE% rising linearly to 100% at FULL (OpenSSH's
+ * MaxStartups numbers); always once conns reach --max-conns.
+ */
+bool server_must_make_room(const struct server *s, size_t in_handshake,
+			   size_t conns);
+
+/* The warning for a connection dropped to make room. */
+void server_say_made_room(struct server *s, const char *name, int64_t since,
+			  size_t in_handshake);
 
 /* Accepting failed for want of descriptors (EMFILE, ENFILE): no accepts
  * for SERVER_FD_PAUSE_MS, so that the loop does not spin; one warning

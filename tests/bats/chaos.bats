@@ -36,7 +36,7 @@ cpu_ticks() {
 
 # honest N KEYFILE ADDRESS BUDGET: N keyed clients one after another, each
 # sending one numbered message; at most BUDGET seconds in all.  Prints
-# how many exited 0.
+# how many exited 0 (the test checks that their messages arrived).
 honest() {
 	local n=$1 k=$2 addr=$3 end=$(($(now_ms) + $4 * 1000)) i served=0
 	for ((i = 1; i <= n; i++)); do
@@ -59,7 +59,7 @@ honest() {
 	served=$(honest 50 "$k" "$ADDR" 30)
 	figure "$served/50 honest clients served"
 	alive S || fail "the slowloris ended early: $(cat "$T/S.err")"
-	((served >= 48)) || fail "only $served of 50 honest clients were served"
+	((served >= 48)) || fail "only $served of 50 honest clients were served: $(sort "$T/honest.err" | uniq -c)"
 	wait_lines "$T/L.out" "$served"
 	alive L || fail "the listener exited"
 	# the drops are logged, bounded: a summary, not one line each
@@ -116,4 +116,51 @@ honest() {
 	said=$(grep -c 'warning: 127\.0\.0\.1:[0-9]*: ' "$T/L.err" || true)
 	counted=$(grep -o 'and [0-9]* more like it' "$T/L.err" | awk '{ n += $2 } END { print n + 0 }')
 	((said + counted >= 400)) || fail "$said lines and $counted counted for 500 resets"
+}
+
+@test "slowloris against -k --exec: 300 silent connections; at least half of 20 honest keyed clients are served (a process each: fewer than without --exec)" {
+	skip_under_valgrind "300 connections, a process each"
+	ulimit -n 4096
+	local k served
+	k=$(key_file k "$KEY")
+	listen L --idle -k --authkey-file "$k" 127.0.0.1:0 --sh-exec "cat >>'$T/got'"
+	SPAWN_TIMEOUT=60 chaos S --idle slowloris "$ADDR" --conns 300 --seconds 50
+	wait_err S '^slowloris: 300 connected$' 20
+	served=$(honest 20 "$k" "$ADDR" 30)
+	figure "$served/20 honest clients served"
+	alive S || fail "the slowloris ended early: $(cat "$T/S.err")"
+	((served >= 10)) || fail "only $served of 20 honest clients were served: $(sort "$T/honest.err" | uniq -c)"
+	wait_lines "$T/got" "$served"
+	assert_err L '^conn-listen: warning: .*--max-startups'
+	# the children's warnings too are counted, not said one by one
+	(($(wc -l <"$T/L.err") < 200)) || fail "$(wc -l <"$T/L.err") lines on stderr"
+}
+
+@test "EMFILE with -k --exec: the listener pauses accepting, little CPU, one warning; served again after" {
+	skip_under_valgrind "CPU time"
+	local pid t0 t1 lines
+	# 4: stdin, stdout, stderr and the listener; an accept has no room
+	spawn L --idle bash -c 'ulimit -n 4 && exec conn-listen -k 127.0.0.1:0 --exec cat'
+	wait_listening L
+	pid=$(inner_pid L)
+	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
+	chaos H --idle hold "$ADDR" --conns 5 --seconds 30
+	wait_err H '^hold: [0-9]+ connected$' 15
+	wait_err L '^conn-listen: warning: out of file descriptors'
+	t0=$(cpu_ticks "$pid")
+	sleep 3
+	t1=$(cpu_ticks "$pid")
+	lines=$(wc -l <"$T/L.err")
+	figure "CPU $(((t1 - t0) * 1000 / $(getconf CLK_TCK))) ms over 3 s, $lines lines on stderr"
+	(((t1 - t0) * 1000 / $(getconf CLK_TCK) < 500)) || fail "$(((t1 - t0))) ticks of CPU in 3 s"
+	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
+}
+
+@test "usage: --max-startups needs -k; START:RATE:FULL with START <= FULL and RATE 0-100" {
+	run_to A conn-listen --max-startups 10:30:100 127.0.0.1:0
+	expect_exit A 2
+	assert_usage_error A "^conn-listen: --max-startups needs -k \(--keep-open\)$"
+	run_to B conn-listen -k --max-startups 10:30:5 127.0.0.1:0
+	expect_exit B 2
+	assert_usage_error B "^conn-listen: invalid --max-startups '10:30:5' \(START:RATE:FULL, 1 <= START <= FULL, RATE 0-100\)$"
 }

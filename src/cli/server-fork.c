@@ -100,21 +100,25 @@ static size_t count_in_handshake(const struct server *s)
 static void make_room(struct server *s)
 {
 	size_t u = count_in_handshake(s);
+	bool full = s->children >= s->o->max_conns;
 	struct server_child *k, *pick = NULL;
 
 	if (u == 0 || !server_must_make_room(s, u, s->children))
 		return;
 	for (k = s->kids; k < s->kids + s->children; k++)
-		if (child_in_handshake(k) &&
+		if (child_in_handshake(k) && server_may_drop(k->since, full) &&
 		    (pick == NULL || k->serial < pick->serial))
 			pick = k;
+	if (pick == NULL)
+		return;		/* all of them are new: a burst */
 	server_say_made_room(s, pick->name, pick->since, u);
 	kill(pick->pid, SIGTERM);
 	pick->ending = true;
 }
 
-/* Every place taken: a newcomer knocking makes room, if one of them is
- * still in the handshake and none is already going. */
+/* Every place taken: newcomers knocking make room, as many as a round
+ * takes, from those still in the handshake, once the last ones have
+ * gone. */
 static void make_room_when_full(struct server *s)
 {
 	struct pollfd p = { conn_listener_fd(s->l), POLLIN, 0 };
@@ -124,7 +128,8 @@ static void make_room_when_full(struct server *s)
 		if (s->kids[i].ending)
 			return;
 	if (poll(&p, 1, 0) > 0)
-		make_room(s);
+		for (i = 0; i < FORKS_PER_ROUND; i++)
+			make_room(s);
 }
 
 /* ------------------------------------------------------------ children */
@@ -165,16 +170,18 @@ static int fork_one(struct server *s)
 	int fd, rc, p[2];
 	pid_t pid;
 
+	/* The pipe first: without room for it, the connection waits in the
+	 * listening queue rather than being cut. */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return CONN_ENOMEM;	/* out of descriptors */
 	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
-	if (rc == 0 && pipe2(p, O_CLOEXEC) < 0) {
-		close(fd);
-		rc = CONN_ENOMEM;	/* out of descriptors too */
+	if (rc) {
+		close(p[0]);
+		close(p[1]);
+		return rc;
 	}
 	/* Read after poll(), and once more at the child's end: never a wait. */
-	if (rc == 0)
-		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	if (rc)
-		return rc;
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	server_accepted(s);
 	s->accepted++;
 	make_room(s);

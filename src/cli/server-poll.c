@@ -157,14 +157,14 @@ static size_t count_in_handshake(const struct server *s)
 /* The one to go: a connection in the handshake that has sent nothing,
  * else any in the handshake, the oldest first.  A slowloris holds the
  * old silent ones; an honest client is new and has answered at once. */
-static size_t oldest_in_handshake(const struct server *s)
+static size_t oldest_in_handshake(const struct server *s, bool full)
 {
 	size_t i, pick = s->n;
 
 	for (i = 0; i < s->n; i++) {
 		const struct client *cl = s->clients[i], *p;
 
-		if (!in_handshake(cl))
+		if (!in_handshake(cl) || !server_may_drop(cl->since, full))
 			continue;
 		p = pick < s->n ? s->clients[pick] : NULL;
 		if (p == NULL || (p->heard && !cl->heard) ||
@@ -187,14 +187,17 @@ static bool has_input(const struct client *cl)
 static void make_room(struct server *s)
 {
 	size_t u = count_in_handshake(s), i;
+	bool full = s->n >= s->o->max_conns;
 	struct client *cl;
 
 	if (u == 0 || !server_must_make_room(s, u, s->n))
 		return;
 	/* One that has answered, unread yet, is not silent. */
-	while ((i = oldest_in_handshake(s)) < s->n && !s->clients[i]->heard &&
-	       has_input(s->clients[i]))
+	while ((i = oldest_in_handshake(s, full)) < s->n &&
+	       !s->clients[i]->heard && has_input(s->clients[i]))
 		s->clients[i]->heard = true;
+	if (i == s->n)
+		return;		/* all of them are new: a burst */
 	cl = s->clients[i];
 	server_say_made_room(s, cl->name, cl->since, u);
 	cl->closing = true;

@@ -133,6 +133,11 @@ bool server_must_make_room(const struct server *s, size_t in_handshake,
 	return (uint64_t)(random() % 100) < chance;
 }
 
+bool server_may_drop(int64_t since, bool full)
+{
+	return full || conn_clock_ms() - since >= SERVER_STARTUP_GRACE_MS;
+}
+
 void server_say_made_room(struct server *s, const char *name, int64_t since,
 			  size_t in_handshake)
 {

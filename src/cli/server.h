@@ -86,6 +86,12 @@ int server_log_flush(struct server *s, bool all);
 bool server_must_make_room(const struct server *s, size_t in_handshake,
 			   size_t conns);
 
+/* Whether a connection in the handshake since then may be the one to go:
+ * past the grace, so that a burst of honest clients that answer within it
+ * loses none; at once if --max-conns are all taken (full). */
+#define SERVER_STARTUP_GRACE_MS 1000
+bool server_may_drop(int64_t since, bool full);
+
 /* The warning for a connection dropped to make room. */
 void server_say_made_room(struct server *s, const char *name, int64_t since,
 			  size_t in_handshake);

@@ -9,17 +9,7 @@ load helpers
 
 KEY='chaos key'
 
-# chaos NAME [--idle] ATTACK ADDRESS ARGS...: chaos.py in the background.
-chaos() {
-	local name=$1
-	shift
-	local in=()
-	if [[ $1 == --idle ]]; then
-		in=(--idle)
-		shift
-	fi
-	spawn "$name" "${in[@]}" "$PYTHON" "$CONN_PEERS/chaos.py" "$@"
-}
+CHAOS=$CONN_PEERS/chaos.py
 
 # figure TEXT: a measured figure, shown in the test run's output.
 figure() { echo "# $BATS_TEST_DESCRIPTION: $*" >&3; }
@@ -32,6 +22,24 @@ cpu_ticks() {
 	# fields 14 and 15 of stat, 12 and 13 after "S PPID ..." is cut off
 	set -- $st
 	echo $((${12} + ${13}))
+}
+
+# quiet_when_out_of_fds NAME: NAME's conn-listen, out of descriptors
+# with connections waiting, uses under 0.5 s of CPU in 3 s (far above a
+# paused loop, far below a spinning one) and logs under 20 lines.
+quiet_when_out_of_fds() {
+	local pid t0 t1 ms lines
+	pid=$(inner_pid "$1")
+	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
+	wait_err "$1" '^conn-listen: warning: out of file descriptors'
+	t0=$(cpu_ticks "$pid")
+	sleep 3
+	t1=$(cpu_ticks "$pid")
+	ms=$(((t1 - t0) * 1000 / $(getconf CLK_TCK)))
+	lines=$(wc -l <"$T/$1.err")
+	figure "CPU $ms ms over 3 s, $lines lines on stderr"
+	((ms < 500)) || fail "$ms ms of CPU in 3 s"
+	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/$1.err")"
 }
 
 # honest N KEYFILE ADDRESS BUDGET: N keyed clients one after another, each
@@ -54,10 +62,10 @@ honest() {
 	local k served
 	k=$(key_file k "$KEY")
 	listen L --idle -k --authkey-file "$k" 127.0.0.1:0
-	SPAWN_TIMEOUT=60 chaos S --idle slowloris "$ADDR" --conns 300 --seconds 50
+	SPAWN_TIMEOUT=60 spawn S --idle "$PYTHON" "$CHAOS" slowloris "$ADDR" --conns 300 --seconds 50
 	wait_err S '^slowloris: 300 connected$' 20
 	served=$(honest 50 "$k" "$ADDR" 30)
-	figure "$served/50 honest clients served"
+	figure "$served/50 honest clients served $(sort "$T/honest.err" 2>/dev/null | uniq -c | tr -s " \n" " ")"
 	alive S || fail "the slowloris ended early: $(cat "$T/S.err")"
 	((served >= 48)) || fail "only $served of 50 honest clients were served: $(sort "$T/honest.err" | uniq -c)"
 	wait_lines "$T/L.out" "$served"
@@ -69,23 +77,13 @@ honest() {
 
 @test "EMFILE: out of descriptors under 'ulimit -n 32', the listener pauses accepting: little CPU, a few log lines; served again after" {
 	skip_under_valgrind "CPU time"
-	local k pid t0 t1 lines
+	local k
 	k=$(key_file k "$KEY")
 	spawn L --idle bash -c 'ulimit -n 32 && exec conn-listen -k --authkey-file "$0" 127.0.0.1:0' "$k"
 	wait_listening L
-	pid=$(inner_pid L)
-	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
-	chaos H --idle hold "$ADDR" --conns 60 --seconds 30
+	spawn H --idle "$PYTHON" "$CHAOS" hold "$ADDR" --conns 60 --seconds 30
 	wait_err H '^hold: [0-9]+ connected$' 15
-	t0=$(cpu_ticks "$pid")
-	sleep 3
-	t1=$(cpu_ticks "$pid")
-	lines=$(wc -l <"$T/L.err")
-	figure "CPU $(((t1 - t0) * 1000 / $(getconf CLK_TCK))) ms over 3 s, $lines lines on stderr"
-	# 0.5 s of CPU in 3 s: far above a paused loop, far below a spinning one
-	(((t1 - t0) * 1000 / $(getconf CLK_TCK) < 500)) || fail "$(((t1 - t0))) ticks of CPU in 3 s"
-	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
-	assert_err L '^conn-listen: warning: out of file descriptors'
+	quiet_when_out_of_fds L
 	# the held connections go: a new client is served
 	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
 	finish H 5
@@ -100,7 +98,7 @@ honest() {
 	local k lines
 	k=$(key_file k "$KEY")
 	listen L --idle -k --authkey-file "$k" 127.0.0.1:0
-	run_to R "$PYTHON" "$CONN_PEERS/chaos.py" resets "$ADDR" --conns 500
+	run_to R "$PYTHON" "$CHAOS" resets "$ADDR" --conns 500
 	expect_exit R 0
 	assert_err R '^resets: 500 sent$'
 	run_to C conn-client --handshake-timeout 5 --authkey-file "$k" --data after --close-on-eof "$ADDR"
@@ -118,42 +116,38 @@ honest() {
 	((said + counted >= 400)) || fail "$said lines and $counted counted for 500 resets"
 }
 
-@test "slowloris against -k --exec: 300 silent connections; at least half of 20 honest keyed clients are served (a process each: fewer than without --exec)" {
+@test "slowloris against -k --exec: 300 silent connections; >= 95% of 20 honest keyed clients are served" {
 	skip_under_valgrind "300 connections, a process each"
 	ulimit -n 4096
 	local k served
 	k=$(key_file k "$KEY")
 	listen L --idle -k --authkey-file "$k" 127.0.0.1:0 --sh-exec "cat >>'$T/got'"
-	SPAWN_TIMEOUT=60 chaos S --idle slowloris "$ADDR" --conns 300 --seconds 50
+	SPAWN_TIMEOUT=60 spawn S --idle "$PYTHON" "$CHAOS" slowloris "$ADDR" --conns 300 --seconds 50
 	wait_err S '^slowloris: 300 connected$' 20
 	served=$(honest 20 "$k" "$ADDR" 30)
 	figure "$served/20 honest clients served"
 	alive S || fail "the slowloris ended early: $(cat "$T/S.err")"
-	((served >= 10)) || fail "only $served of 20 honest clients were served: $(sort "$T/honest.err" | uniq -c)"
+	((served >= 19)) || fail "only $served of 20 honest clients were served: $(sort "$T/honest.err" | uniq -c)"
 	wait_lines "$T/got" "$served"
 	assert_err L '^conn-listen: warning: .*--max-startups'
 	# the children's warnings too are counted, not said one by one
 	(($(wc -l <"$T/L.err") < 200)) || fail "$(wc -l <"$T/L.err") lines on stderr"
 }
 
-@test "EMFILE with -k --exec: the listener pauses accepting, little CPU, one warning; served again after" {
+@test "EMFILE with -k --exec: under 'ulimit -n 11' (a few children at a time) the listener pauses accepting: little CPU, one warning; served again after" {
 	skip_under_valgrind "CPU time"
-	local pid t0 t1 lines
-	# 4: stdin, stdout, stderr and the listener; an accept has no room
-	spawn L --idle bash -c 'ulimit -n 4 && exec conn-listen -k 127.0.0.1:0 --exec cat'
+	# 11: stdin, stdout, stderr, the listener and a report pipe for each
+	# child leave room for a few children; 20 connections run out
+	spawn L --idle bash -c 'ulimit -n 11 && exec conn-listen -k 127.0.0.1:0 --exec cat'
 	wait_listening L
-	pid=$(inner_pid L)
-	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
-	chaos H --idle hold "$ADDR" --conns 5 --seconds 30
+	spawn H --idle "$PYTHON" "$CHAOS" hold "$ADDR" --conns 20 --seconds 30
 	wait_err H '^hold: [0-9]+ connected$' 15
-	wait_err L '^conn-listen: warning: out of file descriptors'
-	t0=$(cpu_ticks "$pid")
-	sleep 3
-	t1=$(cpu_ticks "$pid")
-	lines=$(wc -l <"$T/L.err")
-	figure "CPU $(((t1 - t0) * 1000 / $(getconf CLK_TCK))) ms over 3 s, $lines lines on stderr"
-	(((t1 - t0) * 1000 / $(getconf CLK_TCK) < 500)) || fail "$(((t1 - t0))) ticks of CPU in 3 s"
-	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
+	quiet_when_out_of_fds L
+	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
+	finish H 5
+	run_to C conn-client --data after --count 1 "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'after\n'
 }
 
 @test "usage: --max-startups needs -k; START:RATE:FULL with START <= FULL and RATE 0-100" {

@@ -24,22 +24,27 @@ cpu_ticks() {
 	echo $((${12} + ${13}))
 }
 
-# quiet_when_out_of_fds NAME: NAME's conn-listen, out of descriptors
-# with connections waiting, uses under 0.5 s of CPU in 3 s (far above a
-# paused loop, far below a spinning one) and logs under 20 lines.
+# quiet_when_out_of_fds N: N connections held on the listener L (at
+# $ADDR) run it out of descriptors, with more waiting; it must use under
+# 0.5 s of CPU in 3 s (far above a paused loop, far below a spinning one)
+# and log under 20 lines.  Then the connections go.
 quiet_when_out_of_fds() {
 	local pid t0 t1 ms lines
-	pid=$(inner_pid "$1")
+	pid=$(inner_pid L)
 	[[ $(cat "/proc/$pid/comm") == conn-listen ]] || fail "no conn-listen at $pid"
-	wait_err "$1" '^conn-listen: warning: out of file descriptors'
+	spawn H --idle "$PYTHON" "$CHAOS" hold "$ADDR" --conns "$1" --seconds 30
+	wait_err H '^hold: [0-9]+ connected$' 15
+	wait_err L '^conn-listen: warning: out of file descriptors'
 	t0=$(cpu_ticks "$pid")
 	sleep 3
 	t1=$(cpu_ticks "$pid")
 	ms=$(((t1 - t0) * 1000 / $(getconf CLK_TCK)))
-	lines=$(wc -l <"$T/$1.err")
+	lines=$(wc -l <"$T/L.err")
 	figure "CPU $ms ms over 3 s, $lines lines on stderr"
 	((ms < 500)) || fail "$ms ms of CPU in 3 s"
-	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/$1.err")"
+	((lines < 20)) || fail "$lines lines on stderr: $(head -c 1000 "$T/L.err")"
+	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
+	finish H 5
 }
 
 # honest N KEYFILE ADDRESS BUDGET: N keyed clients one after another, each
@@ -81,12 +86,8 @@ honest() {
 	k=$(key_file k "$KEY")
 	spawn L --idle bash -c 'ulimit -n 32 && exec conn-listen -k --authkey-file "$0" 127.0.0.1:0' "$k"
 	wait_listening L
-	spawn H --idle "$PYTHON" "$CHAOS" hold "$ADDR" --conns 60 --seconds 30
-	wait_err H '^hold: [0-9]+ connected$' 15
-	quiet_when_out_of_fds L
-	# the held connections go: a new client is served
-	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
-	finish H 5
+	quiet_when_out_of_fds 60
+	# the held connections are gone: a new client is served
 	run_to C conn-client --handshake-timeout 5 --authkey-file "$k" --data after --close-on-eof "$ADDR"
 	expect_exit C 0
 	wait_lines "$T/L.out" 1
@@ -140,11 +141,7 @@ honest() {
 	# child leave room for a few children; 20 connections run out
 	spawn L --idle bash -c 'ulimit -n 11 && exec conn-listen -k 127.0.0.1:0 --exec cat'
 	wait_listening L
-	spawn H --idle "$PYTHON" "$CHAOS" hold "$ADDR" --conns 20 --seconds 30
-	wait_err H '^hold: [0-9]+ connected$' 15
-	quiet_when_out_of_fds L
-	kill -TERM -- "-${BG_PID[H]}" 2>/dev/null || true
-	finish H 5
+	quiet_when_out_of_fds 20
 	run_to C conn-client --data after --count 1 "$ADDR"
 	expect_exit C 0
 	assert_file "$T/C.out" $'after\n'

@@ -59,6 +59,12 @@ struct cli_options {
 	bool echo;
 	bool keep_open;			/* -k: serve connection after connection */
 	uint64_t max_conns;		/* at once (default 100) */
+	/* --max-startups START:RATE:FULL, connections in the handshake */
+	uint64_t startups_start, startups_rate, startups_full;
+	bool startups_set;		/* given: -k needed */
+	int report_fd;			/* -k --exec child: a pipe to the
+					 * server, a newline once the peer is
+					 * authenticated; -1: none */
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
@@ -81,7 +87,7 @@ enum cli_option_code {
 	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
-	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT
+	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS
 };
 
 /* conn-bench's own option codes. */

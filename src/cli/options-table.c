@@ -41,6 +41,12 @@ static const struct cli_option_spec shared_options[] = {
 	{ "max-conns", 0, CLI_OPT_MAX_CONNS, required_argument, "=N",
 	  CLI_LISTEN, CLI_GROUP_SERVER,
 	  "-k: at most N connections at once (default 100)", NULL },
+	{ "max-startups", 0, CLI_OPT_MAX_STARTUPS, required_argument,
+	  "=S:R:F", CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k with a key: past S connections in the handshake,\n"
+	  "  a new one makes the oldest of them (1 s or more)\n"
+	  "  go, with a chance of R% rising to 100% at F\n"
+	  "  (default 10:30:100; N alone: N:100:N)", NULL },
 	{ "max-accepts", 0, CLI_OPT_MAX_ACCEPTS, required_argument, "=N",
 	  CLI_LISTEN, CLI_GROUP_SERVER,
 	  "stop listening after N connections (implies -k)", NULL },

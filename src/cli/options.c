@@ -14,6 +14,9 @@
 #define MAX_SECONDS 1e6
 #define DEFAULT_PICKLE_PROTOCOL 4	/* what Python 3.8-3.13 send */
 #define DEFAULT_MAX_CONNS 100
+#define DEFAULT_STARTUPS_START 10	/* --max-startups, as OpenSSH's */
+#define DEFAULT_STARTUPS_RATE 30
+#define DEFAULT_STARTUPS_FULL 100
 #define MAX_CONNS 100000
 #define DEFAULT_MAX_SENDQ (4ull << 20)	/* room for a few big messages */
 #define DEFAULT_SEND_TIMEOUT_MS 30000
@@ -31,6 +34,10 @@ void cli_options_init(struct cli_options *o)
 		.max_conns = DEFAULT_MAX_CONNS,
 		.max_sendq = DEFAULT_MAX_SENDQ,
 		.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS,
+		.startups_start = DEFAULT_STARTUPS_START,
+		.startups_rate = DEFAULT_STARTUPS_RATE,
+		.startups_full = DEFAULT_STARTUPS_FULL,
+		.report_fd = -1,
 	};
 }
 
@@ -166,6 +173,50 @@ static int set_seconds(struct cli_options *o, int64_t *ms, const char *arg,
 				  0, MAX_SECONDS);
 }
 
+/* Up to three decimal numbers parted by ':' (--max-startups): how many,
+ * or -1 for anything else. */
+static int colon_numbers(unsigned long long v[3], const char *text)
+{
+	char *end;
+	int n = 0;
+
+	for (;;) {
+		if (n == 3 || *text < '0' || *text > '9')
+			return -1;
+		errno = 0;
+		v[n++] = strtoull(text, &end, 10);
+		if (errno)
+			return -1;
+		if (*end == '\0')
+			return n;
+		if (*end != ':')
+			return -1;
+		text = end + 1;
+	}
+}
+
+/* --max-startups START:RATE:FULL, as OpenSSH's MaxStartups; N alone is
+ * N:100:N (past N, every newcomer makes the oldest go). */
+static int set_startups(struct cli_options *o, const char *arg)
+{
+	unsigned long long v[3];
+	int n = colon_numbers(v, arg);
+
+	if (n == 1) {
+		v[2] = v[0];
+		v[1] = 100;
+	}
+	if ((n != 1 && n != 3) || v[0] == 0 || v[2] < v[0] ||
+	    v[2] > MAX_CONNS || v[1] > 100)
+		return invalid(o, "invalid --max-startups '%s' (START:RATE:FULL,"
+			       " 1 <= START <= FULL, RATE 0-100)", arg);
+	o->startups_start = v[0];
+	o->startups_rate = v[1];
+	o->startups_full = v[2];
+	o->startups_set = true;
+	return 0;
+}
+
 int cli_options_set(struct cli_options *o, int code, char *arg)
 {
 	uint64_t n;
@@ -208,6 +259,8 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 	case CLI_OPT_MAX_CONNS:
 		return set_size_option(o, &o->max_conns, arg, 1, MAX_CONNS,
 				       "--max-conns");
+	case CLI_OPT_MAX_STARTUPS:
+		return set_startups(o, arg);
 	case CLI_OPT_MAX_ACCEPTS:
 		o->keep_open = true;
 		return set_size_option(o, &o->max_accepts, arg, 1,
@@ -399,11 +452,12 @@ static int check_server_options(struct cli_options *o)
 		       o->out_format == CONN_FORMAT_FRAMES))
 		return conflict(o, "--tag", o->out_format == CONN_FORMAT_RAW ?
 				"--out raw" : "--out frames");
-	if ((o->tag || o->broadcast || o->max_conns != DEFAULT_MAX_CONNS) &&
-	    !o->keep_open)
+	if ((o->tag || o->broadcast || o->max_conns != DEFAULT_MAX_CONNS ||
+	     o->startups_set) && !o->keep_open)
 		return invalid(o, "%s needs -k (--keep-open)", o->tag ?
-			       "--tag" : o->broadcast ? "--broadcast"
-						      : "--max-conns");
+			       "--tag" : o->broadcast ? "--broadcast" :
+			       o->startups_set ? "--max-startups"
+					       : "--max-conns");
 	if (o->tag && o->exec_argv)
 		return conflict(o, "--tag", "--exec");
 	if (o->broadcast && o->exec_argv)

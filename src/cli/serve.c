@@ -129,6 +129,11 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	if (o->key)
 		rc = authenticate(detail, capacity, digest, c, o, role, log,
 				  ctx);
+	/* Tells the -k --exec server that this child is past its handshake
+	 * (--max-startups counts those that are not); if it is gone, the
+	 * child soon is too. */
+	if (rc == 0 && o->report_fd >= 0)
+		(void)!write(o->report_fd, "\n", 1);
 	if (rc == 0 && o->exec_argv && o->address)
 		rc = relay_command(detail, capacity, c, o, peer, digest,
 				   stop);

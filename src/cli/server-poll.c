@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ struct client {
 	bool closing;		/* the client is done: flush, then close */
 	bool abandoned;		/* closing without flushing: it reads not */
 	int64_t deadline;	/* of the handshake, or -1 */
+	int64_t since;		/* accepted at (ms) */
+	bool heard;		/* it has sent a byte */
 	uint64_t serial;	/* accept order: the newest gets stdin */
 	uint64_t received;
 	int64_t moved_at;	/* when its send queue last moved or filled */
@@ -144,6 +147,72 @@ static void start_handshake(struct server *s, struct client *cl)
 	client_handshake(s, cl);
 }
 
+/* ------------------------------------------- --max-startups (pre-auth) */
+
+static bool in_handshake(const struct client *cl)
+{
+	return !cl->authed && !cl->closing;
+}
+
+static size_t count_in_handshake(const struct server *s)
+{
+	size_t i, u = 0;
+
+	for (i = 0; i < s->n; i++)
+		u += in_handshake(s->clients[i]);
+	return u;
+}
+
+/* The one to go: a connection in the handshake that has sent nothing,
+ * else any in the handshake, the oldest first.  A slowloris holds the
+ * old silent ones; an honest client is new and has answered at once. */
+static size_t oldest_in_handshake(const struct server *s, bool full)
+{
+	size_t i, pick = s->n;
+
+	for (i = 0; i < s->n; i++) {
+		const struct client *cl = s->clients[i], *p;
+
+		if (!in_handshake(cl) || !server_may_drop(cl->since, full))
+			continue;
+		p = pick < s->n ? s->clients[pick] : NULL;
+		if (p == NULL || (p->heard && !cl->heard) ||
+		    (p->heard == cl->heard && cl->serial < p->serial))
+			pick = i;
+	}
+	return pick;
+}
+
+static bool has_input(const struct client *cl)
+{
+	int n = 0;
+
+	return ioctl(conn_channel_rfd(cl->c), FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Before a newcomer: the oldest still in the handshake goes if
+ * --max-startups (or --max-conns) says so, rather than the newcomer:
+ * refusing the newcomer is what lets a slowloris hold every place. */
+static void make_room(struct server *s)
+{
+	size_t u = count_in_handshake(s), i;
+	bool full = s->n >= s->o->max_conns;
+	struct client *cl;
+
+	if (u == 0 || !server_must_make_room(s, u, s->n))
+		return;
+	/* One that has answered, unread yet, is not silent. */
+	while ((i = oldest_in_handshake(s, full)) < s->n &&
+	       !s->clients[i]->heard && has_input(s->clients[i]))
+		s->clients[i]->heard = true;
+	if (i == s->n)
+		return;		/* all of them are new: a burst */
+	cl = s->clients[i];
+	server_say_made_room(s, cl->name, cl->since, u);
+	cl->closing = true;
+	client_drop(s, i);
+}
+
 static int accept_one(struct server *s)
 {
 	struct client *cl;
@@ -153,7 +222,10 @@ static int accept_one(struct server *s)
 	rc = conn_listener_accept_now(&fd, peer, sizeof(peer), s->l);
 	if (rc)
 		return rc;
+	server_accepted(s);
 	s->accepted++;
+	if (s->o->key)
+		make_room(s);
 	cl = calloc(1, sizeof(*cl));
 	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
 	if (rc == 0)
@@ -166,6 +238,7 @@ static int accept_one(struct server *s)
 		return rc;
 	}
 	cl->serial = s->accepted;
+	cl->since = conn_clock_ms();
 	server_name_client(cl->name, fd, peer, cl->serial);
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	s->clients[s->n++] = cl;
@@ -402,6 +475,7 @@ static void client_input(struct server *s, struct client *cl)
 	rc = conn_channel_read_some(cl->c);
 	if (rc == CONN_EAGAIN)
 		return;
+	cl->heard |= rc == 0 && conn_channel_received(cl->c) > 0;
 	if (rc) {
 		client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		return;
@@ -688,25 +762,31 @@ static bool server_is_over(const struct server *s)
 	return s->l == NULL && s->n == 0 && s->out.start == s->out.mark;
 }
 
+/* With every place taken, a connection still in the handshake can make
+ * room (see make_room()); out of descriptors, accepts wait a while. */
 static bool may_accept(const struct server *s)
 {
-	return s->l && s->n < s->o->max_conns && !s->count_reached;
+	return s->l && !s->count_reached && server_accept_wait_ms(s) == 0 &&
+	       (s->n < s->o->max_conns ||
+		(s->o->key && count_in_handshake(s) > 0));
 }
+
+/* A burst of connections is taken a few at a time, the clients' input
+ * read in between: making room must not drop one that has answered. */
+#define ACCEPTS_PER_ROUND 16
 
 static int accept_all(struct server *s)
 {
-	int rc = 0;
+	int rc = 0, n = 0;
 
-	while (rc == 0 && may_accept(s)) {
+	while (rc == 0 && n++ < ACCEPTS_PER_ROUND && may_accept(s)) {
 		rc = accept_one(s);
 		if (rc == 0 && s->o->max_accepts &&
 		    s->accepted >= s->o->max_accepts)
 			server_stop_listening(s);
 	}
 	if (rc == CONN_ENOMEM)
-		server_say(s, CONN_LOG_WARNING, "%s", "out of file "
-			   "descriptors: raise 'ulimit -n' or lower "
-			   "--max-conns");
+		server_pause_accepting(s);
 	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 }
 
@@ -743,6 +823,7 @@ static short client_events(const struct server *s, const struct client *cl)
 static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 {
 	nfds_t n = 0, first_client;
+	bool accepting = false;
 	size_t i;
 	int rc;
 
@@ -769,22 +850,21 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				client_input(s, cl);
 		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
-			rc = accept_all(s);
-			if (rc)
-				return rc;
+			accepting = true;
 		} else if (pfd[i].fd == s->in_fd) {
 			rc = read_stdin(s);
 			if (rc)
 				return rc;
 		}
 	}
-	return 0;
+	/* Last: making room drops clients, which moves them in s->clients. */
+	return accepting ? accept_all(s) : 0;
 }
 
 static int serve_loop(struct server *s)
 {
 	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
-	int rc = pfd ? 0 : CONN_ENOMEM, timeout, due;
+	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
 
 	while (rc == 0) {
 		if (*s->stop) {
@@ -796,8 +876,10 @@ static int serve_loop(struct server *s)
 			break;
 		conn_progress_tick(&s->progress);
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
-		due = conn_progress_wait_ms(&s->progress);
-		timeout = sooner(timeout, due);
+		timeout = sooner(timeout, conn_progress_wait_ms(&s->progress));
+		timeout = sooner(timeout, server_log_flush(s, false));
+		if (s->l && server_accept_wait_ms(s))
+			timeout = sooner(timeout, server_accept_wait_ms(s));
 		rc = wait_events(s, pfd, timeout);
 	}
 	free(pfd);

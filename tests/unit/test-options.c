@@ -257,6 +257,51 @@ static void accepted(int code, const char *arg)
 	cli_options_free(&o);
 }
 
+/* --max-startups START:RATE:FULL, or N for N:100:N. */
+static void startups(const char *arg, uint64_t start, uint64_t rate,
+		     uint64_t full)
+{
+	struct cli_options o;
+	char copy[64];
+	int rc;
+
+	cli_options_init(&o);
+	snprintf(copy, sizeof(copy), "%s", arg);
+	rc = cli_options_set(&o, CLI_OPT_MAX_STARTUPS, copy);
+	ok(rc == 0 && o.startups_set && o.startups_start == start &&
+	   o.startups_rate == rate && o.startups_full == full,
+	   "--max-startups %s is %llu:%llu:%llu", arg,
+	   (unsigned long long)start, (unsigned long long)rate,
+	   (unsigned long long)full);
+	cli_options_free(&o);
+}
+
+static void test_max_startups(void)
+{
+	static const char *const bad[] = {
+		"", "0", "10:30", "10:30:5", "10:101:100", "10:30:100:1",
+		"10:30:", ":30:100", "1x", "10:-1:100", "10:30:100001"
+	};
+	char want[120];
+	size_t i;
+	struct cli_options o;
+
+	cli_options_init(&o);
+	ok(!o.startups_set && o.startups_start == 10 &&
+	   o.startups_rate == 30 && o.startups_full == 100,
+	   "--max-startups is 10:30:100 by default");
+	cli_options_free(&o);
+	startups("10:30:100", 10, 30, 100);
+	startups("5:0:5", 5, 0, 5);
+	startups("20", 20, 100, 20);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(want, sizeof(want), "invalid --max-startups '%s' "
+			 "(START:RATE:FULL, 1 <= START <= FULL, RATE 0-100)",
+			 bad[i]);
+		refused(CLI_OPT_MAX_STARTUPS, bad[i], want);
+	}
+}
+
 /* The two number parsers every option's bounds go through. */
 static void test_number_parsers(void)
 {
@@ -359,6 +404,7 @@ int main(void)
 	}
 	test_number_parsers();
 	test_bounds();
+	test_max_startups();
 	test_conflicts();
 	return tap_done();
 }

@@ -7,9 +7,10 @@
  * way).  Protocols 4 and 5 use one FRAME for the whole body, which is what
  * CPython does below its 64 KiB frame target.
  */
+#include "json-read.h"
 #include "pickle-base.h"
 
-#include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ static size_t long1_size(int64_t v)
 
 /* Out of 32 bits: LONG1 from protocol 2, before it LONG's text with the
  * Python 2 'L' suffix, which is what CPython writes and reads back. */
-static void write_long(struct writer *w, json_int_t v)
+static void write_long(struct writer *w, int64_t v)
 {
 	char text[32];
 	size_t n;
@@ -109,7 +110,7 @@ static void write_long(struct writer *w, json_int_t v)
 	put_text(w, text);
 }
 
-static void write_int(struct writer *w, json_int_t v)
+static void write_int(struct writer *w, int64_t v)
 {
 	char text[32];
 
@@ -179,8 +180,8 @@ static void put_raw_unicode_escape(struct writer *w, const char *s, size_t n)
 	size_t len;
 
 	while (p < end) {
-		/* jansson has already checked the UTF-8 (a byte that is not
-		 * would pass as Latin-1 rather than stop the loop). */
+		/* json-read.c has already checked the UTF-8 (a byte that is
+		 * not would pass as Latin-1 rather than stop the loop). */
 		len = pickle_utf8_decode(p, (size_t)(end - p), &c);
 		if (len == 0) {
 			c = *p;
@@ -225,12 +226,11 @@ static void write_str(struct writer *w, const char *s, size_t n)
 
 /* ----------------------------------------------------------- containers */
 
-static void write_value(struct writer *w, json_t *v, int depth);
-
 /*
  * Items go in batches of BATCH_SIZE between MARK and APPENDS (SETITEMS),
  * which bounds the unpickler's stack; CPython writes a container of one
- * item with a lone APPEND (SETITEM) instead, and so do we.
+ * item with a lone APPEND (SETITEM) instead, and so do we.  Both need the
+ * count before the first item: the survey below has it.
  */
 static void open_batch(struct writer *w, size_t i, size_t n)
 {
@@ -247,89 +247,476 @@ static void close_batch(struct writer *w, size_t i, size_t n,
 		put_byte(w, many);
 }
 
-static void write_list(struct writer *w, json_t *a, int depth)
+/* ------------------------------------------------------------ the survey */
+
+/*
+ * The first reading of the text checks it and learns, for each container
+ * by the offset of its '[' or '{', how many items it has; an object whose
+ * key repeats also gets a plan: its distinct keys in the order they first
+ * come, each with the offset of its last value, since Python's dict keeps
+ * a repeated key where it first came, with the value that came last.
+ * That is all the second reading, which writes, needs: 16 bytes a
+ * container, and a plan only where a key repeats.
+ */
+#define PLANNED ((size_t)1 << (sizeof(size_t) * 8 - 1))	/* in count */
+
+struct shape {
+	size_t offset;
+	size_t count;		/* | PLANNED: plans[] has its keys */
+};
+
+struct key_seen {		/* a key of an object still open */
+	uint64_t hash;
+	size_t key_offset, value_offset;
+};
+
+struct plan {			/* one distinct key of a planned object */
+	size_t object_offset;
+	size_t key_offset, value_offset;
+};
+
+struct survey {
+	struct shape *shapes;
+	size_t n_shapes, cap_shapes;
+	struct key_seen *keys;
+	size_t n_keys, cap_keys;
+	struct plan *plans;
+	size_t n_plans, cap_plans;
+	struct {
+		size_t shape, count, keys_base;
+		bool object;
+	} open[CONN_PICKLE_MAX_DEPTH];
+	int depth;
+	const char *text;
+	size_t len;
+};
+
+static void survey_free(struct survey *s)
 {
-	size_t n = json_array_size(a), i;
+	free(s->shapes);
+	free(s->keys);
+	free(s->plans);
+}
+
+/* Room for one more of an array of size-byte items; false when out of
+ * memory. */
+static bool grow(void **items, size_t *cap, size_t n, size_t size)
+{
+	size_t bigger = *cap ? *cap * 2 : 64;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	if (bigger > SIZE_MAX / size)
+		return false;
+	p = realloc(*items, bigger * size);
+	if (p == NULL)
+		return false;
+	*items = p;
+	*cap = bigger;
+	return true;
+}
+
+/*
+ * Keys are told apart by SipHash under a key of this process's own, so
+ * that no text can be made of keys whose hashes collide (with FNV it
+ * could, and each collision costs a look at both keys).
+ */
+static uint64_t key_hash(const char *s, size_t n)
+{
+	static unsigned char secret[crypto_shorthash_KEYBYTES];
+	static bool have_secret;
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	size_t i;
+
+	if (!have_secret) {
+		/* sodium_init() is idempotent; conn_auth_init() calls it
+		 * too.  A failure leaves the key zero: correct, only less
+		 * hard to attack. */
+		if (sodium_init() >= 0)
+			randombytes_buf(secret, sizeof(secret));
+		have_secret = true;
+	}
+	crypto_shorthash(h, (const unsigned char *)s, n, secret);
+	for (i = 0; i < sizeof(h); i++)
+		v = v << 8 | h[i];
+	return v;
+}
+
+/* The decoded key at offset, in a copy of its own (malloc'ed). */
+static int key_copy(char **out, size_t *n, const struct survey *s,
+		    size_t offset)
+{
+	struct json_reader r;
+	struct json_token t;
+	int rc;
+
+	json_read_value_at(&r, s->text, s->len, offset);
+	rc = json_read_next(&r, &t);
+	*out = rc ? NULL : malloc(t.n + 1);
+	if (rc == 0 && *out == NULL)
+		rc = CONN_ENOMEM;
+	if (rc == 0) {
+		memcpy(*out, t.s, t.n);
+		*n = t.n;
+	}
+	json_read_free(&r);
+	return rc;
+}
+
+static int keys_equal(bool *equal, const struct survey *s, size_t a,
+		      size_t b)
+{
+	char *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0;
+	int rc = key_copy(&x, &nx, s, a);
+
+	if (rc == 0)
+		rc = key_copy(&y, &ny, s, b);
+	*equal = rc == 0 && nx == ny && memcmp(x, y, nx) == 0;
+	free(x);
+	free(y);
+	return rc;
+}
+
+/* A key's hash and its index among its object's keys, to sort. */
+struct hashed {
+	uint64_t hash;
+	size_t index;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+	const struct hashed *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The keys' hashes sorted, equal ones in text order (malloc'ed). */
+static struct hashed *sort_keys(const struct key_seen *keys, size_t n)
+{
+	struct hashed *sorted = malloc(n * sizeof(*sorted));
+	size_t i;
+
+	if (sorted == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		sorted[i] = (struct hashed){ keys[i].hash, i };
+	qsort(sorted, n, sizeof(*sorted), by_hash);
+	return sorted;
+}
+
+/*
+ * The plan of an object whose n keys (at keys) repeat: for each distinct
+ * key in first-come order, the offset of its last value.  first[i] is the
+ * index of key i's first coming, last[] of a first coming its last; a key
+ * is the same as the nearest earlier one of equal hash it equals.
+ */
+static int make_plan(struct survey *s, size_t object_offset,
+		     const struct key_seen *keys, size_t n, size_t *distinct)
+{
+	struct hashed *sorted = sort_keys(keys, n);
+	size_t *first = malloc(n * sizeof(*first)), i, j, a, b;
+	size_t *last = malloc(n * sizeof(*last));
+	bool equal;
+	int rc = sorted && first && last ? 0 : CONN_ENOMEM;
+
+	for (i = 0; rc == 0 && i < n; i++)
+		first[i] = last[i] = i;
+	for (i = 1; rc == 0 && i < n; i++)
+		for (j = i; j-- > 0 && sorted[j].hash == sorted[i].hash;) {
+			a = sorted[j].index;
+			b = sorted[i].index;
+			rc = keys_equal(&equal, s, keys[a].key_offset,
+					keys[b].key_offset);
+			if (rc == 0 && equal) {
+				first[b] = first[a];
+				last[first[a]] = b;
+				break;
+			}
+		}
+	*distinct = 0;
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (first[i] != i)
+			continue;
+		if (!grow((void **)&s->plans, &s->cap_plans, s->n_plans,
+			  sizeof(*s->plans))) {
+			rc = CONN_ENOMEM;
+			break;
+		}
+		s->plans[s->n_plans++] = (struct plan){
+			object_offset, keys[i].key_offset,
+			keys[last[i]].value_offset };
+		(*distinct)++;
+	}
+	free(sorted);
+	free(first);
+	free(last);
+	return rc;
+}
+
+/* An object's end: its count of distinct keys, and a plan if one repeats
+ * (a repeat of the hash alone costs one look at the two keys). */
+static int object_end(struct survey *s, size_t shape, size_t base)
+{
+	struct key_seen *keys = s->keys + base;
+	size_t n = s->n_keys - base, i, distinct = n;
+	bool repeat = false;
+	int rc = 0;
+
+	if (n > 1) {
+		struct hashed *sorted = sort_keys(keys, n);
+
+		if (sorted == NULL)
+			return CONN_ENOMEM;
+		for (i = 1; i < n && !repeat; i++)
+			repeat = sorted[i].hash == sorted[i - 1].hash;
+		free(sorted);
+	}
+	if (repeat)
+		rc = make_plan(s, s->shapes[shape].offset, keys, n, &distinct);
+	s->shapes[shape].count = distinct | (repeat ? PLANNED : 0);
+	s->n_keys = base;
+	return rc;
+}
+
+static bool is_value(enum json_kind k)
+{
+	return k != JSON_READ_KEY && k != JSON_READ_ARRAY_END &&
+	       k != JSON_READ_OBJECT_END && k != JSON_READ_END;
+}
+
+/* One token of the first reading. */
+static int survey_token(struct survey *s, const struct json_token *t)
+{
+	int d = s->depth - 1;
+
+	if (is_value(t->kind) && d >= 0 && s->open[d].object)
+		s->keys[s->n_keys - 1].value_offset = t->offset;
+	else if (is_value(t->kind) && d >= 0)
+		s->open[d].count++;
+	switch (t->kind) {
+	case JSON_READ_ARRAY:
+	case JSON_READ_OBJECT:
+		if (!grow((void **)&s->shapes, &s->cap_shapes, s->n_shapes,
+			  sizeof(*s->shapes)))
+			return CONN_ENOMEM;
+		s->shapes[s->n_shapes] = (struct shape){ t->offset, 0 };
+		s->open[s->depth].shape = s->n_shapes++;
+		s->open[s->depth].count = 0;
+		s->open[s->depth].keys_base = s->n_keys;
+		s->open[s->depth++].object = t->kind == JSON_READ_OBJECT;
+		return 0;
+	case JSON_READ_KEY:
+		if (!grow((void **)&s->keys, &s->cap_keys, s->n_keys,
+			  sizeof(*s->keys)))
+			return CONN_ENOMEM;
+		s->keys[s->n_keys++] = (struct key_seen){
+			key_hash(t->s, t->n), t->offset, 0 };
+		return 0;
+	case JSON_READ_ARRAY_END:
+		s->shapes[s->open[d].shape].count = s->open[d].count;
+		s->depth--;
+		return 0;
+	case JSON_READ_OBJECT_END:
+		s->depth--;
+		return object_end(s, s->open[d].shape, s->open[d].keys_base);
+	default:
+		return 0;
+	}
+}
+
+static int survey_take(struct survey *s, char *detail, size_t capacity)
+{
+	struct json_reader r;
+	struct json_token t;
+	int rc;
+
+	json_read_whole(&r, s->text, s->len, detail, capacity);
+	do {
+		rc = json_read_next(&r, &t);
+		if (rc == 0 && t.kind != JSON_READ_END)
+			rc = survey_token(s, &t);
+	} while (rc == 0 && t.kind != JSON_READ_END);
+	json_read_free(&r);
+	return rc;
+}
+
+/* The container at offset: its count, and whether it has a plan. */
+static size_t shape_count(const struct survey *s, size_t offset,
+			  bool *planned)
+{
+	size_t lo = 0, hi = s->n_shapes, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (s->shapes[mid].offset <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*planned = s->shapes[lo].count & PLANNED;
+	return s->shapes[lo].count & ~PLANNED;
+}
+
+/* The first of an object's plans. */
+static const struct plan *plan_of(const struct survey *s, size_t offset)
+{
+	size_t lo = 0, hi = s->n_plans, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->plans[mid].object_offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return s->plans + lo;
+}
+
+/* ------------------------------------------------------- the second reading */
+
+static int write_value(struct writer *w, const struct survey *s,
+		       struct json_reader *r);
+
+/* The next token, which the survey says is there: an error here is only
+ * out of memory. */
+static int next(struct writer *w, struct json_reader *r, struct json_token *t)
+{
+	int rc = json_read_next(r, t);
+
+	if (rc)
+		fail(w, rc, "out of memory reading JSON");
+	return rc;
+}
+
+static int write_list(struct writer *w, const struct survey *s,
+		      struct json_reader *r, size_t offset)
+{
+	struct json_token end;
+	bool planned;
+	size_t n = shape_count(s, offset, &planned), i;
+	int rc = 0;
 
 	if (w->protocol == 0) {
 		/* No EMPTY_LIST or APPENDS before protocol 1. */
 		put_byte(w, OP_MARK);
 		put_byte(w, OP_LIST);
-		for (i = 0; i < n && !w->err; i++) {
-			write_value(w, json_array_get(a, i), depth + 1);
+	} else {
+		put_byte(w, OP_EMPTY_LIST);
+	}
+	for (i = 0; i < n && rc == 0 && !w->err; i++) {
+		if (w->protocol > 0)
+			open_batch(w, i, n);
+		rc = write_value(w, s, r);
+		if (w->protocol == 0)
 			put_byte(w, OP_APPEND);
-		}
-		return;
+		else
+			close_batch(w, i, n, OP_APPEND, OP_APPENDS);
 	}
-	put_byte(w, OP_EMPTY_LIST);
-	for (i = 0; i < n && !w->err; i++) {
-		open_batch(w, i, n);
-		write_value(w, json_array_get(a, i), depth + 1);
-		close_batch(w, i, n, OP_APPEND, OP_APPENDS);
-	}
+	return rc ? rc : next(w, r, &end);
 }
 
-/* Jansson keeps keys in insertion order with a repeated key's value
- * replaced in place: the order and values of Python's dict. */
-static void write_dict(struct writer *w, json_t *o, int depth)
+/* One item of a dict: its key (the token just read), then its value. */
+static void item_end(struct writer *w, size_t i, size_t n)
 {
-	size_t n = json_object_size(o), i = 0;
-	const char *key;
-	json_t *v;
+	if (w->protocol > 0)
+		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
+	else
+		put_byte(w, OP_SETITEM);
+}
+
+/* An object whose key repeats: each distinct key where it first came,
+ * with its last value, each read again where the plan says. */
+static int write_planned_items(struct writer *w, const struct survey *s,
+			       struct json_reader *r, size_t offset, size_t n)
+{
+	const struct plan *p = plan_of(s, offset);
+	struct json_reader again;
+	struct json_token key;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0 && !w->err; i++, p++) {
+		if (w->protocol > 0)
+			open_batch(w, i, n);
+		json_read_value_at(&again, s->text, s->len, p->key_offset);
+		rc = next(w, &again, &key);
+		if (rc == 0)
+			write_str(w, key.s, key.n);
+		json_read_free(&again);
+		json_read_value_at(&again, s->text, s->len, p->value_offset);
+		if (rc == 0)
+			rc = write_value(w, s, &again);
+		json_read_free(&again);
+		item_end(w, i, n);
+	}
+	return rc ? rc : json_read_skip(r);
+}
+
+static int write_dict(struct writer *w, const struct survey *s,
+		      struct json_reader *r, size_t offset)
+{
+	struct json_token t;
+	bool planned;
+	size_t n = shape_count(s, offset, &planned), i;
+	int rc = 0;
 
 	put_byte(w, w->protocol == 0 ? OP_MARK : OP_EMPTY_DICT);
 	if (w->protocol == 0)
 		put_byte(w, OP_DICT);
-	json_object_foreach(o, key, v) {
-		if (w->err)
-			break;
+	if (planned)
+		return write_planned_items(w, s, r, offset, n);
+	for (i = 0; i < n && rc == 0 && !w->err; i++) {
 		if (w->protocol > 0)
 			open_batch(w, i, n);
-		/* Jansson refuses NUL in keys, so strlen() is the length. */
-		write_str(w, key, strlen(key));
-		write_value(w, v, depth + 1);
-		if (w->protocol > 0)
-			close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
-		else
-			put_byte(w, OP_SETITEM);
-		i++;
+		rc = next(w, r, &t);
+		if (rc == 0)
+			write_str(w, t.s, t.n);
+		if (rc == 0)
+			rc = write_value(w, s, r);
+		item_end(w, i, n);
 	}
+	return rc ? rc : next(w, r, &t);
 }
 
-/* depth counts the containers around v. */
-static void write_value(struct writer *w, json_t *v, int depth)
+static int write_value(struct writer *w, const struct survey *s,
+		       struct json_reader *r)
 {
-	if (w->err)
-		return;
-	if ((json_is_array(v) || json_is_object(v)) &&
-	    depth >= CONN_PICKLE_MAX_DEPTH) {
-		fail(w, CONN_EINVAL, "nesting deeper than 1000");
-		return;
-	}
-	switch (json_typeof(v)) {
-	case JSON_NULL:
+	struct json_token t;
+	int rc = next(w, r, &t);
+
+	if (rc)
+		return rc;
+	switch (t.kind) {
+	case JSON_READ_NULL:
 		put_byte(w, OP_NONE);
 		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		write_bool(w, json_is_true(v));
+	case JSON_READ_TRUE:
+	case JSON_READ_FALSE:
+		write_bool(w, t.kind == JSON_READ_TRUE);
 		break;
-	case JSON_INTEGER:
-		write_int(w, json_integer_value(v));
+	case JSON_READ_INT:
+		write_int(w, t.i);
 		break;
-	case JSON_REAL:
-		write_float(w, json_real_value(v));
+	case JSON_READ_REAL:
+		write_float(w, t.d);
 		break;
-	case JSON_STRING:
-		write_str(w, json_string_value(v), json_string_length(v));
+	case JSON_READ_STRING:
+		write_str(w, t.s, t.n);
 		break;
-	case JSON_ARRAY:
-		write_list(w, v, depth);
-		break;
-	case JSON_OBJECT:
-		write_dict(w, v, depth);
-		break;
+	case JSON_READ_ARRAY:
+		return write_list(w, s, r, t.offset);
+	case JSON_READ_OBJECT:
+		return write_dict(w, s, r, t.offset);
+	default:	/* the survey read the same text without error */
+		fail(w, CONN_EINVAL, "JSON read differently twice");
+		return CONN_EINVAL;
 	}
+	return 0;
 }
 
 /*
@@ -337,9 +724,10 @@ static void write_value(struct writer *w, json_t *v, int depth)
  * PROTO is framed; room for the FRAME is kept and filled in afterwards,
  * or closed up when the body is too short for CPython to frame it.
  */
-static void write_pickle(struct writer *w, json_t *v)
+static void write_pickle(struct writer *w, const struct survey *s)
 {
 	static const uint8_t frame[FRAME_HEADER] = { OP_FRAME };
+	struct json_reader r;
 	size_t start, body, i;
 
 	if (w->protocol >= 2) {
@@ -349,7 +737,10 @@ static void write_pickle(struct writer *w, json_t *v)
 	start = w->o.n;
 	if (w->protocol >= 4)
 		put(w, frame, FRAME_HEADER);
-	write_value(w, v, 0);
+	json_read_whole(&r, s->text, s->len, w->detail, w->capacity);
+	/* An error is in w->err already. */
+	(void)write_value(w, s, &r);
+	json_read_free(&r);
 	put_byte(w, OP_STOP);
 	if (w->err || w->protocol < 4)
 		return;
@@ -376,63 +767,13 @@ static bool is_blank(const char *json, size_t len)
 	return true;
 }
 
-/* Jansson's message may quote raw input; keep the detail one clean line. */
-static void clean_line(char *text)
-{
-	for (; *text; text++)
-		if ((unsigned char)*text < 0x20 || *text == 0x7f)
-			*text = '?';
-}
-
-static bool starts_with(const char *text, const char *prefix)
-{
-	return strncmp(text, prefix, strlen(prefix)) == 0;
-}
-
-/*
- * Turns jansson's error into our detail.  Matched by text rather than by
- * json_error_code(), which needs jansson 2.11 while configure takes 2.10;
- * these messages have not changed in years.
- */
-static int json_failure(char *detail, size_t capacity,
-			const json_error_t *e)
-{
-	char where[48] = "";
-	char text[JSON_ERROR_TEXT_LENGTH];
-
-	snprintf(text, sizeof(text), "%s", e->text);
-	clean_line(text);
-	if (e->line == 1)
-		snprintf(where, sizeof(where), " at column %d", e->column);
-	else if (e->line > 1)
-		snprintf(where, sizeof(where), " at line %d, column %d",
-			 e->line, e->column);
-	if (starts_with(text, "out of memory")) {
-		detail_set(detail, capacity, "out of memory reading JSON");
-		return CONN_ENOMEM;
-	}
-	if (starts_with(text, "maximum parsing depth"))
-		detail_set(detail, capacity, "nesting deeper than %d",
-			   CONN_PICKLE_MAX_DEPTH);
-	else if (starts_with(text, "too big"))
-		detail_set(detail, capacity,
-			   "integer out of range (beyond 64 bits)%s", where);
-	else if (starts_with(text, "real number overflow"))
-		detail_set(detail, capacity,
-			   "number out of range (beyond a double)%s", where);
-	else
-		detail_set(detail, capacity, "invalid JSON%s: %s", where, text);
-	return CONN_EINVAL;
-}
-
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  size_t capacity, const char *json, size_t len,
 			  int protocol)
 {
 	struct writer w = { .o.limit = SIZE_MAX / 2, .protocol = protocol,
 			    .detail = detail, .capacity = capacity };
-	json_error_t error;
-	json_t *value = NULL;
+	struct survey s = { .text = json, .len = len };
 	const char *nul;
 	int err;
 
@@ -448,8 +789,7 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 		detail_set(detail, capacity, "empty input: no JSON value");
 		return CONN_EINVAL;
 	}
-	/* No JSON text holds a raw NUL, and jansson's word for one is "end
-	 * of file expected near end of file". */
+	/* No JSON text holds a raw NUL. */
 	nul = memchr(json, '\0', len);
 	if (nul != NULL) {
 		detail_set(detail, capacity,
@@ -459,10 +799,12 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	}
 	/* Like Python's json: any value at the top, \u0000 in strings, and
 	 * a repeated key's last value wins. */
-	value = json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-	if (value == NULL)
-		return json_failure(detail, capacity, &error);
-	write_pickle(&w, value);
+	err = survey_take(&s, detail, capacity);
+	if (err == CONN_ENOMEM)
+		detail_set(detail, capacity, "out of memory reading JSON");
+	if (err)
+		goto done;
+	write_pickle(&w, &s);
 	err = w.err;
 	if (err)
 		goto done;
@@ -471,6 +813,6 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	w.o.p = NULL;
 done:
 	free(w.o.p);
-	json_decref(value);
+	survey_free(&s);
 	return err;
 }

@@ -1,0 +1,73 @@
+/*
+ * json-read.h - a JSON text read token by token (json-read.c), so that
+ * --in json can turn a value into a pickle without holding it as a tree.
+ * Private to src/core/, for pickle-write.c.
+ */
+#ifndef JSON_READ_H
+#define JSON_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+enum json_kind {
+	JSON_READ_NULL, JSON_READ_TRUE, JSON_READ_FALSE, JSON_READ_INT,
+	JSON_READ_REAL, JSON_READ_STRING, JSON_READ_KEY, JSON_READ_ARRAY,
+	JSON_READ_ARRAY_END, JSON_READ_OBJECT, JSON_READ_OBJECT_END,
+	JSON_READ_END		/* the text is over (json_read_whole() only) */
+};
+
+/* One token.  A string's or key's bytes (UTF-8, escapes decoded) stay
+ * valid until the next json_read_next() on the same reader. */
+struct json_token {
+	enum json_kind kind;
+	size_t offset;		/* of its first byte in the text */
+	int64_t i;
+	double d;
+	const char *s;
+	size_t n;
+};
+
+/*
+ * A reader over (text, len).  It checks what Python's json.loads() and
+ * jansson agree on (RFC 8259: no NaN, no trailing comma, strict UTF-8, no
+ * lone surrogate, no control character in a string), nests at most
+ * CONN_PICKLE_MAX_DEPTH containers, and refuses, as jansson does, integers
+ * beyond 64 bits, numbers beyond a double and \u0000 in a key.
+ */
+struct json_reader {
+	const uint8_t *text;
+	size_t len, pos;
+	int state;
+	bool whole;		/* the text is one value: check what follows */
+	int depth;
+	uint8_t open[CONN_PICKLE_MAX_DEPTH];	/* '[' or '{' */
+	char *buf;		/* a string's decoded bytes */
+	size_t buf_cap;
+	char *detail;
+	size_t capacity;
+};
+
+/* A reader of the whole text: one value, nothing but blanks after it. */
+void json_read_whole(struct json_reader *r, const char *text, size_t len,
+		     char *detail, size_t capacity);
+
+/* A reader of the one value that starts at offset (a text already read
+ * whole without error), for a second look at part of it. */
+void json_read_value_at(struct json_reader *r, const char *text,
+			size_t len, size_t offset);
+
+/* The next token: 0, or CONN_EINVAL with the detail saying what and where
+ * ("invalid JSON at column 6: ':' expected"), or CONN_ENOMEM. */
+CONN_NODISCARD
+int json_read_next(struct json_reader *r, struct json_token *t);
+
+/* Skips the rest of the container whose opening token was just read. */
+CONN_NODISCARD
+int json_read_skip(struct json_reader *r);
+
+void json_read_free(struct json_reader *r);
+
+#endif

@@ -462,8 +462,9 @@ static int make_plan(struct survey *s, size_t object_offset,
  * (a repeat of the hash alone costs one look at the two keys). */
 static int object_end(struct survey *s, size_t shape, size_t base)
 {
-	struct key_seen *keys = s->keys + base;
 	size_t n = s->n_keys - base, i, distinct = n;
+	/* No keys yet at all: s->keys is still NULL. */
+	struct key_seen *keys = n ? s->keys + base : NULL;
 	bool repeat = false;
 	int rc = 0;
 
@@ -529,6 +530,16 @@ static int survey_token(struct survey *s, const struct json_token *t)
 	}
 }
 
+static int by_place(const void *a, const void *b)
+{
+	const struct plan *x = a, *y = b;
+
+	if (x->object_offset != y->object_offset)
+		return x->object_offset < y->object_offset ? -1 : 1;
+	return x->key_offset < y->key_offset ? -1 :
+	       x->key_offset > y->key_offset;
+}
+
 static int survey_take(struct survey *s, char *detail, size_t capacity)
 {
 	struct json_reader r;
@@ -542,6 +553,10 @@ static int survey_take(struct survey *s, char *detail, size_t capacity)
 			rc = survey_token(s, &t);
 	} while (rc == 0 && t.kind != JSON_READ_END);
 	json_read_free(&r);
+	/* Objects end inner first: their plans go in the order of their
+	 * offsets, each object's keys still in first-come order. */
+	if (rc == 0 && s->n_plans > 1)
+		qsort(s->plans, s->n_plans, sizeof(*s->plans), by_place);
 	return rc;
 }
 

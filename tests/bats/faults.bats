@@ -576,6 +576,59 @@ assert depth == 999 and len(data) == 4 + n, (depth, len(data), n)' "$T/D.out" ||
 	assert_file "$T/R.out" "$(cat "$T/deep1000")"$'\n'
 }
 
+@test "--in json holds no tree: 8 MB of [{}, ...] (2 million dicts), of [[], ...] and 17 MB of ints convert in under 64 MiB, the pickles Python's own" {
+	skip_under_valgrind "peak RSS"
+	"$PYTHON" - "$T" <<'EOF'
+import json, sys
+d = sys.argv[1]
+n = 2000000
+open(d + '/dicts', 'w').write('[' + ', '.join(['{}'] * n) + ']\n')
+open(d + '/lists', 'w').write('[' + ', '.join(['[]'] * n) + ']\n')
+open(d + '/ints', 'w').write(json.dumps(list(range(n))) + '\n')
+EOF
+	local f
+	for f in dicts lists ints; do
+		pipe_rss P "$T/$f" --in json --out frames --pickle-protocol 5
+		expect_exit P 0
+		peak_rss_under "$T/P.rss" 65536
+		"$PYTHON" - "$T/$f" "$T/P.out" <<'EOF' || fail "$f: not Python's pickle"
+import json, pickle, pickletools, sys
+# the same opcodes once both are framed alike (CPython frames each 64 KiB,
+# we frame the body once)
+want = pickletools.optimize(pickle.dumps(json.loads(open(sys.argv[1]).read()), 5))
+got = pickletools.optimize(open(sys.argv[2], 'rb').read()[4:])
+sys.exit(got != want)
+EOF
+	done
+}
+
+@test "--in json: a repeated key keeps its first place and takes its last value, at every depth, as json.loads() does" {
+	cat >"$T/in" <<'EOF'
+{"a": 1, "b": 2, "a": 3}
+{"a": {"x": 1, "x": 2}, "b": [1, {"c": 1, "c": [2]}], "a": {"y": 5, "z": {"q": 1, "q": 2}}}
+[{"k": 0, "k": 1}, {"k": 1, "j": 0, "k": 2}, {"\u00e9": 1, "é": 2}]
+{"big": {"k0": 0, "k1": 1, "k0": 2, "k2": 3, "k1": 4}, "big": [], "big": {"k": {"k": {"k": 1, "k": 2}}}}
+EOF
+	local p
+	for p in 0 2 5; do
+		run_to P --in "$T/in" conn-pipe --in json --out frames --pickle-protocol $p
+		expect_exit P 0
+		"$PYTHON" - "$T/in" "$T/P.out" <<'EOF' || fail "protocol $p: the objects differ from json.loads()"
+import json, pickle, struct, sys
+lines = open(sys.argv[1], encoding='utf-8').read().splitlines()
+data = open(sys.argv[2], 'rb').read()
+got = []
+while data:
+    n, = struct.unpack('>i', data[:4])
+    got.append(pickle.loads(data[4:4 + n]))
+    data = data[4 + n:]
+want = [json.loads(l) for l in lines]
+# equal values, and keys in the same order: repr() shows both
+sys.exit(repr(got) != repr(want))
+EOF
+	done
+}
+
 @test "pickles announcing huge sizes (BINBYTES8 2^62 and 2^64-1, BINUNICODE8, BINUNICODE, FRAME, LONG4 2^31 and 2^31-1) and memo indexes (LONG_BINPUT/GET 2^32-1): exit 5, one line, small memory" {
 	skip_under_valgrind "peak RSS"
 	"$PYTHON" - "$T/cases" <<'EOF'

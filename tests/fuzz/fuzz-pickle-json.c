@@ -3,7 +3,8 @@
  * (conn_pickle_from_json): the input is JSON text, pickled with every
  * protocol.  A pickle must be one our own decoder reads back, as the same
  * object whatever the protocol; and the json rendering of it, pickled
- * again, must give the same pickle (a fixed point).
+ * again, must give the same pickle (a fixed point); jansson must find
+ * the same texts valid.
  */
 #include "conn.h"
 #include "fuzz.h"
@@ -14,15 +15,32 @@
 #define PROTOCOLS 6
 #define DETAIL_SIZE 100		/* what the json input format gives it */
 
-/* jansson seeds its hash tables from /dev/urandom unless told: a fixed
- * seed keeps every run the same. */
-static void seed_jansson(void)
+/*
+ * jansson, which the encoder once stood on, is the oracle of validity:
+ * what it reads we read, and the reverse, but for nesting (jansson goes
+ * to 2048, we stop past 1000) and a raw NUL or blank text (refused before
+ * any reading, with words of their own).
+ */
+static void check_validity(const char *json, size_t len, int rc,
+			   const char *detail)
 {
-	static bool seeded;
+	json_t *v;
+	bool blank = true;
+	size_t i;
 
-	if (!seeded)
-		json_object_seed(1);
-	seeded = true;
+	for (i = 0; i < len && blank; i++)
+		blank = json[i] == ' ' || json[i] == '\t' || json[i] == '\r' ||
+			json[i] == '\n';
+	if (blank || memchr(json, '\0', len) ||
+	    (rc && strstr(detail, "nesting deeper")) || rc == CONN_ENOMEM)
+		return;
+	v = json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if ((v != NULL) != (rc == 0))
+		fprintf(stderr, "jansson %s, we %s: %s\n",
+			v ? "reads it" : "refuses it",
+			rc ? "refuse it" : "read it", rc ? detail : "");
+	FUZZ_CHECK((v != NULL) == (rc == 0));
+	json_decref(v);
 }
 
 static int pickle(uint8_t **out, size_t *out_len, const char *json,
@@ -34,6 +52,8 @@ static int pickle(uint8_t **out, size_t *out_len, const char *json,
 	memset(detail, 'x', sizeof(detail));
 	rc = conn_pickle_from_json(out, out_len, detail, sizeof(detail), json,
 				   len, protocol);
+	if (protocol == 0)
+		check_validity(json, len, rc, detail);
 	if (rc) {
 		FUZZ_CHECK(*out == NULL);
 		FUZZ_CHECK(rc == CONN_EINVAL || rc == CONN_ENOMEM);
@@ -105,7 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *p;
 	int protocol, rc, first_rc = -1;
 
-	seed_jansson();
 	pick_protocols(checked, data, size);
 	for (protocol = 0; protocol < PROTOCOLS; protocol++) {
 		rc = pickle(&p, &len, json, size, protocol);

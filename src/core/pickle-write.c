@@ -234,14 +234,16 @@ static void write_str(struct writer *w, const char *s, size_t n)
  */
 static void open_batch(struct writer *w, size_t i, size_t n)
 {
-	if (n > 1 && i % BATCH_SIZE == 0)
+	if (w->protocol > 0 && n > 1 && i % BATCH_SIZE == 0)
 		put_byte(w, OP_MARK);
 }
 
+/* Protocol 0 has no batches: each item is added alone (APPEND,
+ * SETITEM). */
 static void close_batch(struct writer *w, size_t i, size_t n,
 			uint8_t one, uint8_t many)
 {
-	if (n == 1)
+	if (w->protocol == 0 || n == 1)
 		put_byte(w, one);
 	else if (i % BATCH_SIZE == BATCH_SIZE - 1 || i == n - 1)
 		put_byte(w, many);
@@ -624,24 +626,11 @@ static int write_list(struct writer *w, const struct survey *s,
 		put_byte(w, OP_EMPTY_LIST);
 	}
 	for (i = 0; i < n && rc == 0 && !w->err; i++) {
-		if (w->protocol > 0)
-			open_batch(w, i, n);
+		open_batch(w, i, n);
 		rc = write_value(w, s, r);
-		if (w->protocol == 0)
-			put_byte(w, OP_APPEND);
-		else
-			close_batch(w, i, n, OP_APPEND, OP_APPENDS);
+		close_batch(w, i, n, OP_APPEND, OP_APPENDS);
 	}
 	return rc ? rc : next(w, r, &end);
-}
-
-/* One item of a dict: its key (the token just read), then its value. */
-static void item_end(struct writer *w, size_t i, size_t n)
-{
-	if (w->protocol > 0)
-		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
-	else
-		put_byte(w, OP_SETITEM);
 }
 
 /* An object whose key repeats: each distinct key where it first came,
@@ -656,8 +645,7 @@ static int write_planned_items(struct writer *w, const struct survey *s,
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0 && !w->err; i++, p++) {
-		if (w->protocol > 0)
-			open_batch(w, i, n);
+		open_batch(w, i, n);
 		json_read_value_at(&again, s->text, s->len, p->key_offset);
 		rc = next(w, &again, &key);
 		if (rc == 0)
@@ -667,7 +655,7 @@ static int write_planned_items(struct writer *w, const struct survey *s,
 		if (rc == 0)
 			rc = write_value(w, s, &again);
 		json_read_free(&again);
-		item_end(w, i, n);
+		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
 	}
 	return rc ? rc : json_read_skip(r);
 }
@@ -686,14 +674,13 @@ static int write_dict(struct writer *w, const struct survey *s,
 	if (planned)
 		return write_planned_items(w, s, r, offset, n);
 	for (i = 0; i < n && rc == 0 && !w->err; i++) {
-		if (w->protocol > 0)
-			open_batch(w, i, n);
+		open_batch(w, i, n);
 		rc = next(w, r, &t);
 		if (rc == 0)
 			write_str(w, t.s, t.n);
 		if (rc == 0)
 			rc = write_value(w, s, r);
-		item_end(w, i, n);
+		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
 	}
 	return rc ? rc : next(w, r, &t);
 }

@@ -81,14 +81,16 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 /* A message of the client's that cannot be held, rendered or queued
  * (out of memory) is lost: the client goes with a warning that says so,
  * rather than the loss going unseen; the others go on. */
-static void client_lost(struct server *s, struct client *cl, int rc)
+static void client_lost(struct server *s, struct client *cl, int rc,
+			uint64_t size)
 {
 	char why[160];
 
-	snprintf(why, sizeof(why), "message %llu is lost: %s; the client is "
-		 "dropped", (unsigned long long)cl->received + 1,
-		 conn_strerror(rc));
+	snprintf(why, sizeof(why), "message %llu (%llu bytes) is lost: %s; "
+		 "the client is dropped", (unsigned long long)cl->received + 1,
+		 (unsigned long long)size, conn_strerror(rc));
 	client_fail(s, cl, rc, why);
+	conn_buffer_free(&cl->whole);	/* given back now, not at the close */
 }
 
 /* After the handshake (or at once without a key): --data greets it. */
@@ -364,7 +366,7 @@ static void client_messages(struct server *s, struct client *cl)
 		if (rc == 0 && conn_piece_is_last(&p))
 			rc = deliver(s, cl);
 		if (rc) {
-			client_lost(s, cl, rc);
+			client_lost(s, cl, rc, p.total);
 			return;
 		}
 	}

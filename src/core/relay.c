@@ -245,6 +245,18 @@ static int render_whole(struct relay *r)
 	return rc;
 }
 
+/* A message that cannot be held or rendered ends the relay (exit 1): the
+ * words say which one is lost and how big it was, for it is not on
+ * stdout, not even in part. */
+static int message_lost(struct relay *r, const struct conn_piece *p)
+{
+	detail_set(r->detail, r->capacity, "message %llu (%llu bytes) is "
+		   "lost: out of memory", (unsigned long long)r->received + 1,
+		   (unsigned long long)p->total);
+	conn_buffer_free(&r->whole);
+	return CONN_ENOMEM;
+}
+
 /* Gathers pieces for a whole-message format, then renders. */
 static int gather_piece(struct relay *r, const struct conn_piece *p)
 {
@@ -252,7 +264,7 @@ static int gather_piece(struct relay *r, const struct conn_piece *p)
 
 	if (rc == 0 && conn_piece_is_last(p))
 		rc = render_whole(r);
-	return rc;
+	return rc == CONN_ENOMEM ? message_lost(r, p) : rc;
 }
 
 static int deliver_piece(struct relay *r, const struct conn_piece *p)

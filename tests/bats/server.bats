@@ -425,7 +425,7 @@ wait_pidfile() {
 	spawn A bash -c '{ printf "\021\341\243\000"; head -c 300000000 /dev/zero; } |
 		conn-client --in frames --close-on-eof "$1"' _ "$ADDR"
 	finish A 60
-	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 is lost: out of memory' 30
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 \(300000000 bytes\) is lost: out of memory; the client is dropped$' 30
 	run_to B conn-client --data after --close-on-eof "$ADDR"
 	expect_exit B 0
 	wait_lines "$T/L.out" 1

@@ -47,8 +47,9 @@ static const struct cli_option_spec shared_options[] = {
 	{ "tag", 0, CLI_OPT_TAG, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_SERVER,
 	  "prefix each message on stdout with the peer's\n"
-	  "  address (text formats); with --out json, one\n"
-	  "  object: {\"peer\": ADDRESS, \"message\": ...}", NULL },
+	  "  address (text formats: each of its lines, so that\n"
+	  "  none passes for another peer's); with --out json,\n"
+	  "  one object: {\"peer\": ADDRESS, \"message\": ...}", NULL },
 	{ "broadcast", 0, CLI_OPT_BROADCAST, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_SERVER, "-k: send each stdin message to every client",
 	  NULL },

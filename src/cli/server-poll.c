@@ -218,24 +218,57 @@ static int append_json_tagged(struct server *s, struct client *cl,
 	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
 }
 
+/*
+ * The tag at the start of each record of data (records end in sep); with
+ * close, the last one (maybe empty) gets its sep, as a plain format ends
+ * a message.  Without it, a record-ending byte inside a message would
+ * start a line on which the message could forge another peer's tag.
+ */
+static int append_tagged_records(struct server *s, const struct client *cl,
+				 const char *data, size_t len, char sep,
+				 bool close)
+{
+	const char *end;
+	size_t part;
+	int rc = 0;
+
+	while (rc == 0) {
+		end = memchr(data, sep, len);
+		part = end ? (size_t)(end - data) + 1 : len;
+		if (part == 0 && !close)
+			break;
+		rc = append_tag(s, cl);
+		if (rc == 0)
+			rc = conn_buffer_append(&s->out, data, part);
+		if (end == NULL) {
+			if (rc == 0 && close)
+				rc = conn_buffer_append(&s->out, &sep, 1);
+			break;
+		}
+		data += part;
+		len -= part;
+	}
+	return rc;
+}
+
 /* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
 static int append_tagged_lines(struct server *s, const struct client *cl,
 			       const char *text, size_t len)
 {
-	const char *nl;
-	size_t line;
-	int rc = 0;
+	return append_tagged_records(s, cl, text, len, '\n', false);
+}
 
-	while (len > 0 && rc == 0) {
-		nl = memchr(text, '\n', len);
-		line = nl ? (size_t)(nl - text) + 1 : len;
-		rc = append_tag(s, cl);
-		if (rc == 0)
-			rc = conn_buffer_append(&s->out, text, line);
-		text += line;
-		len -= line;
-	}
-	return rc;
+/* --tag --out lines (null): a message holding newlines (NULs) of its own
+ * has every line tagged, as ncat --chat does, so that none can pass for
+ * another peer's. */
+static bool tag_each_record(const struct server *s, const uint8_t *data,
+			    size_t size, char *sep)
+{
+	enum conn_format f = s->o->out_format;
+
+	*sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	return s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL) &&
+	       memchr(data, *sep, size) != NULL;
 }
 
 /*
@@ -270,11 +303,14 @@ static int render_message(struct server *s, struct client *cl,
 {
 	enum conn_format f = s->o->out_format;
 	struct conn_piece p = { data, size, 0, size };
-	char why[200], *text = NULL;
+	char why[200], *text = NULL, sep;
 	bool hex;
 	size_t len;
 	int rc;
 
+	if (tag_each_record(s, data, size, &sep))
+		return append_tagged_records(s, cl, (const char *)data, size,
+					     sep, true);
 	if (!conn_format_is_whole(f)) {
 		/* The plain formats: one tag before the message, whose
 		 * payload may hold newlines of its own. */

@@ -163,6 +163,28 @@ EOF
 	grep -Eq "^$T/u\\.sock#1 \\[1, 'x'\\]\$" "$T/U.out" || fail "$(cat "$T/U.out")"
 }
 
+@test "--tag cannot be forged: each line of a message holding newlines (NULs with --out null) carries its sender's tag" {
+	listen L --idle -k --tag 127.0.0.1:0
+	run_to C conn-client --data $'hi\n127.0.0.1:1 forged\n' --data '' --data two --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 5
+	local name
+	name=$(head -1 "$T/L.out" | cut -d' ' -f1)
+	[[ $name =~ ^127\.0\.0\.1:[0-9]+$ && $name != 127.0.0.1:1 ]] || fail "$(cat "$T/L.out")"
+	assert_file "$T/L.out" "$name hi
+$name 127.0.0.1:1 forged
+$name 
+$name 
+$name two
+"
+	listen N --idle -k --tag --out null 127.0.0.1:0
+	peer P mp_peer client "$ADDR" --send-hex 6100313237 --send b
+	expect_exit P 0
+	for _ in $(seq 100); do [[ $(tr -cd '\0' <"$T/N.out" | wc -c) -ge 3 ]] && break; sleep 0.05; done
+	name=$(tr '\0' '\n' <"$T/N.out" | head -1 | cut -d' ' -f1)
+	cmp <(printf '%s a\0%s 127\0%s b\0' "$name" "$name" "$name") "$T/N.out" || fail "$(xxd "$T/N.out")"
+}
+
 # tagged_json FILE N PEER_ERE: FILE has N lines, each one JSON object (as
 # Python's json reads it) with exactly "peer" (matching PEER_ERE) and
 # "message"; the messages, one JSON value a line, go to FILE.messages.

@@ -48,6 +48,7 @@ struct cli_options {
 	int64_t wait_ms;
 	enum conn_format in_format, out_format;
 	size_t chunk_size;
+	bool chunk_size_given;		/* --chunk-size, not the default */
 	uint64_t max_size;
 	const char **data;
 	size_t *data_len;

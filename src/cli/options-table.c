@@ -81,7 +81,7 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES, "same as --format=null", NULL },
 	{ "chunk-size", 0, CLI_OPT_CHUNK_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
-	  "raw input: largest message made from one read\n  (default 64K)",
+	  "raw input: largest message made from one read\n  (default 64K, at most --max-size)",
 	  NULL },
 	{ "max-size", 0, CLI_OPT_MAX_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,

@@ -234,6 +234,7 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		rc = set_size_option(o, &n, arg, 1, MAX_CHUNK_SIZE,
 				     "--chunk-size");
 		o->chunk_size = (size_t)n;
+		o->chunk_size_given = true;
 		return rc;
 	case CLI_OPT_MAX_SIZE:
 		return set_size_option(o, &o->max_size, arg, 0,
@@ -367,6 +368,21 @@ static int take_pipe_operands(struct cli_options *o, int argc, char **argv)
 	return 0;
 }
 
+/* --in raw makes messages of up to --chunk-size bytes: one over
+ * --max-size would be sent although the peer is told to refuse it.  The
+ * default chunk shrinks to --max-size (the decoder's doing); one asked
+ * for is a usage error, not a silent change. */
+static int check_chunk_size(struct cli_options *o)
+{
+	if (o->in_format != CONN_FORMAT_RAW || !o->chunk_size_given ||
+	    o->max_size == 0 || o->chunk_size <= o->max_size)
+		return 0;
+	snprintf(o->detail, sizeof(o->detail), "--chunk-size (%zu bytes) is "
+		 "over --max-size (%llu bytes): no message may be larger",
+		 o->chunk_size, (unsigned long long)o->max_size);
+	return CONN_EINVAL;
+}
+
 /* What only makes sense for some output formats or modes. */
 static int check_server_options(struct cli_options *o)
 {
@@ -407,7 +423,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		return conflict(o, "--authkey", "--authkey-file");
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
-	if (check_server_options(o))
+	if (check_server_options(o) || check_chunk_size(o))
 		return CONN_EINVAL;
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);

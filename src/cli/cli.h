@@ -60,6 +60,7 @@ struct cli_options {
 	bool echo;
 	bool keep_open;			/* -k: serve connection after connection */
 	uint64_t max_conns;		/* at once (default 100) */
+	uint64_t max_buffer;		/* -k: bytes of messages held, about */
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
@@ -79,7 +80,8 @@ enum cli_option_code {
 	CLI_OPT_HANDSHAKE_TIMEOUT, CLI_OPT_WAIT, CLI_OPT_PICKLE_PROTOCOL,
 	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
-	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS
+	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
+	CLI_OPT_MAX_BUFFER
 };
 
 /* conn-bench's own option codes. */

@@ -41,6 +41,10 @@ static const struct cli_option_spec shared_options[] = {
 	{ "max-conns", 0, CLI_OPT_MAX_CONNS, required_argument, "=N",
 	  CLI_LISTEN, CLI_GROUP_SERVER,
 	  "-k: at most N connections at once (default 100)", NULL },
+	{ "max-buffer", 0, CLI_OPT_MAX_BUFFER, required_argument, "=BYTES",
+	  CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k: memory for received messages, about (default\n"
+	  "  64M, at least 1M): larger ones stream to stdout", NULL },
 	{ "max-accepts", 0, CLI_OPT_MAX_ACCEPTS, required_argument, "=N",
 	  CLI_LISTEN, CLI_GROUP_SERVER,
 	  "stop listening after N connections (implies -k)", NULL },
@@ -81,7 +85,8 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES, "same as --format=null", NULL },
 	{ "chunk-size", 0, CLI_OPT_CHUNK_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
-	  "raw input: largest message made from one read\n  (default 64K, at most --max-size)",
+	  "raw input: largest message made from one read\n"
+	  "  (default 64K, at most --max-size)",
 	  NULL },
 	{ "max-size", 0, CLI_OPT_MAX_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,

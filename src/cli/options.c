@@ -15,6 +15,8 @@
 #define DEFAULT_PICKLE_PROTOCOL 4	/* what Python 3.8-3.13 send */
 #define DEFAULT_MAX_CONNS 100
 #define MAX_CONNS 100000
+#define DEFAULT_MAX_BUFFER (64 * 1024 * 1024)
+#define MIN_MAX_BUFFER (1024 * 1024)
 
 void cli_options_init(struct cli_options *o)
 {
@@ -27,6 +29,7 @@ void cli_options_init(struct cli_options *o)
 		.max_size = DEFAULT_MAX_SIZE,
 		.pickle_protocol = DEFAULT_PICKLE_PROTOCOL,
 		.max_conns = DEFAULT_MAX_CONNS,
+		.max_buffer = DEFAULT_MAX_BUFFER,
 	};
 }
 
@@ -204,6 +207,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 	case CLI_OPT_MAX_CONNS:
 		return set_size_option(o, &o->max_conns, arg, 1, MAX_CONNS,
 				       "--max-conns");
+	case CLI_OPT_MAX_BUFFER:
+		return set_size_option(o, &o->max_buffer, arg, MIN_MAX_BUFFER,
+				       UINT64_MAX >> 2, "--max-buffer");
 	case CLI_OPT_MAX_ACCEPTS:
 		o->keep_open = true;
 		return set_size_option(o, &o->max_accepts, arg, 1,
@@ -395,6 +401,8 @@ static int check_server_options(struct cli_options *o)
 		return invalid(o, "%s needs -k (--keep-open)", o->tag ?
 			       "--tag" : o->broadcast ? "--broadcast"
 						      : "--max-conns");
+	if (o->max_buffer != DEFAULT_MAX_BUFFER && !o->keep_open)
+		return invalid(o, "%s needs -k (--keep-open)", "--max-buffer");
 	if (o->tag && o->exec_argv)
 		return conflict(o, "--tag", "--exec");
 	if (o->broadcast && o->exec_argv)

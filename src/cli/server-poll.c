@@ -25,6 +25,8 @@
 
 #define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
+#define STALL_MS 10000		/* a big message's sender silent: dropped */
 
 struct client {
 	struct conn_channel *c;
@@ -38,6 +40,14 @@ struct client {
 	char name[NAME_MAX_LEN];
 	char *json_name;	/* --tag --out json: name as a JSON string */
 	size_t json_name_len;
+	/* A message over its share of --max-buffer needs stdout to itself
+	 * (struct server's holder); until then it waits, its first piece in
+	 * whole, the rest in its socket. */
+	bool big;
+	uint64_t big_total;
+	uint64_t streamed;	/* bytes of it already on stdout */
+	bool at_line_start;	/* --tag: the next streamed byte starts a line */
+	int64_t stall_deadline;	/* the holder must send more before it */
 };
 
 /* ------------------------------------------------------------- clients */
@@ -62,8 +72,39 @@ static void client_drop(struct server *s, size_t i)
 
 	/* A #FAILURE#, best effort: the client is gone either way. */
 	(void)conn_channel_write_some(cl->c);
+	if (s->holder == cl)
+		s->holder = NULL;
 	client_free(cl);
 	s->clients[i] = s->clients[--s->n];
+}
+
+/* stdout is free again for the clients waiting with big messages. */
+static void release_stdout(struct server *s, struct client *cl)
+{
+	if (s->holder == cl)
+		s->holder = NULL;
+	cl->big = false;
+	cl->big_total = cl->streamed = 0;
+}
+
+/*
+ * The holder of stdout goes before its message is whole.  Nothing of a
+ * held message was written: it is lost with the client's warning.  Part
+ * of a streamed one is on stdout already and cannot be taken back: the
+ * listener stops (exit 5) rather than go on with a cut message there.
+ */
+static void holder_gone(struct server *s, struct client *cl)
+{
+	if (cl->streamed) {
+		snprintf(s->detail, s->capacity, "%s: message %llu is cut "
+			 "after %llu of its %llu bytes, written to stdout as "
+			 "they came: stopping", cl->name,
+			 (unsigned long long)cl->received + 1,
+			 (unsigned long long)cl->streamed,
+			 (unsigned long long)cl->big_total);
+		s->cut = true;
+	}
+	release_stdout(s, cl);
 }
 
 /* Logs why a client goes, and lets it go; the server goes on. */
@@ -76,6 +117,8 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
+	if (s->holder == cl)
+		holder_gone(s, cl);
 }
 
 /* A message of the client's that cannot be held, rendered or queued
@@ -219,34 +262,37 @@ static int append_json_tagged(struct server *s, struct client *cl,
 }
 
 /*
- * The tag at the start of each record of data (records end in sep); with
- * close, the last one (maybe empty) gets its sep, as a plain format ends
- * a message.  Without it, a record-ending byte inside a message would
- * start a line on which the message could forge another peer's tag.
+ * The tag at the start of each record of data (records end in sep), data
+ * starting one if *at_start; with close, the last record (maybe empty)
+ * gets its sep, as a plain format ends a message.  Without it, a
+ * record-ending byte inside a message would start a line on which the
+ * message could forge another peer's tag.  A message streamed in pieces
+ * keeps *at_start from one to the next.
  */
 static int append_tagged_records(struct server *s, const struct client *cl,
 				 const char *data, size_t len, char sep,
-				 bool close)
+				 bool close, bool *at_start)
 {
 	const char *end;
 	size_t part;
 	int rc = 0;
 
-	while (rc == 0) {
+	while (len > 0 && rc == 0) {
 		end = memchr(data, sep, len);
 		part = end ? (size_t)(end - data) + 1 : len;
-		if (part == 0 && !close)
-			break;
-		rc = append_tag(s, cl);
+		if (*at_start)
+			rc = append_tag(s, cl);
 		if (rc == 0)
 			rc = conn_buffer_append(&s->out, data, part);
-		if (end == NULL) {
-			if (rc == 0 && close)
-				rc = conn_buffer_append(&s->out, &sep, 1);
-			break;
-		}
+		*at_start = end != NULL;
 		data += part;
 		len -= part;
+	}
+	if (rc == 0 && close && *at_start)
+		rc = append_tag(s, cl);
+	if (rc == 0 && close) {
+		rc = conn_buffer_append(&s->out, &sep, 1);
+		*at_start = true;
 	}
 	return rc;
 }
@@ -255,7 +301,10 @@ static int append_tagged_records(struct server *s, const struct client *cl,
 static int append_tagged_lines(struct server *s, const struct client *cl,
 			       const char *text, size_t len)
 {
-	return append_tagged_records(s, cl, text, len, '\n', false);
+	bool at_start = true;
+
+	return append_tagged_records(s, cl, text, len, '\n', false,
+				     &at_start);
 }
 
 /* --tag --out lines (null): a message holding newlines (NULs) of its own
@@ -308,9 +357,12 @@ static int render_message(struct server *s, struct client *cl,
 	size_t len;
 	int rc;
 
-	if (tag_each_record(s, data, size, &sep))
+	if (tag_each_record(s, data, size, &sep)) {
+		bool at_start = true;
+
 		return append_tagged_records(s, cl, (const char *)data, size,
-					     sep, true);
+					     sep, true, &at_start);
+	}
 	if (!conn_format_is_whole(f)) {
 		/* The plain formats: one tag before the message, whose
 		 * payload may hold newlines of its own. */
@@ -351,11 +403,24 @@ static int render_message(struct server *s, struct client *cl,
 	return rc;
 }
 
+/* One more message of the client's is out (or discarded, --send-only). */
+static void count_message(struct server *s, struct client *cl, uint64_t size)
+{
+	conn_buffer_commit(&s->out);
+	release_stdout(s, cl);
+	cl->received++;
+	s->received++;
+	s->progress.received++;
+	s->progress.received_bytes += size;
+	if (s->o->count && s->received >= s->o->count)
+		s->count_reached = true;
+}
+
 /* A whole message from a client: to stdout, or back with --echo. */
 static int deliver(struct server *s, struct client *cl)
 {
 	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data, conn_buffer_len(w), 0,
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
 				conn_buffer_len(w) };
 	int rc = 0;
 
@@ -364,26 +429,173 @@ static int deliver(struct server *s, struct client *cl)
 		rc = client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
 		rc = render_message(s, cl, p.data, p.size);
-	conn_buffer_clear(w);
+	/* A big message's memory goes back now, not when its client goes. */
+	if (w->cap > PIECE_MAX)
+		conn_buffer_free(w);
+	else
+		conn_buffer_clear(w);
 	if (rc) {
 		conn_buffer_drop_partial(&s->out); /* no half a rendering */
 		return rc;
 	}
-	conn_buffer_commit(&s->out);
-	cl->received++;
-	s->received++;
-	s->progress.received++;
-	s->progress.received_bytes += p.size;
-	if (s->o->count && s->received >= s->o->count)
-		s->count_reached = true;
+	count_message(s, cl, p.size);
 	return 0;
 }
 
 static bool client_may_read(const struct server *s, const struct client *cl)
 {
 	return !cl->closing && !s->count_reached &&
+	       (s->holder == NULL || s->holder == cl) &&
 	       conn_buffer_len(&s->out) < OUT_HIGH &&
 	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
+}
+
+/* ------------------------------------------------- the memory budget */
+
+/*
+ * Half of --max-buffer is shared among --max-conns clients: a message up
+ * to a share (64K at least) is held whole, by any number of clients at
+ * once.  A bigger one needs stdout to itself: it is streamed in the plain
+ * formats, held whole (up to the other half) to be rendered in the
+ * others; the other clients wait in their socket buffers meanwhile.
+ */
+static bool is_big(const struct server *s, uint64_t total)
+{
+	uint64_t share = s->o->max_buffer / 2 / s->o->max_conns;
+
+	return !s->o->echo && !s->o->send_only &&
+	       total > (share < PIECE_MAX ? PIECE_MAX : share);
+}
+
+static bool streams(const struct server *s)
+{
+	return !conn_format_is_whole(s->o->out_format);
+}
+
+/* A piece of the holder's message straight to stdout, committed: it goes
+ * out whatever comes next (see holder_gone()). */
+static int stream_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	enum conn_format f = s->o->out_format;
+	char sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	int rc;
+
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL)) {
+		rc = append_tagged_records(s, cl, (const char *)p->data,
+					   p->size, sep, conn_piece_is_last(p),
+					   &cl->at_line_start);
+	} else {
+		rc = conn_buffer_reserve(&s->out, NAME_MAX_LEN + 1 +
+					 conn_encode_bound(f, p->size),
+					 SIZE_MAX);
+		if (rc == 0 && s->o->tag && conn_piece_is_first(p))
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			conn_buffer_extend(&s->out, conn_encode_piece(
+				s->out.data + s->out.end, f, p));
+	}
+	if (rc)
+		return rc;
+	conn_buffer_commit(&s->out);
+	cl->streamed += p->size;
+	if (conn_piece_is_last(p))
+		count_message(s, cl, p->total);
+	return 0;
+}
+
+/* The client's big message gets stdout: what it holds of it goes first
+ * (streamed), or, whole already, is rendered. */
+static int hold_stdout(struct server *s, struct client *cl)
+{
+	struct conn_buffer *w = &cl->whole;
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
+				cl->big_total };
+	int rc = 0;
+
+	s->holder = cl;
+	cl->at_line_start = true;
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (p.size && streams(s)) {
+		conn_channel_trace_frame(cl->c, '<', &p);
+		rc = stream_piece(s, cl, &p);
+		conn_buffer_free(w);
+	} else if (p.size == cl->big_total && p.size) {
+		rc = deliver(s, cl);
+	}
+	return rc;
+}
+
+/* A big message to be rendered must fit in the other half of the budget. */
+static int check_big(struct server *s, struct client *cl, uint64_t total)
+{
+	char why[300];
+
+	if (streams(s) || total <= s->o->max_buffer / 2)
+		return 0;
+	snprintf(why, sizeof(why), "message %llu (%llu bytes) is over half "
+		 "of --max-buffer (%llu bytes), what --out %s may hold to "
+		 "render it; the client is dropped",
+		 (unsigned long long)cl->received + 1,
+		 (unsigned long long)total,
+		 (unsigned long long)s->o->max_buffer,
+		 conn_format_name(s->o->out_format));
+	client_fail(s, cl, CONN_ETOOBIG, why);
+	return CONN_ETOOBIG;
+}
+
+/* One piece of a client's message: held until whole, or streamed. */
+static int client_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	int rc;
+
+	if (conn_piece_is_first(p) && is_big(s, p->total)) {
+		if (check_big(s, cl, p->total))
+			return 0;	/* dropped, with its warning */
+		cl->big = true;
+		cl->big_total = p->total;
+		if (s->holder == NULL && (rc = hold_stdout(s, cl)) != 0)
+			return rc;
+	}
+	if (s->holder == cl && streams(s)) {
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		return stream_piece(s, cl, p);
+	}
+	if (s->o->send_only) {
+		/* Read and discarded: nothing to hold. */
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		if (conn_piece_is_last(p))
+			count_message(s, cl, p->total);
+		return 0;
+	}
+	rc = conn_buffer_append(&cl->whole, p->data, p->size);
+	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
+		rc = deliver(s, cl);
+	return rc;
+}
+
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
+ * stall of its).  Returns the ms until its deadline, or -1. */
+static int expire_holder(struct server *s)
+{
+	struct client *cl = s->holder;
+	int64_t left;
+
+	if (cl == NULL)
+		return -1;
+	if (conn_buffer_len(&s->out) >= OUT_HIGH ||
+	    conn_channel_received(cl->c))
+		cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	left = cl->stall_deadline - conn_clock_ms();
+	if (left > 0)
+		return left > 1000000 ? 1000000 : (int)left;
+	client_fail(s, cl, CONN_ETIMEDOUT, "sent nothing for 10 s inside a "
+		    "message that holds stdout; the client is dropped");
+	return -1;
 }
 
 /* Takes the whole messages in the client's queue while stdout has room;
@@ -395,19 +607,26 @@ static void client_messages(struct server *s, struct client *cl)
 	int rc = CONN_EAGAIN;
 
 	while (client_may_read(s, cl)) {
-		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+		if (cl->big && s->holder == NULL) {
+			rc = hold_stdout(s, cl);
+			if (rc) {
+				client_lost(s, cl, rc, cl->big_total);
+				return;
+			}
+			continue;
+		}
+		rc = conn_channel_take_piece(&p, c, PIECE_MAX);
 		if (rc)
 			break;
-		rc = conn_buffer_append(&cl->whole, p.data, p.size);
-		if (rc == 0 && conn_piece_is_last(&p))
-			rc = deliver(s, cl);
+		rc = client_piece(s, cl, &p);
 		if (rc) {
 			client_lost(s, cl, rc, p.total);
 			return;
 		}
 	}
-	/* Its end of stream counts even while stdout is full. */
-	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing &&
+	/* Its end of stream counts even while stdout is full, but not before
+	 * a big message it holds whole has had its turn. */
+	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing && !cl->big &&
 	    conn_channel_peer_eof(c) &&
 	    conn_channel_received(c) == 0)
 		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
@@ -534,8 +753,15 @@ static int read_stdin(struct server *s)
 
 static int write_stdout(struct server *s)
 {
-	return conn_buffer_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
-				    "stdout", s->out.mark);
+	int rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
+				      s->out_fd, "stdout", s->out.mark);
+
+	/* A big rendering's room goes back once it is out; appending
+	 * allocates anew. */
+	if (rc == 0 && conn_buffer_len(&s->out) == 0 &&
+	    s->out.cap > 2 * OUT_HIGH)
+		conn_buffer_free(&s->out);
+	return rc;
 }
 
 /* ------------------------------------------------------------- the loop */
@@ -621,8 +847,11 @@ static int step(struct server *s)
 
 	for (i = 0; i < s->n; i++)
 		if (s->clients[i]->authed &&
-		    conn_channel_received(s->clients[i]->c))
+		    (conn_channel_received(s->clients[i]->c) ||
+		     (s->clients[i]->big && s->holder == NULL)))
 			client_messages(s, s->clients[i]);
+	if (s->cut)
+		return CONN_ETRUNC;	/* s->detail says which */
 	rc = pump_stdin(s);
 	if (rc == 0)
 		rc = write_stdout(s);
@@ -691,6 +920,13 @@ static int serve_loop(struct server *s)
 			break;
 		conn_progress_tick(&s->progress);
 		timeout = expire_handshakes(s);
+		due = expire_holder(s);
+		if (s->cut) {
+			rc = CONN_ETRUNC;
+			break;
+		}
+		if (timeout < 0 || (due >= 0 && due < timeout))
+			timeout = due;
 		due = conn_progress_wait_ms(&s->progress);
 		if (timeout < 0 || (due >= 0 && due < timeout))
 			timeout = due;

@@ -183,6 +183,17 @@ $name two
 	for _ in $(seq 100); do [[ $(tr -cd '\0' <"$T/N.out" | wc -c) -ge 3 ]] && break; sleep 0.05; done
 	name=$(tr '\0' '\n' <"$T/N.out" | head -1 | cut -d' ' -f1)
 	cmp <(printf '%s a\0%s 127\0%s b\0' "$name" "$name" "$name") "$T/N.out" || fail "$(xxd "$T/N.out")"
+	# a message too big to hold is streamed: still every line tagged
+	"$PYTHON" -c 'import struct, sys
+m = b"x" * 99 + b"\n127.0.0.1:1 forged\n" + b"y" * 1000000
+sys.stdout.buffer.write(struct.pack("!i", len(m)) + m)' >"$T/big"
+	listen B --idle -k --tag --max-accepts 1 127.0.0.1:0
+	run_to C --in "$T/big" conn-client --in frames --close-on-eof "$ADDR"
+	expect_exit B 0
+	[[ $(wc -l <"$T/B.out") == 3 ]] || fail "$(cut -c1-40 "$T/B.out")"
+	name=$(head -1 "$T/B.out" | cut -d' ' -f1)
+	[[ $(grep -c "^$name " "$T/B.out") == 3 && $(tail -1 "$T/B.out" | wc -c) == $((${#name} + 1 + 1000000 + 1)) ]] ||
+		fail "$(cut -c1-40 "$T/B.out")"
 }
 
 # tagged_json FILE N PEER_ERE: FILE has N lines, each one JSON object (as

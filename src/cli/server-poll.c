@@ -956,15 +956,25 @@ static void server_free(struct server *s)
 		server_stop_listening(s);
 }
 
-/* Whole messages already accepted for stdout still go out at the end. */
-static void drain_stdout(struct server *s)
+/* Whole messages already accepted for stdout still go out at the end;
+ * those that cannot are an error, not a quiet end (exit 1); quiet keeps
+ * the detail of the error that ended the loop. */
+static int drain_stdout(struct server *s, bool quiet)
 {
 	struct pollfd pfd = { s->out_fd, POLLOUT, 0 };
+	int rc = 0;
 
-	while (s->out.mark > s->out.start && write_stdout(s) == 0 &&
-	       s->out.mark > s->out.start)
+	while (s->out.mark > s->out.start &&
+	       (rc = write_stdout(s)) == 0 && s->out.mark > s->out.start)
 		if (poll(&pfd, 1, 5000) <= 0)
 			break;
+	if (rc == 0 && s->out.mark > s->out.start && !quiet) {
+		snprintf(s->detail, s->capacity, "stdout took nothing for 5 "
+			 "s: %zu bytes of whole messages are not written",
+			 s->out.mark - s->out.start);
+		rc = CONN_EIO;
+	}
+	return quiet ? 0 : rc;
 }
 
 int server_poll_run(struct server *s)
@@ -988,8 +998,13 @@ int server_poll_run(struct server *s)
 			    o->progress_width, s->log, s->log_ctx);
 	if (rc == 0)
 		rc = serve_loop(s);
-	if (rc != CONN_EPIPE)
-		drain_stdout(s);
+	if (rc != CONN_EPIPE) {
+		int out_rc = drain_stdout(s, rc && rc != CONN_EINTR);
+
+		/* A stop signal is a quiet end, unless messages are lost. */
+		if ((rc == 0 || rc == CONN_EINTR) && out_rc)
+			rc = out_rc;
+	}
 	conn_progress_end(&s->progress);
 	server_free(s);
 	return rc;

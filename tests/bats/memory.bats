@@ -149,3 +149,23 @@ keep_open() {
 	rendered quoted "$T/first" >"$T/want"
 	cmp "$T/want" "$T/L.out" || fail "stdout: $(head -c 300 "$T/L.out")"
 }
+
+@test "stopped (SIGTERM) with whole messages stdout will not take: exit 1 and one line saying so, with and without -k" {
+	local k
+	"$PYTHON" -c 'print(("m" * 999 + "\n") * 300, end="")' >"$T/in"
+	for k in -k ""; do
+		rm -f "$T/fifo"
+		mkfifo "$T/fifo"
+		# the reader holds the pipe open and never reads
+		spawn R bash -c 'exec sleep 30 <"$1"' _ "$T/fifo"
+		spawn L bash -c 'exec conn-listen $2 127.0.0.1:0 >"$1"' _ "$T/fifo" "$k"
+		wait_listening L
+		run_to C --in "$T/in" conn-client --close-on-eof "$ADDR"
+		expect_exit C 0
+		sleep 0.5
+		kill -TERM "$(inner_pid L)"
+		expect_exit L 1 15
+		assert_err_only L '^conn-listen: stdout took nothing for 5 s: [0-9]+ bytes of whole messages are not written$'
+		kill "${BG_PID[R]}" 2>/dev/null || true
+	done
+}

@@ -48,6 +48,7 @@ struct cli_options {
 	int64_t wait_ms;
 	enum conn_format in_format, out_format;
 	size_t chunk_size;
+	bool chunk_size_given;		/* --chunk-size, not the default */
 	uint64_t max_size;
 	const char **data;
 	size_t *data_len;
@@ -65,6 +66,7 @@ struct cli_options {
 	int report_fd;			/* -k --exec child: a pipe to the
 					 * server, a newline once the peer is
 					 * authenticated; -1: none */
+	uint64_t max_buffer;		/* -k: bytes of messages held, about */
 	uint64_t max_accepts;		/* in all, then stop; 0 = no limit */
 	bool tag;			/* prefix output with the peer's address */
 	bool broadcast;			/* stdin messages to every client */
@@ -87,7 +89,8 @@ enum cli_option_code {
 	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
-	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS
+	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,
+	CLI_OPT_MAX_BUFFER
 };
 
 /* conn-bench's own option codes. */

@@ -47,14 +47,19 @@ static const struct cli_option_spec shared_options[] = {
 	  "  a new one makes the oldest of them (1 s or more)\n"
 	  "  go, with a chance of R% rising to 100% at F\n"
 	  "  (default 10:30:100; N alone: N:100:N)", NULL },
+	{ "max-buffer", 0, CLI_OPT_MAX_BUFFER, required_argument, "=BYTES",
+	  CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k: memory for received messages, about (default\n"
+	  "  64M, at least 1M): larger ones stream to stdout", NULL },
 	{ "max-accepts", 0, CLI_OPT_MAX_ACCEPTS, required_argument, "=N",
 	  CLI_LISTEN, CLI_GROUP_SERVER,
 	  "stop listening after N connections (implies -k)", NULL },
 	{ "tag", 0, CLI_OPT_TAG, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_SERVER,
 	  "prefix each message on stdout with the peer's\n"
-	  "  address (text formats); with --out json, one\n"
-	  "  object: {\"peer\": ADDRESS, \"message\": ...}", NULL },
+	  "  address (text formats: each of its lines, so that\n"
+	  "  none passes for another peer's); with --out json,\n"
+	  "  one object: {\"peer\": ADDRESS, \"message\": ...}", NULL },
 	{ "broadcast", 0, CLI_OPT_BROADCAST, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_SERVER, "-k: send each stdin message to every client",
 	  NULL },
@@ -96,7 +101,8 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES, "same as --format=null", NULL },
 	{ "chunk-size", 0, CLI_OPT_CHUNK_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
-	  "raw input: largest message made from one read\n  (default 64K)",
+	  "raw input: largest message made from one read\n"
+	  "  (default 64K, at most --max-size)",
 	  NULL },
 	{ "max-size", 0, CLI_OPT_MAX_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,

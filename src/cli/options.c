@@ -20,6 +20,8 @@
 #define MAX_CONNS 100000
 #define DEFAULT_MAX_SENDQ (4ull << 20)	/* room for a few big messages */
 #define DEFAULT_SEND_TIMEOUT_MS 30000
+#define DEFAULT_MAX_BUFFER (64 * 1024 * 1024)
+#define MIN_MAX_BUFFER (1024 * 1024)
 
 void cli_options_init(struct cli_options *o)
 {
@@ -38,6 +40,7 @@ void cli_options_init(struct cli_options *o)
 		.startups_rate = DEFAULT_STARTUPS_RATE,
 		.startups_full = DEFAULT_STARTUPS_FULL,
 		.report_fd = -1,
+		.max_buffer = DEFAULT_MAX_BUFFER,
 	};
 }
 
@@ -261,6 +264,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 				       "--max-conns");
 	case CLI_OPT_MAX_STARTUPS:
 		return set_startups(o, arg);
+	case CLI_OPT_MAX_BUFFER:
+		return set_size_option(o, &o->max_buffer, arg, MIN_MAX_BUFFER,
+				       UINT64_MAX >> 2, "--max-buffer");
 	case CLI_OPT_MAX_ACCEPTS:
 		o->keep_open = true;
 		return set_size_option(o, &o->max_accepts, arg, 1,
@@ -297,6 +303,7 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		rc = set_size_option(o, &n, arg, 1, MAX_CHUNK_SIZE,
 				     "--chunk-size");
 		o->chunk_size = (size_t)n;
+		o->chunk_size_given = true;
 		return rc;
 	case CLI_OPT_MAX_SIZE:
 		return set_size_option(o, &o->max_size, arg, 0,
@@ -445,6 +452,21 @@ static int check_sendq_options(struct cli_options *o)
 	return 0;
 }
 
+/* --in raw makes messages of up to --chunk-size bytes: one over
+ * --max-size would be sent although the peer is told to refuse it.  The
+ * default chunk shrinks to --max-size (the decoder's doing); one asked
+ * for is a usage error, not a silent change. */
+static int check_chunk_size(struct cli_options *o)
+{
+	if (o->in_format != CONN_FORMAT_RAW || !o->chunk_size_given ||
+	    o->max_size == 0 || o->chunk_size <= o->max_size)
+		return 0;
+	snprintf(o->detail, sizeof(o->detail), "--chunk-size (%zu bytes) is "
+		 "over --max-size (%llu bytes): no message may be larger",
+		 o->chunk_size, (unsigned long long)o->max_size);
+	return CONN_EINVAL;
+}
+
 /* What only makes sense for some output formats or modes. */
 static int check_server_options(struct cli_options *o)
 {
@@ -458,6 +480,8 @@ static int check_server_options(struct cli_options *o)
 			       "--tag" : o->broadcast ? "--broadcast" :
 			       o->startups_set ? "--max-startups"
 					       : "--max-conns");
+	if (o->max_buffer != DEFAULT_MAX_BUFFER && !o->keep_open)
+		return invalid(o, "%s needs -k (--keep-open)", "--max-buffer");
 	if (o->tag && o->exec_argv)
 		return conflict(o, "--tag", "--exec");
 	if (o->broadcast && o->exec_argv)
@@ -486,7 +510,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		return conflict(o, "--authkey", "--authkey-file");
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
-	if (check_server_options(o))
+	if (check_server_options(o) || check_chunk_size(o))
 		return CONN_EINVAL;
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);

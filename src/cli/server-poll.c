@@ -29,6 +29,8 @@
 #define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
 #define WAIT_MAX_MS 1000000	/* poll's longest wait */
+#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
+#define STALL_MS 10000		/* a big message's sender silent: dropped */
 
 struct client {
 	struct conn_channel *c;
@@ -46,6 +48,14 @@ struct client {
 	char name[NAME_MAX_LEN];
 	char *json_name;	/* --tag --out json: name as a JSON string */
 	size_t json_name_len;
+	/* A message over its share of --max-buffer needs stdout to itself
+	 * (struct server's holder); until then it waits, its first piece in
+	 * whole, the rest in its socket. */
+	bool big;
+	uint64_t big_total;
+	uint64_t streamed;	/* bytes of it already on stdout */
+	bool at_line_start;	/* --tag: the next streamed byte starts a line */
+	int64_t stall_deadline;	/* the holder must send more before it */
 };
 
 /* ------------------------------------------------------------- clients */
@@ -73,8 +83,39 @@ static void client_drop(struct server *s, size_t i)
 
 	/* A #FAILURE#, best effort: the client is gone either way. */
 	CONN_IGNORE(conn_channel_write_some(cl->c));
+	if (s->holder == cl)
+		s->holder = NULL;
 	client_free(cl);
 	s->clients[i] = s->clients[--s->n];
+}
+
+/* stdout is free again for the clients waiting with big messages. */
+static void release_stdout(struct server *s, struct client *cl)
+{
+	if (s->holder == cl)
+		s->holder = NULL;
+	cl->big = false;
+	cl->big_total = cl->streamed = 0;
+}
+
+/*
+ * The holder of stdout goes before its message is whole.  Nothing of a
+ * held message was written: it is lost with the client's warning.  Part
+ * of a streamed one is on stdout already and cannot be taken back: the
+ * listener stops (exit 5) rather than go on with a cut message there.
+ */
+static void holder_gone(struct server *s, struct client *cl)
+{
+	if (cl->streamed) {
+		snprintf(s->detail, s->capacity, "%s: message %llu is cut "
+			 "after %llu of its %llu bytes, written to stdout as "
+			 "they came: stopping", cl->name,
+			 (unsigned long long)cl->received + 1,
+			 (unsigned long long)cl->streamed,
+			 (unsigned long long)cl->big_total);
+		s->cut = true;
+	}
+	release_stdout(s, cl);
 }
 
 /* Logs why a client goes, and lets it go; the server goes on. */
@@ -87,19 +128,23 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
+	if (s->holder == cl)
+		holder_gone(s, cl);
 }
 
 /* A message of the client's that cannot be held, rendered or queued
  * (out of memory) is lost: the client goes with a warning that says so,
  * rather than the loss going unseen; the others go on. */
-static void client_lost(struct server *s, struct client *cl, int rc)
+static void client_lost(struct server *s, struct client *cl, int rc,
+			uint64_t size)
 {
 	char why[160];
 
-	snprintf(why, sizeof(why), "message %llu is lost: %s; the client is "
-		 "dropped", (unsigned long long)cl->received + 1,
-		 conn_strerror(rc));
+	snprintf(why, sizeof(why), "message %llu (%llu bytes) is lost: %s; "
+		 "the client is dropped", (unsigned long long)cl->received + 1,
+		 (unsigned long long)size, conn_strerror(rc));
 	client_fail(s, cl, rc, why);
+	conn_buffer_free(&cl->whole);	/* given back now, not at the close */
 }
 
 /* After the handshake (or at once without a key): --data greets it. */
@@ -298,24 +343,63 @@ static int append_json_tagged(struct server *s, struct client *cl,
 	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
 }
 
+/*
+ * The tag at the start of each record of data (records end in sep), data
+ * starting one if *at_start; with close, the last record (maybe empty)
+ * gets its sep, as a plain format ends a message.  Without it, a
+ * record-ending byte inside a message would start a line on which the
+ * message could forge another peer's tag.  A message streamed in pieces
+ * keeps *at_start from one to the next.
+ */
+static int append_tagged_records(struct server *s, const struct client *cl,
+				 const char *data, size_t len, char sep,
+				 bool close, bool *at_start)
+{
+	const char *end;
+	size_t part;
+	int rc = 0;
+
+	while (len > 0 && rc == 0) {
+		end = memchr(data, sep, len);
+		part = end ? (size_t)(end - data) + 1 : len;
+		if (*at_start)
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			rc = conn_buffer_append(&s->out, data, part);
+		*at_start = end != NULL;
+		data += part;
+		len -= part;
+	}
+	if (rc == 0 && close && *at_start)
+		rc = append_tag(s, cl);
+	if (rc == 0 && close) {
+		rc = conn_buffer_append(&s->out, &sep, 1);
+		*at_start = true;
+	}
+	return rc;
+}
+
 /* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
 static int append_tagged_lines(struct server *s, const struct client *cl,
 			       const char *text, size_t len)
 {
-	const char *nl;
-	size_t line;
-	int rc = 0;
+	bool at_start = true;
 
-	while (len > 0 && rc == 0) {
-		nl = memchr(text, '\n', len);
-		line = nl ? (size_t)(nl - text) + 1 : len;
-		rc = append_tag(s, cl);
-		if (rc == 0)
-			rc = conn_buffer_append(&s->out, text, line);
-		text += line;
-		len -= line;
-	}
-	return rc;
+	return append_tagged_records(s, cl, text, len, '\n', false,
+				     &at_start);
+}
+
+/* --tag --out lines (null): a message holding newlines (NULs) of its own
+ * has every line tagged, as ncat --chat does, so that none can pass for
+ * another peer's. */
+static bool tag_each_record(const struct server *s, const uint8_t *data,
+			    size_t size, char *sep)
+{
+	enum conn_format f = s->o->out_format;
+
+	*sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	return s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL) &&
+	       memchr(data, *sep, size) != NULL;
 }
 
 /*
@@ -350,11 +434,17 @@ static int render_message(struct server *s, struct client *cl,
 {
 	enum conn_format f = s->o->out_format;
 	struct conn_piece p = { data, size, 0, size };
-	char why[200], *text = NULL;
+	char why[200], *text = NULL, sep;
 	bool hex;
 	size_t len;
 	int rc;
 
+	if (tag_each_record(s, data, size, &sep)) {
+		bool at_start = true;
+
+		return append_tagged_records(s, cl, (const char *)data, size,
+					     sep, true, &at_start);
+	}
 	if (!conn_format_is_whole(f)) {
 		/* The plain formats: one tag before the message, whose
 		 * payload may hold newlines of its own. */
@@ -395,11 +485,24 @@ static int render_message(struct server *s, struct client *cl,
 	return rc;
 }
 
+/* One more message of the client's is out (or discarded, --send-only). */
+static void count_message(struct server *s, struct client *cl, uint64_t size)
+{
+	conn_buffer_commit(&s->out);
+	release_stdout(s, cl);
+	cl->received++;
+	s->received++;
+	s->progress.received++;
+	s->progress.received_bytes += size;
+	if (s->o->count && s->received >= s->o->count)
+		s->count_reached = true;
+}
+
 /* A whole message from a client: to stdout, or back with --echo. */
 static int deliver(struct server *s, struct client *cl)
 {
 	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data, conn_buffer_len(w), 0,
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
 				conn_buffer_len(w) };
 	int rc = 0;
 
@@ -408,26 +511,173 @@ static int deliver(struct server *s, struct client *cl)
 		rc = client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
 		rc = render_message(s, cl, p.data, p.size);
-	conn_buffer_clear(w);
+	/* A big message's memory goes back now, not when its client goes. */
+	if (w->cap > PIECE_MAX)
+		conn_buffer_free(w);
+	else
+		conn_buffer_clear(w);
 	if (rc) {
 		conn_buffer_drop_partial(&s->out); /* no half a rendering */
 		return rc;
 	}
-	conn_buffer_commit(&s->out);
-	cl->received++;
-	s->received++;
-	s->progress.received++;
-	s->progress.received_bytes += p.size;
-	if (s->o->count && s->received >= s->o->count)
-		s->count_reached = true;
+	count_message(s, cl, p.size);
 	return 0;
 }
 
 static bool client_may_read(const struct server *s, const struct client *cl)
 {
 	return !cl->closing && !s->count_reached &&
+	       (s->holder == NULL || s->holder == cl) &&
 	       conn_buffer_len(&s->out) < OUT_HIGH &&
 	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
+}
+
+/* ------------------------------------------------- the memory budget */
+
+/*
+ * Half of --max-buffer is shared among --max-conns clients: a message up
+ * to a share (64K at least) is held whole, by any number of clients at
+ * once.  A bigger one needs stdout to itself: it is streamed in the plain
+ * formats, held whole (up to the other half) to be rendered in the
+ * others; the other clients wait in their socket buffers meanwhile.
+ */
+static bool is_big(const struct server *s, uint64_t total)
+{
+	uint64_t share = s->o->max_buffer / 2 / s->o->max_conns;
+
+	return !s->o->echo && !s->o->send_only &&
+	       total > (share < PIECE_MAX ? PIECE_MAX : share);
+}
+
+static bool streams(const struct server *s)
+{
+	return !conn_format_is_whole(s->o->out_format);
+}
+
+/* A piece of the holder's message straight to stdout, committed: it goes
+ * out whatever comes next (see holder_gone()). */
+static int stream_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	enum conn_format f = s->o->out_format;
+	char sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	int rc;
+
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL)) {
+		rc = append_tagged_records(s, cl, (const char *)p->data,
+					   p->size, sep, conn_piece_is_last(p),
+					   &cl->at_line_start);
+	} else {
+		rc = conn_buffer_reserve(&s->out, NAME_MAX_LEN + 1 +
+					 conn_encode_bound(f, p->size),
+					 SIZE_MAX);
+		if (rc == 0 && s->o->tag && conn_piece_is_first(p))
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			conn_buffer_extend(&s->out, conn_encode_piece(
+				s->out.data + s->out.end, f, p));
+	}
+	if (rc)
+		return rc;
+	conn_buffer_commit(&s->out);
+	cl->streamed += p->size;
+	if (conn_piece_is_last(p))
+		count_message(s, cl, p->total);
+	return 0;
+}
+
+/* The client's big message gets stdout: what it holds of it goes first
+ * (streamed), or, whole already, is rendered. */
+static int hold_stdout(struct server *s, struct client *cl)
+{
+	struct conn_buffer *w = &cl->whole;
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
+				cl->big_total };
+	int rc = 0;
+
+	s->holder = cl;
+	cl->at_line_start = true;
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (p.size && streams(s)) {
+		conn_channel_trace_frame(cl->c, '<', &p);
+		rc = stream_piece(s, cl, &p);
+		conn_buffer_free(w);
+	} else if (p.size == cl->big_total && p.size) {
+		rc = deliver(s, cl);
+	}
+	return rc;
+}
+
+/* A big message to be rendered must fit in the other half of the budget. */
+static int check_big(struct server *s, struct client *cl, uint64_t total)
+{
+	char why[300];
+
+	if (streams(s) || total <= s->o->max_buffer / 2)
+		return 0;
+	snprintf(why, sizeof(why), "message %llu (%llu bytes) is over half "
+		 "of --max-buffer (%llu bytes), what --out %s may hold to "
+		 "render it; the client is dropped",
+		 (unsigned long long)cl->received + 1,
+		 (unsigned long long)total,
+		 (unsigned long long)s->o->max_buffer,
+		 conn_format_name(s->o->out_format));
+	client_fail(s, cl, CONN_ETOOBIG, why);
+	return CONN_ETOOBIG;
+}
+
+/* One piece of a client's message: held until whole, or streamed. */
+static int client_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	int rc;
+
+	if (conn_piece_is_first(p) && is_big(s, p->total)) {
+		if (check_big(s, cl, p->total))
+			return 0;	/* dropped, with its warning */
+		cl->big = true;
+		cl->big_total = p->total;
+		if (s->holder == NULL && (rc = hold_stdout(s, cl)) != 0)
+			return rc;
+	}
+	if (s->holder == cl && streams(s)) {
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		return stream_piece(s, cl, p);
+	}
+	if (s->o->send_only) {
+		/* Read and discarded: nothing to hold. */
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		if (conn_piece_is_last(p))
+			count_message(s, cl, p->total);
+		return 0;
+	}
+	rc = conn_buffer_append(&cl->whole, p->data, p->size);
+	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
+		rc = deliver(s, cl);
+	return rc;
+}
+
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
+ * stall of its).  Returns the ms until its deadline, or -1. */
+static int expire_holder(struct server *s)
+{
+	struct client *cl = s->holder;
+	int64_t left;
+
+	if (cl == NULL)
+		return -1;
+	if (conn_buffer_len(&s->out) >= OUT_HIGH ||
+	    conn_channel_received(cl->c))
+		cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	left = cl->stall_deadline - conn_clock_ms();
+	if (left > 0)
+		return left > 1000000 ? 1000000 : (int)left;
+	client_fail(s, cl, CONN_ETIMEDOUT, "sent nothing for 10 s inside a "
+		    "message that holds stdout; the client is dropped");
+	return -1;
 }
 
 /* Takes the whole messages in the client's queue while stdout has room;
@@ -439,19 +689,26 @@ static void client_messages(struct server *s, struct client *cl)
 	int rc = CONN_EAGAIN;
 
 	while (client_may_read(s, cl)) {
-		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+		if (cl->big && s->holder == NULL) {
+			rc = hold_stdout(s, cl);
+			if (rc) {
+				client_lost(s, cl, rc, cl->big_total);
+				return;
+			}
+			continue;
+		}
+		rc = conn_channel_take_piece(&p, c, PIECE_MAX);
 		if (rc)
 			break;
-		rc = conn_buffer_append(&cl->whole, p.data, p.size);
-		if (rc == 0 && conn_piece_is_last(&p))
-			rc = deliver(s, cl);
+		rc = client_piece(s, cl, &p);
 		if (rc) {
-			client_lost(s, cl, rc);
+			client_lost(s, cl, rc, p.total);
 			return;
 		}
 	}
-	/* Its end of stream counts even while stdout is full. */
-	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing &&
+	/* Its end of stream counts even while stdout is full, but not before
+	 * a big message it holds whole has had its turn. */
+	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing && !cl->big &&
 	    conn_channel_peer_eof(c) &&
 	    conn_channel_received(c) == 0)
 		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
@@ -652,8 +909,15 @@ static int read_stdin(struct server *s)
 
 static int write_stdout(struct server *s)
 {
-	return conn_buffer_write_fd(&s->out, s->detail, s->capacity, s->out_fd,
-				    "stdout", s->out.mark);
+	int rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
+				      s->out_fd, "stdout", s->out.mark);
+
+	/* A big rendering's room goes back once it is out; appending
+	 * allocates anew. */
+	if (rc == 0 && conn_buffer_len(&s->out) == 0 &&
+	    s->out.cap > 2 * OUT_HIGH)
+		conn_buffer_free(&s->out);
+	return rc;
 }
 
 /* ------------------------------------------------------------- the loop */
@@ -798,8 +1062,11 @@ static int step(struct server *s)
 
 	for (i = 0; i < s->n; i++)
 		if (s->clients[i]->authed &&
-		    conn_channel_received(s->clients[i]->c))
+		    (conn_channel_received(s->clients[i]->c) ||
+		     (s->clients[i]->big && s->holder == NULL)))
 			client_messages(s, s->clients[i]);
+	if (s->cut)
+		return CONN_ETRUNC;	/* s->detail says which */
 	rc = pump_stdin(s);
 	if (rc == 0)
 		rc = write_stdout(s);
@@ -876,6 +1143,11 @@ static int serve_loop(struct server *s)
 			break;
 		conn_progress_tick(&s->progress);
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
+		timeout = sooner(timeout, expire_holder(s));
+		if (s->cut) {
+			rc = CONN_ETRUNC;
+			break;
+		}
 		timeout = sooner(timeout, conn_progress_wait_ms(&s->progress));
 		timeout = sooner(timeout, server_log_flush(s, false));
 		if (s->l && server_accept_wait_ms(s))
@@ -906,15 +1178,25 @@ static void server_free(struct server *s)
 		server_stop_listening(s);
 }
 
-/* Whole messages already accepted for stdout still go out at the end. */
-static void drain_stdout(struct server *s)
+/* Whole messages already accepted for stdout still go out at the end;
+ * those that cannot are an error, not a quiet end (exit 1); quiet keeps
+ * the detail of the error that ended the loop. */
+static int drain_stdout(struct server *s, bool quiet)
 {
 	struct pollfd pfd = { s->out_fd, POLLOUT, 0 };
+	int rc = 0;
 
-	while (s->out.mark > s->out.start && write_stdout(s) == 0 &&
-	       s->out.mark > s->out.start)
+	while (s->out.mark > s->out.start &&
+	       (rc = write_stdout(s)) == 0 && s->out.mark > s->out.start)
 		if (poll(&pfd, 1, 5000) <= 0)
 			break;
+	if (rc == 0 && s->out.mark > s->out.start && !quiet) {
+		snprintf(s->detail, s->capacity, "stdout took nothing for 5 "
+			 "s: %zu bytes of whole messages are not written",
+			 s->out.mark - s->out.start);
+		rc = CONN_EIO;
+	}
+	return quiet ? 0 : rc;
 }
 
 int server_poll_run(struct server *s)
@@ -938,8 +1220,13 @@ int server_poll_run(struct server *s)
 			    o->progress_width, s->log, s->log_ctx);
 	if (rc == 0)
 		rc = serve_loop(s);
-	if (rc != CONN_EPIPE)
-		drain_stdout(s);
+	if (rc != CONN_EPIPE) {
+		int out_rc = drain_stdout(s, rc && rc != CONN_EINTR);
+
+		/* A stop signal is a quiet end, unless messages are lost. */
+		if ((rc == 0 || rc == CONN_EINTR) && out_rc)
+			rc = out_rc;
+	}
 	conn_progress_end(&s->progress);
 	server_free(s);
 	return rc;

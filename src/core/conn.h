@@ -640,7 +640,7 @@ const char *conn_format_name(enum conn_format f);
 struct conn_decoder {
 	enum conn_format format;
 	uint64_t max_size;	/* longest message that is built whole */
-	size_t chunk_size;	/* raw: longest message */
+	size_t chunk_size;	/* raw: longest message (max_size at most) */
 	int pickle_protocol;	/* json: the protocol to pickle with */
 	uint64_t line;		/* line number, for messages */
 	/* The message being handed out. */
@@ -653,6 +653,8 @@ struct conn_decoder {
 	char detail[120];
 };
 
+/* A decoder of f; max_size 0 is no limit.  Raw chunks are cut to
+ * max_size when chunk_size is larger: no message over it comes out. */
 void conn_decoder_init(struct conn_decoder *d, enum conn_format f,
 		       uint64_t max_size, size_t chunk_size);
 void conn_decoder_free(struct conn_decoder *d);

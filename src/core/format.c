@@ -59,6 +59,9 @@ bool conn_format_is_whole(enum conn_format f)
 void conn_decoder_init(struct conn_decoder *d, enum conn_format f,
 		       uint64_t max_size, size_t chunk_size)
 {
+	/* A raw chunk is a message: --max-size bounds it too. */
+	if (max_size && chunk_size > max_size)
+		chunk_size = (size_t)max_size;
 	*d = (struct conn_decoder){ .format = f, .max_size = max_size,
 				    .chunk_size = chunk_size, .line = 1,
 				    .pickle_protocol = 4 };

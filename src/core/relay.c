@@ -245,6 +245,18 @@ static int render_whole(struct relay *r)
 	return rc;
 }
 
+/* A message that cannot be held or rendered ends the relay (exit 1): the
+ * words say which one is lost and how big it was, for it is not on
+ * stdout, not even in part. */
+static int message_lost(struct relay *r, const struct conn_piece *p)
+{
+	detail_set(r->detail, r->capacity, "message %llu (%llu bytes) is "
+		   "lost: out of memory", (unsigned long long)r->received + 1,
+		   (unsigned long long)p->total);
+	conn_buffer_free(&r->whole);
+	return CONN_ENOMEM;
+}
+
 /* Gathers pieces for a whole-message format, then renders. */
 static int gather_piece(struct relay *r, const struct conn_piece *p)
 {
@@ -252,7 +264,7 @@ static int gather_piece(struct relay *r, const struct conn_piece *p)
 
 	if (rc == 0 && conn_piece_is_last(p))
 		rc = render_whole(r);
-	return rc;
+	return rc == CONN_ENOMEM ? message_lost(r, p) : rc;
 }
 
 static int deliver_piece(struct relay *r, const struct conn_piece *p)
@@ -366,8 +378,19 @@ static int write_output(struct relay *r, size_t limit)
 				    "stdout", limit);
 }
 
-/* Writes every whole message held for stdout, waiting as needed. */
-static int drain_output(struct relay *r)
+/* Whole messages that stdout would not take in time are lost: an error
+ * (exit 1), not a quiet end. */
+static int output_stuck(struct relay *r)
+{
+	detail_set(r->detail, r->capacity, "stdout took nothing for %d s: "
+		   "%zu bytes of whole messages are not written",
+		   DRAIN_MS / 1000, r->out.mark - r->out.start);
+	return CONN_EIO;
+}
+
+/* Writes every whole message held for stdout, waiting as needed; quiet
+ * keeps the detail of the error that ended the relay. */
+static int drain_output(struct relay *r, bool quiet)
 {
 	struct pollfd pfd = { .fd = r->out_fd, .events = POLLOUT };
 	int rc;
@@ -377,7 +400,7 @@ static int drain_output(struct relay *r)
 		if (rc)
 			return rc;
 		if (r->out.mark > r->out.start && poll(&pfd, 1, DRAIN_MS) <= 0)
-			return 0;
+			return quiet ? CONN_EIO : output_stuck(r);
 	}
 	return 0;
 }
@@ -587,9 +610,10 @@ int conn_relay_run(char *detail, size_t capacity, struct conn_channel *c,
 		rc = relay_loop(&r);
 	/* Whatever ended the loop, whole messages already accepted go on. */
 	if (rc != CONN_EPIPE && !cfg->send_only) {
-		int out_rc = drain_output(&r);
+		int out_rc = drain_output(&r, rc && rc != CONN_EINTR);
 
-		if (rc == 0)
+		/* A stop signal is a quiet end, unless messages are lost. */
+		if ((rc == 0 || rc == CONN_EINTR) && out_rc)
 			rc = out_rc;
 	}
 	if (rc && rc != CONN_EPIPE)

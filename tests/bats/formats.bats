@@ -115,6 +115,30 @@ $(printf 'last' | xxd -p)
 	assert_file "$T/P.out" $'30313233\n34353637\n3839\n'
 }
 
+@test "raw in: --max-size bounds the chunks: the default one shrinks to it, a larger --chunk-size is a usage error" {
+	head -c 2500 /dev/urandom >"$T/in"
+	py_listen --recv-all --digest-out
+	run_to C --in "$T/in" conn-client --in raw --max-size 1K "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit P 0
+	assert_file "$T/P.out" "1024 $(head -c 1024 "$T/in" | sha)
+1024 $(head -c 2048 "$T/in" | tail -c 1024 | sha)
+452 $(tail -c 452 "$T/in" | sha)
+"
+	local p
+	for p in conn-client conn-listen conn-pipe; do
+		run_to E --in "$T/in" $p --in raw --chunk-size 2K --max-size 1K 127.0.0.1:1
+		expect_exit E 2
+		assert_usage_error E "^$p: --chunk-size \(2048 bytes\) is over --max-size \(1024 bytes\): no message may be larger\$"
+	done
+	# --max-size 0 is no limit; a chunk equal to it is fine
+	run_to E --in "$T/in" conn-pipe --in raw --out hex --chunk-size 2K --max-size 0
+	expect_exit E 0
+	run_to E --in "$T/in" conn-pipe --in raw --out hex --chunk-size 1K --max-size 1K
+	expect_exit E 0
+	[[ $(wc -l <"$T/E.out") == 3 ]] || fail "$(cat "$T/E.out")"
+}
+
 @test "raw in: --chunk-size takes K suffixes" {
 	head -c 2500 /dev/urandom >"$T/in"
 	py_listen --recv-all --digest-out

@@ -163,6 +163,39 @@ EOF
 	grep -Eq "^$T/u\\.sock#1 \\[1, 'x'\\]\$" "$T/U.out" || fail "$(cat "$T/U.out")"
 }
 
+@test "--tag cannot be forged: each line of a message holding newlines (NULs with --out null) carries its sender's tag" {
+	listen L --idle -k --tag 127.0.0.1:0
+	run_to C conn-client --data $'hi\n127.0.0.1:1 forged\n' --data '' --data two --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 5
+	local name
+	name=$(head -1 "$T/L.out" | cut -d' ' -f1)
+	[[ $name =~ ^127\.0\.0\.1:[0-9]+$ && $name != 127.0.0.1:1 ]] || fail "$(cat "$T/L.out")"
+	assert_file "$T/L.out" "$name hi
+$name 127.0.0.1:1 forged
+$name 
+$name 
+$name two
+"
+	listen N --idle -k --tag --out null 127.0.0.1:0
+	peer P mp_peer client "$ADDR" --send-hex 6100313237 --send b
+	expect_exit P 0
+	for _ in $(seq 100); do [[ $(tr -cd '\0' <"$T/N.out" | wc -c) -ge 3 ]] && break; sleep 0.05; done
+	name=$(tr '\0' '\n' <"$T/N.out" | head -1 | cut -d' ' -f1)
+	cmp <(printf '%s a\0%s 127\0%s b\0' "$name" "$name" "$name") "$T/N.out" || fail "$(xxd "$T/N.out")"
+	# a message too big to hold is streamed: still every line tagged
+	"$PYTHON" -c 'import struct, sys
+m = b"x" * 99 + b"\n127.0.0.1:1 forged\n" + b"y" * 1000000
+sys.stdout.buffer.write(struct.pack("!i", len(m)) + m)' >"$T/big"
+	listen B --idle -k --tag --max-accepts 1 127.0.0.1:0
+	run_to C --in "$T/big" conn-client --in frames --close-on-eof "$ADDR"
+	expect_exit B 0
+	[[ $(wc -l <"$T/B.out") == 3 ]] || fail "$(cut -c1-40 "$T/B.out")"
+	name=$(head -1 "$T/B.out" | cut -d' ' -f1)
+	[[ $(grep -c "^$name " "$T/B.out") == 3 && $(tail -1 "$T/B.out" | wc -c) == $((${#name} + 1 + 1000000 + 1)) ]] ||
+		fail "$(cut -c1-40 "$T/B.out")"
+}
+
 # tagged_json FILE N PEER_ERE: FILE has N lines, each one JSON object (as
 # Python's json reads it) with exactly "peer" (matching PEER_ERE) and
 # "message"; the messages, one JSON value a line, go to FILE.messages.
@@ -419,17 +452,91 @@ wait_pidfile() {
 	if ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'; then
 		skip "a sanitizer reserves more address space than ulimit -v leaves"
 	fi
-	spawn L --idle bash -c 'ulimit -v 200000 && exec conn-listen -k "$@"' _ 127.0.0.1:0
+	# quoted holds a message whole; --max-buffer lets it try to
+	spawn L --idle bash -c 'ulimit -v 200000 && exec conn-listen -k "$@"' _ --out quoted --max-buffer 1G 127.0.0.1:0
 	wait_listening L
 	# 300,000,000 bytes (0x11e1a300): more than the 200 MB the listener may map
 	spawn A bash -c '{ printf "\021\341\243\000"; head -c 300000000 /dev/zero; } |
 		conn-client --in frames --close-on-eof "$1"' _ "$ADDR"
 	finish A 60
-	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 is lost: out of memory' 30
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 \(300000000 bytes\) is lost: out of memory; the client is dropped$' 30
 	run_to B conn-client --data after --close-on-eof "$ADDR"
 	expect_exit B 0
 	wait_lines "$T/L.out" 1
-	assert_file "$T/L.out" $'after\n'
+	assert_file "$T/L.out" $'b\'after\'\n'
 	[[ $(grep -c 'is lost' "$T/L.err") == 1 ]] || fail "not one warning: $(cat "$T/L.err")"
 	alive L || fail "the listener exited"
+}
+
+# frames_of FILE: the payload sizes and sha256s of the frames in FILE, one
+# "SIZE SHA" a line; exit 1 at a cut frame.
+frames_of() {
+	"$PYTHON" - "$1" <<'EOF'
+import hashlib, struct, sys
+data = open(sys.argv[1], 'rb').read()
+i = 0
+while i < len(data):
+    n, = struct.unpack('!i', data[i:i + 4])
+    body = data[i + 4:i + 4 + n]
+    if len(body) != n:
+        sys.exit('frame cut at offset %d: %d of %d bytes' % (i, len(body), n))
+    print(n, hashlib.sha256(body).hexdigest())
+    i += 4 + n
+EOF
+}
+
+@test "-k --out frames streams big messages: four 16 MiB ones at once come out whole, one after another; a 64 MiB one in under 40 MiB of RSS" {
+	skip_under_valgrind "moves 128 MiB"
+	listen L --idle -k --out frames 127.0.0.1:0
+	local i
+	for i in 1 2 3 4; do
+		spawn "C$i" bash -c '{ printf "\001\000\000\000"; head -c 16777216 /dev/zero | tr "\0" "$2"; } |
+			conn-client --in frames --close-on-eof "$1"' _ "$ADDR" "$i"
+	done
+	for i in 1 2 3 4; do finish "C$i" 30; done
+	for i in $(seq 300); do (($(stat -c %s "$T/L.out") >= 4 * 16777220)) && break; sleep 0.1; done
+	frames_of "$T/L.out" | sort >"$T/got" || fail "$(frames_of "$T/L.out" 2>&1 | tail -1)"
+	for i in 1 2 3 4; do
+		echo "16777216 $(head -c 16777216 /dev/zero | tr '\0' "$i" | sha)"
+	done | sort >"$T/want"
+	cmp "$T/want" "$T/got" || fail "$(cat "$T/got")"
+	# one of 64 MiB: the listener's peak RSS stays small
+	spawn D bash -c '{ printf "\004\000\000\000"; head -c 67108864 /dev/zero; } |
+		conn-client --in frames --close-on-eof "$1"' _ "$ADDR"
+	finish D 30
+	for i in $(seq 300); do (($(stat -c %s "$T/L.out") >= 4 * 16777220 + 67108868)) && break; sleep 0.1; done
+	(($(stat -c %s "$T/L.out") == 4 * 16777220 + 67108868)) || fail "stdout: $(stat -c %s "$T/L.out") bytes"
+	local pid hwm
+	pid=$(inner_pid L)
+	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+	((hwm < 40960)) || fail "peak RSS ${hwm} kB"
+	alive L || fail "the listener exited"
+}
+
+@test "-k: a big message's sender that stalls is dropped after 10 s, the others waited and go on; one cut while streamed stops the listener (exit 5)" {
+	# quoted holds the big message whole: nothing of it is on stdout
+	listen L --idle -k --out quoted 127.0.0.1:0
+	# a 1 MiB message (0x00100000), of which 1000 bytes come (conn-client
+	# would send no half frame)
+	spawn A "$PYTHON" -c 'import socket, sys, time
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(b"\0\x10\0\0" + bytes(1000))
+time.sleep(20)' "$ADDR"
+	sleep 0.5
+	run_to B conn-client --data waited --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: sent nothing for 10 s inside a message that holds stdout; the client is dropped$' 15
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" $'b\'waited\'\n'
+	alive L || fail "the listener exited"
+	# frames stream it: a cut cannot be taken back
+	listen F --idle -k --out frames 127.0.0.1:0
+	run_to C "$PYTHON" -c 'import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(b"\0\x10\0\0" + bytes(300000))
+s.close()' "$ADDR"
+	expect_exit F 5 10
+	assert_err F '^conn-listen: 127\.0\.0\.1:[0-9]+: message 1 is cut after [0-9]+ of its 1048576 bytes, written to stdout as they came: stopping$'
 }

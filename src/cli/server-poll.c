@@ -11,7 +11,8 @@
  * reading is dropped (--max-sendq, --send-timeout) rather than let it
  * hold the others up.
  */
-#include "server.h"
+#include "server-poll.h"
+
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,38 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
-#define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
-#define WAIT_MAX_MS 1000000	/* poll's longest wait */
-#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
-#define STALL_MS 10000		/* a big message's sender silent: dropped */
-
-struct client {
-	struct conn_channel *c;
-	struct conn_auth auth;
-	bool authed;
-	bool closing;		/* the client is done: flush, then close */
-	bool abandoned;		/* closing without flushing: it reads not */
-	int64_t deadline;	/* of the handshake, or -1 */
-	int64_t since;		/* accepted at (ms) */
-	bool heard;		/* it has sent a byte */
-	uint64_t serial;	/* accept order: the newest gets stdin */
-	uint64_t received;
-	int64_t moved_at;	/* when its send queue last moved or filled */
-	struct conn_buffer whole;	/* the message being gathered */
-	char name[NAME_MAX_LEN];
-	char *json_name;	/* --tag --out json: name as a JSON string */
-	size_t json_name_len;
-	/* A message over its share of --max-buffer needs stdout to itself
-	 * (struct server's holder); until then it waits, its first piece in
-	 * whole, the rest in its socket. */
-	bool big;
-	uint64_t big_total;
-	uint64_t streamed;	/* bytes of it already on stdout */
-	bool at_line_start;	/* --tag: the next streamed byte starts a line */
-	int64_t stall_deadline;	/* the holder must send more before it */
-};
-
 /* ------------------------------------------------------------- clients */
 
 static void client_free(struct client *cl)
@@ -70,7 +39,7 @@ static void client_free(struct client *cl)
 
 /* Queues one message for the client without ever blocking; the clock
  * of --send-timeout starts when its queue stops being empty. */
-static int client_queue(struct client *cl, const void *data, size_t size)
+int poll_client_queue(struct client *cl, const void *data, size_t size)
 {
 	if (conn_channel_queued(cl->c) == 0)
 		cl->moved_at = conn_clock_ms();
@@ -90,7 +59,7 @@ static void client_drop(struct server *s, size_t i)
 }
 
 /* stdout is free again for the clients waiting with big messages. */
-static void release_stdout(struct server *s, struct client *cl)
+void poll_release_stdout(struct server *s, struct client *cl)
 {
 	if (s->holder == cl)
 		s->holder = NULL;
@@ -104,7 +73,7 @@ static void release_stdout(struct server *s, struct client *cl)
  * of a streamed one is on stdout already and cannot be taken back: the
  * listener stops (exit 5) rather than go on with a cut message there.
  */
-static void holder_gone(struct server *s, struct client *cl)
+void poll_holder_gone(struct server *s, struct client *cl)
 {
 	if (cl->streamed) {
 		snprintf(s->detail, s->capacity, "%s: message %llu is cut "
@@ -115,12 +84,12 @@ static void holder_gone(struct server *s, struct client *cl)
 			 (unsigned long long)cl->big_total);
 		s->cut = true;
 	}
-	release_stdout(s, cl);
+	poll_release_stdout(s, cl);
 }
 
 /* Logs why a client goes, and lets it go; the server goes on. */
-static void client_fail(struct server *s, struct client *cl, int rc,
-			const char *why)
+void poll_client_fail(struct server *s, struct client *cl, int rc,
+		      const char *why)
 {
 	char text[400];
 
@@ -129,21 +98,21 @@ static void client_fail(struct server *s, struct client *cl, int rc,
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
 	if (s->holder == cl)
-		holder_gone(s, cl);
+		poll_holder_gone(s, cl);
 }
 
 /* A message of the client's that cannot be held, rendered or queued
  * (out of memory) is lost: the client goes with a warning that says so,
  * rather than the loss going unseen; the others go on. */
-static void client_lost(struct server *s, struct client *cl, int rc,
-			uint64_t size)
+void poll_client_lost(struct server *s, struct client *cl, int rc,
+		      uint64_t size)
 {
 	char why[160];
 
 	snprintf(why, sizeof(why), "message %llu (%llu bytes) is lost: %s; "
 		 "the client is dropped", (unsigned long long)cl->received + 1,
 		 (unsigned long long)size, conn_strerror(rc));
-	client_fail(s, cl, rc, why);
+	poll_client_fail(s, cl, rc, why);
 	conn_buffer_free(&cl->whole);	/* given back now, not at the close */
 }
 
@@ -161,7 +130,7 @@ static int client_ready(struct server *s, struct client *cl)
 		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)",
 			   cl->name, cl->auth.peer_digest);
 	for (i = 0; i < s->o->data_count && rc == 0; i++) {
-		rc = client_queue(cl, s->o->data[i], s->o->data_len[i]);
+		rc = poll_client_queue(cl, s->o->data[i], s->o->data_len[i]);
 		s->progress.sent++;
 		s->progress.sent_bytes += s->o->data_len[i];
 	}
@@ -179,8 +148,8 @@ static void client_handshake(struct server *s, struct client *cl)
 	if (rc == 0)
 		rc = client_ready(s, cl);
 	if (rc && rc != CONN_EAGAIN)
-		client_fail(s, cl, rc, cl->authed ? NULL
-				       : conn_channel_detail(cl->c));
+		poll_client_fail(s, cl, rc, cl->authed ? NULL
+					    : conn_channel_detail(cl->c));
 }
 
 static void start_handshake(struct server *s, struct client *cl)
@@ -291,435 +260,11 @@ static int accept_one(struct server *s)
 	if (s->o->key)
 		start_handshake(s, cl);
 	else if ((rc = client_ready(s, cl)) != 0)
-		client_fail(s, cl, rc, NULL);	/* no memory for --data */
+		/* no memory for --data */
+		poll_client_fail(s, cl, rc, NULL);
 	return 0;
 }
 
-/* ------------------------------------------------------ client -> stdout */
-
-/* --tag: "NAME " (the room is the caller's to make). */
-static int append_tag(struct server *s, const struct client *cl)
-{
-	int rc = conn_buffer_append(&s->out, cl->name, strlen(cl->name));
-
-	return rc ? rc : conn_buffer_append(&s->out, " ", 1);
-}
-
-/* --tag --out json wraps each message in an object instead of prefixing
- * it, so that every line stays one JSON value (a file of them is JSON
- * Lines, which jq reads). */
-static bool tag_as_json(const struct server *s)
-{
-	return s->o->tag && s->o->out_format == CONN_FORMAT_JSON;
-}
-
-/* '{"peer": NAME, "message": ' (the caller closes the object). */
-static int open_json_tag(struct server *s, struct client *cl)
-{
-	static const char head[] = "{\"peer\": ", middle[] = ", \"message\": ";
-	int rc = 0;
-
-	if (cl->json_name == NULL)
-		rc = conn_json_quote(&cl->json_name, &cl->json_name_len,
-				     cl->name, strlen(cl->name));
-	if (rc == 0)
-		rc = conn_buffer_append(&s->out, head, sizeof(head) - 1);
-	if (rc == 0)
-		rc = conn_buffer_append(&s->out, cl->json_name,
-					cl->json_name_len);
-	return rc ? rc : conn_buffer_append(&s->out, middle,
-					    sizeof(middle) - 1);
-}
-
-/* --tag --out json: one message, whose rendering ends in a newline that
- * goes after the object's end. */
-static int append_json_tagged(struct server *s, struct client *cl,
-			      const char *text, size_t len)
-{
-	int rc = open_json_tag(s, cl);
-
-	if (rc == 0)
-		rc = conn_buffer_append(&s->out, text, len - 1);
-	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
-}
-
-/*
- * The tag at the start of each record of data (records end in sep), data
- * starting one if *at_start; with close, the last record (maybe empty)
- * gets its sep, as a plain format ends a message.  Without it, a
- * record-ending byte inside a message would start a line on which the
- * message could forge another peer's tag.  A message streamed in pieces
- * keeps *at_start from one to the next.
- */
-static int append_tagged_records(struct server *s, const struct client *cl,
-				 const char *data, size_t len, char sep,
-				 bool close, bool *at_start)
-{
-	const char *end;
-	size_t part;
-	int rc = 0;
-
-	while (len > 0 && rc == 0) {
-		end = memchr(data, sep, len);
-		part = end ? (size_t)(end - data) + 1 : len;
-		if (*at_start)
-			rc = append_tag(s, cl);
-		if (rc == 0)
-			rc = conn_buffer_append(&s->out, data, part);
-		*at_start = end != NULL;
-		data += part;
-		len -= part;
-	}
-	if (rc == 0 && close && *at_start)
-		rc = append_tag(s, cl);
-	if (rc == 0 && close) {
-		rc = conn_buffer_append(&s->out, &sep, 1);
-		*at_start = true;
-	}
-	return rc;
-}
-
-/* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
-static int append_tagged_lines(struct server *s, const struct client *cl,
-			       const char *text, size_t len)
-{
-	bool at_start = true;
-
-	return append_tagged_records(s, cl, text, len, '\n', false,
-				     &at_start);
-}
-
-/* --tag --out lines (null): a message holding newlines (NULs) of its own
- * has every line tagged, as ncat --chat does, so that none can pass for
- * another peer's. */
-static bool tag_each_record(const struct server *s, const uint8_t *data,
-			    size_t size, char *sep)
-{
-	enum conn_format f = s->o->out_format;
-
-	*sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
-	return s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL) &&
-	       memchr(data, *sep, size) != NULL;
-}
-
-/*
- * --keep-going: a message that is not a pickle, in hex, tagged as the
- * others are; with --tag --out json as {"__hex__": "..."}, so that every
- * line stays JSON.
- */
-static int append_hex(struct server *s, struct client *cl,
-		      const char *hex, size_t len)
-{
-	static const char hex_head[] = "{\"__hex__\": \"";
-	bool json = tag_as_json(s);
-	int rc = 0;
-
-	if (json)
-		rc = open_json_tag(s, cl);
-	if (rc == 0 && json)
-		rc = conn_buffer_append(&s->out, hex_head,
-					sizeof(hex_head) - 1);
-	else if (rc == 0 && s->o->tag)
-		rc = append_tag(s, cl);
-	/* In JSON, the hex line's newline goes after the object's end. */
-	if (rc == 0)
-		rc = conn_buffer_append(&s->out, hex, json ? len - 1 : len);
-	if (rc == 0 && json)
-		rc = conn_buffer_append(&s->out, "\"}}\n", 4);
-	return rc;
-}
-
-static int render_message(struct server *s, struct client *cl,
-			  const uint8_t *data, size_t size)
-{
-	enum conn_format f = s->o->out_format;
-	struct conn_piece p = { data, size, 0, size };
-	char why[200], *text = NULL, sep;
-	bool hex;
-	size_t len;
-	int rc;
-
-	if (tag_each_record(s, data, size, &sep)) {
-		bool at_start = true;
-
-		return append_tagged_records(s, cl, (const char *)data, size,
-					     sep, true, &at_start);
-	}
-	if (!conn_format_is_whole(f)) {
-		/* The plain formats: one tag before the message, whose
-		 * payload may hold newlines of its own. */
-		rc = conn_buffer_reserve(&s->out, conn_encode_bound(f, size) +
-					 NAME_MAX_LEN + 1, SIZE_MAX);
-		if (rc == 0 && s->o->tag)
-			rc = append_tag(s, cl);
-		if (rc == 0)
-			conn_buffer_extend(&s->out, conn_encode_piece(
-				s->out.data + s->out.end, f, &p));
-		return rc;
-	}
-	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
-				       data, size, s->o->keep_going);
-	if (rc == 0 && hex) {
-		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
-			   "as %s (%s); here it is in hex", cl->name,
-			   (unsigned long long)cl->received + 1,
-			   conn_format_name(f), why);
-		rc = append_hex(s, cl, text, len);
-		free(text);
-		return rc;
-	}
-	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
-		char line[300];
-
-		snprintf(line, sizeof(line), "message %llu: %s",
-			 (unsigned long long)cl->received + 1, why);
-		client_fail(s, cl, rc, line);
-		return 0;
-	}
-	if (rc == 0 && tag_as_json(s))
-		rc = append_json_tagged(s, cl, text, len);
-	else if (rc == 0)
-		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
-			       : conn_buffer_append(&s->out, text, len);
-	free(text);
-	return rc;
-}
-
-/* One more message of the client's is out (or discarded, --send-only). */
-static void count_message(struct server *s, struct client *cl, uint64_t size)
-{
-	conn_buffer_commit(&s->out);
-	release_stdout(s, cl);
-	cl->received++;
-	s->received++;
-	s->progress.received++;
-	s->progress.received_bytes += size;
-	if (s->o->count && s->received >= s->o->count)
-		s->count_reached = true;
-}
-
-/* A whole message from a client: to stdout, or back with --echo. */
-static int deliver(struct server *s, struct client *cl)
-{
-	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
-				conn_buffer_len(w) };
-	int rc = 0;
-
-	conn_channel_trace_frame(cl->c, '<', &p);
-	if (s->o->echo)
-		rc = client_queue(cl, p.data, p.size);
-	else if (!s->o->send_only)
-		rc = render_message(s, cl, p.data, p.size);
-	/* A big message's memory goes back now, not when its client goes. */
-	if (w->cap > PIECE_MAX)
-		conn_buffer_free(w);
-	else
-		conn_buffer_clear(w);
-	if (rc) {
-		conn_buffer_drop_partial(&s->out); /* no half a rendering */
-		return rc;
-	}
-	count_message(s, cl, p.size);
-	return 0;
-}
-
-static bool client_may_read(const struct server *s, const struct client *cl)
-{
-	return !cl->closing && !s->count_reached &&
-	       (s->holder == NULL || s->holder == cl) &&
-	       conn_buffer_len(&s->out) < OUT_HIGH &&
-	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
-}
-
-/* ------------------------------------------------- the memory budget */
-
-/*
- * Half of --max-buffer is shared among --max-conns clients: a message up
- * to a share (64K at least) is held whole, by any number of clients at
- * once.  A bigger one needs stdout to itself: it is streamed in the plain
- * formats, held whole (up to the other half) to be rendered in the
- * others; the other clients wait in their socket buffers meanwhile.
- */
-static bool is_big(const struct server *s, uint64_t total)
-{
-	uint64_t share = s->o->max_buffer / 2 / s->o->max_conns;
-
-	return !s->o->echo && !s->o->send_only &&
-	       total > (share < PIECE_MAX ? PIECE_MAX : share);
-}
-
-static bool streams(const struct server *s)
-{
-	return !conn_format_is_whole(s->o->out_format);
-}
-
-/* A piece of the holder's message straight to stdout, committed: it goes
- * out whatever comes next (see holder_gone()). */
-static int stream_piece(struct server *s, struct client *cl,
-			const struct conn_piece *p)
-{
-	enum conn_format f = s->o->out_format;
-	char sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
-	int rc;
-
-	cl->stall_deadline = conn_clock_ms() + STALL_MS;
-	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL)) {
-		rc = append_tagged_records(s, cl, (const char *)p->data,
-					   p->size, sep, conn_piece_is_last(p),
-					   &cl->at_line_start);
-	} else {
-		rc = conn_buffer_reserve(&s->out, NAME_MAX_LEN + 1 +
-					 conn_encode_bound(f, p->size),
-					 SIZE_MAX);
-		if (rc == 0 && s->o->tag && conn_piece_is_first(p))
-			rc = append_tag(s, cl);
-		if (rc == 0)
-			conn_buffer_extend(&s->out, conn_encode_piece(
-				s->out.data + s->out.end, f, p));
-	}
-	if (rc)
-		return rc;
-	conn_buffer_commit(&s->out);
-	cl->streamed += p->size;
-	if (conn_piece_is_last(p))
-		count_message(s, cl, p->total);
-	return 0;
-}
-
-/* The client's big message gets stdout: what it holds of it goes first
- * (streamed), or, whole already, is rendered. */
-static int hold_stdout(struct server *s, struct client *cl)
-{
-	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
-				cl->big_total };
-	int rc = 0;
-
-	s->holder = cl;
-	cl->at_line_start = true;
-	cl->stall_deadline = conn_clock_ms() + STALL_MS;
-	if (p.size && streams(s)) {
-		conn_channel_trace_frame(cl->c, '<', &p);
-		rc = stream_piece(s, cl, &p);
-		conn_buffer_free(w);
-	} else if (p.size == cl->big_total && p.size) {
-		rc = deliver(s, cl);
-	}
-	return rc;
-}
-
-/* A big message to be rendered must fit in the other half of the budget. */
-static int check_big(struct server *s, struct client *cl, uint64_t total)
-{
-	char why[300];
-
-	if (streams(s) || total <= s->o->max_buffer / 2)
-		return 0;
-	snprintf(why, sizeof(why), "message %llu (%llu bytes) is over half "
-		 "of --max-buffer (%llu bytes), what --out %s may hold to "
-		 "render it; the client is dropped",
-		 (unsigned long long)cl->received + 1,
-		 (unsigned long long)total,
-		 (unsigned long long)s->o->max_buffer,
-		 conn_format_name(s->o->out_format));
-	client_fail(s, cl, CONN_ETOOBIG, why);
-	return CONN_ETOOBIG;
-}
-
-/* One piece of a client's message: held until whole, or streamed. */
-static int client_piece(struct server *s, struct client *cl,
-			const struct conn_piece *p)
-{
-	int rc;
-
-	if (conn_piece_is_first(p) && is_big(s, p->total)) {
-		if (check_big(s, cl, p->total))
-			return 0;	/* dropped, with its warning */
-		cl->big = true;
-		cl->big_total = p->total;
-		if (s->holder == NULL && (rc = hold_stdout(s, cl)) != 0)
-			return rc;
-	}
-	if (s->holder == cl && streams(s)) {
-		if (conn_piece_is_first(p))
-			conn_channel_trace_frame(cl->c, '<', p);
-		return stream_piece(s, cl, p);
-	}
-	if (s->o->send_only) {
-		/* Read and discarded: nothing to hold. */
-		if (conn_piece_is_first(p))
-			conn_channel_trace_frame(cl->c, '<', p);
-		if (conn_piece_is_last(p))
-			count_message(s, cl, p->total);
-		return 0;
-	}
-	rc = conn_buffer_append(&cl->whole, p->data, p->size);
-	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
-		rc = deliver(s, cl);
-	return rc;
-}
-
-/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
- * stall of its).  Returns the ms until its deadline, or -1. */
-static int expire_holder(struct server *s)
-{
-	struct client *cl = s->holder;
-	int64_t left;
-
-	if (cl == NULL)
-		return -1;
-	if (conn_buffer_len(&s->out) >= OUT_HIGH ||
-	    conn_channel_received(cl->c))
-		cl->stall_deadline = conn_clock_ms() + STALL_MS;
-	left = cl->stall_deadline - conn_clock_ms();
-	if (left > 0)
-		return left > 1000000 ? 1000000 : (int)left;
-	client_fail(s, cl, CONN_ETIMEDOUT, "sent nothing for 10 s inside a "
-		    "message that holds stdout; the client is dropped");
-	return -1;
-}
-
-/* Takes the whole messages in the client's queue while stdout has room;
- * whatever goes wrong drops the client, with a warning. */
-static void client_messages(struct server *s, struct client *cl)
-{
-	struct conn_channel *c = cl->c;
-	struct conn_piece p;
-	int rc = CONN_EAGAIN;
-
-	while (client_may_read(s, cl)) {
-		if (cl->big && s->holder == NULL) {
-			rc = hold_stdout(s, cl);
-			if (rc) {
-				client_lost(s, cl, rc, cl->big_total);
-				return;
-			}
-			continue;
-		}
-		rc = conn_channel_take_piece(&p, c, PIECE_MAX);
-		if (rc)
-			break;
-		rc = client_piece(s, cl, &p);
-		if (rc) {
-			client_lost(s, cl, rc, p.total);
-			return;
-		}
-	}
-	/* Its end of stream counts even while stdout is full, but not before
-	 * a big message it holds whole has had its turn. */
-	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing && !cl->big &&
-	    conn_channel_peer_eof(c) &&
-	    conn_channel_received(c) == 0)
-		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
-	if (rc == CONN_ERESET) {
-		server_say(s, CONN_LOG_TRACE, "%s: closed after %llu messages",
-			   cl->name, (unsigned long long)cl->received);
-		cl->closing = true;
-	} else if (rc && rc != CONN_EAGAIN) {
-		client_fail(s, cl, rc, conn_channel_detail(c));
-	}
-}
 
 /* Reads what the client sent and acts on it; a failure drops the client
  * (with a warning), never the server. */
@@ -734,191 +279,15 @@ static void client_input(struct server *s, struct client *cl)
 		return;
 	cl->heard |= rc == 0 && conn_channel_received(cl->c) > 0;
 	if (rc) {
-		client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		return;
 	}
 	if (!cl->authed)
 		client_handshake(s, cl);
 	if (cl->authed && !cl->closing)
-		client_messages(s, cl);
+		poll_client_messages(s, cl);
 }
 
-/* ------------------------------------------------------ stdin -> clients */
-
-/* A client stdin may go to: authenticated and not on its way out. */
-static bool is_target(const struct client *cl)
-{
-	return cl->authed && !cl->closing;
-}
-
-/* Without --broadcast, the one client stdin goes to, or NULL. */
-static struct client *newest_client(const struct server *s)
-{
-	struct client *newest = NULL;
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (is_target(s->clients[i]) &&
-		    (newest == NULL || s->clients[i]->serial > newest->serial))
-			newest = s->clients[i];
-	return newest;
-}
-
-/* How much queued for a client makes stdin wait for it: TX_HIGH, or a
- * lower --max-sendq, so that a target stdin waits for is never over it. */
-static size_t sendq_high(const struct server *s)
-{
-	uint64_t max = s->o->max_sendq;
-
-	return max && max < TX_HIGH ? (size_t)max : TX_HIGH;
-}
-
-static bool has_room(const struct server *s, const struct client *cl)
-{
-	return conn_channel_queued(cl->c) < sendq_high(s);
-}
-
-/*
- * Whether stdin may go on: only its targets count, never an older client
- * that stopped reading.  The newest client must have room; with
- * --broadcast one client at least (the fastest sets the pace; one that
- * falls --max-sendq behind is dropped), or with --max-sendq=0 every one.
- */
-static bool targets_have_room(const struct server *s)
-{
-	const struct client *newest;
-	bool every = s->o->max_sendq == 0, any = false;
-	size_t i;
-
-	if (!s->o->broadcast) {
-		newest = newest_client(s);
-		return newest && has_room(s, newest);
-	}
-	for (i = 0; i < s->n; i++) {
-		if (!is_target(s->clients[i]))
-			continue;
-		if (has_room(s, s->clients[i]))
-			any = true;
-		else if (every)
-			return false;
-	}
-	return any;
-}
-
-/* Lets a client go at once, its queue unsent: it stopped reading.  The
- * next flush_clients() frees it. */
-static void client_abandon(struct server *s, struct client *cl,
-			   const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void client_abandon(struct server *s, struct client *cl,
-			   const char *fmt, ...)
-{
-	char why[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, why);
-	cl->closing = cl->abandoned = true;
-	conn_channel_discard_input(cl->c);
-}
-
-/* --broadcast: the message for one client, unless it is --max-sendq
- * behind already (IRC's "SendQ exceeded"): then it goes. */
-static int broadcast_to(struct server *s, struct client *cl)
-{
-	size_t queued = conn_channel_queued(cl->c);
-
-	if (s->o->max_sendq && queued >= s->o->max_sendq) {
-		client_abandon(s, cl, "dropped: it fell %zu bytes behind "
-			       "(--max-sendq %llu)", queued,
-			       (unsigned long long)s->o->max_sendq);
-		return 0;
-	}
-	return client_queue(cl, s->msg.data, conn_buffer_len(&s->msg));
-}
-
-/* The newest client, or with --broadcast every one, gets msg. */
-static int dispatch(struct server *s)
-{
-	struct client *newest;
-	size_t i;
-	int rc = 0;
-
-	if (s->o->broadcast) {
-		for (i = 0; i < s->n && rc == 0; i++)
-			if (is_target(s->clients[i]))
-				rc = broadcast_to(s, s->clients[i]);
-	} else if ((newest = newest_client(s)) != NULL) {
-		rc = client_queue(newest, s->msg.data,
-				  conn_buffer_len(&s->msg));
-	}
-	s->progress.sent++;
-	s->progress.sent_bytes += conn_buffer_len(&s->msg);
-	conn_buffer_clear(&s->msg);
-	s->msg_ready = false;
-	return rc;
-}
-
-/* Cuts stdin into messages and hands each to the clients. */
-static int pump_stdin(struct server *s)
-{
-	struct conn_piece p;
-	size_t used;
-	int rc;
-
-	while (!s->in_done && targets_have_room(s)) {
-		if (s->msg_ready) {
-			rc = dispatch(s);
-			if (rc)
-				return rc;
-			continue;
-		}
-		rc = conn_decoder_next(&s->dec, &p, &used,
-				       s->in.data + s->in.start,
-				       conn_buffer_len(&s->in), s->in_eof,
-				       SIZE_MAX);
-		if (rc == 0)
-			rc = conn_buffer_append(&s->msg, p.data, p.size);
-		conn_buffer_consume(&s->in, used);
-		if (rc == 0 && conn_piece_is_last(&p))
-			s->msg_ready = true;
-		if (rc == CONN_EAGAIN && used == 0) {
-			s->in_done = s->in_eof;
-			return 0;
-		}
-		if (rc && rc != CONN_EAGAIN) {
-			snprintf(s->detail, s->capacity, "%s",
-				 s->dec.detail);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static int read_stdin(struct server *s)
-{
-	return conn_buffer_read_fd(&s->in, &s->in_eof, s->detail, s->capacity,
-				   s->in_fd, "stdin",
-				   conn_decoder_window(&s->dec));
-}
-
-/* --------------------------------------------------------------- stdout */
-
-static int write_stdout(struct server *s)
-{
-	int rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
-				      s->out_fd, "stdout", s->out.mark);
-
-	/* A big rendering's room goes back once it is out; appending
-	 * allocates anew. */
-	if (rc == 0 && conn_buffer_len(&s->out) == 0 &&
-	    s->out.cap > 2 * OUT_HIGH)
-		conn_buffer_free(&s->out);
-	return rc;
-}
 
 /* ------------------------------------------------------------- the loop */
 
@@ -935,7 +304,7 @@ static int client_flush(struct client *cl)
 }
 
 /* Sends what each client has queued; lets go of the finished ones. */
-static void flush_clients(struct server *s)
+void poll_flush_clients(struct server *s)
 {
 	size_t i = 0;
 	struct client *cl;
@@ -945,7 +314,7 @@ static void flush_clients(struct server *s)
 		cl = s->clients[i];
 		rc = cl->abandoned ? 0 : client_flush(cl);
 		if (rc && !cl->closing)
-			client_fail(s, cl, rc, conn_channel_detail(cl->c));
+			poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		if (cl->closing && (rc || cl->abandoned ||
 				    conn_channel_queued(cl->c) == 0)) {
 			client_drop(s, i);
@@ -971,7 +340,7 @@ static int expire_handshakes(struct server *s)
 			int rc = conn_channel_handshake_timed_out(
 				cl->c, &cl->auth, s->o->handshake_timeout_ms);
 
-			client_fail(s, cl, rc, conn_channel_detail(cl->c));
+			poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		} else if (next < 0 || left < next) {
 			next = left;
 		}
@@ -1001,10 +370,10 @@ static int expire_sendqs(struct server *s)
 		if (left <= 0 && cl->closing)
 			cl->abandoned = true;
 		else if (left <= 0)
-			client_abandon(s, cl, "dropped: it read nothing for "
-				       "%g s (%zu bytes queued)",
-				       (double)limit / 1000.0,
-				       conn_channel_queued(cl->c));
+			poll_client_abandon(s, cl, "dropped: it read nothing "
+					    "for %g s (%zu bytes queued)",
+					    (double)limit / 1000.0,
+					    conn_channel_queued(cl->c));
 		/* The next step lets the abandoned go. */
 		left = cl->abandoned ? 0 : left;
 		if (next < 0 || left < next)
@@ -1064,13 +433,13 @@ static int step(struct server *s)
 		if (s->clients[i]->authed &&
 		    (conn_channel_received(s->clients[i]->c) ||
 		     (s->clients[i]->big && s->holder == NULL)))
-			client_messages(s, s->clients[i]);
+			poll_client_messages(s, s->clients[i]);
 	if (s->cut)
 		return CONN_ETRUNC;	/* s->detail says which */
-	rc = pump_stdin(s);
+	rc = poll_pump_stdin(s);
 	if (rc == 0)
-		rc = write_stdout(s);
-	flush_clients(s);
+		rc = poll_write_stdout(s);
+	poll_flush_clients(s);
 	return rc;
 }
 
@@ -1079,7 +448,7 @@ static int step(struct server *s)
  * waits for nothing: it goes at the next step. */
 static short client_events(const struct server *s, const struct client *cl)
 {
-	bool in = cl->authed ? client_may_read(s, cl) : !cl->closing;
+	bool in = cl->authed ? poll_client_may_read(s, cl) : !cl->closing;
 	short ev = in && !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
 
 	if (cl->abandoned)
@@ -1097,7 +466,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 	if (may_accept(s))
 		pfd[n++] = (struct pollfd){ conn_listener_fd(s->l), POLLIN, 0 };
 	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready &&
-	    targets_have_room(s))
+	    poll_targets_have_room(s))
 		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
 	if (s->out.mark > s->out.start)
 		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
@@ -1119,7 +488,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
 			accepting = true;
 		} else if (pfd[i].fd == s->in_fd) {
-			rc = read_stdin(s);
+			rc = poll_read_stdin(s);
 			if (rc)
 				return rc;
 		}
@@ -1143,7 +512,7 @@ static int serve_loop(struct server *s)
 			break;
 		conn_progress_tick(&s->progress);
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
-		timeout = sooner(timeout, expire_holder(s));
+		timeout = sooner(timeout, poll_expire_holder(s));
 		if (s->cut) {
 			rc = CONN_ETRUNC;
 			break;
@@ -1187,7 +556,7 @@ static int drain_stdout(struct server *s, bool quiet)
 	int rc = 0;
 
 	while (s->out.mark > s->out.start &&
-	       (rc = write_stdout(s)) == 0 && s->out.mark > s->out.start)
+	       (rc = poll_write_stdout(s)) == 0 && s->out.mark > s->out.start)
 		if (poll(&pfd, 1, 5000) <= 0)
 			break;
 	if (rc == 0 && s->out.mark > s->out.start && !quiet) {

@@ -1,0 +1,118 @@
+/*
+ * server-poll.h - what the three files of conn-listen -k's poll server
+ * share (server-poll.c: clients, handshakes, accepting and the loop;
+ * server-stdout.c: client messages to stdout, the memory budget;
+ * server-stdin.c: stdin to the clients).  Private to them; their
+ * cross-file functions carry the poll_ prefix.
+ */
+#ifndef CONN_SERVER_POLL_H
+#define CONN_SERVER_POLL_H
+
+#include "server.h"
+
+#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
+#define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+#define WAIT_MAX_MS 1000000	/* poll's longest wait */
+#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
+#define STALL_MS 10000		/* a big message's sender silent: dropped */
+
+struct client {
+	struct conn_channel *c;
+	struct conn_auth auth;
+	bool authed;
+	bool closing;		/* the client is done: flush, then close */
+	bool abandoned;		/* closing without flushing: it reads not */
+	int64_t deadline;	/* of the handshake, or -1 */
+	int64_t since;		/* accepted at (ms) */
+	bool heard;		/* it has sent a byte */
+	uint64_t serial;	/* accept order: the newest gets stdin */
+	uint64_t received;
+	int64_t moved_at;	/* when its send queue last moved or filled */
+	struct conn_buffer whole;	/* the message being gathered */
+	char name[NAME_MAX_LEN];
+	char *json_name;	/* --tag --out json: name as a JSON string */
+	size_t json_name_len;
+	/* A message over its share of --max-buffer needs stdout to itself
+	 * (struct server's holder); until then it waits, its first piece in
+	 * whole, the rest in its socket. */
+	bool big;
+	uint64_t big_total;
+	uint64_t streamed;	/* bytes of it already on stdout */
+	bool at_line_start;	/* --tag: the next streamed byte starts a line */
+	int64_t stall_deadline;	/* the holder must send more by then */
+};
+
+/* ------------------------------------------------------ server-poll.c */
+
+/* Queues one message for the client without ever blocking; the clock
+ * of --send-timeout starts when its queue stops being empty. */
+CONN_NODISCARD
+int poll_client_queue(struct client *cl, const void *data, size_t size);
+
+/* Logs why a client goes, and lets it go; the server goes on. */
+void poll_client_fail(struct server *s, struct client *cl, int rc,
+		      const char *why);
+
+/* A message of the client's that cannot be held, rendered or queued
+ * (out of memory) is lost: the client goes with a warning that says so,
+ * rather than the loss going unseen; the others go on. */
+void poll_client_lost(struct server *s, struct client *cl, int rc,
+		      uint64_t size);
+
+/* stdout is free again for the clients waiting with big messages. */
+void poll_release_stdout(struct server *s, struct client *cl);
+
+/*
+ * The holder of stdout goes before its message is whole.  Nothing of a
+ * held message was written: it is lost with the client's warning.  Part
+ * of a streamed one is on stdout already and cannot be taken back: the
+ * listener stops (exit 5) rather than go on with a cut message there.
+ */
+void poll_holder_gone(struct server *s, struct client *cl);
+
+/* Sends what each client has queued; lets go of the finished ones. */
+void poll_flush_clients(struct server *s);
+
+/* ---------------------------------------------------- server-stdout.c */
+
+/* Whether the client's messages may be read now (stdout has room, and a
+ * big message waits until stdout is its own). */
+bool poll_client_may_read(const struct server *s, const struct client *cl);
+
+/* Takes the whole messages in the client's queue while stdout has room;
+ * whatever goes wrong drops the client, with a warning. */
+void poll_client_messages(struct server *s, struct client *cl);
+
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
+ * stall of its).  Returns the ms until its deadline, or -1. */
+int poll_expire_holder(struct server *s);
+
+/* Writes the whole messages queued for stdout, without blocking. */
+CONN_NODISCARD
+int poll_write_stdout(struct server *s);
+
+/* ----------------------------------------------------- server-stdin.c */
+
+/* One read of stdin, without blocking. */
+CONN_NODISCARD
+int poll_read_stdin(struct server *s);
+
+/* Cuts stdin into messages and hands each to the clients. */
+CONN_NODISCARD
+int poll_pump_stdin(struct server *s);
+
+/*
+ * Whether stdin may go on: only its targets count, never an older client
+ * that stopped reading.  The newest client must have room; with
+ * --broadcast one client at least (the fastest sets the pace; one that
+ * falls --max-sendq behind is dropped), or with --max-sendq=0 every one.
+ */
+bool poll_targets_have_room(const struct server *s);
+
+/* Lets a client go at once, its queue unsent: it stopped reading.  The
+ * next poll_flush_clients() frees it. */
+void poll_client_abandon(struct server *s, struct client *cl,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,463 @@
+/*
+ * server-stdout.c - conn-listen -k: each client's messages to stdout,
+ * whole and one at a time (--tag, --keep-going's hex, the formats), and
+ * the memory budget of --max-buffer: a message over its client's share
+ * takes stdout to itself, streamed in the plain formats.
+ */
+#include "server-poll.h"
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------ client -> stdout */
+
+/* --tag: "NAME " (the room is the caller's to make). */
+static int append_tag(struct server *s, const struct client *cl)
+{
+	int rc = conn_buffer_append(&s->out, cl->name, strlen(cl->name));
+
+	return rc ? rc : conn_buffer_append(&s->out, " ", 1);
+}
+
+/* --tag --out json wraps each message in an object instead of prefixing
+ * it, so that every line stays one JSON value (a file of them is JSON
+ * Lines, which jq reads). */
+static bool tag_as_json(const struct server *s)
+{
+	return s->o->tag && s->o->out_format == CONN_FORMAT_JSON;
+}
+
+/* '{"peer": NAME, "message": ' (the caller closes the object). */
+static int open_json_tag(struct server *s, struct client *cl)
+{
+	static const char head[] = "{\"peer\": ", middle[] = ", \"message\": ";
+	int rc = 0;
+
+	if (cl->json_name == NULL)
+		rc = conn_json_quote(&cl->json_name, &cl->json_name_len,
+				     cl->name, strlen(cl->name));
+	if (rc == 0)
+		rc = conn_buffer_append(&s->out, head, sizeof(head) - 1);
+	if (rc == 0)
+		rc = conn_buffer_append(&s->out, cl->json_name,
+					cl->json_name_len);
+	return rc ? rc : conn_buffer_append(&s->out, middle,
+					    sizeof(middle) - 1);
+}
+
+/* --tag --out json: one message, whose rendering ends in a newline that
+ * goes after the object's end. */
+static int append_json_tagged(struct server *s, struct client *cl,
+			      const char *text, size_t len)
+{
+	int rc = open_json_tag(s, cl);
+
+	if (rc == 0)
+		rc = conn_buffer_append(&s->out, text, len - 1);
+	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
+}
+
+/*
+ * The tag at the start of each record of data (records end in sep), data
+ * starting one if *at_start; with close, the last record (maybe empty)
+ * gets its sep, as a plain format ends a message.  Without it, a
+ * record-ending byte inside a message would start a line on which the
+ * message could forge another peer's tag.  A message streamed in pieces
+ * keeps *at_start from one to the next.
+ */
+static int append_tagged_records(struct server *s, const struct client *cl,
+				 const char *data, size_t len, char sep,
+				 bool close, bool *at_start)
+{
+	const char *end;
+	size_t part;
+	int rc = 0;
+
+	while (len > 0 && rc == 0) {
+		end = memchr(data, sep, len);
+		part = end ? (size_t)(end - data) + 1 : len;
+		if (*at_start)
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			rc = conn_buffer_append(&s->out, data, part);
+		*at_start = end != NULL;
+		data += part;
+		len -= part;
+	}
+	if (rc == 0 && close && *at_start)
+		rc = append_tag(s, cl);
+	if (rc == 0 && close) {
+		rc = conn_buffer_append(&s->out, &sep, 1);
+		*at_start = true;
+	}
+	return rc;
+}
+
+/* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */
+static int append_tagged_lines(struct server *s, const struct client *cl,
+			       const char *text, size_t len)
+{
+	bool at_start = true;
+
+	return append_tagged_records(s, cl, text, len, '\n', false,
+				     &at_start);
+}
+
+/* --tag --out lines (null): a message holding newlines (NULs) of its own
+ * has every line tagged, as ncat --chat does, so that none can pass for
+ * another peer's. */
+static bool tag_each_record(const struct server *s, const uint8_t *data,
+			    size_t size, char *sep)
+{
+	enum conn_format f = s->o->out_format;
+
+	*sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	return s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL) &&
+	       memchr(data, *sep, size) != NULL;
+}
+
+/*
+ * --keep-going: a message that is not a pickle, in hex, tagged as the
+ * others are; with --tag --out json as {"__hex__": "..."}, so that every
+ * line stays JSON.
+ */
+static int append_hex(struct server *s, struct client *cl,
+		      const char *hex, size_t len)
+{
+	static const char hex_head[] = "{\"__hex__\": \"";
+	bool json = tag_as_json(s);
+	int rc = 0;
+
+	if (json)
+		rc = open_json_tag(s, cl);
+	if (rc == 0 && json)
+		rc = conn_buffer_append(&s->out, hex_head,
+					sizeof(hex_head) - 1);
+	else if (rc == 0 && s->o->tag)
+		rc = append_tag(s, cl);
+	/* In JSON, the hex line's newline goes after the object's end. */
+	if (rc == 0)
+		rc = conn_buffer_append(&s->out, hex, json ? len - 1 : len);
+	if (rc == 0 && json)
+		rc = conn_buffer_append(&s->out, "\"}}\n", 4);
+	return rc;
+}
+
+static int render_message(struct server *s, struct client *cl,
+			  const uint8_t *data, size_t size)
+{
+	enum conn_format f = s->o->out_format;
+	struct conn_piece p = { data, size, 0, size };
+	char why[200], *text = NULL, sep;
+	bool hex;
+	size_t len;
+	int rc;
+
+	if (tag_each_record(s, data, size, &sep)) {
+		bool at_start = true;
+
+		return append_tagged_records(s, cl, (const char *)data, size,
+					     sep, true, &at_start);
+	}
+	if (!conn_format_is_whole(f)) {
+		/* The plain formats: one tag before the message, whose
+		 * payload may hold newlines of its own. */
+		rc = conn_buffer_reserve(&s->out, conn_encode_bound(f, size) +
+					 NAME_MAX_LEN + 1, SIZE_MAX);
+		if (rc == 0 && s->o->tag)
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			conn_buffer_extend(&s->out, conn_encode_piece(
+				s->out.data + s->out.end, f, &p));
+		return rc;
+	}
+	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
+				       data, size, s->o->keep_going);
+	if (rc == 0 && hex) {
+		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
+			   "as %s (%s); here it is in hex", cl->name,
+			   (unsigned long long)cl->received + 1,
+			   conn_format_name(f), why);
+		rc = append_hex(s, cl, text, len);
+		free(text);
+		return rc;
+	}
+	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "message %llu: %s",
+			 (unsigned long long)cl->received + 1, why);
+		poll_client_fail(s, cl, rc, line);
+		return 0;
+	}
+	if (rc == 0 && tag_as_json(s))
+		rc = append_json_tagged(s, cl, text, len);
+	else if (rc == 0)
+		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
+			       : conn_buffer_append(&s->out, text, len);
+	free(text);
+	return rc;
+}
+
+/* One more message of the client's is out (or discarded, --send-only). */
+static void count_message(struct server *s, struct client *cl, uint64_t size)
+{
+	conn_buffer_commit(&s->out);
+	poll_release_stdout(s, cl);
+	cl->received++;
+	s->received++;
+	s->progress.received++;
+	s->progress.received_bytes += size;
+	if (s->o->count && s->received >= s->o->count)
+		s->count_reached = true;
+}
+
+/* A whole message from a client: to stdout, or back with --echo. */
+static int deliver(struct server *s, struct client *cl)
+{
+	struct conn_buffer *w = &cl->whole;
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
+				conn_buffer_len(w) };
+	int rc = 0;
+
+	conn_channel_trace_frame(cl->c, '<', &p);
+	if (s->o->echo)
+		rc = poll_client_queue(cl, p.data, p.size);
+	else if (!s->o->send_only)
+		rc = render_message(s, cl, p.data, p.size);
+	/* A big message's memory goes back now, not when its client goes. */
+	if (w->cap > PIECE_MAX)
+		conn_buffer_free(w);
+	else
+		conn_buffer_clear(w);
+	if (rc) {
+		conn_buffer_drop_partial(&s->out); /* no half a rendering */
+		return rc;
+	}
+	count_message(s, cl, p.size);
+	return 0;
+}
+
+bool poll_client_may_read(const struct server *s, const struct client *cl)
+{
+	return !cl->closing && !s->count_reached &&
+	       (s->holder == NULL || s->holder == cl) &&
+	       conn_buffer_len(&s->out) < OUT_HIGH &&
+	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
+}
+
+/* ------------------------------------------------- the memory budget */
+
+/*
+ * Half of --max-buffer is shared among --max-conns clients: a message up
+ * to a share (64K at least) is held whole, by any number of clients at
+ * once.  A bigger one needs stdout to itself: it is streamed in the plain
+ * formats, held whole (up to the other half) to be rendered in the
+ * others; the other clients wait in their socket buffers meanwhile.
+ */
+static bool is_big(const struct server *s, uint64_t total)
+{
+	uint64_t share = s->o->max_buffer / 2 / s->o->max_conns;
+
+	return !s->o->echo && !s->o->send_only &&
+	       total > (share < PIECE_MAX ? PIECE_MAX : share);
+}
+
+static bool streams(const struct server *s)
+{
+	return !conn_format_is_whole(s->o->out_format);
+}
+
+/* A piece of the holder's message straight to stdout, committed: it goes
+ * out whatever comes next (see poll_holder_gone()). */
+static int stream_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	enum conn_format f = s->o->out_format;
+	char sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
+	int rc;
+
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL)) {
+		rc = append_tagged_records(s, cl, (const char *)p->data,
+					   p->size, sep, conn_piece_is_last(p),
+					   &cl->at_line_start);
+	} else {
+		rc = conn_buffer_reserve(&s->out, NAME_MAX_LEN + 1 +
+					 conn_encode_bound(f, p->size),
+					 SIZE_MAX);
+		if (rc == 0 && s->o->tag && conn_piece_is_first(p))
+			rc = append_tag(s, cl);
+		if (rc == 0)
+			conn_buffer_extend(&s->out, conn_encode_piece(
+				s->out.data + s->out.end, f, p));
+	}
+	if (rc)
+		return rc;
+	conn_buffer_commit(&s->out);
+	cl->streamed += p->size;
+	if (conn_piece_is_last(p))
+		count_message(s, cl, p->total);
+	return 0;
+}
+
+/* The client's big message gets stdout: what it holds of it goes first
+ * (streamed), or, whole already, is rendered. */
+static int hold_stdout(struct server *s, struct client *cl)
+{
+	struct conn_buffer *w = &cl->whole;
+	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
+				cl->big_total };
+	int rc = 0;
+
+	s->holder = cl;
+	cl->at_line_start = true;
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (p.size && streams(s)) {
+		conn_channel_trace_frame(cl->c, '<', &p);
+		rc = stream_piece(s, cl, &p);
+		conn_buffer_free(w);
+	} else if (p.size == cl->big_total && p.size) {
+		rc = deliver(s, cl);
+	}
+	return rc;
+}
+
+/* A big message to be rendered must fit in the other half of the budget. */
+static int check_big(struct server *s, struct client *cl, uint64_t total)
+{
+	char why[300];
+
+	if (streams(s) || total <= s->o->max_buffer / 2)
+		return 0;
+	snprintf(why, sizeof(why), "message %llu (%llu bytes) is over half "
+		 "of --max-buffer (%llu bytes), what --out %s may hold to "
+		 "render it; the client is dropped",
+		 (unsigned long long)cl->received + 1,
+		 (unsigned long long)total,
+		 (unsigned long long)s->o->max_buffer,
+		 conn_format_name(s->o->out_format));
+	poll_client_fail(s, cl, CONN_ETOOBIG, why);
+	return CONN_ETOOBIG;
+}
+
+/* One piece of a client's message: held until whole, or streamed. */
+static int client_piece(struct server *s, struct client *cl,
+			const struct conn_piece *p)
+{
+	int rc;
+
+	if (conn_piece_is_first(p) && is_big(s, p->total)) {
+		if (check_big(s, cl, p->total))
+			return 0;	/* dropped, with its warning */
+		cl->big = true;
+		cl->big_total = p->total;
+		if (s->holder == NULL && (rc = hold_stdout(s, cl)) != 0)
+			return rc;
+	}
+	if (s->holder == cl && streams(s)) {
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		return stream_piece(s, cl, p);
+	}
+	if (s->o->send_only) {
+		/* Read and discarded: nothing to hold. */
+		if (conn_piece_is_first(p))
+			conn_channel_trace_frame(cl->c, '<', p);
+		if (conn_piece_is_last(p))
+			count_message(s, cl, p->total);
+		return 0;
+	}
+	rc = conn_buffer_append(&cl->whole, p->data, p->size);
+	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
+		rc = deliver(s, cl);
+	return rc;
+}
+
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
+ * stall of its).  Returns the ms until its deadline, or -1. */
+int poll_expire_holder(struct server *s)
+{
+	struct client *cl = s->holder;
+	int64_t left;
+
+	if (cl == NULL)
+		return -1;
+	if (conn_buffer_len(&s->out) >= OUT_HIGH ||
+	    conn_channel_received(cl->c))
+		cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	left = cl->stall_deadline - conn_clock_ms();
+	if (left > 0)
+		return left > 1000000 ? 1000000 : (int)left;
+	poll_client_fail(s, cl, CONN_ETIMEDOUT, "sent nothing for 10 s inside "
+			 "a message that holds stdout; the client is dropped");
+	return -1;
+}
+
+/* Takes the whole messages in the client's queue while stdout has room;
+ * whatever goes wrong drops the client, with a warning. */
+void poll_client_messages(struct server *s, struct client *cl)
+{
+	struct conn_channel *c = cl->c;
+	struct conn_piece p;
+	int rc = CONN_EAGAIN;
+
+	while (poll_client_may_read(s, cl)) {
+		if (cl->big && s->holder == NULL) {
+			rc = hold_stdout(s, cl);
+			if (rc) {
+				poll_client_lost(s, cl, rc, cl->big_total);
+				return;
+			}
+			continue;
+		}
+		rc = conn_channel_take_piece(&p, c, PIECE_MAX);
+		if (rc)
+			break;
+		rc = client_piece(s, cl, &p);
+		if (rc) {
+			poll_client_lost(s, cl, rc, p.total);
+			return;
+		}
+	}
+	/* Its end of stream counts even while stdout is full, but not before
+	 * a big message it holds whole has had its turn. */
+	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing && !cl->big &&
+	    conn_channel_peer_eof(c) &&
+	    conn_channel_received(c) == 0)
+		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+	if (rc == CONN_ERESET) {
+		server_say(s, CONN_LOG_TRACE, "%s: closed after %llu messages",
+			   cl->name, (unsigned long long)cl->received);
+		cl->closing = true;
+	} else if (rc && rc != CONN_EAGAIN) {
+		poll_client_fail(s, cl, rc, conn_channel_detail(c));
+	}
+}
+
+
+/* --------------------------------------------------------------- stdout */
+
+int poll_write_stdout(struct server *s)
+{
+	int rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
+				      s->out_fd, "stdout", s->out.mark);
+
+	/* A big rendering's room goes back once it is out; appending
+	 * allocates anew. */
+	if (rc == 0 && conn_buffer_len(&s->out) == 0 &&
+	    s->out.cap > 2 * OUT_HIGH)
+		conn_buffer_free(&s->out);
+	return rc;
+}

@@ -259,7 +259,9 @@ int conn_channel_read_some(struct conn_channel *c)
 	    conn_buffer_reserve(&c->rx, CHAN_BUF_SIZE - conn_buffer_len(&c->rx),
 				SIZE_MAX))
 		return CONN_ENOMEM;
-	if (conn_buffer_reserve(&c->rx, 1, SIZE_MAX))
+	/* The call only when there is no room: a read per message. */
+	if (conn_buffer_room(&c->rx) == 0 &&
+	    conn_buffer_reserve(&c->rx, 1, SIZE_MAX))
 		return CONN_ENOMEM;
 	room = conn_buffer_room(&c->rx);
 	n = read(c->rfd, c->rx.data + c->rx.end, room);
@@ -456,7 +458,8 @@ int conn_channel_append_piece(struct conn_channel *c,
 	int rc = 0;
 
 	if (conn_piece_is_first(piece)) {
-		conn_channel_trace_frame(c, '>', piece);
+		if (c->trace)	/* the call only when tracing */
+			conn_channel_trace_frame(c, '>', piece);
 		rc = conn_buffer_append(&c->tx, header,
 					conn_frame_header_encode(header,
 								 piece->total));

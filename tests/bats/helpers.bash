@@ -123,6 +123,18 @@ skip_under_valgrind() {
 	[[ -z ${CONN_VALGRIND:-} ]] || skip "under valgrind: $1"
 }
 
+# sanitized: the tools are built with a sanitizer (make check of a
+# --enable-sanitizers build), whose shadow memory and address space count
+# in RSS and against ulimit -v.
+sanitized() {
+	ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'
+}
+
+# skip_under_sanitizer WHY: for a test of memory limits a sanitizer upsets.
+skip_under_sanitizer() {
+	! sanitized || skip "under a sanitizer: $1"
+}
+
 # to_ms SEC: SEC (fractions allowed) in milliseconds; whole seconds
 # without running awk, since finish and wait_listening ask at every call.
 to_ms() {

@@ -16,9 +16,7 @@ setup() {
 	skip_under_valgrind "valgrind has its own allocator"
 	FAILALLOC=${CONN_FAILALLOC:-$(dirname "$(command -v conn-listen)")/../tests/faults/failalloc.so}
 	[[ -f $FAILALLOC ]] || skip "no $FAILALLOC (make check builds it)"
-	if ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'; then
-		skip "a sanitizer's allocator comes before any LD_PRELOAD"
-	fi
+	skip_under_sanitizer "its allocator comes before any LD_PRELOAD"
 }
 
 # frames FILE FORMAT SIZE...: one frame per SIZE into FILE, each payload

@@ -449,9 +449,7 @@ wait_pidfile() {
 
 @test "-k: a message too big to hold (ulimit -v) drops its client with one warning naming it; the others go on" {
 	skip_under_valgrind "ulimit -v would limit valgrind"
-	if ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'; then
-		skip "a sanitizer reserves more address space than ulimit -v leaves"
-	fi
+	skip_under_sanitizer "it reserves more address space than ulimit -v leaves"
 	# quoted holds a message whole; --max-buffer lets it try to
 	spawn L --idle bash -c 'ulimit -v 200000 && exec conn-listen -k "$@"' _ --out quoted --max-buffer 1G 127.0.0.1:0
 	wait_listening L

@@ -475,13 +475,13 @@ static int check_server_options(struct cli_options *o)
 		return conflict(o, "--tag", o->out_format == CONN_FORMAT_RAW ?
 				"--out raw" : "--out frames");
 	if ((o->tag || o->broadcast || o->max_conns != DEFAULT_MAX_CONNS ||
-	     o->startups_set) && !o->keep_open)
+	     o->startups_set || o->max_buffer != DEFAULT_MAX_BUFFER) &&
+	    !o->keep_open)
 		return invalid(o, "%s needs -k (--keep-open)", o->tag ?
 			       "--tag" : o->broadcast ? "--broadcast" :
-			       o->startups_set ? "--max-startups"
-					       : "--max-conns");
-	if (o->max_buffer != DEFAULT_MAX_BUFFER && !o->keep_open)
-		return invalid(o, "%s needs -k (--keep-open)", "--max-buffer");
+			       o->startups_set ? "--max-startups" :
+			       o->max_buffer != DEFAULT_MAX_BUFFER ?
+			       "--max-buffer" : "--max-conns");
 	if (o->tag && o->exec_argv)
 		return conflict(o, "--tag", "--exec");
 	if (o->broadcast && o->exec_argv)

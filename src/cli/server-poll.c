@@ -13,6 +13,8 @@
  */
 #include "server-poll.h"
 
+#define WAIT_MAX_MS 1000000	/* poll's longest wait */
+
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,11 +10,7 @@
 
 #include "server.h"
 
-#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
-#define WAIT_MAX_MS 1000000	/* poll's longest wait */
-#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
-#define STALL_MS 10000		/* a big message's sender silent: dropped */
 
 struct client {
 	struct conn_channel *c;

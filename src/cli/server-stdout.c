@@ -6,6 +6,10 @@
  */
 #include "server-poll.h"
 
+#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
+#define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
+#define STALL_MS 10000		/* a big message's sender silent: dropped */
+
 
 #include <errno.h>
 #include <fcntl.h>

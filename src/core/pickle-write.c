@@ -10,6 +10,7 @@
 #include "json-read.h"
 #include "pickle-base.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,22 +325,25 @@ static bool grow(void **items, size_t *cap, size_t n, size_t size)
  * that no text can be made of keys whose hashes collide (with FNV it
  * could, and each collision costs a look at both keys).
  */
+static unsigned char secret[crypto_shorthash_KEYBYTES];
+
+/* sodium_init() is idempotent; conn_auth_init() calls it too.  A failure
+ * leaves the key zero: correct, only less hard to attack. */
+static void make_secret(void)
+{
+	if (sodium_init() >= 0)
+		randombytes_buf(secret, sizeof(secret));
+}
+
 static uint64_t key_hash(const char *s, size_t n)
 {
-	static unsigned char secret[crypto_shorthash_KEYBYTES];
-	static bool have_secret;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	unsigned char h[crypto_shorthash_BYTES];
 	uint64_t v = 0;
 	size_t i;
 
-	if (!have_secret) {
-		/* sodium_init() is idempotent; conn_auth_init() calls it
-		 * too.  A failure leaves the key zero: correct, only less
-		 * hard to attack. */
-		if (sodium_init() >= 0)
-			randombytes_buf(secret, sizeof(secret));
-		have_secret = true;
-	}
+	/* Once, whatever threads convert JSON at the same time. */
+	(void)pthread_once(&once, make_secret);
 	crypto_shorthash(h, (const unsigned char *)s, n, secret);
 	for (i = 0; i < sizeof(h); i++)
 		v = v << 8 | h[i];
@@ -418,13 +422,13 @@ static struct hashed *sort_keys(const struct key_seen *keys, size_t n)
  * is the same as the nearest earlier one of equal hash it equals.
  */
 static int make_plan(struct survey *s, size_t object_offset,
-		     const struct key_seen *keys, size_t n, size_t *distinct)
+		     const struct key_seen *keys, const struct hashed *sorted,
+		     size_t n, size_t *distinct)
 {
-	struct hashed *sorted = sort_keys(keys, n);
 	size_t *first = malloc(n * sizeof(*first)), i, j, a, b;
 	size_t *last = malloc(n * sizeof(*last));
 	bool equal;
-	int rc = sorted && first && last ? 0 : CONN_ENOMEM;
+	int rc = first && last ? 0 : CONN_ENOMEM;
 
 	for (i = 0; rc == 0 && i < n; i++)
 		first[i] = last[i] = i;
@@ -454,7 +458,6 @@ static int make_plan(struct survey *s, size_t object_offset,
 			keys[last[i]].value_offset };
 		(*distinct)++;
 	}
-	free(sorted);
 	free(first);
 	free(last);
 	return rc;
@@ -470,17 +473,19 @@ static int object_end(struct survey *s, size_t shape, size_t base)
 	bool repeat = false;
 	int rc = 0;
 
-	if (n > 1) {
-		struct hashed *sorted = sort_keys(keys, n);
+	struct hashed *sorted = NULL;
 
+	if (n > 1) {
+		sorted = sort_keys(keys, n);
 		if (sorted == NULL)
 			return CONN_ENOMEM;
 		for (i = 1; i < n && !repeat; i++)
 			repeat = sorted[i].hash == sorted[i - 1].hash;
-		free(sorted);
 	}
 	if (repeat)
-		rc = make_plan(s, s->shapes[shape].offset, keys, n, &distinct);
+		rc = make_plan(s, s->shapes[shape].offset, keys, sorted, n,
+			       &distinct);
+	free(sorted);
 	s->shapes[shape].count = distinct | (repeat ? PLANNED : 0);
 	s->n_keys = base;
 	return rc;

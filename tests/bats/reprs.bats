@@ -1,0 +1,51 @@
+#!/usr/bin/env bats
+# repr() fidelity against real senders: every CPython on the machine
+# pickles the objects of each tests/peers/reprs_*.py case file under every
+# protocol it has (tests/peers/reprs.py), and `conn-pipe --in hex --out
+# repr` must print what that interpreter's repr() prints (or the readable
+# form the case documents).  One test per interpreter name; a missing one
+# skips by name.
+
+load helpers
+load "$BATS_TEST_DIRNAME/../cpython/cpython"
+
+# reprs_check NAME: all case files under the interpreter for NAME.
+reprs_check() {
+	local found py
+	found=$(cpython_list | cpython_pick "$1")
+	[[ -n $found ]] || skip "$(cpython_title "$1"): not found on this machine"
+	py=${found#* }
+	# -E only: numpy's cases need the interpreter's site-packages.
+	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS"/reprs_*.py >"$T/cases" ||
+		fail "$py: the oracle failed"
+	"$PYTHON" - "$T/cases" "$T" <<'PY'
+import json, pickle, sys
+with open(sys.argv[2] + '/hex', 'w') as h, open(sys.argv[2] + '/want', 'w') as w:
+    for line in open(sys.argv[1]):
+        c = json.loads(line)
+        if c['repr'] is None:       # Python 2's: what Python 3 loads
+            try:
+                c['repr'] = repr(pickle.loads(bytes.fromhex(c['pickle'])))
+            except Exception:
+                continue
+        h.write(c['pickle'] + '\n')
+        w.write('%s, protocol %d: %s\n' % (c['name'], c['protocol'], c['repr']))
+PY
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out repr
+	expect_exit P 0
+	paste -d '\0' <(sed 's/: .*/: /' "$T/want") "$T/P.out" >"$T/got"
+	diff "$T/want" "$T/got" >"$T/diff" ||
+		fail "$(grep -c '^<' "$T/diff") of $(wc -l <"$T/want") differ (< $py's repr, > conn-pipe):
+$(head -60 "$T/diff")"
+}
+
+@test "reprs: python2.7's pickles print as its repr()" { reprs_check 2.7; }
+@test "reprs: python3.6's pickles print as its repr()" { reprs_check 3.6; }
+@test "reprs: python3.7's pickles print as its repr()" { reprs_check 3.7; }
+@test "reprs: python3.8's pickles print as its repr()" { reprs_check 3.8; }
+@test "reprs: python3.9's pickles print as its repr()" { reprs_check 3.9; }
+@test "reprs: python3.10's pickles print as its repr()" { reprs_check 3.10; }
+@test "reprs: python3.11's pickles print as its repr()" { reprs_check 3.11; }
+@test "reprs: python3.12's pickles print as its repr()" { reprs_check 3.12; }
+@test "reprs: python3.13's pickles print as its repr()" { reprs_check 3.13; }
+@test "reprs: python3.14's pickles print as its repr()" { reprs_check 3.14; }

@@ -34,6 +34,7 @@
 static void client_free(struct client *cl)
 {
 	poll_render_orphan(cl);
+	poll_spill_discard(cl);
 	conn_channel_free(cl->c);
 	conn_buffer_free(&cl->whole);
 	free(cl->json_name);
@@ -61,33 +62,14 @@ static void client_drop(struct server *s, size_t i)
 	s->clients[i] = s->clients[--s->n];
 }
 
-/* stdout is free again for the clients waiting with big messages. */
+/* The budget's other half is free again for the clients waiting with
+ * big messages. */
 void poll_release_stdout(struct server *s, struct client *cl)
 {
 	if (s->holder == cl)
 		s->holder = NULL;
-	cl->big = false;
-	cl->big_total = cl->streamed = 0;
-}
-
-/*
- * The holder of stdout goes before its message is whole.  Nothing of a
- * held message was written: it is lost with the client's warning.  Part
- * of a streamed one is on stdout already and cannot be taken back: the
- * listener stops (exit 5) rather than go on with a cut message there.
- */
-void poll_holder_gone(struct server *s, struct client *cl)
-{
-	if (cl->streamed) {
-		snprintf(s->detail, s->capacity, "%s: message %llu is cut "
-			 "after %llu of its %llu bytes, written to stdout as "
-			 "they came: stopping", cl->name,
-			 (unsigned long long)cl->received + 1,
-			 (unsigned long long)cl->streamed,
-			 (unsigned long long)cl->big_total);
-		s->cut = true;
-	}
-	poll_release_stdout(s, cl);
+	cl->big = cl->spill_whole = false;
+	cl->big_total = 0;
 }
 
 /* Logs why a client goes, and lets it go; the server goes on. */
@@ -100,8 +82,10 @@ void poll_client_fail(struct server *s, struct client *cl, int rc,
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
-	if (s->holder == cl)
-		poll_holder_gone(s, cl);
+	/* Nothing of a big message is on stdout before it is whole: a cut
+	 * one is lost with the client, said in the warning above. */
+	poll_spill_discard(cl);
+	poll_release_stdout(s, cl);
 }
 
 /* A message of the client's that cannot be held, rendered or queued
@@ -394,8 +378,8 @@ static int sooner(int a, int b)
 static bool server_is_over(const struct server *s)
 {
 	if (s->count_reached)
-		return s->out.start == s->out.mark;
-	return s->l == NULL && s->n == 0 && s->out.start == s->out.mark;
+		return !poll_stdout_pending(s);
+	return s->l == NULL && s->n == 0 && !poll_stdout_pending(s);
 }
 
 /* With every place taken, a connection still in the handshake can make
@@ -435,10 +419,8 @@ static int step(struct server *s)
 	for (i = 0; i < s->n; i++)
 		if (s->clients[i]->authed &&
 		    (conn_channel_received(s->clients[i]->c) ||
-		     (s->clients[i]->big && s->holder == NULL)))
+		     poll_client_waits(s, s->clients[i])))
 			poll_client_messages(s, s->clients[i]);
-	if (s->cut)
-		return CONN_ETRUNC;	/* s->detail says which */
 	rc = poll_pump_stdin(s);
 	if (rc == 0)
 		rc = poll_write_stdout(s);
@@ -471,7 +453,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 	if (!s->in_eof && s->in_fd >= 0 && !s->msg_ready &&
 	    poll_targets_have_room(s))
 		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
-	if (s->out.mark > s->out.start)
+	if (poll_stdout_pending(s))
 		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
 	if (poll_render_fd(s) >= 0)
 		pfd[n++] = (struct pollfd){ poll_render_fd(s), POLLIN, 0 };
@@ -521,10 +503,6 @@ static int serve_loop(struct server *s)
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
 		timeout = sooner(timeout, poll_expire_holder(s));
 		timeout = sooner(timeout, poll_render_expire(s));
-		if (s->cut) {
-			rc = CONN_ETRUNC;
-			break;
-		}
 		timeout = sooner(timeout, conn_progress_wait_ms(&s->progress));
 		timeout = sooner(timeout, server_log_flush(s, false));
 		if (s->l && server_accept_wait_ms(s))
@@ -543,6 +521,8 @@ static void server_free(struct server *s)
 	size_t i;
 
 	poll_render_close(s);
+	poll_spill_close(s);
+	conn_buffer_free(&s->stage);
 	for (i = 0; i < s->n; i++)
 		client_free(s->clients[i]);
 	free(s->clients);
@@ -564,14 +544,14 @@ static int drain_stdout(struct server *s, bool quiet)
 	struct pollfd pfd = { s->out_fd, POLLOUT, 0 };
 	int rc = 0;
 
-	while (s->out.mark > s->out.start &&
-	       (rc = poll_write_stdout(s)) == 0 && s->out.mark > s->out.start)
+	while (poll_stdout_pending(s) && (rc = poll_write_stdout(s)) == 0 &&
+	       poll_stdout_pending(s))
 		if (poll(&pfd, 1, 5000) <= 0)
 			break;
-	if (rc == 0 && s->out.mark > s->out.start && !quiet) {
+	if (rc == 0 && poll_stdout_pending(s) && !quiet) {
 		snprintf(s->detail, s->capacity, "stdout took nothing for 5 "
-			 "s: %zu bytes of whole messages are not written",
-			 s->out.mark - s->out.start);
+			 "s: %llu bytes of whole messages are not written",
+			 (unsigned long long)poll_stdout_pending(s));
 		rc = CONN_EIO;
 	}
 	return quiet ? 0 : rc;

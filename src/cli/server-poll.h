@@ -11,6 +11,7 @@
 #include "server.h"
 
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
+#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 
 struct client {
 	struct conn_channel *c;
@@ -28,13 +29,16 @@ struct client {
 	char name[NAME_MAX_LEN];
 	char *json_name;	/* --tag --out json: name as a JSON string */
 	size_t json_name_len;
-	/* A message over its share of --max-buffer needs stdout to itself
-	 * (struct server's holder); until then it waits, its first piece in
-	 * whole, the rest in its socket. */
+	/* A message over its share of --max-buffer: in the plain formats it
+	 * goes to a file (spill) until whole (spill_whole), then waits for
+	 * stdout; in the others it waits for the budget's other half (struct
+	 * server's holder), its first piece in whole, the rest in its
+	 * socket. */
 	bool big;
 	uint64_t big_total;
-	uint64_t streamed;	/* bytes of it already on stdout */
-	bool at_line_start;	/* --tag: the next streamed byte starts a line */
+	struct poll_spill *spill;
+	bool spill_whole;
+	bool at_line_start;	/* --tag: the next byte spilled starts a line */
 	int64_t stall_deadline;	/* the holder must send more by then */
 	struct render_job *job;	/* its message rendering in a thread */
 };
@@ -69,13 +73,6 @@ void poll_client_lost(struct server *s, struct client *cl, int rc,
 /* stdout is free again for the clients waiting with big messages. */
 void poll_release_stdout(struct server *s, struct client *cl);
 
-/*
- * The holder of stdout goes before its message is whole.  Nothing of a
- * held message was written: it is lost with the client's warning.  Part
- * of a streamed one is on stdout already and cannot be taken back: the
- * listener stops (exit 5) rather than go on with a cut message there.
- */
-void poll_holder_gone(struct server *s, struct client *cl);
 
 /* Sends what each client has queued; lets go of the finished ones. */
 void poll_flush_clients(struct server *s);
@@ -83,15 +80,21 @@ void poll_flush_clients(struct server *s);
 /* ---------------------------------------------------- server-stdout.c */
 
 /* Whether the client's messages may be read now (stdout has room, and a
- * big message waits until stdout is its own). */
+ * big message waits for its turn). */
 bool poll_client_may_read(const struct server *s, const struct client *cl);
+
+/* Whether the client's big message waits for a turn that has come. */
+bool poll_client_waits(const struct server *s, const struct client *cl);
+
+/* The bytes stdout has to take: queued, and of a spilled message. */
+uint64_t poll_stdout_pending(const struct server *s);
 
 /* Takes the whole messages in the client's queue while stdout has room;
  * whatever goes wrong drops the client, with a warning. */
 void poll_client_messages(struct server *s, struct client *cl);
 
-/* Holder of stdout silent past STALL_MS: dropped (stdout behind, or its
- * message rendering in a job, is no stall of its).  Returns the ms until its deadline, or -1. */
+/* The holder of the budget's other half silent past STALL_MS: dropped
+ * (stdout behind, or its message rendering in a job, is no stall of its).  Returns the ms until its deadline, or -1. */
 int poll_expire_holder(struct server *s);
 
 /* A rendering to stdout for the client's message of size bytes (it frees
@@ -99,7 +102,8 @@ int poll_expire_holder(struct server *s);
 void poll_show_rendering(struct server *s, struct client *cl,
 			 struct poll_rendering *r, uint64_t size);
 
-/* Writes the whole messages queued for stdout, without blocking. */
+/* Writes the whole messages queued for stdout (and a spilled one as it
+ * goes), without blocking. */
 CONN_NODISCARD
 int poll_write_stdout(struct server *s);
 
@@ -126,6 +130,36 @@ bool poll_targets_have_room(const struct server *s);
 void poll_client_abandon(struct server *s, struct client *cl,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------ server-spill.c */
+
+/* Writes b (emptied) to the client's spill file, made at the first call:
+ * 0; CONN_ENOMEM; CONN_EIO once the client is dropped with a warning
+ * saying why (no room in $TMPDIR...). */
+CONN_NODISCARD
+int poll_spill_write(struct server *s, struct client *cl,
+		     struct conn_buffer *b);
+
+/* The client's spill file goes (its message lost, or given away). */
+void poll_spill_discard(struct client *cl);
+
+/* The client's whole spilled message becomes the one copied to stdout;
+ * false while another one is. */
+bool poll_spill_hand_over(struct server *s, struct client *cl);
+
+/* Whether a spilled message is being copied to stdout. */
+bool poll_spill_copying(const struct server *s);
+
+/* The bytes of it not yet copied to stdout's queue. */
+uint64_t poll_spill_left(const struct server *s);
+
+/* Fills stdout's queue from the spilled message up to OUT_HIGH; CONN_EIO
+ * with s->detail if the file cannot be read back. */
+CONN_NODISCARD
+int poll_spill_refill(struct server *s);
+
+/* The spilled message being copied is given up (at the end). */
+void poll_spill_close(struct server *s);
 
 /* ----------------------------------------------------- server-render.c */
 

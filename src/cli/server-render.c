@@ -6,8 +6,9 @@
  *
  * A message is first rendered in place within a small budget of work
  * (conn_render_options' max_work, a few milliseconds).  Past it, the
- * message goes to a job: a thread at a lower priority renders it while
- * the loop goes on; the client is not read meanwhile (its next messages
+ * message goes to a job: a thread renders it while the loop goes on (at
+ * the same priority: a lower one would starve it on a busy machine, and
+ * the loop, asleep most of the time, is scheduled first when it wakes); the client is not read meanwhile (its next messages
  * wait in its socket), so one client takes one thread at most, and at
  * most one thread per CPU runs at once (the others queue, first come
  * first served).  A job past --render-timeout seconds of its thread's
@@ -24,15 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Work rendered in place: about 2 ms (see conn_render_options). */
 #define INLINE_WORK 200000
 #define CHECK_MS 100		/* how often the jobs' CPU time is read */
-#define JOB_NICE 10		/* the jobs' threads yield to the loop */
 
 struct render_job {
 	struct client *cl;	/* NULL once the client has gone */
@@ -58,8 +56,11 @@ struct render_pool {
 void poll_render_options(const struct server *s,
 			 struct conn_render_options *opt, bool in_place)
 {
-	(void)s;	/* (the options to come, --python-repr's, are its) */
 	*opt = (struct conn_render_options){
+		/* A rendering is held whole too: within the budget's half
+		 * that a big message may take. */
+		.max_output = s->o->max_buffer / 2,
+		.max_memory = s->o->max_buffer / 2,
 		.max_work = in_place ? INLINE_WORK : 0,
 	};
 }
@@ -92,9 +93,6 @@ static void *job_run(void *arg)
 
 	ssize_t n;
 
-	/* Best effort: a job left at the loop's priority is still bounded
-	 * by --render-timeout, only less polite. */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOB_NICE);
 	j->opt.cancel = &j->cancel;
 	r->rc = conn_format_render_or_hex_with(
 		&r->text, &r->len, &r->hex, r->why, sizeof(r->why), j->format,

@@ -2,11 +2,11 @@
  * server-stdout.c - conn-listen -k: each client's messages to stdout,
  * whole and one at a time (--tag, --keep-going's hex, the formats), and
  * the memory budget of --max-buffer: a message over its client's share
- * takes stdout to itself, streamed in the plain formats.
+ * waits in a file in the plain formats, or holds the budget's other half
+ * in the others.
  */
 #include "server-poll.h"
 
-#define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 #define PIECE_MAX (64 * 1024)	/* of a client's message taken at a time */
 #define STALL_MS 10000		/* a big message's sender silent: dropped */
 
@@ -26,12 +26,18 @@
 
 /* ------------------------------------------------------ client -> stdout */
 
-/* --tag: "NAME " (the room is the caller's to make). */
-static int append_tag(struct server *s, const struct client *cl)
+/* The plain formats, whose big messages are spilled to a file. */
+static bool streams(const struct server *s)
 {
-	int rc = conn_buffer_append(&s->out, cl->name, strlen(cl->name));
+	return !conn_format_is_whole(s->o->out_format);
+}
 
-	return rc ? rc : conn_buffer_append(&s->out, " ", 1);
+/* --tag: "NAME " into b. */
+static int append_tag(struct conn_buffer *b, const struct client *cl)
+{
+	int rc = conn_buffer_append(b, cl->name, strlen(cl->name));
+
+	return rc ? rc : conn_buffer_append(b, " ", 1);
 }
 
 /* --tag --out json wraps each message in an object instead of prefixing
@@ -74,15 +80,16 @@ static int append_json_tagged(struct server *s, struct client *cl,
 
 /*
  * The tag at the start of each record of data (records end in sep), data
- * starting one if *at_start; with close, the last record (maybe empty)
- * gets its sep, as a plain format ends a message.  Without it, a
+ * starting one if *at_start, into b; with close, the last record (maybe
+ * empty) gets its sep, as a plain format ends a message.  Without it, a
  * record-ending byte inside a message would start a line on which the
- * message could forge another peer's tag.  A message streamed in pieces
+ * message could forge another peer's tag.  A message taken in pieces
  * keeps *at_start from one to the next.
  */
-static int append_tagged_records(struct server *s, const struct client *cl,
-				 const char *data, size_t len, char sep,
-				 bool close, bool *at_start)
+static int append_tagged_records(struct conn_buffer *b,
+				 const struct client *cl, const char *data,
+				 size_t len, char sep, bool close,
+				 bool *at_start)
 {
 	const char *end;
 	size_t part;
@@ -92,17 +99,17 @@ static int append_tagged_records(struct server *s, const struct client *cl,
 		end = memchr(data, sep, len);
 		part = end ? (size_t)(end - data) + 1 : len;
 		if (*at_start)
-			rc = append_tag(s, cl);
+			rc = append_tag(b, cl);
 		if (rc == 0)
-			rc = conn_buffer_append(&s->out, data, part);
+			rc = conn_buffer_append(b, data, part);
 		*at_start = end != NULL;
 		data += part;
 		len -= part;
 	}
 	if (rc == 0 && close && *at_start)
-		rc = append_tag(s, cl);
+		rc = append_tag(b, cl);
 	if (rc == 0 && close) {
-		rc = conn_buffer_append(&s->out, &sep, 1);
+		rc = conn_buffer_append(b, &sep, 1);
 		*at_start = true;
 	}
 	return rc;
@@ -114,7 +121,7 @@ static int append_tagged_lines(struct server *s, const struct client *cl,
 {
 	bool at_start = true;
 
-	return append_tagged_records(s, cl, text, len, '\n', false,
+	return append_tagged_records(&s->out, cl, text, len, '\n', false,
 				     &at_start);
 }
 
@@ -149,7 +156,7 @@ static int append_hex(struct server *s, struct client *cl,
 		rc = conn_buffer_append(&s->out, hex_head,
 					sizeof(hex_head) - 1);
 	else if (rc == 0 && s->o->tag)
-		rc = append_tag(s, cl);
+		rc = append_tag(&s->out, cl);
 	/* In JSON, the hex line's newline goes after the object's end. */
 	if (rc == 0)
 		rc = conn_buffer_append(&s->out, hex, json ? len - 1 : len);
@@ -179,6 +186,11 @@ static int show(struct server *s, struct client *cl, struct poll_rendering *r)
 		rc = 0;
 	} else if (rc == 0 && tag_as_json(s)) {
 		rc = append_json_tagged(s, cl, r->text, r->len);
+	} else if (rc == 0 && !s->o->tag && conn_buffer_len(&s->out) == 0 &&
+		   r->len > OUT_HIGH) {
+		/* A big rendering is queued as it is, not copied. */
+		conn_buffer_adopt(&s->out, r->text, r->len, r->len + 1);
+		r->text = NULL;
 	} else if (rc == 0) {
 		rc = s->o->tag ? append_tagged_lines(s, cl, r->text, r->len)
 			       : conn_buffer_append(&s->out, r->text, r->len);
@@ -203,8 +215,8 @@ static int render_message(struct server *s, struct client *cl,
 	if (tag_each_record(s, data, size, &sep)) {
 		bool at_start = true;
 
-		return append_tagged_records(s, cl, (const char *)data, size,
-					     sep, true, &at_start);
+		return append_tagged_records(&s->out, cl, (const char *)data,
+					     size, sep, true, &at_start);
 	}
 	if (!conn_format_is_whole(f)) {
 		/* The plain formats: one tag before the message, whose
@@ -212,7 +224,7 @@ static int render_message(struct server *s, struct client *cl,
 		rc = conn_buffer_reserve(&s->out, conn_encode_bound(f, size) +
 					 NAME_MAX_LEN + 1, SIZE_MAX);
 		if (rc == 0 && s->o->tag)
-			rc = append_tag(s, cl);
+			rc = append_tag(&s->out, cl);
 		if (rc == 0)
 			conn_buffer_extend(&s->out, conn_encode_piece(
 				s->out.data + s->out.end, f, &p));
@@ -281,12 +293,20 @@ static int deliver(struct server *s, struct client *cl)
 	return 0;
 }
 
-/* The holder of stdout rendering its big message in a job holds the
- * memory of it, not stdout: the others' small messages may go out. */
+/*
+ * While a spilled message is copied to stdout, only the clients filling
+ * their files are read; a whole spilled one waits for its turn.  The
+ * holder of the budget's other half writes nothing before its message is
+ * whole: the others' small messages go on meanwhile, and only another
+ * big one waits.
+ */
 static bool may_take_stdout(const struct server *s, const struct client *cl)
 {
-	return s->holder == NULL || s->holder == cl ||
-	       (s->holder->job != NULL && !cl->big);
+	if (cl->spill_whole)
+		return false;
+	if (poll_spill_copying(s))
+		return cl->big && streams(s);
+	return s->holder == NULL || s->holder == cl || !cl->big;
 }
 
 bool poll_client_may_read(const struct server *s, const struct client *cl)
@@ -302,9 +322,11 @@ bool poll_client_may_read(const struct server *s, const struct client *cl)
 /*
  * Half of --max-buffer is shared among --max-conns clients: a message up
  * to a share (64K at least) is held whole, by any number of clients at
- * once.  A bigger one needs stdout to itself: it is streamed in the plain
- * formats, held whole (up to the other half) to be rendered in the
- * others; the other clients wait in their socket buffers meanwhile.
+ * once.  A bigger one in the plain formats waits in a file until it is
+ * whole (server-spill.c), then has stdout to itself while it is copied
+ * there.  In the others it is held whole, up to the other half of the
+ * budget, to be rendered: one at a time, by the holder; another big
+ * message waits in its socket meanwhile, the small ones go on.
  */
 static bool is_big(const struct server *s, uint64_t total)
 {
@@ -314,64 +336,69 @@ static bool is_big(const struct server *s, uint64_t total)
 	       total > (share < PIECE_MAX ? PIECE_MAX : share);
 }
 
-static bool streams(const struct server *s)
-{
-	return !conn_format_is_whole(s->o->out_format);
-}
-
-/* A piece of the holder's message straight to stdout, committed: it goes
- * out whatever comes next (see poll_holder_gone()). */
-static int stream_piece(struct server *s, struct client *cl,
-			const struct conn_piece *p)
+/* A piece of a message in a plain format into b, tagged as it goes. */
+static int encode_piece(struct server *s, struct client *cl,
+			struct conn_buffer *b, const struct conn_piece *p)
 {
 	enum conn_format f = s->o->out_format;
 	char sep = f == CONN_FORMAT_NULL ? '\0' : '\n';
 	int rc;
 
-	cl->stall_deadline = conn_clock_ms() + STALL_MS;
-	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL)) {
-		rc = append_tagged_records(s, cl, (const char *)p->data,
-					   p->size, sep, conn_piece_is_last(p),
-					   &cl->at_line_start);
-	} else {
-		rc = conn_buffer_reserve(&s->out, NAME_MAX_LEN + 1 +
-					 conn_encode_bound(f, p->size),
-					 SIZE_MAX);
-		if (rc == 0 && s->o->tag && conn_piece_is_first(p))
-			rc = append_tag(s, cl);
-		if (rc == 0)
-			conn_buffer_extend(&s->out, conn_encode_piece(
-				s->out.data + s->out.end, f, p));
-	}
-	if (rc)
-		return rc;
-	conn_buffer_commit(&s->out);
-	cl->streamed += p->size;
-	if (conn_piece_is_last(p))
-		count_message(s, cl, p->total);
-	return 0;
+	if (s->o->tag && (f == CONN_FORMAT_LINES || f == CONN_FORMAT_NULL))
+		return append_tagged_records(b, cl, (const char *)p->data,
+					     p->size, sep,
+					     conn_piece_is_last(p),
+					     &cl->at_line_start);
+	rc = conn_buffer_reserve(b, NAME_MAX_LEN + 1 +
+				 conn_encode_bound(f, p->size), SIZE_MAX);
+	if (rc == 0 && s->o->tag && conn_piece_is_first(p))
+		rc = append_tag(b, cl);
+	if (rc == 0)
+		conn_buffer_extend(b, conn_encode_piece(b->data + b->end, f, p));
+	return rc;
 }
 
-/* The client's big message gets stdout: what it holds of it goes first
- * (streamed), or, whole already, is rendered. */
-static int hold_stdout(struct server *s, struct client *cl)
+/* The client's spilled message, whole, goes to stdout if nothing else is
+ * being copied there; it counts as out from now. */
+static bool hand_over_spill(struct server *s, struct client *cl)
 {
-	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
-				cl->big_total };
-	int rc = 0;
+	if (!poll_spill_hand_over(s, cl))
+		return false;
+	cl->spill_whole = false;
+	count_message(s, cl, cl->big_total);
+	return true;
+}
 
-	s->holder = cl;
-	cl->at_line_start = true;
-	cl->stall_deadline = conn_clock_ms() + STALL_MS;
-	if (p.size && streams(s)) {
-		conn_channel_trace_frame(cl->c, '<', &p);
-		rc = stream_piece(s, cl, &p);
-		conn_buffer_free(w);
-	} else if (p.size == cl->big_total && p.size) {
-		rc = deliver(s, cl);
+/* A piece of a big message in a plain format, to its file. */
+static int spill_piece(struct server *s, struct client *cl,
+		       const struct conn_piece *p)
+{
+	int rc;
+
+	if (conn_piece_is_first(p))
+		conn_channel_trace_frame(cl->c, '<', p);
+	rc = encode_piece(s, cl, &s->stage, p);
+	if (rc == 0)
+		rc = poll_spill_write(s, cl, &s->stage);
+	conn_buffer_clear(&s->stage);
+	if (rc == CONN_EIO)
+		return 0;	/* the client is dropped, with its warning */
+	if (rc == 0 && conn_piece_is_last(p)) {
+		cl->spill_whole = true;
+		hand_over_spill(s, cl);
 	}
 	return rc;
+}
+
+/* The client's big message to render has the other half of the budget:
+ * it is the holder. */
+static int hold_stdout(struct server *s, struct client *cl)
+{
+	s->holder = cl;
+	cl->stall_deadline = conn_clock_ms() + STALL_MS;
+	if (conn_buffer_len(&cl->whole) == cl->big_total && cl->big_total)
+		return deliver(s, cl);
+	return 0;
 }
 
 /* A big message to be rendered must fit in the other half of the budget. */
@@ -392,7 +419,7 @@ static int check_big(struct server *s, struct client *cl, uint64_t total)
 	return CONN_ETOOBIG;
 }
 
-/* One piece of a client's message: held until whole, or streamed. */
+/* One piece of a client's message: held until whole, or spilled. */
 static int client_piece(struct server *s, struct client *cl,
 			const struct conn_piece *p)
 {
@@ -403,14 +430,13 @@ static int client_piece(struct server *s, struct client *cl,
 			return 0;	/* dropped, with its warning */
 		cl->big = true;
 		cl->big_total = p->total;
-		if (s->holder == NULL && (rc = hold_stdout(s, cl)) != 0)
+		cl->at_line_start = true;
+		if (!streams(s) && s->holder == NULL &&
+		    (rc = hold_stdout(s, cl)) != 0)
 			return rc;
 	}
-	if (s->holder == cl && streams(s)) {
-		if (conn_piece_is_first(p))
-			conn_channel_trace_frame(cl->c, '<', p);
-		return stream_piece(s, cl, p);
-	}
+	if (cl->big && streams(s))
+		return spill_piece(s, cl, p);
 	if (s->o->send_only) {
 		/* Read and discarded: nothing to hold. */
 		if (conn_piece_is_first(p))
@@ -423,6 +449,15 @@ static int client_piece(struct server *s, struct client *cl,
 	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
 		rc = deliver(s, cl);
 	return rc;
+}
+
+/* Whether the client waits for a turn: its whole big message for stdout
+ * (spilled) or for the budget's other half (to render). */
+bool poll_client_waits(const struct server *s, const struct client *cl)
+{
+	if (cl->spill_whole)
+		return !poll_spill_copying(s);
+	return cl->big && !streams(s) && s->holder == NULL;
 }
 
 /* Holder of stdout silent past STALL_MS: dropped (stdout behind, or its
@@ -441,7 +476,8 @@ int poll_expire_holder(struct server *s)
 	if (left > 0)
 		return left > 1000000 ? 1000000 : (int)left;
 	poll_client_fail(s, cl, CONN_ETIMEDOUT, "sent nothing for 10 s inside "
-			 "a message that holds stdout; the client is dropped");
+			 "a big message, which holds half of --max-buffer; "
+			 "the client is dropped");
 	return -1;
 }
 
@@ -453,8 +489,10 @@ void poll_client_messages(struct server *s, struct client *cl)
 	struct conn_piece p;
 	int rc = CONN_EAGAIN;
 
+	if (cl->spill_whole && !hand_over_spill(s, cl))
+		return;
 	while (poll_client_may_read(s, cl)) {
-		if (cl->big && s->holder == NULL) {
+		if (cl->big && !streams(s) && s->holder == NULL) {
 			rc = hold_stdout(s, cl);
 			if (rc) {
 				poll_client_lost(s, cl, rc, cl->big_total);
@@ -490,10 +528,18 @@ void poll_client_messages(struct server *s, struct client *cl)
 
 /* --------------------------------------------------------------- stdout */
 
+uint64_t poll_stdout_pending(const struct server *s)
+{
+	return s->out.mark - s->out.start + poll_spill_left(s);
+}
+
 int poll_write_stdout(struct server *s)
 {
-	int rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
-				      s->out_fd, "stdout", s->out.mark);
+	int rc = poll_spill_refill(s);
+
+	if (rc == 0)
+		rc = conn_buffer_write_fd(&s->out, s->detail, s->capacity,
+					  s->out_fd, "stdout", s->out.mark);
 
 	/* A big rendering's room goes back once it is out; appending
 	 * allocates anew. */

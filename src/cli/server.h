@@ -51,8 +51,9 @@ struct server {
 	struct conn_buffer msg;	/* the stdin message being gathered */
 	bool msg_ready;		/* msg is whole and waits for a client */
 	struct conn_buffer out;	/* stdout bytes: whole messages only */
-	struct client *holder;	/* streams or gathers a big message */
-	bool cut;		/* a streamed message was cut: stop */
+	struct client *holder;	/* gathers a big message to render */
+	struct poll_spill *copy;	/* a spilled message going to stdout */
+	struct conn_buffer stage;	/* a piece on its way to a spill file */
 	int in_fd, out_fd;
 	bool out_fd_owned;	/* out_fd is a non-blocking copy of stdout */
 	bool in_eof, in_done;

@@ -25,6 +25,13 @@ void conn_buffer_free(struct conn_buffer *b)
 	*b = (struct conn_buffer){ 0 };
 }
 
+void conn_buffer_adopt(struct conn_buffer *b, void *data, size_t len,
+		       size_t cap)
+{
+	free(b->data);
+	*b = (struct conn_buffer){ .data = data, .end = len, .cap = cap };
+}
+
 size_t conn_buffer_compact(struct conn_buffer *b)
 {
 	size_t len = conn_buffer_len(b);

@@ -604,6 +604,9 @@ struct conn_render_options {
 				 * so that a caller can go on elsewhere */
 	const volatile int *cancel; /* NULL, or another thread's flag:
 				 * once non-zero, CONN_ECANCELED */
+	size_t max_memory;	/* bytes the decoded objects may take (the
+				 * input and the text apart): CONN_ETOOBIG
+				 * past it; 0: no limit but the others */
 };
 
 /* conn_pickle_render() the way o says (NULL: the defaults). */
@@ -864,6 +867,12 @@ struct conn_buffer {
 CONN_NODISCARD
 int conn_buffer_init(struct conn_buffer *b, size_t cap);
 void conn_buffer_free(struct conn_buffer *b);
+
+/* b, empty, takes data (malloc'ed, cap bytes of which len are used) as
+ * its storage instead of its own, the len bytes appended (not committed):
+ * a big text is queued without a copy. */
+void conn_buffer_adopt(struct conn_buffer *b, void *data, size_t len,
+		       size_t cap);
 
 /* Makes room for n more bytes at end, moving or growing (up to limit
  * bytes in all): CONN_ETOOBIG beyond limit, CONN_ENOMEM. */

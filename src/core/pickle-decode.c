@@ -37,6 +37,17 @@ int pickle_over_budget(struct decoder *d, int err)
 			   "may spend here");
 }
 
+int pickle_charge(struct decoder *d, size_t bytes)
+{
+	if (bytes <= d->memory_left) {
+		d->memory_left -= bytes;
+		return 0;
+	}
+	d->memory_left = 0;
+	return pickle_fail(d, CONN_ETOOBIG, "the decoded objects take more "
+			   "than %zu bytes of memory", d->memory_limit);
+}
+
 int pickle_too_many_objects(struct decoder *d)
 {
 	return pickle_fail(d, CONN_ETOOBIG, "more than %u objects, more than a "
@@ -157,6 +168,7 @@ int pickle_need(struct decoder *d, size_t k)
 int pickle_push(struct decoder *d, struct node *n)
 {
 	struct node **stack;
+	size_t old = d->stack_cap;
 
 	if (d->nstack >= OBJECTS_MAX)
 		return pickle_too_many_objects(d);
@@ -165,6 +177,9 @@ int pickle_push(struct decoder *d, struct node *n)
 	if (stack == NULL)
 		return pickle_no_memory(d);
 	d->stack = stack;
+	if (d->stack_cap > old &&
+	    pickle_charge(d, (d->stack_cap - old) * sizeof(*stack)))
+		return CONN_ETOOBIG;
 	d->stack[d->nstack++] = n;
 	return 0;
 }
@@ -238,6 +253,9 @@ static int memo_put(struct decoder *d, uint64_t index)
 		return pickle_no_memory(d);
 	memset(memo + old, 0, (d->memo_cap - old) * sizeof(*memo));
 	d->memo = memo;
+	if (d->memo_cap > old &&
+	    pickle_charge(d, (d->memo_cap - old) * sizeof(*memo)))
+		return CONN_ETOOBIG;
 	if (d->memo[index] == NULL)
 		d->memo_count++;
 	d->memo[index] = pickle_top(d);
@@ -585,6 +603,8 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 	struct decoder d = {
 		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
 		.budget = &budget, .python = ro->python,
+		.memory_left = ro->max_memory ? ro->max_memory : SIZE_MAX,
+		.memory_limit = ro->max_memory ? ro->max_memory : SIZE_MAX,
 		/* Legitimate pickles copy each item once at most. */
 		.copy_budget = 2 * len + 4096,
 		.compare_budget = 16 * len + 100000,

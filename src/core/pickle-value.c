@@ -59,6 +59,8 @@ int pickle_node_new(struct decoder *d, struct node **out, enum kind kind)
 	if (d->nodes >= OBJECTS_MAX)
 		return pickle_too_many_objects(d);
 	if (b == NULL || b->used == BLOCK_NODES) {
+		if (pickle_charge(d, sizeof(*b)))
+			return CONN_ETOOBIG;
 		b = calloc(1, sizeof(*b));
 		if (b == NULL)
 			return pickle_no_memory(d);
@@ -369,6 +371,8 @@ static int table_add(struct decoder *d, struct node *c, size_t index)
 		nslots *= 2;
 		bits++;
 	}
+	if (pickle_charge(d, nslots * sizeof(*slots)))
+		return CONN_ETOOBIG;
 	slots = calloc(nslots, sizeof(*slots));
 	if (slots == NULL)
 		return pickle_no_memory(d);
@@ -384,7 +388,7 @@ static int table_add(struct decoder *d, struct node *c, size_t index)
 
 static int items_reserve(struct decoder *d, struct node *c, size_t more)
 {
-	size_t need = c->u.seq.n + more;
+	size_t need = c->u.seq.n + more, old = c->u.seq.cap;
 	struct node **items;
 
 	if (c->kind == K_DICT)
@@ -394,7 +398,9 @@ static int items_reserve(struct decoder *d, struct node *c, size_t more)
 	if (items == NULL)
 		return pickle_no_memory(d);
 	c->u.seq.items = items;
-	return 0;
+	return c->u.seq.cap > old ? pickle_charge(d, (c->u.seq.cap - old) *
+						      sizeof(*items))
+				  : 0;
 }
 
 int pickle_list_append(struct decoder *d, struct node *list,

@@ -255,6 +255,8 @@ struct decoder {
 	long popped_mark;	/* offset of the MARK the opcode used, or -1 */
 	long memoized_as;	/* MEMOIZE's index, or -1 */
 	struct budget *budget;	/* what decoding may spend */
+	size_t memory_left;	/* bytes the nodes may still take */
+	size_t memory_limit;	/* of them in all */
 	unsigned python;	/* conn_render_options' python: 0 newest */
 	char *detail;
 	size_t capacity;
@@ -307,6 +309,11 @@ CONN_NODISCARD
 int pickle_too_many_objects(struct decoder *d);
 /* The detail of a pickle_spend() refusal (CONN_EAGAIN, CONN_ECANCELED). */
 int pickle_over_budget(struct decoder *d, int err);
+/* Counts bytes the graph took against conn_render_options' max_memory:
+ * CONN_ETOOBIG past it.  (Growth is counted, not what is given back: an
+ * upper bound, the same for the same pickle.) */
+CONN_NODISCARD
+int pickle_charge(struct decoder *d, size_t bytes);
 void *pickle_grow(void *v, size_t *cap, size_t need, size_t size);
 CONN_NODISCARD
 int pickle_take(struct decoder *d, const uint8_t **p, uint64_t n);

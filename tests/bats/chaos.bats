@@ -160,12 +160,12 @@ latency_listener() {
 # p99 FILE: the 99th percentile of the delays (ms) in FILE's second column.
 p99() { sort -k2 -n "$1" | awk '{ d[NR] = $2 } END { print d[int(NR * 0.99)] + 0 }'; }
 
-@test "slow pickles: while 2 clients send 14 MB pickles of 4300-digit ints, an honest client's 100 messages come out at once (p99 well under 50 ms), and nothing is lost" {
+@test "slow pickles: while 2 clients send 11 MB pickles of 6000 4300-digit ints, an honest client's 100 messages come out at once (p99 well under 50 ms), and nothing is lost" {
 	skip_under_valgrind "CPU-bound renderings"
 	local p99 slow
 	# (no CPU limit: a slow machine must not turn this into the next test)
 	SPAWN_TIMEOUT=120 latency_listener --render-timeout 0
-	spawn S --idle "$PYTHON" "$CHAOS" slowpickles "$ADDR" --conns 2 --seconds 4
+	spawn S --idle "$PYTHON" "$CHAOS" slowpickles "$ADDR" --conns 2 --ints 6000 --seconds 4
 	wait_err S '^slowpickles: 2 connected$' 20
 	sleep 1	# the first costly pickles are in, rendering
 	run_to H "$PYTHON" "$CHAOS" honest "$ADDR" --messages 100 --interval 20
@@ -174,7 +174,9 @@ p99() { sort -k2 -n "$1" | awk '{ d[NR] = $2 } END { print d[int(NR * 0.99)] + 0
 	p99=$(p99 "$T/lat")
 	figure "honest latency p99 $p99 ms, max $(sort -k2 -n "$T/lat" | tail -1 | cut -d' ' -f2) ms"
 	# The goal is 50 ms; a loaded machine is given ten times that, far
-	# below the seconds one costly rendering holds a loop that waits.
+	# below the seconds one costly rendering holds a loop that waits.  (A
+	# message that comes while a 26 MB rendering is being written waits
+	# for it, stdout being one stream: some 80 ms here.)
 	awk -v p="$p99" 'BEGIN { exit !(p < 500) }' || fail "honest p99 $p99 ms"
 	# every costly pickle sent is rendered in the end, whole
 	wait_err S '^slowpickles: [0-9]+ sent$' 30

@@ -357,6 +357,16 @@ wait_lines() {
 	return 0
 }
 
+# wait_size FILE BYTES: until FILE has BYTES at least (10 s at most).
+wait_size() {
+	local i
+	for i in $(seq 200); do
+		(($(stat -c %s "$1") >= $2)) && return 0
+		sleep 0.05
+	done
+	fail "$1: $(stat -c %s "$1") bytes, not $2, after 10 s"
+}
+
 # wait_err NAME ERE [SEC]: wait (bounded, default 10 s) until a line of
 # NAME's stderr matches ERE; fail naming what it says otherwise.  For
 # events whose time depends on the machine's load, instead of a sleep.

@@ -51,16 +51,6 @@ rendered() { conn-pipe --in frames --out "$1" "$2"; }
 # stream it, holding a little at a time, so that it comes out whole.
 streams() { [[ $1 == raw || $1 == lines || $1 == frames || $1 == hex ]]; }
 
-# wait_size FILE BYTES: until FILE has BYTES at least (10 s at most).
-wait_size() {
-	local i
-	for i in $(seq 200); do
-		(($(stat -c %s "$1") >= $2)) && return 0
-		sleep 0.05
-	done
-	fail "$1: $(stat -c %s "$1") bytes, not $2, after 10 s"
-}
-
 one_connection() {
 	local f=$1
 	frames "$T/in" "$f" 5 $BIG 7

@@ -466,6 +466,36 @@ wait_pidfile() {
 	alive L || fail "the listener exited"
 }
 
+@test "-k --max-buffer 1M --out repr, json: a pickle whose objects or text would take more than half of it drops its client with one warning; the others go on" {
+	# 100,000 references to one memoized list: a 200 KB pickle whose list
+	# takes 800 KB; and bytes whose repr is four times their length
+	"$PYTHON" - "$T" <<'PY'
+import pickle, struct, sys
+x = []
+many = pickle.dumps([x] * 100000, 4)
+wide = pickle.dumps(bytes(range(256)) * 2000, 4)
+for name, data in (('many', many), ('wide', wide)):
+    open(sys.argv[1] + '/' + name, 'wb').write(struct.pack('!i', len(data)) + data)
+PY
+	local f
+	for f in repr json; do
+		listen L --idle -k --max-buffer 1M --out "$f" 127.0.0.1:0
+		run_to A --in "$T/many" conn-client --in frames --close-on-eof "$ADDR"
+		wait_err L "^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1: offset [0-9]+, opcode .*: the decoded objects take more than 524288 bytes of memory\$" 10
+		run_to B --in "$T/wide" conn-client --in frames --close-on-eof "$ADDR"
+		wait_err L "^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1: the rendering is longer than 524288 bytes\$" 10
+		echo '"after"' >"$T/after"
+		run_to C --in "$T/after" conn-client --in json --close-on-eof "$ADDR"
+		expect_exit C 0
+		wait_lines "$T/L.out" 1
+		[[ $(tail -1 "$T/L.out") == *after* ]] || fail "$(cat "$T/L.out")"
+		(($(grep -c warning "$T/L.err") == 2)) || fail "$(cat "$T/L.err")"
+		alive L || fail "the listener exited"
+		kill -TERM "${BG_PID[L]}"
+		finish L 5
+	done
+}
+
 # frames_of FILE: the payload sizes and sha256s of the frames in FILE, one
 # "SIZE SHA" a line; exit 1 at a cut frame.
 frames_of() {
@@ -511,7 +541,7 @@ EOF
 	alive L || fail "the listener exited"
 }
 
-@test "-k: a big message's sender that stalls is dropped after 10 s, the others waited and go on; one cut while streamed stops the listener (exit 5)" {
+@test "-k: a big message's sender that stalls is dropped after 10 s while the others go on; one cut while spilled to its file is lost with its client alone, the listener goes on" {
 	# quoted holds the big message whole: nothing of it is on stdout
 	listen L --idle -k --out quoted 127.0.0.1:0
 	# a 1 MiB message (0x00100000), of which 1000 bytes come (conn-client
@@ -522,19 +552,31 @@ s = socket.create_connection((h, int(p)))
 s.sendall(b"\0\x10\0\0" + bytes(1000))
 time.sleep(20)' "$ADDR"
 	sleep 0.5
-	run_to B conn-client --data waited --close-on-eof "$ADDR"
+	# a small message does not wait for the big one
+	run_to B conn-client --data "did not wait" --close-on-eof "$ADDR"
 	expect_exit B 0
-	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: sent nothing for 10 s inside a message that holds stdout; the client is dropped$' 15
-	wait_lines "$T/L.out" 1
-	assert_file "$T/L.out" $'b\'waited\'\n'
+	wait_lines "$T/L.out" 1 5
+	assert_file "$T/L.out" $'b\'did not wait\'\n'
+	refute_err L warning
+	wait_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: sent nothing for 10 s inside a big message, which holds half of --max-buffer; the client is dropped$' 15
 	alive L || fail "the listener exited"
-	# frames stream it: a cut cannot be taken back
-	listen F --idle -k --out frames 127.0.0.1:0
+	# frames: the big message waits in a file until whole; a cut one is
+	# the client's loss, said once, and the listener goes on
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp listen F --idle -k --out frames 127.0.0.1:0
 	run_to C "$PYTHON" -c 'import socket, sys
 h, p = sys.argv[1].rsplit(":", 1)
 s = socket.create_connection((h, int(p)))
 s.sendall(b"\0\x10\0\0" + bytes(300000))
 s.close()' "$ADDR"
-	expect_exit F 5 10
-	assert_err F '^conn-listen: 127\.0\.0\.1:[0-9]+: message 1 is cut after [0-9]+ of its 1048576 bytes, written to stdout as they came: stopping$'
+	expect_exit C 0
+	wait_err F '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: connection closed in the middle of a message \(300000 of 1048576 bytes received\)$' 10
+	printf '\0\0\0\5after' >"$T/after"
+	run_to D --in "$T/after" conn-client --in frames --close-on-eof "$ADDR"
+	expect_exit D 0
+	wait_size "$T/F.out" 9
+	cmp "$T/after" "$T/F.out" || fail "stdout: $(xxd "$T/F.out" | head)"
+	alive F || fail "the listener exited: $(cat "$T/F.err")"
+	(($(grep -c warning "$T/F.err") == 1)) || fail "$(cat "$T/F.err")"
+	[[ -z $(ls -A "$T/tmp") ]] || fail "left in TMPDIR: $(ls -A "$T/tmp")"
 }

@@ -245,10 +245,32 @@ static void test_stop_check(void)
 	   "a longer one is cut");
 }
 
+static void test_adopt(void)
+{
+	struct conn_buffer b;
+	char *text = strdup("adopted text");
+
+	if (conn_buffer_init(&b, 16) != 0 || text == NULL) {
+		ok(0, "conn_buffer_init");
+		free(text);
+		return;
+	}
+	conn_buffer_adopt(&b, text, 7, 13);
+	ok(b.data == (uint8_t *)text && conn_buffer_len(&b) == 7 &&
+	   b.mark == 0 && b.cap == 13,
+	   "adopt: the text is the storage, its bytes appended, uncommitted");
+	conn_buffer_commit(&b);
+	ok(conn_buffer_append(&b, "!", 1) == 0 && conn_buffer_len(&b) == 8 &&
+	   memcmp(b.data + b.start, "adopted!", 8) == 0,
+	   "adopt: appending goes on after it");
+	conn_buffer_free(&b);
+}
+
 int main(void)
 {
 	test_append_consume();
 	test_reserve();
+	test_adopt();
 	test_messages();
 	test_read_write_fd();
 	test_read_limit();

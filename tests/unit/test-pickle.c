@@ -831,6 +831,20 @@ static void test_options(void)
 				     sizeof(big) - 1);
 	ok(rc == CONN_ETOOBIG && strstr(r.detail, "longer than 10 bytes"),
 	   "max_output 10: CONN_ETOOBIG (%s)", r.detail);
+	o = (struct conn_render_options){ .max_memory = 100 };
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_REPR, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == CONN_ETOOBIG &&
+	   strstr(r.detail, "more than 100 bytes of memory") != NULL,
+	   "max_memory 100: CONN_ETOOBIG (%s)", r.detail);
+	o.max_memory = 1 << 20;
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_REPR, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == 0 && strcmp(out, whole.out) == 0, "max_memory 1M: the same");
+	if (rc == 0)
+		free(out);
 	rc = conn_format_render_with(&out, &len, r.detail, sizeof(r.detail),
 				     CONN_FORMAT_REPR, NULL, big,
 				     sizeof(big) - 1);

@@ -34,6 +34,11 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 }
 
+void pickle_json_string(struct out *o, const char *p, size_t n)
+{
+	json_string(o, p, n);
+}
+
 int conn_json_quote(char **out, size_t *out_len, const char *text,
 		    size_t len)
 {
@@ -167,6 +172,8 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 		json_scalar(r, n);
 		return;
 	}
+	if (!n->busy && pickle_known_render(r, n, depth + 1, KNOWN_JSON))
+		return;
 	if (n->kind == K_COMPLEX || is_opaque(n) || n->busy) {
 		json_repr(r, n, depth);
 		return;

@@ -397,6 +397,13 @@ void pickle_repr_node(struct render *r, struct node *n, int depth);
 
 /* pickle-json.c */
 void pickle_json_node(struct render *r, struct node *n, int depth);
+void pickle_json_string(struct out *o, const char *p, size_t n);
+
+/* pickle-known.c: a call of a known reconstructor (pickle-known.h)
+ * rendered as CPython's repr() or its JSON tag, or false. */
+enum known_style { KNOWN_REPR, KNOWN_JSON };
+bool pickle_known_render(struct render *r, struct node *n, int depth,
+			 enum known_style style);
 
 /* pickle-dis.c */
 void pickle_list_opcode(struct decoder *d, int op, size_t indent);

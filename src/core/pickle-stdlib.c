@@ -277,7 +277,7 @@ static bool uint128_of(const struct node *n, unsigned __int128 *v)
 	*v = 0;
 	for (p = n->u.i.digits; *p; p++) {
 		if (*p < '0' || *p > '9' ||
-		    *v > (~(unsigned __int128)0 - 9) / 10)
+		    *v > (~(unsigned __int128)0 - (unsigned)(*p - '0')) / 10)
 			return false;
 		*v = *v * 10 + (unsigned)(*p - '0');
 	}

@@ -110,7 +110,10 @@ static bool decimal_finite(struct out *o, const char *p, size_t n)
 
 		if (!is_digits(x + k, xn - k) || xn - k > 15)
 			return false;
-		exp = strtoll(x, NULL, 10);
+		for (i = k; i < xn; i++)	/* the text is not NUL-ended */
+			exp = exp * 10 + (x[i] - '0');
+		if (*x == '-')
+			exp = -exp;
 	}
 	if (dot != NULL && dot > p + len)
 		dot = NULL;
@@ -397,6 +400,8 @@ static bool path_join(struct path *t, const char *p, size_t n)
 		      tolower((unsigned char)p[0]))) {
 		memcpy(t->p, p, 2);
 		t->n = t->head = 2;
+	} else if (drive) {
+		t->p[0] = p[0];	/* the same drive: its last spelling */
 	} else if (root) {
 		t->n = t->head = has_drive(t) ? 2 : 0;
 	}

@@ -9,7 +9,17 @@
 #include "tap.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+
+#define MUTATIONS 3000
+
+/* Every pickle checked, for the mutation loop. */
+static struct {
+	const char *bytes;
+	size_t len;
+} seen[64];
+static size_t nseen;
 
 /* A pickle literal and its length (less the literal's NUL). */
 #define P(s) s, sizeof(s) - 1
@@ -21,6 +31,12 @@ static void check(const char *name, enum conn_pickle_style style,
 	size_t out_len = 0;
 	int rc = conn_pickle_render(&out, &out_len, detail, sizeof(detail),
 				    style, (const uint8_t *)bytes, len);
+
+	if (nseen < sizeof(seen) / sizeof(seen[0]) &&
+	    (nseen == 0 || seen[nseen - 1].bytes != bytes)) {
+		seen[nseen].bytes = bytes;
+		seen[nseen++].len = len;
+	}
 
 	ok(rc == 0 && out_len == strlen(expected) &&
 	   memcmp(out, expected, out_len) == 0, "%s: %s", name, expected);
@@ -147,9 +163,52 @@ static void test_stdlib(void)
 	repr("IPv6Address(1)", P(ipv6), "IPv6Address('::1')");
 }
 
+/* One byte of a copy changed, or the copy cut short, at random. */
+static size_t mutate(uint8_t *copy, const char *bytes, size_t len,
+		     uint32_t *seed)
+{
+	uint32_t r;
+
+	memcpy(copy, bytes, len);
+	*seed = *seed * 1103515245u + 12345u;
+	r = *seed >> 8;
+	if (r % 5 == 0)
+		return r / 5 % len;
+	copy[r / 5 % len] = (uint8_t)(*seed >> 24);
+	return len;
+}
+
+/* Mutated pickles of the rows' shapes render or are refused, in both
+ * styles, and never crash (the sanitizers check the rest). */
+static void test_mutations(void)
+{
+	uint8_t copy[512];
+	uint32_t seed = 15;
+	size_t i, k, len, rendered = 0;
+	char detail[200], *out;
+	size_t out_len;
+	int rc;
+
+	for (i = 0; i < nseen; i++)
+		for (k = 0; k < MUTATIONS && seen[i].len <= sizeof(copy); k++) {
+			len = mutate(copy, seen[i].bytes, seen[i].len, &seed);
+			rc = conn_pickle_render(&out, &out_len, detail,
+						sizeof(detail), k % 2
+						? CONN_PICKLE_JSON
+						: CONN_PICKLE_REPR, copy, len);
+			if (rc == 0) {
+				rendered++;
+				free(out);
+			}
+		}
+	ok(rendered > 0, "%zu mutations of %zu pickles: no crash, %zu "
+	   "rendered", nseen * MUTATIONS, nseen, rendered);
+}
+
 int main(void)
 {
 	test_datetime();
 	test_stdlib();
+	test_mutations();
 	return tap_done();
 }

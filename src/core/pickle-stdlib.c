@@ -199,25 +199,83 @@ static bool nonzero_int(const struct node *n, bool *negative)
 	return true;
 }
 
-/* Fraction(numerator, denominator) as 3.7+ pickle it: in lowest terms
- * with a positive denominator, which is all repr() needs. */
+static int64_t gcd(int64_t a, int64_t b)
+{
+	int64_t t;
+
+	while (b) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a < 0 ? -a : a;
+}
+
+/* Fraction(n, d) of ints within 64 bits in lowest terms, the sign on n,
+ * as Fraction() makes them; false for other ints. */
+static bool reduce_fraction(const struct node *num, const struct node *den,
+			    int64_t *n, int64_t *d)
+{
+	int64_t g;
+
+	if (num->kind != K_INT || den->kind != K_INT ||
+	    !known_int(num, n) || !known_int(den, d) || *d == 0 ||
+	    *n == INT64_MIN || *d == INT64_MIN)
+		return false;
+	g = gcd(*n, *d);
+	*n /= g;
+	*d /= g;
+	if (*d < 0) {
+		*n = -*n;
+		*d = -*d;
+	}
+	return true;
+}
+
+/* n/d (JSON) or Fraction(n, d), of texts. */
+static void put_fraction(struct render *r, enum known_style style,
+			 const char *n, size_t n_len, const char *d,
+			 size_t d_len)
+{
+	pickle_out_str(r->o, style == KNOWN_JSON ? "{\"__fraction__\": \""
+						 : "Fraction(");
+	pickle_out_put(r->o, n, n_len);
+	pickle_out_str(r->o, style == KNOWN_JSON ? "/" : ", ");
+	pickle_out_put(r->o, d, d_len);
+	pickle_out_str(r->o, style == KNOWN_JSON ? "\"}" : ")");
+}
+
+/* An int node's digits, in buf (24 bytes) within 64 bits. */
+static struct text int_text(const struct node *n, char *buf)
+{
+	if (n->u.i.digits != NULL)
+		return (struct text){ n->u.i.digits, strlen(n->u.i.digits) };
+	snprintf(buf, 24, "%lld", (long long)n->u.i.v);
+	return (struct text){ buf, strlen(buf) };
+}
+
+/* Fraction(numerator, denominator) as 3.7+ pickle it.  Beyond 64 bits,
+ * taken as pickled: in lowest terms with a positive denominator, as
+ * Fraction keeps them. */
 static bool fraction_ints(struct render *r, struct node *num,
 			  struct node *den, enum known_style style)
 {
+	char a[24], b[24];
+	struct text x, y;
+	int64_t n, d;
 	bool negative;
 
-	if ((num->kind != K_INT) || !nonzero_int(den, &negative) || negative)
-		return false;
-	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "fraction");
-		pickle_out_char(r->o, '"');
-	} else {
-		pickle_out_str(r->o, "Fraction(");
+	if (reduce_fraction(num, den, &n, &d)) {
+		snprintf(a, sizeof(a), "%lld", (long long)n);
+		snprintf(b, sizeof(b), "%lld", (long long)d);
+		put_fraction(r, style, a, strlen(a), b, strlen(b));
+		return true;
 	}
-	pickle_repr_int(r->o, num);
-	pickle_out_str(r->o, style == KNOWN_JSON ? "/" : ", ");
-	pickle_repr_int(r->o, den);
-	pickle_out_str(r->o, style == KNOWN_JSON ? "\"}" : ")");
+	if (num->kind != K_INT || !nonzero_int(den, &negative) || negative)
+		return false;
+	x = int_text(num, a);
+	y = int_text(den, b);
+	put_fraction(r, style, x.p, x.n, y.p, y.n);
 	return true;
 }
 
@@ -233,21 +291,8 @@ static bool fraction_text(struct render *r, struct node *s,
 	    (slash && (!is_digits(slash + 1, n - num - 1) ||
 		       slash[1] == '0')))
 		return false;
-	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "fraction");
-		pickle_out_char(r->o, '"');
-		pickle_out_put(r->o, p, num);
-		pickle_out_char(r->o, '/');
-		pickle_out_put(r->o, slash ? slash + 1 : "1",
-			       slash ? n - num - 1 : 1);
-		pickle_out_str(r->o, "\"}");
-		return true;
-	}
-	pickle_out_str(r->o, "Fraction(");
-	pickle_out_put(r->o, p, num);
-	pickle_out_str(r->o, ", ");
-	pickle_out_put(r->o, slash ? slash + 1 : "1", slash ? n - num - 1 : 1);
-	pickle_out_char(r->o, ')');
+	put_fraction(r, style, p, num, slash ? slash + 1 : "1",
+		     slash ? n - num - 1 : 1);
 	return true;
 }
 
@@ -287,6 +332,20 @@ static bool uint128_of(const struct node *n, unsigned __int128 *v)
 	return true;
 }
 
+/* An is_safe the repr may leave out: None, an int or SafeUUID(int or
+ * None); anything else (a call hidden there) keeps the recipe shown. */
+static bool is_safe_value(const struct node *v)
+{
+	const struct node *a;
+	int64_t i;
+
+	if (v == &pickle_node_none || known_int(v, &i))
+		return true;
+	a = known_call_is(v, "uuid", "SafeUUID") && known_untouched(v)
+	    ? known_arg(v, 1, 0) : NULL;
+	return a != NULL && (a == &pickle_node_none || known_int(a, &i));
+}
+
 /* UUID.__setstate__'s dict: 'int' and maybe 'is_safe'. */
 static bool uuid_int(const struct node *state, unsigned __int128 *v)
 {
@@ -301,7 +360,8 @@ static bool uuid_int(const struct node *state, unsigned __int128 *v)
 			return false;
 		if (pickle_text_is(key->u.s, "int"))
 			value = state->u.seq.items[2 * i + 1];
-		else if (!pickle_text_is(key->u.s, "is_safe"))
+		else if (!pickle_text_is(key->u.s, "is_safe") ||
+			 !is_safe_value(state->u.seq.items[2 * i + 1]))
 			return false;
 	}
 	return value != NULL && uint128_of(value, v);

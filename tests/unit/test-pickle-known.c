@@ -117,6 +117,19 @@ static void test_stdlib(void)
 				     "X\x02\x00\x00\x00 1" "\x85R.";
 	static const char fraction[] = "\x80\x02" "cfractions\nFraction\n"
 				       "K\x02J\xfc\xff\xff\xff" "\x86R.";
+	static const char zero[] = "\x80\x02" "cfractions\nFraction\n"
+				   "K\x01K\x00" "\x86R.";
+	/* UUID.__new__(UUID) with {'int': 1, 'is_safe': posix.system('ls')} */
+	static const char unsafe[] = "\x80\x02" "cuuid\nUUID\n" ")\x81"
+				     "}(X\x03\x00\x00\x00int" "K\x01"
+				     "X\x07\x00\x00\x00is_safe"
+				     "cposix\nsystem\n" "X\x02\x00\x00\x00ls"
+				     "\x85Rub.";
+	/* the same with is_safe=SafeUUID(None) */
+	static const char safe[] = "\x80\x02" "cuuid\nUUID\n" ")\x81"
+				   "}(X\x03\x00\x00\x00int" "K\x01"
+				   "X\x07\x00\x00\x00is_safe"
+				   "cuuid\nSafeUUID\n" "N\x85Rub.";
 	/* UUID.__new__(UUID) with the state {'int': 255, 'x': 0} */
 	static const char stray[] = "\x80\x02" "cuuid\nUUID\n" ")\x81"
 				    "}(X\x03\x00\x00\x00int" "K\xff"
@@ -145,8 +158,14 @@ static void test_stdlib(void)
 	repr("Decimal, canonical", P(decimal), "Decimal('-1.5E+3')");
 	json("Decimal, canonical", P(decimal), "{\"__decimal__\": \"-1.5E+3\"}");
 	repr("Decimal with a space", P(spaced), "decimal.Decimal(' 1')");
-	repr("Fraction with a negative denominator", P(fraction),
-	     "fractions.Fraction(2, -4)");
+	repr("Fraction(2, -4)", P(fraction), "Fraction(-1, 2)");
+	json("Fraction(2, -4)", P(fraction), "{\"__fraction__\": \"-1/2\"}");
+	repr("Fraction(1, 0)", P(zero), "fractions.Fraction(1, 0)");
+	repr("UUID, is_safe a call", P(unsafe),
+	     "uuid.UUID.__new__(uuid.UUID).__setstate__({'int': 1, "
+	     "'is_safe': posix.system('ls')})");
+	repr("UUID, is_safe", P(safe),
+	     "UUID('00000000-0000-0000-0000-000000000001')");
 	repr("UUID", P(uuid), "UUID('00000000-0000-0000-0000-0000000000ff')");
 	repr("UUID, a stray key", P(stray),
 	     "uuid.UUID.__new__(uuid.UUID).__setstate__({'int': 255, 'x': 0})");

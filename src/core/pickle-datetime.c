@@ -338,19 +338,28 @@ bool pickle_known_date(struct render *r, struct node *n, int depth,
 	return true;
 }
 
+/* A time (date false) or datetime as repr() or JSON. */
+static bool render_stamp(struct render *r, const struct stamp *t, bool date,
+			 int depth, enum known_style style)
+{
+	if (style == KNOWN_JSON)
+		return json_stamp(r->o, t, date);
+	if (date)
+		pickle_out_fmt(r->o, "datetime.datetime(%d, %d, %d, ",
+			       t->year, t->month, t->day);
+	else
+		pickle_out_str(r->o, "datetime.time(");
+	repr_clock(r->o, t);
+	repr_tail(r, t, depth);
+	return true;
+}
+
 bool pickle_known_time(struct render *r, struct node *n, int depth,
 		       enum known_style style)
 {
 	struct stamp t;
 
-	if (!parse_time(&t, n))
-		return false;
-	if (style == KNOWN_JSON)
-		return json_stamp(r->o, &t, false);
-	pickle_out_str(r->o, "datetime.time(");
-	repr_clock(r->o, &t);
-	repr_tail(r, &t, depth);
-	return true;
+	return parse_time(&t, n) && render_stamp(r, &t, false, depth, style);
 }
 
 bool pickle_known_datetime(struct render *r, struct node *n, int depth,
@@ -358,15 +367,8 @@ bool pickle_known_datetime(struct render *r, struct node *n, int depth,
 {
 	struct stamp t;
 
-	if (!parse_datetime(&t, n))
-		return false;
-	if (style == KNOWN_JSON)
-		return json_stamp(r->o, &t, true);
-	pickle_out_fmt(r->o, "datetime.datetime(%d, %d, %d, ", t.year,
-		       t.month, t.day);
-	repr_clock(r->o, &t);
-	repr_tail(r, &t, depth);
-	return true;
+	return parse_datetime(&t, n) &&
+	       render_stamp(r, &t, true, depth, style);
 }
 
 /* getattr(zoneinfo.ZoneInfo, '_unpickle')(key, from_cache): the key. */

@@ -1,7 +1,8 @@
 /*
  * pickle-datetime.c - rows of the known table (pickle-known.h): the
  * datetime module's values, from the state bytes its C pickler writes,
- * and zoneinfo.ZoneInfo.  REPR is CPython 3.7+'s repr(); JSON is ISO 8601
+ * and zoneinfo.ZoneInfo.  REPR is CPython's repr(), 3.7's and later but
+ * for the python of struct conn_render_options; JSON is ISO 8601
  * as isoformat() writes it, where the pickle alone gives the UTC offset.
  */
 #include "pickle-known.h"
@@ -140,13 +141,24 @@ static bool parse_delta(struct delta *t, const struct node *n)
 	return t->days >= -DAYS_MAX && t->days <= DAYS_MAX;
 }
 
-/* datetime.timedelta(days=1, seconds=5, microseconds=7), zeros left out:
- * the repr of Python 3.7 and later.  (3.6 wrote timedelta(1, 5, 7).) */
-static void repr_delta(struct out *o, const struct delta *t)
+/* datetime.timedelta(days=1, seconds=5, microseconds=7), zeros left out,
+ * as 3.7 and later write it; for 3.6 (python 306), timedelta(1, 5, 7),
+ * cut after the last field that is not zero (days kept). */
+static void repr_delta(struct render *r, const struct delta *t)
 {
+	struct out *o = r->o;
 	const char *sep = "";
 
 	pickle_out_str(o, "datetime.timedelta(");
+	if (r->python && r->python < 307) {
+		pickle_out_fmt(o, "%lld", (long long)t->days);
+		if (t->seconds || t->us)
+			pickle_out_fmt(o, ", %lld", (long long)t->seconds);
+		if (t->us)
+			pickle_out_fmt(o, ", %lld", (long long)t->us);
+		pickle_out_char(o, ')');
+		return;
+	}
 	if (t->days)
 		pickle_out_fmt(o, "days=%lld", (long long)t->days), sep = ", ";
 	if (t->seconds)
@@ -168,7 +180,7 @@ bool pickle_known_timedelta(struct render *r, struct node *n, int depth,
 	if (!parse_delta(&t, n))
 		return false;
 	if (style == KNOWN_REPR) {
-		repr_delta(r->o, &t);
+		repr_delta(r, &t);
 		return true;
 	}
 	known_tag_open(r->o, "timedelta");
@@ -246,7 +258,7 @@ bool pickle_known_timezone(struct render *r, struct node *n, int depth,
 		pickle_out_str(r->o, "datetime.timezone.utc");
 	} else {
 		pickle_out_str(r->o, "datetime.timezone(");
-		repr_delta(r->o, &z.offset);
+		repr_delta(r, &z.offset);
 		if (z.name != NULL) {
 			pickle_out_str(r->o, ", ");
 			pickle_repr_node(r, z.name, depth);

@@ -83,7 +83,7 @@ static void json_repr(struct render *r, struct node *n, int depth)
 {
 	/* Within what is left, so a big rendering fails before it is made. */
 	struct out text = { .limit = r->o->limit - r->o->n };
-	struct render inner = { &text, false };
+	struct render inner = { &text, false, r->python };
 
 	pickle_repr_node(&inner, n, depth);
 	if (text.err) {

@@ -639,7 +639,7 @@ static void repr_flags(struct out *o, int64_t flags, bool text)
 static void repr_pattern(struct render *r, struct node *pattern, int depth)
 {
 	struct out text = { .limit = r->o->limit - r->o->n };
-	struct render inner = { &text, false };
+	struct render inner = { &text, false, r->python };
 	size_t i, chars = 0;
 
 	pickle_repr_node(&inner, pattern, depth);

@@ -77,7 +77,8 @@
  * order (CPython's order follows hashes, which for str change from run to
  * run); other codecs stay calls; known reconstructors as dict keys or set
  * elements are not compared by value (two equal datetimes stay two keys);
- * 3.6's timedelta(1, 5) is printed in the newer form; and what CPython
+ * 3.6's timedelta(1, 5) is printed in the newer form unless the render
+ * options' python is 306; and what CPython
  * would load but the limits refuse (see below), or bytes after STOP,
  * which CPython ignores.
  *
@@ -309,6 +310,7 @@ struct decoder {
 struct render {
 	struct out *o;
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
+	unsigned python;	/* conn_render_options' python: 0 newest */
 };
 
 /* pickle-value.c */

@@ -24,13 +24,18 @@ static size_t nseen;
 /* A pickle literal and its length (less the literal's NUL). */
 #define P(s) s, sizeof(s) - 1
 
+/* The CPython whose repr() check() asks for (0: the newest). */
+static unsigned python;
+
 static void check(const char *name, enum conn_pickle_style style,
 		  const char *bytes, size_t len, const char *expected)
 {
+	struct conn_render_options o = { .python = python };
 	char detail[200] = "", *out = NULL;
 	size_t out_len = 0;
-	int rc = conn_pickle_render(&out, &out_len, detail, sizeof(detail),
-				    style, (const uint8_t *)bytes, len);
+	int rc = conn_pickle_render_with(&out, &out_len, detail,
+					 sizeof(detail), style, &o,
+					 (const uint8_t *)bytes, len);
 
 	if (nseen < sizeof(seen) / sizeof(seen[0]) &&
 	    (nseen == 0 || seen[nseen - 1].bytes != bytes)) {
@@ -80,6 +85,8 @@ static void test_datetime(void)
 	static const char delta[] = "\x80\x02" "cdatetime\ntimedelta\n"
 				    "K\x00J\x81\x51\x01\x00J\x41\x42\x0f\x00"
 				    "\x87R.";
+	static const char zero_delta[] = "\x80\x02" "cdatetime\ntimedelta\n"
+					 "K\x00K\x00K\x00\x87R.";
 	/* timezone(timedelta(0)): the utc singleton */
 	static const char utc[] = "\x80\x02" "cdatetime\ntimezone\n"
 				  "cdatetime\ntimedelta\n" ")R" "\x85R.";
@@ -103,6 +110,15 @@ static void test_datetime(void)
 	json("timedelta, normalized", P(delta),
 	     "{\"__timedelta__\": {\"days\": 1, \"seconds\": 2, "
 	     "\"microseconds\": 1}}");
+	python = 306;
+	repr("timedelta, 3.6", P(delta), "datetime.timedelta(1, 2, 1)");
+	repr("timezone, 3.6", P(aware), "datetime.datetime(2024, 2, 29, 13, "
+	     "45, tzinfo=datetime.timezone(datetime.timedelta(0, 19800), "
+	     "'IST'), fold=1)");
+	repr("timedelta(0), 3.6", P(zero_delta), "datetime.timedelta(0)");
+	python = 307;
+	repr("timedelta(0), 3.7", P(zero_delta), "datetime.timedelta(0)");
+	python = 0;
 	repr("timezone utc", P(utc), "datetime.timezone.utc");
 	repr("zoneinfo", P(zone), "zoneinfo.ZoneInfo(key='UTC')");
 	json("zoneinfo", P(zone), "{\"__zoneinfo__\": \"UTC\"}");

@@ -396,6 +396,7 @@ bool pickle_known_uuid(struct render *r, struct node *n, int depth,
 struct path {
 	char *p;
 	size_t n;
+	size_t drive;	/* its length: "c:", "\\\\server\\share"; 0: none */
 	size_t head;	/* drive and root: p[0..head) */
 	bool windows;
 };
@@ -403,6 +404,15 @@ struct path {
 static bool is_sep(const struct path *t, char c)
 {
 	return c == '/' || (t->windows && c == '\\');
+}
+
+/* Where the next separator of p[i..n) is, or n. */
+static size_t next_sep(const struct path *t, const char *p, size_t i,
+		       size_t n)
+{
+	while (i < n && !is_sep(t, p[i]))
+		i++;
+	return i;
 }
 
 /* Components of part after its drive and root, '.' and empty ones
@@ -413,8 +423,7 @@ static void path_add_parts(struct path *t, const char *p, size_t n)
 	char sep = t->windows ? '\\' : '/';
 
 	while (i < n) {
-		for (j = i; j < n && !is_sep(t, p[j]); j++)
-			;
+		j = next_sep(t, p, i, n);
 		if (j > i && !(j - i == 1 && p[i] == '.')) {
 			if (t->n > t->head)
 				t->p[t->n++] = sep;
@@ -425,52 +434,87 @@ static void path_add_parts(struct path *t, const char *p, size_t n)
 	}
 }
 
-/* Whether t has a Windows drive ("c:"). */
-static bool has_drive(const struct path *t)
+/*
+ * The drive of a Windows part, "c:" or \\server\share (UNC), and its
+ * root; false for device paths (\\?\..., \\.\...) and a UNC drive
+ * without its share, which stay recipes.
+ */
+static bool windows_drive(const struct path *t, const char *p, size_t n,
+			  size_t *drive, size_t *root)
 {
-	return t->head >= 2 && t->p[1] == ':';
+	size_t server, share;
+
+	*drive = *root = 0;
+	if (n >= 2 && p[1] == ':' && isalpha((unsigned char)p[0]))
+		*drive = 2;
+	else if (n >= 2 && is_sep(t, p[0]) && is_sep(t, p[1])) {
+		if (n == 2 || p[2] == '?' || p[2] == '.' || is_sep(t, p[2]))
+			return false;
+		server = next_sep(t, p, 2, n);
+		share = next_sep(t, p, server + 1, n);
+		if (server >= n || share == server + 1)
+			return false;
+		*drive = share;
+		*root = share < n;
+		return !memchr(p, ':', n);
+	}
+	if (memchr(p + *drive, ':', n - *drive))
+		return false;
+	*root = *drive < n && is_sep(t, p[*drive]);
+	return true;
+}
+
+/* Whether t's drive is the drive p[0..len) in any case (its separators
+ * as written: ntpath.join() compares them so). */
+static bool same_drive(const struct path *t, const char *p, size_t len)
+{
+	size_t i;
+
+	if (t->drive != len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (tolower((unsigned char)t->p[i]) !=
+		    tolower((unsigned char)p[i]))
+			return false;
+	return true;
 }
 
 /*
- * One argument joined as PurePath(*args) joins it: a part with a root
- * starts over (keeping the drive on Windows), another drive too.
- * Windows' UNC and device paths are not handled (false: the call stays
- * a recipe).
+ * One argument joined as PurePath(*args) joins it (ntpath.join() on
+ * Windows): a part with a root starts over, keeping the drive on Windows
+ * unless it has its own; another drive starts over too; the same drive
+ * in another case takes that spelling.
  */
 static bool path_join(struct path *t, const char *p, size_t n)
 {
-	size_t drive = 0, root = 0;
+	size_t drive = 0, root = 0, rest;
 
-	if (t->windows) {
-		if (n >= 2 && is_sep(t, p[0]) && is_sep(t, p[1]))
-			return false;
-		if (n >= 2 && p[1] == ':' && isalpha((unsigned char)p[0]))
-			drive = 2;
-		if (memchr(p + drive, ':', n - drive))
-			return false;
-	}
-	if (drive < n && is_sep(t, p[drive]))
-		root = 1;
-	/* Posix keeps exactly two leading slashes. */
-	if (!t->windows && root && n >= 2 && p[1] == '/' &&
-	    (n == 2 || p[2] != '/'))
-		root = 2;
-	if (drive && (root || !has_drive(t) ||
-		      tolower((unsigned char)t->p[0]) !=
-		      tolower((unsigned char)p[0]))) {
-		memcpy(t->p, p, 2);
-		t->n = t->head = 2;
-	} else if (drive) {
-		t->p[0] = p[0];	/* the same drive: its last spelling */
-	} else if (root) {
-		t->n = t->head = has_drive(t) ? 2 : 0;
+	if (t->windows && !windows_drive(t, p, n, &drive, &root))
+		return false;
+	if (!t->windows && n >= 1 && p[0] == '/')
+		/* Posix keeps exactly two leading slashes. */
+		root = n >= 2 && p[1] == '/' && (n == 2 || p[2] != '/') ? 2 : 1;
+	rest = drive + root < n ? drive + root : n;
+	if (drive && (root || !same_drive(t, p, drive)))
+		t->n = t->head = 0;
+	else if (root)
+		t->n = t->head = t->drive;
+	if (drive) {
+		memcpy(t->p, p, drive);	/* its last spelling */
+		if (t->n < drive)
+			t->n = t->head = drive;
+		t->drive = drive;
 	}
 	if (root) {
 		memset(t->p + t->n, t->windows ? '\\' : '/', root);
 		t->n += root;
 		t->head = t->n;
 	}
-	path_add_parts(t, p + drive + root, n - drive - root);
+	if (t->drive > 2 && t->head == t->drive) {
+		t->p[t->n++] = '\\';	/* pathlib gives a UNC drive a root */
+		t->head = t->n;
+	}
+	path_add_parts(t, p + rest, n - rest);
 	return true;
 }
 
@@ -493,7 +537,7 @@ bool pickle_known_path(struct render *r, struct node *n, int depth,
 	(void)depth;
 	for (i = 0; ok && i < args->u.seq.n; i++) {
 		ok = args->u.seq.items[i]->kind == K_STR;
-		size += args->u.seq.items[i]->u.s.n + 1;
+		size += args->u.seq.items[i]->u.s.n + 2;
 	}
 	if (!ok || (t.p = malloc(size)) == NULL) {
 		if (ok)

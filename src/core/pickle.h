@@ -67,7 +67,7 @@
  * form: datetime.timedelta(days=1, seconds=5)) and timezone (also
  * datetime.timezone.utc), zoneinfo.ZoneInfo, decimal.Decimal (str()'s
  * canonical form), fractions.Fraction, uuid.UUID, pathlib's PurePosixPath,
- * PureWindowsPath, PosixPath and WindowsPath (not UNC paths),
+ * PureWindowsPath, PosixPath and WindowsPath (not device paths, \\?\...),
  * ipaddress's addresses, networks and interfaces (their text as pickled:
  * Python re-reads it), re.compile(pattern, flags) and array.array.  An
  * enum member pickles as Class(value) and prints as that call, readable

@@ -159,8 +159,10 @@ def paths():
     yield 'PurePosixPath joined', P('a', '/b', 'c')
     yield 'PosixPath', pathlib.PosixPath('/tmp')
     yield 'Path', pathlib.Path('rel/x')
-    for text in ('c:/x', 'C:\\Users\\a', 'a\\b', 'c:', 'c:x', '\\x', 'c:\\'):
+    for text in ('c:/x', 'C:\\Users\\a', 'a\\b', 'c:', 'c:x', '\\x', 'c:\\',
+                 '//server/share', '\\\\server\\share\\x\\', '//s/sh/a/./b'):
         yield 'PureWindowsPath ' + text, W(text)
+    yield 'PureWindowsPath joined', W('c:/a', 'C:b', '/d', '//s/sh', 'e')
 
 
 def patterns():

@@ -166,6 +166,10 @@ static void test_stdlib(void)
 	static const char windows[] = "\x80\x02" "cpathlib\nPureWindowsPath\n"
 				      "X\x03\x00\x00\x00" "c:\\" "X\x01\x00\x00"
 				      "\x00x" "X\x03\x00\x00\x00.\\y" "\x87R.";
+	static const char unc[] = "\x80\x02" "cpathlib\nPureWindowsPath\n"
+				  "X\x09\x00\x00\x00" "\\\\srv\\shr" "\x85R.";
+	static const char device[] = "\x80\x02" "cpathlib\nPureWindowsPath\n"
+				     "X\x06\x00\x00\x00" "\\\\?\\c:" "\x85R.";
 	static const char pattern[] = "\x80\x02" "cre\n_compile\n"
 				      "X\x01\x00\x00\x00" "a" "K\x2a" "\x86R.";
 	static const char ipv6[] = "\x80\x02" "cipaddress\nIPv6Address\n"
@@ -193,6 +197,9 @@ static void test_stdlib(void)
 	repr("array, odd bytes", P(odd), "array._array_reconstructor("
 	     "<class 'array.array'>, 'h', 5, b'\\xff')");
 	repr("PureWindowsPath", P(windows), "PureWindowsPath('c:/x/y')");
+	repr("PureWindowsPath, UNC", P(unc), "PureWindowsPath('//srv/shr/')");
+	repr("PureWindowsPath, a device", P(device),
+	     "pathlib.PureWindowsPath('\\\\\\\\?\\\\c:')");
 	repr("re.compile, 42", P(pattern),
 	     "re.compile('a', re.IGNORECASE|re.MULTILINE)");
 	repr("IPv6Address(1)", P(ipv6), "IPv6Address('::1')");

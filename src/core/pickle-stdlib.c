@@ -88,72 +88,90 @@ static bool decimal_special(struct out *o, const char *p, size_t n)
 	return true;
 }
 
+/* The exponent after 'e' or 'E': [sign] digits, 15 at most. */
+static bool decimal_exponent(const char *x, size_t n, long long *exp)
+{
+	size_t i, k = n && (*x == '+' || *x == '-');
+
+	if (!is_digits(x + k, n - k) || n - k > 15)
+		return false;
+	*exp = 0;
+	for (i = k; i < n; i++)	/* the text is not NUL-ended */
+		*exp = *exp * 10 + (x[i] - '0');
+	if (*x == '-')
+		*exp = -*exp;
+	return true;
+}
+
+/* The coefficient, digits [. [digits]] or . digits, into digits (its
+ * leading zeros dropped but the last) and the count after the point. */
+static bool decimal_coefficient(const char *p, size_t n, struct out *digits,
+				long long *fraction)
+{
+	const char *dot = memchr(p, '.', n);
+	size_t whole = dot ? (size_t)(dot - p) : n;
+	size_t after = dot ? n - whole - 1 : 0;
+	size_t first = 0;
+
+	if ((whole && !is_digits(p, whole)) ||
+	    (after && !is_digits(dot + 1, after)) || whole + after == 0)
+		return false;
+	pickle_out_put(digits, p, whole);
+	if (after)
+		pickle_out_put(digits, dot + 1, after);
+	if (digits->err)
+		return true;	/* the caller passes the error on */
+	while (first + 1 < digits->n && digits->p[first] == '0')
+		first++;
+	memmove(digits->p, digits->p + first, digits->n - first);
+	digits->n -= first;
+	*fraction = (long long)after;
+	return true;
+}
+
 /*
- * A finite number as str(Decimal) writes it (the to-sci-string of the
- * General Decimal Arithmetic spec): coefficient digits without leading
- * zeros, exponent = given exponent - digits after the point.
+ * A finite number as str(Decimal) writes it, the to-sci-string of the
+ * General Decimal Arithmetic spec: the digits with a point inside, or
+ * after "0." and up to 5 zeros, else after the first digit with E+n.
  */
 static bool decimal_finite(struct out *o, const char *p, size_t n)
 {
-	const char *dot = memchr(p, '.', n), *e = NULL;
-	long long exp = 0, left, dotplace, fraction;
-	size_t i, len, first;
-	char *digits;
+	const char *e = p;
+	struct out digits = { .limit = o->limit, .budget = o->budget };
+	long long exp = 0, fraction, left, dotplace;
+	size_t len;
 
-	for (i = 0; i < n && e == NULL; i++)
-		if (p[i] == 'e' || p[i] == 'E')
-			e = p + i;
-	len = e ? (size_t)(e - p) : n;
-	if (e != NULL) {
-		const char *x = e + 1;
-		size_t xn = n - len - 1, k = xn && (*x == '+' || *x == '-');
-
-		if (!is_digits(x + k, xn - k) || xn - k > 15)
-			return false;
-		for (i = k; i < xn; i++)	/* the text is not NUL-ended */
-			exp = exp * 10 + (x[i] - '0');
-		if (*x == '-')
-			exp = -exp;
-	}
-	if (dot != NULL && dot > p + len)
-		dot = NULL;
-	fraction = dot ? (long long)(p + len - dot - 1) : 0;
-	if ((dot ? len - 1 : len) == 0 ||
-	    (dot && ((dot > p && !is_digits(p, (size_t)(dot - p))) ||
-		     (fraction > 0 && !is_digits(dot + 1, (size_t)fraction)))) ||
-	    (!dot && !is_digits(p, len)))
+	while (e < p + n && *e != 'e' && *e != 'E')
+		e++;
+	if ((e < p + n &&
+	     !decimal_exponent(e + 1, (size_t)(p + n - e - 1), &exp)) ||
+	    !decimal_coefficient(p, (size_t)(e - p), &digits, &fraction)) {
+		free(digits.p);
 		return false;
-	digits = malloc(len + 1);
-	if (digits == NULL) {
-		o->err = CONN_ENOMEM;
+	}
+	if (digits.err) {
+		o->err = digits.err;
+		free(digits.p);
 		return true;
 	}
-	for (i = 0, first = 0; i < len; i++)
-		if (p[i] != '.')
-			digits[first++] = p[i];
-	len = first;
-	for (first = 0; first + 1 < len && digits[first] == '0'; first++)
-		;
-	len -= first;
+	len = digits.n;
 	exp -= fraction;
 	left = exp + (long long)len;
 	dotplace = exp <= 0 && left > -6 ? left : 1;
 	if (dotplace <= 0) {
 		pickle_out_str(o, "0.");
-		for (i = 0; i < (size_t)-dotplace; i++)
-			pickle_out_char(o, '0');
-		pickle_out_put(o, digits + first, len);
+		pickle_out_put(o, "00000", (size_t)-dotplace);
+		pickle_out_put(o, digits.p, len);
 	} else if ((size_t)dotplace >= len) {
-		pickle_out_put(o, digits + first, len);	/* exp 0 here */
+		pickle_out_put(o, digits.p, len);	/* exp 0 here */
 	} else {
-		pickle_out_put(o, digits + first, (size_t)dotplace);
+		pickle_out_put(o, digits.p, (size_t)dotplace);
 		pickle_out_char(o, '.');
-		pickle_out_put(o, digits + first + dotplace,
-			       len - (size_t)dotplace);
+		pickle_out_put(o, digits.p + dotplace, len - (size_t)dotplace);
 	}
 	if (left != dotplace)
 		pickle_out_fmt(o, "E%+lld", left - dotplace);
-	free(digits);
+	free(digits.p);
 	return true;
 }
 
@@ -173,7 +191,8 @@ bool pickle_known_decimal(struct render *r, struct node *n, int depth,
 			  enum known_style style)
 {
 	struct node *s = str_arg(n);
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			     .budget = r->o->budget };
 	bool ok;
 
 	(void)depth;
@@ -682,7 +701,8 @@ static void repr_flags(struct out *o, int64_t flags, bool text)
 /* The pattern's repr cut to 200 characters, as %.200R does. */
 static void repr_pattern(struct render *r, struct node *pattern, int depth)
 {
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			     .budget = r->o->budget };
 	struct render inner = { &text, false, r->python };
 	size_t i, chars = 0;
 
@@ -794,7 +814,8 @@ bool pickle_known_array(struct render *r, struct node *n, int depth,
 			enum known_style style)
 {
 	struct node *list = known_arg(n, 2, 1);
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			     .budget = r->o->budget };
 	char code, kind;
 	int size;
 	size_t i;
@@ -806,9 +827,10 @@ bool pickle_known_array(struct render *r, struct node *n, int depth,
 		     (kind == 'f' ? K_FLOAT : K_INT);
 	if (ok && kind == 'u')
 		ok = join_chars(&text, list);
-	if (!ok) {
+	if (!ok || text.err) {
+		r->o->err = ok ? text.err : r->o->err;
 		free(text.p);
-		return false;
+		return ok;
 	}
 	array_open(r, style, code, list->u.seq.n == 0);
 	if (kind == 'u' && list->u.seq.n)
@@ -919,7 +941,8 @@ bool pickle_known_array_reconstructor(struct render *r, struct node *n,
 				      int depth, enum known_style style)
 {
 	struct node *items = known_arg(n, 4, 3);
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			     .budget = r->o->budget };
 	const uint8_t *p;
 	char code, kind;
 	int size;
@@ -936,9 +959,11 @@ bool pickle_known_array_reconstructor(struct render *r, struct node *n,
 		return false;
 	p = (const uint8_t *)items->u.s.p;
 	len = items->u.s.n;
-	if (kind == 'u' && !decode_chars(&text, (int)f, p, len)) {
+	if (kind == 'u' &&
+	    (!decode_chars(&text, (int)f, p, len) || text.err)) {
+		r->o->err = text.err ? text.err : r->o->err;
 		free(text.p);
-		return false;
+		return text.err != 0;	/* an error, or not a str: a call */
 	}
 	array_open(r, style, code, len == 0);
 	if (kind == 'u' && len)

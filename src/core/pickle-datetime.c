@@ -197,14 +197,16 @@ struct zone {
 	struct node *offset_node, *name;
 };
 
+/* Any node n: a tzinfo is whatever the pickle gave. */
 static bool parse_zone(struct zone *z, const struct node *n)
 {
-	size_t count = n->u.call.args->u.seq.n;
 	const struct delta *t = &z->offset;
+	size_t count;
 
-	if (!known_call_is(n, "datetime", "timezone") ||
-	    !known_untouched(n) || (count != 1 && count != 2) ||
-	    known_arg(n, count, 0) == NULL)
+	if (!known_call_is(n, "datetime", "timezone") || !known_untouched(n))
+		return false;
+	count = n->u.call.args->u.seq.n;
+	if ((count != 1 && count != 2) || known_arg(n, count, 0) == NULL)
 		return false;
 	z->offset_node = known_arg(n, count, 0);
 	z->name = count == 2 ? known_arg(n, 2, 1) : NULL;

@@ -81,6 +81,11 @@ static void test_datetime(void)
 		"cdatetime\ntimezone\n" "cdatetime\ntimedelta\n"
 		"K\x00M\x58\x4dK\x00\x87R" "X\x03\x00\x00\x00IST" "\x86R"
 		"\x86R.";
+	/* datetime(state, posix.system): a global for the tzinfo */
+	static const char global_tz[] =
+		"\x80\x04" "cdatetime\ndatetime\n"
+		"C\x0a\x07\xe8\x02\x1d\x0d\x2d\x00\x00\x00\x00"
+		"cposix\nsystem\n" "\x86R.";
 	/* timedelta(0, 86401, 1000001): Python normalizes it */
 	static const char delta[] = "\x80\x02" "cdatetime\ntimedelta\n"
 				    "K\x00J\x81\x51\x01\x00J\x41\x42\x0f\x00"
@@ -105,6 +110,9 @@ static void test_datetime(void)
 	     "datetime.timedelta(seconds=19800), 'IST'), fold=1)");
 	json("datetime, fold and a named timezone", P(aware),
 	     "{\"__datetime__\": \"2024-02-29T13:45:00+05:30\"}");
+	json("datetime, a global for the tzinfo", P(global_tz),
+	     "{\"__repr__\": \"datetime.datetime(2024, 2, 29, 13, 45, "
+	     "tzinfo=<class 'posix.system'>)\"}");
 	repr("timedelta, normalized", P(delta),
 	     "datetime.timedelta(days=1, seconds=2, microseconds=1)");
 	json("timedelta, normalized", P(delta),

@@ -599,7 +599,7 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 			 CONN_PICKLE_MAX_OUTPUT ? ro->max_output
 						: CONN_PICKLE_MAX_OUTPUT,
 	};
-	struct render r = { &o, false };
+	struct render r = { &o, false, ro->python };
 	struct decoder d = {
 		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
 		.budget = &budget, .python = ro->python,

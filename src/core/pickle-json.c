@@ -34,6 +34,11 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 }
 
+void pickle_json_string(struct out *o, const char *p, size_t n)
+{
+	json_string(o, p, n);
+}
+
 int conn_json_quote(char **out, size_t *out_len, const char *text,
 		    size_t len)
 {
@@ -78,7 +83,7 @@ static void json_repr(struct render *r, struct node *n, int depth)
 {
 	/* Within what is left, so a big rendering fails before it is made. */
 	struct out text = { .limit = r->o->limit - r->o->n };
-	struct render inner = { &text, false };
+	struct render inner = { &text, false, r->python };
 
 	pickle_repr_node(&inner, n, depth);
 	if (text.err) {
@@ -167,6 +172,8 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 		json_scalar(r, n);
 		return;
 	}
+	if (!n->busy && pickle_known_render(r, n, depth + 1, KNOWN_JSON))
+		return;
 	if (n->kind == K_COMPLEX || is_opaque(n) || n->busy) {
 		json_repr(r, n, depth);
 		return;

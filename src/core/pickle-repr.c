@@ -430,6 +430,8 @@ static void repr_opaque(struct render *r, struct node *n, int depth)
 		repr_global(r->o, n);
 		break;
 	case K_CALL:
+		if (pickle_known_render(r, n, depth, KNOWN_REPR))
+			return;
 		repr_call(r, n, depth);
 		break;
 	case K_PERSID:

@@ -11,7 +11,10 @@
  *                     dispatch and conn_pickle_render();
  *   pickle-data.c     the opcodes of strings, numbers and containers;
  *   pickle-call.c     globals, fix_imports and calls;
- *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings.
+ *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings;
+ *   pickle-known.c    the table of known reconstructors, with its rows
+ *                     in pickle-datetime.c and pickle-stdlib.c (see
+ *                     pickle-known.h).
  *
  * The decoder runs every opcode of protocols 0 to 5 the way CPython's C
  * unpickler would, but builds a graph of inert nodes instead of objects:
@@ -57,10 +60,27 @@
  * bytes, frozenset and complex and of OrderedDict.  Names of globals with
  * characters str.isprintable() rejects are shown escaped.
  *
+ * The known reconstructors (pickle-known.c) are calls REPR prints as the
+ * value CPython's repr() shows, from their arguments and BUILD state,
+ * when these are what the class's own __reduce__ pickles (else the call
+ * stays a recipe): datetime.date, time, datetime, timedelta (3.7+'s
+ * form: datetime.timedelta(days=1, seconds=5)) and timezone (also
+ * datetime.timezone.utc), zoneinfo.ZoneInfo, decimal.Decimal (str()'s
+ * canonical form), fractions.Fraction, uuid.UUID, pathlib's PurePosixPath,
+ * PureWindowsPath, PosixPath and WindowsPath (not device paths, \\?\...),
+ * ipaddress's addresses, networks and interfaces (their text as pickled:
+ * Python re-reads it), re.compile(pattern, flags) and array.array.  An
+ * enum member pickles as Class(value) and prints as that call, readable
+ * but not Python's <Class.NAME: value>, which needs the class.
+ *
  * Where REPR can differ from CPython: set elements print in insertion
  * order (CPython's order follows hashes, which for str change from run to
- * run); other codecs stay calls; and what CPython would load but the
- * limits refuse (see below), or bytes after STOP, which CPython ignores.
+ * run); other codecs stay calls; known reconstructors as dict keys or set
+ * elements are not compared by value (two equal datetimes stay two keys);
+ * 3.6's timedelta(1, 5) is printed in the newer form unless the render
+ * options' python is 306; and what CPython
+ * would load but the limits refuse (see below), or bytes after STOP,
+ * which CPython ignores.
  *
  * JSON is one line of JSON:
  *   - None, True and False are null, true and false;
@@ -75,6 +95,32 @@
  *   - tuples, lists, sets and frozensets are arrays;
  *   - a dict (or OrderedDict) whose keys are all str is an object; any
  *     other dict is {"__dict__": [[key, value], ...]};
+ *   - the known reconstructors are tagged objects, {"__tag__": value}:
+ *       date        {"__date__": "2024-02-29"} (isoformat())
+ *       time        {"__time__": "13:45:30.123456+01:00"}
+ *       datetime    {"__datetime__": "2024-02-29T13:45:30.123456"}
+ *                   (time and datetime: the offset of a fixed timezone,
+ *                   its name and fold dropped; another tzinfo gives
+ *                   {"__repr__": ...})
+ *       timedelta   {"__timedelta__": {"days": -1, "seconds": 86399,
+ *                   "microseconds": 999999}} (normalized as Python's)
+ *       timezone    {"__timezone__": {"offset": "+05:30", "name": null}}
+ *       ZoneInfo    {"__zoneinfo__": "Europe/Paris"}
+ *       Decimal     {"__decimal__": "3.14"} (str(); also "NaN", "-Infinity")
+ *       Fraction    {"__fraction__": "1/3"}
+ *       UUID        {"__uuid__": "12345678-1234-5678-1234-567812345678"}
+ *       paths       {"__pureposixpath__": "/a/b"}, {"__posixpath__": ...},
+ *                   {"__purewindowspath__": "c:/x"}, {"__windowspath__":
+ *                   ...} (as_posix())
+ *       ipaddress   {"__ipv4address__": "192.168.1.1"}, and likewise
+ *                   __ipv6address__, __ipv4network__, __ipv6network__,
+ *                   __ipv4interface__, __ipv6interface__ (str())
+ *       Pattern     {"__pattern__": {"pattern": "a+", "flags": 34}} (the
+ *                   pattern as JSON: a str or {"__bytes__": ...}; the
+ *                   flags as Pattern.flags)
+ *       array       {"__array__": {"typecode": "i", "items": [1, 2]}}
+ *                   (items a str for typecodes u and w)
+ *     the tag being the class's name in lower case;
  *   - anything else (complex numbers, globals, calls, persistent ids,
  *     extensions, buffers, and a reference back to a container being
  *     written) is {"__repr__": "<its REPR rendering>"}.
@@ -266,6 +312,7 @@ struct decoder {
 struct render {
 	struct out *o;
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
+	unsigned python;	/* conn_render_options' python: 0 newest */
 };
 
 /* pickle-value.c */
@@ -408,6 +455,13 @@ void pickle_repr_node(struct render *r, struct node *n, int depth);
 
 /* pickle-json.c */
 void pickle_json_node(struct render *r, struct node *n, int depth);
+void pickle_json_string(struct out *o, const char *p, size_t n);
+
+/* pickle-known.c: a call of a known reconstructor (pickle-known.h)
+ * rendered as CPython's repr() or its JSON tag, or false. */
+enum known_style { KNOWN_REPR, KNOWN_JSON };
+bool pickle_known_render(struct render *r, struct node *n, int depth,
+			 enum known_style style);
 
 /* pickle-dis.c */
 void pickle_list_opcode(struct decoder *d, int op, size_t indent);

@@ -325,6 +325,56 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+@test "json out: standard library values are their documented tags (isoformat, str, as_posix), every protocol" {
+	"$PYTHON" - "$T" <<'EOF'
+import array, datetime as dt, decimal, fractions, ipaddress, json, pathlib
+import pickle, re, sys, uuid, zoneinfo
+utc, td = dt.timezone.utc, dt.timedelta
+ist = dt.timezone(td(hours=5, minutes=30), 'IST')
+paris = zoneinfo.ZoneInfo('Europe/Paris')
+cases = [
+    (dt.date(2024, 2, 29), {'__date__': '2024-02-29'}),
+    (dt.time(13, 45, 30, 5), {'__time__': '13:45:30.000005'}),
+    (dt.time(1, 2, tzinfo=ist), {'__time__': '01:02:00+05:30'}),
+    (dt.datetime(2024, 2, 29, 13, 45, 30, 123456),
+     {'__datetime__': '2024-02-29T13:45:30.123456'}),
+    (dt.datetime(1, 1, 1, tzinfo=utc), {'__datetime__': '0001-01-01T00:00:00+00:00'}),
+    (dt.datetime(2024, 1, 1, tzinfo=dt.timezone(-td(seconds=1, microseconds=1))),
+     {'__datetime__': '2024-01-01T00:00:00-00:00:01.000001'}),
+    (dt.datetime(2024, 7, 1, tzinfo=paris),
+     {'__repr__': "datetime.datetime(2024, 7, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/Paris'))"}),
+    (td(microseconds=-1), {'__timedelta__': {'days': -1, 'seconds': 86399,
+                                             'microseconds': 999999}}),
+    (ist, {'__timezone__': {'offset': '+05:30', 'name': 'IST'}}),
+    (utc, {'__timezone__': {'offset': '+00:00', 'name': None}}),
+    (paris, {'__zoneinfo__': 'Europe/Paris'}),
+    (decimal.Decimal('-1.50E+3'), {'__decimal__': '-1.50E+3'}),
+    (decimal.Decimal('-inf'), {'__decimal__': '-Infinity'}),
+    (fractions.Fraction(-2, 6), {'__fraction__': '-1/3'}),
+    (uuid.UUID(int=1 << 127), {'__uuid__': '80000000-0000-0000-0000-000000000000'}),
+    (pathlib.PurePosixPath('/a/./b/'), {'__pureposixpath__': '/a/b'}),
+    (pathlib.PureWindowsPath('c:\\x\\y'), {'__purewindowspath__': 'c:/x/y'}),
+    (ipaddress.ip_address('2001:db8::1'), {'__ipv6address__': '2001:db8::1'}),
+    (ipaddress.ip_network('10.0.0.0/8'), {'__ipv4network__': '10.0.0.0/8'}),
+    (re.compile(b'a+', re.I), {'__pattern__': {'pattern': {'__bytes__': 'YSs='},
+                                               'flags': 2}}),
+    (array.array('d', [0.5, float('nan')]), {'__array__': {
+        'typecode': 'd', 'items': [0.5, {'__float__': 'nan'}]}}),
+    (array.array('u', 'h\xe9'), {'__array__': {'typecode': 'u', 'items': 'h\xe9'}}),
+    ([dt.date(2000, 1, 1), {dt.date(2000, 1, 2): 1}],
+     [{'__date__': '2000-01-01'}, {'__dict__': [[{'__date__': '2000-01-02'}, 1]]}]),
+]
+with open(sys.argv[1] + '/in.hex', 'w') as h, open(sys.argv[1] + '/want', 'w') as w:
+    for obj, want in cases:
+        for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+            h.write(pickle.dumps(obj, proto).hex() + '\n')
+            w.write(json.dumps(want, ensure_ascii=False) + '\n')
+EOF
+	run_to P --in "$T/in.hex" conn-pipe --in hex --out json
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" || fail "the tags differ (< expected, > conn-pipe)"
+}
+
 # ----------------------------------------------------------------- pickle-dis
 
 @test "pickle-dis: every vector is listed opcode by opcode and ends with 'highest protocol among opcodes'" {

@@ -549,7 +549,7 @@ int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       const uint8_t *bytes, size_t len)
 {
 	struct out o = { .limit = CONN_PICKLE_MAX_OUTPUT };
-	struct render r = { &o, false };
+	struct render r = { &o, false, 0 };
 	struct decoder d = {
 		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
 		/* Legitimate pickles copy each item once at most. */

@@ -8,7 +8,7 @@
  * str ("module name" for GLOBAL and INST). */
 static void list_arg(struct decoder *d)
 {
-	struct render r = { d->listing, false };
+	struct render r = { d->listing, false, 0 };
 	struct out *o = d->listing;
 	char *joined;
 

@@ -262,7 +262,15 @@ struct decoder {
 struct render {
 	struct out *o;
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
+	int python;		/* the CPython X.Y whose repr() to write,
+				 * 100 * X + Y; 0: the newest */
 };
+
+/* Whether the rendering is for a CPython older than X.Y (100 * X + Y). */
+static inline bool pickle_python_before(const struct render *r, int version)
+{
+	return r->python != 0 && r->python < version;
+}
 
 /* pickle-value.c */
 void pickle_node_release(struct node *n);
@@ -326,6 +334,12 @@ int pickle_pop_mark_target(struct decoder *d, size_t *start,
 
 /* pickle-call.c */
 bool pickle_text_is(struct text t, const char *s);
+CONN_NODISCARD
+int pickle_spend_copies(struct decoder *d, size_t n);
+CONN_NODISCARD
+int pickle_call_node(struct decoder *d, struct node **out,
+		     enum call_form form, struct node *func,
+		     struct node *args, struct node *kwargs);
 bool pickle_global_is(const struct node *n, const char *module,
 		      const char *name);
 CONN_NODISCARD
@@ -394,9 +408,53 @@ void pickle_repr_str(struct out *o, const char *p, size_t n);
 void pickle_repr_int(struct out *o, const struct node *n);
 void pickle_repr_float(struct out *o, struct node *n);
 void pickle_repr_node(struct render *r, struct node *n, int depth);
+void pickle_repr_items(struct render *r, struct node **items, size_t count,
+		       int depth);
+void pickle_repr_dict_items(struct render *r, const struct node *n,
+			    int depth);
+void pickle_repr_kwargs(struct render *r, struct node *kwargs, int depth);
+void pickle_repr_callable(struct render *r, struct node *n, int depth);
+bool pickle_is_identifier(struct text t);
 
 /* pickle-json.c */
 void pickle_json_node(struct render *r, struct node *n, int depth);
+void pickle_json_string(struct out *o, const char *p, size_t n);
+void pickle_json_array(struct render *r, struct node **items, size_t count,
+		       int depth);
+void pickle_json_dict(struct render *r, struct node *n, int depth);
+void pickle_json_dotted(struct out *o, const struct node *g);
+
+/*
+ * The calls whose values CPython's repr() shows from the pickle alone, or
+ * in a documented readable form (see the top comment):
+ *   pickle-collections.c  defaultdict, deque, Counter;
+ *   pickle-exceptions.c   builtin exceptions (OSError's errno classes
+ *                         too) and a few of the standard library's;
+ *   pickle-objects.c      the dispatch below; builtins folded at decode
+ *                         time; copyreg's reconstructors; manager Tokens,
+ *                         Namespaces and plain objects from their state.
+ * Each writer returns false, having written nothing, for a call it does
+ * not know (or whose shape it does not know: then the call is shown).
+ */
+bool pickle_repr_known(struct render *r, struct node *n, int depth);
+bool pickle_json_known(struct render *r, struct node *n, int depth);
+/* What repr() prints for a call met again inside itself: "..." but for
+ * the known calls that print otherwise. */
+void pickle_repr_known_again(struct render *r, struct node *n, int depth);
+/* Decode time: func(*args) of builtins and copyreg as the values CPython
+ * would make, or *out NULL. */
+CONN_NODISCARD
+int pickle_make_folded(struct decoder *d, struct node **out,
+		       struct node *func, struct node *args);
+
+bool pickle_repr_collection(struct render *r, struct node *n, int depth);
+bool pickle_json_collection(struct render *r, struct node *n, int depth);
+bool pickle_repr_collection_again(struct render *r, struct node *n,
+				  int depth);
+bool pickle_repr_exception(struct render *r, struct node *n, int depth);
+bool pickle_json_exception(struct render *r, struct node *n, int depth);
+bool pickle_repr_object(struct render *r, struct node *n, int depth);
+bool pickle_json_object(struct render *r, struct node *n, int depth);
 
 /* pickle-dis.c */
 void pickle_list_opcode(struct decoder *d, int op, size_t indent);

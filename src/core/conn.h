@@ -59,6 +59,7 @@ enum conn_error {
 	CONN_ESHORTBUF,	/* the caller's buffer is too small; message kept */
 	CONN_ETIMEDOUT,	/* a deadline passed */
 	CONN_EINTR,	/* stopped by a signal the caller asked to honour */
+	CONN_ECANCELED,	/* another thread asked the work to stop */
 	CONN_ERROR_COUNT
 };
 
@@ -586,6 +587,33 @@ int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       const uint8_t *bytes, size_t len);
 
 /*
+ * How a pickle is rendered and what its rendering may cost; a zeroed struct
+ * (or NULL) is conn_pickle_render()'s way.  Work is counted in units of
+ * about the same time each: an opcode run, 16 bytes of rendering, a step of
+ * a big int's conversion to decimal.  A rendering of max_work units takes
+ * very roughly max_work / 100 microseconds.
+ */
+struct conn_render_options {
+	unsigned python;	/* the CPython whose repr() to print, as
+				 * 100 * X + Y (311 for 3.11) where reprs
+				 * changed; 0: the newest */
+	size_t max_output;	/* bytes of rendering; 0 or over
+				 * CONN_PICKLE_MAX_OUTPUT: that */
+	uint64_t max_work;	/* units (above); 0: no limit.  Past it:
+				 * CONN_EAGAIN, the work so far thrown away,
+				 * so that a caller can go on elsewhere */
+	const volatile int *cancel; /* NULL, or another thread's flag:
+				 * once non-zero, CONN_ECANCELED */
+};
+
+/* conn_pickle_render() the way o says (NULL: the defaults). */
+CONN_NODISCARD
+int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
+			    size_t capacity, enum conn_pickle_style style,
+			    const struct conn_render_options *o,
+			    const uint8_t *bytes, size_t len);
+
+/*
  * Pickles one JSON value (the text json, len bytes) with protocol 0-5:
  * null, true/false, numbers, strings, arrays and objects become None,
  * bool, int or float, str, list and dict.  *out is malloc'ed.  Invalid
@@ -696,6 +724,21 @@ int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
 			      enum conn_format f, const uint8_t *message,
 			      size_t len, bool keep_going);
 
+/* conn_format_render() and conn_format_render_or_hex() rendering pickles
+ * the way o says (NULL: the defaults). */
+CONN_NODISCARD
+int conn_format_render_with(char **out, size_t *out_len, char *detail,
+			    size_t capacity, enum conn_format f,
+			    const struct conn_render_options *o,
+			    const uint8_t *message, size_t len);
+CONN_NODISCARD
+int conn_format_render_or_hex_with(char **out, size_t *out_len, bool *as_hex,
+				   char *detail, size_t capacity,
+				   enum conn_format f,
+				   const struct conn_render_options *o,
+				   const uint8_t *message, size_t len,
+				   bool keep_going);
+
 /* The most bytes conn_encode_piece() may write for a piece of size bytes. */
 CONN_NODISCARD
 size_t conn_encode_bound(enum conn_format f, size_t size);
@@ -728,6 +771,7 @@ struct conn_relay_config {
 	bool capture;			/* a stream read offline (conn-pipe): it
 					 * may start with handshake frames */
 	int pickle_protocol;		/* json input */
+	const struct conn_render_options *render; /* NULL: the defaults */
 	bool keep_going;		/* show a bad pickle in hex, go on */
 	bool echo;			/* send every message back; no stdio */
 	bool end_with_peer;		/* the peer's end ends us (--exec) */

@@ -25,6 +25,7 @@ static const char *const texts[CONN_ERROR_COUNT] = {
 	[CONN_ESHORTBUF] = "buffer too short for the message",
 	[CONN_ETIMEDOUT] = "timed out",
 	[CONN_EINTR] = "interrupted",
+	[CONN_ECANCELED] = "canceled",
 };
 
 const char *conn_strerror(int err)
@@ -54,6 +55,7 @@ static const unsigned char statuses[CONN_ERROR_COUNT] = {
 	[CONN_ESHORTBUF] = CONN_EXIT_PROTO,
 	[CONN_ETIMEDOUT] = CONN_EXIT_TIMEOUT,
 	[CONN_EINTR] = CONN_EXIT_OK,
+	[CONN_ECANCELED] = CONN_EXIT_TIMEOUT,
 };
 
 int conn_exit_status(int err)

@@ -536,6 +536,15 @@ int conn_format_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_format f,
 		       const uint8_t *message, size_t len)
 {
+	return conn_format_render_with(out, out_len, detail, capacity, f,
+				       NULL, message, len);
+}
+
+int conn_format_render_with(char **out, size_t *out_len, char *detail,
+			    size_t capacity, enum conn_format f,
+			    const struct conn_render_options *o,
+			    const uint8_t *message, size_t len)
+{
 	static const enum conn_pickle_style styles[CONN_FORMAT_COUNT] = {
 		[CONN_FORMAT_JSON] = CONN_PICKLE_JSON,
 		[CONN_FORMAT_REPR] = CONN_PICKLE_REPR,
@@ -554,8 +563,8 @@ int conn_format_render(char **out, size_t *out_len, char *detail,
 			return CONN_ENOMEM;
 		n = bytes_repr(text, message, len);
 	} else {
-		rc = conn_pickle_render(&text, &n, detail, capacity,
-					styles[f], message, len);
+		rc = conn_pickle_render_with(&text, &n, detail, capacity,
+					     styles[f], o, message, len);
 		if (rc)
 			return rc;
 		if (f == CONN_FORMAT_PICKLE_DIS)
@@ -580,9 +589,21 @@ int conn_format_render_or_hex(char **out, size_t *out_len, bool *as_hex,
 			      enum conn_format f, const uint8_t *message,
 			      size_t len, bool keep_going)
 {
+	return conn_format_render_or_hex_with(out, out_len, as_hex, detail,
+					      capacity, f, NULL, message, len,
+					      keep_going);
+}
+
+int conn_format_render_or_hex_with(char **out, size_t *out_len, bool *as_hex,
+				   char *detail, size_t capacity,
+				   enum conn_format f,
+				   const struct conn_render_options *o,
+				   const uint8_t *message, size_t len,
+				   bool keep_going)
+{
 	struct conn_piece p = { message, len, 0, len };
-	int rc = conn_format_render(out, out_len, detail, capacity, f,
-				    message, len);
+	int rc = conn_format_render_with(out, out_len, detail, capacity, f, o,
+					 message, len);
 
 	*as_hex = false;
 	if (!keep_going || (rc != CONN_EPROTO && rc != CONN_ETOOBIG))

@@ -56,9 +56,37 @@ struct out {
 	size_t n, cap;
 	size_t limit;		/* the most bytes it may grow to */
 	int err;
+	struct budget *budget;	/* NULL: writing costs nothing */
 };
 
+/*
+ * What a rendering may still spend (conn_render_options' max_work and
+ * cancel), shared by the decoder and its output.  A unit is meant to be
+ * about 10 ns: an opcode costs 4, a float's shortest digits
+ * PICKLE_FLOAT_WORK, 16 bytes written 1, a big int's decimal n * n / 2
+ * for n limbs.
+ */
+#define PICKLE_FLOAT_WORK 300
+struct budget {
+	uint64_t left;			/* UINT64_MAX: no limit */
+	const volatile int *cancel;	/* NULL, or non-zero: stop */
+};
+
+/* Takes units from b: 0, CONN_EAGAIN when they run out, CONN_ECANCELED
+ * once the flag is up.  Cheap enough for every opcode. */
+static inline int pickle_spend(struct budget *b, uint64_t units)
+{
+	if (b->cancel != NULL && *b->cancel)
+		return CONN_ECANCELED;
+	if (units > b->left)
+		return CONN_EAGAIN;
+	b->left -= units;
+	return 0;
+}
+
 /* pickle-text.c */
+/* Work beyond the bytes written (the writes pay for themselves). */
+void pickle_out_spend(struct out *o, uint64_t units);
 bool pickle_out_reserve(struct out *o, size_t n);
 void pickle_out_put(struct out *o, const void *s, size_t n);
 void pickle_out_char(struct out *o, char c);

@@ -29,6 +29,14 @@ int pickle_no_memory(struct decoder *d)
 	return pickle_fail(d, CONN_ENOMEM, "out of memory");
 }
 
+int pickle_over_budget(struct decoder *d, int err)
+{
+	if (err == CONN_ECANCELED)
+		return pickle_fail(d, err, "the rendering was canceled");
+	return pickle_fail(d, err, "the rendering takes more work than it "
+			   "may spend here");
+}
+
 int pickle_too_many_objects(struct decoder *d)
 {
 	return pickle_fail(d, CONN_ETOOBIG, "more than %u objects, more than a "
@@ -508,6 +516,9 @@ static int decode(struct decoder *d)
 			return pickle_fail(d, CONN_EPROTO, "unknown opcode "
 					   "0x%02x", (unsigned)op);
 		d->op = op;
+		rc = pickle_spend(d->budget, 4);
+		if (rc)
+			return pickle_over_budget(d, rc);
 		d->arg.kind = ARG_NONE;
 		d->popped_mark = -1;
 		d->memoized_as = -1;
@@ -535,12 +546,14 @@ static int output_error(struct decoder *d, const struct out *o,
 	d->op = -1;
 	if (o->err == CONN_ENOMEM)
 		return pickle_no_memory(d);
+	if (o->err == CONN_EAGAIN || o->err == CONN_ECANCELED)
+		return pickle_over_budget(d, o->err);
 	if (too_deep)
 		detail_set(d->detail, d->capacity, "the object nests deeper "
 			   "than %d levels", CONN_PICKLE_MAX_DEPTH);
 	else
 		detail_set(d->detail, d->capacity, "the rendering is longer "
-			   "than %u bytes", CONN_PICKLE_MAX_OUTPUT);
+			   "than %zu bytes", o->limit);
 	return o->err;
 }
 
@@ -548,10 +561,30 @@ int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_pickle_style style,
 		       const uint8_t *bytes, size_t len)
 {
-	struct out o = { .limit = CONN_PICKLE_MAX_OUTPUT };
-	struct render r = { &o, false, 0 };
+	return conn_pickle_render_with(out, out_len, detail, capacity, style,
+				       NULL, bytes, len);
+}
+
+int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
+			    size_t capacity, enum conn_pickle_style style,
+			    const struct conn_render_options *opt,
+			    const uint8_t *bytes, size_t len)
+{
+	static const struct conn_render_options defaults;
+	const struct conn_render_options *ro = opt ? opt : &defaults;
+	struct budget budget = {
+		ro->max_work ? ro->max_work : UINT64_MAX, ro->cancel
+	};
+	struct out o = {
+		.budget = &budget,
+		.limit = ro->max_output && ro->max_output <
+			 CONN_PICKLE_MAX_OUTPUT ? ro->max_output
+						: CONN_PICKLE_MAX_OUTPUT,
+	};
+	struct render r = { &o, false, ro->python };
 	struct decoder d = {
 		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
+		.budget = &budget, .python = ro->python,
 		/* Legitimate pickles copy each item once at most. */
 		.copy_budget = 2 * len + 4096,
 		.compare_budget = 16 * len + 100000,

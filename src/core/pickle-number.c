@@ -70,6 +70,13 @@ static int too_many_digits(struct decoder *d)
 static int int_from_limbs(struct decoder *d, struct node *n, uint32_t *limbs,
 			  size_t nlimbs, bool negative)
 {
+	/* The conversion divides all the limbs once per 9 digits. */
+	int rc = pickle_spend(d->budget, nlimbs * nlimbs / 2);
+
+	if (rc) {
+		free(limbs);
+		return pickle_over_budget(d, rc);
+	}
 	n->u.i.digits = limbs_to_decimal(limbs, nlimbs, negative);
 	free(limbs);
 	if (n->u.i.digits == NULL)

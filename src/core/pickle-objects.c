@@ -353,7 +353,8 @@ static int by_text(const void *a, const void *b)
 static bool field_text(struct render *r, struct node **kv,
 		       struct field_text *t, int depth)
 {
-	struct out o = { .limit = r->o->limit - r->o->n };
+	struct out o = { .limit = r->o->limit - r->o->n,
+			 .budget = r->o->budget };
 	struct render inner = { &o, false, r->python };
 
 	pickle_out_put(&o, kv[0]->u.s.p, kv[0]->u.s.n);

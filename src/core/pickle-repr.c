@@ -150,8 +150,10 @@ void pickle_repr_float(struct out *o, struct node *n)
 {
 	char text[PICKLE_FLOAT_TEXT];
 
-	if (n->u.f.repr == NULL)
+	if (n->u.f.repr == NULL) {
+		pickle_out_spend(o, PICKLE_FLOAT_WORK);
 		pickle_float_format(text, n->u.f.v, true, false);
+	}
 	out_shared(o, n, &n->u.f.repr, text);
 }
 
@@ -162,6 +164,7 @@ static void repr_complex(struct out *o, struct node *n)
 	char text[96], a[PICKLE_FLOAT_TEXT], b[PICKLE_FLOAT_TEXT];
 
 	if (n->u.c.repr == NULL) {
+		pickle_out_spend(o, 2 * PICKLE_FLOAT_WORK);
 		pickle_float_format(b, im, false, re != 0 || signbit(re));
 		if (re == 0 && !signbit(re)) {
 			snprintf(text, sizeof(text), "%sj", b);

@@ -9,12 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void pickle_out_spend(struct out *o, uint64_t units)
+{
+	if (o->budget != NULL && o->err == 0)
+		o->err = pickle_spend(o->budget, units);
+}
+
 bool pickle_out_reserve(struct out *o, size_t n)
 {
 	size_t cap = o->cap ? o->cap : 256;
 	char *p;
 
 	if (o->err)
+		return false;
+	if (o->budget != NULL &&
+	    (o->err = pickle_spend(o->budget, 1 + n / 16)) != 0)
 		return false;
 	if (n > o->limit - o->n) {
 		o->err = CONN_ETOOBIG;

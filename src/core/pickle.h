@@ -254,6 +254,8 @@ struct decoder {
 	struct arg arg;
 	long popped_mark;	/* offset of the MARK the opcode used, or -1 */
 	long memoized_as;	/* MEMOIZE's index, or -1 */
+	struct budget *budget;	/* what decoding may spend */
+	unsigned python;	/* conn_render_options' python: 0 newest */
 	char *detail;
 	size_t capacity;
 };
@@ -262,12 +264,13 @@ struct decoder {
 struct render {
 	struct out *o;
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
-	int python;		/* the CPython X.Y whose repr() to write,
+	unsigned python;	/* the CPython X.Y whose repr() to write,
 				 * 100 * X + Y; 0: the newest */
 };
 
 /* Whether the rendering is for a CPython older than X.Y (100 * X + Y). */
-static inline bool pickle_python_before(const struct render *r, int version)
+static inline bool pickle_python_before(const struct render *r,
+					unsigned version)
 {
 	return r->python != 0 && r->python < version;
 }
@@ -311,6 +314,8 @@ CONN_NODISCARD
 int pickle_no_memory(struct decoder *d);
 CONN_NODISCARD
 int pickle_too_many_objects(struct decoder *d);
+/* The detail of a pickle_spend() refusal (CONN_EAGAIN, CONN_ECANCELED). */
+int pickle_over_budget(struct decoder *d, int err);
 void *pickle_grow(void *v, size_t *cap, size_t need, size_t size);
 CONN_NODISCARD
 int pickle_take(struct decoder *d, const uint8_t **p, uint64_t n);

@@ -217,9 +217,10 @@ static int render_whole(struct relay *r)
 	int rc;
 
 	/* In a capture, a failure may be a handshake frame: look first. */
-	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why),
-				       f, p.data, p.size,
-				       keep_going && !may_be_handshake(r));
+	rc = conn_format_render_or_hex_with(&text, &len, &hex, why,
+					    sizeof(why), f, r->cfg->render,
+					    p.data, p.size,
+					    keep_going && !may_be_handshake(r));
 	/* Only what is no pickle may be a handshake frame. */
 	if (rc == CONN_EPROTO && is_handshake_message(r, &p))
 		f = CONN_FORMAT_QUOTED;
@@ -227,9 +228,10 @@ static int render_whole(struct relay *r)
 		r->past_handshake = true;
 	if ((rc == CONN_EPROTO || rc == CONN_ETOOBIG) &&
 	    (keep_going || f == CONN_FORMAT_QUOTED))
-		rc = conn_format_render_or_hex(&text, &len, &hex, why,
-					       sizeof(why), f, p.data, p.size,
-					       keep_going);
+		rc = conn_format_render_or_hex_with(&text, &len, &hex, why,
+						    sizeof(why), f,
+						    r->cfg->render, p.data,
+						    p.size, keep_going);
 	if (hex)
 		chan_log(r->c, CONN_LOG_WARNING, "message %llu is not shown "
 			 "as %s (%s); here it is in hex",

@@ -767,6 +767,80 @@ static void test_float_repr_python(void)
 	   "repr() for %zu of %d tricky doubles", n - bad, FLOAT_ROUNDS);
 }
 
+/* conn_render_options: a work budget (CONN_EAGAIN past it, pure: the same
+ * budget gives the same answer), a cancel flag, a smaller output limit. */
+static void test_options(void)
+{
+	/* pickle.dumps([10 ** 60, 1.5, 1.5], 4) */
+	static const uint8_t big[] =
+		"\x80\x04\x95\x33\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x28"
+		"\x8a\x1a\x00\x00\x00\x00\x00\x00\x00\x10\xd9\x90\x65\x94"
+		"\x2c\x42\x62\xd7\x01\x45\x22\x9a\x17\x26\x27\x4f\x9f\x00"
+		"\x47\x3f\xf8\x00\x00\x00\x00\x00\x00\x47\x3f\xf8\x00\x00"
+		"\x00\x00\x00\x00\x65\x2e";
+	struct conn_render_options o = { .max_work = 10 };
+	volatile int cancel = 1;
+	struct result r, whole;
+	char *out;
+	size_t len;
+	int rc;
+
+	render(&whole, CONN_PICKLE_REPR, big, sizeof(big) - 1);
+	ok(whole.rc == 0, "the budget's pickle renders (%s)", whole.detail);
+	rc = conn_pickle_render_with(&r.out, &r.len, r.detail,
+				     sizeof(r.detail), CONN_PICKLE_REPR, &o,
+				     big, sizeof(big) - 1);
+	ok(rc == CONN_EAGAIN && r.out == NULL &&
+	   strstr(r.detail, "more work") != NULL,
+	   "10 units of work: CONN_EAGAIN, nothing kept (%d: %s)", rc,
+	   r.detail);
+	for (o.max_work = 10; o.max_work < 100000; o.max_work++) {
+		rc = conn_pickle_render_with(&out, &len, r.detail,
+					     sizeof(r.detail),
+					     CONN_PICKLE_REPR, &o, big,
+					     sizeof(big) - 1);
+		if (rc != CONN_EAGAIN)
+			break;
+	}
+	ok(rc == 0 && whole.rc == 0 && strcmp(out, whole.out) == 0,
+	   "enough work (%llu units) renders the same text",
+	   (unsigned long long)o.max_work);
+	if (rc == 0)
+		free(out);
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_REPR, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == 0, "the same budget again: the same answer (pure)");
+	if (rc == 0)
+		free(out);
+	o.max_work--;
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_REPR, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == CONN_EAGAIN, "one unit less: CONN_EAGAIN");
+	o = (struct conn_render_options){ .cancel = &cancel };
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_JSON, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == CONN_ECANCELED && strstr(r.detail, "canceled") != NULL,
+	   "a raised cancel flag: CONN_ECANCELED (%s)", r.detail);
+	o = (struct conn_render_options){ .max_output = 10 };
+	rc = conn_pickle_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_PICKLE_REPR, &o, big,
+				     sizeof(big) - 1);
+	ok(rc == CONN_ETOOBIG && strstr(r.detail, "longer than 10 bytes"),
+	   "max_output 10: CONN_ETOOBIG (%s)", r.detail);
+	rc = conn_format_render_with(&out, &len, r.detail, sizeof(r.detail),
+				     CONN_FORMAT_REPR, NULL, big,
+				     sizeof(big) - 1);
+	ok(rc == 0 && len == whole.len + 1 &&
+	   memcmp(out, whole.out, whole.len) == 0,
+	   "conn_format_render_with(NULL) is conn_format_render()");
+	if (rc == 0)
+		free(out);
+	done(&whole);
+}
+
 int main(void)
 {
 	json_t *root = vectors_load("pickles.json");
@@ -778,6 +852,7 @@ int main(void)
 	test_json_quote();
 	test_repr_edges();
 	test_limits();
+	test_options();
 	test_errors();
 	test_fuzz(root);
 	test_float_repr_known();

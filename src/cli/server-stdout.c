@@ -186,8 +186,9 @@ static int render_message(struct server *s, struct client *cl,
 				s->out.data + s->out.end, f, &p));
 		return rc;
 	}
-	rc = conn_format_render_or_hex(&text, &len, &hex, why, sizeof(why), f,
-				       data, size, s->o->keep_going);
+	rc = conn_format_render_or_hex_with(&text, &len, &hex, why,
+					    sizeof(why), f, &s->o->render,
+					    data, size, s->o->keep_going);
 	if (rc == 0 && hex) {
 		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
 			   "as %s (%s); here it is in hex", cl->name,

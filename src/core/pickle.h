@@ -11,7 +11,9 @@
  *                     dispatch and conn_pickle_render();
  *   pickle-data.c     the opcodes of strings, numbers and containers;
  *   pickle-call.c     globals, fix_imports and calls;
- *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings.
+ *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings;
+ *   pickle-collections.c, pickle-exceptions.c, pickle-objects.c  the
+ *                     calls both renderings show as the objects they make.
  *
  * The decoder runs every opcode of protocols 0 to 5 the way CPython's C
  * unpickler would, but builds a graph of inert nodes instead of objects:
@@ -49,13 +51,24 @@
  * bytearray(...) of nothing, bytes or a str and a codec (the latin-1,
  * ASCII and UTF-8 codecs under their Python aliases), set(...) and
  * frozenset(...) of a sequence, set or dict, complex(re, im),
- * collections.OrderedDict(...) (shown as CPython 3.11 does:
- * OrderedDict([(k, v), ...])), type(None), type(...) and
+ * collections.OrderedDict(...) (shown as CPython 3.12 does,
+ * OrderedDict({k: v, ...}), or as 3.11 and older do for a render python
+ * below 312: OrderedDict([(k, v), ...])), list, tuple, dict, str, int,
+ * float and bool of values of their own kind, copyreg.__newobj__ and
+ * __newobj_ex__ (as NEWOBJ and NEWOBJ_EX), type(None), type(...) and
  * type(NotImplemented) (their classes), range(...) and slice(...) (shown
  * as their reprs), copyreg._reconstructor(cls, object, None)
  * (cls.__new__(cls)), and NEWOBJ of builtins.list, dict, set, bytearray,
  * bytes, frozenset and complex and of OrderedDict.  Names of globals with
  * characters str.isprintable() rejects are shown escaped.
+ *
+ * Some calls stay calls in the graph but print as the objects CPython
+ * would make of them (pickle-collections.c and the two others): the
+ * collections defaultdict, deque and Counter, builtin exceptions and a few
+ * others of the standard library (CPython 3.6's 1-tuple for one argument
+ * below 307), multiprocessing.managers' Token and Namespace, and, in a
+ * readable form that is not CPython's repr(), objects made by NEWOBJ with a
+ * state of attributes: module.Class(arg, ..., name=value, ...).
  *
  * Where REPR can differ from CPython: set elements print in insertion
  * order (CPython's order follows hashes, which for str change from run to
@@ -75,6 +88,11 @@
  *   - tuples, lists, sets and frozensets are arrays;
  *   - a dict (or OrderedDict) whose keys are all str is an object; any
  *     other dict is {"__dict__": [[key, value], ...]};
+ *   - the known calls above are tagged: {"__defaultdict__":
+ *     {"default_factory": F, "items": D}}, {"__deque__": {"items": [...],
+ *     "maxlen": N or null}}, {"__counter__": D}, {"__exception__": {"type":
+ *     NAME, "args": [...]}}, {"__object__": {"class": "module.Class",
+ *     "args": [...], "fields": {...}}};
  *   - anything else (complex numbers, globals, calls, persistent ids,
  *     extensions, buffers, and a reference back to a container being
  *     written) is {"__repr__": "<its REPR rendering>"}.

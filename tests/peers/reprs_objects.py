@@ -37,6 +37,20 @@ def cases():
     yield 'OSError of another errno', OSError(99, 'Cannot assign', 'x')
     yield 'OSError(text)', OSError('plain')
     yield 'AuthenticationError', multiprocessing.AuthenticationError('no')
+    yield 'SyntaxError', SyntaxError('bad', ('f.py', 1, 2, 'x y', ))
+    yield 'KeyboardInterrupt', KeyboardInterrupt()
+    yield 'nested', [('#ERROR', IndexError('list index out of range')),
+                     {'e': ZeroDivisionError('division by zero')}]
+    yield 'OSError of five', OSError(2, 'No such file', 'a', None, 'b')
+    if sys.version_info[0] > 2:
+        yield 'BlockingIOError written', BlockingIOError(11, 'again', 5)
+        yield 'OSError(errno, text, None)', OSError(2, 'x', None)
+    if sys.version_info >= (3, 11):
+        n = ValueError('noted')
+        n.add_note('a note')
+        yield 'an exception with notes', n
+        yield 'ExceptionGroup', ExceptionGroup('two', [ValueError(1),
+                                                       TypeError('t')])
     if sys.version_info[0] > 2:
         yield 'FileNotFoundError', FileNotFoundError(
             2, 'No such file or directory', 'f')

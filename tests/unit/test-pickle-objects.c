@@ -1,5 +1,5 @@
 /*
- * test-pickle-known.c - the known calls of pickle-collections.c,
+ * test-pickle-objects.c - the known calls of pickle-collections.c,
  * pickle-exceptions.c and pickle-objects.c: real senders' pickles (CPython
  * 3.11's, at protocols 0-4) print as that CPython's repr() and as their
  * tagged JSON; shapes that are not the senders' stay calls.
@@ -150,9 +150,86 @@ static void check(const struct known_case *c, enum conn_pickle_style style,
 	free(bytes);
 }
 
+/* The render options' python: the forms of older CPythons. */
+static void test_python(void)
+{
+	static const struct {
+		unsigned python;
+		const char *repr;
+	} cases[] = {
+		{ 0, "[OrderedDict({'a': 1}), KeyError('m'), KeyError()]" },
+		{ 312, "[OrderedDict({'a': 1}), KeyError('m'), KeyError()]" },
+		{ 311, "[OrderedDict([('a', 1)]), KeyError('m'), KeyError()]" },
+		{ 306, "[OrderedDict([('a', 1)]), KeyError('m',), KeyError()]" },
+	};
+	/* [OrderedDict(a=1), KeyError('m'), KeyError()], protocol 4 */
+	static const char hex[] =
+		"80049546000000000000005d288c0b636f6c6c656374696f6e738c0b"
+		"4f726465726564446963749329528c01614b01738c086275696c7469"
+		"6e738c084b65794572726f7293948c016d855268002952652e";
+	struct conn_render_options opt = { 0 };
+	char detail[200] = "", *out = NULL;
+	size_t i, len, out_len;
+	uint8_t *bytes = from_hex(hex, &len);
+	int rc;
+
+	for (i = 0; bytes != NULL && i < sizeof(cases) / sizeof(cases[0]);
+	     i++) {
+		opt.python = cases[i].python;
+		rc = conn_pickle_render_with(&out, &out_len, detail,
+					     sizeof(detail), CONN_PICKLE_REPR,
+					     &opt, bytes, len);
+		ok(rc == 0 && strcmp(out, cases[i].repr) == 0,
+		   "python %u: %s", cases[i].python, cases[i].repr);
+		if (rc != 0 || strcmp(out, cases[i].repr) != 0)
+			printf("#   got %s (rc %d: %s)\n", rc ? "nothing" : out,
+			       rc, detail);
+		free(out);
+	}
+	free(bytes);
+}
+
+/* Each case's pickle with a byte or two changed, both styles: refused or
+ * rendered, never a crash (for the sanitizers). */
+static void test_mutations(void)
+{
+	size_t i, k, len, out_len, runs = 0;
+	char detail[200], *out;
+	uint8_t *bytes;
+
+	srand(15);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bytes = from_hex(cases[i].hex, &len);
+		for (k = 0; bytes != NULL && len > 0 && k < 600; k++) {
+			uint8_t *copy = malloc(len);
+			enum conn_pickle_style style = k % 2 ? CONN_PICKLE_JSON
+							     : CONN_PICKLE_REPR;
+
+			if (copy == NULL)
+				break;
+			memcpy(copy, bytes, len);
+			copy[(size_t)rand() % len] = (uint8_t)rand();
+			if (k % 3 == 0)
+				copy[(size_t)rand() % len] = (uint8_t)rand();
+			out = NULL;
+			if (conn_pickle_render(&out, &out_len, detail,
+					       sizeof(detail), style, copy,
+					       len) == 0)
+				free(out);
+			free(copy);
+			runs++;
+		}
+		free(bytes);
+	}
+	ok(runs > 0, "%zu mutated renderings: no crash", runs);
+}
+
 int main(void)
 {
 	size_t i;
+
+	test_python();
+	test_mutations();
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		check(&cases[i], CONN_PICKLE_REPR, cases[i].repr);

@@ -92,7 +92,8 @@ void pickle_json_dotted(struct out *o, const struct node *g)
 static void json_repr(struct render *r, struct node *n, int depth)
 {
 	/* Within what is left, so a big rendering fails before it is made. */
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			    .budget = r->o->budget };
 	struct render inner = { &text, false, r->python };
 
 	pickle_repr_node(&inner, n, depth);

@@ -72,8 +72,12 @@
  *
  * Where REPR can differ from CPython: set elements print in insertion
  * order (CPython's order follows hashes, which for str change from run to
- * run); other codecs stay calls; and what CPython would load but the
- * limits refuse (see below), or bytes after STOP, which CPython ignores.
+ * run); other codecs stay calls; OSError's errno classes are Linux's (the
+ * sender's platform is not in the pickle); a key a hostile pickle repeats
+ * in a defaultdict's SETITEMS prints twice; a Counter whose counts are not
+ * all numbers (or one is nan) keeps the dict's order; and what CPython
+ * would load but the limits refuse (see below), or bytes after STOP,
+ * which CPython ignores.
  *
  * JSON is one line of JSON:
  *   - None, True and False are null, true and false;

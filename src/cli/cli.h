@@ -73,6 +73,7 @@ struct cli_options {
 	bool broadcast;			/* stdin messages to every client */
 	uint64_t max_sendq;		/* -k: a client this far behind goes */
 	int64_t send_timeout_ms;	/* -k: so does one stalled this long */
+	int64_t render_timeout_ms;	/* -k: CPU a rendering may take */
 	enum cli_progress_when progress;
 	const unsigned *progress_width;	/* set by the tool: see the relay's */
 	int verbose;
@@ -91,7 +92,7 @@ enum cli_option_code {
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
 	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,
-	CLI_OPT_MAX_BUFFER, CLI_OPT_PYTHON_REPR
+	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR
 };
 
 /* conn-bench's own option codes. */

@@ -73,6 +73,11 @@ static const struct cli_option_spec shared_options[] = {
 	  "-k: drop a client that reads nothing of what is\n"
 	  "  queued for it for SEC seconds (default 30;\n"
 	  "  0 = no limit)", NULL },
+	{ "render-timeout", 0, CLI_OPT_RENDER_TIMEOUT, required_argument,
+	  "=SEC", CLI_LISTEN, CLI_GROUP_SERVER,
+	  "-k: drop a client whose message takes more than\n"
+	  "  SEC seconds of CPU to render as repr, json or\n"
+	  "  pickle-dis (default 10; 0 = no limit)", NULL },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",

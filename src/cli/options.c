@@ -20,6 +20,7 @@
 #define MAX_CONNS 100000
 #define DEFAULT_MAX_SENDQ (4ull << 20)	/* room for a few big messages */
 #define DEFAULT_SEND_TIMEOUT_MS 30000
+#define DEFAULT_RENDER_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BUFFER (64 * 1024 * 1024)
 #define MIN_MAX_BUFFER (1024 * 1024)
 
@@ -36,6 +37,7 @@ void cli_options_init(struct cli_options *o)
 		.max_conns = DEFAULT_MAX_CONNS,
 		.max_sendq = DEFAULT_MAX_SENDQ,
 		.send_timeout_ms = DEFAULT_SEND_TIMEOUT_MS,
+		.render_timeout_ms = DEFAULT_RENDER_TIMEOUT_MS,
 		.startups_start = DEFAULT_STARTUPS_START,
 		.startups_rate = DEFAULT_STARTUPS_RATE,
 		.startups_full = DEFAULT_STARTUPS_FULL,
@@ -309,6 +311,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 	case CLI_OPT_SEND_TIMEOUT:
 		return set_seconds(o, &o->send_timeout_ms, arg,
 				   "--send-timeout");
+	case CLI_OPT_RENDER_TIMEOUT:
+		return set_seconds(o, &o->render_timeout_ms, arg,
+				   "--render-timeout");
 	case CLI_OPT_ECHO:
 		o->echo = true;
 		return 0;
@@ -452,13 +457,16 @@ static int take_pipe_operands(struct cli_options *o, int argc, char **argv)
 	return 0;
 }
 
-/* --max-sendq and --send-timeout are about the one loop of -k that
- * sends stdin to clients: not a single connection, not --exec. */
+/* --max-sendq, --send-timeout and --render-timeout are about the one
+ * loop of -k that serves every client: not a single connection, not
+ * --exec. */
 static int check_sendq_options(struct cli_options *o)
 {
 	const char *name = o->max_sendq != DEFAULT_MAX_SENDQ ? "--max-sendq"
 			   : o->send_timeout_ms != DEFAULT_SEND_TIMEOUT_MS ?
-			   "--send-timeout" : NULL;
+			   "--send-timeout"
+			   : o->render_timeout_ms != DEFAULT_RENDER_TIMEOUT_MS ?
+			   "--render-timeout" : NULL;
 
 	if (name && !o->keep_open)
 		return invalid(o, "%s needs -k (--keep-open)", name);

@@ -33,6 +33,7 @@
 
 static void client_free(struct client *cl)
 {
+	poll_render_orphan(cl);
 	conn_channel_free(cl->c);
 	conn_buffer_free(&cl->whole);
 	free(cl->json_name);
@@ -472,6 +473,8 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 		pfd[n++] = (struct pollfd){ s->in_fd, POLLIN, 0 };
 	if (s->out.mark > s->out.start)
 		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
+	if (poll_render_fd(s) >= 0)
+		pfd[n++] = (struct pollfd){ poll_render_fd(s), POLLIN, 0 };
 	first_client = n;
 	for (i = 0; i < s->n; i++)
 		pfd[n++] = (struct pollfd){ conn_channel_rfd(s->clients[i]->c),
@@ -493,6 +496,8 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			rc = poll_read_stdin(s);
 			if (rc)
 				return rc;
+		} else if (pfd[i].fd == poll_render_fd(s)) {
+			poll_render_collect(s);
 		}
 	}
 	/* Last: making room drops clients, which moves them in s->clients. */
@@ -501,7 +506,7 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 
 static int serve_loop(struct server *s)
 {
-	struct pollfd *pfd = calloc(s->o->max_conns + 3, sizeof(*pfd));
+	struct pollfd *pfd = calloc(s->o->max_conns + 4, sizeof(*pfd));
 	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
 
 	while (rc == 0) {
@@ -515,6 +520,7 @@ static int serve_loop(struct server *s)
 		conn_progress_tick(&s->progress);
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
 		timeout = sooner(timeout, poll_expire_holder(s));
+		timeout = sooner(timeout, poll_render_expire(s));
 		if (s->cut) {
 			rc = CONN_ETRUNC;
 			break;
@@ -536,6 +542,7 @@ static void server_free(struct server *s)
 {
 	size_t i;
 
+	poll_render_close(s);
 	for (i = 0; i < s->n; i++)
 		client_free(s->clients[i]);
 	free(s->clients);

@@ -36,6 +36,17 @@ struct client {
 	uint64_t streamed;	/* bytes of it already on stdout */
 	bool at_line_start;	/* --tag: the next streamed byte starts a line */
 	int64_t stall_deadline;	/* the holder must send more by then */
+	struct render_job *job;	/* its message rendering in a thread */
+};
+
+/* A message's rendering (repr, json, pickle-dis), made here or by a job:
+ * conn_format_render_or_hex_with()'s results. */
+struct poll_rendering {
+	int rc;
+	char *text;
+	size_t len;
+	bool hex;
+	char why[200];
 };
 
 /* ------------------------------------------------------ server-poll.c */
@@ -79,9 +90,14 @@ bool poll_client_may_read(const struct server *s, const struct client *cl);
  * whatever goes wrong drops the client, with a warning. */
 void poll_client_messages(struct server *s, struct client *cl);
 
-/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
- * stall of its).  Returns the ms until its deadline, or -1. */
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind, or its
+ * message rendering in a job, is no stall of its).  Returns the ms until its deadline, or -1. */
 int poll_expire_holder(struct server *s);
+
+/* A rendering to stdout for the client's message of size bytes (it frees
+ * r->text), counted; what goes wrong drops the client, with a warning. */
+void poll_show_rendering(struct server *s, struct client *cl,
+			 struct poll_rendering *r, uint64_t size);
 
 /* Writes the whole messages queued for stdout, without blocking. */
 CONN_NODISCARD
@@ -110,5 +126,35 @@ bool poll_targets_have_room(const struct server *s);
 void poll_client_abandon(struct server *s, struct client *cl,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ----------------------------------------------------- server-render.c */
+
+/* The options of a rendering here (in_place: within a small budget of
+ * work, so that CONN_EAGAIN says it is one for a job) or by a job. */
+void poll_render_options(const struct server *s,
+			 struct conn_render_options *opt, bool in_place);
+
+/* A job renders the client's message, taken from msg (left empty); the
+ * client is not read until it is done.  CONN_ENOMEM. */
+CONN_NODISCARD
+int poll_render_start(struct server *s, struct client *cl,
+		      struct conn_buffer *msg);
+
+/* The client goes: its job, if any, is canceled and its result dropped. */
+void poll_render_orphan(struct client *cl);
+
+/* The fd that is readable when a job is done; -1 while there is none. */
+int poll_render_fd(const struct server *s);
+
+/* The done jobs' renderings go to stdout; jobs waiting for a thread
+ * start. */
+void poll_render_collect(struct server *s);
+
+/* Cancels the jobs past --render-timeout of CPU; returns the ms until
+ * the next look, or -1. */
+int poll_render_expire(struct server *s);
+
+/* Cancels every job and waits for their threads (at the end). */
+void poll_render_close(struct server *s);
 
 #endif

@@ -158,14 +158,46 @@ static int append_hex(struct server *s, struct client *cl,
 	return rc;
 }
 
+/* A rendering made (r->rc 0), in hex, or refused; it frees r->text. */
+static int show(struct server *s, struct client *cl, struct poll_rendering *r)
+{
+	enum conn_format f = s->o->out_format;
+	int rc = r->rc;
+
+	if (rc == 0 && r->hex) {
+		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
+			   "as %s (%s); here it is in hex", cl->name,
+			   (unsigned long long)cl->received + 1,
+			   conn_format_name(f), r->why);
+		rc = append_hex(s, cl, r->text, r->len);
+	} else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "message %llu: %s",
+			 (unsigned long long)cl->received + 1, r->why);
+		poll_client_fail(s, cl, rc, line);
+		rc = 0;
+	} else if (rc == 0 && tag_as_json(s)) {
+		rc = append_json_tagged(s, cl, r->text, r->len);
+	} else if (rc == 0) {
+		rc = s->o->tag ? append_tagged_lines(s, cl, r->text, r->len)
+			       : conn_buffer_append(&s->out, r->text, r->len);
+	}
+	free(r->text);
+	r->text = NULL;
+	return rc;
+}
+
+/* A message to stdout in its format; CONN_EAGAIN: one too costly to
+ * render here, for a job (see server-render.c). */
 static int render_message(struct server *s, struct client *cl,
 			  const uint8_t *data, size_t size)
 {
 	enum conn_format f = s->o->out_format;
 	struct conn_piece p = { data, size, 0, size };
-	char why[200], *text = NULL, sep;
-	bool hex;
-	size_t len;
+	struct conn_render_options opt;
+	struct poll_rendering r = { 0 };
+	char sep;
 	int rc;
 
 	if (tag_each_record(s, data, size, &sep)) {
@@ -186,33 +218,11 @@ static int render_message(struct server *s, struct client *cl,
 				s->out.data + s->out.end, f, &p));
 		return rc;
 	}
-	rc = conn_format_render_or_hex_with(&text, &len, &hex, why,
-					    sizeof(why), f, &s->o->render,
-					    data, size, s->o->keep_going);
-	if (rc == 0 && hex) {
-		server_say(s, CONN_LOG_WARNING, "%s: message %llu is not shown "
-			   "as %s (%s); here it is in hex", cl->name,
-			   (unsigned long long)cl->received + 1,
-			   conn_format_name(f), why);
-		rc = append_hex(s, cl, text, len);
-		free(text);
-		return rc;
-	}
-	if (rc == CONN_EPROTO || rc == CONN_ETOOBIG) {
-		char line[300];
-
-		snprintf(line, sizeof(line), "message %llu: %s",
-			 (unsigned long long)cl->received + 1, why);
-		poll_client_fail(s, cl, rc, line);
-		return 0;
-	}
-	if (rc == 0 && tag_as_json(s))
-		rc = append_json_tagged(s, cl, text, len);
-	else if (rc == 0)
-		rc = s->o->tag ? append_tagged_lines(s, cl, text, len)
-			       : conn_buffer_append(&s->out, text, len);
-	free(text);
-	return rc;
+	poll_render_options(s, &opt, true);
+	r.rc = conn_format_render_or_hex_with(&r.text, &r.len, &r.hex, r.why,
+					      sizeof(r.why), f, &opt, data,
+					      size, s->o->keep_going);
+	return r.rc == CONN_EAGAIN ? CONN_EAGAIN : show(s, cl, &r);
 }
 
 /* One more message of the client's is out (or discarded, --send-only). */
@@ -228,6 +238,19 @@ static void count_message(struct server *s, struct client *cl, uint64_t size)
 		s->count_reached = true;
 }
 
+void poll_show_rendering(struct server *s, struct client *cl,
+			 struct poll_rendering *r, uint64_t size)
+{
+	int rc = show(s, cl, r);
+
+	if (rc) {
+		conn_buffer_drop_partial(&s->out); /* no half a rendering */
+		poll_client_lost(s, cl, rc, size);
+		return;
+	}
+	count_message(s, cl, size);
+}
+
 /* A whole message from a client: to stdout, or back with --echo. */
 static int deliver(struct server *s, struct client *cl)
 {
@@ -241,6 +264,10 @@ static int deliver(struct server *s, struct client *cl)
 		rc = poll_client_queue(cl, p.data, p.size);
 	else if (!s->o->send_only)
 		rc = render_message(s, cl, p.data, p.size);
+	/* Too costly to render here: a job takes the message, its memory
+	 * with it, and counts it when done. */
+	if (rc == CONN_EAGAIN && (rc = poll_render_start(s, cl, w)) == 0)
+		return 0;
 	/* A big message's memory goes back now, not when its client goes. */
 	if (w->cap > PIECE_MAX)
 		conn_buffer_free(w);
@@ -254,10 +281,18 @@ static int deliver(struct server *s, struct client *cl)
 	return 0;
 }
 
+/* The holder of stdout rendering its big message in a job holds the
+ * memory of it, not stdout: the others' small messages may go out. */
+static bool may_take_stdout(const struct server *s, const struct client *cl)
+{
+	return s->holder == NULL || s->holder == cl ||
+	       (s->holder->job != NULL && !cl->big);
+}
+
 bool poll_client_may_read(const struct server *s, const struct client *cl)
 {
-	return !cl->closing && !s->count_reached &&
-	       (s->holder == NULL || s->holder == cl) &&
+	return !cl->closing && !s->count_reached && cl->job == NULL &&
+	       may_take_stdout(s, cl) &&
 	       conn_buffer_len(&s->out) < OUT_HIGH &&
 	       (!s->o->echo || conn_channel_queued(cl->c) < TX_HIGH);
 }
@@ -390,8 +425,8 @@ static int client_piece(struct server *s, struct client *cl,
 	return rc;
 }
 
-/* Holder of stdout silent past STALL_MS: dropped (stdout behind is no
- * stall of its).  Returns the ms until its deadline, or -1. */
+/* Holder of stdout silent past STALL_MS: dropped (stdout behind, or its
+ * message rendering in a job, is no stall of its).  Returns the ms until its deadline, or -1. */
 int poll_expire_holder(struct server *s)
 {
 	struct client *cl = s->holder;
@@ -399,7 +434,7 @@ int poll_expire_holder(struct server *s)
 
 	if (cl == NULL)
 		return -1;
-	if (conn_buffer_len(&s->out) >= OUT_HIGH ||
+	if (conn_buffer_len(&s->out) >= OUT_HIGH || cl->job ||
 	    conn_channel_received(cl->c))
 		cl->stall_deadline = conn_clock_ms() + STALL_MS;
 	left = cl->stall_deadline - conn_clock_ms();
@@ -437,9 +472,10 @@ void poll_client_messages(struct server *s, struct client *cl)
 		}
 	}
 	/* Its end of stream counts even while stdout is full, but not before
-	 * a big message it holds whole has had its turn. */
+	 * a big message it holds whole, or one a job renders, has had its
+	 * turn. */
 	if ((rc == 0 || rc == CONN_EAGAIN) && !cl->closing && !cl->big &&
-	    conn_channel_peer_eof(c) &&
+	    cl->job == NULL && conn_channel_peer_eof(c) &&
 	    conn_channel_received(c) == 0)
 		rc = conn_channel_take_piece(&p, c, SIZE_MAX);
 	if (rc == CONN_ERESET) {

@@ -68,6 +68,7 @@ struct server {
 	struct server_log_kind kinds[SERVER_LOG_KINDS];
 	int64_t accept_resume;	/* out of descriptors: no accept before */
 	bool out_of_fds;	/* since the last accept that worked */
+	struct render_pool *render;	/* -k: renderings in threads */
 };
 
 /* Logs a line; warnings are rate-limited by kind (see struct

@@ -285,6 +285,14 @@ print(pickle.dumps(collections.OrderedDict(a=1), 4).hex())' >"$T/od"
 	wait_lines "$T/L.out" 1
 	assert_file "$T/L.out" "OrderedDict([('a', 1)])
 "
+	# a message too big to render in place: a job's rendering follows it
+	"$PYTHON" -c 'import collections, pickle
+print(pickle.dumps([list(range(300000)), collections.OrderedDict(a=1)], 4).hex())' >"$T/big"
+	run_to B --in "$T/big" conn-client --in hex --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_lines "$T/L.out" 2
+	[[ $(tail -n 1 "$T/L.out") == *"299999], OrderedDict([('a', 1)])]" ]] ||
+		fail "$(tail -c 100 "$T/L.out")"
 	listen S --out repr --python-repr 3.11 127.0.0.1:0
 	run_to D --in "$T/od" conn-client --in hex --close-on-eof "$ADDR"
 	expect_exit D 0

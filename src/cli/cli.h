@@ -56,6 +56,7 @@ struct cli_options {
 	uint64_t count;
 	bool send_only, recv_only, close_on_eof;
 	int pickle_protocol;
+	struct conn_render_options render;	/* --python-repr */
 	bool keep_going;
 	bool echo;
 	bool keep_open;			/* -k: serve connection after connection */
@@ -91,7 +92,7 @@ enum cli_option_code {
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
 	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,
-	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT
+	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR
 };
 
 /* conn-bench's own option codes. */

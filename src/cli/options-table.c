@@ -115,6 +115,11 @@ static const struct cli_option_spec shared_options[] = {
 	{ "pickle-protocol", 0, CLI_OPT_PICKLE_PROTOCOL, required_argument,
 	  "=N", CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "json input: pickle protocol 0-5 (default 4)", "0 1 2 3 4 5" },
+	{ "python-repr", 0, CLI_OPT_PYTHON_REPR, required_argument, "=X.Y",
+	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
+	  "repr output: as CPython X.Y prints it where repr()\n"
+	  "  changed (default: the newest)",
+	  "3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13 3.14" },
 	{ "keep-going", 0, CLI_OPT_KEEP_GOING, no_argument, "",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "show a message that is not a pickle in hex and go on", NULL },

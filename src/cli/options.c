@@ -104,6 +104,19 @@ static int invalid(struct cli_options *o, const char *fmt, const char *arg)
 	return CONN_EINVAL;
 }
 
+/* --python-repr 3.Y: a Python 3 version, kept as 300 + Y. */
+static int set_python_repr(struct cli_options *o, const char *arg)
+{
+	bool three = strncmp(arg, "3.", 2) == 0;
+	size_t digits = three ? strspn(arg + 2, "0123456789") : 0;
+
+	if (digits < 1 || digits > 2 || arg[2 + digits] != '\0')
+		return invalid(o, "invalid --python-repr '%s' (a Python 3 "
+			       "version X.Y, such as 3.11)", arg);
+	o->render.python = 300 + (unsigned)atoi(arg + 2);
+	return 0;
+}
+
 static int set_format(struct cli_options *o, enum conn_format *f,
 		      const char *name)
 {
@@ -249,6 +262,8 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		rc = set_size_option(o, &n, arg, 0, 5, "--pickle-protocol");
 		o->pickle_protocol = (int)n;
 		return rc;
+	case CLI_OPT_PYTHON_REPR:
+		return set_python_repr(o, arg);
 	case CLI_OPT_KEEP_GOING:
 		o->keep_going = true;
 		return 0;

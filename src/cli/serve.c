@@ -71,6 +71,7 @@ static struct conn_relay_config relay_config(const struct cli_options *o,
 		/* A command that exits takes its input with it. */
 		.end_with_peer = o->exec_argv != NULL && o->address == NULL,
 		.pickle_protocol = o->pickle_protocol,
+		.render = &o->render,
 		.keep_going = o->keep_going,
 		.echo = o->echo,
 		.progress = o->progress == CLI_PROGRESS_ALWAYS,

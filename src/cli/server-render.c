@@ -56,13 +56,12 @@ struct render_pool {
 void poll_render_options(const struct server *s,
 			 struct conn_render_options *opt, bool in_place)
 {
-	*opt = (struct conn_render_options){
-		/* A rendering is held whole too: within the budget's half
-		 * that a big message may take. */
-		.max_output = s->o->max_buffer / 2,
-		.max_memory = s->o->max_buffer / 2,
-		.max_work = in_place ? INLINE_WORK : 0,
-	};
+	*opt = s->o->render;	/* --python-repr's */
+	/* A rendering is held whole too: within the budget's half that a
+	 * big message may take. */
+	opt->max_output = s->o->max_buffer / 2;
+	opt->max_memory = s->o->max_buffer / 2;
+	opt->max_work = in_place ? INLINE_WORK : 0;
 }
 
 static int pool_open(struct server *s)

@@ -180,7 +180,7 @@ bool pickle_global_is(const struct node *n, const char *module,
 
 /* ---------------------------------------------------------------- calls */
 
-static int spend_copies(struct decoder *d, size_t n)
+int pickle_spend_copies(struct decoder *d, size_t n)
 {
 	if (n > d->copy_budget)
 		return pickle_fail(d, CONN_ETOOBIG, "the pickle asks for more "
@@ -209,7 +209,7 @@ static int make_set(struct decoder *d, struct node **out, enum kind kind,
 	rc = pickle_node_new(d, out, kind);
 	if (rc || from == NULL)
 		goto done;
-	rc = spend_copies(d, from->u.seq.n);
+	rc = pickle_spend_copies(d, from->u.seq.n);
 	for (i = 0; !rc && i < from->u.seq.n; i++)	/* a dict gives keys */
 		rc = pickle_set_add(d, *out, from->kind == K_DICT
 					     ? pickle_entry_key(from, i)
@@ -280,7 +280,7 @@ static int make_encoded(struct decoder *d, struct node **out, enum kind kind,
 
 	if (codec == CODEC_NONE)
 		return 0;
-	rc = spend_copies(d, s->u.s.n);
+	rc = pickle_spend_copies(d, s->u.s.n);
 	if (rc)
 		return rc;
 	bytes = malloc(s->u.s.n + 1);
@@ -391,7 +391,7 @@ static int make_ordered_dict(struct decoder *d, struct node **out,
 	(*out)->ordered = true;
 	if (from == NULL)
 		return 0;
-	rc = spend_copies(d, from->u.seq.n);
+	rc = pickle_spend_copies(d, from->u.seq.n);
 	for (i = 0; !rc && i < from->u.seq.n; i++) {
 		pair = from->u.seq.items[i];
 		rc = pickle_dict_set(d, *out, pair->u.seq.items[0],
@@ -400,7 +400,7 @@ static int make_ordered_dict(struct decoder *d, struct node **out,
 	return rc;
 }
 
-static int call_node(struct decoder *d, struct node **out,
+int pickle_call_node(struct decoder *d, struct node **out,
 		     enum call_form form, struct node *func,
 		     struct node *args, struct node *kwargs)
 {
@@ -446,8 +446,10 @@ static int make_known(struct decoder *d, struct node **out,
 {
 	struct node **a = args->u.seq.items;
 	size_t n = args->u.seq.n;
+	int rc = pickle_make_folded(d, out, func, args);
 
-	*out = NULL;
+	if (rc || *out != NULL)
+		return rc;
 	if (pickle_global_is(func, "builtins", "set"))
 		return make_set(d, out, K_SET, args);
 	if (pickle_global_is(func, "builtins", "frozenset"))
@@ -469,7 +471,7 @@ static int make_known(struct decoder *d, struct node **out,
 	if (pickle_global_is(func, "copyreg", "_reconstructor") && n == 3 &&
 	    pickle_global_is(a[1], "builtins", "object") &&
 	    a[2] == &pickle_node_none)
-		return call_node(d, out, CALL_NEWOBJ, a[0],
+		return pickle_call_node(d, out, CALL_NEWOBJ, a[0],
 				 &pickle_node_empty_tuple, NULL);
 	return 0;
 }
@@ -521,7 +523,7 @@ static int push_call(struct decoder *d, struct node *func, struct node *args)
 				   pickle_kind_names[args->kind]);
 	rc = make_known(d, &n, func, args);
 	if (!rc && n == NULL)
-		rc = call_node(d, &n, CALL_REDUCE, func, args, NULL);
+		rc = pickle_call_node(d, &n, CALL_REDUCE, func, args, NULL);
 	return rc ? rc : pickle_push(d, n);
 }
 
@@ -649,7 +651,7 @@ int pickle_op_newobj(struct decoder *d, bool ex)
 				   pickle_kind_names[kwargs->kind]);
 	rc = kwargs ? 0 : make_new(d, &n, cls, args);
 	if (!rc && (kwargs || n == NULL))
-		rc = call_node(d, &n, CALL_NEWOBJ, cls, args, kwargs);
+		rc = pickle_call_node(d, &n, CALL_NEWOBJ, cls, args, kwargs);
 	return rc ? rc : pickle_push(d, n);
 }
 

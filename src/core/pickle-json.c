@@ -4,7 +4,7 @@
  */
 #include "pickle.h"
 
-static void json_string(struct out *o, const char *p, size_t n)
+void pickle_json_string(struct out *o, const char *p, size_t n)
 {
 	const uint8_t *u = (const uint8_t *)p;
 	size_t i = 0, len;
@@ -34,17 +34,12 @@ static void json_string(struct out *o, const char *p, size_t n)
 	pickle_out_char(o, '"');
 }
 
-void pickle_json_string(struct out *o, const char *p, size_t n)
-{
-	json_string(o, p, n);
-}
-
 int conn_json_quote(char **out, size_t *out_len, const char *text,
 		    size_t len)
 {
 	struct out o = { .limit = SIZE_MAX };
 
-	json_string(&o, text, len);
+	pickle_json_string(&o, text, len);
 	if (o.err || !pickle_out_reserve(&o, 0)) {
 		free(o.p);
 		*out = NULL;
@@ -78,11 +73,27 @@ static void base64(struct out *o, const uint8_t *p, size_t n)
 	}
 }
 
+/* A global's dotted name as a JSON string. */
+void pickle_json_dotted(struct out *o, const struct node *g)
+{
+	struct out text = { .limit = o->limit };
+
+	pickle_out_put(&text, g->u.g.module.p, g->u.g.module.n);
+	pickle_out_char(&text, '.');
+	pickle_out_put(&text, g->u.g.name.p, g->u.g.name.n);
+	if (text.err && !o->err)
+		o->err = text.err;
+	else
+		pickle_json_string(o, text.p, text.n);
+	free(text.p);
+}
+
 /* {"__repr__": "..."}: the REPR rendering, as a JSON string. */
 static void json_repr(struct render *r, struct node *n, int depth)
 {
 	/* Within what is left, so a big rendering fails before it is made. */
-	struct out text = { .limit = r->o->limit - r->o->n };
+	struct out text = { .limit = r->o->limit - r->o->n,
+			    .budget = r->o->budget };
 	struct render inner = { &text, false, r->python };
 
 	pickle_repr_node(&inner, n, depth);
@@ -91,13 +102,13 @@ static void json_repr(struct render *r, struct node *n, int depth)
 		r->too_deep = inner.too_deep;
 	} else {
 		pickle_out_str(r->o, "{\"__repr__\": ");
-		json_string(r->o, text.p, text.n);
+		pickle_json_string(r->o, text.p, text.n);
 		pickle_out_char(r->o, '}');
 	}
 	free(text.p);
 }
 
-static void json_array(struct render *r, struct node **items, size_t count,
+void pickle_json_array(struct render *r, struct node **items, size_t count,
 		       int depth)
 {
 	size_t i;
@@ -111,7 +122,7 @@ static void json_array(struct render *r, struct node **items, size_t count,
 	pickle_out_char(r->o, ']');
 }
 
-static void json_dict(struct render *r, struct node *n, int depth)
+void pickle_json_dict(struct render *r, struct node *n, int depth)
 {
 	bool str_keys = true;
 	size_t i;
@@ -153,7 +164,7 @@ static void json_scalar(struct render *r, struct node *n)
 				       : n->u.f.v < 0 ? "-inf" : "inf");
 		break;
 	case K_STR:
-		json_string(r->o, n->u.s.p, n->u.s.n);
+		pickle_json_string(r->o, n->u.s.p, n->u.s.n);
 		break;
 	default:	/* bytes, bytearray */
 		pickle_out_str(r->o, n->kind == K_BYTES ? "{\"__bytes__\": \""
@@ -166,6 +177,8 @@ static void json_scalar(struct render *r, struct node *n)
 
 void pickle_json_node(struct render *r, struct node *n, int depth)
 {
+	bool known;
+
 	if (!pickle_enter(r, depth))
 		return;
 	if (n->kind <= K_BYTEARRAY && n->kind != K_COMPLEX) {
@@ -174,15 +187,22 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 	}
 	if (!n->busy && pickle_known_render(r, n, depth + 1, KNOWN_JSON))
 		return;
+	if (n->kind == K_CALL && !n->busy) {
+		n->busy = true;
+		known = pickle_objects_json(r, n, depth + 1);
+		n->busy = false;
+		if (known)
+			return;
+	}
 	if (n->kind == K_COMPLEX || is_opaque(n) || n->busy) {
 		json_repr(r, n, depth);
 		return;
 	}
 	n->busy = true;
 	if (n->kind == K_DICT)
-		json_dict(r, n, depth + 1);
+		pickle_json_dict(r, n, depth + 1);
 	else
-		json_array(r, n->u.seq.items, n->u.seq.n, depth + 1);
+		pickle_json_array(r, n->u.seq.items, n->u.seq.n, depth + 1);
 	n->busy = false;
 }
 

@@ -185,7 +185,7 @@ static void repr_dotted(struct out *o, const struct node *g)
 }
 
 /* Items of a sequence, comma-separated. */
-static void repr_items(struct render *r, struct node **items, size_t count,
+void pickle_repr_items(struct render *r, struct node **items, size_t count,
 		       int depth)
 {
 	size_t i;
@@ -197,7 +197,7 @@ static void repr_items(struct render *r, struct node **items, size_t count,
 	}
 }
 
-static void repr_dict_items(struct render *r, const struct node *n,
+void pickle_repr_dict_items(struct render *r, const struct node *n,
 			    int depth)
 {
 	size_t i;
@@ -211,7 +211,8 @@ static void repr_dict_items(struct render *r, const struct node *n,
 	}
 }
 
-/* OrderedDict as CPython 3.11 prints it: OrderedDict([(k, v), ...]). */
+/* OrderedDict as CPython 3.12 prints it, OrderedDict({k: v, ...}), or
+ * for an older one OrderedDict([(k, v), ...]). */
 static void repr_ordered_dict(struct render *r, const struct node *n,
 			      int depth)
 {
@@ -219,6 +220,12 @@ static void repr_ordered_dict(struct render *r, const struct node *n,
 
 	if (n->u.seq.n == 0) {
 		pickle_out_str(r->o, "OrderedDict()");
+		return;
+	}
+	if (!pickle_python_before(r, 312)) {
+		pickle_out_str(r->o, "OrderedDict({");
+		pickle_repr_dict_items(r, n, depth);
+		pickle_out_str(r->o, "})");
 		return;
 	}
 	pickle_out_str(r->o, "OrderedDict([");
@@ -243,14 +250,14 @@ static void repr_set(struct render *r, const struct node *n, int depth)
 	if (n->kind == K_FROZENSET)
 		pickle_out_str(r->o, "frozenset(");
 	pickle_out_char(r->o, '{');
-	repr_items(r, n->u.seq.items, n->u.seq.n, depth);
+	pickle_repr_items(r, n->u.seq.items, n->u.seq.n, depth);
 	pickle_out_char(r->o, '}');
 	if (n->kind == K_FROZENSET)
 		pickle_out_char(r->o, ')');
 }
 
 /* The text for calling n: a global's dotted name, else its rendering. */
-static void repr_callable(struct render *r, struct node *n, int depth)
+void pickle_repr_callable(struct render *r, struct node *n, int depth)
 {
 	if (n->kind == K_GLOBAL)
 		repr_dotted(r->o, n);
@@ -258,7 +265,7 @@ static void repr_callable(struct render *r, struct node *n, int depth)
 		pickle_repr_node(r, n, depth);
 }
 
-static bool is_identifier(struct text t)
+bool pickle_is_identifier(struct text t)
 {
 	size_t i;
 
@@ -274,14 +281,14 @@ static bool is_identifier(struct text t)
 
 /* NEWOBJ_EX's keyword arguments: key=value, or **{...} if the keys are
  * not all identifiers. */
-static void repr_kwargs(struct render *r, struct node *kwargs, int depth)
+void pickle_repr_kwargs(struct render *r, struct node *kwargs, int depth)
 {
 	size_t i;
 
 	for (i = 0; i < kwargs->u.seq.n; i++) {
 		struct node *key = kwargs->u.seq.items[2 * i];
 
-		if (key->kind != K_STR || !is_identifier(key->u.s)) {
+		if (key->kind != K_STR || !pickle_is_identifier(key->u.s)) {
 			pickle_out_str(r->o, "**");
 			pickle_repr_node(r, kwargs, depth);
 			return;
@@ -314,7 +321,7 @@ static bool repr_range_or_slice(struct render *r, struct node *n, int depth)
 	    args->u.seq.items[2]->u.i.v == 1)
 		count = 2;
 	pickle_out_str(r->o, range ? "range(" : "slice(");
-	repr_items(r, args->u.seq.items, count, depth);
+	pickle_repr_items(r, args->u.seq.items, count, depth);
 	pickle_out_char(r->o, ')');
 	return true;
 }
@@ -325,20 +332,20 @@ static void repr_call(struct render *r, struct node *n, int depth)
 
 	if (repr_range_or_slice(r, n, depth))
 		return;
-	repr_callable(r, n->u.call.func, depth);
+	pickle_repr_callable(r, n->u.call.func, depth);
 	if (n->u.call.form == CALL_NEWOBJ) {
 		pickle_out_str(r->o, ".__new__(");
-		repr_callable(r, n->u.call.func, depth);
+		pickle_repr_callable(r, n->u.call.func, depth);
 		if (args->u.seq.n)
 			pickle_out_str(r->o, ", ");
 	} else {
 		pickle_out_char(r->o, '(');
 	}
-	repr_items(r, args->u.seq.items, args->u.seq.n, depth);
+	pickle_repr_items(r, args->u.seq.items, args->u.seq.n, depth);
 	if (kwargs != NULL && kwargs->u.seq.n) {
 		if (args->u.seq.n || n->u.call.form == CALL_NEWOBJ)
 			pickle_out_str(r->o, ", ");
-		repr_kwargs(r, kwargs, depth);
+		pickle_repr_kwargs(r, kwargs, depth);
 	}
 	pickle_out_char(r->o, ')');
 }
@@ -425,13 +432,17 @@ static void repr_global(struct out *o, const struct node *g)
 
 static void repr_opaque(struct render *r, struct node *n, int depth)
 {
+	/* The table of known reconstructors first: its rows know classes
+	 * (UUID) that the objects' rules would show in their readable form. */
+	if (n->kind == K_CALL &&
+	    (pickle_known_render(r, n, depth, KNOWN_REPR) ||
+	     pickle_objects_repr(r, n, depth)))
+		return;
 	switch (n->kind) {
 	case K_GLOBAL:
 		repr_global(r->o, n);
 		break;
 	case K_CALL:
-		if (pickle_known_render(r, n, depth, KNOWN_REPR))
-			return;
 		repr_call(r, n, depth);
 		break;
 	case K_PERSID:
@@ -470,12 +481,12 @@ static void repr_container(struct render *r, struct node *n, int depth)
 	switch (n->kind) {
 	case K_TUPLE:
 		pickle_out_char(r->o, '(');
-		repr_items(r, n->u.seq.items, n->u.seq.n, depth);
+		pickle_repr_items(r, n->u.seq.items, n->u.seq.n, depth);
 		pickle_out_str(r->o, n->u.seq.n == 1 ? ",)" : ")");
 		break;
 	case K_LIST:
 		pickle_out_char(r->o, '[');
-		repr_items(r, n->u.seq.items, n->u.seq.n, depth);
+		pickle_repr_items(r, n->u.seq.items, n->u.seq.n, depth);
 		pickle_out_char(r->o, ']');
 		break;
 	case K_DICT:
@@ -484,7 +495,7 @@ static void repr_container(struct render *r, struct node *n, int depth)
 			break;
 		}
 		pickle_out_char(r->o, '{');
-		repr_dict_items(r, n, depth);
+		pickle_repr_dict_items(r, n, depth);
 		pickle_out_char(r->o, '}');
 		break;
 	case K_SET: case K_FROZENSET:
@@ -515,6 +526,10 @@ void pickle_repr_node(struct render *r, struct node *n, int depth)
 		return;
 	default:
 		break;
+	}
+	if (n->busy && n->kind == K_CALL) {
+		pickle_objects_repr_again(r, n, depth);
+		return;
 	}
 	if (n->busy) {
 		pickle_out_str(r->o, recursion_text(n));

@@ -15,6 +15,8 @@
  *   pickle-known.c    the table of known reconstructors, with its rows
  *                     in pickle-datetime.c and pickle-stdlib.c (see
  *                     pickle-known.h).
+ *   pickle-collections.c, pickle-exceptions.c, pickle-objects.c  the
+ *                     calls both renderings show as the objects they make.
  *
  * The decoder runs every opcode of protocols 0 to 5 the way CPython's C
  * unpickler would, but builds a graph of inert nodes instead of objects:
@@ -52,8 +54,11 @@
  * bytearray(...) of nothing, bytes or a str and a codec (the latin-1,
  * ASCII and UTF-8 codecs under their Python aliases), set(...) and
  * frozenset(...) of a sequence, set or dict, complex(re, im),
- * collections.OrderedDict(...) (shown as CPython 3.11 does:
- * OrderedDict([(k, v), ...])), type(None), type(...) and
+ * collections.OrderedDict(...) (shown as CPython 3.12 does,
+ * OrderedDict({k: v, ...}), or as 3.11 and older do for a render python
+ * below 312: OrderedDict([(k, v), ...])), list, tuple, dict, str, int,
+ * float and bool of values of their own kind, copyreg.__newobj__ and
+ * __newobj_ex__ (as NEWOBJ and NEWOBJ_EX), type(None), type(...) and
  * type(NotImplemented) (their classes), range(...) and slice(...) (shown
  * as their reprs), copyreg._reconstructor(cls, object, None)
  * (cls.__new__(cls)), and NEWOBJ of builtins.list, dict, set, bytearray,
@@ -73,12 +78,23 @@
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.
  *
+ * Some calls stay calls in the graph but print as the objects CPython
+ * would make of them (pickle-collections.c and the two others): the
+ * collections defaultdict, deque and Counter, builtin exceptions and a few
+ * others of the standard library (CPython 3.6's 1-tuple for one argument
+ * below 307), multiprocessing.managers' Token and Namespace, and, in a
+ * readable form that is not CPython's repr(), objects made by NEWOBJ with a
+ * state of attributes: module.Class(arg, ..., name=value, ...).
+ *
  * Where REPR can differ from CPython: set elements print in insertion
  * order (CPython's order follows hashes, which for str change from run to
  * run); other codecs stay calls; known reconstructors as dict keys or set
  * elements are not compared by value (two equal datetimes stay two keys);
  * 3.6's timedelta(1, 5) is printed in the newer form unless the render
- * options' python is 306; and what CPython
+ * options' python is 306; OSError's errno classes are Linux's (the
+ * sender's platform is not in the pickle); a key a hostile pickle repeats
+ * in a defaultdict's SETITEMS prints twice; a Counter whose counts are not
+ * all numbers (or one is nan) keeps the dict's order; and what CPython
  * would load but the limits refuse (see below), or bytes after STOP,
  * which CPython ignores.
  *
@@ -121,6 +137,11 @@
  *       array       {"__array__": {"typecode": "i", "items": [1, 2]}}
  *                   (items a str for typecodes u and w)
  *     the tag being the class's name in lower case;
+ *   - the known calls above are tagged: {"__defaultdict__":
+ *     {"default_factory": F, "items": D}}, {"__deque__": {"items": [...],
+ *     "maxlen": N or null}}, {"__counter__": D}, {"__exception__": {"type":
+ *     NAME, "args": [...]}}, {"__object__": {"class": "module.Class",
+ *     "args": [...], "fields": {...}}};
  *   - anything else (complex numbers, globals, calls, persistent ids,
  *     extensions, buffers, and a reference back to a container being
  *     written) is {"__repr__": "<its REPR rendering>"}.
@@ -312,8 +333,16 @@ struct decoder {
 struct render {
 	struct out *o;
 	bool too_deep;		/* o->err is CONN_ETOOBIG for the depth */
-	unsigned python;	/* conn_render_options' python: 0 newest */
+	unsigned python;	/* the CPython X.Y whose repr() to write,
+				 * 100 * X + Y; 0: the newest */
 };
+
+/* Whether the rendering is for a CPython older than X.Y (100 * X + Y). */
+static inline bool pickle_python_before(const struct render *r,
+					unsigned version)
+{
+	return r->python != 0 && r->python < version;
+}
 
 /* pickle-value.c */
 void pickle_node_release(struct node *n);
@@ -384,6 +413,12 @@ int pickle_pop_mark_target(struct decoder *d, size_t *start,
 
 /* pickle-call.c */
 bool pickle_text_is(struct text t, const char *s);
+CONN_NODISCARD
+int pickle_spend_copies(struct decoder *d, size_t n);
+CONN_NODISCARD
+int pickle_call_node(struct decoder *d, struct node **out,
+		     enum call_form form, struct node *func,
+		     struct node *args, struct node *kwargs);
 bool pickle_global_is(const struct node *n, const char *module,
 		      const char *name);
 CONN_NODISCARD
@@ -452,6 +487,13 @@ void pickle_repr_str(struct out *o, const char *p, size_t n);
 void pickle_repr_int(struct out *o, const struct node *n);
 void pickle_repr_float(struct out *o, struct node *n);
 void pickle_repr_node(struct render *r, struct node *n, int depth);
+void pickle_repr_items(struct render *r, struct node **items, size_t count,
+		       int depth);
+void pickle_repr_dict_items(struct render *r, const struct node *n,
+			    int depth);
+void pickle_repr_kwargs(struct render *r, struct node *kwargs, int depth);
+void pickle_repr_callable(struct render *r, struct node *n, int depth);
+bool pickle_is_identifier(struct text t);
 
 /* pickle-json.c */
 void pickle_json_node(struct render *r, struct node *n, int depth);
@@ -462,6 +504,42 @@ void pickle_json_string(struct out *o, const char *p, size_t n);
 enum known_style { KNOWN_REPR, KNOWN_JSON };
 bool pickle_known_render(struct render *r, struct node *n, int depth,
 			 enum known_style style);
+void pickle_json_array(struct render *r, struct node **items, size_t count,
+		       int depth);
+void pickle_json_dict(struct render *r, struct node *n, int depth);
+void pickle_json_dotted(struct out *o, const struct node *g);
+
+/*
+ * The calls whose values CPython's repr() shows from the pickle alone, or
+ * in a documented readable form (see the top comment):
+ *   pickle-collections.c  defaultdict, deque, Counter;
+ *   pickle-exceptions.c   builtin exceptions (OSError's errno classes
+ *                         too) and a few of the standard library's;
+ *   pickle-objects.c      the dispatch below; builtins folded at decode
+ *                         time; copyreg's reconstructors; manager Tokens,
+ *                         Namespaces and plain objects from their state.
+ * Each writer returns false, having written nothing, for a call it does
+ * not know (or whose shape it does not know: then the call is shown).
+ */
+bool pickle_objects_repr(struct render *r, struct node *n, int depth);
+bool pickle_objects_json(struct render *r, struct node *n, int depth);
+/* What repr() prints for a call met again inside itself: "..." but for
+ * the known calls that print otherwise. */
+void pickle_objects_repr_again(struct render *r, struct node *n, int depth);
+/* Decode time: func(*args) of builtins and copyreg as the values CPython
+ * would make, or *out NULL. */
+CONN_NODISCARD
+int pickle_make_folded(struct decoder *d, struct node **out,
+		       struct node *func, struct node *args);
+
+bool pickle_repr_collection(struct render *r, struct node *n, int depth);
+bool pickle_json_collection(struct render *r, struct node *n, int depth);
+bool pickle_repr_collection_again(struct render *r, struct node *n,
+				  int depth);
+bool pickle_repr_exception(struct render *r, struct node *n, int depth);
+bool pickle_json_exception(struct render *r, struct node *n, int depth);
+bool pickle_repr_object(struct render *r, struct node *n, int depth);
+bool pickle_json_object(struct render *r, struct node *n, int depth);
 
 /* pickle-dis.c */
 void pickle_list_opcode(struct decoder *d, int op, size_t indent);

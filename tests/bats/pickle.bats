@@ -144,7 +144,8 @@ with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
             f.write(pickle.dumps(o, proto).hex() + '\n')
             w.write(repr(pickle.loads(pickle.dumps(o, proto))) + '\n')
 EOF
-	run_to P --in "$T/in" conn-pipe --in hex --out repr
+	# OrderedDict as python3 prints it
+	run_to P --in "$T/in" conn-pipe --in hex --out repr --python-repr "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 	expect_exit P 0
 	diff "$T/want" "$T/P.out" >"$T/diff" || fail "$(grep -c '^<' "$T/diff") lines differ (< python, > conn-pipe):
 $(head -c 3000 "$T/diff")"
@@ -581,6 +582,44 @@ None
 	done
 }
 
+@test "--python-repr X.Y: OrderedDict and exceptions as that CPython prints them (default the newest); a bad version is a usage error" {
+	"$PYTHON" -c 'import collections, pickle
+print(pickle.dumps([collections.OrderedDict(a=1), KeyError("m")], 2).hex())' >"$T/in"
+	run_to N --in "$T/in" conn-pipe --in hex --out repr
+	expect_exit N 0
+	assert_file "$T/N.out" "[OrderedDict({'a': 1}), KeyError('m')]
+"
+	local ver want
+	for ver in 3.6 3.11 3.12 3.99; do
+		case $ver in
+		3.6) want="[OrderedDict([('a', 1)]), KeyError('m',)]" ;;
+		3.11) want="[OrderedDict([('a', 1)]), KeyError('m')]" ;;
+		*) want="[OrderedDict({'a': 1}), KeyError('m')]" ;;
+		esac
+		run_to "V${ver/./_}" --in "$T/in" conn-pipe --in hex --out repr --python-repr "$ver"
+		expect_exit "V${ver/./_}" 0
+		assert_file "$T/V${ver/./_}.out" "$want
+"
+	done
+	# and the JSON's inner reprs
+	run_to J --in "$T/in" conn-pipe --in hex --out json --python-repr 3.6
+	expect_exit J 0
+	assert_file "$T/J.out" '[{"a": 1}, {"__exception__": {"type": "KeyError", "args": ["m"]}}]
+'
+	local bad
+	for bad in 2.7 3 3. 3.x 3.100 ' 3.11' 4.0 ''; do
+		spawn P conn-pipe --in hex --out repr --python-repr="$bad"
+		finish P 10
+		[[ $STATUS == 2 ]] || fail "--python-repr='$bad': exit $STATUS, expected 2"
+		assert_usage_error P "^conn-pipe: invalid --python-repr '$bad' \\(a Python 3 version X.Y, such as 3.11\\)$"
+		unset 'BG_PID[P]'
+	done
+	run_to L conn-listen --help
+	grep -q -- '--python-repr=X.Y' "$T/L.out" || fail "conn-listen --help lacks --python-repr"
+	run_to C conn-client --help
+	grep -q -- '--python-repr=X.Y' "$T/C.out" || fail "conn-client --help lacks --python-repr"
+}
+
 # ----------------------------------------------------------------- not a pickle
 
 @test "repr: builtins CPython prints specially (functions, Ellipsis, NotImplemented, type(None), range, slice), every protocol" {
@@ -717,6 +756,30 @@ call() {
 		fail "$(cat "$T/B.out")"
 	grep -q "no_such_method" "$T/B.out" || fail "$(cat "$T/B.out")"
 	[[ $(wc -l <"$T/B.out") == 1 ]] || fail "not one line: $(cat "$T/B.out")"
+}
+
+@test "manager: an error reply ('#ERROR', exception) prints as Python prints it, and as tagged JSON" {
+	manager
+	call C '[null, "create", ["Calc"], {}]'
+	local id
+	id=$(sed -n "s/^('#RETURN', ('\([0-9a-f]*\)'.*/\1/p" "$T/C.out")
+	call A '[null, "accept_connection", ["shell"], {}]' \
+		"[\"$id\", \"add\", [2, \"x\"], {}]"
+	"$PYTHON" -c "
+try:
+    2 + 'x'
+except TypeError as e:
+    print(repr(('#RETURN', None)))
+    print(repr(('#ERROR', e)))" >"$T/want"
+	diff "$T/want" "$T/A.out" || fail "python vs conn-client differ"
+	printf '%s\n' '[null, "accept_connection", ["shell"], {}]' \
+		"[\"$id\", \"add\", [2, \"x\"], {}]" >"$T/J.in"
+	run_to J --in "$T/J.in" conn-client --authkey-file "$KEYFILE" \
+		--in json --out json "127.0.0.1:$PORT"
+	expect_exit J 0
+	assert_file "$T/J.out" '["#RETURN", null]
+["#ERROR", {"__exception__": {"type": "TypeError", "args": ["unsupported operand type(s) for +: '"'int' and 'str'"'"]}}]
+'
 }
 
 @test "manager: conn-client's repr equals the repr a Python client computes" {

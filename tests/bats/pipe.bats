@@ -235,7 +235,7 @@ print(n)' "$T/frames")
 	expect_exit H 0
 	local opt
 	for opt in -f --format= --in= --out= -0 --chunk-size= --max-size= \
-		--pickle-protocol= --keep-going --data= -c --count= --send-only \
+		--pickle-protocol= --python-repr= --keep-going --data= -c --count= --send-only \
 		--recv-only --close-on-eof -v --verbose -q --quiet -h --help \
 		-V --version --exec 'conn-pipe [OPTION]... [FILE]' \
 		'conn-pipe [OPTION]... --exec CMD [ARG]...' quoted json repr pickle-dis; do

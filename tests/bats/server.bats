@@ -276,6 +276,37 @@ EOF
 	grep -Eq "^127\.0\.0\.1:[0-9]+ $(printf 'not a pickle' | xxd -p)\$" "$T/R.out" || fail "$(cat "$T/R.out")"
 }
 
+@test "-k --out repr --python-repr 3.11: the server's rendering follows it, conn-listen without -k's too" {
+	"$PYTHON" -c 'import collections, pickle
+print(pickle.dumps(collections.OrderedDict(a=1), 4).hex())' >"$T/od"
+	listen L --idle -k --out repr --python-repr 3.11 127.0.0.1:0
+	run_to C --in "$T/od" conn-client --in hex --close-on-eof "$ADDR"
+	expect_exit C 0
+	wait_lines "$T/L.out" 1
+	assert_file "$T/L.out" "OrderedDict([('a', 1)])
+"
+	# a message too big to render in place: a job's rendering follows it
+	"$PYTHON" -c 'import collections, pickle
+print(pickle.dumps([list(range(300000)), collections.OrderedDict(a=1)], 4).hex())' >"$T/big"
+	run_to B --in "$T/big" conn-client --in hex --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_lines "$T/L.out" 2
+	[[ $(tail -n 1 "$T/L.out") == *"299999], OrderedDict([('a', 1)])]" ]] ||
+		fail "$(tail -c 100 "$T/L.out")"
+	listen S --out repr --python-repr 3.11 127.0.0.1:0
+	run_to D --in "$T/od" conn-client --in hex --close-on-eof "$ADDR"
+	expect_exit D 0
+	expect_exit S 0
+	assert_file "$T/S.out" "OrderedDict([('a', 1)])
+"
+	# and conn-client's
+	listen R --in "$T/od" --in hex 127.0.0.1:0
+	run_to E conn-client --out repr --python-repr 3.11 -c 1 "$ADDR"
+	expect_exit E 0
+	assert_file "$T/E.out" "OrderedDict([('a', 1)])
+"
+}
+
 @test "usage: --tag, --broadcast and --max-conns need -k; --tag with raw or frames output" {
 	run_to A conn-listen --tag :0
 	expect_exit A 2

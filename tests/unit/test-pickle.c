@@ -388,15 +388,14 @@ static void test_repr_edges(void)
 	check_repr("a recursive tuple", BYTES("\x80\x02]q\x00h\x00\x85q\x01"
 		   "a0h\x01."), "([(...)],)");
 	check_repr("OrderedDict", BYTES("\x80\x02" "ccollections\nOrderedDict\n"
-		   ")R(X\x01\x00\x00\x00" "aK\x01u."), "OrderedDict([('a', 1)])");
+		   ")R(X\x01\x00\x00\x00" "aK\x01u."), "OrderedDict({'a': 1})");
 	check_repr("NEWOBJ and BUILD", BYTES("\x80\x02" "c__main__\nPoint\n)\x81"
 		   "}X\x01\x00\x00\x00xK\x01sb."),
-		   "__main__.Point.__new__(__main__.Point)"
-		   ".__setstate__({'x': 1})");
+		   "__main__.Point(x=1)");
 	check_repr("INST", BYTES("(i__main__\nC\n."), "__main__.C()");
 	check_repr("defaultdict", BYTES("\x80\x02" "ccollections\ndefaultdict\n"
 		   "c__builtin__\nlist\n\x85R(K\x01]u."),
-		   "collections.defaultdict(<class 'list'>).update({1: []})");
+		   "defaultdict(<class 'list'>, {1: []})");
 	check_repr("PERSID", BYTES("Pkey\n."), "persistent_load('key')");
 	check_repr("EXT1", BYTES("\x80\x02\x82\x07."), "extension(7)");
 	check_repr("NEXT_BUFFER", BYTES("\x80\x05\x97."),

@@ -110,6 +110,7 @@ cases = [
     ('{"__frozenset__": [1, 2]}', 'frozenset([1, 2])'),
     ('{"__complex__": [1.5, -2.0]}', '1.5-2j'),
     ('{"__complex__": [0, 1]}', '1j'),
+    ('{"__complex__": [100000000000000000000000, -1]}', 'complex(10 ** 23, -1)'),
     ('{"__complex__": [{"__float__": "inf"}, {"__float__": "nan"}]}',
      'complex(float("inf"), float("nan"))'),
     ('{"__dict__": []}', '{}'),
@@ -196,6 +197,7 @@ EOF
 		'{"__float__": 1.5}|\{"__float__": \.\.\.\} at column 1: '
 		'{"__complex__": [1]}|\{"__complex__": \.\.\.\} at column 1: its value must be \[real, imag\]'
 		'{"__complex__": [1, "2"]}|\{"__complex__": \.\.\.\} at column 1: '
+		"{\"__complex__\": [1$(printf '0%.0s' {1..400}), 0]}|\\{\"__complex__\": \\.\\.\\.\\} at column 1: a part too large for a float\$"
 		'{"__tuple__": {}}|\{"__tuple__": \.\.\.\} at column 1: its value must be an array'
 		'{"__set__": null}|\{"__set__": \.\.\.\} at column 1: its value must be an array'
 		'{"__dict__": [[1, 2, 3]]}|\{"__dict__": \.\.\.\} at column 1: its items must be \[key, value\] arrays'

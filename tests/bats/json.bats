@@ -42,27 +42,39 @@ EOF
 
 @test "round trip: --out json | --in json gives every vector back, every protocol 0-5 in and out, repr() as python3 prints the original" {
 	# Every pickle of every vector, one hex line each, and the repr() it
-	# must come back with; the one vector with a class (so __repr__) has a
-	# test of its own below.
-	"$PYTHON" - "$CONN_VECTORS/pickles.json" "$T/in.hex" "$T/want" <<'EOF'
+	# must come back with.
+	"$PYTHON" - "$CONN_VECTORS/pickles.json" "$T/in.hex" "$T/all.want" <<'EOF'
 import json, sys
 vectors = json.load(open(sys.argv[1]))['pickles']
-n = 0
 with open(sys.argv[2], 'w') as h, open(sys.argv[3], 'w', encoding='utf-8') as w:
     for v in vectors:
-        if v['name'] == 'seed example':
-            continue
         for proto, hexdata in sorted(v['by_protocol'].items()):
             h.write(hexdata + '\n')
             w.write(v['python_repr'] + '\n')
-            n += 1
-assert n >= 200, n
 EOF
 	run_to J --in "$T/in.hex" conn-pipe --in hex --out json
 	expect_exit J 0
+	# Less those that hold {"__repr__": ...}, which cannot come back (a
+	# class: the "seed example" vector, tested below); all the others.
+	"$PYTHON" - "$T/J.out" "$T/all.want" "$T/json" "$T/want" <<'EOF'
+import json, sys
+def shows_repr(x):
+    if isinstance(x, dict):
+        return list(x) == ['__repr__'] or any(shows_repr(v) for v in x.values())
+    return isinstance(x, list) and any(shows_repr(v) for v in x)
+lines = open(sys.argv[1], encoding='utf-8').read().split('\n')[:-1]
+want = open(sys.argv[2], encoding='utf-8').read().split('\n')[:-1]
+assert len(lines) == len(want), (len(lines), len(want))
+kept = [(l, w) for l, w in zip(lines, want) if not shows_repr(json.loads(l))]
+assert len(kept) >= 200 and len(lines) - len(kept) <= 6, (len(kept), len(lines))
+with open(sys.argv[3], 'w', encoding='utf-8') as j, open(sys.argv[4], 'w', encoding='utf-8') as w:
+    for l, x in kept:
+        j.write(l + '\n')
+        w.write(x + '\n')
+EOF
 	local proto
 	for proto in 0 1 2 3 4 5; do
-		run_to "P$proto" --in "$T/J.out" conn-pipe --in json --out frames --pickle-protocol "$proto"
+		run_to "P$proto" --in "$T/json" conn-pipe --in json --out frames --pickle-protocol "$proto"
 		expect_exit "P$proto" 0
 		frames_check "$T/P$proto.out" "$T/want" "$proto" >"$T/bad" ||
 			fail "protocol $proto: $(head -c 4000 "$T/bad")"

@@ -619,8 +619,12 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 /*
  * Pickles one JSON value (the text json, len bytes) with protocol 0-5:
  * null, true/false, numbers, strings, arrays and objects become None,
- * bool, int or float, str, list and dict.  *out is malloc'ed.  Invalid
- * JSON or an integer beyond 64 bits gives CONN_EINVAL with detail set.
+ * bool, int (of any size up to 4300 digits) or float, str, list and dict,
+ * and the tagged objects CONN_PICKLE_JSON writes ({"__tuple__": [...]},
+ * {"__bytes__": "<base64>"}...) what they stand for.  *out is malloc'ed.
+ * Invalid JSON, an int of more than 4300 digits, a tag with a bad value,
+ * an unhashable key or set item, or {"__repr__": ...} gives CONN_EINVAL
+ * with detail set.
  */
 CONN_NODISCARD
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,

@@ -80,18 +80,29 @@ static void where(char *out, size_t capacity, const struct json_reader *r,
 static int fail_at(struct json_reader *r, size_t pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+int json_read_error(const struct json_reader *r, size_t pos, char *detail,
+		    size_t capacity, const char *subject, const char *fmt,
+		    va_list ap)
+{
+	char at[64], why[160];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	where(at, sizeof(at), r, pos);
+	detail_set(detail, capacity, "%s %s: %s", subject, at, why);
+	return CONN_EINVAL;
+}
+
 /* "invalid JSON at column C: what" */
 static int fail_at(struct json_reader *r, size_t pos, const char *fmt, ...)
 {
-	char at[64], what[160];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	rc = json_read_error(r, pos, r->detail, r->capacity, "invalid JSON",
+			     fmt, ap);
 	va_end(ap);
-	where(at, sizeof(at), r, pos);
-	detail_set(r->detail, r->capacity, "invalid JSON %s: %s", at, what);
-	return CONN_EINVAL;
+	return rc;
 }
 
 /* What stands at pos, for an error: the character, or "end of input". */
@@ -258,7 +269,27 @@ static size_t digits(const struct json_reader *r, size_t pos)
 	return pos;
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as int64 or double. */
+/* An integer beyond 64 bits: its text, which pickle-write.c turns into
+ * LONG1, LONG4 or LONG, up to the 4300 digits CPython's int() takes (and
+ * Python's json.loads() with it). */
+static int big_int(struct json_reader *r, struct json_token *t, size_t start,
+		   size_t end)
+{
+	size_t n = end - start - (r->text[start] == '-');
+
+	if (n > JSON_INT_MAX_DIGITS)
+		return fail_at(r, start, "an integer of %zu digits, more than "
+			       "Python's %d", n, JSON_INT_MAX_DIGITS);
+	t->kind = JSON_READ_BIG_INT;
+	t->s = (const char *)r->text + start;
+	t->n = end - start;
+	t->offset = start;
+	r->pos = end;
+	return 0;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as int64 or double, or
+ * an integer's text beyond 64 bits. */
 static int number(struct json_reader *r, struct json_token *t)
 {
 	size_t start = r->pos, p = r->pos, end;
@@ -309,13 +340,14 @@ static int number(struct json_reader *r, struct json_token *t)
 	}
 	if (copy != text)
 		free(copy);
+	if (rc == INT_RANGE)
+		return big_int(r, t, start, end);
 	if (rc) {
 		char at[64];
 
 		where(at, sizeof(at), r, end - 1);
-		detail_set(r->detail, r->capacity, rc == INT_RANGE
-			   ? "integer out of range (beyond 64 bits) %s"
-			   : "number out of range (beyond a double) %s", at);
+		detail_set(r->detail, r->capacity,
+			   "number out of range (beyond a double) %s", at);
 		return CONN_EINVAL;
 	}
 	t->offset = start;

@@ -6,6 +6,7 @@
 #ifndef JSON_READ_H
 #define JSON_READ_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,13 +15,18 @@
 
 enum json_kind {
 	JSON_READ_NULL, JSON_READ_TRUE, JSON_READ_FALSE, JSON_READ_INT,
-	JSON_READ_REAL, JSON_READ_STRING, JSON_READ_KEY, JSON_READ_ARRAY,
+	JSON_READ_REAL, JSON_READ_BIG_INT, JSON_READ_STRING, JSON_READ_KEY,
+	JSON_READ_ARRAY,
 	JSON_READ_ARRAY_END, JSON_READ_OBJECT, JSON_READ_OBJECT_END,
 	JSON_READ_END		/* the text is over (json_read_whole() only) */
 };
 
+/* CPython's default int_max_str_digits, which json.loads() obeys too. */
+#define JSON_INT_MAX_DIGITS 4300
+
 /* One token.  A string's or key's bytes (UTF-8, escapes decoded) stay
- * valid until the next json_read_next() on the same reader. */
+ * valid until the next json_read_next() on the same reader; a
+ * JSON_READ_BIG_INT's s and n are its text ("-123..."), in the text. */
 struct json_token {
 	enum json_kind kind;
 	size_t offset;		/* of its first byte in the text */
@@ -34,8 +40,9 @@ struct json_token {
  * A reader over (text, len).  It checks what Python's json.loads() and
  * jansson agree on (RFC 8259: no NaN, no trailing comma, strict UTF-8, no
  * lone surrogate, no control character in a string), nests at most
- * CONN_PICKLE_MAX_DEPTH containers, and refuses, as jansson does, integers
- * beyond 64 bits, numbers beyond a double and \u0000 in a key.
+ * CONN_PICKLE_MAX_DEPTH containers, and refuses, as jansson does, numbers
+ * beyond a double and \u0000 in a key, and as Python does, integers of
+ * more than JSON_INT_MAX_DIGITS digits.
  */
 struct json_reader {
 	const uint8_t *text;
@@ -63,6 +70,12 @@ void json_read_value_at(struct json_reader *r, const char *text,
  * ("invalid JSON at column 6: ':' expected"), or CONN_ENOMEM. */
 CONN_NODISCARD
 int json_read_next(struct json_reader *r, struct json_token *t);
+
+/* "SUBJECT at column C: WHY" (or "at line L, column C") in detail, for
+ * the byte at pos of r's text, WHY made of fmt and ap: CONN_EINVAL. */
+int json_read_error(const struct json_reader *r, size_t pos, char *detail,
+		    size_t capacity, const char *subject, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* Skips the rest of the container whose opening token was just read. */
 CONN_NODISCARD

@@ -122,6 +122,32 @@ void pickle_json_array(struct render *r, struct node **items, size_t count,
 	pickle_out_char(r->o, ']');
 }
 
+/* A list is an array; a tuple, set or frozenset an array under its tag,
+ * {"__tuple__": [...]}, so that --in json makes the same type again. */
+static void json_sequence(struct render *r, struct node *n, int depth)
+{
+	const char *tag = n->kind == K_TUPLE ? "__tuple__"
+			  : n->kind == K_SET ? "__set__"
+			  : n->kind == K_FROZENSET ? "__frozenset__" : NULL;
+
+	if (tag)
+		pickle_out_fmt(r->o, "{\"%s\": ", tag);
+	pickle_json_array(r, n->u.seq.items, n->u.seq.n, depth);
+	if (tag)
+		pickle_out_char(r->o, '}');
+}
+
+/* A str that could be a tag's name, "__x__": a dict of that one key
+ * would read back as the tag, so it is written as {"__dict__": ...}. */
+static bool tag_like(const struct node *key)
+{
+	const char *p = key->u.s.p;
+	size_t n = key->u.s.n;
+
+	return n > 4 && memcmp(p, "__", 2) == 0 &&
+	       memcmp(p + n - 2, "__", 2) == 0;
+}
+
 void pickle_json_dict(struct render *r, struct node *n, int depth)
 {
 	bool str_keys = true;
@@ -129,6 +155,8 @@ void pickle_json_dict(struct render *r, struct node *n, int depth)
 
 	for (i = 0; i < n->u.seq.n; i++)
 		str_keys = str_keys && n->u.seq.items[2 * i]->kind == K_STR;
+	if (n->u.seq.n == 1 && str_keys && tag_like(n->u.seq.items[0]))
+		str_keys = false;
 	pickle_out_str(r->o, str_keys ? "{" : "{\"__dict__\": [");
 	for (i = 0; i < n->u.seq.n && !r->o->err; i++) {
 		pickle_out_str(r->o, i ? ", " : "");
@@ -141,6 +169,21 @@ void pickle_json_dict(struct render *r, struct node *n, int depth)
 			pickle_out_char(r->o, ']');
 	}
 	pickle_out_str(r->o, str_keys ? "}" : "]}");
+}
+
+/* A float as repr() writes it, but nan, inf and -inf, which JSON has
+ * not: {"__float__": "nan"} and so on. */
+static void json_float(struct out *o, double x)
+{
+	char text[PICKLE_FLOAT_TEXT];
+
+	if (isfinite(x)) {
+		pickle_float_format(text, x, true, false);
+		pickle_out_str(o, text);
+	} else {
+		pickle_out_fmt(o, "{\"__float__\": \"%s\"}", isnan(x) ? "nan"
+			       : x < 0 ? "-inf" : "inf");
+	}
 }
 
 static void json_scalar(struct render *r, struct node *n)
@@ -159,9 +202,14 @@ static void json_scalar(struct render *r, struct node *n)
 		if (isfinite(n->u.f.v))
 			pickle_repr_float(r->o, n);
 		else
-			pickle_out_fmt(r->o, "{\"__float__\": \"%s\"}",
-				       isnan(n->u.f.v) ? "nan"
-				       : n->u.f.v < 0 ? "-inf" : "inf");
+			json_float(r->o, n->u.f.v);
+		break;
+	case K_COMPLEX:
+		pickle_out_str(r->o, "{\"__complex__\": [");
+		json_float(r->o, n->u.c.re);
+		pickle_out_str(r->o, ", ");
+		json_float(r->o, n->u.c.im);
+		pickle_out_str(r->o, "]}");
 		break;
 	case K_STR:
 		pickle_json_string(r->o, n->u.s.p, n->u.s.n);
@@ -181,7 +229,7 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 
 	if (!pickle_enter(r, depth))
 		return;
-	if (n->kind <= K_BYTEARRAY && n->kind != K_COMPLEX) {
+	if (n->kind <= K_BYTEARRAY) {
 		json_scalar(r, n);
 		return;
 	}
@@ -194,7 +242,7 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 		if (known)
 			return;
 	}
-	if (n->kind == K_COMPLEX || is_opaque(n) || n->busy) {
+	if (is_opaque(n) || n->busy) {
 		json_repr(r, n, depth);
 		return;
 	}
@@ -202,7 +250,7 @@ void pickle_json_node(struct render *r, struct node *n, int depth)
 	if (n->kind == K_DICT)
 		pickle_json_dict(r, n, depth + 1);
 	else
-		pickle_json_array(r, n->u.seq.items, n->u.seq.n, depth + 1);
+		json_sequence(r, n, depth + 1);
 	n->busy = false;
 }
 

@@ -5,12 +5,17 @@
  * gives, opcode for opcode, less the memo: nothing here is shared, so PUT
  * and GET would only cost bytes (pickletools.optimize() drops them the same
  * way).  Protocols 4 and 5 use one FRAME for the whole body, which is what
- * CPython does below its 64 KiB frame target.
+ * CPython does below its 64 KiB frame target.  The tagged objects of the
+ * JSON rendering (pickle-json.c, pickle.h) are read back as the objects
+ * they stand for, ints beyond 64 bits too, and pickled as CPython pickles
+ * those objects under the protocol (see "tags" below).
  */
 #include "json-read.h"
 #include "pickle-base.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +228,188 @@ static void write_str(struct writer *w, const char *s, size_t n)
 	} else {
 		fail(w, CONN_EINVAL, "a string over 4 GiB needs protocol 4");
 	}
+}
+
+/* ------------------------------------------------------ integers, again */
+
+/*
+ * An int beyond 64 bits, from its decimal text: LONG1 (LONG4 from 256
+ * bytes) from protocol 2, in minimal little-endian two's complement as
+ * CPython's encode_long() writes it; before protocol 2, LONG's text with
+ * the 'L' suffix.
+ */
+static void write_big_int(struct writer *w, const char *text, size_t len)
+{
+	bool negative = text[0] == '-';
+	size_t i, size = 1, cap = len / 2 + 2;	/* 10^k < 256^(k/2+1) */
+	uint8_t *b;
+
+	if (w->protocol < 2) {
+		put_byte(w, OP_LONG);
+		put(w, text, len);
+		put_text(w, "L\n");
+		return;
+	}
+	b = calloc(cap, 1);
+	if (b == NULL) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return;
+	}
+	/* b = b * 10^k + the next k digits, 9 at a time: the quadratic
+	 * part, 9 times shorter. */
+	for (i = negative; i < len;) {
+		uint64_t scale = 1, carry = 0;
+		size_t j;
+
+		for (j = 0; j < 9 && i < len; j++, i++) {
+			carry = carry * 10 + (uint64_t)(text[i] - '0');
+			scale *= 10;
+		}
+		for (j = 0; j < size || carry; j++) {
+			carry += b[j] * scale;
+			b[j] = (uint8_t)carry;
+			carry >>= 8;
+		}
+		size = j > size ? j : size;
+	}
+	if (negative) {		/* -m is ~m + 1, over all of cap's bytes */
+		unsigned carry = 1;
+
+		for (i = 0; i < cap; i++) {
+			carry += (uint8_t)~b[i];
+			b[i] = (uint8_t)carry;
+			carry >>= 8;
+		}
+		size = cap;
+	}
+	/* A top byte of sign bits only is dropped while the next has the
+	 * sign bit. */
+	while (size > 1 && b[size - 1] == (negative ? 0xff : 0x00) &&
+	       !(b[size - 2] & 0x80) == !negative)
+		size--;
+	/* A positive int's top bit set wants one more byte (cap has it). */
+	if (!negative && (b[size - 1] & 0x80))
+		b[size++] = 0x00;
+	put_byte(w, size < 256 ? OP_LONG1 : OP_LONG4);
+	put_le(w, size, size < 256 ? 1 : 4);
+	put(w, b, size);
+	free(b);
+}
+
+/* ---------------------------------------------- globals, tuples, bytes */
+
+/* A global as CPython's pickler writes it: GLOBAL, with fix_imports'
+ * Python 2 name for builtins below protocol 3; STACK_GLOBAL from 4. */
+static void write_global(struct writer *w, const char *module,
+			 const char *name)
+{
+	if (w->protocol >= 4) {
+		write_str(w, module, strlen(module));
+		write_str(w, name, strlen(name));
+		put_byte(w, OP_STACK_GLOBAL);
+		return;
+	}
+	if (w->protocol < 3 && strcmp(module, "builtins") == 0)
+		module = "__builtin__";
+	put_byte(w, OP_GLOBAL);
+	put_text(w, module);
+	put_byte(w, '\n');
+	put_text(w, name);
+	put_byte(w, '\n');
+}
+
+/* What goes before a tuple's n items: MARK, but for TUPLE1-3 (protocol
+ * 2 on) and the empty tuple. */
+static void tuple_open(struct writer *w, size_t n)
+{
+	if (n > 0 && (w->protocol < 2 || n > 3))
+		put_byte(w, OP_MARK);
+}
+
+/* What goes after them, as CPython's save_tuple(). */
+static void tuple_close(struct writer *w, size_t n)
+{
+	static const uint8_t small[] = { OP_EMPTY_TUPLE, OP_TUPLE1,
+					 OP_TUPLE2, OP_TUPLE3 };
+
+	if (n == 0 && w->protocol == 0) {
+		put_byte(w, OP_MARK);
+		put_byte(w, OP_TUPLE);
+	} else if (n == 0 || (w->protocol >= 2 && n <= 3)) {
+		put_byte(w, small[n]);
+	} else {
+		put_byte(w, OP_TUPLE);
+	}
+}
+
+/* bytes below protocol 3, which has no opcode for them: CPython's
+ * _codecs.encode(their Latin-1 decoding, 'latin1'), or bytes() if
+ * empty. */
+static void write_bytes_call(struct writer *w, const uint8_t *p, size_t n)
+{
+	char *text;
+	size_t i, len = 0;
+
+	if (n == 0) {
+		write_global(w, "builtins", "bytes");
+		tuple_close(w, 0);
+		put_byte(w, OP_REDUCE);
+		return;
+	}
+	text = n <= SIZE_MAX / 2 ? malloc(2 * n) : NULL;
+	if (text == NULL) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		len += pickle_utf8_encode((uint8_t *)text + len, p[i]);
+	write_global(w, "_codecs", "encode");
+	tuple_open(w, 2);
+	write_str(w, text, len);
+	write_str(w, "latin1", 6);
+	tuple_close(w, 2);
+	put_byte(w, OP_REDUCE);
+	free(text);
+}
+
+static void write_bytes(struct writer *w, const uint8_t *p, size_t n)
+{
+	if (w->protocol < 3) {
+		write_bytes_call(w, p, n);
+		return;
+	}
+	if (n < 256) {
+		put_byte(w, OP_SHORT_BINBYTES);
+		put_le(w, n, 1);
+	} else if (n <= UINT32_MAX) {
+		put_byte(w, OP_BINBYTES);
+		put_le(w, n, 4);
+	} else if (w->protocol >= 4) {
+		put_byte(w, OP_BINBYTES8);
+		put_le(w, n, 8);
+	} else {
+		fail(w, CONN_EINVAL, "bytes over 4 GiB need protocol 4");
+		return;
+	}
+	put(w, p, n);
+}
+
+/* A bytearray: BYTEARRAY8 in protocol 5, before it bytearray(bytes) as
+ * CPython's __reduce_ex__ gives (bytearray() if empty). */
+static void write_bytearray(struct writer *w, const uint8_t *p, size_t n)
+{
+	if (w->protocol >= 5) {
+		put_byte(w, OP_BYTEARRAY8);
+		put_le(w, n, 8);
+		put(w, p, n);
+		return;
+	}
+	write_global(w, "builtins", "bytearray");
+	tuple_open(w, n ? 1 : 0);
+	if (n)
+		write_bytes(w, p, n);
+	tuple_close(w, n ? 1 : 0);
+	put_byte(w, OP_REDUCE);
 }
 
 /* ----------------------------------------------------------- containers */
@@ -601,8 +788,16 @@ static const struct plan *plan_of(const struct survey *s, size_t offset)
 
 /* ------------------------------------------------------- the second reading */
 
+/*
+ * A value goes ANYWHERE, or where it must be HASHABLE: a key of
+ * {"__dict__": ...} or an item of a set, where an array is a tuple (a
+ * list could not be there) and a dict, a set or a bytearray is an error,
+ * as pickle.loads() of it would be.
+ */
+enum place { ANYWHERE, HASHABLE };
+
 static int write_value(struct writer *w, const struct survey *s,
-		       struct json_reader *r);
+		       struct json_reader *r, enum place place);
 
 /* The next token, which the survey says is there: an error here is only
  * out of memory. */
@@ -615,13 +810,52 @@ static int next(struct writer *w, struct json_reader *r, struct json_token *t)
 	return rc;
 }
 
-static int write_list(struct writer *w, const struct survey *s,
-		      struct json_reader *r, size_t offset)
+static int fail_at(struct writer *w, const struct json_reader *r,
+		   size_t pos, const char *what, const char *why, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* "WHAT at column C: WHY", for a value the JSON grammar allows but a
+ * pickle cannot carry. */
+static int fail_at(struct writer *w, const struct json_reader *r,
+		   size_t pos, const char *what, const char *why, ...)
+{
+	va_list ap;
+
+	if (w->err)
+		return CONN_EINVAL;
+	va_start(ap, why);
+	w->err = json_read_error(r, pos, w->detail, w->capacity, what, why,
+				 ap);
+	va_end(ap);
+	return w->err;
+}
+
+/* The items of the array just opened (its count from the survey), each
+ * as write_value() writes it, and its ']'; a batch opcode after each
+ * (0: none). */
+static int write_items(struct writer *w, const struct survey *s,
+		       struct json_reader *r, size_t n, enum place place,
+		       uint8_t one, uint8_t many)
 {
 	struct json_token end;
-	bool planned;
-	size_t n = shape_count(s, offset, &planned), i;
+	size_t i;
 	int rc = 0;
+
+	for (i = 0; i < n && rc == 0 && !w->err; i++) {
+		if (many)
+			open_batch(w, i, n);
+		rc = write_value(w, s, r, place);
+		if (many)
+			close_batch(w, i, n, one, many);
+	}
+	return rc ? rc : next(w, r, &end);
+}
+
+static int write_list(struct writer *w, const struct survey *s,
+		      struct json_reader *r, size_t offset, enum place place)
+{
+	bool planned;
+	size_t n = shape_count(s, offset, &planned);
 
 	if (w->protocol == 0) {
 		/* No EMPTY_LIST or APPENDS before protocol 1. */
@@ -630,12 +864,20 @@ static int write_list(struct writer *w, const struct survey *s,
 	} else {
 		put_byte(w, OP_EMPTY_LIST);
 	}
-	for (i = 0; i < n && rc == 0 && !w->err; i++) {
-		open_batch(w, i, n);
-		rc = write_value(w, s, r);
-		close_batch(w, i, n, OP_APPEND, OP_APPENDS);
-	}
-	return rc ? rc : next(w, r, &end);
+	return write_items(w, s, r, n, place, OP_APPEND, OP_APPENDS);
+}
+
+static int write_tuple(struct writer *w, const struct survey *s,
+		       struct json_reader *r, size_t offset, enum place place)
+{
+	bool planned;
+	size_t n = shape_count(s, offset, &planned);
+	int rc;
+
+	tuple_open(w, n);
+	rc = write_items(w, s, r, n, place, 0, 0);
+	tuple_close(w, n);
+	return rc;
 }
 
 /* An object whose key repeats: each distinct key where it first came,
@@ -658,19 +900,21 @@ static int write_planned_items(struct writer *w, const struct survey *s,
 		json_read_free(&again);
 		json_read_value_at(&again, s->text, s->len, p->value_offset);
 		if (rc == 0)
-			rc = write_value(w, s, &again);
+			rc = write_value(w, s, &again, ANYWHERE);
 		json_read_free(&again);
 		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
 	}
 	return rc ? rc : json_read_skip(r);
 }
 
+/* A plain object of n keys, the first already read when first is not
+ * NULL. */
 static int write_dict(struct writer *w, const struct survey *s,
-		      struct json_reader *r, size_t offset)
+		      struct json_reader *r, size_t offset, size_t n,
+		      bool planned, const struct json_token *first)
 {
 	struct json_token t;
-	bool planned;
-	size_t n = shape_count(s, offset, &planned), i;
+	size_t i;
 	int rc = 0;
 
 	put_byte(w, w->protocol == 0 ? OP_MARK : OP_EMPTY_DICT);
@@ -680,18 +924,339 @@ static int write_dict(struct writer *w, const struct survey *s,
 		return write_planned_items(w, s, r, offset, n);
 	for (i = 0; i < n && rc == 0 && !w->err; i++) {
 		open_batch(w, i, n);
-		rc = next(w, r, &t);
+		if (i == 0 && first)
+			t = *first;
+		else
+			rc = next(w, r, &t);
 		if (rc == 0)
 			write_str(w, t.s, t.n);
 		if (rc == 0)
-			rc = write_value(w, s, r);
+			rc = write_value(w, s, r, ANYWHERE);
 		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
 	}
 	return rc ? rc : next(w, r, &t);
 }
 
+/* ----------------------------------------------------------------- tags */
+
+/*
+ * The tags --out json writes (pickle-json.c), read back: an object whose
+ * one key is a tag.  Any other object, one "__x__" key that is no tag
+ * among them, is a dict.
+ */
+enum tag {
+	TAG_NONE, TAG_BYTES, TAG_BYTEARRAY, TAG_FLOAT, TAG_COMPLEX,
+	TAG_TUPLE, TAG_SET, TAG_FROZENSET, TAG_DICT, TAG_REPR
+};
+
+static const char *const tag_names[] = {
+	NULL, "__bytes__", "__bytearray__", "__float__", "__complex__",
+	"__tuple__", "__set__", "__frozenset__", "__dict__", "__repr__"
+};
+
+/* {"__x__": ...}, for an error about the tag. */
+static const char *tag_shown(char *buf, size_t capacity, enum tag tag)
+{
+	snprintf(buf, capacity, "{\"%s\": ...}", tag_names[tag]);
+	return buf;
+}
+
+static enum tag tag_of(const char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < sizeof(tag_names) / sizeof(*tag_names); i++)
+		if (strlen(tag_names[i]) == n && memcmp(key, tag_names[i], n) == 0)
+			return (enum tag)i;
+	return TAG_NONE;
+}
+
+/* {"__float__": "nan"}'s string, "nan", "inf" or "-inf", as a double. */
+static bool special_float(const struct json_token *t, double *x)
+{
+	if (t->kind != JSON_READ_STRING)
+		return false;
+	if (t->n == 3 && memcmp(t->s, "nan", 3) == 0)
+		*x = NAN;
+	else if (t->n == 3 && memcmp(t->s, "inf", 3) == 0)
+		*x = INFINITY;
+	else if (t->n == 4 && memcmp(t->s, "-inf", 4) == 0)
+		*x = -INFINITY;
+	else
+		return false;
+	return true;
+}
+
+/* Tagged {"__float__": ...}'s value, t, written. */
+static int write_special_float(struct writer *w, const struct json_reader *r,
+			       const struct json_token *t, size_t at)
+{
+	double x;
+
+	if (!special_float(t, &x))
+		return fail_at(w, r, at, "{\"__float__\": ...}",
+			       "its value must be \"nan\", \"inf\" or \"-inf\"");
+	write_float(w, x);
+	return 0;
+}
+
+/* A part beyond 64 bits, as complex(int) takes it: within a double. */
+static int big_part(struct writer *w, const struct json_reader *r,
+		    const struct json_token *t, double *x, size_t at)
+{
+	char *copy = malloc(t->n + 1);
+
+	if (copy == NULL) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return CONN_ENOMEM;
+	}
+	memcpy(copy, t->s, t->n);
+	copy[t->n] = '\0';
+	*x = strtod(copy, NULL);
+	free(copy);
+	if (isinf(*x))
+		return fail_at(w, r, at, "{\"__complex__\": ...}", "a part "
+			       "too large for a float");
+	return 0;
+}
+
+/* A part of {"__complex__": [re, im]}: a number or {"__float__": ...}. */
+static int read_part(struct writer *w, const struct survey *s,
+		     struct json_reader *r, double *x, size_t at)
+{
+	struct json_token t;
+	bool planned;
+	int rc = next(w, r, &t);
+
+	if (rc)
+		return rc;
+	if (t.kind == JSON_READ_INT) {
+		*x = (double)t.i;
+		return 0;
+	}
+	if (t.kind == JSON_READ_REAL) {
+		*x = t.d;
+		return 0;
+	}
+	if (t.kind == JSON_READ_BIG_INT)
+		return big_part(w, r, &t, x, at);
+	if (t.kind == JSON_READ_OBJECT &&
+	    shape_count(s, t.offset, &planned) == 1 && !planned &&
+	    next(w, r, &t) == 0 && tag_of(t.s, t.n) == TAG_FLOAT &&
+	    next(w, r, &t) == 0 && special_float(&t, x))
+		return next(w, r, &t);	/* its '}' */
+	return fail_at(w, r, at, "{\"__complex__\": ...}", "its value must "
+		       "be [real, imag] (numbers or __float__ tags)");
+}
+
+/* complex(re, im), which CPython pickles with REDUCE at every protocol. */
+static int write_complex(struct writer *w, const struct survey *s,
+			 struct json_reader *r, const struct json_token *t,
+			 size_t at)
+{
+	struct json_token end;
+	double re = 0, im = 0;
+	bool planned;
+	int rc;
+
+	if (t->kind != JSON_READ_ARRAY ||
+	    shape_count(s, t->offset, &planned) != 2)
+		return fail_at(w, r, at, "{\"__complex__\": ...}", "its value "
+			       "must be [real, imag] (numbers or __float__ "
+			       "tags)");
+	rc = read_part(w, s, r, &re, at);
+	if (rc == 0)
+		rc = read_part(w, s, r, &im, at);
+	if (rc == 0)
+		rc = next(w, r, &end);
+	write_global(w, "builtins", "complex");
+	tuple_open(w, 2);
+	write_float(w, re);
+	write_float(w, im);
+	tuple_close(w, 2);
+	put_byte(w, OP_REDUCE);
+	return rc;
+}
+
+/* {"__bytes__": "<base64>"} and {"__bytearray__": ...}'s value, t. */
+static int write_binary(struct writer *w, const struct json_reader *r,
+			const struct json_token *t, enum tag tag, size_t at)
+{
+	uint8_t *bytes;
+	size_t n = 0, cap = t->n / 4 * 3 + 1;
+	const char *end = NULL;
+	int rc = 0;
+
+	char what[32];
+
+	tag_shown(what, sizeof(what), tag);
+	if (t->kind != JSON_READ_STRING)
+		return fail_at(w, r, at, what,
+			       "its value must be a base64 string");
+	bytes = malloc(cap);
+	if (bytes == NULL) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return CONN_ENOMEM;
+	}
+	if (sodium_base642bin(bytes, cap, t->s, t->n, NULL, &n, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != t->s + t->n)
+		rc = fail_at(w, r, at, what, "its value is not padded base64");
+	else if (tag == TAG_BYTES)
+		write_bytes(w, bytes, n);
+	else
+		write_bytearray(w, bytes, n);
+	free(bytes);
+	return rc;
+}
+
+/* A set: EMPTY_SET and ADDITEMS batches (a MARK even for one item) from
+ * protocol 4, before it set([...]) as CPython's __reduce__ gives; a
+ * frozenset: MARK, its items, FROZENSET, or frozenset([...]). */
+static int write_set(struct writer *w, const struct survey *s,
+		     struct json_reader *r, size_t offset, bool frozen)
+{
+	bool planned;
+	size_t n = shape_count(s, offset, &planned), i;
+	struct json_token end;
+	int rc = 0;
+
+	if (w->protocol < 4) {
+		write_global(w, "builtins", frozen ? "frozenset" : "set");
+		tuple_open(w, 1);
+		rc = write_list(w, s, r, offset, HASHABLE);
+		tuple_close(w, 1);
+		put_byte(w, OP_REDUCE);
+		return rc;
+	}
+	put_byte(w, frozen ? OP_MARK : OP_EMPTY_SET);
+	for (i = 0; i < n && rc == 0 && !w->err; i++) {
+		if (!frozen && i % BATCH_SIZE == 0)
+			put_byte(w, OP_MARK);
+		rc = write_value(w, s, r, HASHABLE);
+		if (!frozen && (i % BATCH_SIZE == BATCH_SIZE - 1 || i == n - 1))
+			put_byte(w, OP_ADDITEMS);
+	}
+	if (frozen)
+		put_byte(w, OP_FROZENSET);
+	return rc ? rc : next(w, r, &end);
+}
+
+/* {"__dict__": [[key, value], ...]}: a dict of any hashable keys. */
+static int write_pairs(struct writer *w, const struct survey *s,
+		       struct json_reader *r, size_t offset, size_t at)
+{
+	struct json_token t;
+	bool planned;
+	size_t n = shape_count(s, offset, &planned), i;
+	int rc = 0;
+
+	put_byte(w, w->protocol == 0 ? OP_MARK : OP_EMPTY_DICT);
+	if (w->protocol == 0)
+		put_byte(w, OP_DICT);
+	for (i = 0; i < n && rc == 0 && !w->err; i++) {
+		rc = next(w, r, &t);
+		if (rc == 0 && (t.kind != JSON_READ_ARRAY ||
+				shape_count(s, t.offset, &planned) != 2))
+			return fail_at(w, r, at, "{\"__dict__\": ...}", "its "
+				       "items must be [key, value] arrays");
+		open_batch(w, i, n);
+		if (rc == 0)
+			rc = write_value(w, s, r, HASHABLE);
+		if (rc == 0)
+			rc = write_value(w, s, r, ANYWHERE);
+		if (rc == 0)
+			rc = next(w, r, &t);	/* the pair's ']' */
+		close_batch(w, i, n, OP_SETITEM, OP_SETITEMS);
+	}
+	return rc ? rc : next(w, r, &t);
+}
+
+/* The containers a tag makes: tuple, set, frozenset, dict. */
+static int write_tagged_array(struct writer *w, const struct survey *s,
+			      struct json_reader *r, const struct json_token *t,
+			      enum tag tag, enum place place, size_t at)
+{
+	char what[32];
+
+	if (t->kind != JSON_READ_ARRAY)
+		return fail_at(w, r, at, tag_shown(what, sizeof(what), tag),
+			       "its value must be an array");
+	switch (tag) {
+	case TAG_TUPLE:
+		return write_tuple(w, s, r, t->offset, place);
+	case TAG_SET:
+	case TAG_FROZENSET:
+		return write_set(w, s, r, t->offset, tag == TAG_FROZENSET);
+	default:
+		return write_pairs(w, s, r, t->offset, at);
+	}
+}
+
+/* The value of the object at 'at' whose one key is tag, and its '}'. */
+static int write_tagged(struct writer *w, const struct survey *s,
+			struct json_reader *r, enum tag tag, enum place place,
+			size_t at)
+{
+	struct json_token t;
+	char what[32];
+	int rc;
+
+	if (tag == TAG_REPR)
+		return fail_at(w, r, at, "{\"__repr__\": ...}", "what only "
+			       "Python can make, it cannot be sent back");
+	if (place == HASHABLE &&
+	    (tag == TAG_SET || tag == TAG_BYTEARRAY || tag == TAG_DICT))
+		return fail_at(w, r, at, tag_shown(what, sizeof(what), tag),
+			       "unhashable: no dict key or set item");
+	rc = next(w, r, &t);
+	if (rc)
+		return rc;
+	switch (tag) {
+	case TAG_BYTES:
+	case TAG_BYTEARRAY:
+		rc = write_binary(w, r, &t, tag, at);
+		break;
+	case TAG_FLOAT:
+		rc = write_special_float(w, r, &t, at);
+		break;
+	case TAG_COMPLEX:
+		rc = write_complex(w, s, r, &t, at);
+		break;
+	default:
+		rc = write_tagged_array(w, s, r, &t, tag, place, at);
+	}
+	return rc ? rc : next(w, r, &t);
+}
+
+/* An object: a tag's value, or a dict. */
+static int write_object(struct writer *w, const struct survey *s,
+			struct json_reader *r, size_t offset,
+			enum place place)
+{
+	struct json_token key;
+	bool planned;
+	size_t n = shape_count(s, offset, &planned);
+	enum tag tag;
+	int rc;
+
+	if (n == 1 && !planned) {
+		rc = next(w, r, &key);
+		if (rc)
+			return rc;
+		tag = tag_of(key.s, key.n);
+		if (tag != TAG_NONE)
+			return write_tagged(w, s, r, tag, place, offset);
+	}
+	if (place == HASHABLE)
+		return fail_at(w, r, offset, "a dict", "unhashable: no dict "
+			       "key or set item");
+	return write_dict(w, s, r, offset, n, planned,
+			  n == 1 && !planned ? &key : NULL);
+}
+
 static int write_value(struct writer *w, const struct survey *s,
-		       struct json_reader *r)
+		       struct json_reader *r, enum place place)
 {
 	struct json_token t;
 	int rc = next(w, r, &t);
@@ -709,6 +1274,9 @@ static int write_value(struct writer *w, const struct survey *s,
 	case JSON_READ_INT:
 		write_int(w, t.i);
 		break;
+	case JSON_READ_BIG_INT:
+		write_big_int(w, t.s, t.n);
+		break;
 	case JSON_READ_REAL:
 		write_float(w, t.d);
 		break;
@@ -716,9 +1284,10 @@ static int write_value(struct writer *w, const struct survey *s,
 		write_str(w, t.s, t.n);
 		break;
 	case JSON_READ_ARRAY:
-		return write_list(w, s, r, t.offset);
+		return place == HASHABLE ? write_tuple(w, s, r, t.offset, place)
+					 : write_list(w, s, r, t.offset, place);
 	case JSON_READ_OBJECT:
-		return write_dict(w, s, r, t.offset);
+		return write_object(w, s, r, t.offset, place);
 	default:	/* the survey read the same text without error */
 		fail(w, CONN_EINVAL, "JSON read differently twice");
 		return CONN_EINVAL;
@@ -746,7 +1315,7 @@ static void write_pickle(struct writer *w, const struct survey *s)
 		put(w, frame, FRAME_HEADER);
 	json_read_whole(&r, s->text, s->len, w->detail, w->capacity);
 	/* An error is in w->err already. */
-	(void)write_value(w, s, &r);
+	(void)write_value(w, s, &r, ANYWHERE);
 	json_read_free(&r);
 	put_byte(w, OP_STOP);
 	if (w->err || w->protocol < 4)

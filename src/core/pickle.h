@@ -98,7 +98,8 @@
  * would load but the limits refuse (see below), or bytes after STOP,
  * which CPython ignores.
  *
- * JSON is one line of JSON:
+ * JSON is one line of JSON, in forms that conn_pickle_from_json()
+ * (pickle-write.c) reads back as the same types, but for __repr__:
  *   - None, True and False are null, true and false;
  *   - an int is a JSON number of all its digits, even beyond 64 bits;
  *   - a float is a JSON number written as Python's repr(); nan, inf and
@@ -108,9 +109,12 @@
  *     \uXXXX escapes;
  *   - bytes are {"__bytes__": "<base64>"}, a bytearray
  *     {"__bytearray__": "<base64>"};
- *   - tuples, lists, sets and frozensets are arrays;
+ *   - a list is an array, a tuple {"__tuple__": [...]}, a set
+ *     {"__set__": [...]} and a frozenset {"__frozenset__": [...]};
+ *   - a complex is {"__complex__": [re, im]}, each part as a float;
  *   - a dict (or OrderedDict) whose keys are all str is an object; any
- *     other dict is {"__dict__": [[key, value], ...]};
+ *     other dict, and one whose one key looks like a tag ("__x__"), is
+ *     {"__dict__": [[key, value], ...]};
  *   - the known reconstructors are tagged objects, {"__tag__": value}:
  *       date        {"__date__": "2024-02-29"} (isoformat())
  *       time        {"__time__": "13:45:30.123456+01:00"}
@@ -142,9 +146,9 @@
  *     "maxlen": N or null}}, {"__counter__": D}, {"__exception__": {"type":
  *     NAME, "args": [...]}}, {"__object__": {"class": "module.Class",
  *     "args": [...], "fields": {...}}};
- *   - anything else (complex numbers, globals, calls, persistent ids,
- *     extensions, buffers, and a reference back to a container being
- *     written) is {"__repr__": "<its REPR rendering>"}.
+ *   - anything else (globals, calls, persistent ids, extensions, buffers,
+ *     and a reference back to a container being written) is
+ *     {"__repr__": "<its REPR rendering>"}.
  *
  * DIS is pickletools.dis(): one line per opcode, "%5d: " then the opcode
  * byte as Python writes it in a str literal, the opcode name indented four

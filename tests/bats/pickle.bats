@@ -250,10 +250,14 @@ def expected(obj):
         return {"__bytes__": base64.b64encode(obj).decode()}
     if isinstance(obj, bytearray):
         return {"__bytearray__": base64.b64encode(obj).decode()}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, complex):
+        return {"__complex__": [expected(obj.real), expected(obj.imag)]}
+    if isinstance(obj, list):
         return [expected(x) for x in obj]
+    if isinstance(obj, tuple):
+        return {"__tuple__": [expected(x) for x in obj]}
     if isinstance(obj, (set, frozenset)):
-        return NotImplemented      # an array, in the order of the pickle
+        return NotImplemented      # tagged, in the order of the pickle
     if isinstance(obj, dict):
         if all(isinstance(k, str) for k in obj):
             return {k: expected(x) for k, x in obj.items()}
@@ -281,13 +285,14 @@ def check(v, proto, data, rc, out, err):
     want = expected(obj)
     if not contains_ni(want) and (got != want or json.dumps(got) != json.dumps(want)):
         return "expected %s, got %s" % (json.dumps(want), out.strip())
-    if isinstance(obj, (set, frozenset)) and not (isinstance(got, list) and sorted(got) == sorted(obj)):
-        return "a set should be an array of its items: %s" % out.strip()
+    tag = "__set__" if isinstance(obj, set) else "__frozenset__"
+    if isinstance(obj, (set, frozenset)) and not (list(got) == [tag] and sorted(got[tag]) == sorted(obj)):
+        return "a set should be {%r: [its items]}: %s" % (tag, out.strip())
 '
 	each_vector conn-pipe --in hex --out json
 }
 
-@test "json out: the documented renderings (tuples, sets, bytes, bytearray, non-str keys, floats, big ints, the rest)" {
+@test "json out: the documented renderings (tuples, sets, bytes, bytearray, non-str keys, floats, big ints, complex, the rest)" {
 	"$PYTHON" -c 'import os, pickle
 class Evil:
     def __reduce__(self):
@@ -305,10 +310,12 @@ def reject(c):
 lines = open(sys.argv[1], encoding='utf-8').read().split('\n')
 assert lines[-1] == ''
 got = [json.loads(l, parse_constant=reject) for l in lines[:-1]]
-want = [[1, 'a'], [3], [], {'__bytes__': 'AGhp/w=='}, {'__bytearray__': 'YWI='},
-        {'__dict__': [[1, 'x'], [[2, 3], None]]}, {'k': [{'__bytes__': ''}, []]},
+want = [{'__tuple__': [1, 'a']}, {'__set__': [3]}, {'__frozenset__': []},
+        {'__bytes__': 'AGhp/w=='}, {'__bytearray__': 'YWI='},
+        {'__dict__': [[1, 'x'], [{'__tuple__': [2, 3]}, None]]},
+        {'k': [{'__bytes__': ''}, {'__tuple__': []}]},
         {'__float__': 'nan'}, {'__float__': 'inf'}, {'__float__': '-inf'}, 0.1,
-        2**100, -2**70, {'__repr__': '(1+2j)'}, {'__repr__': "<class 'float'>"},
+        2**100, -2**70, {'__complex__': [1.0, 2.0]}, {'__repr__': "<class 'float'>"},
         {'__repr__': "posix.system('echo x')"}, '\x00\x1f\u00e9']
 bad = 0
 for i, (g, w) in enumerate(zip(got, want)):
@@ -545,17 +552,27 @@ None
 	done
 }
 
-@test "json in: an integer beyond 64 bits is exit 5 with a clear message naming the line" {
-	local big
-	for big in 9223372036854775808 18446744073709551616 -9223372036854775809 \
-		123456789012345678901234567890 '[1, 99999999999999999999]'; do
-		printf '1\n"ok"\n%s\n' "$big" >"$T/in"
-		spawn P --in "$T/in" conn-pipe --in json --out hex
-		finish P 10
-		[[ $STATUS == 5 ]] || fail "$big: exit $STATUS, expected 5: $(cat "$T/P.err")"
-		assert_err_only P '^conn-pipe: stdin line 3: .*(64.bit|out of range|too (big|large))'
-		unset 'BG_PID[P]'
+@test "json in: an integer beyond 64 bits is an int (LONG1/LONG4, or LONG's text in protocols 0-1); over 4300 digits is exit 5 naming the line" {
+	local big proto
+	for proto in 0 1 2 5; do
+		printf '%s\n' 9223372036854775808 -9223372036854775809 \
+			123456789012345678901234567890 '[1, 99999999999999999999]' >"$T/in"
+		"$PYTHON" -c 'print(7 ** 5000)' >>"$T/in"
+		run_to "P$proto" --in "$T/in" conn-pipe --in json --out repr --pickle-protocol "$proto"
+		expect_exit "P$proto" 0
+		assert_file "$T/P$proto.out" "9223372036854775808
+-9223372036854775809
+123456789012345678901234567890
+[1, 99999999999999999999]
+$("$PYTHON" -c 'print(7 ** 5000)')
+"
 	done
+	big=$("$PYTHON" -c 'print("1" + "0" * 4300)')
+	printf '1\n"ok"\n%s\n' "$big" >"$T/in"
+	spawn P --in "$T/in" conn-pipe --in json --out hex
+	finish P 10
+	[[ $STATUS == 5 ]] || fail "exit $STATUS, expected 5: $(cat "$T/P.err")"
+	assert_err_only P "^conn-pipe: stdin line 3: invalid JSON at column 1: an integer of 4301 digits, more than Python's 4300$"
 }
 
 @test "json in: invalid JSON is exit 5 naming the line" {

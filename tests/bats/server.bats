@@ -264,7 +264,7 @@ EOF
 	wait_lines "$T/L.out" 2
 	tagged_json "$T/L.out" 2 '127\.0\.0\.1:[0-9]+' || fail "$(cat "$T/L.out")"
 	assert_file "$T/L.out.messages" "{\"__hex__\": \"$(printf 'not a pickle' | xxd -p)\"}
-[1, \"two\"]
+{\"__tuple__\": [1, \"two\"]}
 "
 	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 is not shown as json \(.*\); here it is in hex$'
 

@@ -137,7 +137,7 @@ NOT_EXAMPLES = [
      'an error message quoted by the text'),
     ('man/conn-listen.1', 'handshake not finished within 1 s',
      'error messages quoted by the text'),
-    ('man/conn-pipe.1', 'stdin line 3: integer out of range',
+    ('man/conn-pipe.1', 'stdin line 3: {"__bytes__": ...} at column 1',
      'an error message quoted by the text'),
     ('man/conn-pipe.1', 'message 2: offset 2, opcode BININT1',
      'an error message quoted by the text'),

@@ -11,6 +11,7 @@ directory each time.  Each seed is laid out as its harness reads its input
 (see the comment at the top of tests/fuzz/fuzz-*.c).
 """
 import ast
+import base64
 import hashlib
 import importlib.util
 import json
@@ -128,18 +129,31 @@ def pickle_seeds(out, pickles):
 
 
 def jsonable(value):
-    """The value as json.loads() would give it back, or None if it has
-    no JSON form (bytes, sets, classes, non-finite floats...)."""
+    """The value as --out json writes it (conn-pipe(1)), tags and all,
+    which --in json reads back; ValueError if it has no JSON form."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(value)
+            return {"__float__": "nan" if math.isnan(value) else
+                    "inf" if value > 0 else "-inf"}
         return value
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (bytes, bytearray)):
+        tag = "__bytes__" if isinstance(value, bytes) else "__bytearray__"
+        return {tag: base64.b64encode(value).decode()}
+    if isinstance(value, complex):
+        return {"__complex__": [jsonable(value.real), jsonable(value.imag)]}
+    if isinstance(value, list):
         return [jsonable(v) for v in value]
+    if isinstance(value, (tuple, set, frozenset)):
+        tag = ("__tuple__" if isinstance(value, tuple) else
+               "__set__" if isinstance(value, set) else "__frozenset__")
+        return {tag: [jsonable(v) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {"__dict__": [[jsonable(k), jsonable(v)]
+                             for k, v in value.items()]}
     raise ValueError(value)
 
 

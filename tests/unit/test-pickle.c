@@ -291,7 +291,14 @@ static void test_json(void)
 		{ BYTES("\x80\x04}(K\x01K\x02\x8c\x01" "aK\x03u."),
 		  "{\"__dict__\": [[1, 2], [\"a\", 3]]}" },
 		{ BYTES("\x80\x04}(\x8c\x01" "a\x88\x8c\x01" "bN\x8c\x01" "c)u."),
-		  "{\"a\": true, \"b\": null, \"c\": []}" },
+		  "{\"a\": true, \"b\": null, \"c\": {\"__tuple__\": []}}" },
+		{ BYTES("\x80\x04](\x8f(K\x01\x90(K\x02\x91\x85" "e."),
+		  "[{\"__set__\": [1]}, {\"__tuple__\": [{\"__frozenset__\": "
+		  "[2]}]}]" },
+		{ BYTES("\x80\x04\x8c\x08" "builtins\x8c\x07" "complex\x93"
+			"G?\xf0\x00\x00\x00\x00\x00\x00G\x7f\xf8\x00\x00\x00"
+			"\x00\x00\x00\x86R."),
+		  "{\"__complex__\": [1.0, {\"__float__\": \"nan\"}]}" },
 		{ BYTES("\x80\x04\x8c\x03\x01\"\\."),
 		  "\"\\u0001\\\"\\\\\"" },
 		{ BYTES("\x80\x02]q\x00h\x00" "a."),

@@ -35,7 +35,7 @@ int pickle_too_many_objects(struct decoder *d)
 			   "rendering could show", OBJECTS_MAX);
 }
 
-static void decoder_free(struct decoder *d)
+void pickle_decoder_free(struct decoder *d)
 {
 	struct block *b, *next;
 	size_t i;
@@ -230,6 +230,12 @@ static int memo_put(struct decoder *d, uint64_t index)
 		return pickle_no_memory(d);
 	memset(memo + old, 0, (d->memo_cap - old) * sizeof(*memo));
 	d->memo = memo;
+	if (d->memo[index] != NULL && d->audit != NULL) {
+		rc = pickle_audit_event(d, AUDIT_MEMO_OVERWRITE, NULL, NULL,
+					NULL);
+		if (rc)
+			return rc;
+	}
 	if (d->memo[index] == NULL)
 		d->memo_count++;
 	d->memo[index] = pickle_top(d);
@@ -492,7 +498,7 @@ static int step(struct decoder *d, int op)
 /* ---------------------------------------------------------------- entry */
 
 /* Runs the pickle_opcodes up to STOP, listing each if asked to. */
-static int decode(struct decoder *d)
+int pickle_decode(struct decoder *d)
 {
 	size_t indent;
 	int op, rc;
@@ -513,6 +519,9 @@ static int decode(struct decoder *d)
 		d->memoized_as = -1;
 		indent = d->nmarks;
 		rc = step(d, op);
+		if (!rc && d->audit != NULL)
+			rc = pickle_audit_event(d, AUDIT_OPCODE, NULL, NULL,
+						NULL);
 		if (rc)
 			return rc;
 		if (pickle_opcodes[op].proto > d->max_proto)
@@ -544,25 +553,32 @@ static int output_error(struct decoder *d, const struct out *o,
 	return o->err;
 }
 
+void pickle_decoder_init(struct decoder *d, const uint8_t *bytes, size_t len,
+			 char *detail, size_t capacity)
+{
+	*d = (struct decoder){
+		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
+		/* Legitimate pickles copy each item once at most. */
+		.copy_budget = 2 * len + 4096,
+		.compare_budget = 16 * len + 100000,
+		.detail = detail, .capacity = capacity,
+	};
+}
+
 int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_pickle_style style,
 		       const uint8_t *bytes, size_t len)
 {
 	struct out o = { .limit = CONN_PICKLE_MAX_OUTPUT };
 	struct render r = { &o, false };
-	struct decoder d = {
-		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
-		/* Legitimate pickles copy each item once at most. */
-		.copy_budget = 2 * len + 4096,
-		.compare_budget = 16 * len + 100000,
-		.listing = style == CONN_PICKLE_DIS ? &o : NULL,
-		.detail = detail, .capacity = capacity,
-	};
+	struct decoder d;
 	int rc;
 
+	pickle_decoder_init(&d, bytes, len, detail, capacity);
+	d.listing = style == CONN_PICKLE_DIS ? &o : NULL;
 	*out = NULL;
 	*out_len = 0;
-	rc = decode(&d);
+	rc = pickle_decode(&d);
 	if (rc)
 		goto done;
 	if (style == CONN_PICKLE_DIS)
@@ -582,6 +598,6 @@ int conn_pickle_render(char **out, size_t *out_len, char *detail,
 	o.p = NULL;
 done:
 	free(o.p);
-	decoder_free(&d);
+	pickle_decoder_free(&d);
 	return rc;
 }

@@ -72,6 +72,8 @@ static struct conn_relay_config relay_config(const struct cli_options *o,
 		.end_with_peer = o->exec_argv != NULL && o->address == NULL,
 		.pickle_protocol = o->pickle_protocol,
 		.keep_going = o->keep_going,
+		.policy = o->policy,
+		.verdict = o->verdict,
 		.echo = o->echo,
 		.progress = o->progress == CLI_PROGRESS_ALWAYS,
 		.progress_width = o->progress_width,
@@ -98,6 +100,7 @@ static int relay_command(char *detail, size_t capacity,
 	if (rc)
 		return rc;
 	cfg = relay_config(o, from_cmd, stop);
+	cfg.peer = peer;
 	cfg.in_name = "the command's output";
 	cfg.out_fd = to_cmd;
 	cfg.close_out = true;
@@ -121,6 +124,7 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	char digest[16] = "";
 	int rc;
 
+	cfg.peer = peer;
 	rc = conn_channel_new(&c, rfd, wfd);
 	if (rc)
 		return rc;

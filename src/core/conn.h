@@ -806,6 +806,15 @@ struct conn_relay_config {
 	bool close_out;			/* out_fd is the relay's, non-blocking:
 					 * closed once the peer's messages are
 					 * all written (a command's stdin) */
+	/* --pickle-policy: a received message that does not pass is
+	 * dropped with a warning naming peer (NULL: none) and the global,
+	 * before it reaches out_fd; messages are then gathered whole in
+	 * every format. */
+	const struct conn_pickle_policy *policy;
+	const char *peer;
+	/* --out audit: raised to the worst verdict of the messages
+	 * written (NULL: not wanted); the caller sets it first. */
+	enum conn_pickle_verdict *verdict;
 	volatile sig_atomic_t *stop;
 };
 

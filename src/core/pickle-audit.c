@@ -118,6 +118,8 @@ struct seen {
 	const struct node *node;	/* the first node of that name */
 	size_t calls;			/* made of it, or of a copy */
 	bool used;			/* called, or passed to a call */
+	size_t offset;			/* where it was first imported */
+	int op;
 };
 
 struct audit {
@@ -239,11 +241,17 @@ static struct out *begin_finding(struct audit *a,
 	return &a->body;
 }
 
-/* " at OFFSET (OPCODE)": where the machine is. */
+/* " at OFFSET (OPCODE)". */
+static void put_at(struct out *o, size_t offset, int op)
+{
+	pickle_out_fmt(o, " at %zu (%s)", offset,
+		       op >= 0 ? pickle_opcodes[op].name : "end");
+}
+
+/* Where the machine is. */
 static void put_where(struct out *o, const struct decoder *d)
 {
-	pickle_out_fmt(o, " at %zu (%s)", d->op_pos,
-		       d->op >= 0 ? pickle_opcodes[d->op].name : "end");
+	put_at(o, d->op_pos, d->op);
 }
 
 /* A finding of fixed words. */
@@ -283,9 +291,9 @@ static void put_global(struct out *to, const struct node *g)
 }
 
 /* A finding about a global: "WHAT module.name" and where. */
-static void note_global(struct audit *a, enum conn_pickle_verdict level,
-			const char *what, const struct node *g,
-			const char *after)
+static void note_global_at(struct audit *a, enum conn_pickle_verdict level,
+			   const char *what, const struct node *g,
+			   const char *after, size_t offset, int op)
 {
 	struct out *o = begin_finding(a, level);
 
@@ -294,7 +302,14 @@ static void note_global(struct audit *a, enum conn_pickle_verdict level,
 	pickle_out_str(o, what);
 	put_global(o, g);
 	pickle_out_str(o, after);
-	put_where(o, a->d);
+	put_at(o, offset, op);
+}
+
+static void note_global(struct audit *a, enum conn_pickle_verdict level,
+			const char *what, const struct node *g,
+			const char *after)
+{
+	note_global_at(a, level, what, g, after, a->d->op_pos, a->d->op);
 }
 
 /* -------------------------------------------------------------- rules */
@@ -395,7 +410,8 @@ static struct seen *seen_of(struct audit *a, const struct node *g)
 		return NULL;
 	}
 	a->globals = grown;
-	a->globals[a->nglobals] = (struct seen){ g, 0, false };
+	a->globals[a->nglobals] = (struct seen){ g, 0, false,
+						 a->d->op_pos, a->d->op };
 	return &a->globals[a->nglobals++];
 }
 
@@ -547,6 +563,19 @@ static void on_build(struct audit *a, struct node *target,
 	walk(a, state, " to __setstate__", true, 0);
 }
 
+/* persistent_load(pid): the unpickler's own code, or an error. */
+static void on_persid(struct audit *a, struct node *pid)
+{
+	struct out *o = begin_finding(a, CONN_PICKLE_LIKELY_UNSAFE);
+
+	if (o == NULL)
+		return;
+	pickle_out_str(o, "calls persistent_load(");
+	put_node(o, pid);
+	pickle_out_char(o, ')');
+	put_where(o, a->d);
+}
+
 /* What CPython does after a PROTO opcode or another opcode newer than
  * the pickle says it is: only hand-made pickles have them. */
 static void on_opcode(struct audit *a)
@@ -629,7 +658,7 @@ int pickle_audit_event(struct decoder *d, enum audit_event e, struct node *a_,
 		break;
 	case AUDIT_PERSID:
 		a->opaque = true;
-		note(a, CONN_PICKLE_LIKELY_UNSAFE, "calls persistent_load()");
+		on_persid(a, a_);
 		break;
 	case AUDIT_EXT:
 		a->opaque = true;
@@ -706,8 +735,9 @@ static void note_unused(struct audit *a)
 		if (!a->globals[i].used &&
 		    rate(a, a->globals[i].node, false) ==
 		    CONN_PICKLE_SUSPICIOUS)
-			note_global(a, CONN_PICKLE_SUSPICIOUS, "imports ",
-				    a->globals[i].node, " and never calls it");
+			note_global_at(a, CONN_PICKLE_SUSPICIOUS, "imports ",
+				       a->globals[i].node, ", never called,",
+				       a->globals[i].offset, a->globals[i].op);
 }
 
 static int finish(struct audit *a, char **out, size_t *out_len)

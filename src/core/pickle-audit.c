@@ -415,13 +415,20 @@ static struct seen *seen_of(struct audit *a, const struct node *g)
 	return &a->globals[a->nglobals++];
 }
 
+/* builtins.getattr is judged by its call (is_plain_getattr()), or when
+ * the pickle ends if it had none. */
+static bool judged_when_used(const struct node *g)
+{
+	return pickle_global_is(g, "builtins", "getattr");
+}
+
 static void on_global(struct audit *a, struct node *g)
 {
 	enum conn_pickle_verdict level = rate(a, g, false);
 	int op = a->d->op;
 
 	(void)seen_of(a, g);
-	if (level == CONN_PICKLE_OVERTLY_MALICIOUS)
+	if (level == CONN_PICKLE_OVERTLY_MALICIOUS && !judged_when_used(g))
 		note_global(a, level, "imports ", g, "");
 	if ((op == OP_GLOBAL || op == OP_INST) && a->d->proto >= 4)
 		note(a, CONN_PICKLE_SUSPICIOUS, "a protocol 0 global in a "
@@ -729,15 +736,18 @@ static void put_summary(struct audit *a, struct out *o)
 /* Globals imported and never used: nothing a value needs. */
 static void note_unused(struct audit *a)
 {
+	enum conn_pickle_verdict level;
 	size_t i;
 
-	for (i = 0; i < a->nglobals; i++)
+	for (i = 0; i < a->nglobals; i++) {
+		level = rate(a, a->globals[i].node, false);
 		if (!a->globals[i].used &&
-		    rate(a, a->globals[i].node, false) ==
-		    CONN_PICKLE_SUSPICIOUS)
-			note_global_at(a, CONN_PICKLE_SUSPICIOUS, "imports ",
+		    (level == CONN_PICKLE_SUSPICIOUS ||
+		     judged_when_used(a->globals[i].node)))
+			note_global_at(a, level, "imports ",
 				       a->globals[i].node, ", never called,",
 				       a->globals[i].offset, a->globals[i].op);
+	}
 }
 
 static int finish(struct audit *a, char **out, size_t *out_len)

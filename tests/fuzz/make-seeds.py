@@ -127,6 +127,20 @@ def pickle_seeds(out, pickles):
         out.add(bytes.fromhex(p["pickle_hex"]))
 
 
+POLICIES = (b"allow builtins.*", b"deny os.**\tallow **", b"allow a.b?.c*.**",
+            b"# none", b"")
+
+
+def audit_seeds(out, pickles):
+    """A policy line, then a pickle: the vectors' under a few policies."""
+    for i, p in enumerate(pickles["pickles"] + pickles["dangerous"]):
+        hexes = (p["by_protocol"].values() if "by_protocol" in p
+                 else [p["pickle_hex"]])
+        for hexed in hexes:
+            out.add(POLICIES[i % len(POLICIES)] + b"\n" +
+                    bytes.fromhex(hexed))
+
+
 def jsonable(value):
     """The value as json.loads() would give it back, or None if it has
     no JSON form (bytes, sets, classes, non-finite floats...)."""
@@ -196,10 +210,11 @@ def main():
     texts = json_texts(pickles)
     corpora = {h: Corpus(outdir, h) for h in
                ("frame", "auth", "pickle-render", "pickle-json",
-                "decoder")}
+                "decoder", "pickle-audit")}
     frame_seeds(corpora["frame"], frames)
     auth_seeds(corpora["auth"], auth)
     pickle_seeds(corpora["pickle-render"], pickles)
+    audit_seeds(corpora["pickle-audit"], pickles)
     json_seeds(corpora["pickle-json"], texts)
     decoder_seeds(corpora["decoder"], frames, texts)
     for h, c in sorted(corpora.items()):

@@ -435,16 +435,34 @@ static void on_global(struct audit *a, struct node *g)
 		     "protocol 4+ pickle");
 }
 
+/* Where a global passed goes: to a call of callee, or to what words say. */
+struct passing {
+	const struct node *callee;	/* a global called, or NULL */
+	const char *words;		/* " to __setstate__" */
+};
+
 /* g reaches a call (an argument, BUILD's state): it may be called. */
-static void on_passed(struct audit *a, struct node *g, const char *to)
+static void on_passed(struct audit *a, struct node *g,
+		      const struct passing *to)
 {
 	enum conn_pickle_verdict level = rate(a, g, true);
 	struct seen *s = seen_of(a, g);
+	struct out *o;
 
 	if (s != NULL)
 		s->used = true;
-	if (level != CONN_PICKLE_LIKELY_SAFE)
-		note_global(a, level, "passes ", g, to);
+	if (level == CONN_PICKLE_LIKELY_SAFE ||
+	    (o = begin_finding(a, level)) == NULL)
+		return;
+	pickle_out_str(o, "passes ");
+	put_global(o, g);
+	if (to->callee != NULL) {
+		pickle_out_str(o, " to ");
+		put_global(o, to->callee);
+	} else {
+		pickle_out_str(o, to->words);
+	}
+	put_where(o, a->d);
 }
 
 /* ---------------------------------------------------------- arguments */
@@ -456,7 +474,7 @@ static void on_passed(struct audit *a, struct node *g, const char *to)
  * "nested REDUCE in BUILD" some scanners miss.  Visits are budgeted by
  * the input's size, so argument lists shared by many calls cost linear.
  */
-static void walk(struct audit *a, struct node *n, const char *to,
+static void walk(struct audit *a, struct node *n, const struct passing *to,
 		 bool in_state, int depth)
 {
 	size_t i;
@@ -482,18 +500,6 @@ static void walk(struct audit *a, struct node *n, const char *to,
 			walk(a, n->u.seq.items[i], to, in_state, depth + 1);
 		n->busy = false;
 	}
-}
-
-/* " to module.name" for a call's arguments. */
-static void callee_words(char *words, size_t capacity, struct audit *a,
-			 const struct node *func)
-{
-	const char *name = func->kind == K_GLOBAL ? dotted(a, func) : NULL;
-
-	if (name == NULL)
-		snprintf(words, capacity, " to a call");
-	else
-		snprintf(words, capacity, " to %.*s", SHOWN_MAX, name);
 }
 
 /* ----------------------------------------------------------------- calls */
@@ -542,7 +548,8 @@ static void on_call(struct audit *a, struct node *func, struct node *args,
 		    struct node *kwargs)
 {
 	enum conn_pickle_verdict level = rate_call(a, func, args);
-	char to[SHOWN_MAX + 8];
+	struct passing to = { func->kind == K_GLOBAL ? func : NULL,
+			      " to a call" };
 	struct out *o;
 
 	a->opaque = true;
@@ -555,19 +562,22 @@ static void on_call(struct audit *a, struct node *func, struct node *args,
 		put_call(a, o, func, args, kwargs);
 		put_where(o, a->d);
 	}
-	callee_words(to, sizeof(to), a, func);
-	walk(a, args, to, false, 0);
+	walk(a, args, &to, false, 0);
 	if (kwargs != NULL)
-		walk(a, kwargs, to, false, 0);
+		walk(a, kwargs, &to, false, 0);
 }
 
 /* BUILD: obj.__setstate__(state), or obj.__dict__ and setattr(). */
 static void on_build(struct audit *a, struct node *target,
 		     struct node *state)
 {
+	static const struct passing build = {
+		NULL, " to BUILD, which sets its attributes"
+	}, setstate = { NULL, " to __setstate__" };
+
 	if (target->kind == K_GLOBAL)
-		on_passed(a, target, " to BUILD, which sets its attributes");
-	walk(a, state, " to __setstate__", true, 0);
+		on_passed(a, target, &build);
+	walk(a, state, &setstate, true, 0);
 }
 
 /* persistent_load(pid): the unpickler's own code, or an error. */
@@ -618,10 +628,16 @@ static int policy_event(struct audit *a, enum audit_event e, struct node *g)
 			return CONN_ENOMEM;
 		if (pickle_policy_allows(a->policy, name, strlen(name)))
 			return 0;
-		detail_set(a->why, a->why_capacity, "imports %.*s at %zu "
-			   "(%s), which the policy does not allow",
-			   SHOWN_MAX, name, d->op_pos,
-			   pickle_opcodes[d->op].name);
+		/* Escaped: a name may hold a newline, which must not forge
+		 * a line of the warnings. */
+		a->name.n = 0;
+		put_global(&a->name, g);
+		pickle_out_char(&a->name, '\0');
+		if (a->name.err)
+			return CONN_ENOMEM;
+		detail_set(a->why, a->why_capacity, "imports %s at %zu (%s), "
+			   "which the policy does not allow", a->name.p,
+			   d->op_pos, pickle_opcodes[d->op].name);
 	} else if (e == AUDIT_PERSID || e == AUDIT_EXT ||
 		   e == AUDIT_COMPUTED_NAME) {
 		detail_set(a->why, a->why_capacity, "%s at %zu (%s), which no "

@@ -63,6 +63,19 @@ static void test_audit(void)
 	       CONN_PICKLE_OVERTLY_MALICIOUS,
 	       "overtly malicious: imports builtins.getattr, never called, "
 	       "at 0 (GLOBAL); globals: builtins.getattr");
+	/* A name is escaped: it cannot forge a line of its own. */
+	audits("a newline in a name",
+	       PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93)R."),
+	       CONN_PICKLE_LIKELY_UNSAFE,
+	       "likely unsafe: calls o\\n.x() at 11 (REDUCE); globals: o\\n.x "
+	       "(1 call)");
+	audits("a newline in a name passed",
+	       PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93"
+		      "\x8c\x01m\x8c\x02y\n\x93\x85R."),
+	       CONN_PICKLE_LIKELY_UNSAFE,
+	       "likely unsafe: calls o\\n.x(<class 'm.y\\n'>) at 19 (REDUCE); "
+	       "passes m.y\\n to o\\n.x at 19 (REDUCE); globals: o\\n.x "
+	       "(1 call), m.y\\n");
 	audits("the truncated", PICKLE("\x80\x04]"), CONN_PICKLE_SUSPICIOUS,
 	       "suspicious: not a valid pickle: offset 3: the pickle ends "
 	       "before STOP; no globals");
@@ -194,6 +207,11 @@ static void test_check(void)
 	ok(!passes(p, PICKLE("cos\nsystem\n(S'id'\ntR."), why, sizeof(why)) &&
 	   strcmp(why, "imports os.system at 0 (GLOBAL), which the policy "
 		  "does not allow") == 0, "os.system is denied (\"%s\")", why);
+	ok(!passes(p, PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93."), why,
+		       sizeof(why)) &&
+	   strcmp(why, "imports o\\n.x at 9 (STACK_GLOBAL), which the "
+		  "policy does not allow") == 0,
+	   "a denied name is escaped (\"%s\")", why);
 	ok(!passes(p, PICKLE("Pid\n."), why, sizeof(why)) &&
 	   strcmp(why, "uses a persistent id at 0 (PERSID), which no policy "
 		  "allows") == 0, "a persistent id is denied (\"%s\")", why);

@@ -39,6 +39,23 @@ hex_of_case() { hostile hostile | awk -v n="$1" '$1 == n { print $3 }'; }
 	[[ $(wc -l <"$T/P.out") == $(wc -l <"$T/cases") ]]
 }
 
+@test "audit: everyday values pickled by every CPython 3 on the machine are likely safe" {
+	local root py n=0
+	root=$(pyenv root 2>/dev/null) || root=
+	[[ -n $root ]] || root=${PYENV_ROOT:-$HOME/.pyenv}
+	for py in "$root"/versions/3.*/bin/python3; do
+		[[ -x $py ]] || continue
+		"$py" -E -S "$CONN_PEERS/hostile.py" safe >"$T/cases" || fail "$py: hostile.py safe failed"
+		awk '{ print $2 }' "$T/cases" >"$T/in"
+		run_to P --in "$T/in" conn-pipe --in hex --out audit
+		expect_exit P 0
+		paste -d' ' "$T/cases" "$T/P.out" | grep -v ' likely safe: ' >"$T/wrong" || true
+		[[ ! -s $T/wrong ]] || fail "$py: not likely safe: $(head -c 3000 "$T/wrong")"
+		n=$((n + 1))
+	done
+	((n > 0)) || skip "no CPython 3 under $root/versions"
+}
+
 @test "audit: the line names each import and call with its offset and opcode" {
 	echo 80049525000000000000008c05706f736978948c0673797374656d9493948c0a6563686f2070776e656494859452942e >"$T/in"
 	run_to P --in "$T/in" conn-pipe --in hex --out audit
@@ -173,6 +190,17 @@ EOF
 	expect_exit L 0
 	assert_file "$T/C.out" "$(sed -n '1p;3p' "$T/in")"$'\n'
 	assert_err_only C "^conn-client: warning: 127\.0\.0\.1:$PORT: message 2 dropped: imports posix\.system at 28 \(STACK_GLOBAL\)"
+}
+
+@test "policy: conn-listen -k --exec: the command gets only what the policy allows" {
+	policy
+	messages "$T/in"
+	listen L -k --max-accepts 1 --pickle-policy "$T/policy" --in hex --out hex 127.0.0.1:0 --exec cat
+	run_to C --in "$T/in" conn-client --in hex --out hex "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" "$(sed -n '1p;3p' "$T/in")"$'\n'
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 2 dropped: imports posix\.system at 28 \(STACK_GLOBAL\), which the policy does not allow$'
 }
 
 @test "policy: conn-listen and conn-listen -k drop a denied message, name the client" {

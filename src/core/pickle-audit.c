@@ -115,7 +115,7 @@ static const struct rule rules[] = {
 
 /* A global the pickle imports, for the summary. */
 struct seen {
-	const struct node *node;	/* the first node of that name */
+	struct node *node;		/* the first node of that name */
 	size_t calls;			/* made of it, or of a copy */
 	bool used;			/* called, or passed to a call */
 	size_t offset;			/* where it was first imported */
@@ -266,24 +266,17 @@ static void note(struct audit *a, enum conn_pickle_verdict level,
 	put_where(o, a->d);
 }
 
-/* The repr of n, cut to SHOWN_MAX bytes. */
+/* n as a finding shows it, cut to SHOWN_MAX bytes: a global by its
+ * dotted name (escaped), anything else by its repr. */
 static void put_node(struct out *to, struct node *n)
 {
 	struct out o = { .limit = SHOWN_MAX + 8 };
 	struct render r = { &o, false };
 
-	pickle_repr_node(&r, n, 0);
-	if (o.err == CONN_ENOMEM)
-		to->err = CONN_ENOMEM;
-	put_shown(to, &o);
-	free(o.p);
-}
-
-static void put_global(struct out *to, const struct node *g)
-{
-	struct out o = { .limit = SHOWN_MAX + 8 };
-
-	pickle_repr_dotted(&o, g);
+	if (n->kind == K_GLOBAL)
+		pickle_repr_dotted(&o, n);
+	else
+		pickle_repr_node(&r, n, 0);
 	if (o.err == CONN_ENOMEM)
 		to->err = CONN_ENOMEM;
 	put_shown(to, &o);
@@ -292,7 +285,7 @@ static void put_global(struct out *to, const struct node *g)
 
 /* A finding about a global: "WHAT module.name" and where. */
 static void note_global_at(struct audit *a, enum conn_pickle_verdict level,
-			   const char *what, const struct node *g,
+			   const char *what, struct node *g,
 			   const char *after, size_t offset, int op)
 {
 	struct out *o = begin_finding(a, level);
@@ -300,13 +293,13 @@ static void note_global_at(struct audit *a, enum conn_pickle_verdict level,
 	if (o == NULL)
 		return;
 	pickle_out_str(o, what);
-	put_global(o, g);
+	put_node(o, g);
 	pickle_out_str(o, after);
 	put_at(o, offset, op);
 }
 
 static void note_global(struct audit *a, enum conn_pickle_verdict level,
-			const char *what, const struct node *g,
+			const char *what, struct node *g,
 			const char *after)
 {
 	note_global_at(a, level, what, g, after, a->d->op_pos, a->d->op);
@@ -383,7 +376,7 @@ static bool is_plain_getattr(const struct node *func, const struct node *args)
 /* ------------------------------------------------------------ globals */
 
 /* The summary's entry of g, or NULL past GLOBALS_MAX names. */
-static struct seen *seen_of(struct audit *a, const struct node *g)
+static struct seen *seen_of(struct audit *a, struct node *g)
 {
 	struct seen *grown;
 	size_t i;
@@ -437,7 +430,7 @@ static void on_global(struct audit *a, struct node *g)
 
 /* Where a global passed goes: to a call of callee, or to what words say. */
 struct passing {
-	const struct node *callee;	/* a global called, or NULL */
+	struct node *callee;		/* a global called, or NULL */
 	const char *words;		/* " to __setstate__" */
 };
 
@@ -455,10 +448,10 @@ static void on_passed(struct audit *a, struct node *g,
 	    (o = begin_finding(a, level)) == NULL)
 		return;
 	pickle_out_str(o, "passes ");
-	put_global(o, g);
+	put_node(o, g);
 	if (to->callee != NULL) {
 		pickle_out_str(o, " to ");
-		put_global(o, to->callee);
+		put_node(o, to->callee);
 	} else {
 		pickle_out_str(o, to->words);
 	}
@@ -631,7 +624,7 @@ static int policy_event(struct audit *a, enum audit_event e, struct node *g)
 		/* Escaped: a name may hold a newline, which must not forge
 		 * a line of the warnings. */
 		a->name.n = 0;
-		put_global(&a->name, g);
+		put_node(&a->name, g);
 		pickle_out_char(&a->name, '\0');
 		if (a->name.err)
 			return CONN_ENOMEM;
@@ -740,7 +733,7 @@ static void put_summary(struct audit *a, struct out *o)
 	for (i = 0; i < a->nglobals; i++) {
 		if (i)
 			pickle_out_str(o, ", ");
-		put_global(o, a->globals[i].node);
+		put_node(o, a->globals[i].node);
 		if (a->globals[i].calls)
 			pickle_out_fmt(o, " (%zu call%s)", a->globals[i].calls,
 				       a->globals[i].calls == 1 ? "" : "s");

@@ -358,7 +358,8 @@ static enum conn_pickle_verdict rate(struct audit *a, const struct node *g,
 }
 
 /* getattr(cls, 'name') of a global and a plain name is how Python 3.12+
- * pickles an enum member: as unsafe as using cls, not more. */
+ * pickles an enum member: as unsafe as using cls (at least likely
+ * unsafe), not overtly malicious. */
 static bool is_plain_getattr(const struct node *func, const struct node *args)
 {
 	const struct node *what;
@@ -522,6 +523,7 @@ static void put_call(struct audit *a, struct out *o, struct node *func,
 static enum conn_pickle_verdict rate_call(struct audit *a, struct node *func,
 					  struct node *args)
 {
+	enum conn_pickle_verdict level;
 	struct seen *s;
 
 	if (func->kind != K_GLOBAL)	/* a call's result, a memo'd value */
@@ -532,8 +534,12 @@ static enum conn_pickle_verdict rate_call(struct audit *a, struct node *func,
 		s->calls++;
 		s->used = true;
 	}
-	if (is_plain_getattr(func, args))
-		return rate(a, args->u.seq.items[0], true);
+	if (is_plain_getattr(func, args)) {
+		/* Its result is a computed callable, even of a safe class. */
+		level = rate(a, args->u.seq.items[0], true);
+		return level > CONN_PICKLE_LIKELY_UNSAFE
+		       ? level : CONN_PICKLE_LIKELY_UNSAFE;
+	}
 	return rate(a, func, true);
 }
 

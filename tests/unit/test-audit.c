@@ -55,6 +55,11 @@ static void test_audit(void)
 	audits("getattr of a plain name", PICKLE("cbuiltins\ngetattr\ncm\nE\n"
 						 "X\x01\x00\x00\x00" "A\x86R."),
 	       CONN_PICKLE_LIKELY_UNSAFE, NULL);
+	audits("getattr of a safe class", PICKLE("cbuiltins\ngetattr\n"
+						 "cbuiltins\ndict\n"
+						 "X\x08\x00\x00\x00" "fromkeys"
+						 "\x86R."),
+	       CONN_PICKLE_LIKELY_UNSAFE, NULL);
 	audits("getattr of a dunder", PICKLE("cbuiltins\ngetattr\ncm\nE\n"
 					     "X\x08\x00\x00\x00__dict__"
 					     "\x86R."),

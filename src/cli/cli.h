@@ -58,6 +58,11 @@ struct cli_options {
 	int pickle_protocol;
 	struct conn_render_options render;	/* --python-repr */
 	bool keep_going;
+	const char *policy_file;	/* --pickle-policy FILE */
+	struct conn_pickle_policy *policy;	/* ... parsed */
+	/* --out audit: the worst verdict written, for conn-pipe's exit
+	 * status (the tool points it at its own variable) */
+	enum conn_pickle_verdict *verdict;
 	bool echo;
 	bool keep_open;			/* -k: serve connection after connection */
 	uint64_t max_conns;		/* at once (default 100) */
@@ -88,7 +93,7 @@ enum cli_option_code {
 	CLI_OPT_RECV_ONLY, CLI_OPT_CLOSE_ON_EOF, CLI_OPT_AUTHKEY_FILE,
 	CLI_OPT_AUTHKEY, CLI_OPT_DIGEST, CLI_OPT_NO_MD5,
 	CLI_OPT_HANDSHAKE_TIMEOUT, CLI_OPT_WAIT, CLI_OPT_PICKLE_PROTOCOL,
-	CLI_OPT_KEEP_GOING, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
+	CLI_OPT_KEEP_GOING, CLI_OPT_PICKLE_POLICY, CLI_OPT_ECHO, CLI_OPT_SH_EXEC,
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
 	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,

@@ -4,7 +4,7 @@
 #include "cli.h"
 
 #define INPUT_FORMATS "lines null raw frames hex quoted json"
-#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis"
+#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis audit"
 
 static const struct cli_option_spec shared_options[] = {
 	/* About connections: the network tools. */
@@ -97,7 +97,7 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES,
 	  "message format of stdin and stdout: lines (default),\n"
 	  "  null, raw, frames, hex, quoted, json; output only:\n"
-	  "  repr, pickle-dis", INPUT_FORMATS },
+	  "  repr, pickle-dis, audit", INPUT_FORMATS },
 	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT", CLI_RELAY_TOOLS,
 	  CLI_GROUP_MESSAGES, "format of stdin", INPUT_FORMATS },
 	{ "out", 0, CLI_OPT_OUT, required_argument, "=FMT", CLI_RELAY_TOOLS,
@@ -123,6 +123,10 @@ static const struct cli_option_spec shared_options[] = {
 	{ "keep-going", 0, CLI_OPT_KEEP_GOING, no_argument, "",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "show a message that is not a pickle in hex and go on", NULL },
+	{ "pickle-policy", 0, CLI_OPT_PICKLE_POLICY, required_argument,
+	  "=FILE", CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
+	  "drop (with a warning) each received message that\n"
+	  "  imports a global FILE's rules do not allow", CLI_VALUES_FILE },
 	{ "data", 0, CLI_OPT_DATA, required_argument, "=TEXT",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "send TEXT as a message before stdin (repeatable)", NULL },

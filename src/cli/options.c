@@ -49,6 +49,8 @@ void cli_options_init(struct cli_options *o)
 void cli_options_free(struct cli_options *o)
 {
 	conn_key_free(o->key);
+	conn_pickle_policy_free(o->policy);
+	o->policy = NULL;
 	free(o->exec_argv);
 	free(o->data);
 	free(o->data_len);
@@ -264,6 +266,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		return rc;
 	case CLI_OPT_PYTHON_REPR:
 		return set_python_repr(o, arg);
+	case CLI_OPT_PICKLE_POLICY:
+		o->policy_file = arg;
+		return 0;
 	case CLI_OPT_KEEP_GOING:
 		o->keep_going = true;
 		return 0;
@@ -377,6 +382,41 @@ static int conflict(struct cli_options *o, const char *a, const char *b)
 	snprintf(o->detail, sizeof(o->detail), "cannot use %s with %s", a,
 		 b);
 	return CONN_EINVAL;
+}
+
+/* --pickle-policy FILE, read whole (1 MiB at most) and parsed; o->detail
+ * names the file, and the line of a bad rule. */
+#define POLICY_FILE_MAX (1 << 20)
+static int load_policy(struct cli_options *o)
+{
+	char *text, why[160] = "";
+	const char *problem = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = CONN_EINVAL;
+
+	if (o->policy_file == NULL)
+		return 0;
+	text = malloc(POLICY_FILE_MAX + 1);
+	f = text ? fopen(o->policy_file, "r") : NULL;
+	if (f == NULL) {
+		problem = text ? strerror(errno) : "out of memory";
+	} else {
+		len = fread(text, 1, POLICY_FILE_MAX + 1, f);
+		if (ferror(f))
+			problem = "cannot read it";
+		else if (len > POLICY_FILE_MAX)
+			problem = "longer than 1 MiB";
+		fclose(f);
+	}
+	if (problem == NULL)
+		rc = conn_pickle_policy_parse(&o->policy, why, sizeof(why),
+					      text, len);
+	free(text);
+	if (problem != NULL || rc == CONN_EINVAL)
+		snprintf(o->detail, sizeof(o->detail), "--pickle-policy %s: "
+			 "%s", o->policy_file, problem ? problem : why);
+	return rc;
 }
 
 /* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order;
@@ -531,9 +571,12 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		return conflict(o, "--exec", "--sh-exec");
 	if (o->authkey_file && o->authkey_text)
 		return conflict(o, "--authkey", "--authkey-file");
+	if (o->policy_file && o->echo)
+		return conflict(o, "--pickle-policy", "--echo");
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
-	if (check_server_options(o) || check_chunk_size(o))
+	if (check_server_options(o) || check_chunk_size(o) ||
+	    load_policy(o))
 		return CONN_EINVAL;
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);

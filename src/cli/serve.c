@@ -73,6 +73,8 @@ static struct conn_relay_config relay_config(const struct cli_options *o,
 		.pickle_protocol = o->pickle_protocol,
 		.render = &o->render,
 		.keep_going = o->keep_going,
+		.policy = o->policy,
+		.verdict = o->verdict,
 		.echo = o->echo,
 		.progress = o->progress == CLI_PROGRESS_ALWAYS,
 		.progress_width = o->progress_width,
@@ -99,6 +101,7 @@ static int relay_command(char *detail, size_t capacity,
 	if (rc)
 		return rc;
 	cfg = relay_config(o, from_cmd, stop);
+	cfg.peer = peer;
 	cfg.in_name = "the command's output";
 	cfg.out_fd = to_cmd;
 	cfg.close_out = true;
@@ -122,6 +125,7 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	char digest[16] = "";
 	int rc;
 
+	cfg.peer = peer;
 	rc = conn_channel_new(&c, rfd, wfd);
 	if (rc)
 		return rc;

@@ -26,10 +26,12 @@
 
 /* ------------------------------------------------------ client -> stdout */
 
-/* The plain formats, whose big messages are spilled to a file. */
+/* The plain formats, whose big messages are spilled to a file; with a
+ * policy, which judges whole messages only, none. */
 static bool streams(const struct server *s)
 {
-	return !conn_format_is_whole(s->o->out_format);
+	return !conn_format_is_whole(s->o->out_format) &&
+	       s->o->policy == NULL;
 }
 
 /* --tag: "NAME " into b. */
@@ -263,6 +265,25 @@ void poll_show_rendering(struct server *s, struct client *cl,
 	count_message(s, cl, size);
 }
 
+/* --pickle-policy: whether the message goes on; one that does not is
+ * dropped with a warning naming its client and the global. */
+static bool passes_policy(struct server *s, struct client *cl,
+			  const struct conn_piece *p, int *rc)
+{
+	char why[300];
+	bool allowed = true;
+
+	if (s->o->policy == NULL)
+		return true;
+	*rc = conn_pickle_policy_check(s->o->policy, &allowed, why,
+				       sizeof(why), p->data, p->size);
+	if (*rc == 0 && !allowed)
+		server_say(s, CONN_LOG_WARNING, "%s: message %llu dropped: %s",
+			   cl->name, (unsigned long long)cl->received + 1,
+			   why);
+	return *rc == 0 && allowed;
+}
+
 /* A whole message from a client: to stdout, or back with --echo. */
 static int deliver(struct server *s, struct client *cl)
 {
@@ -274,7 +295,7 @@ static int deliver(struct server *s, struct client *cl)
 	conn_channel_trace_frame(cl->c, '<', &p);
 	if (s->o->echo)
 		rc = poll_client_queue(cl, p.data, p.size);
-	else if (!s->o->send_only)
+	else if (!s->o->send_only && passes_policy(s, cl, &p, &rc))
 		rc = render_message(s, cl, p.data, p.size);
 	/* Too costly to render here: a job takes the message, its memory
 	 * with it, and counts it when done. */

@@ -225,6 +225,19 @@ int tool_report(const char *program, int rc, const char *detail)
 	return conn_exit_status(rc);
 }
 
+/* The exit status of a run that went well: by the worst verdict, if
+ * asked to. */
+static int verdict_status(enum conn_pickle_verdict v)
+{
+	switch (v) {
+	case CONN_PICKLE_SUSPICIOUS: return TOOL_EXIT_SUSPICIOUS;
+	case CONN_PICKLE_LIKELY_UNSAFE: return TOOL_EXIT_LIKELY_UNSAFE;
+	case CONN_PICKLE_OVERTLY_MALICIOUS:
+		return TOOL_EXIT_OVERTLY_MALICIOUS;
+	default: return CONN_EXIT_OK;
+	}
+}
+
 static int run(const char *program, struct cli_options *o,
 	       tool_session_fn *session)
 {
@@ -251,7 +264,9 @@ static int run(const char *program, struct cli_options *o,
 	/* A session writes the descriptor, not stdio's stdout, and reports
 	 * its own write errors: there is nothing here to fail. */
 	(void)fflush(stdout);
-	return rc ? tool_report(program, rc, detail) : CONN_EXIT_OK;
+	if (rc)
+		return tool_report(program, rc, detail);
+	return o->verdict ? verdict_status(*o->verdict) : CONN_EXIT_OK;
 }
 
 /*
@@ -282,6 +297,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 {
 	struct option long_options[CLI_MAX_OPTIONS + 1];
 	char short_options[3 * CLI_MAX_OPTIONS + 2];
+	enum conn_pickle_verdict verdict = CONN_PICKLE_LIKELY_SAFE;
 	struct cli_options o;
 	int ch, status = -1, exec_end = 0;
 	bool closed[3];
@@ -322,6 +338,9 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 			strerror(EBADF));
 		status = CONN_EXIT_IO;
 	}
+	if (status < 0 && spec->exit_by_verdict &&
+	    o.out_format == CONN_FORMAT_AUDIT)
+		o.verdict = &verdict;
 	if (status < 0)
 		status = run(spec->program, &o, spec->session);
 	cli_options_free(&o);

@@ -53,6 +53,15 @@ struct tool_spec {
 	const char *help_head;		/* up to "Options:\n" */
 	const char *help_tail;
 	tool_session_fn *session;
+	bool exit_by_verdict;		/* --out audit: the worst verdict's
+					 * status (conn-pipe) */
+};
+
+/* --out audit's exit statuses, past those of conn.h's CONN_EXIT_. */
+enum {
+	TOOL_EXIT_SUSPICIOUS = 10,
+	TOOL_EXIT_LIKELY_UNSAFE = 11,
+	TOOL_EXIT_OVERTLY_MALICIOUS = 12
 };
 
 /* The whole --help: head, the option lines, tail. */

@@ -632,6 +632,73 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  int protocol);
 
 /*
+ * A pickle's safety, judged in the manner of fickling: the worst of its
+ * findings (conn-pipe(1), AUDIT, has the table of rules).
+ */
+enum conn_pickle_verdict {
+	CONN_PICKLE_LIKELY_SAFE,	/* values and known-safe classes only */
+	CONN_PICKLE_SUSPICIOUS,		/* odd constructs, globals not called */
+	CONN_PICKLE_LIKELY_UNSAFE,	/* calls of unknown globals, ... */
+	CONN_PICKLE_OVERTLY_MALICIOUS	/* os.system, eval, sockets, ... */
+};
+
+/* "likely safe", "suspicious", "likely unsafe", "overtly malicious". */
+CONN_NODISCARD
+const char *conn_pickle_verdict_name(enum conn_pickle_verdict v);
+
+/* What conn_pickle_audit() found, besides its text. */
+struct conn_pickle_report {
+	enum conn_pickle_verdict verdict;
+	bool decoded;		/* the machine ran to STOP and the end */
+};
+
+/*
+ * Audits the pickle in bytes without running it: the decoder's machine
+ * runs it as CPython's unpickler would (memo, STACK_GLOBAL from computed
+ * strings, REDUCE, BUILD, INST, OBJ, NEWOBJ_EX, EXT codes) and notes every
+ * global it imports, every call it would make and every odd construct,
+ * each with the offset and opcode.  *out is a malloc'ed line (no newline,
+ * NUL-ended) of *out_len bytes: "VERDICT: finding; finding; ...; globals:
+ * module.name (N calls), ...".  A pickle the machine cannot run to its end
+ * is audited up to where it stops, which is a finding too: it is never an
+ * error.  Returns 0, or CONN_ENOMEM.
+ */
+CONN_NODISCARD
+int conn_pickle_audit(char **out, size_t *out_len,
+		      struct conn_pickle_report *report, const uint8_t *bytes,
+		      size_t len);
+
+/* A --pickle-policy: which globals a pickle may import (pickle-policy.c). */
+struct conn_pickle_policy;
+
+/*
+ * Parses a policy, the text of len bytes: one rule a line, "allow PATTERN"
+ * or "deny PATTERN", blank lines and "#" comments ignored; the first rule
+ * whose pattern matches a global decides, and a global no rule matches is
+ * denied.  A PATTERN is a dotted name whose parts may hold "*" (any run
+ * of characters within the part) and "?" (one character); a last part
+ * "**" stands for one or more parts.  Pure: CONN_EINVAL with detail
+ * naming the line for a bad rule; CONN_ENOMEM.  *out is freed with
+ * conn_pickle_policy_free().
+ */
+CONN_NODISCARD
+int conn_pickle_policy_parse(struct conn_pickle_policy **out, char *detail,
+			     size_t capacity, const char *text, size_t len);
+void conn_pickle_policy_free(struct conn_pickle_policy *p);
+
+/*
+ * Whether the pickle in bytes passes the policy: it runs the machine as
+ * conn_pickle_audit() does, and *allowed is true only if every global it
+ * imports is allowed, it uses no persistent id and no EXT code, and it
+ * runs to its end.  Otherwise detail says why ("imports posix.system at
+ * 24 (STACK_GLOBAL)").  Returns 0, or CONN_ENOMEM.
+ */
+CONN_NODISCARD
+int conn_pickle_policy_check(const struct conn_pickle_policy *p,
+			     bool *allowed, char *detail, size_t capacity,
+			     const uint8_t *bytes, size_t len);
+
+/*
  * Writes repr(v) as CPython prints a float: the shortest digits that read
  * back as v, fixed notation for decimal exponents -4 to 15 (with ".0" when
  * integral), else d.ddde+XX; nan, inf and -inf.  Like snprintf: out gets
@@ -653,6 +720,7 @@ enum conn_format {
 	CONN_FORMAT_JSON,	/* in: JSON pickled; out: pickle as JSON */
 	CONN_FORMAT_REPR,	/* out only: CPython's repr() of the pickle */
 	CONN_FORMAT_PICKLE_DIS,	/* out only: a pickletools-style listing */
+	CONN_FORMAT_AUDIT,	/* out only: conn_pickle_audit()'s line */
 	CONN_FORMAT_COUNT
 };
 
@@ -789,6 +857,15 @@ struct conn_relay_config {
 	bool close_out;			/* out_fd is the relay's, non-blocking:
 					 * closed once the peer's messages are
 					 * all written (a command's stdin) */
+	/* --pickle-policy: a received message that does not pass is
+	 * dropped with a warning naming peer (NULL: none) and the global,
+	 * before it reaches out_fd; messages are then gathered whole in
+	 * every format. */
+	const struct conn_pickle_policy *policy;
+	const char *peer;
+	/* --out audit: raised to the worst verdict of the messages
+	 * written (NULL: not wanted); the caller sets it first. */
+	enum conn_pickle_verdict *verdict;
 	volatile sig_atomic_t *stop;
 };
 

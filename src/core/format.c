@@ -18,6 +18,7 @@ static const char *const names[CONN_FORMAT_COUNT] = {
 	[CONN_FORMAT_JSON] = "json",
 	[CONN_FORMAT_REPR] = "repr",
 	[CONN_FORMAT_PICKLE_DIS] = "pickle-dis",
+	[CONN_FORMAT_AUDIT] = "audit",
 };
 
 int conn_format_from_name(enum conn_format *f, const char *name)
@@ -40,7 +41,8 @@ const char *conn_format_name(enum conn_format f)
 
 bool conn_format_is_input(enum conn_format f)
 {
-	return f != CONN_FORMAT_REPR && f != CONN_FORMAT_PICKLE_DIS;
+	return f != CONN_FORMAT_REPR && f != CONN_FORMAT_PICKLE_DIS &&
+	       f != CONN_FORMAT_AUDIT;
 }
 
 bool conn_format_is_output(enum conn_format f)
@@ -51,7 +53,8 @@ bool conn_format_is_output(enum conn_format f)
 bool conn_format_is_whole(enum conn_format f)
 {
 	return f == CONN_FORMAT_QUOTED || f == CONN_FORMAT_JSON ||
-	       f == CONN_FORMAT_REPR || f == CONN_FORMAT_PICKLE_DIS;
+	       f == CONN_FORMAT_REPR || f == CONN_FORMAT_PICKLE_DIS ||
+	       f == CONN_FORMAT_AUDIT;
 }
 
 /* ---------------------------------------------------------------- decoders */
@@ -550,6 +553,7 @@ int conn_format_render_with(char **out, size_t *out_len, char *detail,
 		[CONN_FORMAT_REPR] = CONN_PICKLE_REPR,
 		[CONN_FORMAT_PICKLE_DIS] = CONN_PICKLE_DIS,
 	};
+	struct conn_pickle_report report;
 	char *text, *grown;
 	size_t n;
 	int rc;
@@ -563,8 +567,10 @@ int conn_format_render_with(char **out, size_t *out_len, char *detail,
 			return CONN_ENOMEM;
 		n = bytes_repr(text, message, len);
 	} else {
-		rc = conn_pickle_render_with(&text, &n, detail, capacity,
-					     styles[f], o, message, len);
+		rc = f == CONN_FORMAT_AUDIT
+		     ? conn_pickle_audit(&text, &n, &report, message, len)
+		     : conn_pickle_render_with(&text, &n, detail, capacity,
+					       styles[f], o, message, len);
 		if (rc)
 			return rc;
 		if (f == CONN_FORMAT_PICKLE_DIS)

@@ -168,7 +168,9 @@ static int push_global(struct decoder *d, struct text module,
 		return rc;
 	n->u.g.module = module;
 	n->u.g.name = name;
-	return pickle_push(d, n);
+	if (d->audit != NULL)
+		rc = pickle_audit_event(d, AUDIT_GLOBAL, n, NULL, NULL);
+	return rc ? rc : pickle_push(d, n);
 }
 
 bool pickle_global_is(const struct node *n, const char *module,
@@ -515,8 +517,11 @@ static int make_new(struct decoder *d, struct node **out, struct node *cls,
 static int push_call(struct decoder *d, struct node *func, struct node *args)
 {
 	struct node *n;
-	int rc;
+	int rc = d->audit ? pickle_audit_event(d, AUDIT_CALL, func, args, NULL)
+			  : 0;
 
+	if (rc)
+		return rc;
 	if (args->kind != K_TUPLE)
 		return pickle_fail(d, CONN_EPROTO, "the arguments are a %s, "
 				   "not a tuple",
@@ -578,6 +583,12 @@ int pickle_op_stack_global(struct decoder *d)
 		return rc;
 	name = pickle_pop(d);
 	module = pickle_pop(d);
+	if ((module->kind != K_STR || name->kind != K_STR) && d->audit) {
+		rc = pickle_audit_event(d, AUDIT_COMPUTED_NAME, module, name,
+					NULL);
+		if (rc)
+			return rc;
+	}
 	if (module->kind != K_STR || name->kind != K_STR)
 		return pickle_fail(d, CONN_EPROTO, "STACK_GLOBAL requires str");
 	return push_global(d, module->u.s, name->u.s);
@@ -641,6 +652,11 @@ int pickle_op_newobj(struct decoder *d, bool ex)
 		kwargs = pickle_pop(d);
 	args = pickle_pop(d);
 	cls = pickle_pop(d);
+	if (d->audit != NULL) {
+		rc = pickle_audit_event(d, AUDIT_CALL, cls, args, kwargs);
+		if (rc)
+			return rc;
+	}
 	if (args->kind != K_TUPLE)
 		return pickle_fail(d, CONN_EPROTO, "the arguments are a %s, "
 				   "not a tuple",
@@ -675,7 +691,9 @@ int pickle_op_persid(struct decoder *d)
 		return rc;
 	pid->u.s = t;
 	n->u.pid = pid;
-	return pickle_push(d, n);
+	if (d->audit != NULL)
+		rc = pickle_audit_event(d, AUDIT_PERSID, pid, NULL, NULL);
+	return rc ? rc : pickle_push(d, n);
 }
 
 int pickle_op_binpersid(struct decoder *d)
@@ -688,7 +706,9 @@ int pickle_op_binpersid(struct decoder *d)
 	if (rc)
 		return rc;
 	n->u.pid = pickle_pop(d);
-	return pickle_push(d, n);
+	if (d->audit != NULL)
+		rc = pickle_audit_event(d, AUDIT_PERSID, n->u.pid, NULL, NULL);
+	return rc ? rc : pickle_push(d, n);
 }
 
 int pickle_op_ext(struct decoder *d, size_t size)
@@ -709,6 +729,8 @@ int pickle_op_ext(struct decoder *d, size_t size)
 	if (rc)
 		return rc;
 	n->u.code = code;
-	return pickle_push(d, n);
+	if (d->audit != NULL)
+		rc = pickle_audit_event(d, AUDIT_EXT, n, NULL, NULL);
+	return rc ? rc : pickle_push(d, n);
 }
 

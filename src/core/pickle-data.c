@@ -520,6 +520,11 @@ int pickle_op_build(struct decoder *d)
 		return rc;
 	state = pickle_pop(d);
 	target = pickle_top(d);
+	if (d->audit != NULL) {
+		rc = pickle_audit_event(d, AUDIT_BUILD, target, state, NULL);
+		if (rc)
+			return rc;
+	}
 	if (is_opaque(target))
 		return pickle_effect_add(d, target, EFFECT_STATE, state, NULL);
 	if (state == &pickle_node_none)

@@ -54,7 +54,7 @@ int pickle_too_many_objects(struct decoder *d)
 			   "rendering could show", OBJECTS_MAX);
 }
 
-static void decoder_free(struct decoder *d)
+void pickle_decoder_free(struct decoder *d)
 {
 	struct block *b, *next;
 	size_t i;
@@ -256,6 +256,12 @@ static int memo_put(struct decoder *d, uint64_t index)
 	if (d->memo_cap > old &&
 	    pickle_charge(d, (d->memo_cap - old) * sizeof(*memo)))
 		return CONN_ETOOBIG;
+	if (d->memo[index] != NULL && d->audit != NULL) {
+		rc = pickle_audit_event(d, AUDIT_MEMO_OVERWRITE, NULL, NULL,
+					NULL);
+		if (rc)
+			return rc;
+	}
 	if (d->memo[index] == NULL)
 		d->memo_count++;
 	d->memo[index] = pickle_top(d);
@@ -518,7 +524,7 @@ static int step(struct decoder *d, int op)
 /* ---------------------------------------------------------------- entry */
 
 /* Runs the pickle_opcodes up to STOP, listing each if asked to. */
-static int decode(struct decoder *d)
+int pickle_decode(struct decoder *d)
 {
 	size_t indent;
 	int op, rc;
@@ -542,6 +548,9 @@ static int decode(struct decoder *d)
 		d->memoized_as = -1;
 		indent = d->nmarks;
 		rc = step(d, op);
+		if (!rc && d->audit != NULL)
+			rc = pickle_audit_event(d, AUDIT_OPCODE, NULL, NULL,
+						NULL);
 		if (rc)
 			return rc;
 		if (pickle_opcodes[op].proto > d->max_proto)
@@ -575,6 +584,19 @@ static int output_error(struct decoder *d, const struct out *o,
 	return o->err;
 }
 
+void pickle_decoder_init(struct decoder *d, const uint8_t *bytes, size_t len,
+			 char *detail, size_t capacity)
+{
+	*d = (struct decoder){
+		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
+		/* Legitimate pickles copy each item once at most. */
+		.copy_budget = 2 * len + 4096,
+		.compare_budget = 16 * len + 100000,
+		.memory_left = SIZE_MAX, .memory_limit = SIZE_MAX,
+		.detail = detail, .capacity = capacity,
+	};
+}
+
 int conn_pickle_render(char **out, size_t *out_len, char *detail,
 		       size_t capacity, enum conn_pickle_style style,
 		       const uint8_t *bytes, size_t len)
@@ -600,22 +622,18 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 						: CONN_PICKLE_MAX_OUTPUT,
 	};
 	struct render r = { &o, false, ro->python };
-	struct decoder d = {
-		.bytes = bytes, .len = len, .op = -1, .max_proto = -1,
-		.budget = &budget, .python = ro->python,
-		.memory_left = ro->max_memory ? ro->max_memory : SIZE_MAX,
-		.memory_limit = ro->max_memory ? ro->max_memory : SIZE_MAX,
-		/* Legitimate pickles copy each item once at most. */
-		.copy_budget = 2 * len + 4096,
-		.compare_budget = 16 * len + 100000,
-		.listing = style == CONN_PICKLE_DIS ? &o : NULL,
-		.detail = detail, .capacity = capacity,
-	};
+	struct decoder d;
 	int rc;
 
+	pickle_decoder_init(&d, bytes, len, detail, capacity);
+	d.listing = style == CONN_PICKLE_DIS ? &o : NULL;
+	d.budget = &budget;
+	d.python = ro->python;
+	if (ro->max_memory)
+		d.memory_left = d.memory_limit = ro->max_memory;
 	*out = NULL;
 	*out_len = 0;
-	rc = decode(&d);
+	rc = pickle_decode(&d);
 	if (rc)
 		goto done;
 	if (style == CONN_PICKLE_DIS)
@@ -635,6 +653,6 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 	o.p = NULL;
 done:
 	free(o.p);
-	decoder_free(&d);
+	pickle_decoder_free(&d);
 	return rc;
 }

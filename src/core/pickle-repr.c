@@ -177,7 +177,7 @@ static void repr_complex(struct out *o, struct node *n)
 }
 
 /* A global's dotted name, its unprintable characters escaped. */
-static void repr_dotted(struct out *o, const struct node *g)
+void pickle_repr_dotted(struct out *o, const struct node *g)
 {
 	repr_chars(o, g->u.g.module.p, g->u.g.module.n, 0);
 	pickle_out_char(o, '.');
@@ -260,7 +260,7 @@ static void repr_set(struct render *r, const struct node *n, int depth)
 void pickle_repr_callable(struct render *r, struct node *n, int depth)
 {
 	if (n->kind == K_GLOBAL)
-		repr_dotted(r->o, n);
+		pickle_repr_dotted(r->o, n);
 	else
 		pickle_repr_node(r, n, depth);
 }
@@ -426,7 +426,7 @@ static void repr_global(struct out *o, const struct node *g)
 	if (pickle_text_is(g->u.g.module, "builtins"))
 		repr_chars(o, g->u.g.name.p, g->u.g.name.n, 0);
 	else
-		repr_dotted(o, g);
+		pickle_repr_dotted(o, g);
 	pickle_out_str(o, "'>");
 }
 

@@ -331,6 +331,8 @@ struct decoder {
 	unsigned python;	/* conn_render_options' python: 0 newest */
 	char *detail;
 	size_t capacity;
+	struct audit *audit;	/* conn_pickle_audit(): told of each import,
+				 * call and odd construct (pickle-audit.c) */
 };
 
 /* A walk over the graph: REPR or JSON into o. */
@@ -498,6 +500,7 @@ void pickle_repr_dict_items(struct render *r, const struct node *n,
 void pickle_repr_kwargs(struct render *r, struct node *kwargs, int depth);
 void pickle_repr_callable(struct render *r, struct node *n, int depth);
 bool pickle_is_identifier(struct text t);
+void pickle_repr_dotted(struct out *o, const struct node *g);
 
 /* pickle-json.c */
 void pickle_json_node(struct render *r, struct node *n, int depth);
@@ -544,6 +547,38 @@ bool pickle_repr_exception(struct render *r, struct node *n, int depth);
 bool pickle_json_exception(struct render *r, struct node *n, int depth);
 bool pickle_repr_object(struct render *r, struct node *n, int depth);
 bool pickle_json_object(struct render *r, struct node *n, int depth);
+
+/* pickle-decode.c, for pickle-audit.c: the machine without a rendering */
+void pickle_decoder_init(struct decoder *d, const uint8_t *bytes, size_t len,
+			 char *detail, size_t capacity);
+CONN_NODISCARD
+int pickle_decode(struct decoder *d);
+void pickle_decoder_free(struct decoder *d);
+
+/* pickle-audit.c: what the machine tells an audit (d->audit set), each
+ * event at d->op_pos, d->op.  Nonzero (CONN_ENOMEM) stops the machine. */
+enum audit_event {
+	AUDIT_OPCODE,		/* d->op ran */
+	AUDIT_GLOBAL,		/* a: the global just imported */
+	AUDIT_COMPUTED_NAME,	/* a, b: STACK_GLOBAL's non-str module, name */
+	AUDIT_CALL,		/* a(*b, **c): REDUCE, INST, OBJ, NEWOBJ(_EX) */
+	AUDIT_BUILD,		/* BUILD of a with the state b */
+	AUDIT_PERSID,		/* persistent_load(a) */
+	AUDIT_EXT,		/* a: an EXT code's node */
+	AUDIT_MEMO_OVERWRITE	/* a PUT over a defined memo entry */
+};
+CONN_NODISCARD
+int pickle_audit_event(struct decoder *d, enum audit_event e, struct node *a,
+		       struct node *b, struct node *c);
+
+/* A dotted name matches a policy or rule pattern (see pickle-audit.c). */
+bool pickle_pattern_match(const char *pattern, size_t plen, const char *text,
+			  size_t tlen);
+
+/* pickle-policy.c: the policy's verdict on one dotted name. */
+struct conn_pickle_policy;
+bool pickle_policy_allows(const struct conn_pickle_policy *p,
+			  const char *name, size_t len);
 
 /* pickle-dis.c */
 void pickle_list_opcode(struct decoder *d, int op, size_t indent);

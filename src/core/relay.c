@@ -204,13 +204,61 @@ static bool may_be_handshake(const struct relay *r)
 	return r->cfg->capture && !r->past_handshake;
 }
 
-/* Renders a gathered message into out; --keep-going shows a message the
- * format cannot render in hex instead. */
-static int render_whole(struct relay *r)
+/* Appends text and a newline to out; text is freed. */
+static int put_line(struct relay *r, char *text, size_t len)
+{
+	int rc = conn_buffer_append(&r->out, text, len);
+
+	free(text);
+	return rc ? rc : conn_buffer_append(&r->out, "\n", 1);
+}
+
+/* --out audit: the verdict's line, which raises cfg->verdict.  In a
+ * capture, a handshake frame is no pickle: it is shown as bytes. */
+static int render_audit(struct relay *r, const struct conn_piece *p)
+{
+	struct conn_pickle_report report;
+	char why[200], *text;
+	size_t len;
+	int rc = conn_pickle_audit(&text, &len, &report, p->data, p->size);
+
+	if (rc)
+		return rc;
+	if (!report.decoded && is_handshake_message(r, p)) {
+		free(text);
+		rc = conn_format_render(&text, &len, why, sizeof(why),
+					CONN_FORMAT_QUOTED, p->data, p->size);
+		if (rc == 0)	/* the text ends in its newline already */
+			rc = conn_buffer_append(&r->out, text, len);
+		free(text);
+		return rc;
+	}
+	r->past_handshake = true;
+	if (r->cfg->verdict != NULL && report.verdict > *r->cfg->verdict)
+		*r->cfg->verdict = report.verdict;
+	return put_line(r, text, len);
+}
+
+/* A plain format under a policy: the message gathered, now written. */
+static int encode_whole(struct relay *r, const struct conn_piece *p)
 {
 	enum conn_format f = r->cfg->out_format;
-	struct conn_piece p = { r->whole.data, conn_buffer_len(&r->whole), 0,
-				conn_buffer_len(&r->whole) };
+	uint8_t *text = malloc(conn_encode_bound(f, p->size));
+	int rc;
+
+	if (text == NULL)
+		return CONN_ENOMEM;
+	rc = conn_buffer_append(&r->out, text,
+				conn_encode_piece(text, f, p));
+	free(text);
+	return rc;
+}
+
+/* Renders a gathered message into out; --keep-going shows a message the
+ * format cannot render in hex instead. */
+static int render_rendering(struct relay *r, struct conn_piece p)
+{
+	enum conn_format f = r->cfg->out_format;
 	bool keep_going = r->cfg->keep_going, hex = false;
 	char why[200], *text = NULL;
 	size_t len;
@@ -243,8 +291,48 @@ static int render_whole(struct relay *r)
 		detail_set(r->detail, r->capacity, "message %llu: %s",
 			   (unsigned long long)r->received + 1, why);
 	free(text);
+	return rc;
+}
+
+/* --pickle-policy: whether the message may go on; one that may not is
+ * dropped with a warning that names the global. */
+static int police(struct relay *r, const struct conn_piece *p, bool *pass)
+{
+	char why[300];
+	int rc = conn_pickle_policy_check(r->cfg->policy, pass, why,
+					  sizeof(why), p->data, p->size);
+
+	if (rc == 0 && !*pass)
+		chan_log(r->c, CONN_LOG_WARNING, "%s%smessage %llu dropped: %s",
+			 r->cfg->peer ? r->cfg->peer : "",
+			 r->cfg->peer ? ": " : "",
+			 (unsigned long long)r->received + 1, why);
+	return rc;
+}
+
+/* A gathered message to out, through the policy and the format. */
+static int render_whole(struct relay *r)
+{
+	struct conn_piece p = { r->whole.data, conn_buffer_len(&r->whole), 0,
+				conn_buffer_len(&r->whole) };
+	bool pass = true;
+	int rc = r->cfg->policy ? police(r, &p, &pass) : 0;
+
+	if (rc == 0 && pass && !conn_format_is_whole(r->cfg->out_format))
+		rc = encode_whole(r, &p);
+	else if (rc == 0 && pass && r->cfg->out_format == CONN_FORMAT_AUDIT)
+		rc = render_audit(r, &p);
+	else if (rc == 0 && pass)
+		rc = render_rendering(r, p);
 	conn_buffer_clear(&r->whole);
 	return rc;
+}
+
+/* Messages are held whole to be rendered, or judged by the policy. */
+static bool gathers(const struct relay *r)
+{
+	return conn_format_is_whole(r->cfg->out_format) ||
+	       r->cfg->policy != NULL;
 }
 
 /* A message that cannot be held or rendered ends the relay (exit 1): the
@@ -286,8 +374,7 @@ static int deliver_piece(struct relay *r, const struct conn_piece *p)
 		rc = queue_piece(r, p);
 		if (rc)
 			return rc;
-	} else if (!r->cfg->send_only &&
-		   conn_format_is_whole(r->cfg->out_format)) {
+	} else if (!r->cfg->send_only && gathers(r)) {
 		rc = gather_piece(r, p);
 		if (rc)
 			return rc;
@@ -337,8 +424,7 @@ static int pump_output(struct relay *r)
 				return 0;
 			}
 			max_piece = room - CONN_FRAME_HEADER_MAX;
-		} else if (conn_format_is_whole(r->cfg->out_format) &&
-			   !r->cfg->send_only) {
+		} else if (gathers(r) && !r->cfg->send_only) {
 			/* Renderings grow out; stop while it is full. */
 			if (conn_buffer_len(&r->out) >= OUT_BUF_SIZE) {
 				r->output_stalled = true;

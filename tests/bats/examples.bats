@@ -357,6 +357,13 @@ with Client(("127.0.0.1", int(sys.argv[1]))) as conn:
 	run_doc M
 }
 
+@test "README: is this pickle safe to load? --out audit, then --pickle-policy" {
+	doc A README.md "globals: datetime.date (1 call)" --status 1 12
+	run_doc A
+	doc F README.md '$ cat > policy <<'"'EOF'"
+	run_doc F
+}
+
 @test "README, conn-listen(1): a chat: lines typed go to every client, each client's lines come tagged" {
 	make_key
 	# typed lines come from a pipe, written once the client is there; the

@@ -128,6 +128,20 @@ def pickle_seeds(out, pickles):
         out.add(bytes.fromhex(p["pickle_hex"]))
 
 
+POLICIES = (b"allow builtins.*", b"deny os.**\tallow **", b"allow a.b?.c*.**",
+            b"# none", b"")
+
+
+def audit_seeds(out, pickles):
+    """A policy line, then a pickle: the vectors' under a few policies."""
+    for i, p in enumerate(pickles["pickles"] + pickles["dangerous"]):
+        hexes = (p["by_protocol"].values() if "by_protocol" in p
+                 else [p["pickle_hex"]])
+        for hexed in hexes:
+            out.add(POLICIES[i % len(POLICIES)] + b"\n" +
+                    bytes.fromhex(hexed))
+
+
 def jsonable(value):
     """The value as --out json writes it (conn-pipe(1)), tags and all,
     which --in json reads back; ValueError if it has no JSON form."""
@@ -210,10 +224,11 @@ def main():
     texts = json_texts(pickles)
     corpora = {h: Corpus(outdir, h) for h in
                ("frame", "auth", "pickle-render", "pickle-json",
-                "decoder")}
+                "decoder", "pickle-audit")}
     frame_seeds(corpora["frame"], frames)
     auth_seeds(corpora["auth"], auth)
     pickle_seeds(corpora["pickle-render"], pickles)
+    audit_seeds(corpora["pickle-audit"], pickles)
     json_seeds(corpora["pickle-json"], texts)
     decoder_seeds(corpora["decoder"], frames, texts)
     for h, c in sorted(corpora.items()):

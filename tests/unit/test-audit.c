@@ -1,0 +1,241 @@
+/*
+ * test-audit.c - conn_pickle_audit() on hand-made pickles (the verdict and
+ * the whole line), and --pickle-policy: the parser's errors with their
+ * line numbers, the patterns ("*", "?", a last "**"), the first rule
+ * deciding, and conn_pickle_policy_check() on pickles.
+ */
+#include "conn.h"
+#include "tap.h"
+
+#include <string.h>
+
+/* A pickle written as a C string: its length without the final NUL. */
+#define PICKLE(s) (const uint8_t *)(s), sizeof(s) - 1
+
+static void audits(const char *name, const uint8_t *p, size_t n,
+		   enum conn_pickle_verdict verdict, const char *line)
+{
+	struct conn_pickle_report report;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conn_pickle_audit(&text, &len, &report, p, n);
+
+	ok(rc == 0 && report.verdict == verdict && text != NULL &&
+	   strlen(text) == len && (line == NULL || strcmp(text, line) == 0),
+	   "audit %s: %s (got %d, \"%s\")", name,
+	   line ? line : conn_pickle_verdict_name(verdict), rc,
+	   text ? text : "");
+	free(text);
+}
+
+static void test_audit(void)
+{
+	audits("a value", PICKLE("\x80\x04K\x01."), CONN_PICKLE_LIKELY_SAFE,
+	       "likely safe: no globals");
+	audits("set() at protocol 2",
+	       PICKLE("\x80\x02" "c__builtin__\nset\n]\x85R."),
+	       CONN_PICKLE_LIKELY_SAFE,
+	       "likely safe: globals: builtins.set (1 call)");
+	audits("os.system", PICKLE("cos\nsystem\n(S'id'\ntR."),
+	       CONN_PICKLE_OVERTLY_MALICIOUS,
+	       "overtly malicious: imports os.system at 0 (GLOBAL); calls "
+	       "os.system('id') at 19 (REDUCE); globals: os.system (1 call)");
+	audits("nt.system imported only", PICKLE("cnt\nsystem\n."),
+	       CONN_PICKLE_OVERTLY_MALICIOUS, NULL);
+	audits("an unknown class called", PICKLE("cm\nC\n)R."),
+	       CONN_PICKLE_LIKELY_UNSAFE,
+	       "likely unsafe: calls m.C() at 6 (REDUCE); globals: m.C "
+	       "(1 call)");
+	audits("an unknown class, not called", PICKLE("cm\nC\n."),
+	       CONN_PICKLE_SUSPICIOUS,
+	       "suspicious: imports m.C, never called, at 0 (GLOBAL); "
+	       "globals: m.C");
+	/* Python 3.12+'s enum members: getattr(cls, 'NAME') is as unsafe as
+	 * the class, no more. */
+	audits("getattr of a plain name", PICKLE("cbuiltins\ngetattr\ncm\nE\n"
+						 "X\x01\x00\x00\x00" "A\x86R."),
+	       CONN_PICKLE_LIKELY_UNSAFE, NULL);
+	audits("getattr of a safe class", PICKLE("cbuiltins\ngetattr\n"
+						 "cbuiltins\ndict\n"
+						 "X\x08\x00\x00\x00" "fromkeys"
+						 "\x86R."),
+	       CONN_PICKLE_LIKELY_UNSAFE, NULL);
+	audits("getattr of a dunder", PICKLE("cbuiltins\ngetattr\ncm\nE\n"
+					     "X\x08\x00\x00\x00__dict__"
+					     "\x86R."),
+	       CONN_PICKLE_OVERTLY_MALICIOUS, NULL);
+	audits("getattr imported only", PICKLE("cbuiltins\ngetattr\n."),
+	       CONN_PICKLE_OVERTLY_MALICIOUS,
+	       "overtly malicious: imports builtins.getattr, never called, "
+	       "at 0 (GLOBAL); globals: builtins.getattr");
+	/* A name is escaped: it cannot forge a line of its own. */
+	audits("a newline in a name",
+	       PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93)R."),
+	       CONN_PICKLE_LIKELY_UNSAFE,
+	       "likely unsafe: calls o\\n.x() at 11 (REDUCE); globals: o\\n.x "
+	       "(1 call)");
+	audits("a newline in a name passed",
+	       PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93"
+		      "\x8c\x01m\x8c\x02y\n\x93\x85R."),
+	       CONN_PICKLE_LIKELY_UNSAFE,
+	       "likely unsafe: calls o\\n.x(<class 'm.y\\n'>) at 19 (REDUCE); "
+	       "passes m.y\\n to o\\n.x at 19 (REDUCE); globals: o\\n.x "
+	       "(1 call), m.y\\n");
+	audits("the truncated", PICKLE("\x80\x04]"), CONN_PICKLE_SUSPICIOUS,
+	       "suspicious: not a valid pickle: offset 3: the pickle ends "
+	       "before STOP; no globals");
+	audits("empty", PICKLE(""), CONN_PICKLE_SUSPICIOUS, NULL);
+}
+
+static void test_verdict_names(void)
+{
+	ok(strcmp(conn_pickle_verdict_name(CONN_PICKLE_LIKELY_SAFE),
+		  "likely safe") == 0 &&
+	   strcmp(conn_pickle_verdict_name(CONN_PICKLE_SUSPICIOUS),
+		  "suspicious") == 0 &&
+	   strcmp(conn_pickle_verdict_name(CONN_PICKLE_LIKELY_UNSAFE),
+		  "likely unsafe") == 0 &&
+	   strcmp(conn_pickle_verdict_name(CONN_PICKLE_OVERTLY_MALICIOUS),
+		  "overtly malicious") == 0, "the four verdicts' names");
+}
+
+/* ------------------------------------------------------------- policies */
+
+/* text on one line, for a test's name. */
+static const char *one_line(const char *text)
+{
+	static char line[200];
+	size_t i;
+
+	for (i = 0; text[i] && i < sizeof(line) - 1; i++)
+		line[i] = text[i] == '\n' ? '|' : (unsigned char)text[i] < 32
+			  ? ' ' : text[i];
+	line[i] = '\0';
+	return line;
+}
+
+static void refused(const char *text, const char *detail)
+{
+	struct conn_pickle_policy *p = (void *)1;
+	char why[200] = "";
+	int rc = conn_pickle_policy_parse(&p, why, sizeof(why), text,
+					  strlen(text));
+
+	ok(rc == CONN_EINVAL && p == NULL && strcmp(why, detail) == 0,
+	   "policy %s: %s (got %d, \"%s\")", one_line(text), detail, rc,
+	   why);
+}
+
+static void test_parse_errors(void)
+{
+	refused("allow a.b\npermit c.d\n",
+		"line 2: 'permit' is not 'allow' or 'deny'");
+	refused("allow\n", "line 1: a rule needs a pattern");
+	refused("deny a.b c.d", "line 1: one pattern a rule");
+	refused("allow a..b", "line 1: an empty part in the pattern");
+	refused("allow .a", "line 1: an empty part in the pattern");
+	refused("allow a.", "line 1: an empty part in the pattern");
+	refused("allow a.**.b", "line 1: '**' must be the pattern's last part");
+	refused("allow a.b**", "line 1: '**' must be a part of its own");
+	refused("\n\n# c\nallow a\x01", "line 4: a control character in the "
+		"pattern");
+	{
+		struct conn_pickle_policy *p = NULL;
+		char why[80] = "";
+		static const char nul[] = "allow a\0b\n";
+
+		ok(conn_pickle_policy_parse(&p, why, sizeof(why), nul,
+					    sizeof(nul) - 1) == CONN_EINVAL &&
+		   strcmp(why, "line 1: a NUL byte") == 0,
+		   "policy with a NUL byte (got \"%s\")", why);
+	}
+}
+
+/* check(policy, pickle): whether the policy lets it through. */
+static bool passes(const struct conn_pickle_policy *p, const uint8_t *bytes,
+		   size_t len, char *why, size_t capacity)
+{
+	bool allowed = false;
+
+	why[0] = '\0';
+	if (conn_pickle_policy_check(p, &allowed, why, capacity, bytes, len))
+		return false;
+	return allowed;
+}
+
+/* One global, module.name at protocol 0, against the policy text. */
+static void decides(const char *policy, const char *module,
+		    const char *name, bool allow)
+{
+	struct conn_pickle_policy *p = NULL;
+	char pickle[200], why[200];
+	int n = snprintf(pickle, sizeof(pickle), "c%s\n%s\n.", module, name);
+
+	must(conn_pickle_policy_parse(&p, why, sizeof(why), policy,
+				      strlen(policy)));
+	ok(p != NULL && passes(p, (const uint8_t *)pickle, (size_t)n, why,
+			       sizeof(why)) == allow,
+	   "policy '%s': %s.%s is %s", one_line(policy), module, name,
+	   allow ? "allowed" : "denied");
+	conn_pickle_policy_free(p);
+}
+
+static void test_patterns(void)
+{
+	decides("allow datetime.*", "datetime", "date", true);
+	decides("allow datetime.*", "datetime", "date.sys", false);
+	decides("allow datetime.*", "datetimex", "date", false);
+	decides("allow datetime.dat?", "datetime", "date", true);
+	decides("allow datetime.d*e*", "datetime", "datetime", true);
+	decides("allow datetime.d*x", "datetime", "datetime", false);
+	decides("allow os.**", "os.path", "join", true);
+	decides("allow os.**", "os", "system", true);
+	decides("allow os.**", "posix", "system", false);
+	decides("allow **", "any.thing", "at.all", true);
+	decides("deny os.**\nallow **", "os", "system", false);
+	decides("deny os.**\nallow **", "posix", "system", true);
+	decides("allow os.system\ndeny os.**", "os", "system", true);
+	decides("# nothing\n\n", "builtins", "int", false);
+	decides("  allow\tbuiltins.int  # ints\r\n", "builtins", "int", true);
+}
+
+static void test_check(void)
+{
+	struct conn_pickle_policy *p = NULL;
+	char why[200];
+	static const char text[] = "allow builtins.*\nallow collections.*\n";
+
+	must(conn_pickle_policy_parse(&p, why, sizeof(why), text,
+				      sizeof(text) - 1));
+	ok(passes(p, PICKLE("\x80\x04K\x01."), why, sizeof(why)),
+	   "a value passes any policy");
+	ok(!passes(p, PICKLE("cos\nsystem\n(S'id'\ntR."), why, sizeof(why)) &&
+	   strcmp(why, "imports os.system at 0 (GLOBAL), which the policy "
+		  "does not allow") == 0, "os.system is denied (\"%s\")", why);
+	ok(!passes(p, PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93."), why,
+		       sizeof(why)) &&
+	   strcmp(why, "imports o\\n.x at 9 (STACK_GLOBAL), which the "
+		  "policy does not allow") == 0,
+	   "a denied name is escaped (\"%s\")", why);
+	ok(!passes(p, PICKLE("Pid\n."), why, sizeof(why)) &&
+	   strcmp(why, "uses a persistent id at 0 (PERSID), which no policy "
+		  "allows") == 0, "a persistent id is denied (\"%s\")", why);
+	ok(!passes(p, PICKLE("\x80\x02\x82\x01."), why, sizeof(why)) &&
+	   strcmp(why, "imports an EXT code's global at 2 (EXT1), which no "
+		  "policy allows") == 0, "an EXT code is denied (\"%s\")", why);
+	ok(!passes(p, PICKLE("\x80\x04]"), why, sizeof(why)) &&
+	   strncmp(why, "not a pickle the policy can vouch for: ", 39) == 0,
+	   "an invalid pickle is denied (\"%s\")", why);
+	conn_pickle_policy_free(p);
+	conn_pickle_policy_free(NULL);
+}
+
+int main(void)
+{
+	test_audit();
+	test_verdict_names();
+	test_parse_errors();
+	test_patterns();
+	test_check();
+	return tap_done();
+}

@@ -48,12 +48,12 @@ static const uint8_t *take_state(struct stamp *t, const struct node *n,
 				 size_t len)
 {
 	size_t count = n->u.call.args->u.seq.n;
-	struct node *state = known_arg(n, count, 0);
+	struct node *state = pickle_known_arg(n, count, 0);
 	const uint8_t *b;
 
 	if ((count != 1 && count != 2) || state == NULL ||
-	    !known_untouched(n) || (b = state_bytes(state, len)) == NULL ||
-	    !take_tz(t, count == 2 ? known_arg(n, 2, 1) : NULL))
+	    !pickle_known_untouched(n) || (b = state_bytes(state, len)) == NULL ||
+	    !take_tz(t, count == 2 ? pickle_known_arg(n, 2, 1) : NULL))
 		return NULL;
 	return b;
 }
@@ -126,13 +126,13 @@ static bool parse_delta(struct delta *t, const struct node *n)
 	int64_t v[3] = { 0, 0, 0 }, carry;
 	size_t i, count;
 
-	if (!known_call_is(n, "datetime", "timedelta") ||
-	    !known_untouched(n) ||
+	if (!pickle_known_call_is(n, "datetime", "timedelta") ||
+	    !pickle_known_untouched(n) ||
 	    (n->u.call.kwargs != NULL && n->u.call.kwargs->u.seq.n))
 		return false;
 	count = n->u.call.args->u.seq.n;
 	for (i = 0; i < count; i++)
-		if (i >= 3 || !known_int(n->u.call.args->u.seq.items[i], &v[i]) ||
+		if (i >= 3 || !pickle_known_int(n->u.call.args->u.seq.items[i], &v[i]) ||
 		    v[i] > (int64_t)1 << 50 || v[i] < -((int64_t)1 << 50))
 			return false;
 	floor_divmod(&carry, &t->us, v[2], US_PER_S);
@@ -183,11 +183,11 @@ bool pickle_known_timedelta(struct render *r, struct node *n, int depth,
 		repr_delta(r, &t);
 		return true;
 	}
-	known_tag_open(r->o, "timedelta");
+	pickle_known_tag_open(r->o, "timedelta");
 	pickle_out_fmt(r->o, "{\"days\": %lld, \"seconds\": %lld, "
 		       "\"microseconds\": %lld}", (long long)t.days,
 		       (long long)t.seconds, (long long)t.us);
-	known_tag_close(r->o);
+	pickle_known_tag_close(r->o);
 	return true;
 }
 
@@ -203,13 +203,13 @@ static bool parse_zone(struct zone *z, const struct node *n)
 	const struct delta *t = &z->offset;
 	size_t count;
 
-	if (!known_call_is(n, "datetime", "timezone") || !known_untouched(n))
+	if (!pickle_known_call_is(n, "datetime", "timezone") || !pickle_known_untouched(n))
 		return false;
 	count = n->u.call.args->u.seq.n;
-	if ((count != 1 && count != 2) || known_arg(n, count, 0) == NULL)
+	if ((count != 1 && count != 2) || pickle_known_arg(n, count, 0) == NULL)
 		return false;
-	z->offset_node = known_arg(n, count, 0);
-	z->name = count == 2 ? known_arg(n, 2, 1) : NULL;
+	z->offset_node = pickle_known_arg(n, count, 0);
+	z->name = count == 2 ? pickle_known_arg(n, 2, 1) : NULL;
 	if (!parse_delta(&z->offset, z->offset_node) ||
 	    (z->name != NULL && z->name->kind != K_STR))
 		return false;
@@ -246,7 +246,7 @@ bool pickle_known_timezone(struct render *r, struct node *n, int depth,
 	utc = z.name == NULL && !z.offset.days && !z.offset.seconds &&
 	      !z.offset.us;
 	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "timezone");
+		pickle_known_tag_open(r->o, "timezone");
 		pickle_out_str(r->o, "{\"offset\": \"");
 		iso_offset(r->o, &z.offset);
 		pickle_out_str(r->o, "\", \"name\": ");
@@ -255,7 +255,7 @@ bool pickle_known_timezone(struct render *r, struct node *n, int depth,
 		else
 			pickle_out_str(r->o, "null");
 		pickle_out_char(r->o, '}');
-		known_tag_close(r->o);
+		pickle_known_tag_close(r->o);
 	} else if (utc) {
 		pickle_out_str(r->o, "datetime.timezone.utc");
 	} else {
@@ -317,7 +317,7 @@ static bool json_stamp(struct out *o, const struct stamp *t, bool date)
 
 	if (t->tz != NULL && !parse_zone(&z, t->tz))
 		return false;
-	known_tag_open(o, date ? "datetime" : "time");
+	pickle_known_tag_open(o, date ? "datetime" : "time");
 	pickle_out_char(o, '"');
 	if (date) {
 		iso_date(o, t);
@@ -327,7 +327,7 @@ static bool json_stamp(struct out *o, const struct stamp *t, bool date)
 	if (t->tz != NULL)
 		iso_offset(o, &z.offset);
 	pickle_out_char(o, '"');
-	known_tag_close(o);
+	pickle_known_tag_close(o);
 	return true;
 }
 
@@ -340,11 +340,11 @@ bool pickle_known_date(struct render *r, struct node *n, int depth,
 	if (!parse_date(&t, n))
 		return false;
 	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "date");
+		pickle_known_tag_open(r->o, "date");
 		pickle_out_char(r->o, '"');
 		iso_date(r->o, &t);
 		pickle_out_char(r->o, '"');
-		known_tag_close(r->o);
+		pickle_known_tag_close(r->o);
 	} else {
 		pickle_out_fmt(r->o, "datetime.date(%d, %d, %d)", t.year,
 			       t.month, t.day);
@@ -389,16 +389,16 @@ bool pickle_known_datetime(struct render *r, struct node *n, int depth,
 bool pickle_known_zoneinfo(struct render *r, struct node *n, int depth,
 			   enum known_style style)
 {
-	struct node *key = known_arg(n, 2, 0), *cache = known_arg(n, 2, 1);
+	struct node *key = pickle_known_arg(n, 2, 0), *cache = pickle_known_arg(n, 2, 1);
 	int64_t v;
 
-	if (key == NULL || key->kind != K_STR || !known_int(cache, &v) ||
-	    !known_untouched(n))
+	if (key == NULL || key->kind != K_STR || !pickle_known_int(cache, &v) ||
+	    !pickle_known_untouched(n))
 		return false;
 	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "zoneinfo");
+		pickle_known_tag_open(r->o, "zoneinfo");
 		pickle_json_string(r->o, key->u.s.p, key->u.s.n);
-		known_tag_close(r->o);
+		pickle_known_tag_close(r->o);
 	} else {
 		pickle_out_str(r->o, "zoneinfo.ZoneInfo(key=");
 		pickle_repr_node(r, key, depth);

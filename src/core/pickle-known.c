@@ -66,7 +66,7 @@ static bool callable_is(const struct node *f, const char *module,
 	       memcmp(name + n + 1, attr->u.s.p, attr->u.s.n) == 0;
 }
 
-bool known_call_is(const struct node *n, const char *module,
+bool pickle_known_call_is(const struct node *n, const char *module,
 		   const char *name)
 {
 	return n->kind == K_CALL && callable_is(n->u.call.func, module, name);
@@ -91,7 +91,7 @@ bool pickle_known_render(struct render *r, struct node *n, int depth,
 	return false;
 }
 
-struct node *known_arg(const struct node *n, size_t count, size_t i)
+struct node *pickle_known_arg(const struct node *n, size_t count, size_t i)
 {
 	const struct node *args = n->u.call.args;
 
@@ -101,12 +101,12 @@ struct node *known_arg(const struct node *n, size_t count, size_t i)
 	return args->u.seq.items[i];
 }
 
-bool known_untouched(const struct node *n)
+bool pickle_known_untouched(const struct node *n)
 {
 	return n->effects == NULL || n->effects->n == 0;
 }
 
-struct node *known_state(const struct node *n)
+struct node *pickle_known_state(const struct node *n)
 {
 	if (n->effects == NULL || n->effects->n != 1 ||
 	    n->effects->v[0].kind != EFFECT_STATE)
@@ -114,7 +114,7 @@ struct node *known_state(const struct node *n)
 	return n->effects->v[0].a;
 }
 
-bool known_int(const struct node *n, int64_t *v)
+bool pickle_known_int(const struct node *n, int64_t *v)
 {
 	if (n->kind == K_BOOL)
 		*v = n->u.b;
@@ -125,12 +125,12 @@ bool known_int(const struct node *n, int64_t *v)
 	return true;
 }
 
-void known_tag_open(struct out *o, const char *tag)
+void pickle_known_tag_open(struct out *o, const char *tag)
 {
 	pickle_out_fmt(o, "{\"__%s__\": ", tag);
 }
 
-void known_tag_close(struct out *o)
+void pickle_known_tag_close(struct out *o)
 {
 	pickle_out_char(o, '}');
 }

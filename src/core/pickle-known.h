@@ -37,19 +37,19 @@ struct known {
 /* pickle-known.c: helpers of the rows. */
 /* The i-th argument of call n if it has exactly count of them and no
  * keyword arguments, else NULL. */
-struct node *known_arg(const struct node *n, size_t count, size_t i);
+struct node *pickle_known_arg(const struct node *n, size_t count, size_t i);
 /* Whether nothing was done to n after the call (no BUILD, no items). */
-bool known_untouched(const struct node *n);
+bool pickle_known_untouched(const struct node *n);
 /* The state BUILD gave n, if that is all that was done to it, or NULL. */
-struct node *known_state(const struct node *n);
+struct node *pickle_known_state(const struct node *n);
 /* The value of an int (or bool) node that fits 64 bits. */
-bool known_int(const struct node *n, int64_t *v);
+bool pickle_known_int(const struct node *n, int64_t *v);
 /* Whether n is a call of module.name that a row renders. */
-bool known_call_is(const struct node *n, const char *module,
+bool pickle_known_call_is(const struct node *n, const char *module,
 		   const char *name);
 /* The JSON rendering's {"__tag__": and } around a value. */
-void known_tag_open(struct out *o, const char *tag);
-void known_tag_close(struct out *o);
+void pickle_known_tag_open(struct out *o, const char *tag);
+void pickle_known_tag_close(struct out *o);
 
 /* pickle-datetime.c */
 known_render pickle_known_date, pickle_known_time, pickle_known_datetime,

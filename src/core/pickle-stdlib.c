@@ -25,7 +25,7 @@ static void json_class_text(struct out *o, struct text name, const char *p,
 		pickle_out_char(o, (char)tolower((unsigned char)name.p[i]));
 	pickle_out_str(o, "__\": ");
 	pickle_json_string(o, p, len);
-	known_tag_close(o);
+	pickle_known_tag_close(o);
 }
 
 /* Class('text') or its JSON tag: how most of these print. */
@@ -45,9 +45,9 @@ static void put_class_text(struct render *r, enum known_style style,
 /* The one str argument of a plain call, or NULL. */
 static struct node *str_arg(const struct node *n)
 {
-	struct node *a = known_arg(n, 1, 0);
+	struct node *a = pickle_known_arg(n, 1, 0);
 
-	return a != NULL && a->kind == K_STR && known_untouched(n) ? a : NULL;
+	return a != NULL && a->kind == K_STR && pickle_known_untouched(n) ? a : NULL;
 }
 
 /* ------------------------------------------------------------- Decimal */
@@ -238,7 +238,7 @@ static bool reduce_fraction(const struct node *num, const struct node *den,
 	int64_t g;
 
 	if (num->kind != K_INT || den->kind != K_INT ||
-	    !known_int(num, n) || !known_int(den, d) || *d == 0 ||
+	    !pickle_known_int(num, n) || !pickle_known_int(den, d) || *d == 0 ||
 	    *n == INT64_MIN || *d == INT64_MIN)
 		return false;
 	g = gcd(*n, *d);
@@ -323,9 +323,9 @@ bool pickle_known_fraction(struct render *r, struct node *n, int depth,
 	(void)depth;
 	if (s != NULL)
 		return fraction_text(r, s, style);
-	if (known_arg(n, 2, 0) == NULL || !known_untouched(n))
+	if (pickle_known_arg(n, 2, 0) == NULL || !pickle_known_untouched(n))
 		return false;
-	return fraction_ints(r, known_arg(n, 2, 0), known_arg(n, 2, 1), style);
+	return fraction_ints(r, pickle_known_arg(n, 2, 0), pickle_known_arg(n, 2, 1), style);
 }
 
 /* ---------------------------------------------------------------- UUID */
@@ -358,11 +358,11 @@ static bool is_safe_value(const struct node *v)
 	const struct node *a;
 	int64_t i;
 
-	if (v == &pickle_node_none || known_int(v, &i))
+	if (v == &pickle_node_none || pickle_known_int(v, &i))
 		return true;
-	a = known_call_is(v, "uuid", "SafeUUID") && known_untouched(v)
-	    ? known_arg(v, 1, 0) : NULL;
-	return a != NULL && (a == &pickle_node_none || known_int(a, &i));
+	a = pickle_known_call_is(v, "uuid", "SafeUUID") && pickle_known_untouched(v)
+	    ? pickle_known_arg(v, 1, 0) : NULL;
+	return a != NULL && (a == &pickle_node_none || pickle_known_int(a, &i));
 }
 
 /* UUID.__setstate__'s dict: 'int' and maybe 'is_safe'. */
@@ -395,7 +395,7 @@ bool pickle_known_uuid(struct render *r, struct node *n, int depth,
 
 	(void)depth;
 	if (n->u.call.form != CALL_NEWOBJ || n->u.call.args->u.seq.n ||
-	    n->u.call.kwargs != NULL || !uuid_int(known_state(n), &v))
+	    n->u.call.kwargs != NULL || !uuid_int(pickle_known_state(n), &v))
 		return false;
 	hi = (uint64_t)(v >> 64);
 	lo = (uint64_t)v;
@@ -551,7 +551,7 @@ bool pickle_known_path(struct render *r, struct node *n, int depth,
 	struct text name = class_name(n);
 	struct path t = { .windows = is_windows(name) };
 	size_t i, size = 4;
-	bool ok = known_untouched(n) && n->u.call.kwargs == NULL;
+	bool ok = pickle_known_untouched(n) && n->u.call.kwargs == NULL;
 
 	(void)depth;
 	for (i = 0; ok && i < args->u.seq.n; i++) {
@@ -645,11 +645,11 @@ static bool ip_from_int(const struct node *a, struct text name, char *text)
 bool pickle_known_ip(struct render *r, struct node *n, int depth,
 		     enum known_style style)
 {
-	struct node *a = known_arg(n, 1, 0);
+	struct node *a = pickle_known_arg(n, 1, 0);
 	char text[48];
 
 	(void)depth;
-	if (a == NULL || !known_untouched(n))
+	if (a == NULL || !pickle_known_untouched(n))
 		return false;
 	if (a->kind == K_STR) {
 		if (!is_address_text(a))
@@ -721,20 +721,20 @@ static void repr_pattern(struct render *r, struct node *pattern, int depth)
 bool pickle_known_pattern(struct render *r, struct node *n, int depth,
 			  enum known_style style)
 {
-	struct node *pattern = known_arg(n, 2, 0);
+	struct node *pattern = pickle_known_arg(n, 2, 0);
 	int64_t flags;
 
-	if (pattern == NULL || !known_untouched(n) ||
+	if (pattern == NULL || !pickle_known_untouched(n) ||
 	    (pattern->kind != K_STR && pattern->kind != K_BYTES) ||
-	    !known_int(known_arg(n, 2, 1), &flags) || flags < 0 ||
+	    !pickle_known_int(pickle_known_arg(n, 2, 1), &flags) || flags < 0 ||
 	    flags > INT32_MAX)
 		return false;
 	if (style == KNOWN_JSON) {
-		known_tag_open(r->o, "pattern");
+		pickle_known_tag_open(r->o, "pattern");
 		pickle_out_str(r->o, "{\"pattern\": ");
 		pickle_json_node(r, pattern, depth);
 		pickle_out_fmt(r->o, ", \"flags\": %lld}", (long long)flags);
-		known_tag_close(r->o);
+		pickle_known_tag_close(r->o);
 		return true;
 	}
 	pickle_out_str(r->o, "re.compile(");
@@ -813,14 +813,14 @@ static void put_str(struct render *r, enum known_style style,
 bool pickle_known_array(struct render *r, struct node *n, int depth,
 			enum known_style style)
 {
-	struct node *list = known_arg(n, 2, 1);
+	struct node *list = pickle_known_arg(n, 2, 1);
 	struct out text = { .limit = r->o->limit - r->o->n,
 			     .budget = r->o->budget };
 	char code, kind;
 	int size;
 	size_t i;
-	bool ok = list != NULL && list->kind == K_LIST && known_untouched(n) &&
-		  typecode_of(known_arg(n, 2, 0), &code, &kind, &size);
+	bool ok = list != NULL && list->kind == K_LIST && pickle_known_untouched(n) &&
+		  typecode_of(pickle_known_arg(n, 2, 0), &code, &kind, &size);
 
 	for (i = 0; ok && kind != 'u' && i < list->u.seq.n; i++)
 		ok = list->u.seq.items[i]->kind ==
@@ -940,7 +940,7 @@ static bool decode_chars(struct out *o, int f, const uint8_t *p, size_t len)
 bool pickle_known_array_reconstructor(struct render *r, struct node *n,
 				      int depth, enum known_style style)
 {
-	struct node *items = known_arg(n, 4, 3);
+	struct node *items = pickle_known_arg(n, 4, 3);
 	struct out text = { .limit = r->o->limit - r->o->n,
 			     .budget = r->o->budget };
 	const uint8_t *p;
@@ -950,10 +950,10 @@ bool pickle_known_array_reconstructor(struct render *r, struct node *n,
 	size_t i, len;
 
 	(void)depth;
-	if (items == NULL || items->kind != K_BYTES || !known_untouched(n) ||
-	    !pickle_global_is(known_arg(n, 4, 0), "array", "array") ||
-	    !typecode_of(known_arg(n, 4, 1), &code, &kind, &size) ||
-	    !known_int(known_arg(n, 4, 2), &f) || f < 0 ||
+	if (items == NULL || items->kind != K_BYTES || !pickle_known_untouched(n) ||
+	    !pickle_global_is(pickle_known_arg(n, 4, 0), "array", "array") ||
+	    !typecode_of(pickle_known_arg(n, 4, 1), &code, &kind, &size) ||
+	    !pickle_known_int(pickle_known_arg(n, 4, 2), &f) || f < 0 ||
 	    f >= (int64_t)COUNT(formats) || formats[f].kind != kind ||
 	    items->u.s.n % (size_t)formats[f].size)
 		return false;

@@ -794,8 +794,8 @@ except TypeError as e:
 	run_to J --in "$T/J.in" conn-client --authkey-file "$KEYFILE" \
 		--in json --out json "127.0.0.1:$PORT"
 	expect_exit J 0
-	assert_file "$T/J.out" '["#RETURN", null]
-["#ERROR", {"__exception__": {"type": "TypeError", "args": ["unsupported operand type(s) for +: '"'int' and 'str'"'"]}}]
+	assert_file "$T/J.out" '{"__tuple__": ["#RETURN", null]}
+{"__tuple__": ["#ERROR", {"__exception__": {"type": "TypeError", "args": ["unsupported operand type(s) for +: '"'int' and 'str'"'"]}}]}
 '
 }
 

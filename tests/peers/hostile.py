@@ -119,12 +119,15 @@ HOSTILE = [
      P4 + s('builtins') + s('getattr') + STACK_GLOBAL + s('builtins') +
      s('dict') + STACK_GLOBAL + s('__class__') + b'\x86' + REDUCE + STOP),
     # The result of a call called: the callable is computed.
-    ('call-of-call', UNSAFE,
+    # (builtins.str() is folded to the value it makes, '': calling that
+    # raises in CPython, and nothing else is called)
+    ('call-of-call', SUSPICIOUS,
      P4 + s('builtins') + s('str') + STACK_GLOBAL + EMPTY_TUPLE + REDUCE +
      EMPTY_TUPLE + REDUCE + STOP),
     # A STACK_GLOBAL whose name is a call's result: CPython would import
     # whatever str() made.
-    ('computed-name-from-call', UNSAFE,
+    # (the name, str('system') folded, is known: posix.system itself)
+    ('computed-name-from-call', MALICIOUS,
      P4 + s('posix') + s('builtins') + s('str') + STACK_GLOBAL +
      s('system') + TUPLE1 + REDUCE + STACK_GLOBAL + STOP),
     ('persistent-id-text', UNSAFE, b'Pfoo\n.'),

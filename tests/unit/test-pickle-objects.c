@@ -66,7 +66,7 @@ static const struct known_case cases[] = {
 	  "80035806000000234552524f527100636275696c74696e730a56616c"
 	  "75654572726f720a710158010000007871028571035271048671052e",
 	  "('#ERROR', ValueError('x'))",
-	  "[\"#ERROR\", {\"__exception__\": {\"type\": \"ValueError\", \"args\": [\"x\"]}}]" },
+	  "{\"__tuple__\": [\"#ERROR\", {\"__exception__\": {\"type\": \"ValueError\", \"args\": [\"x\"]}}]}" },
 	{ "_queue.Empty",
 	  "80049517000000000000008c065f7175657565948c05456d70747994"
 	  "93942952942e",
@@ -78,7 +78,7 @@ static const struct known_case cases[] = {
 	  "3132372e302e302e3171034b05867104580200000037667105877106"
 	  "622e",
 	  "Token(typeid='dict', address=('127.0.0.1', 5), id='7f')",
-	  "{\"__object__\": {\"class\": \"multiprocessing.managers.Token\", \"args\": [], \"fields\": {\"typeid\": \"dict\", \"address\": [\"127.0.0.1\", 5], \"id\": \"7f\"}}}" },
+	  "{\"__object__\": {\"class\": \"multiprocessing.managers.Token\", \"args\": [], \"fields\": {\"typeid\": \"dict\", \"address\": {\"__tuple__\": [\"127.0.0.1\", 5]}, \"id\": \"7f\"}}}" },
 	{ "Token at protocol 0",
 	  "63636f70795f7265670a5f7265636f6e7374727563746f720a70300a"
 	  "28636d756c746970726f63657373696e672e6d616e61676572730a54"

@@ -82,10 +82,13 @@ void poll_client_fail(struct server *s, struct client *cl, int rc,
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
 	conn_channel_discard_input(cl->c);
-	/* Nothing of a big message is on stdout before it is whole: a cut
-	 * one is lost with the client, said in the warning above. */
-	poll_spill_discard(cl);
-	poll_release_stdout(s, cl);
+	/* A message it sent whole still goes out (see poll_client_owes());
+	 * nothing of a big one is on stdout before it is whole: a cut one is
+	 * lost with the client, said in the warning above. */
+	if (!poll_client_owes(cl)) {
+		poll_spill_discard(cl);
+		poll_release_stdout(s, cl);
+	}
 }
 
 /* A message of the client's that cannot be held, rendered or queued
@@ -302,8 +305,8 @@ void poll_flush_clients(struct server *s)
 		rc = cl->abandoned ? 0 : client_flush(cl);
 		if (rc && !cl->closing)
 			poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
-		if (cl->closing && (rc || cl->abandoned ||
-				    conn_channel_queued(cl->c) == 0)) {
+		if (cl->closing && !poll_client_owes(cl) &&
+		    (rc || cl->abandoned || conn_channel_queued(cl->c) == 0)) {
 			client_drop(s, i);
 			continue;
 		}
@@ -520,7 +523,7 @@ static void server_free(struct server *s)
 {
 	size_t i;
 
-	poll_render_close(s);
+	CONN_IGNORE(poll_render_close(s, false)); /* (none left by now) */
 	poll_spill_close(s);
 	conn_buffer_free(&s->stage);
 	for (i = 0; i < s->n; i++)
@@ -579,7 +582,22 @@ int server_poll_run(struct server *s)
 	if (rc == 0)
 		rc = serve_loop(s);
 	if (rc != CONN_EPIPE) {
-		int out_rc = drain_stdout(s, rc && rc != CONN_EINTR);
+		unsigned lost;
+		int out_rc;
+
+		/* Renderings done by now go out with the rest; those still
+		 * running are lost, and said to be (past --count, they were
+		 * not asked for). */
+		poll_render_collect(s);
+		lost = poll_render_close(s, !s->count_reached);
+		out_rc = drain_stdout(s, rc && rc != CONN_EINTR);
+		if ((rc == 0 || rc == CONN_EINTR) && out_rc == 0 && lost &&
+		    !s->count_reached) {
+			snprintf(s->detail, s->capacity, "%u message%s not "
+				 "shown: stopped while being rendered", lost,
+				 lost == 1 ? " is" : "s are");
+			out_rc = CONN_EIO;
+		}
 
 		/* A stop signal is a quiet end, unless messages are lost. */
 		if ((rc == 0 || rc == CONN_EINTR) && out_rc)

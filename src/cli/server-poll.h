@@ -83,6 +83,11 @@ void poll_flush_clients(struct server *s);
  * big message waits for its turn). */
 bool poll_client_may_read(const struct server *s, const struct client *cl);
 
+/* Whether a message the client sent whole is still to go to stdout (a
+ * job renders it, or it waits in its file): the client stays until it
+ * has, even once it is gone or dropped. */
+bool poll_client_owes(const struct client *cl);
+
 /* Whether the client's big message waits for a turn that has come. */
 bool poll_client_waits(const struct server *s, const struct client *cl);
 
@@ -188,7 +193,8 @@ void poll_render_collect(struct server *s);
  * the next look, or -1. */
 int poll_render_expire(struct server *s);
 
-/* Cancels every job and waits for their threads (at the end). */
-void poll_render_close(struct server *s);
+/* Cancels every job and waits for their threads (at the end); returns
+ * how many messages are not shown so, each named in a warning if say. */
+unsigned poll_render_close(struct server *s, bool say);
 
 #endif

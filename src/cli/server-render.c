@@ -254,17 +254,27 @@ int poll_render_fd(const struct server *s)
 	return s->render && s->render->jobs ? s->render->wake[0] : -1;
 }
 
-void poll_render_close(struct server *s)
+unsigned poll_render_close(struct server *s, bool say)
 {
 	struct render_pool *p = s->render;
 	struct render_job *j;
+	unsigned lost = 0;
 
 	if (p == NULL)
-		return;
+		return 0;
 	for (j = p->jobs; j; j = j->next)
 		j->cancel = 1;
 	while ((j = p->jobs) != NULL) {
 		p->jobs = j->next;
+		/* Stopped with a message being rendered: said, not lost
+		 * unseen. */
+		if (j->cl && say)
+			server_say(s, CONN_LOG_WARNING, "%s: message %llu "
+				   "(%zu bytes) is not shown: stopped while it "
+				   "was being rendered", j->cl->name,
+				   (unsigned long long)j->cl->received + 1,
+				   conn_buffer_len(&j->msg));
+		lost += j->cl != NULL;
 		if (j->cl)
 			j->cl->job = NULL;
 		job_free(p, j);
@@ -273,4 +283,5 @@ void poll_render_close(struct server *s)
 	close(p->wake[1]);
 	free(p);
 	s->render = NULL;
+	return lost;
 }

@@ -472,6 +472,11 @@ static int client_piece(struct server *s, struct client *cl,
 	return rc;
 }
 
+bool poll_client_owes(const struct client *cl)
+{
+	return cl->job != NULL || cl->spill_whole;
+}
+
 /* Whether the client waits for a turn: its whole big message for stdout
  * (spilled) or for the budget's other half (to render). */
 bool poll_client_waits(const struct server *s, const struct client *cl)

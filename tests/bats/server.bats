@@ -527,6 +527,51 @@ PY
 	done
 }
 
+@test "-k: a client that resets after sending a message whole (spilled to its file, or being rendered) does not lose it" {
+	skip_under_valgrind "a costly rendering"
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp listen L --idle -k --out frames 127.0.0.1:0
+	# 1 MiB, over a client's share: it waits in a file until whole
+	run_to A "$PYTHON" -c 'import socket, struct, sys, time
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(struct.pack("!i", 1 << 20) + bytes(1 << 20))
+time.sleep(1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$ADDR"
+	expect_exit A 0
+	wait_size "$T/L.out" $(((1 << 20) + 4))
+	(($(stat -c %s "$T/L.out") == (1 << 20) + 4)) || fail "stdout: $(stat -c %s "$T/L.out") bytes"
+	[[ -z $(ls -A "$T/tmp") ]] || fail "left in TMPDIR: $(ls -A "$T/tmp")"
+	# a pickle whose repr takes seconds to make: rendered in a job
+	listen R --idle -k --out repr 127.0.0.1:0
+	run_to B "$PYTHON" -c 'import pickle, random, socket, struct, sys, time
+h, p = sys.argv[1].rsplit(":", 1)
+data = pickle.dumps([random.getrandbits(14280) | 1 << 14279 for _ in range(4000)], 4)
+s = socket.create_connection((h, int(p)))
+s.sendall(struct.pack("!i", len(data)) + data)
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$ADDR"
+	expect_exit B 0
+	wait_lines "$T/R.out" 1 60
+	[[ $(head -c 1 "$T/R.out") == '[' && $(tail -c 2 "$T/R.out" | head -c 1) == ']' ]] || fail "$(head -c 100 "$T/R.out")"
+	alive R || fail "the listener exited"
+}
+
+@test "-k: stopped (SIGTERM) while a message is being rendered: a warning names it, exit 1" {
+	skip_under_valgrind "a costly rendering"
+	listen L --idle -k --out repr 127.0.0.1:0
+	spawn S --idle "$PYTHON" "$CONN_PEERS/chaos.py" slowpickles "$ADDR" --ints 15000 --seconds 1
+	wait_err S '^slowpickles: 1 connected$' 20
+	sleep 1.5	# sent whole (25 MB), its rendering takes seconds
+	kill -TERM "$(inner_pid L)"
+	expect_exit L 1 20
+	assert_err L '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: message 1 \([0-9]+ bytes\) is not shown: stopped while it was being rendered$'
+	assert_err L '^conn-listen: 1 message is not shown: stopped while being rendered$'
+	[[ ! -s $T/L.out ]] || fail "stdout: $(head -c 100 "$T/L.out")"
+}
+
 # frames_of FILE: the payload sizes and sha256s of the frames in FILE, one
 # "SIZE SHA" a line; exit 1 at a cut frame.
 frames_of() {

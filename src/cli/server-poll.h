@@ -102,6 +102,13 @@ void poll_client_messages(struct server *s, struct client *cl);
  * (stdout behind, or its message rendering in a job, is no stall of its).  Returns the ms until its deadline, or -1. */
 int poll_expire_holder(struct server *s);
 
+/* One more message of the client's is out (or dropped, or discarded with
+ * --send-only). */
+void poll_count_message(struct server *s, struct client *cl, uint64_t size);
+
+/* The warning for a message --pickle-policy does not let through. */
+void poll_say_dropped(struct server *s, struct client *cl, const char *why);
+
 /* A rendering to stdout for the client's message of size bytes (it frees
  * r->text), counted; what goes wrong drops the client, with a warning. */
 void poll_show_rendering(struct server *s, struct client *cl,
@@ -173,11 +180,12 @@ void poll_spill_close(struct server *s);
 void poll_render_options(const struct server *s,
 			 struct conn_render_options *opt, bool in_place);
 
-/* A job renders the client's message, taken from msg (left empty); the
- * client is not read until it is done.  CONN_ENOMEM. */
+/* A job renders the client's message, taken from msg (left empty), and
+ * first judges it by --pickle-policy unless judged; the client is not
+ * read until it is done.  CONN_ENOMEM. */
 CONN_NODISCARD
 int poll_render_start(struct server *s, struct client *cl,
-		      struct conn_buffer *msg);
+		      struct conn_buffer *msg, bool judged);
 
 /* The client goes: its job, if any, is canceled and its result dropped. */
 void poll_render_orphan(struct client *cl);

@@ -37,6 +37,8 @@ struct render_job {
 	struct conn_buffer msg;	/* the message: the job's own */
 	enum conn_format format;
 	bool keep_going;
+	const struct conn_pickle_policy *policy; /* NULL: judged already */
+	bool denied;		/* by the policy: result.why says why */
 	volatile int cancel;
 	struct conn_render_options opt;
 	pthread_t thread;
@@ -93,7 +95,16 @@ static void *job_run(void *arg)
 	ssize_t n;
 
 	j->opt.cancel = &j->cancel;
-	r->rc = conn_format_render_or_hex_with(
+	if (j->policy) {
+		bool allowed = false;
+
+		r->rc = conn_pickle_policy_check_with(
+			j->policy, &allowed, r->why, sizeof(r->why), &j->opt,
+			j->msg.data + j->msg.start, conn_buffer_len(&j->msg));
+		j->denied = r->rc == 0 && !allowed;
+	}
+	if (j->policy == NULL || (r->rc == 0 && !j->denied))
+		r->rc = conn_format_render_or_hex_with(
 		&r->text, &r->len, &r->hex, r->why, sizeof(r->why), j->format,
 		&j->opt, j->msg.data + j->msg.start, conn_buffer_len(&j->msg),
 		j->keep_going);
@@ -128,7 +139,7 @@ static void start_waiting(struct server *s)
 }
 
 int poll_render_start(struct server *s, struct client *cl,
-		      struct conn_buffer *msg)
+		      struct conn_buffer *msg, bool judged)
 {
 	struct render_job *j, **end;
 	int rc = pool_open(s);
@@ -143,6 +154,7 @@ int poll_render_start(struct server *s, struct client *cl,
 	*msg = (struct conn_buffer){ 0 };
 	j->format = s->o->out_format;
 	j->keep_going = s->o->keep_going;
+	j->policy = judged ? NULL : s->o->policy;
 	poll_render_options(s, &j->opt, false);
 	atomic_init(&j->done, false);
 	for (end = &s->render->jobs; *end; end = &(*end)->next)
@@ -194,7 +206,13 @@ static void finish(struct server *s, struct render_job *j)
 		poll_client_fail(s, cl, CONN_ETIMEDOUT, why);
 		return;
 	}
-	poll_show_rendering(s, cl, &j->result, conn_buffer_len(&j->msg));
+	if (j->denied) {
+		poll_say_dropped(s, cl, j->result.why);
+		poll_count_message(s, cl, conn_buffer_len(&j->msg));
+	} else {
+		poll_show_rendering(s, cl, &j->result,
+				    conn_buffer_len(&j->msg));
+	}
 	/* The client's next messages, or its end, were waiting. */
 	poll_client_messages(s, cl);
 }

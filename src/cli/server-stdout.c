@@ -240,7 +240,7 @@ static int render_message(struct server *s, struct client *cl,
 }
 
 /* One more message of the client's is out (or discarded, --send-only). */
-static void count_message(struct server *s, struct client *cl, uint64_t size)
+void poll_count_message(struct server *s, struct client *cl, uint64_t size)
 {
 	conn_buffer_commit(&s->out);
 	poll_release_stdout(s, cl);
@@ -262,25 +262,34 @@ void poll_show_rendering(struct server *s, struct client *cl,
 		poll_client_lost(s, cl, rc, size);
 		return;
 	}
-	count_message(s, cl, size);
+	poll_count_message(s, cl, size);
+}
+
+void poll_say_dropped(struct server *s, struct client *cl, const char *why)
+{
+	server_say(s, CONN_LOG_WARNING, "%s: message %llu dropped: %s",
+		   cl->name, (unsigned long long)cl->received + 1, why);
 }
 
 /* --pickle-policy: whether the message goes on; one that does not is
- * dropped with a warning naming its client and the global. */
+ * dropped with a warning naming its client and the global.  Judged here
+ * within a small budget of work: past it, *rc is CONN_EAGAIN and a job
+ * judges it (see server-render.c). */
 static bool passes_policy(struct server *s, struct client *cl,
 			  const struct conn_piece *p, int *rc)
 {
+	struct conn_render_options opt;
 	char why[300];
 	bool allowed = true;
 
 	if (s->o->policy == NULL)
 		return true;
-	*rc = conn_pickle_policy_check(s->o->policy, &allowed, why,
-				       sizeof(why), p->data, p->size);
+	poll_render_options(s, &opt, true);
+	*rc = conn_pickle_policy_check_with(s->o->policy, &allowed, why,
+					    sizeof(why), &opt, p->data,
+					    p->size);
 	if (*rc == 0 && !allowed)
-		server_say(s, CONN_LOG_WARNING, "%s: message %llu dropped: %s",
-			   cl->name, (unsigned long long)cl->received + 1,
-			   why);
+		poll_say_dropped(s, cl, why);
 	return *rc == 0 && allowed;
 }
 
@@ -292,14 +301,18 @@ static int deliver(struct server *s, struct client *cl)
 				conn_buffer_len(w) };
 	int rc = 0;
 
+	bool judged = false;
+
 	conn_channel_trace_frame(cl->c, '<', &p);
 	if (s->o->echo)
 		rc = poll_client_queue(cl, p.data, p.size);
-	else if (!s->o->send_only && passes_policy(s, cl, &p, &rc))
+	else if (!s->o->send_only &&
+		 (judged = passes_policy(s, cl, &p, &rc)))
 		rc = render_message(s, cl, p.data, p.size);
-	/* Too costly to render here: a job takes the message, its memory
-	 * with it, and counts it when done. */
-	if (rc == CONN_EAGAIN && (rc = poll_render_start(s, cl, w)) == 0)
+	/* Too costly to judge or render here: a job takes the message, its
+	 * memory with it, and counts it when done. */
+	if (rc == CONN_EAGAIN &&
+	    (rc = poll_render_start(s, cl, w, judged)) == 0)
 		return 0;
 	/* A big message's memory goes back now, not when its client goes. */
 	if (w->cap > PIECE_MAX)
@@ -310,7 +323,7 @@ static int deliver(struct server *s, struct client *cl)
 		conn_buffer_drop_partial(&s->out); /* no half a rendering */
 		return rc;
 	}
-	count_message(s, cl, p.size);
+	poll_count_message(s, cl, p.size);
 	return 0;
 }
 
@@ -386,7 +399,7 @@ static bool hand_over_spill(struct server *s, struct client *cl)
 	if (!poll_spill_hand_over(s, cl))
 		return false;
 	cl->spill_whole = false;
-	count_message(s, cl, cl->big_total);
+	poll_count_message(s, cl, cl->big_total);
 	return true;
 }
 
@@ -463,7 +476,7 @@ static int client_piece(struct server *s, struct client *cl,
 		if (conn_piece_is_first(p))
 			conn_channel_trace_frame(cl->c, '<', p);
 		if (conn_piece_is_last(p))
-			count_message(s, cl, p->total);
+			poll_count_message(s, cl, p->total);
 		return 0;
 	}
 	rc = conn_buffer_append(&cl->whole, p->data, p->size);

@@ -668,6 +668,14 @@ int conn_pickle_audit(char **out, size_t *out_len,
 		      struct conn_pickle_report *report, const uint8_t *bytes,
 		      size_t len);
 
+/* conn_pickle_audit() within o's max_work and cancel (NULL: none):
+ * CONN_EAGAIN or CONN_ECANCELED past them, with nothing made. */
+CONN_NODISCARD
+int conn_pickle_audit_with(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len);
+
 /* A --pickle-policy: which globals a pickle may import (pickle-policy.c). */
 struct conn_pickle_policy;
 
@@ -697,6 +705,15 @@ CONN_NODISCARD
 int conn_pickle_policy_check(const struct conn_pickle_policy *p,
 			     bool *allowed, char *detail, size_t capacity,
 			     const uint8_t *bytes, size_t len);
+
+/* conn_pickle_policy_check() within o's max_work and cancel (NULL:
+ * none): CONN_EAGAIN or CONN_ECANCELED past them, *allowed false. */
+CONN_NODISCARD
+int conn_pickle_policy_check_with(const struct conn_pickle_policy *p,
+				  bool *allowed, char *detail,
+				  size_t capacity,
+				  const struct conn_render_options *o,
+				  const uint8_t *bytes, size_t len);
 
 /*
  * Writes repr(v) as CPython prints a float: the shortest digits that read

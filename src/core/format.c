@@ -568,7 +568,8 @@ int conn_format_render_with(char **out, size_t *out_len, char *detail,
 		n = bytes_repr(text, message, len);
 	} else {
 		rc = f == CONN_FORMAT_AUDIT
-		     ? conn_pickle_audit(&text, &n, &report, message, len)
+		     ? conn_pickle_audit_with(&text, &n, &report, o, message,
+					      len)
 		     : conn_pickle_render_with(&text, &n, detail, capacity,
 					       styles[f], o, message, len);
 		if (rc)

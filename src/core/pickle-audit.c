@@ -806,11 +806,36 @@ static void audit_free(struct audit *a)
 	free(a->globals);
 }
 
+/* The work and cancel of o (NULL: none) for a decoder that audits. */
+static void budget_from(struct budget *b, struct decoder *d,
+			const struct conn_render_options *o)
+{
+	*b = (struct budget){ o && o->max_work ? o->max_work : UINT64_MAX,
+			      o ? o->cancel : NULL };
+	d->budget = b;
+}
+
+/* Out of budget (CONN_EAGAIN) or canceled: no verdict, the caller goes on
+ * elsewhere. */
+static bool stopped_short(int rc)
+{
+	return rc == CONN_EAGAIN || rc == CONN_ECANCELED;
+}
+
 int conn_pickle_audit(char **out, size_t *out_len,
 		      struct conn_pickle_report *report, const uint8_t *bytes,
 		      size_t len)
 {
+	return conn_pickle_audit_with(out, out_len, report, NULL, bytes, len);
+}
+
+int conn_pickle_audit_with(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len)
+{
 	char why[200] = "";
+	struct budget budget;
 	struct decoder d;
 	struct audit a;
 	int rc;
@@ -818,8 +843,14 @@ int conn_pickle_audit(char **out, size_t *out_len,
 	*out = NULL;
 	*out_len = 0;
 	pickle_decoder_init(&d, bytes, len, why, sizeof(why));
+	budget_from(&budget, &d, o);
 	audit_init(&a, &d, len);
 	rc = pickle_decode(&d);
+	if (stopped_short(rc)) {
+		audit_free(&a);
+		pickle_decoder_free(&d);
+		return rc;
+	}
 	if (rc && rc != CONN_ENOMEM)
 		on_stop(&a, rc, why);
 	if (rc != CONN_ENOMEM) {
@@ -837,22 +868,34 @@ int conn_pickle_policy_check(const struct conn_pickle_policy *p,
 			     bool *allowed, char *detail, size_t capacity,
 			     const uint8_t *bytes, size_t len)
 {
+	return conn_pickle_policy_check_with(p, allowed, detail, capacity,
+					     NULL, bytes, len);
+}
+
+int conn_pickle_policy_check_with(const struct conn_pickle_policy *p,
+				  bool *allowed, char *detail,
+				  size_t capacity,
+				  const struct conn_render_options *o,
+				  const uint8_t *bytes, size_t len)
+{
 	char why[200] = "";
+	struct budget budget;
 	struct decoder d;
 	struct audit a;
 	int rc;
 
 	pickle_decoder_init(&d, bytes, len, why, sizeof(why));
+	budget_from(&budget, &d, o);
 	audit_init(&a, &d, len);
 	a.policy = p;
 	a.why = detail;
 	a.why_capacity = capacity;
 	rc = pickle_decode(&d);
 	*allowed = rc == 0;
-	if (rc && !a.denied && rc != CONN_ENOMEM)
+	if (rc && !a.denied && rc != CONN_ENOMEM && !stopped_short(rc))
 		detail_set(detail, capacity, "not a pickle the policy can "
 			   "vouch for: %s", why);
 	audit_free(&a);
 	pickle_decoder_free(&d);
-	return rc == CONN_ENOMEM ? rc : 0;
+	return rc == CONN_ENOMEM || stopped_short(rc) ? rc : 0;
 }

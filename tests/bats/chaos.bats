@@ -202,6 +202,33 @@ p99() { sort -k2 -n "$1" | awk '{ d[NR] = $2 } END { print d[int(NR * 0.99)] + 0
 	(($(grep -c warning "$T/L.err") == 1)) || fail "$(cat "$T/L.err")"
 }
 
+@test "--pickle-policy: judging costly pickles does not hold the others up either; one that imports what the policy denies is dropped, judged in its thread" {
+	skip_under_valgrind "CPU-bound judgements"
+	local p99
+	printf 'allow builtins.*\n' >"$T/policy"
+	SPAWN_TIMEOUT=120 latency_listener --render-timeout 0 --pickle-policy "$T/policy"
+	spawn S --idle "$PYTHON" "$CHAOS" slowpickles "$ADDR" --ints 6000 --seconds 2
+	wait_err S '^slowpickles: 1 connected$' 20
+	sleep 1
+	run_to H "$PYTHON" "$CHAOS" honest "$ADDR" --messages 50 --interval 20
+	expect_exit H 0
+	wait_lines "$T/lat" 50 20
+	p99=$(p99 "$T/lat")
+	figure "honest latency p99 $p99 ms behind a policy"
+	awk -v p="$p99" 'BEGIN { exit !(p < 500) }' || fail "honest p99 $p99 ms"
+	# 6,000 big ints, then os.system: past the loop's budget, judged in a
+	# job, and dropped
+	run_to B "$PYTHON" -c 'import os, pickle, random, socket, struct, sys
+h, p = sys.argv[1].rsplit(":", 1)
+data = pickle.dumps([random.getrandbits(14280) for _ in range(6000)] + [os.system], 4)
+s = socket.create_connection((h, int(p)))
+s.sendall(struct.pack("!i", len(data)) + data)
+s.close()' "$ADDR"
+	expect_exit B 0
+	wait_err L 'warning: 127\.0\.0\.1:[0-9]+: message 1 dropped: imports posix\.system' 60
+	alive L || fail "the listener exited"
+}
+
 @test "usage: --render-timeout needs -k, not with --exec; seconds" {
 	run_to A conn-listen --render-timeout 5 :0
 	assert_usage_error A '^conn-listen: --render-timeout needs -k \(--keep-open\)$'

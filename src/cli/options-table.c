@@ -76,8 +76,9 @@ static const struct cli_option_spec shared_options[] = {
 	{ "render-timeout", 0, CLI_OPT_RENDER_TIMEOUT, required_argument,
 	  "=SEC", CLI_LISTEN, CLI_GROUP_SERVER,
 	  "-k: drop a client whose message takes more than\n"
-	  "  SEC seconds of CPU to render as repr, json or\n"
-	  "  pickle-dis (default 10; 0 = no limit)", NULL },
+	  "  SEC seconds of CPU to render (repr, json,\n"
+	  "  pickle-dis, audit) or to judge (--pickle-policy)\n"
+	  "  (default 10; 0 = no limit)", NULL },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",

@@ -230,6 +230,49 @@ static void test_check(void)
 	conn_pickle_policy_free(NULL);
 }
 
+/* The _with forms: past max_work CONN_EAGAIN, canceled CONN_ECANCELED,
+ * nothing made; with room, the same as without. */
+static void test_budget(void)
+{
+	static const char text[] = "allow builtins.*\n";
+	struct conn_render_options o = { .max_work = 5 };
+	struct conn_pickle_policy *p = NULL;
+	struct conn_pickle_report report;
+	volatile int cancel = 1;
+	bool allowed = true;
+	char why[200], *line = (char *)"x";
+	size_t len;
+	int rc;
+
+	rc = conn_pickle_audit_with(&line, &len, &report, &o,
+				    PICKLE("\x80\x04K\x01K\x02K\x03\x87."));
+	ok(rc == CONN_EAGAIN && line == NULL, "audit past max_work: "
+	   "CONN_EAGAIN, no line (%d)", rc);
+	o = (struct conn_render_options){ .cancel = &cancel };
+	rc = conn_pickle_audit_with(&line, &len, &report, &o,
+				    PICKLE("\x80\x04K\x01."));
+	ok(rc == CONN_ECANCELED && line == NULL, "audit canceled (%d)", rc);
+	o = (struct conn_render_options){ .max_work = 1000 };
+	rc = conn_pickle_audit_with(&line, &len, &report, &o,
+				    PICKLE("\x80\x04K\x01."));
+	ok(rc == 0 && report.verdict == CONN_PICKLE_LIKELY_SAFE,
+	   "audit within max_work: its verdict");
+	if (rc == 0)
+		free(line);
+	must(conn_pickle_policy_parse(&p, why, sizeof(why), text,
+				      sizeof(text) - 1));
+	o = (struct conn_render_options){ .max_work = 5 };
+	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
+		PICKLE("\x80\x04K\x01K\x02K\x03\x87."));
+	ok(rc == CONN_EAGAIN && !allowed, "policy past max_work: "
+	   "CONN_EAGAIN, not allowed (%d)", rc);
+	o = (struct conn_render_options){ .max_work = 1000 };
+	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
+					   PICKLE("\x80\x04K\x01."));
+	ok(rc == 0 && allowed, "policy within max_work: allowed");
+	conn_pickle_policy_free(p);
+}
+
 int main(void)
 {
 	test_audit();
@@ -237,5 +280,6 @@ int main(void)
 	test_parse_errors();
 	test_patterns();
 	test_check();
+	test_budget();
 	return tap_done();
 }

@@ -85,29 +85,32 @@ static int pool_open(struct server *s)
 	return 0;
 }
 
-/* The thread: renders, says so, ends. */
+/* The thread: judges (--pickle-policy) and renders, says so, ends. */
 static void *job_run(void *arg)
 {
 	struct render_job *j = arg;
 	struct poll_rendering *r = &j->result;
+	const uint8_t *data = j->msg.data + j->msg.start;
+	size_t size = conn_buffer_len(&j->msg);
 	char byte = 1;
-
 	ssize_t n;
 
 	j->opt.cancel = &j->cancel;
 	if (j->policy) {
 		bool allowed = false;
 
-		r->rc = conn_pickle_policy_check_with(
-			j->policy, &allowed, r->why, sizeof(r->why), &j->opt,
-			j->msg.data + j->msg.start, conn_buffer_len(&j->msg));
+		r->rc = conn_pickle_policy_check_with(j->policy, &allowed,
+						      r->why, sizeof(r->why),
+						      &j->opt, data, size);
 		j->denied = r->rc == 0 && !allowed;
 	}
 	if (j->policy == NULL || (r->rc == 0 && !j->denied))
-		r->rc = conn_format_render_or_hex_with(
-		&r->text, &r->len, &r->hex, r->why, sizeof(r->why), j->format,
-		&j->opt, j->msg.data + j->msg.start, conn_buffer_len(&j->msg),
-		j->keep_going);
+		r->rc = conn_format_render_or_hex_with(&r->text, &r->len,
+						       &r->hex, r->why,
+						       sizeof(r->why),
+						       j->format, &j->opt,
+						       data, size,
+						       j->keep_going);
 	atomic_store(&j->done, true);
 	/* A full pipe (EAGAIN) wakes the loop already, and the loop looks
 	 * at every job then. */
@@ -128,9 +131,15 @@ static void start_waiting(struct server *s)
 		j->wake_fd = p->wake[1];
 		if (pthread_create(&j->thread, NULL, job_run, j) != 0) {
 			/* No thread to be had: the job fails as out of
-			 * memory, its client dropped with the warning. */
+			 * memory, its client dropped with the warning, at
+			 * the loop's next look (the pipe wakes it). */
+			char byte = 1;
+			ssize_t n;
+
 			j->result.rc = CONN_ENOMEM;
 			atomic_store(&j->done, true);
+			n = write(p->wake[1], &byte, 1);
+			(void)n;	/* (full: the loop is woken already) */
 			continue;
 		}
 		j->running = true;

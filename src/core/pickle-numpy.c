@@ -1,0 +1,783 @@
+/*
+ * pickle-numpy.c - rows of the known table (pickle-known.h) for numpy:
+ * ndarray (numpy.core.multiarray._reconstruct + BUILD state, and protocol
+ * 5's numpy.core.numeric._frombuffer of an in-band buffer), numpy scalars
+ * (multiarray.scalar(dtype, bytes)) and dtype objects, under numpy 1.x's
+ * numpy.core and 2.x's numpy._core names.  Nothing is imported.
+ *
+ * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
+ * print options: precision 8, linewidth 75, threshold 1000) for arrays of
+ * bool, int8-int64, uint8-uint64, float32 and float64 of 0 to 3 dimensions
+ * and up to 1,000 elements; 2-D and 3-D arrays print on several lines, as
+ * numpy prints them.  Other arrays (object, complex, float16, structured,
+ * datetime64, more dimensions or elements) stay the recipe they are.
+ * JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3], "data":
+ * [[...], ...]}}, data nested as ndarray.tolist() makes it, for every
+ * array of those dtypes whatever its shape.
+ */
+#include "pickle-known.h"
+
+#define ND_MAX_DIMS 3
+#define ND_MAX_REPR 1000	/* numpy's threshold: more is summarized */
+#define ND_WIDTH 75		/* numpy's linewidth */
+#define ND_PRECISION 8
+#define WORD_MAX 48		/* one element's text */
+
+/* A simple dtype: kind 'b', 'i', 'u' or 'f', its size, byte order. */
+struct dtype {
+	char kind, order;	/* order: '<', '>' or '|' */
+	int size;
+};
+
+/* An array from the pickle: its dtype, shape and bytes. */
+struct ndarray {
+	struct dtype dt;
+	size_t shape[ND_MAX_DIMS];
+	int ndim;
+	size_t count;
+	bool fortran;
+	const uint8_t *data;
+};
+
+/* ------------------------------------------------------------- dtypes */
+
+/* The type string of numpy.dtype('f8', False, True): kind and size. */
+static bool dtype_code(const struct node *s, struct dtype *dt)
+{
+	char text[8];
+	char *end;
+	long size;
+
+	if (s == NULL || s->kind != K_STR || s->u.s.n < 2 ||
+	    s->u.s.n >= sizeof(text))
+		return false;
+	memcpy(text, s->u.s.p, s->u.s.n);
+	text[s->u.s.n] = '\0';
+	if (strchr("biuf", text[0]) == NULL || text[1] < '1' || text[1] > '9')
+		return false;
+	size = strtol(text + 1, &end, 10);
+	dt->kind = text[0];
+	dt->size = (int)size;
+	if (*end != '\0')
+		return false;
+	if (dt->kind == 'b')
+		return size == 1;
+	if (dt->kind == 'f')
+		return size == 4 || size == 8;
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/* A dtype node: numpy.dtype(code, False, True) with BUILD's state
+ * (version, byteorder, None, None, None, -1, -1, flags). */
+static bool dtype_of(const struct node *n, struct dtype *dt)
+{
+	const struct node *state, *order;
+	size_t i;
+
+	if (n == NULL || n->kind != K_CALL || n->u.call.form != CALL_REDUCE ||
+	    !pickle_global_is(n->u.call.func, "numpy", "dtype") ||
+	    !dtype_code(known_arg(n, 3, 0), dt) ||
+	    (state = known_state(n)) == NULL || state->kind != K_TUPLE ||
+	    state->u.seq.n != 8)
+		return false;
+	order = state->u.seq.items[1];
+	if (order->kind != K_STR || order->u.s.n != 1 ||
+	    strchr("<>|=", order->u.s.p[0]) == NULL)
+		return false;
+	for (i = 2; i < 5; i++)
+		if (state->u.seq.items[i]->kind != K_NONE)
+			return false;
+	/* '=' is the sender's native order: little-endian, as '<' */
+	dt->order = dt->size == 1 ? '|' : order->u.s.p[0] == '>' ? '>' : '<';
+	return true;
+}
+
+/* numpy's name of the dtype: bool, int8, ..., float64. */
+static void dtype_name(char *out, size_t size, const struct dtype *dt)
+{
+	if (dt->kind == 'b')
+		snprintf(out, size, "bool");
+	else
+		snprintf(out, size, "%s%d", dt->kind == 'i' ? "int" :
+			 dt->kind == 'u' ? "uint" : "float", 8 * dt->size);
+}
+
+/* The dtype as numpy's str: "<f8", "|b1". */
+static void dtype_str(char *out, size_t size, const struct dtype *dt)
+{
+	snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
+}
+
+/* numpy's repr shows dtype=... but for native int64, float64 and bool. */
+static bool dtype_implied(const struct dtype *dt)
+{
+	return dt->order != '>' &&
+	       (dt->kind == 'b' || (dt->kind != 'u' && dt->size == 8));
+}
+
+/* ------------------------------------------------------------ elements */
+
+static uint64_t item_bits(const struct dtype *dt, const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < dt->size; i++)
+		v |= (uint64_t)p[dt->order == '>' ? dt->size - 1 - i : i]
+		     << (8 * i);
+	return v;
+}
+
+static int64_t item_int(const struct dtype *dt, const uint8_t *p)
+{
+	int shift = 64 - 8 * dt->size;
+
+	return (int64_t)(item_bits(dt, p) << shift) >> shift;
+}
+
+static double item_float(const struct dtype *dt, const uint8_t *p)
+{
+	uint64_t v = item_bits(dt, p);
+	uint32_t w = (uint32_t)v;
+	double x;
+	float f;
+
+	if (dt->size == 4) {
+		memcpy(&f, &w, 4);
+		return f;
+	}
+	memcpy(&x, &v, 8);
+	return x;
+}
+
+/* The shortest digits that read back as x in its own size (4: float32):
+ * digits without a point into out, the decimal exponent of the first. */
+static void shortest_digits(double x, int size, char *out, int *exp)
+{
+	char text[40], *e;
+	int p, i, k = 0;
+
+	for (p = 1; p <= 17; p++) {
+		snprintf(text, sizeof(text), "%.*e", p - 1, fabs(x));
+		if (size == 4 ? strtof(text, NULL) == (float)fabs(x)
+			      : strtod(text, NULL) == fabs(x))
+			break;
+	}
+	e = strchr(text, 'e');
+	*exp = atoi(e + 1);
+	for (i = 0; text + i < e; i++)
+		if (text[i] != '.')
+			out[k++] = text[i];
+	while (k > 1 && out[k - 1] == '0')
+		k--;
+	out[k] = '\0';
+}
+
+/* Python's repr() style of a finite x from its digits: positional for
+ * 1e-4 <= |x| < 1e16 (with ".0" when integral), else d.ddde+XX. */
+static void scalar_float(char *out, size_t size, double x, int bytes)
+{
+	char d[24];
+	int e, n, i, k = 0;
+
+	if (!isfinite(x)) {
+		snprintf(out, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf"
+			 : "inf");
+		return;
+	}
+	if (bytes == 8) {
+		pickle_float_format(out, x, true, false);
+		return;
+	}
+	shortest_digits(x, bytes, d, &e);
+	n = (int)strlen(d);
+	if (signbit(x))
+		out[k++] = '-';
+	if (x != 0 && (e < -4 || e >= 16)) {
+		out[k++] = d[0];
+		if (n > 1)
+			k += snprintf(out + k, size - (size_t)k, ".%s", d + 1);
+		snprintf(out + k, size - (size_t)k, "e%c%02d", e < 0 ? '-' : '+',
+			 abs(e));
+		return;
+	}
+	if (e < 0) {
+		k += snprintf(out + k, size - (size_t)k, "0.");
+		for (i = -1; i > e; i--)
+			out[k++] = '0';
+		snprintf(out + k, size - (size_t)k, "%s", d);
+		return;
+	}
+	for (i = 0; i <= e; i++)
+		out[k++] = i < n ? d[i] : '0';
+	out[k++] = '.';
+	snprintf(out + k, size - (size_t)k, "%s", n > e + 1 ? d + e + 1 : "0");
+}
+
+/* Positional, at most ND_PRECISION fractional digits, the shortest that
+ * round-trip, trailing zeros trimmed but the point kept ("2.", "1.5"). */
+static void positional(char *out, size_t size, double x, int bytes)
+{
+	char d[24];
+	int e, n, k = 0, i;
+
+	shortest_digits(x, bytes, d, &e);
+	n = (int)strlen(d);
+	if (n - 1 - e > ND_PRECISION) {
+		snprintf(out, size, "%.*f", ND_PRECISION, x);
+		k = (int)strlen(out);
+		while (out[k - 1] == '0')
+			out[--k] = '\0';
+		return;
+	}
+	if (signbit(x))
+		out[k++] = '-';
+	if (e < 0) {
+		out[k++] = '0';
+		out[k++] = '.';
+		for (i = -1; i > e; i--)
+			out[k++] = '0';
+		snprintf(out + k, size - (size_t)k, "%s", d);
+		return;
+	}
+	for (i = 0; i <= e; i++)
+		out[k++] = i < n ? d[i] : '0';
+	out[k++] = '.';
+	snprintf(out + k, size - (size_t)k, "%s", n > e + 1 ? d + e + 1 : "");
+}
+
+/* Scientific, at most ND_PRECISION fractional digits ("1.5e+10",
+ * "1.e-05"): int part, fraction digits and exponent apart. */
+static void scientific(double x, int bytes, char *lead, char *frac, int *exp)
+{
+	char d[24], text[40];
+	int n;
+
+	shortest_digits(x, bytes, d, exp);
+	n = (int)strlen(d);
+	if (n - 1 > ND_PRECISION) {
+		snprintf(text, sizeof(text), "%.*e", ND_PRECISION, fabs(x));
+		*exp = atoi(strchr(text, 'e') + 1);
+		d[0] = text[0];
+		memcpy(d + 1, text + 2, ND_PRECISION);
+		n = ND_PRECISION + 1;
+		while (n > 1 && d[n - 1] == '0')
+			n--;
+		d[n] = '\0';
+	}
+	snprintf(lead, 3, "%s%c", signbit(x) ? "-" : "", d[0]);
+	snprintf(frac, ND_PRECISION + 2, "%s", d + 1);
+}
+
+/* ---------------------------------------------------------- formatting */
+
+/* How numpy's FloatingFormat pads every element of one array. */
+struct floatfmt {
+	bool exp;
+	int pad_left, pad_right, precision, exp_size;
+};
+
+static const uint8_t *item_at(const struct ndarray *a, size_t i)
+{
+	return a->data + i * (size_t)a->dt.size;
+}
+
+/* Whether numpy switches the whole array to scientific notation. */
+static bool wants_exp(const struct ndarray *a)
+{
+	double x, lo = INFINITY, hi = 0;
+	size_t i;
+
+	for (i = 0; i < a->count; i++) {
+		x = fabs(item_float(&a->dt, item_at(a, i)));
+		if (!isfinite(x) || x == 0)
+			continue;
+		lo = x < lo ? x : lo;
+		hi = x > hi ? x : hi;
+	}
+	return hi != 0 && (hi >= 1e8 || lo < 1e-4 || hi / lo > 1000.);
+}
+
+static void float_fill(const struct ndarray *a, struct floatfmt *f)
+{
+	char w[WORD_MAX], lead[4], frac[ND_PRECISION + 2], *dot;
+	bool finite = false, neginf = false;
+	size_t i, nonfinite = 0;
+	double x;
+	int e, len;
+
+	memset(f, 0, sizeof(*f));
+	f->exp = wants_exp(a);
+	for (i = 0; i < a->count; i++) {
+		x = item_float(&a->dt, item_at(a, i));
+		if (!isfinite(x)) {
+			neginf |= isinf(x) && x < 0;
+			nonfinite++;
+			continue;
+		}
+		finite = true;
+		if (f->exp) {
+			scientific(x, a->dt.size, lead, frac, &e);
+			len = snprintf(w, sizeof(w), "%d", abs(e));
+			f->exp_size = len > f->exp_size ? len : f->exp_size;
+			len = (int)strlen(frac);
+			f->precision = len > f->precision ? len : f->precision;
+			len = (int)strlen(lead);
+		} else {
+			positional(w, sizeof(w), x, a->dt.size);
+			dot = strchr(w, '.');
+			len = (int)strlen(dot + 1);
+			f->pad_right = len > f->pad_right ? len : f->pad_right;
+			len = (int)(dot - w);
+		}
+		f->pad_left = len > f->pad_left ? len : f->pad_left;
+	}
+	if (f->exp) {
+		f->exp_size = f->exp_size < 2 ? 2 : f->exp_size;
+		f->pad_right = f->exp_size + 2 + f->precision;
+	}
+	if (!finite)
+		f->pad_left = f->pad_right = 0;
+	if (nonfinite == 0)
+		return;
+	/* room for nan, inf and -inf */
+	len = 3 - (f->pad_right + 1);
+	f->pad_left = len > f->pad_left ? len : f->pad_left;
+	len = 3 + neginf - (f->pad_right + 1);
+	f->pad_left = len > f->pad_left ? len : f->pad_left;
+}
+
+static void float_word(char *w, size_t size, const struct floatfmt *f,
+		       double x, int bytes)
+{
+	char lead[4], frac[ND_PRECISION + 2], text[32], *dot;
+	int e;
+
+	if (!isfinite(x)) {
+		snprintf(w, size, "%*s", f->pad_left + f->pad_right + 1,
+			 isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+		return;
+	}
+	if (f->exp) {
+		scientific(x, bytes, lead, frac, &e);
+		snprintf(w, size, "%*s.%s%.*se%c%0*d", f->pad_left, lead, frac,
+			 f->precision - (int)strlen(frac), "00000000",
+			 e < 0 ? '-' : '+', f->exp_size, abs(e));
+		return;
+	}
+	positional(text, sizeof(text), x, bytes);
+	dot = strchr(text, '.');
+	*dot = '\0';
+	snprintf(w, size, "%*s.%-*s", f->pad_left, text, f->pad_right, dot + 1);
+}
+
+/* Each element's text, padded as numpy pads the array's. */
+struct words {
+	char (*w)[WORD_MAX];
+};
+
+static void int_word(char *w, size_t size, const struct ndarray *a,
+		     size_t i)
+{
+	const uint8_t *p = item_at(a, i);
+
+	if (a->dt.kind == 'u')
+		snprintf(w, size, "%llu",
+			 (unsigned long long)item_bits(&a->dt, p));
+	else
+		snprintf(w, size, "%lld", (long long)item_int(&a->dt, p));
+}
+
+static void make_words(const struct ndarray *a, char (*w)[WORD_MAX])
+{
+	struct floatfmt f;
+	size_t i, len, width = 0;
+	char t[WORD_MAX];
+
+	if (a->dt.kind == 'f')
+		float_fill(a, &f);
+	for (i = 0; i < a->count; i++) {
+		if (a->dt.kind == 'f') {
+			float_word(w[i], WORD_MAX, &f,
+				   item_float(&a->dt, item_at(a, i)),
+				   a->dt.size);
+		} else if (a->dt.kind == 'b') {
+			snprintf(w[i], WORD_MAX, "%s", *item_at(a, i) ?
+				 (a->ndim ? " True" : "True") : "False");
+		} else {
+			int_word(w[i], WORD_MAX, a, i);
+			len = strlen(w[i]);
+			width = len > width ? len : width;
+		}
+	}
+	for (i = 0; strchr("iu", a->dt.kind) && i < a->count; i++) {
+		snprintf(t, sizeof(t), "%*s", (int)width, w[i]);
+		memcpy(w[i], t, sizeof(t));
+	}
+}
+
+/* The element at a C-order index, whatever the memory order. */
+static size_t storage_index(const struct ndarray *a, size_t c_index)
+{
+	size_t idx[ND_MAX_DIMS], k = 0, stride = 1;
+	int d;
+
+	if (!a->fortran)
+		return c_index;
+	for (d = a->ndim - 1; d >= 0; d--) {
+		idx[d] = c_index % a->shape[d];
+		c_index /= a->shape[d];
+	}
+	for (d = 0; d < a->ndim; d++) {
+		k += idx[d] * stride;
+		stride *= a->shape[d];
+	}
+	return k;
+}
+
+/* numpy's _formatArray: an axis whose '[' ends a line of hang columns
+ * (numpy's hanging indent), its rows wrapped at width columns less the
+ * closing bracket. */
+struct layout {
+	const struct ndarray *a;
+	char (*w)[WORD_MAX];
+	struct out *o;
+	size_t line;		/* the current line's length so far */
+};
+
+static void spaces(struct layout *l, size_t n)
+{
+	while (n--)
+		pickle_out_char(l->o, ' ');
+}
+
+static void put_row(struct layout *l, size_t first, size_t hang,
+		    size_t width)
+{
+	size_t i, n = l->a->shape[l->a->ndim - 1], len;
+	const char *word;
+
+	for (i = 0; i < n; i++) {
+		word = l->w[storage_index(l->a, first + i)];
+		len = strlen(word);
+		if (i && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
+			/* numpy's _extendLine: wrap, but not where that would
+			 * not help */
+			pickle_out_char(l->o, '\n');
+			spaces(l, hang);
+			l->line = hang;
+		} else if (i) {
+			pickle_out_char(l->o, ' ');
+			l->line += 2;
+		}
+		pickle_out_str(l->o, word);
+		l->line += len;
+		if (i + 1 < n)
+			pickle_out_char(l->o, ',');
+	}
+}
+
+static void put_axis(struct layout *l, int axis, size_t first, size_t hang,
+		     size_t width)
+{
+	size_t i, n = l->a->shape[axis], step = 1;
+	int d, k;
+
+	for (d = axis + 1; d < l->a->ndim; d++)
+		step *= l->a->shape[d];
+	pickle_out_char(l->o, '[');
+	l->line++;
+	if (axis == l->a->ndim - 1) {
+		put_row(l, first, hang, width);
+	} else {
+		for (i = 0; i < n; i++) {
+			if (i) {
+				pickle_out_char(l->o, ',');
+				for (k = 0; k < l->a->ndim - axis - 1; k++)
+					pickle_out_char(l->o, '\n');
+				spaces(l, hang);
+				l->line = hang;
+			}
+			put_axis(l, axis + 1, first + i * step, hang + 1,
+				 width - 1);
+		}
+	}
+	pickle_out_char(l->o, ']');
+	l->line++;
+}
+
+static void repr_shape(struct out *o, const struct ndarray *a)
+{
+	int d;
+
+	pickle_out_char(o, '(');
+	for (d = 0; d < a->ndim; d++)
+		pickle_out_fmt(o, "%s%zu", d ? ", " : "", a->shape[d]);
+	pickle_out_str(o, a->ndim == 1 ? ",)" : ")");
+}
+
+/* The length of the last line of o's text since start. */
+static size_t last_line(const struct out *o, size_t start)
+{
+	size_t i = o->n;
+
+	while (i > start && o->p[i - 1] != '\n')
+		i--;
+	return o->n - i;
+}
+
+/* numpy's repr(): array([...]) with dtype=... where it is not implied. */
+static void repr_array(struct render *r, const struct ndarray *a)
+{
+	char (*w)[WORD_MAX], name[24];
+	struct layout l = { .a = a, .o = r->o, .line = 6 };
+	size_t start = r->o->n;
+
+	w = malloc((a->count ? a->count : 1) * sizeof(*w));
+	if (w == NULL) {
+		r->o->err = CONN_ENOMEM;
+		return;
+	}
+	make_words(a, w);
+	l.w = w;
+	pickle_out_str(r->o, "array(");
+	if (a->ndim == 0) {
+		pickle_out_str(r->o, w[0]);
+	} else if (a->count == 0) {
+		pickle_out_str(r->o, "[]");
+		if (a->ndim > 1) {
+			pickle_out_str(r->o, ", shape=");
+			repr_shape(r->o, a);
+		}
+	} else {
+		/* the width less the closing ")" or "," */
+		put_axis(&l, 0, 0, 7, ND_WIDTH - 1);
+	}
+	free(w);
+	if (dtype_implied(&a->dt) && a->count > 0) {
+		pickle_out_char(r->o, ')');
+		return;
+	}
+	dtype_name(name, sizeof(name), &a->dt);	/* even for '>' */
+	pickle_out_char(r->o, ',');
+	if (last_line(r->o, start) + strlen("dtype=)") + strlen(name) + 1 >
+	    ND_WIDTH)
+		pickle_out_str(r->o, "\n      ");
+	else
+		pickle_out_char(r->o, ' ');
+	pickle_out_fmt(r->o, "dtype=%s)", name);
+}
+
+/* --------------------------------------------------------------- JSON */
+
+static void json_float(struct out *o, double x)
+{
+	char text[PICKLE_FLOAT_TEXT];
+
+	if (!isfinite(x)) {
+		pickle_out_fmt(o, "{\"__float__\": \"%s\"}", isnan(x) ? "nan"
+			       : x < 0 ? "-inf" : "inf");
+		return;
+	}
+	pickle_float_format(text, x, true, false);
+	pickle_out_str(o, text);
+}
+
+/* One element as ndarray.tolist() makes it, in JSON. */
+static void json_item(struct out *o, const struct dtype *dt,
+		      const uint8_t *p)
+{
+	if (dt->kind == 'b')
+		pickle_out_str(o, *p ? "true" : "false");
+	else if (dt->kind == 'f')
+		json_float(o, item_float(dt, p));
+	else if (dt->kind == 'u')
+		pickle_out_fmt(o, "%llu", (unsigned long long)item_bits(dt, p));
+	else
+		pickle_out_fmt(o, "%lld", (long long)item_int(dt, p));
+}
+
+static void json_axis(struct out *o, const struct ndarray *a, int axis,
+		      size_t first)
+{
+	size_t i, step = 1;
+	int d;
+
+	if (axis == a->ndim) {
+		json_item(o, &a->dt, item_at(a, storage_index(a, first)));
+		return;
+	}
+	for (d = axis + 1; d < a->ndim; d++)
+		step *= a->shape[d];
+	pickle_out_char(o, '[');
+	for (i = 0; i < a->shape[axis] && !o->err; i++) {
+		if (i)
+			pickle_out_str(o, ", ");
+		json_axis(o, a, axis + 1, first + i * step);
+	}
+	pickle_out_char(o, ']');
+}
+
+static void json_array(struct out *o, const struct ndarray *a)
+{
+	char s[16];
+	int d;
+
+	dtype_str(s, sizeof(s), &a->dt);
+	known_tag_open(o, "ndarray");
+	pickle_out_fmt(o, "{\"dtype\": \"%s\", \"shape\": [", s);
+	for (d = 0; d < a->ndim; d++)
+		pickle_out_fmt(o, "%s%zu", d ? ", " : "", a->shape[d]);
+	pickle_out_str(o, "], \"data\": ");
+	json_axis(o, a, 0, 0);
+	pickle_out_char(o, '}');
+	known_tag_close(o);
+}
+
+/* ------------------------------------------------------------ the rows */
+
+/* A shape tuple of up to ND_MAX_DIMS sizes, and their product. */
+static bool shape_of(const struct node *t, struct ndarray *a)
+{
+	int64_t v;
+	size_t i;
+
+	if (t == NULL || t->kind != K_TUPLE || t->u.seq.n > ND_MAX_DIMS)
+		return false;
+	a->ndim = (int)t->u.seq.n;
+	a->count = 1;
+	for (i = 0; i < t->u.seq.n; i++) {
+		if (!known_int(t->u.seq.items[i], &v) || v < 0 ||
+		    (uint64_t)v > SIZE_MAX / 16)
+			return false;
+		a->shape[i] = (size_t)v;
+		if (v != 0 && a->count > SIZE_MAX / 16 / (size_t)v)
+			return false;
+		a->count *= (size_t)v;
+	}
+	return true;
+}
+
+/* The data: exactly count items of bytes (or a bytearray in-band). */
+static bool data_of(const struct node *b, struct ndarray *a)
+{
+	if (b == NULL || (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
+	    b->u.s.n != a->count * (size_t)a->dt.size)
+		return false;
+	a->data = (const uint8_t *)b->u.s.p;
+	return true;
+}
+
+/* Writes the array in the style: REPR only within numpy's threshold. */
+static bool render_array(struct render *r, const struct ndarray *a,
+			 enum known_style style)
+{
+	if (style == KNOWN_JSON) {
+		json_array(r->o, a);
+		return true;
+	}
+	if (a->count > ND_MAX_REPR)
+		return false;
+	repr_array(r, a);
+	return true;
+}
+
+/* _reconstruct(ndarray, (0,), b'b') + BUILD (1, shape, dtype, fortran,
+ * data): every protocol below 5, and 5 for arrays not contiguous. */
+bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
+			  enum known_style style)
+{
+	const struct node *state = known_state(n), *base = known_arg(n, 3, 2);
+	struct ndarray a;
+	int64_t v;
+
+	(void)depth;
+	if (!pickle_global_is(known_arg(n, 3, 0), "numpy", "ndarray") ||
+	    base == NULL || base->kind != K_BYTES || state == NULL ||
+	    state->kind != K_TUPLE || state->u.seq.n != 5 ||
+	    !known_int(state->u.seq.items[0], &v) || v != 1 ||
+	    !shape_of(state->u.seq.items[1], &a) ||
+	    !dtype_of(state->u.seq.items[2], &a.dt) ||
+	    state->u.seq.items[3]->kind != K_BOOL ||
+	    !data_of(state->u.seq.items[4], &a))
+		return false;
+	a.fortran = state->u.seq.items[3]->u.b;
+	return render_array(r, &a, style);
+}
+
+/* _frombuffer(buffer, dtype, shape, order): protocol 5, the buffer
+ * in-band (a bytearray; an out-of-band one is not in the pickle). */
+bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
+			     enum known_style style)
+{
+	const struct node *order = known_arg(n, 4, 3);
+	struct ndarray a;
+
+	(void)depth;
+	if (!known_untouched(n) || !shape_of(known_arg(n, 4, 2), &a) ||
+	    !dtype_of(known_arg(n, 4, 1), &a.dt) ||
+	    !data_of(known_arg(n, 4, 0), &a) || order->kind != K_STR ||
+	    order->u.s.n != 1 || strchr("CF", order->u.s.p[0]) == NULL)
+		return false;
+	a.fortran = order->u.s.p[0] == 'F';
+	return render_array(r, &a, style);
+}
+
+/* scalar(dtype, bytes): numpy 1.x's repr() of a numpy scalar is its
+ * value's (1.5, not numpy 2's np.float64(1.5)); JSON the plain value. */
+bool pickle_known_scalar(struct render *r, struct node *n, int depth,
+			 enum known_style style)
+{
+	const struct node *b = known_arg(n, 2, 1);
+	char text[WORD_MAX];
+	struct dtype dt;
+
+	(void)depth;
+	if (!known_untouched(n) || !dtype_of(known_arg(n, 2, 0), &dt) ||
+	    b == NULL || b->kind != K_BYTES || b->u.s.n != (size_t)dt.size)
+		return false;
+	if (style == KNOWN_JSON) {
+		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
+		return true;
+	}
+	if (dt.kind == 'f')
+		scalar_float(text, sizeof(text),
+			     item_float(&dt, (const uint8_t *)b->u.s.p),
+			     dt.size);
+	else if (dt.kind == 'b')
+		snprintf(text, sizeof(text), "%s", *b->u.s.p ? "True" : "False");
+	else if (dt.kind == 'u')
+		snprintf(text, sizeof(text), "%llu", (unsigned long long)
+			 item_bits(&dt, (const uint8_t *)b->u.s.p));
+	else
+		snprintf(text, sizeof(text), "%lld", (long long)
+			 item_int(&dt, (const uint8_t *)b->u.s.p));
+	pickle_out_str(r->o, text);
+	return true;
+}
+
+/* numpy.dtype(code, False, True) + BUILD: dtype('float64'),
+ * dtype('>f8'); JSON {"__dtype__": "<f8"}. */
+bool pickle_known_dtype(struct render *r, struct node *n, int depth,
+			enum known_style style)
+{
+	struct dtype dt;
+	char s[24];
+
+	(void)depth;
+	if (!dtype_of(n, &dt))
+		return false;
+	if (style == KNOWN_JSON) {
+		dtype_str(s, sizeof(s), &dt);
+		known_tag_open(r->o, "dtype");
+		pickle_out_fmt(r->o, "\"%s\"", s);
+		known_tag_close(r->o);
+		return true;
+	}
+	if (dt.order == '>')
+		dtype_str(s, sizeof(s), &dt);
+	else
+		dtype_name(s, sizeof(s), &dt);
+	pickle_out_fmt(r->o, "dtype('%s')", s);
+	return true;
+}

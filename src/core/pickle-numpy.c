@@ -350,7 +350,7 @@ static void float_fill(const struct ndarray *a, struct floatfmt *f)
 static void float_word(char *w, size_t size, const struct floatfmt *f,
 		       double x, int bytes)
 {
-	char lead[4], frac[ND_PRECISION + 2], text[32], *dot;
+	char lead[4], text[32], *dot;
 	int e;
 
 	if (!isfinite(x)) {
@@ -359,10 +359,17 @@ static void float_word(char *w, size_t size, const struct floatfmt *f,
 		return;
 	}
 	if (f->exp) {
-		scientific(x, bytes, lead, frac, &e);
-		snprintf(w, size, "%*s.%s%.*se%c%0*d", f->pad_left, lead, frac,
-			 f->precision - (int)strlen(frac), "00000000",
-			 e < 0 ? '-' : '+', f->exp_size, abs(e));
+		/* numpy's min_digits: every element shows precision digits,
+		 * the exact value's beyond its shortest */
+		snprintf(text, sizeof(text), "%.*e", f->precision, fabs(x));
+		dot = strchr(text, 'e');
+		*dot = '\0';
+		e = atoi(dot + 1);
+		snprintf(lead, sizeof(lead), "%s%c", signbit(x) ? "-" : "",
+			 text[0]);
+		snprintf(w, size, "%*s.%se%c%0*d", f->pad_left, lead,
+			 text + (f->precision ? 2 : 1), e < 0 ? '-' : '+',
+			 f->exp_size, abs(e));
 		return;
 	}
 	positional(text, sizeof(text), x, bytes);

@@ -108,11 +108,11 @@ static void dtype_str(char *out, size_t size, const struct dtype *dt)
 	snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
 }
 
-/* numpy's repr shows dtype=... but for native int64, float64 and bool. */
+/* numpy's repr shows dtype=... but for int64, float64 and bool (numpy
+ * 1.x: whatever the byte order). */
 static bool dtype_implied(const struct dtype *dt)
 {
-	return dt->order != '>' &&
-	       (dt->kind == 'b' || (dt->kind != 'u' && dt->size == 8));
+	return dt->kind == 'b' || (dt->kind != 'u' && dt->size == 8);
 }
 
 /* ------------------------------------------------------------ elements */

@@ -16,7 +16,9 @@ reprs_check() {
 	[[ -n $found ]] || skip "$(cpython_title "$1"): not found on this machine"
 	py=${found#* }
 	# -E only: numpy's cases need the interpreter's site-packages.
-	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS"/reprs_*.py >"$T/cases" ||
+	# (numpy's multi-line reprs have their own test below)
+	"$py" -E "$CONN_PEERS/reprs.py" $(ls "$CONN_PEERS"/reprs_*.py |
+		grep -v /reprs_numpy.py) >"$T/cases" ||
 		fail "$py: the oracle failed"
 	"$PYTHON" - "$T/cases" "$T" <<'PY'
 import json, pickle, sys
@@ -54,3 +56,30 @@ $(head -60 "$T/diff")"
 @test "reprs: python3.12's pickles print as its repr()" { reprs_check 3.12; }
 @test "reprs: python3.13's pickles print as its repr()" { reprs_check 3.13; }
 @test "reprs: python3.14's pickles print as its repr()" { reprs_check 3.14; }
+
+# numpy's arrays, scalars and dtypes (tests/peers/reprs_numpy.py) under
+# Debian's python3 with python3-numpy, protocols 2-5 (what numpy
+# pickles below 2 is the same recipe).  2-D reprs span lines: the whole
+# output is compared with the reprs one after another.
+@test "reprs: numpy's pickles print as numpy's repr()" {
+	local py=/usr/bin/python3
+	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
+		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
+	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS/reprs_numpy.py" >"$T/cases" ||
+		fail "$py: the oracle failed"
+	"$py" -E - "$T/cases" "$T" <<'PY'
+import json, sys
+with open(sys.argv[2] + '/hex', 'w') as h, open(sys.argv[2] + '/want', 'w') as w:
+    for line in open(sys.argv[1]):
+        c = json.loads(line)
+        if c['protocol'] >= 2:
+            h.write(c['pickle'] + '\n')
+            w.write(c['repr'] + '\n')
+PY
+	[[ $(wc -l <"$T/hex") -ge 200 ]] || fail "too few cases: $(wc -l <"$T/hex")"
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out repr
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" ||
+		fail "$(grep -c '^<' "$T/diff") lines differ (< numpy's repr, > conn-pipe):
+$(head -60 "$T/diff")"
+}

@@ -173,64 +173,15 @@ static void shortest_digits(double x, int size, char *out, int *exp)
 	out[k] = '\0';
 }
 
-/* Python's repr() style of a finite x from its digits: positional for
- * 1e-4 <= |x| < 1e16 (with ".0" when integral), else d.ddde+XX. */
-static void scalar_float(char *out, size_t size, double x, int bytes)
+/* Digits d (the first at exponent e) written positionally, a '-' first
+ * for negative; after the point of an integral value, integral_tail
+ * (Python's "0", numpy's ""). */
+static void put_positional(char *out, size_t size, bool negative,
+			   const char *d, int e, const char *integral_tail)
 {
-	char d[24];
-	int e, n, i, k = 0;
+	int n = (int)strlen(d), k = 0, i;
 
-	if (!isfinite(x)) {
-		snprintf(out, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf"
-			 : "inf");
-		return;
-	}
-	if (bytes == 8) {
-		pickle_float_format(out, x, true, false);
-		return;
-	}
-	shortest_digits(x, bytes, d, &e);
-	n = (int)strlen(d);
-	if (signbit(x))
-		out[k++] = '-';
-	if (x != 0 && (e < -4 || e >= 16)) {
-		out[k++] = d[0];
-		if (n > 1)
-			k += snprintf(out + k, size - (size_t)k, ".%s", d + 1);
-		snprintf(out + k, size - (size_t)k, "e%c%02d", e < 0 ? '-' : '+',
-			 abs(e));
-		return;
-	}
-	if (e < 0) {
-		k += snprintf(out + k, size - (size_t)k, "0.");
-		for (i = -1; i > e; i--)
-			out[k++] = '0';
-		snprintf(out + k, size - (size_t)k, "%s", d);
-		return;
-	}
-	for (i = 0; i <= e; i++)
-		out[k++] = i < n ? d[i] : '0';
-	out[k++] = '.';
-	snprintf(out + k, size - (size_t)k, "%s", n > e + 1 ? d + e + 1 : "0");
-}
-
-/* Positional, at most ND_PRECISION fractional digits, the shortest that
- * round-trip, trailing zeros trimmed but the point kept ("2.", "1.5"). */
-static void positional(char *out, size_t size, double x, int bytes)
-{
-	char d[24];
-	int e, n, k = 0, i;
-
-	shortest_digits(x, bytes, d, &e);
-	n = (int)strlen(d);
-	if (n - 1 - e > ND_PRECISION) {
-		snprintf(out, size, "%.*f", ND_PRECISION, x);
-		k = (int)strlen(out);
-		while (out[k - 1] == '0')
-			out[--k] = '\0';
-		return;
-	}
-	if (signbit(x))
+	if (negative)
 		out[k++] = '-';
 	if (e < 0) {
 		out[k++] = '0';
@@ -243,7 +194,51 @@ static void positional(char *out, size_t size, double x, int bytes)
 	for (i = 0; i <= e; i++)
 		out[k++] = i < n ? d[i] : '0';
 	out[k++] = '.';
-	snprintf(out + k, size - (size_t)k, "%s", n > e + 1 ? d + e + 1 : "");
+	snprintf(out + k, size - (size_t)k, "%s",
+		 n > e + 1 ? d + e + 1 : integral_tail);
+}
+
+/* Python's repr() style of x from its digits: positional for 1e-4 <= |x|
+ * < 1e16 (with ".0" when integral), else d.ddde+XX. */
+static void scalar_float(char *out, size_t size, double x, int bytes)
+{
+	char d[24];
+	int e;
+
+	if (!isfinite(x)) {
+		snprintf(out, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf"
+			 : "inf");
+		return;
+	}
+	if (bytes == 8) {
+		pickle_float_format(out, x, true, false);
+		return;
+	}
+	shortest_digits(x, bytes, d, &e);
+	if (x != 0 && (e < -4 || e >= 16))
+		snprintf(out, size, "%s%c%s%se%c%02d", signbit(x) ? "-" : "",
+			 d[0], d[1] ? "." : "", d + 1, e < 0 ? '-' : '+',
+			 abs(e));
+	else
+		put_positional(out, size, signbit(x), d, e, "0");
+}
+
+/* Positional, at most ND_PRECISION fractional digits, the shortest that
+ * round-trip, trailing zeros trimmed but the point kept ("2.", "1.5"). */
+static void positional(char *out, size_t size, double x, int bytes)
+{
+	char d[24];
+	int e, k;
+
+	shortest_digits(x, bytes, d, &e);
+	if ((int)strlen(d) - 1 - e <= ND_PRECISION) {
+		put_positional(out, size, signbit(x), d, e, "");
+		return;
+	}
+	snprintf(out, size, "%.*f", ND_PRECISION, x);
+	k = (int)strlen(out);
+	while (out[k - 1] == '0')
+		out[--k] = '\0';
 }
 
 /* Scientific, at most ND_PRECISION fractional digits ("1.5e+10",
@@ -723,7 +718,8 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 	(void)depth;
 	if (!known_untouched(n) || !shape_of(known_arg(n, 4, 2), &a) ||
 	    !dtype_of(known_arg(n, 4, 1), &a.dt) ||
-	    !data_of(known_arg(n, 4, 0), &a) || order->kind != K_STR ||
+	    !data_of(known_arg(n, 4, 0), &a) || order == NULL ||
+	    order->kind != K_STR ||
 	    order->u.s.n != 1 || strchr("CF", order->u.s.p[0]) == NULL)
 		return false;
 	a.fortran = order->u.s.p[0] == 'F';

@@ -17,8 +17,9 @@
  */
 #include "pickle-known.h"
 
-#define ND_MAX_DIMS 3
+#define ND_MAX_DIMS 32		/* numpy 1.x's NPY_MAXDIMS */
 #define ND_MAX_REPR 1000	/* numpy's threshold: more is summarized */
+#define ND_EDGE 3		/* numpy's edgeitems */
 #define ND_WIDTH 75		/* numpy's linewidth */
 #define ND_PRECISION 8
 #define WORD_MAX 48		/* one element's text */
@@ -150,6 +151,17 @@ static double item_float(const struct dtype *dt, const uint8_t *p)
 	return x;
 }
 
+/* An int element's decimal text in w. */
+static const char *int_text(char *w, size_t size, const struct dtype *dt,
+			    const uint8_t *p)
+{
+	if (dt->kind == 'u')
+		snprintf(w, size, "%llu", (unsigned long long)item_bits(dt, p));
+	else
+		snprintf(w, size, "%lld", (long long)item_int(dt, p));
+	return w;
+}
+
 /* The shortest digits that read back as x in its own size (4: float32):
  * digits without a point into out, the decimal exponent of the first. */
 static void shortest_digits(double x, int size, char *out, int *exp)
@@ -266,84 +278,177 @@ static void scientific(double x, int bytes, char *lead, char *frac, int *exp)
 
 /* ---------------------------------------------------------- formatting */
 
-/* How numpy's FloatingFormat pads every element of one array. */
-struct floatfmt {
-	bool exp;
-	int pad_left, pad_right, precision, exp_size;
-};
-
 static const uint8_t *item_at(const struct ndarray *a, size_t i)
 {
 	return a->data + i * (size_t)a->dt.size;
 }
 
-/* Whether numpy switches the whole array to scientific notation. */
-static bool wants_exp(const struct ndarray *a)
+/* The element at a C-order index, whatever the memory order. */
+static size_t storage_index(const struct ndarray *a, size_t c_index)
 {
-	double x, lo = INFINITY, hi = 0;
-	size_t i;
+	size_t idx[ND_MAX_DIMS], k = 0, stride = 1;
+	int d;
 
-	for (i = 0; i < a->count; i++) {
-		x = fabs(item_float(&a->dt, item_at(a, i)));
-		if (!isfinite(x) || x == 0)
-			continue;
-		lo = x < lo ? x : lo;
-		hi = x > hi ? x : hi;
+	if (!a->fortran)
+		return c_index;
+	for (d = a->ndim - 1; d >= 0; d--) {
+		idx[d] = c_index % a->shape[d];
+		c_index /= a->shape[d];
 	}
-	return hi != 0 && (hi >= 1e8 || lo < 1e-4 || hi / lo > 1000.);
+	for (d = 0; d < a->ndim; d++) {
+		k += idx[d] * stride;
+		stride *= a->shape[d];
+	}
+	return k;
 }
 
-static void float_fill(const struct ndarray *a, struct floatfmt *f)
+/* What numpy shows of an axis: every index, or past its threshold the
+ * first and last ND_EDGE of an axis longer than twice that, "..."
+ * between.  Slot j's index, or SIZE_MAX for the "...". */
+static bool summarized(const struct ndarray *a, int axis)
+{
+	return a->count > ND_MAX_REPR && a->shape[axis] > 2 * ND_EDGE;
+}
+
+static size_t slots(const struct ndarray *a, int axis)
+{
+	return summarized(a, axis) ? 2 * ND_EDGE + 1 : a->shape[axis];
+}
+
+static size_t slot_index(const struct ndarray *a, int axis, size_t j)
+{
+	if (!summarized(a, axis) || j < ND_EDGE)
+		return j;
+	return j == ND_EDGE ? SIZE_MAX : a->shape[axis] - (2 * ND_EDGE + 1 - j);
+}
+
+/* The C-order index of axis's first element of slot j from first. */
+static size_t slot_start(const struct ndarray *a, int axis, size_t first,
+			 size_t index)
+{
+	size_t step = 1;
+	int d;
+
+	for (d = axis + 1; d < a->ndim; d++)
+		step *= a->shape[d];
+	return first + index * step;
+}
+
+/* How numpy's formatters pad every element shown of one array. */
+struct formatter {
+	const struct ndarray *a;
+	bool exp;		/* FloatingFormat's exp_format */
+	int pad_left, pad_right, precision, exp_size;
+	int width;		/* IntegerFormat's */
+	double lo, hi;		/* the least and most |x| not 0 */
+	bool finite, neginf;
+	size_t nonfinite;
+};
+
+typedef void element_fn(struct formatter *f, double x, size_t i);
+
+/* Calls fn for each element shown, in order. */
+static void visit(struct formatter *f, int axis, size_t first,
+		  element_fn *fn)
+{
+	const struct ndarray *a = f->a;
+	size_t j, index, i;
+
+	if (axis == a->ndim) {
+		i = storage_index(a, first);
+		fn(f, a->dt.kind == 'f' ? item_float(&a->dt, item_at(a, i)) : 0,
+		   i);
+		return;
+	}
+	for (j = 0; j < slots(a, axis); j++)
+		if ((index = slot_index(a, axis, j)) != SIZE_MAX)
+			visit(f, axis + 1, slot_start(a, axis, first, index),
+			      fn);
+}
+
+/* Whether numpy switches the whole array to scientific notation. */
+static void measure_range(struct formatter *f, double x, size_t i)
+{
+	(void)i;
+	x = fabs(x);
+	if (!isfinite(x) || x == 0)
+		return;
+	f->lo = x < f->lo ? x : f->lo;
+	f->hi = x > f->hi ? x : f->hi;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* The widths of a float element, as numpy's fillFormat takes them. */
+static void measure_float(struct formatter *f, double x, size_t i)
 {
 	char w[WORD_MAX], lead[4], frac[ND_PRECISION + 2], *dot;
-	bool finite = false, neginf = false;
-	size_t i, nonfinite = 0;
-	double x;
-	int e, len;
+	int e;
 
-	memset(f, 0, sizeof(*f));
-	f->exp = wants_exp(a);
-	for (i = 0; i < a->count; i++) {
-		x = item_float(&a->dt, item_at(a, i));
-		if (!isfinite(x)) {
-			neginf |= isinf(x) && x < 0;
-			nonfinite++;
-			continue;
-		}
-		finite = true;
-		if (f->exp) {
-			scientific(x, a->dt.size, lead, frac, &e);
-			len = snprintf(w, sizeof(w), "%d", abs(e));
-			f->exp_size = len > f->exp_size ? len : f->exp_size;
-			len = (int)strlen(frac);
-			f->precision = len > f->precision ? len : f->precision;
-			len = (int)strlen(lead);
-		} else {
-			positional(w, sizeof(w), x, a->dt.size);
-			dot = strchr(w, '.');
-			len = (int)strlen(dot + 1);
-			f->pad_right = len > f->pad_right ? len : f->pad_right;
-			len = (int)(dot - w);
-		}
-		f->pad_left = len > f->pad_left ? len : f->pad_left;
-	}
-	if (f->exp) {
-		f->exp_size = f->exp_size < 2 ? 2 : f->exp_size;
-		f->pad_right = f->exp_size + 2 + f->precision;
-	}
-	if (!finite)
-		f->pad_left = f->pad_right = 0;
-	if (nonfinite == 0)
+	(void)i;
+	if (!isfinite(x)) {
+		f->neginf |= isinf(x) && x < 0;
+		f->nonfinite++;
 		return;
-	/* room for nan, inf and -inf */
-	len = 3 - (f->pad_right + 1);
-	f->pad_left = len > f->pad_left ? len : f->pad_left;
-	len = 3 + neginf - (f->pad_right + 1);
-	f->pad_left = len > f->pad_left ? len : f->pad_left;
+	}
+	f->finite = true;
+	if (f->exp) {
+		scientific(x, f->a->dt.size, lead, frac, &e);
+		f->exp_size = max_int(f->exp_size,
+				      snprintf(w, sizeof(w), "%d", abs(e)));
+		f->precision = max_int(f->precision, (int)strlen(frac));
+		f->pad_left = max_int(f->pad_left, (int)strlen(lead));
+	} else {
+		positional(w, sizeof(w), x, f->a->dt.size);
+		dot = strchr(w, '.');
+		f->pad_right = max_int(f->pad_right, (int)strlen(dot + 1));
+		f->pad_left = max_int(f->pad_left, (int)(dot - w));
+	}
 }
 
-static void float_word(char *w, size_t size, const struct floatfmt *f,
-		       double x, int bytes)
+static void measure_int(struct formatter *f, double x, size_t i)
+{
+	char w[WORD_MAX];
+
+	(void)x;
+	f->width = max_int(f->width, (int)strlen(int_text(w, sizeof(w),
+							  &f->a->dt,
+							  item_at(f->a, i))));
+}
+
+static void formatter_init(struct formatter *f, const struct ndarray *a)
+{
+	memset(f, 0, sizeof(*f));
+	f->a = a;
+	f->lo = INFINITY;
+	if (strchr("iu", a->dt.kind)) {
+		visit(f, 0, 0, measure_int);
+		return;
+	}
+	if (a->dt.kind != 'f')
+		return;
+	visit(f, 0, 0, measure_range);
+	f->exp = f->hi != 0 && (f->hi >= 1e8 || f->lo < 1e-4 ||
+				f->hi / f->lo > 1000.);
+	visit(f, 0, 0, measure_float);
+	if (f->exp) {
+		f->exp_size = max_int(f->exp_size, 2);
+		f->pad_right = f->exp_size + 2 + f->precision;
+	}
+	if (!f->finite)
+		f->pad_left = f->pad_right = 0;
+	if (f->nonfinite) {	/* room for nan, inf and -inf */
+		f->pad_left = max_int(f->pad_left, 3 - (f->pad_right + 1));
+		f->pad_left = max_int(f->pad_left,
+				      3 + f->neginf - (f->pad_right + 1));
+	}
+}
+
+static void float_word(char *w, size_t size, const struct formatter *f,
+		       double x)
 {
 	char lead[4], text[32], *dot;
 	int e;
@@ -367,82 +472,34 @@ static void float_word(char *w, size_t size, const struct floatfmt *f,
 			 f->exp_size, abs(e));
 		return;
 	}
-	positional(text, sizeof(text), x, bytes);
+	positional(text, sizeof(text), x, f->a->dt.size);
 	dot = strchr(text, '.');
 	*dot = '\0';
 	snprintf(w, size, "%*s.%-*s", f->pad_left, text, f->pad_right, dot + 1);
 }
 
-/* Each element's text, padded as numpy pads the array's. */
-struct words {
-	char (*w)[WORD_MAX];
-};
-
-static void int_word(char *w, size_t size, const struct ndarray *a,
-		     size_t i)
+/* The element at storage index i as numpy shows it in this array. */
+static void element_word(char *w, size_t size, const struct formatter *f,
+			 size_t i)
 {
-	const uint8_t *p = item_at(a, i);
-
-	if (a->dt.kind == 'u')
-		snprintf(w, size, "%llu",
-			 (unsigned long long)item_bits(&a->dt, p));
-	else
-		snprintf(w, size, "%lld", (long long)item_int(&a->dt, p));
-}
-
-static void make_words(const struct ndarray *a, char (*w)[WORD_MAX])
-{
-	struct floatfmt f;
-	size_t i, len, width = 0;
+	const struct ndarray *a = f->a;
 	char t[WORD_MAX];
 
 	if (a->dt.kind == 'f')
-		float_fill(a, &f);
-	for (i = 0; i < a->count; i++) {
-		if (a->dt.kind == 'f') {
-			float_word(w[i], WORD_MAX, &f,
-				   item_float(&a->dt, item_at(a, i)),
-				   a->dt.size);
-		} else if (a->dt.kind == 'b') {
-			snprintf(w[i], WORD_MAX, "%s", *item_at(a, i) ?
-				 (a->ndim ? " True" : "True") : "False");
-		} else {
-			int_word(w[i], WORD_MAX, a, i);
-			len = strlen(w[i]);
-			width = len > width ? len : width;
-		}
-	}
-	for (i = 0; strchr("iu", a->dt.kind) && i < a->count; i++) {
-		snprintf(t, sizeof(t), "%*s", (int)width, w[i]);
-		memcpy(w[i], t, sizeof(t));
-	}
-}
-
-/* The element at a C-order index, whatever the memory order. */
-static size_t storage_index(const struct ndarray *a, size_t c_index)
-{
-	size_t idx[ND_MAX_DIMS], k = 0, stride = 1;
-	int d;
-
-	if (!a->fortran)
-		return c_index;
-	for (d = a->ndim - 1; d >= 0; d--) {
-		idx[d] = c_index % a->shape[d];
-		c_index /= a->shape[d];
-	}
-	for (d = 0; d < a->ndim; d++) {
-		k += idx[d] * stride;
-		stride *= a->shape[d];
-	}
-	return k;
+		float_word(w, size, f, item_float(&a->dt, item_at(a, i)));
+	else if (a->dt.kind == 'b')
+		snprintf(w, size, "%s", *item_at(a, i) ?
+			 (a->ndim ? " True" : "True") : "False");
+	else
+		snprintf(w, size, "%*s", f->width,
+			 int_text(t, sizeof(t), &a->dt, item_at(a, i)));
 }
 
 /* numpy's _formatArray: an axis whose '[' ends a line of hang columns
  * (numpy's hanging indent), its rows wrapped at width columns less the
  * closing bracket. */
 struct layout {
-	const struct ndarray *a;
-	char (*w)[WORD_MAX];
+	const struct formatter *f;
 	struct out *o;
 	size_t line;		/* the current line's length so far */
 };
@@ -456,25 +513,32 @@ static void spaces(struct layout *l, size_t n)
 static void put_row(struct layout *l, size_t first, size_t hang,
 		    size_t width)
 {
-	size_t i, n = l->a->shape[l->a->ndim - 1], len;
-	const char *word;
+	const struct ndarray *a = l->f->a;
+	int axis = a->ndim - 1;
+	size_t j, n = slots(a, axis), len, index;
+	char word[WORD_MAX];
 
-	for (i = 0; i < n; i++) {
-		word = l->w[storage_index(l->a, first + i)];
+	for (j = 0; j < n; j++) {
+		index = slot_index(a, axis, j);
+		if (index == SIZE_MAX)
+			snprintf(word, sizeof(word), "...");
+		else
+			element_word(word, sizeof(word), l->f,
+				     storage_index(a, first + index));
 		len = strlen(word);
-		if (i && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
+		if (j && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
 			/* numpy's _extendLine: wrap, but not where that would
 			 * not help */
 			pickle_out_char(l->o, '\n');
 			spaces(l, hang);
 			l->line = hang;
-		} else if (i) {
+		} else if (j) {
 			pickle_out_char(l->o, ' ');
 			l->line += 2;
 		}
 		pickle_out_str(l->o, word);
 		l->line += len;
-		if (i + 1 < n)
+		if (j + 1 < n)
 			pickle_out_char(l->o, ',');
 	}
 }
@@ -482,26 +546,32 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 static void put_axis(struct layout *l, int axis, size_t first, size_t hang,
 		     size_t width)
 {
-	size_t i, n = l->a->shape[axis], step = 1;
-	int d, k;
+	const struct ndarray *a = l->f->a;
+	size_t j, index;
+	int k;
 
-	for (d = axis + 1; d < l->a->ndim; d++)
-		step *= l->a->shape[d];
 	pickle_out_char(l->o, '[');
 	l->line++;
-	if (axis == l->a->ndim - 1) {
+	if (axis == a->ndim - 1) {
 		put_row(l, first, hang, width);
 	} else {
-		for (i = 0; i < n; i++) {
-			if (i) {
+		for (j = 0; j < slots(a, axis) && !l->o->err; j++) {
+			if (j) {
 				pickle_out_char(l->o, ',');
-				for (k = 0; k < l->a->ndim - axis - 1; k++)
+				for (k = 0; k < a->ndim - axis - 1; k++)
 					pickle_out_char(l->o, '\n');
 				spaces(l, hang);
 				l->line = hang;
 			}
-			put_axis(l, axis + 1, first + i * step, hang + 1,
-				 width - 1);
+			index = slot_index(a, axis, j);
+			if (index == SIZE_MAX) {
+				pickle_out_str(l->o, "...");
+				l->line += 3;
+			} else {
+				put_axis(l, axis + 1,
+					 slot_start(a, axis, first, index),
+					 hang + 1, width - 1);
+			}
 		}
 	}
 	pickle_out_char(l->o, ']');
@@ -531,20 +601,16 @@ static size_t last_line(const struct out *o, size_t start)
 /* numpy's repr(): array([...]) with dtype=... where it is not implied. */
 static void repr_array(struct render *r, const struct ndarray *a)
 {
-	char (*w)[WORD_MAX], name[24];
-	struct layout l = { .a = a, .o = r->o, .line = 6 };
+	char name[24], word[WORD_MAX];
+	struct formatter f;
+	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
 
-	w = malloc((a->count ? a->count : 1) * sizeof(*w));
-	if (w == NULL) {
-		r->o->err = CONN_ENOMEM;
-		return;
-	}
-	make_words(a, w);
-	l.w = w;
+	formatter_init(&f, a);
 	pickle_out_str(r->o, "array(");
 	if (a->ndim == 0) {
-		pickle_out_str(r->o, w[0]);
+		element_word(word, sizeof(word), &f, 0);
+		pickle_out_str(r->o, word);
 	} else if (a->count == 0) {
 		pickle_out_str(r->o, "[]");
 		if (a->ndim > 1) {
@@ -555,7 +621,6 @@ static void repr_array(struct render *r, const struct ndarray *a)
 		/* the width less the closing ")" or "," */
 		put_axis(&l, 0, 0, 7, ND_WIDTH - 1);
 	}
-	free(w);
 	if (dtype_implied(&a->dt) && a->count > 0) {
 		pickle_out_char(r->o, ')');
 		return;
@@ -589,14 +654,14 @@ static void json_float(struct out *o, double x)
 static void json_item(struct out *o, const struct dtype *dt,
 		      const uint8_t *p)
 {
+	char text[WORD_MAX];
+
 	if (dt->kind == 'b')
 		pickle_out_str(o, *p ? "true" : "false");
 	else if (dt->kind == 'f')
 		json_float(o, item_float(dt, p));
-	else if (dt->kind == 'u')
-		pickle_out_fmt(o, "%llu", (unsigned long long)item_bits(dt, p));
 	else
-		pickle_out_fmt(o, "%lld", (long long)item_int(dt, p));
+		pickle_out_str(o, int_text(text, sizeof(text), dt, p));
 }
 
 static void json_axis(struct out *o, const struct ndarray *a, int axis,
@@ -678,8 +743,6 @@ static bool render_array(struct render *r, const struct ndarray *a,
 		json_array(r->o, a);
 		return true;
 	}
-	if (a->count > ND_MAX_REPR)
-		return false;
 	repr_array(r, a);
 	return true;
 }
@@ -749,12 +812,8 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 			     dt.size);
 	else if (dt.kind == 'b')
 		snprintf(text, sizeof(text), "%s", *b->u.s.p ? "True" : "False");
-	else if (dt.kind == 'u')
-		snprintf(text, sizeof(text), "%llu", (unsigned long long)
-			 item_bits(&dt, (const uint8_t *)b->u.s.p));
 	else
-		snprintf(text, sizeof(text), "%lld", (long long)
-			 item_int(&dt, (const uint8_t *)b->u.s.p));
+		int_text(text, sizeof(text), &dt, (const uint8_t *)b->u.s.p);
 	pickle_out_str(r->o, text);
 	return true;
 }

@@ -6,14 +6,15 @@
  * numpy.core and 2.x's numpy._core names.  Nothing is imported.
  *
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
- * print options: precision 8, linewidth 75, threshold 1000) for arrays of
- * bool, int8-int64, uint8-uint64, float32 and float64 of 0 to 3 dimensions
- * and up to 1,000 elements; 2-D and 3-D arrays print on several lines, as
- * numpy prints them.  Other arrays (object, complex, float16, structured,
- * datetime64, more dimensions or elements) stay the recipe they are.
- * JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3], "data":
- * [[...], ...]}}, data nested as ndarray.tolist() makes it, for every
- * array of those dtypes whatever its shape.
+ * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
+ * for arrays of bool, int8-int64, uint8-uint64, float32 and float64 of up
+ * to 32 dimensions (numpy 1.x's most); from 2-D on they print on several
+ * lines, as numpy prints them, and past 1,000 elements summarized with
+ * "..." as numpy does.  Other arrays (object, complex, float16,
+ * structured, datetime64, an out-of-band buffer) stay the recipe they
+ * are.  JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3],
+ * "data": [[...], ...]}}, data nested as ndarray.tolist() makes it, every
+ * element whatever the size.
  */
 #include "pickle-known.h"
 

@@ -75,9 +75,9 @@
  * PureWindowsPath, PosixPath and WindowsPath (not device paths, \\?\...),
  * ipaddress's addresses, networks and interfaces (their text as pickled:
  * Python re-reads it), re.compile(pattern, flags), array.array, and
- * numpy's ndarray (numpy 1.x's repr(), on several lines for 2-D and 3-D
- * arrays, for bool, int, uint, float32 and float64 arrays of 0-3
- * dimensions and up to 1,000 elements; see pickle-numpy.c), numpy
+ * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
+ * summarized past 1,000 elements as numpy does, for bool, int, uint,
+ * float32 and float64 arrays; see pickle-numpy.c), numpy
  * scalars (numpy 1.x's repr(): 1.5) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.
@@ -146,7 +146,7 @@
  *                   (items a str for typecodes u and w)
  *       ndarray     {"__ndarray__": {"dtype": "<f8", "shape": [2, 2],
  *                   "data": [[1.5, 2.0], [3.0, 4.0]]}} (data nested as
- *                   tolist(); any number of dimensions and elements)
+ *                   tolist(), every element)
  *       dtype       {"__dtype__": "<f8"} (a numpy scalar: its value)
  *     the tag being the class's name in lower case;
  *   - the known calls above are tagged: {"__defaultdict__":

@@ -1,6 +1,6 @@
 """numpy values conn-tools knows (src/core/pickle-numpy.c): ndarray of
-bool, int and float32/float64 in 0-3 dimensions (numpy's repr(), several
-lines for 2-D and 3-D), numpy scalars and dtypes.  Yields nothing where
+bool, int and float32/float64 (numpy's repr(), several lines from 2-D
+on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
 numpy does not import (the pyenv interpreters), and no scalars under
 numpy 2 (np.float64(1.5): conn-tools writes numpy 1.x's 1.5).  See
 tests/peers/reprs.py for the contract; tests/bats/reprs.bats runs it
@@ -41,6 +41,14 @@ def arrays(np):
     yield 'dtype wraps', np.arange(17, dtype='i2') * 1000
     yield 'empty 2-D', np.zeros((0, 3))
     yield 'thousand', np.arange(1000, dtype='u2')
+    yield 'summarized', np.arange(1001)
+    yield 'summarized floats', np.arange(2000.0) / 3
+    yield 'summarized 2-D', np.arange(1200).reshape(2, 600)
+    yield 'summarized 4-D', np.arange(7 ** 4).reshape(7, 7, 7, 7)
+    yield 'summarized Fortran', np.asfortranarray(
+        np.arange(3000.0).reshape(30, 100))
+    yield '5-D', np.arange(2 * 3 * 2 * 2 * 3).reshape(2, 3, 2, 2, 3) * 1.5
+    yield 'empty 4-D', np.zeros((0, 2, 3, 4), dtype='f4')
 
 
 def scalars(np):

@@ -38,6 +38,7 @@ struct ndarray {
 	int ndim;
 	size_t count;
 	bool fortran;
+	bool swapped;		/* loads as the native order (BUILD swaps) */
 	const uint8_t *data;
 };
 
@@ -688,10 +689,13 @@ static void json_axis(struct out *o, const struct ndarray *a, int axis,
 
 static void json_array(struct out *o, const struct ndarray *a)
 {
+	struct dtype loaded = a->dt;
 	char s[16];
 	int d;
 
-	dtype_str(s, sizeof(s), &a->dt);
+	if (a->swapped && loaded.order == '>')
+		loaded.order = '<';
+	dtype_str(s, sizeof(s), &loaded);
 	known_tag_open(o, "ndarray");
 	pickle_out_fmt(o, "{\"dtype\": \"%s\", \"shape\": [", s);
 	for (d = 0; d < a->ndim; d++)
@@ -768,6 +772,7 @@ bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
 	    !data_of(state->u.seq.items[4], &a))
 		return false;
 	a.fortran = state->u.seq.items[3]->u.b;
+	a.swapped = true;	/* numpy's __setstate__ swaps into '<' */
 	return render_array(r, &a, style);
 }
 
@@ -787,6 +792,7 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 	    order->u.s.n != 1 || strchr("CF", order->u.s.p[0]) == NULL)
 		return false;
 	a.fortran = order->u.s.p[0] == 'F';
+	a.swapped = false;
 	return render_array(r, &a, style);
 }
 

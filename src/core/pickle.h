@@ -146,7 +146,8 @@
  *                   (items a str for typecodes u and w)
  *       ndarray     {"__ndarray__": {"dtype": "<f8", "shape": [2, 2],
  *                   "data": [[1.5, 2.0], [3.0, 4.0]]}} (data nested as
- *                   tolist(), every element)
+ *                   tolist(), every element; dtype as the loaded
+ *                   array's dtype.str)
  *       dtype       {"__dtype__": "<f8"} (a numpy scalar: its value)
  *     the tag being the class's name in lower case;
  *   - the known calls above are tagged: {"__defaultdict__":

@@ -83,3 +83,46 @@ PY
 		fail "$(grep -c '^<' "$T/diff") lines differ (< numpy's repr, > conn-pipe):
 $(head -60 "$T/diff")"
 }
+
+# --out json of the same cases: an array is its dtype.str, shape and
+# tolist() (nan and inf tagged), a scalar its item(), a dtype its str.
+@test "reprs: numpy's pickles as --out json are dtype, shape and tolist()" {
+	local py=/usr/bin/python3
+	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
+		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
+	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS/reprs_numpy.py" >"$T/cases" ||
+		fail "$py: the oracle failed"
+	"$py" -E -c 'import json, sys
+for line in open(sys.argv[1]):
+    print(json.loads(line)["pickle"])' "$T/cases" >"$T/hex"
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out json
+	expect_exit P 0
+	"$py" -E - "$T/cases" "$T/P.out" <<'PY' || fail "$(cat "$T/P.out.bad")"
+import json, math, pickle, sys
+import numpy as np
+
+def tagged(x):
+    if isinstance(x, list):
+        return [tagged(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return {'__float__': 'nan' if x != x else ('inf' if x > 0 else '-inf')}
+    return x
+
+bad = []
+for case, got in zip(open(sys.argv[1]), open(sys.argv[2])):
+    c = json.loads(case)
+    obj = pickle.loads(bytes.fromhex(c['pickle']))
+    if isinstance(obj, np.ndarray):
+        want = {'__ndarray__': {'dtype': obj.dtype.str, 'shape': list(obj.shape),
+                                'data': tagged(obj.tolist())}}
+    elif isinstance(obj, np.dtype):
+        want = {'__dtype__': obj.str}
+    else:
+        want = tagged(obj.item())
+    if json.loads(got) != want:
+        bad.append('%s, protocol %d: %s' % (c['name'], c['protocol'], got[:200]))
+with open(sys.argv[2] + '.bad', 'w') as f:
+    f.write('\n'.join(bad[:20]))
+sys.exit(1 if bad else 0)
+PY
+}

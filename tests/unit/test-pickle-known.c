@@ -245,8 +245,9 @@ static void test_numpy(void)
 
 	repr("ndarray, 2-D big-endian int16", P(c_order),
 	     "array([[  1,  -2],\n       [300,   4]], dtype=int16)");
+	/* numpy's __setstate__ byte-swaps into the native order */
 	json("ndarray, 2-D big-endian int16", P(c_order),
-	     "{\"__ndarray__\": {\"dtype\": \">i2\", \"shape\": [2, 2], "
+	     "{\"__ndarray__\": {\"dtype\": \"<i2\", \"shape\": [2, 2], "
 	     "\"data\": [[1, -2], [300, 4]]}}");
 	repr("ndarray, Fortran order", P(f_order),
 	     "array([[  1, 300],\n       [ -2,   4]], dtype=int16)");

@@ -7,12 +7,12 @@
  *
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
  * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
- * for arrays of bool, int8-int64, uint8-uint64, float32 and float64 of up
- * to 32 dimensions (numpy 1.x's most); from 2-D on they print on several
- * lines, as numpy prints them, and past 1,000 elements summarized with
- * "..." as numpy does.  Other arrays (object, complex, float16,
- * structured, datetime64, an out-of-band buffer) stay the recipe they
- * are.  JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3],
+ * for arrays of bool, int8-int64, uint8-uint64, float16, float32 and
+ * float64 of up to 32 dimensions (numpy 1.x's most); from 2-D on they
+ * print on several lines, as numpy prints them, and past 1,000 elements
+ * summarized with "..." as numpy does.  Other arrays (object, complex,
+ * longdouble, structured, datetime64, an out-of-band buffer) stay the
+ * recipe they are.  JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3],
  * "data": [[...], ...]}}, data nested as ndarray.tolist() makes it, every
  * element whatever the size.
  */
@@ -66,7 +66,7 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 	if (dt->kind == 'b')
 		return size == 1;
 	if (dt->kind == 'f')
-		return size == 4 || size == 8;
+		return size == 2 || size == 4 || size == 8;
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
@@ -138,6 +138,39 @@ static int64_t item_int(const struct dtype *dt, const uint8_t *p)
 	return (int64_t)(item_bits(dt, p) << shift) >> shift;
 }
 
+/* An IEEE 754 half's value. */
+static double half_value(uint16_t h)
+{
+	int e = h >> 10 & 0x1f, m = h & 0x3ff;
+	double v = e == 0 ? ldexp(m, -24) : e < 31 ? ldexp(m + 1024, e - 25)
+		   : m ? NAN : INFINITY;
+
+	return h & 0x8000 ? -v : v;
+}
+
+/* The half nearest x (ties to even), as numpy's float16 rounds. */
+static uint16_t half_of(double x)
+{
+	uint16_t sign = signbit(x) ? 0x8000 : 0;
+	double r;
+	int e;
+
+	x = fabs(x);
+	if (isnan(x))
+		return sign | 0x7e00;
+	if (x >= 65520.0)	/* halfway past the largest, 65504 */
+		return sign | 0x7c00;
+	if (x < ldexp(1, -14))	/* subnormal: units of 2^-24 */
+		return sign | (uint16_t)nearbyint(ldexp(x, 24));
+	frexp(x, &e);
+	r = nearbyint(ldexp(x, 11 - e));	/* 1024 to 2048 */
+	if (r == 2048) {
+		r = 1024;
+		e++;
+	}
+	return sign | (uint16_t)((e + 14) << 10) | (uint16_t)(r - 1024);
+}
+
 static double item_float(const struct dtype *dt, const uint8_t *p)
 {
 	uint64_t v = item_bits(dt, p);
@@ -145,6 +178,8 @@ static double item_float(const struct dtype *dt, const uint8_t *p)
 	double x;
 	float f;
 
+	if (dt->size == 2)
+		return half_value((uint16_t)v);
 	if (dt->size == 4) {
 		memcpy(&f, &w, 4);
 		return f;
@@ -164,24 +199,48 @@ static const char *int_text(char *w, size_t size, const struct dtype *dt,
 	return w;
 }
 
-/* The shortest digits that read back as x in its own size (4: float32):
- * digits without a point into out, the decimal exponent of the first. */
+/* Whether decimal text reads back as x >= 0 in its size (2: float16,
+ * 4: float32, 8: float64), ties to even as IEEE 754 rounds. */
+static bool reads_back(const char *text, double x, int size)
+{
+	if (size == 2)
+		return half_of(strtod(text, NULL)) == half_of(x);
+	if (size == 4)
+		return strtof(text, NULL) == (float)x;
+	return strtod(text, NULL) == x;
+}
+
+/* The shortest digits that read back as x in its own size: digits
+ * without a point into out, the decimal exponent of the first.  At each
+ * length the nearest text first, then its neighbours a unit of the last
+ * digit away (the nearest may fall on the wrong side of a power of 2). */
 static void shortest_digits(double x, int size, char *out, int *exp)
 {
-	char text[40], *e;
-	int p, i, k = 0;
+	char text[40], best[40], *e;
+	double v, step, err = INFINITY;
+	int p, i, k = 0, side;
 
-	for (p = 1; p <= 17; p++) {
-		snprintf(text, sizeof(text), "%.*e", p - 1, fabs(x));
-		if (size == 4 ? strtof(text, NULL) == (float)fabs(x)
-			      : strtod(text, NULL) == fabs(x))
-			break;
+	x = fabs(x);
+	for (p = 1; p <= 17 && err == INFINITY; p++) {
+		snprintf(text, sizeof(text), "%.*e", p - 1, x);
+		v = strtod(text, NULL);
+		step = pow(10, atoi(strchr(text, 'e') + 1) - (p - 1));
+		for (side = 0; side < 3; side++) {
+			if (side)
+				snprintf(text, sizeof(text), "%.*e", p - 1,
+					 side == 1 ? v - step : v + step);
+			if (reads_back(text, x, size) &&
+			    fabs(strtod(text, NULL) - x) < err) {
+				err = fabs(strtod(text, NULL) - x);
+				memcpy(best, text, sizeof(best));
+			}
+		}
 	}
-	e = strchr(text, 'e');
+	e = strchr(best, 'e');
 	*exp = atoi(e + 1);
-	for (i = 0; text + i < e; i++)
-		if (text[i] != '.')
-			out[k++] = text[i];
+	for (i = 0; best + i < e; i++)
+		if (best[i] != '.')
+			out[k++] = best[i];
 	while (k > 1 && out[k - 1] == '0')
 		k--;
 	out[k] = '\0';
@@ -238,13 +297,19 @@ static void scalar_float(char *out, size_t size, double x, int bytes)
 }
 
 /* Positional, at most ND_PRECISION fractional digits, the shortest that
- * round-trip, trailing zeros trimmed but the point kept ("2.", "1.5"). */
+ * round-trip, trailing zeros trimmed but the point kept ("2.", "1.5").
+ * Where the shortest stops before the units (4112 in float16: "4110"),
+ * numpy's elements show the exact integer ("4112."). */
 static void positional(char *out, size_t size, double x, int bytes)
 {
 	char d[24];
 	int e, k;
 
 	shortest_digits(x, bytes, d, &e);
+	if ((int)strlen(d) <= e) {
+		snprintf(out, size, "%.0f.", x);
+		return;
+	}
 	if ((int)strlen(d) - 1 - e <= ND_PRECISION) {
 		put_positional(out, size, signbit(x), d, e, "");
 		return;
@@ -452,7 +517,7 @@ static void formatter_init(struct formatter *f, const struct ndarray *a)
 static void float_word(char *w, size_t size, const struct formatter *f,
 		       double x)
 {
-	char lead[4], text[32], *dot;
+	char lead[4], text[32], digits[32], *dot;
 	int e;
 
 	if (!isfinite(x)) {
@@ -462,16 +527,20 @@ static void float_word(char *w, size_t size, const struct formatter *f,
 	}
 	if (f->exp) {
 		/* numpy's min_digits: every element shows precision digits,
-		 * the exact value's beyond its shortest */
-		snprintf(text, sizeof(text), "%.*e", f->precision, fabs(x));
-		dot = strchr(text, 'e');
-		*dot = '\0';
-		e = atoi(dot + 1);
+		 * its shortest if that many, else the exact value's (ties to
+		 * even) */
+		shortest_digits(x, f->a->dt.size, text, &e);
+		if ((int)strlen(text) != f->precision + 1) {
+			snprintf(digits, sizeof(digits), "%.*e", f->precision,
+				 fabs(x));
+			e = atoi(strchr(digits, 'e') + 1);
+			snprintf(text, sizeof(text), "%c%.*s", digits[0],
+				 f->precision, digits + 2);
+		}
 		snprintf(lead, sizeof(lead), "%s%c", signbit(x) ? "-" : "",
 			 text[0]);
-		snprintf(w, size, "%*s.%se%c%0*d", f->pad_left, lead,
-			 text + (f->precision ? 2 : 1), e < 0 ? '-' : '+',
-			 f->exp_size, abs(e));
+		snprintf(w, size, "%*s.%se%c%0*d", f->pad_left, lead, text + 1,
+			 e < 0 ? '-' : '+', f->exp_size, abs(e));
 		return;
 	}
 	positional(text, sizeof(text), x, f->a->dt.size);

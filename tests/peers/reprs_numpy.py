@@ -26,6 +26,10 @@ def arrays(np):
     yield 'big-endian', np.array([1, 2], dtype='>i4')
     yield 'big-endian float', np.array([0.5, 1e300], dtype='>f8')
     yield 'float32 tenth', np.array([0.1, 0.25], dtype='f4')
+    yield 'float16', np.array([0.1, 1.5, 65504.0, 6e-5], dtype='f2')
+    # the shortest "4110" stops before the units: numpy shows 4112.
+    yield 'float16 integers', np.array([4112.0, 4108.0, 0.015625], dtype='f2')
+    yield 'float16 every 613th', np.arange(0, 65536, 613, dtype='u2').view('f2')
     yield 'wrapped', np.arange(100)
     yield 'wrapped floats', np.arange(30.0) / 7
     yield 'scientific', np.array([1e10, 1e-5])
@@ -56,6 +60,7 @@ def scalars(np):
     yield 'float32 scalar', np.float32(0.1)
     yield 'float32 big', np.float32(1e20)
     yield 'float32 integral', np.float32(2.0)
+    yield 'float16 scalar', np.float16(4112.0)
     yield 'int32 scalar', np.int32(-7)
     yield 'uint64 scalar', np.uint64(2 ** 64 - 1)
     yield 'bool scalar', np.bool_(True)

@@ -242,6 +242,10 @@ static void test_numpy(void)
 		"cnumpy.core.multiarray\nscalar\n" DTYPE("f4", "<")
 		"C\x04\xcd\xcc\xcc\x3d\x86R.";
 	static const char dtype[] = "\x80\x02" DTYPE("i2", ">") ".";
+	static const char half[] = "\x80\x05"
+		"cnumpy.core.numeric\n_frombuffer\n"
+		"(\x96\x04\x00\x00\x00\x00\x00\x00\x00" "\x04\x6c\x00\x24"
+		DTYPE("f2", "<") "K\x02\x85X\x01\x00\x00\x00" "C" "tR.";
 
 	repr("ndarray, 2-D big-endian int16", P(c_order),
 	     "array([[  1,  -2],\n       [300,   4]], dtype=int16)");
@@ -259,6 +263,10 @@ static void test_numpy(void)
 	json("_frombuffer, protocol 5", P(frombuffer),
 	     "{\"__ndarray__\": {\"dtype\": \"<f8\", \"shape\": [2], "
 	     "\"data\": [1.5, 2.0]}}");
+	/* 4112's shortest 4.11e+03 padded with its exact digits, 2^-6's
+	 * shortest 0.01563 kept (the exact 0.015625 would round to even) */
+	repr("float16, scientific", P(half),
+	     "array([4.112e+03, 1.563e-02], dtype=float16)");
 	repr("float32 scalar", P(scalar), "0.1");
 	repr("dtype, big-endian", P(dtype), "dtype('>i2')");
 	json("dtype, big-endian", P(dtype), "{\"__dtype__\": \">i2\"}");

@@ -57,12 +57,13 @@ $(head -60 "$T/diff")"
 @test "reprs: python3.13's pickles print as its repr()" { reprs_check 3.13; }
 @test "reprs: python3.14's pickles print as its repr()" { reprs_check 3.14; }
 
-# numpy's arrays, scalars and dtypes (tests/peers/reprs_numpy.py) under
-# Debian's python3 with python3-numpy, protocols 2-5 (what numpy
-# pickles below 2 is the same recipe).  2-D reprs span lines: the whole
-# output is compared with the reprs one after another.
-@test "reprs: numpy's pickles print as numpy's repr()" {
-	local py=/usr/bin/python3
+# numpy_cases: tests/peers/reprs_numpy.py's pickles under Debian's
+# python3 with python3-numpy (every protocol: numpy pickles the same
+# recipe from 2 on, 0 and 1 spell it differently) into $T/cases, their
+# hex into $T/hex and numpy's reprs one after another into $T/want (2-D
+# reprs span lines); skips by name without numpy.
+numpy_cases() {
+	py=/usr/bin/python3
 	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
 		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
 	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS/reprs_numpy.py" >"$T/cases" ||
@@ -72,11 +73,15 @@ import json, sys
 with open(sys.argv[2] + '/hex', 'w') as h, open(sys.argv[2] + '/want', 'w') as w:
     for line in open(sys.argv[1]):
         c = json.loads(line)
-        if c['protocol'] >= 2:
-            h.write(c['pickle'] + '\n')
-            w.write(c['repr'] + '\n')
+        h.write(c['pickle'] + '\n')
+        w.write(c['repr'] + '\n')
 PY
-	[[ $(wc -l <"$T/hex") -ge 200 ]] || fail "too few cases: $(wc -l <"$T/hex")"
+	[[ $(wc -l <"$T/hex") -ge 300 ]] || fail "too few cases: $(wc -l <"$T/hex")"
+}
+
+@test "reprs: numpy's pickles print as numpy's repr()" {
+	local py
+	numpy_cases
 	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out repr
 	expect_exit P 0
 	diff "$T/want" "$T/P.out" >"$T/diff" ||
@@ -87,14 +92,8 @@ $(head -60 "$T/diff")"
 # --out json of the same cases: an array is its dtype.str, shape and
 # tolist() (nan and inf tagged), a scalar its item(), a dtype its str.
 @test "reprs: numpy's pickles as --out json are dtype, shape and tolist()" {
-	local py=/usr/bin/python3
-	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
-		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
-	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS/reprs_numpy.py" >"$T/cases" ||
-		fail "$py: the oracle failed"
-	"$py" -E -c 'import json, sys
-for line in open(sys.argv[1]):
-    print(json.loads(line)["pickle"])' "$T/cases" >"$T/hex"
+	local py
+	numpy_cases
 	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out json
 	expect_exit P 0
 	"$py" -E - "$T/cases" "$T/P.out" <<'PY' || fail "$(cat "$T/P.out.bad")"

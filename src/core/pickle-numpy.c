@@ -23,9 +23,10 @@
 #define ND_EDGE 3		/* numpy's edgeitems */
 #define ND_WIDTH 75		/* numpy's linewidth */
 #define ND_PRECISION 8
-#define WORD_MAX 48		/* one element's text */
+#define WORD_MAX 64		/* one element's text */
 
-/* A simple dtype: kind 'b', 'i', 'u' or 'f', its size, byte order. */
+/* A simple dtype: kind 'b', 'i', 'u', 'f' or 'c', its size, byte
+ * order. */
 struct dtype {
 	char kind, order;	/* order: '<', '>' or '|' */
 	int size;
@@ -56,7 +57,7 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return false;
 	memcpy(text, s->u.s.p, s->u.s.n);
 	text[s->u.s.n] = '\0';
-	if (strchr("biuf", text[0]) == NULL || text[1] < '1' || text[1] > '9')
+	if (strchr("biufc", text[0]) == NULL || text[1] < '1' || text[1] > '9')
 		return false;
 	size = strtol(text + 1, &end, 10);
 	dt->kind = text[0];
@@ -67,6 +68,8 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return size == 1;
 	if (dt->kind == 'f')
 		return size == 2 || size == 4 || size == 8;
+	if (dt->kind == 'c')
+		return size == 8 || size == 16;
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
@@ -102,7 +105,8 @@ static void dtype_name(char *out, size_t size, const struct dtype *dt)
 		snprintf(out, size, "bool");
 	else
 		snprintf(out, size, "%s%d", dt->kind == 'i' ? "int" :
-			 dt->kind == 'u' ? "uint" : "float", 8 * dt->size);
+			 dt->kind == 'u' ? "uint" : dt->kind == 'f' ? "float"
+			 : "complex", 8 * dt->size);
 }
 
 /* The dtype as numpy's str: "<f8", "|b1". */
@@ -111,11 +115,12 @@ static void dtype_str(char *out, size_t size, const struct dtype *dt)
 	snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
 }
 
-/* numpy's repr shows dtype=... but for int64, float64 and bool (numpy
- * 1.x: whatever the byte order). */
+/* numpy's repr shows dtype=... but for int64, float64, complex128 and
+ * bool (numpy 1.x: whatever the byte order). */
 static bool dtype_implied(const struct dtype *dt)
 {
-	return dt->kind == 'b' || (dt->kind != 'u' && dt->size == 8);
+	return dt->kind == 'b' || (strchr("if", dt->kind) && dt->size == 8) ||
+	       (dt->kind == 'c' && dt->size == 16);
 }
 
 /* ------------------------------------------------------------ elements */
@@ -272,28 +277,55 @@ static void put_positional(char *out, size_t size, bool negative,
 }
 
 /* Python's repr() style of x from its digits: positional for 1e-4 <= |x|
- * < 1e16 (with ".0" when integral), else d.ddde+XX. */
-static void scalar_float(char *out, size_t size, double x, int bytes)
+ * < 1e16, else d.ddde+XX; with ".0" when integral for a float, without
+ * and (plus) with a sign for the parts of a complex. */
+static void scalar_float(char *out, size_t size, double x, int bytes,
+			 bool complex_part, bool plus)
 {
-	char d[24];
+	const char *sign = signbit(x) && !isnan(x) ? "-" : plus ? "+" : "";
+	char d[24], text[PICKLE_FLOAT_TEXT - 2];
 	int e;
 
 	if (!isfinite(x)) {
-		snprintf(out, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf"
-			 : "inf");
+		snprintf(out, size, "%s%s", sign, isnan(x) ? "nan" : "inf");
 		return;
 	}
 	if (bytes == 8) {
-		pickle_float_format(out, x, true, false);
+		pickle_float_format(out, x, !complex_part, plus);
 		return;
 	}
 	shortest_digits(x, bytes, d, &e);
 	if (x != 0 && (e < -4 || e >= 16))
-		snprintf(out, size, "%s%c%s%se%c%02d", signbit(x) ? "-" : "",
-			 d[0], d[1] ? "." : "", d + 1, e < 0 ? '-' : '+',
-			 abs(e));
+		snprintf(text, sizeof(text), "%c%s%se%c%02d", d[0],
+			 d[1] ? "." : "", d + 1, e < 0 ? '-' : '+', abs(e));
 	else
-		put_positional(out, size, signbit(x), d, e, "0");
+		put_positional(text, sizeof(text), false, d, e,
+			       complex_part ? "" : "0");
+	e = (int)strlen(text);
+	if (text[e - 1] == '.')	/* a complex's 3, not 3. */
+		text[e - 1] = '\0';
+	snprintf(out, size, "%s%s", sign, text);
+}
+
+/* A complex scalar as Python's repr() of a complex: 2j, (1+2j). */
+static void scalar_complex(char *out, size_t size, const struct dtype *dt,
+			   const uint8_t *p)
+{
+	struct dtype part = *dt;
+	char re[PICKLE_FLOAT_TEXT], im[PICKLE_FLOAT_TEXT];
+	double x, y;
+
+	part.kind = 'f';
+	part.size /= 2;
+	x = item_float(&part, p);
+	y = item_float(&part, p + part.size);
+	scalar_float(im, sizeof(im), y, part.size, true, x != 0 || signbit(x));
+	if (x == 0 && !signbit(x)) {
+		snprintf(out, size, "%sj", im);
+		return;
+	}
+	scalar_float(re, sizeof(re), x, part.size, true, false);
+	snprintf(out, size, "(%s%sj)", re, im);
 }
 
 /* Positional, at most ND_PRECISION fractional digits, the shortest that
@@ -401,9 +433,14 @@ static size_t slot_start(const struct ndarray *a, int axis, size_t first,
 	return first + index * step;
 }
 
-/* How numpy's formatters pad every element shown of one array. */
+/* How numpy's formatters pad every element shown of one array; for
+ * complex, the real parts' and (imag) the imaginary parts'. */
 struct formatter {
 	const struct ndarray *a;
+	struct formatter *imag;
+	int part;		/* of a complex: 0 real, 1 imaginary */
+	int bytes;		/* of a float (or a complex's part) */
+	bool plus;		/* numpy's sign='+' (imaginary parts) */
 	bool exp;		/* FloatingFormat's exp_format */
 	int pad_left, pad_right, precision, exp_size;
 	int width;		/* IntegerFormat's */
@@ -414,6 +451,32 @@ struct formatter {
 
 typedef void element_fn(struct formatter *f, double x, size_t i);
 
+/* A float element, or the formatter's part of a complex one. */
+static double element_value(const struct formatter *f, size_t i)
+{
+	struct dtype part = f->a->dt;
+
+	if (part.kind == 'f')
+		return item_float(&part, item_at(f->a, i));
+	if (part.kind != 'c')
+		return 0;
+	part.kind = 'f';
+	part.size /= 2;
+	return item_float(&part, item_at(f->a, i) + f->part * part.size);
+}
+
+/* A positional or scientific text's sign as numpy's sign option puts
+ * it: '+' before a positive number for sign='+'. */
+static void add_sign(const struct formatter *f, char *text, size_t size)
+{
+	size_t n = strlen(text);
+
+	if (!f->plus || text[0] == '-' || n + 2 > size)
+		return;
+	memmove(text + 1, text, n + 1);
+	text[0] = '+';
+}
+
 /* Calls fn for each element shown, in order. */
 static void visit(struct formatter *f, int axis, size_t first,
 		  element_fn *fn)
@@ -423,8 +486,7 @@ static void visit(struct formatter *f, int axis, size_t first,
 
 	if (axis == a->ndim) {
 		i = storage_index(a, first);
-		fn(f, a->dt.kind == 'f' ? item_float(&a->dt, item_at(a, i)) : 0,
-		   i);
+		fn(f, element_value(f, i), i);
 		return;
 	}
 	for (j = 0; j < slots(a, axis); j++)
@@ -463,13 +525,15 @@ static void measure_float(struct formatter *f, double x, size_t i)
 	}
 	f->finite = true;
 	if (f->exp) {
-		scientific(x, f->a->dt.size, lead, frac, &e);
+		scientific(x, f->bytes, lead, frac, &e);
+		add_sign(f, lead, sizeof(lead));
 		f->exp_size = max_int(f->exp_size,
 				      snprintf(w, sizeof(w), "%d", abs(e)));
 		f->precision = max_int(f->precision, (int)strlen(frac));
 		f->pad_left = max_int(f->pad_left, (int)strlen(lead));
 	} else {
-		positional(w, sizeof(w), x, f->a->dt.size);
+		positional(w, sizeof(w), x, f->bytes);
+		add_sign(f, w, sizeof(w));
 		dot = strchr(w, '.');
 		f->pad_right = max_int(f->pad_right, (int)strlen(dot + 1));
 		f->pad_left = max_int(f->pad_left, (int)(dot - w));
@@ -486,17 +550,10 @@ static void measure_int(struct formatter *f, double x, size_t i)
 							  item_at(f->a, i))));
 }
 
-static void formatter_init(struct formatter *f, const struct ndarray *a)
+/* numpy's FloatingFormat.fillFormat over the shown floats (or parts). */
+static void float_init(struct formatter *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->a = a;
 	f->lo = INFINITY;
-	if (strchr("iu", a->dt.kind)) {
-		visit(f, 0, 0, measure_int);
-		return;
-	}
-	if (a->dt.kind != 'f')
-		return;
 	visit(f, 0, 0, measure_range);
 	f->exp = f->hi != 0 && (f->hi >= 1e8 || f->lo < 1e-4 ||
 				f->hi / f->lo > 1000.);
@@ -507,11 +564,36 @@ static void formatter_init(struct formatter *f, const struct ndarray *a)
 	}
 	if (!f->finite)
 		f->pad_left = f->pad_right = 0;
-	if (f->nonfinite) {	/* room for nan, inf and -inf */
+	if (f->nonfinite) {	/* room for nan, inf and -inf (+inf) */
 		f->pad_left = max_int(f->pad_left, 3 - (f->pad_right + 1));
-		f->pad_left = max_int(f->pad_left,
-				      3 + f->neginf - (f->pad_right + 1));
+		f->pad_left = max_int(f->pad_left, 3 + (f->neginf || f->plus) -
+				      (f->pad_right + 1));
 	}
+}
+
+/* f for the array, and imag (for a complex one) its imaginary parts. */
+static void formatter_init(struct formatter *f, struct formatter *imag,
+			   const struct ndarray *a)
+{
+	memset(f, 0, sizeof(*f));
+	f->a = a;
+	if (strchr("iu", a->dt.kind)) {
+		visit(f, 0, 0, measure_int);
+		return;
+	}
+	if (a->dt.kind == 'b')
+		return;
+	f->bytes = a->dt.kind == 'c' ? a->dt.size / 2 : a->dt.size;
+	float_init(f);
+	if (a->dt.kind != 'c')
+		return;
+	memset(imag, 0, sizeof(*imag));
+	imag->a = a;
+	imag->bytes = f->bytes;
+	imag->part = 1;
+	imag->plus = true;
+	float_init(imag);
+	f->imag = imag;
 }
 
 static void float_word(char *w, size_t size, const struct formatter *f,
@@ -522,14 +604,15 @@ static void float_word(char *w, size_t size, const struct formatter *f,
 
 	if (!isfinite(x)) {
 		snprintf(w, size, "%*s", f->pad_left + f->pad_right + 1,
-			 isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+			 isnan(x) ? (f->plus ? "+nan" : "nan") : x < 0 ? "-inf"
+			 : f->plus ? "+inf" : "inf");
 		return;
 	}
 	if (f->exp) {
 		/* numpy's min_digits: every element shows precision digits,
 		 * its shortest if that many, else the exact value's (ties to
 		 * even) */
-		shortest_digits(x, f->a->dt.size, text, &e);
+		shortest_digits(x, f->bytes, text, &e);
 		if ((int)strlen(text) != f->precision + 1) {
 			snprintf(digits, sizeof(digits), "%.*e", f->precision,
 				 fabs(x));
@@ -537,16 +620,33 @@ static void float_word(char *w, size_t size, const struct formatter *f,
 			snprintf(text, sizeof(text), "%c%.*s", digits[0],
 				 f->precision, digits + 2);
 		}
-		snprintf(lead, sizeof(lead), "%s%c", signbit(x) ? "-" : "",
-			 text[0]);
+		snprintf(lead, sizeof(lead), "%s%c", signbit(x) ? "-" :
+			 f->plus ? "+" : "", text[0]);
 		snprintf(w, size, "%*s.%se%c%0*d", f->pad_left, lead, text + 1,
 			 e < 0 ? '-' : '+', f->exp_size, abs(e));
 		return;
 	}
-	positional(text, sizeof(text), x, f->a->dt.size);
+	positional(text, sizeof(text), x, f->bytes);
+	add_sign(f, text, sizeof(text));
 	dot = strchr(text, '.');
 	*dot = '\0';
 	snprintf(w, size, "%*s.%-*s", f->pad_left, text, f->pad_right, dot + 1);
+}
+
+/* numpy's ComplexFloatingFormat: the real part, then the imaginary
+ * part with its sign and a 'j' before its padding ("1.+2.j ").  */
+static void complex_word(char *w, size_t size, const struct formatter *f,
+			 size_t i)
+{
+	char im[WORD_MAX];
+	size_t n, k;
+
+	float_word(w, size, f, element_value(f, i));
+	float_word(im, sizeof(im), f->imag, element_value(f->imag, i));
+	for (k = strlen(im); k > 0 && im[k - 1] == ' '; k--)
+		;
+	n = strlen(w);
+	snprintf(w + n, size - n, "%.*sj%s", (int)k, im, im + k);
 }
 
 /* The element at storage index i as numpy shows it in this array. */
@@ -556,14 +656,17 @@ static void element_word(char *w, size_t size, const struct formatter *f,
 	const struct ndarray *a = f->a;
 	char t[WORD_MAX];
 
-	if (a->dt.kind == 'f')
-		float_word(w, size, f, item_float(&a->dt, item_at(a, i)));
-	else if (a->dt.kind == 'b')
+	if (a->dt.kind == 'f') {
+		float_word(w, size, f, element_value(f, i));
+	} else if (a->dt.kind == 'c') {
+		complex_word(w, size, f, i);
+	} else if (a->dt.kind == 'b') {
 		snprintf(w, size, "%s", *item_at(a, i) ?
 			 (a->ndim ? " True" : "True") : "False");
-	else
+	} else {
 		snprintf(w, size, "%*s", f->width,
 			 int_text(t, sizeof(t), &a->dt, item_at(a, i)));
+	}
 }
 
 /* numpy's _formatArray: an axis whose '[' ends a line of hang columns
@@ -673,11 +776,11 @@ static size_t last_line(const struct out *o, size_t start)
 static void repr_array(struct render *r, const struct ndarray *a)
 {
 	char name[24], word[WORD_MAX];
-	struct formatter f;
+	struct formatter f, imag;
 	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
 
-	formatter_init(&f, a);
+	formatter_init(&f, &imag, a);
 	pickle_out_str(r->o, "array(");
 	if (a->ndim == 0) {
 		element_word(word, sizeof(word), &f, 0);
@@ -725,14 +828,26 @@ static void json_float(struct out *o, double x)
 static void json_item(struct out *o, const struct dtype *dt,
 		      const uint8_t *p)
 {
+	struct dtype part = *dt;
 	char text[WORD_MAX];
 
-	if (dt->kind == 'b')
+	part.kind = 'f';
+	part.size /= 2;
+	if (dt->kind == 'b') {
 		pickle_out_str(o, *p ? "true" : "false");
-	else if (dt->kind == 'f')
+	} else if (dt->kind == 'c') {
+		known_tag_open(o, "complex");
+		pickle_out_char(o, '[');
+		json_float(o, item_float(&part, p));
+		pickle_out_str(o, ", ");
+		json_float(o, item_float(&part, p + part.size));
+		pickle_out_char(o, ']');
+		known_tag_close(o);
+	} else if (dt->kind == 'f') {
 		json_float(o, item_float(dt, p));
-	else
+	} else {
 		pickle_out_str(o, int_text(text, sizeof(text), dt, p));
+	}
 }
 
 static void json_axis(struct out *o, const struct ndarray *a, int axis,
@@ -871,7 +986,7 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 			 enum known_style style)
 {
 	const struct node *b = known_arg(n, 2, 1);
-	char text[WORD_MAX];
+	char text[2 * PICKLE_FLOAT_TEXT + 8];
 	struct dtype dt;
 
 	(void)depth;
@@ -882,10 +997,13 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
 		return true;
 	}
-	if (dt.kind == 'f')
+	if (dt.kind == 'c')
+		scalar_complex(text, sizeof(text), &dt,
+			       (const uint8_t *)b->u.s.p);
+	else if (dt.kind == 'f')
 		scalar_float(text, sizeof(text),
 			     item_float(&dt, (const uint8_t *)b->u.s.p),
-			     dt.size);
+			     dt.size, false, false);
 	else if (dt.kind == 'b')
 		snprintf(text, sizeof(text), "%s", *b->u.s.p ? "True" : "False");
 	else

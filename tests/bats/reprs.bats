@@ -105,6 +105,8 @@ def tagged(x):
         return [tagged(v) for v in x]
     if isinstance(x, float) and not math.isfinite(x):
         return {'__float__': 'nan' if x != x else ('inf' if x > 0 else '-inf')}
+    if isinstance(x, complex):
+        return {'__complex__': [tagged(x.real), tagged(x.imag)]}
     return x
 
 bad = []

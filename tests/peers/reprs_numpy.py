@@ -53,6 +53,12 @@ def arrays(np):
         np.arange(3000.0).reshape(30, 100))
     yield '5-D', np.arange(2 * 3 * 2 * 2 * 3).reshape(2, 3, 2, 2, 3) * 1.5
     yield 'empty 4-D', np.zeros((0, 2, 3, 4), dtype='f4')
+    yield 'complex128', np.array([1 + 2j, 3 - 1j, -0.5j])
+    yield 'complex64', np.array([1.5 + 0j, -2.25j, 0.1 + 0.2j], dtype='c8')
+    yield 'complex non-finite', np.array([complex(np.nan, 1),
+                                          complex(1, np.inf), -np.inf])
+    yield 'complex scientific', np.array([1e10 + 1j, 1e-5 - 2j])
+    yield 'complex 2-D', np.arange(12).reshape(3, 4) * (1 + 1j) / 3
 
 
 def scalars(np):
@@ -64,6 +70,9 @@ def scalars(np):
     yield 'int32 scalar', np.int32(-7)
     yield 'uint64 scalar', np.uint64(2 ** 64 - 1)
     yield 'bool scalar', np.bool_(True)
+    yield 'complex scalar', np.complex128(1 + 2j)
+    yield 'complex scalar, no real part', np.complex64(2j)
+    yield 'complex scalar, -0 real part', np.complex128(complex(-0.0, 1))
 
 
 def dtypes(np):

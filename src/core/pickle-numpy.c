@@ -7,14 +7,14 @@
  *
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
  * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
- * for arrays of bool, int8-int64, uint8-uint64, float16, float32 and
- * float64 of up to 32 dimensions (numpy 1.x's most); from 2-D on they
- * print on several lines, as numpy prints them, and past 1,000 elements
- * summarized with "..." as numpy does.  Other arrays (object, complex,
- * longdouble, structured, datetime64, an out-of-band buffer) stay the
- * recipe they are.  JSON writes {"__ndarray__": {"dtype": "<f8", "shape": [2, 3],
- * "data": [[...], ...]}}, data nested as ndarray.tolist() makes it, every
- * element whatever the size.
+ * for arrays of bool, int8-int64, uint8-uint64, float16-float64,
+ * complex64 and complex128 of up to 32 dimensions (numpy 1.x's most);
+ * from 2-D on they print on several lines, as numpy prints them, and past
+ * 1,000 elements summarized with "..." as numpy does.  Other arrays
+ * (object, longdouble, structured, str, datetime64, an out-of-band
+ * buffer) stay the recipe they are.  JSON writes {"__ndarray__":
+ * {"dtype": "<f8", "shape": [2, 3], "data": [[...], ...]}}, data nested
+ * as ndarray.tolist() makes it, every element whatever the size.
  */
 #include "pickle-known.h"
 

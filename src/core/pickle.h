@@ -77,7 +77,7 @@
  * Python re-reads it), re.compile(pattern, flags), array.array, and
  * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
  * summarized past 1,000 elements as numpy does, for bool, int, uint,
- * float16, float32 and float64 arrays; see pickle-numpy.c), numpy
+ * float and complex arrays; see pickle-numpy.c), numpy
  * scalars (numpy 1.x's repr(): 1.5) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.

@@ -33,6 +33,13 @@ static const struct known table[] = {
 	{ "re", "_compile", pickle_known_pattern },
 	{ "array", "array", pickle_known_array },
 	{ "array", "_array_reconstructor", pickle_known_array_reconstructor },
+	{ "numpy.core.multiarray", "_reconstruct", pickle_known_ndarray },
+	{ "numpy._core.multiarray", "_reconstruct", pickle_known_ndarray },
+	{ "numpy.core.numeric", "_frombuffer", pickle_known_frombuffer },
+	{ "numpy._core.numeric", "_frombuffer", pickle_known_frombuffer },
+	{ "numpy.core.multiarray", "scalar", pickle_known_scalar },
+	{ "numpy._core.multiarray", "scalar", pickle_known_scalar },
+	{ "numpy", "dtype", pickle_known_dtype },
 };
 
 /* getattr(module.Class, 'attr'): the global and the attribute, or false. */

@@ -5,7 +5,8 @@
  *   pickle-datetime.c  datetime's date, time, datetime, timedelta and
  *                      timezone, zoneinfo.ZoneInfo;
  *   pickle-stdlib.c    Decimal, Fraction, UUID, pathlib, ipaddress,
- *                      re.compile and array.array.
+ *                      re.compile and array.array;
+ *   pickle-numpy.c     numpy's ndarray, scalars and dtypes.
  *
  * A row names a callable (module.name, or module.Class.attr for
  * getattr(module.Class, 'attr')) and a function that renders a call of it
@@ -59,5 +60,9 @@ known_render pickle_known_date, pickle_known_time, pickle_known_datetime,
 known_render pickle_known_decimal, pickle_known_fraction, pickle_known_uuid,
 	pickle_known_path, pickle_known_ip, pickle_known_pattern,
 	pickle_known_array, pickle_known_array_reconstructor;
+
+/* pickle-numpy.c */
+known_render pickle_known_ndarray, pickle_known_frombuffer,
+	pickle_known_scalar, pickle_known_dtype;
 
 #endif

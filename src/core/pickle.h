@@ -13,8 +13,8 @@
  *   pickle-call.c     globals, fix_imports and calls;
  *   pickle-repr.c, pickle-json.c, pickle-dis.c  the three renderings;
  *   pickle-known.c    the table of known reconstructors, with its rows
- *                     in pickle-datetime.c and pickle-stdlib.c (see
- *                     pickle-known.h).
+ *                     in pickle-datetime.c, pickle-stdlib.c and
+ *                     pickle-numpy.c (see pickle-known.h).
  *   pickle-collections.c, pickle-exceptions.c, pickle-objects.c  the
  *                     calls both renderings show as the objects they make.
  *
@@ -74,7 +74,11 @@
  * canonical form), fractions.Fraction, uuid.UUID, pathlib's PurePosixPath,
  * PureWindowsPath, PosixPath and WindowsPath (not device paths, \\?\...),
  * ipaddress's addresses, networks and interfaces (their text as pickled:
- * Python re-reads it), re.compile(pattern, flags) and array.array.  An
+ * Python re-reads it), re.compile(pattern, flags), array.array, and
+ * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
+ * summarized past 1,000 elements as numpy does, for bool, int, uint,
+ * float and complex arrays; see pickle-numpy.c), numpy
+ * scalars (numpy 1.x's repr(): 1.5) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.
  *
@@ -140,6 +144,11 @@
  *                   flags as Pattern.flags)
  *       array       {"__array__": {"typecode": "i", "items": [1, 2]}}
  *                   (items a str for typecodes u and w)
+ *       ndarray     {"__ndarray__": {"dtype": "<f8", "shape": [2, 2],
+ *                   "data": [[1.5, 2.0], [3.0, 4.0]]}} (data nested as
+ *                   tolist(), every element; dtype as the loaded
+ *                   array's dtype.str)
+ *       dtype       {"__dtype__": "<f8"} (a numpy scalar: its value)
  *     the tag being the class's name in lower case;
  *   - the known calls above are tagged: {"__defaultdict__":
  *     {"default_factory": F, "items": D}}, {"__deque__": {"items": [...],

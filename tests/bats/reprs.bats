@@ -16,7 +16,9 @@ reprs_check() {
 	[[ -n $found ]] || skip "$(cpython_title "$1"): not found on this machine"
 	py=${found#* }
 	# -E only: numpy's cases need the interpreter's site-packages.
-	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS"/reprs_*.py >"$T/cases" ||
+	# (numpy's multi-line reprs have their own test below)
+	"$py" -E "$CONN_PEERS/reprs.py" $(ls "$CONN_PEERS"/reprs_*.py |
+		grep -v /reprs_numpy.py) >"$T/cases" ||
 		fail "$py: the oracle failed"
 	"$PYTHON" - "$T/cases" "$T" <<'PY'
 import json, pickle, sys
@@ -54,3 +56,74 @@ $(head -60 "$T/diff")"
 @test "reprs: python3.12's pickles print as its repr()" { reprs_check 3.12; }
 @test "reprs: python3.13's pickles print as its repr()" { reprs_check 3.13; }
 @test "reprs: python3.14's pickles print as its repr()" { reprs_check 3.14; }
+
+# numpy_cases: tests/peers/reprs_numpy.py's pickles under Debian's
+# python3 with python3-numpy (every protocol: numpy pickles the same
+# recipe from 2 on, 0 and 1 spell it differently) into $T/cases, their
+# hex into $T/hex and numpy's reprs one after another into $T/want (2-D
+# reprs span lines); skips by name without numpy.
+numpy_cases() {
+	py=/usr/bin/python3
+	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
+		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
+	"$py" -E "$CONN_PEERS/reprs.py" "$CONN_PEERS/reprs_numpy.py" >"$T/cases" ||
+		fail "$py: the oracle failed"
+	"$py" -E - "$T/cases" "$T" <<'PY'
+import json, sys
+with open(sys.argv[2] + '/hex', 'w') as h, open(sys.argv[2] + '/want', 'w') as w:
+    for line in open(sys.argv[1]):
+        c = json.loads(line)
+        h.write(c['pickle'] + '\n')
+        w.write(c['repr'] + '\n')
+PY
+	[[ $(wc -l <"$T/hex") -ge 300 ]] || fail "too few cases: $(wc -l <"$T/hex")"
+}
+
+@test "reprs: numpy's pickles print as numpy's repr()" {
+	local py
+	numpy_cases
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out repr
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" ||
+		fail "$(grep -c '^<' "$T/diff") lines differ (< numpy's repr, > conn-pipe):
+$(head -60 "$T/diff")"
+}
+
+# --out json of the same cases: an array is its dtype.str, shape and
+# tolist() (nan and inf tagged), a scalar its item(), a dtype its str.
+@test "reprs: numpy's pickles as --out json are dtype, shape and tolist()" {
+	local py
+	numpy_cases
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out json
+	expect_exit P 0
+	"$py" -E - "$T/cases" "$T/P.out" <<'PY' || fail "$(cat "$T/P.out.bad")"
+import json, math, pickle, sys
+import numpy as np
+
+def tagged(x):
+    if isinstance(x, list):
+        return [tagged(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return {'__float__': 'nan' if x != x else ('inf' if x > 0 else '-inf')}
+    if isinstance(x, complex):
+        return {'__complex__': [tagged(x.real), tagged(x.imag)]}
+    return x
+
+bad = []
+for case, got in zip(open(sys.argv[1]), open(sys.argv[2])):
+    c = json.loads(case)
+    obj = pickle.loads(bytes.fromhex(c['pickle']))
+    if isinstance(obj, np.ndarray):
+        want = {'__ndarray__': {'dtype': obj.dtype.str, 'shape': list(obj.shape),
+                                'data': tagged(obj.tolist())}}
+    elif isinstance(obj, np.dtype):
+        want = {'__dtype__': obj.str}
+    else:
+        want = tagged(obj.item())
+    if json.loads(got) != want:
+        bad.append('%s, protocol %d: %s' % (c['name'], c['protocol'], got[:200]))
+with open(sys.argv[2] + '.bad', 'w') as f:
+    f.write('\n'.join(bad[:20]))
+sys.exit(1 if bad else 0)
+PY
+}

@@ -3,7 +3,8 @@
  * (src/core/pickle-known.c), through conn_pickle_render(): hand-built
  * pickles of each shape a row takes print as CPython's repr() and as
  * their JSON tags, and the shapes a real sender never makes (a month 13,
- * a state with a stray key, a cycle) stay the recipes they are.
+ * a state with a stray key, a cycle) stay the recipes they are.  numpy's
+ * rows too (src/core/pickle-numpy.c), from pickles built by hand.
  */
 #include "conn.h"
 #include "tap.h"
@@ -212,6 +213,64 @@ static void test_stdlib(void)
 	repr("IPv6Address(1)", P(ipv6), "IPv6Address('::1')");
 }
 
+/* numpy.dtype(code, False, True) with the state of byte order o. */
+#define DTYPE(code, o) "cnumpy\ndtype\n" "X\x02\x00\x00\x00" code \
+	"\x89\x88\x87R" "(K\x03X\x01\x00\x00\x00" o \
+	"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+/* _reconstruct(ndarray, (0,), b'b') + BUILD (1, (2, 2), >i2, fortran,
+ * data): int16 1, -2, 300, 4 in memory order. */
+#define NDARRAY(fortran, data) "\x80\x02" \
+	"cnumpy.core.multiarray\n_reconstruct\n" "cnumpy\nndarray\n" \
+	"K\x00\x85" "C\x01" "b" "\x87R" "(K\x01K\x02K\x02\x86" \
+	DTYPE("i2", ">") fortran data "tb."
+#define INT16S "C\x08\x00\x01\xff\xfe\x01\x2c\x00\x04"
+
+static void test_numpy(void)
+{
+	static const char c_order[] = NDARRAY("\x89", INT16S);
+	static const char f_order[] = NDARRAY("\x88", INT16S);
+	static const char short_data[] = NDARRAY("\x89",
+		"C\x06\x00\x01\xff\xfe\x01\x2c");
+	static const char frombuffer[] = "\x80\x05"
+		"cnumpy._core.numeric\n_frombuffer\n"
+		"(\x96\x10\x00\x00\x00\x00\x00\x00\x00"
+		"\x00\x00\x00\x00\x00\x00\xf8\x3f"
+		"\x00\x00\x00\x00\x00\x00\x00\x40" DTYPE("f8", "<")
+		"K\x02\x85X\x01\x00\x00\x00" "C" "tR.";
+	static const char scalar[] = "\x80\x02"
+		"cnumpy.core.multiarray\nscalar\n" DTYPE("f4", "<")
+		"C\x04\xcd\xcc\xcc\x3d\x86R.";
+	static const char dtype[] = "\x80\x02" DTYPE("i2", ">") ".";
+	static const char half[] = "\x80\x05"
+		"cnumpy.core.numeric\n_frombuffer\n"
+		"(\x96\x04\x00\x00\x00\x00\x00\x00\x00" "\x04\x6c\x00\x24"
+		DTYPE("f2", "<") "K\x02\x85X\x01\x00\x00\x00" "C" "tR.";
+
+	repr("ndarray, 2-D big-endian int16", P(c_order),
+	     "array([[  1,  -2],\n       [300,   4]], dtype=int16)");
+	/* numpy's __setstate__ byte-swaps into the native order */
+	json("ndarray, 2-D big-endian int16", P(c_order),
+	     "{\"__ndarray__\": {\"dtype\": \"<i2\", \"shape\": [2, 2], "
+	     "\"data\": [[1, -2], [300, 4]]}}");
+	repr("ndarray, Fortran order", P(f_order),
+	     "array([[  1, 300],\n       [ -2,   4]], dtype=int16)");
+	repr("ndarray, data too short", P(short_data),
+	     "numpy.core.multiarray._reconstruct(<class 'numpy.ndarray'>, "
+	     "(0,), b'b').__setstate__((1, (2, 2), dtype('>i2'), False, "
+	     "b'\\x00\\x01\\xff\\xfe\\x01,'))");
+	repr("_frombuffer, protocol 5", P(frombuffer), "array([1.5, 2. ])");
+	json("_frombuffer, protocol 5", P(frombuffer),
+	     "{\"__ndarray__\": {\"dtype\": \"<f8\", \"shape\": [2], "
+	     "\"data\": [1.5, 2.0]}}");
+	/* 4112's shortest 4.11e+03 padded with its exact digits, 2^-6's
+	 * shortest 0.01563 kept (the exact 0.015625 would round to even) */
+	repr("float16, scientific", P(half),
+	     "array([4.112e+03, 1.563e-02], dtype=float16)");
+	repr("float32 scalar", P(scalar), "0.1");
+	repr("dtype, big-endian", P(dtype), "dtype('>i2')");
+	json("dtype, big-endian", P(dtype), "{\"__dtype__\": \">i2\"}");
+}
+
 /* One byte of a copy changed, or the copy cut short, at random. */
 static size_t mutate(uint8_t *copy, const char *bytes, size_t len,
 		     uint32_t *seed)
@@ -258,6 +317,7 @@ int main(void)
 {
 	test_datetime();
 	test_stdlib();
+	test_numpy();
 	test_mutations();
 	return tap_done();
 }

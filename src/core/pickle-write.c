@@ -1527,9 +1527,9 @@ static int write_iso(struct writer *w, const struct json_reader *r,
 {
 	static const char *const names[] = { "date", "time", "datetime" };
 	static const char *const why[] = {
-		"its value must be a date as \"YYYY-MM-DD\"",
-		"its value must be a time as \"HH:MM:SS[.ffffff][+HH:MM]\"",
-		"its value must be a datetime as "
+		"not a date as \"YYYY-MM-DD\"",
+		"not a time as \"HH:MM:SS[.ffffff][+HH:MM]\"",
+		"not a datetime as "
 		"\"YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]\""
 	};
 	int kind = tag == TAG_DATE ? 0 : tag == TAG_TIME ? 1 : 2;
@@ -1584,8 +1584,8 @@ static int write_timedelta_tag(struct writer *w, const struct survey *s,
 	static const char *const names[] = { "days", "seconds",
 					     "microseconds" };
 	static const char what[] = "{\"__timedelta__\": ...}";
-	static const char why[] = "its value must be {\"days\": D, "
-		"\"seconds\": S, \"microseconds\": U}, normalized as Python's";
+	static const char why[] = "not {\"days\": D, \"seconds\": S, "
+		"\"microseconds\": U} normalized";
 	size_t offsets[3];
 	int64_t days, seconds, us;
 	int rc;
@@ -1619,8 +1619,8 @@ static int write_timezone_tag(struct writer *w, const struct survey *s,
 {
 	static const char *const names[] = { "offset", "name" };
 	static const char what[] = "{\"__timezone__\": ...}";
-	static const char why[] = "its value must be {\"offset\": "
-		"\"+HH:MM[:SS[.ffffff]]\", \"name\": a string or null}";
+	static const char why[] = "not {\"offset\": \"+HH:MM[:SS[.ffffff]]\", "
+		"\"name\": null or a str}";
 	struct json_reader a, b;
 	struct json_token offset, name = { .kind = JSON_READ_NULL };
 	size_t offsets[2];
@@ -1714,9 +1714,8 @@ static int write_decimal(struct writer *w, const struct json_reader *r,
 {
 	if (t->kind != JSON_READ_STRING || t->n == 0 ||
 	    !decimal_syntax(t->s, t->n))
-		return fail_at(w, r, at, "{\"__decimal__\": ...}", "its value "
-			       "must be a string Decimal() takes (\"3.14\", "
-			       "\"-Infinity\", \"NaN\")");
+		return fail_at(w, r, at, "{\"__decimal__\": ...}", "not a str "
+			       "Decimal() takes (\"3.14\", \"NaN\")");
 	call_open(w, "decimal", "Decimal", 1);
 	write_str(w, t->s, t->n);
 	call_close(w, 1);
@@ -1746,8 +1745,8 @@ static int write_fraction(struct writer *w, const struct json_reader *r,
 		zero = zero && t->s[i] == '0';
 	if (t->kind != JSON_READ_STRING || !int_syntax(t->s, 0, cut, true) ||
 	    (slash && (!int_syntax(t->s, cut + 1, t->n, false) || zero)))
-		return fail_at(w, r, at, "{\"__fraction__\": ...}", "its value "
-			       "must be \"N/D\" or \"N\", D not zero");
+		return fail_at(w, r, at, "{\"__fraction__\": ...}", "not \"N/D\" "
+			       "or \"N\" (D not zero)");
 	call_open(w, "fractions", "Fraction", 2);
 	write_int_text(w, t->s, cut);
 	if (slash)
@@ -1823,9 +1822,8 @@ static int write_uuid(struct writer *w, const struct json_reader *r,
 	char text[40];
 
 	if (t->kind != JSON_READ_STRING || !parse_uuid(t->s, t->n, bits))
-		return fail_at(w, r, at, "{\"__uuid__\": ...}", "its value "
-			       "must be a UUID as \"12345678-1234-5678-1234-"
-			       "567812345678\"");
+		return fail_at(w, r, at, "{\"__uuid__\": ...}", "not a UUID "
+			       "as \"12345678-1234-5678-1234-567812345678\"");
 	if (w->protocol >= 2) {
 		write_global(w, "uuid", "UUID");
 		tuple_close(w, 0);
@@ -1953,8 +1951,8 @@ static int read_factory(struct writer *w, const struct survey *s,
 		goto done;
 	if (rc == 0 && !*named)
 		rc = fail_at(w, r, at, "{\"__defaultdict__\": ...}",
-			     "its default_factory must be null or a class, "
-			     "{\"__repr__\": \"<class 'list'>\"}");
+			     "default_factory not null or "
+			     "{\"__repr__\": \"<class '...'>\"}");
 done:
 	json_read_free(&again);
 	return rc;
@@ -1974,7 +1972,7 @@ static int write_defaultdict(struct writer *w, const struct survey *s,
 	int rc;
 
 	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, "its value must be "
+		return fail_at(w, r, at, what, "not "
 			       "{\"default_factory\": F, \"items\": DICT}");
 	rc = read_fields(w, r, at, what, names, offsets, 2);
 	if (rc == 0)
@@ -1999,8 +1997,8 @@ static int write_deque(struct writer *w, const struct survey *s,
 {
 	static const char *const names[] = { "items", "maxlen" };
 	static const char what[] = "{\"__deque__\": ...}";
-	static const char why[] = "its value must be {\"items\": [...], "
-		"\"maxlen\": N or null}";
+	static const char why[] = "not {\"items\": [...], \"maxlen\": "
+		"N or null}";
 	struct json_reader again;
 	struct json_token items, maxlen = { .kind = JSON_READ_NULL };
 	size_t offsets[2], n = 0;
@@ -2049,8 +2047,8 @@ static int write_exception(struct writer *w, const struct survey *s,
 {
 	static const char *const names[] = { "type", "args" };
 	static const char what[] = "{\"__exception__\": ...}";
-	static const char why[] = "its value must be {\"type\": \"KeyError\", "
-		"\"args\": [...]}";
+	static const char why[] = "not {\"type\": \"KeyError\", \"args\": "
+		"[...]}";
 	struct json_reader again, more;
 	struct json_token type, args;
 	char module[128], name[128], shown[300];

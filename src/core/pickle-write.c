@@ -302,29 +302,16 @@ static void write_big_int(struct writer *w, const char *text, size_t len)
 /*
  * fix_imports' Python 2 names of builtins (_compat_pickle's
  * REVERSE_NAME_MAPPING) that are not __builtin__'s same name: the
- * builtin, then its module and name, and "" for all those (exceptions)
- * that keep their name.
+ * builtin, then its module and name.  Not its exceptions.OSError for
+ * OSError's subclasses and exceptions.ImportError for ModuleNotFoundError:
+ * Python 3 loads those as OSError('a') for ConnectionError('a'), where
+ * __builtin__.ConnectionError loads as itself.
  */
 static const char *const python2_names[][3] = {
 	{ "range", "__builtin__", "xrange" }, { "chr", "__builtin__", "unichr" },
 	{ "str", "__builtin__", "unicode" }, { "int", "__builtin__", "long" },
 	{ "zip", "itertools", "izip" }, { "map", "itertools", "imap" },
 	{ "filter", "itertools", "ifilter" },
-	{ "ModuleNotFoundError", "exceptions", "ImportError" },
-	{ "BrokenPipeError", "exceptions", "OSError" },
-	{ "ChildProcessError", "exceptions", "OSError" },
-	{ "ConnectionAbortedError", "exceptions", "OSError" },
-	{ "ConnectionError", "exceptions", "OSError" },
-	{ "ConnectionRefusedError", "exceptions", "OSError" },
-	{ "ConnectionResetError", "exceptions", "OSError" },
-	{ "FileExistsError", "exceptions", "OSError" },
-	{ "FileNotFoundError", "exceptions", "OSError" },
-	{ "InterruptedError", "exceptions", "OSError" },
-	{ "IsADirectoryError", "exceptions", "OSError" },
-	{ "NotADirectoryError", "exceptions", "OSError" },
-	{ "PermissionError", "exceptions", "OSError" },
-	{ "ProcessLookupError", "exceptions", "OSError" },
-	{ "TimeoutError", "exceptions", "OSError" },
 };
 
 /* Python 2's exceptions module, _compat_pickle's PYTHON2_EXCEPTIONS. */

@@ -1008,7 +1008,10 @@ enum tag {
 	TAG_TUPLE, TAG_SET, TAG_FROZENSET, TAG_DICT, TAG_REPR,
 	TAG_DATE, TAG_TIME, TAG_DATETIME, TAG_TIMEDELTA, TAG_TIMEZONE,
 	TAG_DECIMAL, TAG_FRACTION, TAG_UUID, TAG_DEFAULTDICT, TAG_DEQUE,
-	TAG_COUNTER, TAG_EXCEPTION, TAG_OBJECT
+	TAG_COUNTER, TAG_EXCEPTION, TAG_OBJECT, TAG_PUREPOSIXPATH,
+	TAG_POSIXPATH, TAG_PUREWINDOWSPATH, TAG_WINDOWSPATH, TAG_IPV4ADDRESS,
+	TAG_IPV6ADDRESS, TAG_IPV4NETWORK, TAG_IPV6NETWORK, TAG_IPV4INTERFACE,
+	TAG_IPV6INTERFACE, TAG_PATTERN, TAG_ARRAY
 };
 
 static const char *const tag_names[] = {
@@ -1017,7 +1020,10 @@ static const char *const tag_names[] = {
 	"__date__", "__time__", "__datetime__", "__timedelta__",
 	"__timezone__", "__decimal__", "__fraction__", "__uuid__",
 	"__defaultdict__", "__deque__", "__counter__", "__exception__",
-	"__object__"
+	"__object__", "__pureposixpath__", "__posixpath__",
+	"__purewindowspath__", "__windowspath__", "__ipv4address__",
+	"__ipv6address__", "__ipv4network__", "__ipv6network__",
+	"__ipv4interface__", "__ipv6interface__", "__pattern__", "__array__"
 };
 
 /* {"__x__": ...}, for an error about the tag. */
@@ -1301,6 +1307,19 @@ static int read_fields(struct writer *w, struct json_reader *r, size_t at,
 			return rc;
 		}
 	}
+	return rc;
+}
+
+/* The value at offset, written as write_value() writes any. */
+static int write_value_at(struct writer *w, const struct survey *s,
+			  size_t offset, enum place place)
+{
+	struct json_reader again;
+	int rc;
+
+	json_read_value_at(&again, s->text, s->len, offset);
+	rc = write_value(w, s, &again, place);
+	json_read_free(&again);
 	return rc;
 }
 
@@ -2078,6 +2097,170 @@ static int write_exception(struct writer *w, const struct survey *s,
 	return rc;
 }
 
+/* ------------------------------------- paths, ipaddress, Pattern, array */
+
+/* A pathlib class's tag, {"__posixpath__": "/a/b"}: the class of that
+ * name in lower case, called with the path whole, as 3.12's __reduce__
+ * (3.11's gave its parts, ('/', 'a', 'b'): the same path). */
+static int write_path(struct writer *w, const struct json_reader *r,
+		      const struct json_token *t, enum tag tag, size_t at)
+{
+	static const char *const classes[] = { "PurePosixPath", "PosixPath",
+					       "PureWindowsPath",
+					       "WindowsPath" };
+	char what[40];
+
+	if (t->kind != JSON_READ_STRING)
+		return fail_at(w, r, at, tag_shown(what, sizeof(what), tag),
+			       "its value must be a str");
+	call_open(w, "pathlib", classes[tag - TAG_PUREPOSIXPATH], 1);
+	write_str(w, t->s, t->n);
+	call_close(w, 1);
+	return 0;
+}
+
+/* "192.168.1.1" as the int IPv4Address pickles; false if it is not
+ * four decimal bytes (no leading zero, as ipaddress refuses them). */
+static bool parse_ipv4(const char *p, size_t n, int64_t *v)
+{
+	size_t i = 0, start;
+	int64_t byte;
+	int k;
+
+	*v = 0;
+	for (k = 0; k < 4; k++) {
+		start = i;
+		if (k && (i >= n || p[i++] != '.'))
+			return false;
+		start = i;
+		if (!skip_digits(p, n, &i) || i - start > 3 ||
+		    (i - start > 1 && p[start] == '0') ||
+		    !digits_value(p + start, i - start, &byte) || byte > 255)
+			return false;
+		*v = *v << 8 | byte;
+	}
+	return i == n;
+}
+
+/* An ipaddress tag: IPv4Address(int), as its __reduce__; the others
+ * their class of the str (IPv6Address's since 3.10, its scope id too). */
+static int write_ip(struct writer *w, const struct json_reader *r,
+		    const struct json_token *t, enum tag tag, size_t at)
+{
+	static const char *const classes[] = {
+		"IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network",
+		"IPv4Interface", "IPv6Interface"
+	};
+	char what[40];
+	int64_t v = 0;
+
+	tag_shown(what, sizeof(what), tag);
+	if (t->kind != JSON_READ_STRING || t->n == 0 ||
+	    (tag == TAG_IPV4ADDRESS && !parse_ipv4(t->s, t->n, &v)))
+		return fail_at(w, r, at, what, "its value must be %s as str() "
+			       "writes it", tag == TAG_IPV4ADDRESS
+			       ? "an address" : "a str");
+	call_open(w, "ipaddress", classes[tag - TAG_IPV4ADDRESS], 1);
+	if (tag == TAG_IPV4ADDRESS)
+		write_int(w, v);
+	else
+		write_str(w, t->s, t->n);
+	call_close(w, 1);
+	return 0;
+}
+
+/* {"__pattern__": {"pattern": "a+", "flags": 34}}: re._compile(pattern,
+ * flags), as copyreg's reducer of Pattern; the pattern a str or
+ * {"__bytes__": ...}. */
+static int write_pattern(struct writer *w, const struct survey *s,
+			 struct json_reader *r, const struct json_token *t,
+			 size_t at)
+{
+	static const char *const names[] = { "pattern", "flags" };
+	static const char what[] = "{\"__pattern__\": ...}";
+	static const char why[] = "not {\"pattern\": a str or bytes, "
+		"\"flags\": N}";
+	struct json_reader again;
+	struct json_token pattern;
+	size_t offsets[2];
+	int64_t flags = 0;
+	bool planned, bytes;
+	int rc;
+
+	if (t->kind != JSON_READ_OBJECT)
+		return fail_at(w, r, at, what, why);
+	rc = read_fields(w, r, at, what, names, offsets, 2);
+	if (rc == 0 && offsets[0] == FIELD_MISSING)
+		rc = fail_at(w, r, at, what, why);
+	if (rc == 0)
+		rc = int_field(w, s, r, offsets[1], at, what, why, 0,
+			       INT32_MAX, &flags);
+	if (rc)
+		return rc;
+	rc = token_at(w, s, &again, offsets[0], &pattern);
+	bytes = rc == 0 && pattern.kind == JSON_READ_OBJECT &&
+		shape_count(s, pattern.offset, &planned) == 1 && !planned &&
+		next(w, &again, &pattern) == 0 &&
+		tag_of(pattern.s, pattern.n) == TAG_BYTES;
+	if (rc == 0 && !bytes && pattern.kind != JSON_READ_STRING)
+		rc = fail_at(w, r, at, what, why);
+	json_read_free(&again);
+	if (rc)
+		return rc;
+	call_open(w, "re", "_compile", 2);
+	rc = write_value_at(w, s, offsets[0], HASHABLE);
+	write_int(w, flags);
+	call_close(w, 2);
+	return rc;
+}
+
+/* {"__array__": {"typecode": "i", "items": [1, 2]}}: array(typecode,
+ * items), as its __reduce_ex__ below protocol 3 (from 3 it writes the
+ * machine's bytes, which array._array_reconstructor() needs the sender's
+ * format code for; the same array either way). */
+static int write_array(struct writer *w, const struct survey *s,
+		       struct json_reader *r, const struct json_token *t,
+		       size_t at)
+{
+	static const char *const names[] = { "typecode", "items" };
+	static const char what[] = "{\"__array__\": ...}";
+	static const char why[] = "not {\"typecode\": \"i\", \"items\": "
+		"[...] or a str}";
+	struct json_reader again;
+	struct json_token code, items;
+	size_t offsets[2];
+	int rc;
+
+	if (t->kind != JSON_READ_OBJECT)
+		return fail_at(w, r, at, what, why);
+	rc = read_fields(w, r, at, what, names, offsets, 2);
+	if (rc == 0 && (offsets[0] == FIELD_MISSING ||
+			offsets[1] == FIELD_MISSING))
+		rc = fail_at(w, r, at, what, why);
+	if (rc)
+		return rc;
+	rc = token_at(w, s, &again, offsets[0], &code);
+	if (rc == 0 && (code.kind != JSON_READ_STRING || code.n != 1 ||
+			!strchr("bBuwhHiIlLqQfd", code.s[0])))
+		rc = fail_at(w, r, at, what, why);
+	if (rc == 0)
+		call_open(w, "array", "array", 2);
+	if (rc == 0)
+		write_str(w, code.s, 1);
+	json_read_free(&again);
+	if (rc)
+		return rc;
+	rc = token_at(w, s, &again, offsets[1], &items);
+	json_read_free(&again);
+	if (rc == 0 && items.kind != JSON_READ_ARRAY &&
+	    items.kind != JSON_READ_STRING)
+		rc = fail_at(w, r, at, what, why);
+	if (rc == 0)
+		rc = write_value_at(w, s, offsets[1], ANYWHERE);
+	call_close(w, 2);
+	return rc;
+}
+
 /* The standard library's tags: the value t of the tag. */
 static int write_std(struct writer *w, const struct survey *s,
 		     struct json_reader *r, const struct json_token *t,
@@ -2109,8 +2292,16 @@ static int write_std(struct writer *w, const struct survey *s,
 			return CONN_ENOMEM;
 		}
 		return write_counter(w, s, t, at);
-	default:
+	case TAG_PATTERN:
+		return write_pattern(w, s, r, t, at);
+	case TAG_ARRAY:
+		return write_array(w, s, r, t, at);
+	case TAG_EXCEPTION:
 		return write_exception(w, s, r, t, at);
+	default:
+		if (tag >= TAG_IPV4ADDRESS)
+			return write_ip(w, r, t, tag, at);
+		return write_path(w, r, t, tag, at);
 	}
 }
 
@@ -2130,7 +2321,7 @@ static int write_tagged(struct writer *w, const struct survey *s,
 	if (place == HASHABLE &&
 	    (tag == TAG_SET || tag == TAG_BYTEARRAY || tag == TAG_DICT ||
 	     tag == TAG_DEFAULTDICT || tag == TAG_DEQUE ||
-	     tag == TAG_COUNTER))
+	     tag == TAG_COUNTER || tag == TAG_ARRAY))
 		return fail_at(w, r, at, tag_shown(what, sizeof(what), tag),
 			       "unhashable: no dict key or set item");
 	rc = next(w, r, &t);

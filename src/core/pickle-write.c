@@ -2214,6 +2214,31 @@ static int write_pattern(struct writer *w, const struct survey *s,
 	return rc;
 }
 
+/* A str as the list of its characters, as array('u').tolist() gives. */
+static void write_chars(struct writer *w, const char *text, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)text;
+	size_t i, n = 0, at, size;
+	uint32_t c;
+
+	/* json-read.c has checked the UTF-8: no size is 0 */
+	for (at = 0; at < len; at += size ? size : 1, n++)
+		size = pickle_utf8_decode(p + at, len - at, &c);
+	if (w->protocol == 0) {
+		put_byte(w, OP_MARK);
+		put_byte(w, OP_LIST);
+	} else {
+		put_byte(w, OP_EMPTY_LIST);
+	}
+	for (i = 0, at = 0; i < n; i++, at += size) {
+		size = pickle_utf8_decode(p + at, len - at, &c);
+		size = size ? size : 1;
+		open_batch(w, i, n);
+		write_str(w, text + at, size);
+		close_batch(w, i, n, OP_APPEND, OP_APPENDS);
+	}
+}
+
 /* {"__array__": {"typecode": "i", "items": [1, 2]}}: array(typecode,
  * items), as its __reduce_ex__ below protocol 3 (from 3 it writes the
  * machine's bytes, which array._array_reconstructor() needs the sender's
@@ -2229,6 +2254,7 @@ static int write_array(struct writer *w, const struct survey *s,
 	struct json_reader again;
 	struct json_token code, items;
 	size_t offsets[2];
+	bool chars;
 	int rc;
 
 	if (t->kind != JSON_READ_OBJECT)
@@ -2241,8 +2267,9 @@ static int write_array(struct writer *w, const struct survey *s,
 		return rc;
 	rc = token_at(w, s, &again, offsets[0], &code);
 	if (rc == 0 && (code.kind != JSON_READ_STRING || code.n != 1 ||
-			!strchr("bBuwhHiIlLqQfd", code.s[0])))
+			!code.s[0] || !strchr("bBuwhHiIlLqQfd", code.s[0])))
 		rc = fail_at(w, r, at, what, why);
+	chars = rc == 0 && (code.s[0] == 'u' || code.s[0] == 'w');
 	if (rc == 0)
 		call_open(w, "array", "array", 2);
 	if (rc == 0)
@@ -2251,12 +2278,15 @@ static int write_array(struct writer *w, const struct survey *s,
 	if (rc)
 		return rc;
 	rc = token_at(w, s, &again, offsets[1], &items);
-	json_read_free(&again);
+	/* an array, or a str for u and w */
 	if (rc == 0 && items.kind != JSON_READ_ARRAY &&
-	    items.kind != JSON_READ_STRING)
+	    (items.kind != JSON_READ_STRING || !chars))
 		rc = fail_at(w, r, at, what, why);
-	if (rc == 0)
+	if (rc == 0 && items.kind == JSON_READ_STRING)
+		write_chars(w, items.s, items.n);
+	else if (rc == 0)
 		rc = write_value_at(w, s, offsets[1], ANYWHERE);
+	json_read_free(&again);
 	call_close(w, 2);
 	return rc;
 }

@@ -1011,7 +1011,7 @@ enum tag {
 	TAG_COUNTER, TAG_EXCEPTION, TAG_OBJECT, TAG_PUREPOSIXPATH,
 	TAG_POSIXPATH, TAG_PUREWINDOWSPATH, TAG_WINDOWSPATH, TAG_IPV4ADDRESS,
 	TAG_IPV6ADDRESS, TAG_IPV4NETWORK, TAG_IPV6NETWORK, TAG_IPV4INTERFACE,
-	TAG_IPV6INTERFACE, TAG_PATTERN, TAG_ARRAY
+	TAG_IPV6INTERFACE, TAG_PATTERN, TAG_ARRAY, TAG_ZONEINFO
 };
 
 static const char *const tag_names[] = {
@@ -1023,7 +1023,8 @@ static const char *const tag_names[] = {
 	"__object__", "__pureposixpath__", "__posixpath__",
 	"__purewindowspath__", "__windowspath__", "__ipv4address__",
 	"__ipv6address__", "__ipv4network__", "__ipv6network__",
-	"__ipv4interface__", "__ipv6interface__", "__pattern__", "__array__"
+	"__ipv4interface__", "__ipv6interface__", "__pattern__", "__array__",
+	"__zoneinfo__"
 };
 
 /* {"__x__": ...}, for an error about the tag. */
@@ -1661,6 +1662,26 @@ static int write_timezone_tag(struct writer *w, const struct survey *s,
 	if (named)
 		json_read_free(&b);
 	return rc;
+}
+
+/* {"__zoneinfo__": "Europe/Paris"}: as ZoneInfo's __reduce__,
+ * getattr(ZoneInfo, '_unpickle')(key, 1), 1 for from the cache (the JSON
+ * does not tell ZoneInfo.no_cache() apart, nor does its repr()). */
+static int write_zoneinfo(struct writer *w, const struct json_reader *r,
+			  const struct json_token *t, size_t at)
+{
+	if (t->kind != JSON_READ_STRING || t->n == 0)
+		return fail_at(w, r, at, "{\"__zoneinfo__\": ...}", "its value "
+			       "must be a key, \"Europe/Paris\"");
+	call_open(w, "builtins", "getattr", 2);
+	write_global(w, "zoneinfo", "ZoneInfo");
+	write_str(w, "_unpickle", 9);
+	call_close(w, 2);
+	tuple_open(w, 2);
+	write_str(w, t->s, t->n);
+	write_int(w, 1);
+	call_close(w, 2);
+	return 0;
 }
 
 /* ------------------------------------------ Decimal, Fraction, UUID */
@@ -2324,6 +2345,8 @@ static int write_std(struct writer *w, const struct survey *s,
 		return write_counter(w, s, t, at);
 	case TAG_PATTERN:
 		return write_pattern(w, s, r, t, at);
+	case TAG_ZONEINFO:
+		return write_zoneinfo(w, r, t, at);
 	case TAG_ARRAY:
 		return write_array(w, s, r, t, at);
 	case TAG_EXCEPTION:

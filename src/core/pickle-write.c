@@ -314,22 +314,6 @@ static const char *const python2_names[][3] = {
 	{ "filter", "itertools", "ifilter" },
 };
 
-/* Python 2's exceptions module, _compat_pickle's PYTHON2_EXCEPTIONS. */
-static const char *const python2_exceptions[] = {
-	"ArithmeticError", "AssertionError", "AttributeError",
-	"BaseException", "BufferError", "BytesWarning", "DeprecationWarning",
-	"EOFError", "EnvironmentError", "Exception", "FloatingPointError",
-	"FutureWarning", "GeneratorExit", "IOError", "ImportError",
-	"ImportWarning", "IndentationError", "IndexError", "KeyError",
-	"KeyboardInterrupt", "LookupError", "MemoryError", "NameError",
-	"NotImplementedError", "OSError", "OverflowError",
-	"PendingDeprecationWarning", "ReferenceError", "RuntimeError",
-	"RuntimeWarning", "StopIteration", "SyntaxError", "SyntaxWarning",
-	"SystemError", "SystemExit", "TabError", "TypeError",
-	"UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError",
-	"UnicodeError", "UnicodeTranslateError", "UnicodeWarning",
-	"UserWarning", "ValueError", "Warning", "ZeroDivisionError",
-};
 
 /* builtins.name as fix_imports writes it below protocol 3. */
 static void python2_name(const char **module, const char **name)
@@ -343,9 +327,8 @@ static void python2_name(const char **module, const char **name)
 			*name = python2_names[i][2];
 			return;
 		}
-	for (i = 0; i < sizeof(python2_exceptions) / sizeof(char *); i++)
-		if (strcmp(*name, python2_exceptions[i]) == 0)
-			*module = "exceptions";
+	if (pickle_python2_exception(*name, strlen(*name)))
+		*module = "exceptions";
 }
 
 /* A global as CPython's pickler writes it: GLOBAL, with fix_imports'
@@ -1277,16 +1260,20 @@ static int write_tagged_array(struct writer *w, const struct survey *s,
  */
 #define FIELD_MISSING SIZE_MAX
 
-/* The fields of the object whose '{' was just read: offsets[i] of the
- * value of names[i], FIELD_MISSING if absent; another key is an error. */
-static int read_fields(struct writer *w, struct json_reader *r, size_t at,
-		       const char *what, const char *const *names,
-		       size_t *offsets, size_t n)
+/* The fields of the object whose '{' was just read, as t: offsets[i] of
+ * the value of names[i], FIELD_MISSING if absent; another key is an
+ * error, and so is a t that is no object (why says what it must be). */
+static int read_fields(struct writer *w, struct json_reader *r,
+		       const struct json_token *object, size_t at,
+		       const char *what, const char *why,
+		       const char *const *names, size_t *offsets, size_t n)
 {
 	struct json_token t;
 	size_t i;
 	int rc;
 
+	if (object->kind != JSON_READ_OBJECT)
+		return fail_at(w, r, at, what, "%s", why);
 	for (i = 0; i < n; i++)
 		offsets[i] = FIELD_MISSING;
 	while ((rc = next(w, r, &t)) == 0 && t.kind == JSON_READ_KEY) {
@@ -1597,9 +1584,7 @@ static int write_timedelta_tag(struct writer *w, const struct survey *s,
 	int64_t days, seconds, us;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 3);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 3);
 	if (rc == 0)
 		rc = int_field(w, s, r, offsets[0], at, what, why, -999999999,
 			       999999999, &days);
@@ -1635,9 +1620,7 @@ static int write_timezone_tag(struct writer *w, const struct survey *s,
 	bool named;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc)
 		return rc;
 	if (offsets[0] == FIELD_MISSING)
@@ -1993,15 +1976,14 @@ static int write_defaultdict(struct writer *w, const struct survey *s,
 {
 	static const char *const names[] = { "default_factory", "items" };
 	static const char what[] = "{\"__defaultdict__\": ...}";
+	static const char why[] = "not {\"default_factory\": F, \"items\": "
+		"DICT}";
 	char module[128], name[128];
 	size_t offsets[2];
 	bool named;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, "not "
-			       "{\"default_factory\": F, \"items\": DICT}");
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc == 0)
 		rc = read_factory(w, s, r, offsets[0], at, module, name,
 				  sizeof(module), &named);
@@ -2032,9 +2014,7 @@ static int write_deque(struct writer *w, const struct survey *s,
 	bool planned, bounded;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc == 0 && offsets[1] != FIELD_MISSING) {
 		rc = token_at(w, s, &again, offsets[1], &maxlen);
 		json_read_free(&again);
@@ -2082,9 +2062,7 @@ static int write_exception(struct writer *w, const struct survey *s,
 	size_t offsets[2];
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc == 0 && (offsets[0] == FIELD_MISSING ||
 			offsets[1] == FIELD_MISSING))
 		rc = fail_at(w, r, at, what, why);
@@ -2208,9 +2186,7 @@ static int write_pattern(struct writer *w, const struct survey *s,
 	bool planned, bytes;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc == 0 && offsets[0] == FIELD_MISSING)
 		rc = fail_at(w, r, at, what, why);
 	if (rc == 0)
@@ -2278,9 +2254,7 @@ static int write_array(struct writer *w, const struct survey *s,
 	bool chars;
 	int rc;
 
-	if (t->kind != JSON_READ_OBJECT)
-		return fail_at(w, r, at, what, why);
-	rc = read_fields(w, r, at, what, names, offsets, 2);
+	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
 	if (rc == 0 && (offsets[0] == FIELD_MISSING ||
 			offsets[1] == FIELD_MISSING))
 		rc = fail_at(w, r, at, what, why);

@@ -41,6 +41,53 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# cpython_bytes_check CASES: each line of CASES, "JSON<tab>EXPR", through
+# --in json under every protocol 0-5, must be python3's
+# pickletools.optimize(pickle.dumps(EXPR, protocol)) byte for byte, or
+# where the README says how it differs, of the same repr().
+cpython_bytes_check() {
+	cut -f1 "$1" >"$T/in"
+	local proto
+	for proto in 0 1 2 3 4 5; do
+		run_to "P$proto" --in "$T/in" conn-pipe --in json --out frames --pickle-protocol "$proto"
+		expect_exit "P$proto" 0
+		"$PYTHON" - "$1" "$T/P$proto.out" "$proto" <<'PY' >"$T/bad" || fail "protocol $proto: $(head -c 4000 "$T/bad")"
+import array, collections, datetime, decimal, fractions, ipaddress, os, pathlib, pickle, pickletools, queue, re, sys, uuid, warnings, zoneinfo
+warnings.simplefilter('ignore', DeprecationWarning)  # array('u') from 3.13
+sys.path.insert(0, os.environ['CONN_PEERS'])
+from capture import frames_of
+td, tz = datetime.timedelta, datetime.timezone
+cases = [l.split('\t') for l in open(sys.argv[1]).read().split('\n')[:-1]]
+frames, proto = frames_of(open(sys.argv[2], 'rb').read()), int(sys.argv[3])
+bad = 0
+if len(frames) != len(cases):
+    print('%d frames for %d cases' % (len(frames), len(cases)))
+    bad += 1
+for (text, expr), got in zip(cases, frames):
+    obj = eval(expr)
+    want = pickletools.optimize(pickle.dumps(obj, proto))
+    # A global or a module's name that comes again CPython fetches from
+    # the memo; --in json writes it again: then repr() only.  So too
+    # below protocol 3 for OSError's subclasses and ModuleNotFoundError,
+    # which CPython writes as exceptions.OSError and ImportError, that
+    # Python 3 loads as such (OSError('a') for ConnectionError('a')).
+    memo = any(op.name.endswith('GET') for op, _, _ in pickletools.genops(want))
+    # And paths, whole where 3.11 gives their parts, and arrays from
+    # protocol 3, as a list where CPython gives the machine's bytes.
+    lossy = (proto < 3 and expr.startswith(('ModuleNotFound', 'FileNotFound', 'Connection'))
+             or expr.startswith('pathlib.') or (proto >= 3 and expr.startswith('array.')))
+    if memo or lossy:
+        same = repr(pickle.loads(got)) == repr(obj)
+    else:
+        same = got == want
+    if not same:
+        print('%.60s: %s, CPython %s' % (text, got[:80].hex(), want[:80].hex()))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+	done
+}
+
 @test "round trip: --out json | --in json gives every vector back, every protocol 0-5 in and out, repr() as python3 prints the original" {
 	# Every pickle of every vector, one hex line each, and the repr() it
 	# must come back with.
@@ -146,29 +193,7 @@ with open(sys.argv[1], 'w') as f:
     for text, expr in cases:
         f.write(text + '\t' + expr + '\n')
 EOF
-	cut -f1 "$T/cases" >"$T/in"
-	local proto
-	for proto in 0 1 2 3 4 5; do
-		run_to "P$proto" --in "$T/in" conn-pipe --in json --out frames --pickle-protocol "$proto"
-		expect_exit "P$proto" 0
-		"$PYTHON" - "$T/cases" "$T/P$proto.out" "$proto" <<'EOF' >"$T/bad" || fail "protocol $proto: $(head -c 4000 "$T/bad")"
-import os, pickle, pickletools, sys
-sys.path.insert(0, os.environ['CONN_PEERS'])
-from capture import frames_of
-cases = [l.split('\t') for l in open(sys.argv[1]).read().split('\n')[:-1]]
-frames, proto = frames_of(open(sys.argv[2], 'rb').read()), int(sys.argv[3])
-bad = 0
-if len(frames) != len(cases):
-    print('%d frames for %d cases' % (len(frames), len(cases)))
-    bad += 1
-for (text, expr), got in zip(cases, frames):
-    want = pickletools.optimize(pickle.dumps(eval(expr), proto))
-    if got != want:
-        print('%.60s: %s, CPython %s' % (text, got[:60].hex(), want[:60].hex()))
-        bad += 1
-sys.exit(1 if bad else 0)
-EOF
-	done
+	cpython_bytes_check "$T/cases"
 }
 
 @test "standard library tags: each is the object's pickle as CPython writes it, byte for byte (pickletools.optimize) but for the memo, every protocol 0-5" {
@@ -233,46 +258,7 @@ EOF
 {"__array__": {"typecode": "u", "items": ""}}	array.array("u")
 {"__zoneinfo__": "Europe/Paris"}	zoneinfo.ZoneInfo("Europe/Paris")
 EOF
-	cut -f1 "$T/cases" >"$T/in"
-	local proto
-	for proto in 0 1 2 3 4 5; do
-		run_to "P$proto" --in "$T/in" conn-pipe --in json --out frames --pickle-protocol "$proto"
-		expect_exit "P$proto" 0
-		"$PYTHON" - "$T/cases" "$T/P$proto.out" "$proto" <<'PY' >"$T/bad" || fail "protocol $proto: $(head -c 4000 "$T/bad")"
-import array, collections, datetime, decimal, fractions, ipaddress, os, pathlib, pickle, pickletools, queue, re, sys, uuid, warnings, zoneinfo
-warnings.simplefilter('ignore', DeprecationWarning)  # array('u') from 3.13
-sys.path.insert(0, os.environ['CONN_PEERS'])
-from capture import frames_of
-td, tz = datetime.timedelta, datetime.timezone
-cases = [l.split('\t') for l in open(sys.argv[1]).read().split('\n')[:-1]]
-frames, proto = frames_of(open(sys.argv[2], 'rb').read()), int(sys.argv[3])
-bad = 0
-if len(frames) != len(cases):
-    print('%d frames for %d cases' % (len(frames), len(cases)))
-    bad += 1
-for (text, expr), got in zip(cases, frames):
-    obj = eval(expr)
-    want = pickletools.optimize(pickle.dumps(obj, proto))
-    # A global or a module's name that comes again CPython fetches from
-    # the memo; --in json writes it again: then repr() only.  So too
-    # below protocol 3 for OSError's subclasses and ModuleNotFoundError,
-    # which CPython writes as exceptions.OSError and ImportError, that
-    # Python 3 loads as such (OSError('a') for ConnectionError('a')).
-    memo = any(op.name.endswith('GET') for op, _, _ in pickletools.genops(want))
-    # And paths, whole where 3.11 gives their parts, and arrays from
-    # protocol 3, as a list where CPython gives the machine's bytes.
-    lossy = (proto < 3 and expr.startswith(('ModuleNotFound', 'FileNotFound', 'Connection'))
-             or expr.startswith('pathlib.') or (proto >= 3 and expr.startswith('array.')))
-    if memo or lossy:
-        same = repr(pickle.loads(got)) == repr(obj)
-    else:
-        same = got == want
-    if not same:
-        print('%.60s: %s, CPython %s' % (text, got[:80].hex(), want[:80].hex()))
-        bad += 1
-sys.exit(1 if bad else 0)
-PY
-	done
+	cpython_bytes_check "$T/cases"
 }
 
 @test "tags: an object with other keys beside a tag, or one __x__ key that is no tag, is a dict; --out json writes such a dict back as {\"__dict__\": ...}" {

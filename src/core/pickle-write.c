@@ -2,9 +2,9 @@
  * pickle-write.c - one JSON value written as a pickle.
  *
  * The output is what CPython's C pickler writes for the object json.loads()
- * gives, opcode for opcode, less the memo: nothing here is shared, so PUT
- * and GET would only cost bytes (pickletools.optimize() drops them the same
- * way).  Protocols 4 and 5 use one FRAME for the whole body, which is what
+ * gives, opcode for opcode, as pickletools.optimize() leaves it: a PUT
+ * only where a GET needs it, which is only for CPython's own objects that
+ * come again (see "the memo" below).  Protocols 4 and 5 use one FRAME for the whole body, which is what
  * CPython does below its 64 KiB frame target.  The tagged objects of the
  * JSON rendering (pickle-json.c, pickle.h) are read back as the objects
  * they stand for, ints beyond 64 bits too, and pickled as CPython pickles
@@ -39,6 +39,10 @@ struct writer {
 	int err;
 	char *detail;
 	size_t capacity;
+	struct shared *shared;	/* the memo's objects (see below) */
+	size_t n_shared, cap_shared;
+	bool any_again, memoizing;
+	long memo_next;
 };
 
 static void fail(struct writer *w, int err, const char *reason)
@@ -231,6 +235,171 @@ static void write_str(struct writer *w, const char *s, size_t n)
 	}
 }
 
+/* ------------------------------------------------------------- the memo */
+
+/*
+ * CPython's pickler memoizes every object and fetches one that comes
+ * again with GET; pickletools.optimize() keeps the PUTs some GET needs.
+ * Of what --in json writes, only objects of CPython's own come again: a
+ * class (a global), from protocol 4 its module's name, timezone.utc, and
+ * the constant strs of some reductions ('latin1', a UUID's 'int').  A
+ * first writing notes which of them come again; only if one does, a
+ * second writing PUTs each such at its first coming and GETs it after,
+ * so that the pickle is CPython's, PUT for PUT.
+ */
+struct shared {
+	uint64_t hash;
+	char *key;		/* a kind letter, then its text; NULL: free */
+	size_t len;
+	bool seen, again;	/* written in this writing; comes again */
+	long index;		/* its memo index in this writing, or -1 */
+};
+
+static uint64_t key_hash(const char *s, size_t n);
+
+static void shared_free(struct writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->cap_shared; i++)
+		free(w->shared[i].key);
+	free(w->shared);
+}
+
+static struct shared *shared_slot(struct shared *table, size_t cap,
+				  uint64_t h, const char *key, size_t len)
+{
+	size_t i, mask = cap - 1;
+
+	for (i = h & mask; table[i].key != NULL; i = (i + 1) & mask)
+		if (table[i].hash == h && table[i].len == len &&
+		    memcmp(table[i].key, key, len) == 0)
+			break;
+	return &table[i];
+}
+
+/* Twice the room, the entries moved over; false if out of memory. */
+static bool shared_grow(struct writer *w)
+{
+	size_t cap = w->cap_shared ? w->cap_shared * 2 : 16, i;
+	struct shared *table = calloc(cap, sizeof(*table)), *e;
+
+	if (table == NULL)
+		return false;
+	for (i = 0; i < w->cap_shared; i++) {
+		e = &w->shared[i];
+		if (e->key != NULL)
+			*shared_slot(table, cap, e->hash, e->key, e->len) = *e;
+	}
+	free(w->shared);
+	w->shared = table;
+	w->cap_shared = cap;
+	return true;
+}
+
+/* The entry of kind and text (two parts, b maybe ""), added if new;
+ * NULL if out of memory. */
+static struct shared *shared_of(struct writer *w, char kind, const char *a,
+				const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), len = 2 + na + nb;
+	char *key = malloc(len);
+	struct shared *e = NULL;
+	uint64_t h;
+
+	if (key == NULL)
+		return NULL;
+	key[0] = kind;
+	memcpy(key + 1, a, na);
+	key[1 + na] = '\n';
+	memcpy(key + 2 + na, b, nb);
+	h = key_hash(key, len);
+	if (w->n_shared * 2 < w->cap_shared || shared_grow(w))
+		e = shared_slot(w->shared, w->cap_shared, h, key, len);
+	if (e != NULL && e->key == NULL) {
+		*e = (struct shared){ h, key, len, false, false, -1 };
+		w->n_shared++;
+		return e;
+	}
+	free(key);
+	return e;
+}
+
+/* PUT, BINPUT or LONG_BINPUT, or MEMOIZE from protocol 4, as
+ * pickletools.optimize() writes them; GET likewise. */
+static void memo_op(struct writer *w, long index, bool get)
+{
+	char text[32];
+
+	if (w->protocol >= 4 && !get) {
+		put_byte(w, OP_MEMOIZE);
+	} else if (w->protocol == 0) {
+		snprintf(text, sizeof(text), "%c%ld\n", get ? OP_GET : OP_PUT,
+			 index);
+		put_text(w, text);
+	} else if (index < 256) {
+		put_byte(w, get ? OP_BINGET : OP_BINPUT);
+		put_le(w, (uint64_t)index, 1);
+	} else {
+		put_byte(w, get ? OP_LONG_BINGET : OP_LONG_BINPUT);
+		put_le(w, (uint64_t)index, 4);
+	}
+}
+
+/* Before an object of CPython's own, e: true if it is fetched from the
+ * memo (GET; in the first writing, which is then written again, nothing:
+ * what it holds must not count as coming again), false if it is to be
+ * written, memo_after() then. */
+static bool memo_before(struct writer *w, struct shared *e)
+{
+	if (e == NULL) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return true;
+	}
+	if (!e->seen) {
+		e->seen = true;
+		return false;
+	}
+	e->again = true;
+	w->any_again = true;
+	if (w->memoizing)
+		memo_op(w, e->index, true);
+	return true;
+}
+
+/* After e is written: its PUT, in the second writing, if it comes again. */
+static void memo_after(struct writer *w, struct shared *e)
+{
+	if (w->memoizing && e->again && e->index < 0) {
+		e->index = w->memo_next++;
+		memo_op(w, e->index, false);
+	}
+}
+
+/* For the second writing: the same entries, none seen yet. */
+static void memo_restart(struct writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->cap_shared; i++) {
+		w->shared[i].seen = false;
+		w->shared[i].index = -1;
+	}
+	w->memoizing = true;
+	w->memo_next = 0;
+}
+
+/* A str constant of CPython's own reductions ('latin1'). */
+static void write_constant(struct writer *w, const char *s)
+{
+	struct shared *e = shared_of(w, 's', s, "");
+
+	if (memo_before(w, e))
+		return;
+	write_str(w, s, strlen(s));
+	memo_after(w, e);
+}
+
 /* ------------------------------------------------------ integers, again */
 
 /*
@@ -336,10 +505,19 @@ static void python2_name(const char **module, const char **name)
 static void write_global(struct writer *w, const char *module,
 			 const char *name)
 {
+	struct shared *class = shared_of(w, 'c', module, name), *e;
+
+	if (memo_before(w, class))
+		return;
 	if (w->protocol >= 4) {
-		write_str(w, module, strlen(module));
+		e = shared_of(w, 'm', module, "");
+		if (!memo_before(w, e)) {
+			write_str(w, module, strlen(module));
+			memo_after(w, e);
+		}
 		write_str(w, name, strlen(name));
 		put_byte(w, OP_STACK_GLOBAL);
+		memo_after(w, class);
 		return;
 	}
 	if (w->protocol < 3 && strcmp(module, "builtins") == 0)
@@ -349,6 +527,7 @@ static void write_global(struct writer *w, const char *module,
 	put_byte(w, '\n');
 	put_text(w, name);
 	put_byte(w, '\n');
+	memo_after(w, class);
 }
 
 /* What goes before a tuple's n items: MARK, but for TUPLE1-3 (protocol
@@ -399,7 +578,7 @@ static void write_bytes_call(struct writer *w, const uint8_t *p, size_t n)
 	write_global(w, "_codecs", "encode");
 	tuple_open(w, 2);
 	write_str(w, text, len);
-	write_str(w, "latin1", 6);
+	write_constant(w, "latin1");
 	tuple_close(w, 2);
 	put_byte(w, OP_REDUCE);
 	free(text);
@@ -1477,12 +1656,19 @@ static void write_timezone(struct writer *w, int64_t offset_us,
 			   const char *name, size_t name_len)
 {
 	size_t n = name ? 2 : 1;
+	/* timezone(timedelta(0)) is timezone.utc, one object */
+	struct shared *utc = name || offset_us ? NULL
+				      : shared_of(w, 'u', "utc", "");
 
+	if ((utc || (!name && !offset_us)) && memo_before(w, utc))
+		return;
 	call_open(w, "datetime", "timezone", n);
 	write_timedelta(w, offset_us);
 	if (name)
 		write_str(w, name, name_len);
 	call_close(w, n);
+	if (utc)
+		memo_after(w, utc);
 }
 
 /* date, time or datetime(state bytes[, tzinfo]): the packed state of
@@ -1849,7 +2035,7 @@ static int write_uuid(struct writer *w, const struct json_reader *r,
 	put_byte(w, w->protocol == 0 ? OP_MARK : OP_EMPTY_DICT);
 	if (w->protocol == 0)
 		put_byte(w, OP_DICT);
-	write_str(w, "int", 3);
+	write_constant(w, "int");
 	uuid_decimal(bits, text);
 	write_int_text(w, text, strlen(text));
 	put_byte(w, OP_SETITEM);
@@ -2529,6 +2715,11 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	if (err)
 		goto done;
 	write_pickle(&w, &s);
+	if (w.err == 0 && w.any_again) {
+		w.o.n = 0;
+		memo_restart(&w);
+		write_pickle(&w, &s);
+	}
 	err = w.err;
 	if (err)
 		goto done;
@@ -2537,6 +2728,7 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	w.o.p = NULL;
 done:
 	free(w.o.p);
+	shared_free(&w);
 	survey_free(&s);
 	return err;
 }

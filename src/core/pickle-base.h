@@ -98,6 +98,10 @@ void pickle_out_fmt(struct out *o, const char *fmt, ...)
 void pickle_out_spaces(struct out *o, size_t n);
 size_t pickle_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
 size_t pickle_utf8_encode(uint8_t *out, uint32_t cp);
+
+/* Whether Python 2's exceptions module has the n bytes of name, which
+ * fix_imports maps to and from builtins (pickle-call.c). */
+bool pickle_python2_exception(const char *name, size_t n);
 size_t pickle_utf8_check(const uint8_t *p, size_t n);
 
 /* pickle-number.c: the text of a float as Python's format code 'r' writes

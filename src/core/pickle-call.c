@@ -7,6 +7,35 @@
 
 #include <strings.h>
 
+/* The exceptions module's names that move to builtins unchanged
+ * (_compat_pickle's PYTHON2_EXCEPTIONS). */
+static const char *const python2_exceptions[] = {
+	"ArithmeticError", "AssertionError", "AttributeError",
+	"BaseException", "BufferError", "BytesWarning", "DeprecationWarning",
+	"EOFError", "EnvironmentError", "Exception", "FloatingPointError",
+	"FutureWarning", "GeneratorExit", "IOError", "ImportError",
+	"ImportWarning", "IndentationError", "IndexError", "KeyError",
+	"KeyboardInterrupt", "LookupError", "MemoryError", "NameError",
+	"NotImplementedError", "OSError", "OverflowError",
+	"PendingDeprecationWarning", "ReferenceError", "RuntimeError",
+	"RuntimeWarning", "StopIteration", "SyntaxError", "SyntaxWarning",
+	"SystemError", "SystemExit", "TabError", "TypeError",
+	"UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError",
+	"UnicodeError", "UnicodeTranslateError", "UnicodeWarning",
+	"UserWarning", "ValueError", "Warning", "ZeroDivisionError",
+};
+
+bool pickle_python2_exception(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < COUNT(python2_exceptions); i++)
+		if (strlen(python2_exceptions[i]) == n &&
+		    memcmp(name, python2_exceptions[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* Lib/_compat_pickle.py: Python 2 names in protocols 0-2, read as the
  * Python 3 names the unpickler imports instead. */
 static const char *const import_mapping[][2] = {
@@ -97,22 +126,6 @@ static const char *const name_mapping[][4] = {
 	  "TimeoutError" },
 };
 
-/* The exceptions module's names that move to builtins unchanged. */
-static const char *const python2_exceptions[] = {
-	"ArithmeticError", "AssertionError", "AttributeError",
-	"BaseException", "BufferError", "BytesWarning", "DeprecationWarning",
-	"EOFError", "EnvironmentError", "Exception", "FloatingPointError",
-	"FutureWarning", "GeneratorExit", "IOError", "ImportError",
-	"ImportWarning", "IndentationError", "IndexError", "KeyError",
-	"KeyboardInterrupt", "LookupError", "MemoryError", "NameError",
-	"NotImplementedError", "OSError", "OverflowError",
-	"PendingDeprecationWarning", "ReferenceError", "RuntimeError",
-	"RuntimeWarning", "StopIteration", "SyntaxError", "SyntaxWarning",
-	"SystemError", "SystemExit", "TabError", "TypeError",
-	"UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError",
-	"UnicodeError", "UnicodeTranslateError", "UnicodeWarning",
-	"UserWarning", "ValueError", "Warning", "ZeroDivisionError",
-};
 
 
 bool pickle_text_is(struct text t, const char *s)
@@ -138,9 +151,8 @@ static void fix_imports(struct text *module, struct text *name)
 			return;
 		}
 	if (pickle_text_is(*module, "exceptions")) {
-		for (i = 0; i < COUNT(python2_exceptions); i++)
-			if (pickle_text_is(*name, python2_exceptions[i]))
-				*module = text_of("builtins");
+		if (pickle_python2_exception(name->p, name->n))
+			*module = text_of("builtins");
 		return;
 	}
 	for (i = 0; i < COUNT(import_mapping); i++)

@@ -833,7 +833,7 @@ bool pickle_known_array(struct render *r, struct node *n, int depth,
 		return ok;
 	}
 	array_open(r, style, code, list->u.seq.n == 0);
-	if (kind == 'u' && list->u.seq.n)
+	if (kind == 'u' && (list->u.seq.n || style == KNOWN_JSON))
 		put_str(r, style, &text);
 	else if (list->u.seq.n || style == KNOWN_JSON)
 		(style == KNOWN_JSON ? pickle_json_node
@@ -966,7 +966,8 @@ bool pickle_known_array_reconstructor(struct render *r, struct node *n,
 		return text.err != 0;	/* an error, or not a str: a call */
 	}
 	array_open(r, style, code, len == 0);
-	if (kind == 'u' && len)
+	/* An empty one's JSON items are "", a str as any of its kind. */
+	if (kind == 'u' && (len || style == KNOWN_JSON))
 		put_str(r, style, &text);
 	else if (len || style == KNOWN_JSON)
 		pickle_out_char(r->o, '[');

@@ -103,7 +103,9 @@
  * which CPython ignores.
  *
  * JSON is one line of JSON, in forms that conn_pickle_from_json()
- * (pickle-write.c) reads back as the same types, but for __repr__:
+ * (pickle-write.c) reads back as the same types, but for __repr__ and
+ * __object__ (a datetime's timezone name and fold, which JSON drops, and
+ * an OrderedDict, which comes back a dict):
  *   - None, True and False are null, true and false;
  *   - an int is a JSON number of all its digits, even beyond 64 bits;
  *   - a float is a JSON number written as Python's repr(); nan, inf and

@@ -168,6 +168,12 @@ static void test_stdlib(void)
 	static const char array[] = "\x80\x03" "carray\n_array_reconstructor\n"
 				    "(carray\narray\n" "X\x01\x00\x00\x00h"
 				    "K\x05" "C\x02\xff\xfe" "tR.";
+	/* array('u') at protocols 3 and 2: no characters */
+	static const char empty_u[] = "\x80\x03" "carray\n_array_reconstructor\n"
+				      "(carray\narray\n" "X\x01\x00\x00\x00u"
+				      "K\x14" "C\x00" "tR.";
+	static const char empty_u2[] = "\x80\x02" "carray\narray\n"
+				       "X\x01\x00\x00\x00u" "]\x86R.";
 	/* the same with an odd number of bytes */
 	static const char odd[] = "\x80\x03" "carray\n_array_reconstructor\n"
 				  "(carray\narray\n" "X\x01\x00\x00\x00h"
@@ -202,6 +208,11 @@ static void test_stdlib(void)
 	repr("array, big-endian", P(array), "array('h', [-2])");
 	json("array, big-endian", P(array),
 	     "{\"__array__\": {\"typecode\": \"h\", \"items\": [-2]}}");
+	json("array('u'), protocol 3", P(empty_u),
+	     "{\"__array__\": {\"typecode\": \"u\", \"items\": \"\"}}");
+	json("array('u'), protocol 2", P(empty_u2),
+	     "{\"__array__\": {\"typecode\": \"u\", \"items\": \"\"}}");
+	repr("array('u')", P(empty_u), "array('u')");
 	repr("array, odd bytes", P(odd), "array._array_reconstructor("
 	     "<class 'array.array'>, 'h', 5, b'\\xff')");
 	repr("PureWindowsPath", P(windows), "PureWindowsPath('c:/x/y')");

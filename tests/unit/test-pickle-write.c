@@ -148,6 +148,48 @@ static const struct {
 	  "80028a090000000000000000012e" },
 	{ "-18446744073709551617", 3,
 	  "80038a09fffffffffffffffffe2e" },
+	/* CPython's own objects that come again: PUT once, then GET */
+	{ "[{\"__date__\": \"2024-02-29\"}, {\"__date__\": \"2024-03-01\"}]", 2,
+	  "80025d28636461746574696d650a646174650a7100635f636f646563730a656e636f64650a7101580500000007c3a8021d58060000006c6174696e3171028652855268006801580500000007c3a80301680286528552652e" },
+	{ "[{\"__date__\": \"2024-02-29\"}, {\"__date__\": \"2024-03-01\"}]", 0,
+	  "286c636461746574696d650a646174650a70300a28635f636f646563730a656e636f64650a70310a285607e8021d0a566c6174696e310a70320a745274526167300a2867310a285607e803010a67320a74527452612e" },
+	{ "[{\"__set__\": [1]}, {\"__set__\": [2]}]", 3,
+	  "80035d28636275696c74696e730a7365740a71005d4b0161855268005d4b02618552652e" },
+	{ "[{\"__uuid__\": \"00000000-0000-0000-0000-000000000001\"}, {\"__timezone__\": {\"offset\": \"+00:00\"}}, {\"__uuid__\": \"00000000-0000-0000-0000-000000000002\"}, {\"__timezone__\": {\"offset\": \"+00:00\"}}]", 4,
+	  "8004955b000000000000005d288c04757569648c0455554944939429817d8c03696e74944b0173628c086461746574696d65948c0874696d657a6f6e659368028c0974696d6564656c7461934b004b004b008752855294680029817d68014b0273626803652e" },
+	/* the standard library's tags, as their classes reduce */
+	{ "{\"__date__\": \"2024-02-29\"}", 0,
+	  "636461746574696d650a646174650a28635f636f646563730a656e636f64650a285607e8021d0a566c6174696e310a745274522e" },
+	{ "{\"__date__\": \"2024-02-29\"}", 3,
+	  "8003636461746574696d650a646174650a430407e8021d85522e" },
+	{ "{\"__time__\": \"13:45:30.000001\"}", 2,
+	  "8002636461746574696d650a74696d650a635f636f646563730a656e636f64650a58060000000d2d1e00000158060000006c6174696e31865285522e" },
+	{ "{\"__datetime__\": \"2024-02-29T13:45:30.123456\"}", 4,
+	  "80049524000000000000008c086461746574696d658c086461746574696d6593430a07e8021d0d2d1e01e24085522e" },
+	{ "{\"__timedelta__\": {\"days\": -1, \"seconds\": 86399, \"microseconds\": 0}}", 1,
+	  "636461746574696d650a74696d6564656c74610a284affffffff4a7f5101004b0074522e" },
+	{ "{\"__timezone__\": {\"offset\": \"+05:30\", \"name\": \"IST\"}}", 3,
+	  "8003636461746574696d650a74696d657a6f6e650a636461746574696d650a74696d6564656c74610a4b004d584d4b008752580300000049535486522e" },
+	{ "{\"__decimal__\": \"3.14\"}", 0,
+	  "63646563696d616c0a446563696d616c0a2856332e31340a74522e" },
+	{ "{\"__decimal__\": \"3.14\"}", 4,
+	  "8004951c000000000000008c07646563696d616c8c07446563696d616c938c04332e313485522e" },
+	{ "{\"__fraction__\": \"1/3\"}", 2,
+	  "8002636672616374696f6e730a4672616374696f6e0a4b014b0386522e" },
+	{ "{\"__uuid__\": \"00000000-0000-0000-0000-000000000005\"}", 0,
+	  "63636f70795f7265670a5f7265636f6e7374727563746f720a2863757569640a555549440a635f5f6275696c74696e5f5f0a6f626a6563740a4e7452286456696e740a49350a73622e" },
+	{ "{\"__uuid__\": \"12345678-1234-5678-1234-567812345678\"}", 2,
+	  "800263757569640a555549440a29817d5803000000696e748a107856341278563412785634127856341273622e" },
+	{ "{\"__defaultdict__\": {\"default_factory\": {\"__repr__\": \"<class 'int'>\"}, \"items\": {\"a\": 1}}}", 2,
+	  "800263636f6c6c656374696f6e730a64656661756c74646963740a635f5f6275696c74696e5f5f0a6c6f6e670a85525801000000614b01732e" },
+	{ "{\"__deque__\": {\"items\": [1, 2], \"maxlen\": 3}}", 1,
+	  "63636f6c6c656374696f6e730a64657175650a28294b037452284b014b02652e" },
+	{ "{\"__counter__\": {\"a\": 1}}", 3,
+	  "800363636f6c6c656374696f6e730a436f756e7465720a7d5801000000614b017385522e" },
+	{ "{\"__exception__\": {\"type\": \"KeyError\", \"args\": [\"m\"]}}", 2,
+	  "800263657863657074696f6e730a4b65794572726f720a58010000006d85522e" },
+	{ "{\"__exception__\": {\"type\": \"KeyError\", \"args\": [\"m\"]}}", 4,
+	  "8004951b000000000000008c086275696c74696e738c084b65794572726f72938c016d85522e" },
 };
 
 static void test_exact(void)
@@ -692,6 +734,37 @@ static void test_tag_errors(void)
 		       "a set in a tuple in a set");
 	expect_invalid("{\"__frozenset__\": [{\"__bytearray__\": \"\"}]}",
 		       "unhashable", "a bytearray in a frozenset");
+	expect_invalid("{\"__object__\": {}}", "{\"__object__\": ...} at "
+		       "column 1: what only Python can make", "__object__");
+	expect_invalid("{\"__date__\": \"2023-02-29\"}", "not a date",
+		       "no 29 February in 2023");
+	expect_invalid("{\"__time__\": \"12:00:00+24:00\"}", "not a time",
+		       "an offset of a whole day");
+	expect_invalid("{\"__datetime__\": \"2024-02-29\"}",
+		       "not a datetime", "a datetime without a time");
+	expect_invalid("{\"__timedelta__\": {\"seconds\": -1}}",
+		       "normalized", "a timedelta not normalized");
+	expect_invalid("{\"__timedelta__\": {\"weeks\": 1}}",
+		       "no field \"weeks\" in it", "a timedelta's unknown field");
+	expect_invalid("{\"__timezone__\": {\"offset\": \"05:30\"}}",
+		       "not {\"offset\"", "an offset without its sign");
+	expect_invalid("{\"__decimal__\": \"1e\"}", "not a str Decimal()",
+		       "a Decimal without its exponent");
+	expect_invalid("{\"__fraction__\": \"1/-3\"}", "D not zero",
+		       "a negative denominator");
+	expect_invalid("{\"__uuid__\": \"12345678123456781234567812345678\"}",
+		       "not a UUID", "a UUID without its hyphens");
+	expect_invalid("{\"__defaultdict__\": {\"default_factory\": "
+		       "{\"__repr__\": \"<class 'a'b'>\"}}}",
+		       "default_factory not null", "a factory quoted twice");
+	expect_invalid("{\"__deque__\": {\"items\": {}}}", "not {\"items\"",
+		       "a deque of an object");
+	expect_invalid("{\"__counter__\": {\"__set__\": []}}",
+		       "its items must be a dict", "a Counter of a set");
+	expect_invalid("{\"__exception__\": {\"args\": []}}",
+		       "not {\"type\"", "an exception without its type");
+	expect_invalid("{\"__dict__\": [[{\"__counter__\": {}}, 1]]}",
+		       "unhashable", "a Counter as a key");
 }
 
 static void test_errors(void)

@@ -82,8 +82,8 @@ static bool dtype_of(const struct node *n, struct dtype *dt)
 
 	if (n == NULL || n->kind != K_CALL || n->u.call.form != CALL_REDUCE ||
 	    !pickle_global_is(n->u.call.func, "numpy", "dtype") ||
-	    !dtype_code(known_arg(n, 3, 0), dt) ||
-	    (state = known_state(n)) == NULL || state->kind != K_TUPLE ||
+	    !dtype_code(pickle_known_arg(n, 3, 0), dt) ||
+	    (state = pickle_known_state(n)) == NULL || state->kind != K_TUPLE ||
 	    state->u.seq.n != 8)
 		return false;
 	order = state->u.seq.items[1];
@@ -836,13 +836,13 @@ static void json_item(struct out *o, const struct dtype *dt,
 	if (dt->kind == 'b') {
 		pickle_out_str(o, *p ? "true" : "false");
 	} else if (dt->kind == 'c') {
-		known_tag_open(o, "complex");
+		pickle_known_tag_open(o, "complex");
 		pickle_out_char(o, '[');
 		json_float(o, item_float(&part, p));
 		pickle_out_str(o, ", ");
 		json_float(o, item_float(&part, p + part.size));
 		pickle_out_char(o, ']');
-		known_tag_close(o);
+		pickle_known_tag_close(o);
 	} else if (dt->kind == 'f') {
 		json_float(o, item_float(dt, p));
 	} else {
@@ -880,14 +880,14 @@ static void json_array(struct out *o, const struct ndarray *a)
 	if (a->swapped && loaded.order == '>')
 		loaded.order = '<';
 	dtype_str(s, sizeof(s), &loaded);
-	known_tag_open(o, "ndarray");
+	pickle_known_tag_open(o, "ndarray");
 	pickle_out_fmt(o, "{\"dtype\": \"%s\", \"shape\": [", s);
 	for (d = 0; d < a->ndim; d++)
 		pickle_out_fmt(o, "%s%zu", d ? ", " : "", a->shape[d]);
 	pickle_out_str(o, "], \"data\": ");
 	json_axis(o, a, 0, 0);
 	pickle_out_char(o, '}');
-	known_tag_close(o);
+	pickle_known_tag_close(o);
 }
 
 /* ------------------------------------------------------------ the rows */
@@ -903,7 +903,7 @@ static bool shape_of(const struct node *t, struct ndarray *a)
 	a->ndim = (int)t->u.seq.n;
 	a->count = 1;
 	for (i = 0; i < t->u.seq.n; i++) {
-		if (!known_int(t->u.seq.items[i], &v) || v < 0 ||
+		if (!pickle_known_int(t->u.seq.items[i], &v) || v < 0 ||
 		    (uint64_t)v > SIZE_MAX / 16)
 			return false;
 		a->shape[i] = (size_t)v;
@@ -941,15 +941,15 @@ static bool render_array(struct render *r, const struct ndarray *a,
 bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
 			  enum known_style style)
 {
-	const struct node *state = known_state(n), *base = known_arg(n, 3, 2);
+	const struct node *state = pickle_known_state(n), *base = pickle_known_arg(n, 3, 2);
 	struct ndarray a;
 	int64_t v;
 
 	(void)depth;
-	if (!pickle_global_is(known_arg(n, 3, 0), "numpy", "ndarray") ||
+	if (!pickle_global_is(pickle_known_arg(n, 3, 0), "numpy", "ndarray") ||
 	    base == NULL || base->kind != K_BYTES || state == NULL ||
 	    state->kind != K_TUPLE || state->u.seq.n != 5 ||
-	    !known_int(state->u.seq.items[0], &v) || v != 1 ||
+	    !pickle_known_int(state->u.seq.items[0], &v) || v != 1 ||
 	    !shape_of(state->u.seq.items[1], &a) ||
 	    !dtype_of(state->u.seq.items[2], &a.dt) ||
 	    state->u.seq.items[3]->kind != K_BOOL ||
@@ -965,13 +965,13 @@ bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
 bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 			     enum known_style style)
 {
-	const struct node *order = known_arg(n, 4, 3);
+	const struct node *order = pickle_known_arg(n, 4, 3);
 	struct ndarray a;
 
 	(void)depth;
-	if (!known_untouched(n) || !shape_of(known_arg(n, 4, 2), &a) ||
-	    !dtype_of(known_arg(n, 4, 1), &a.dt) ||
-	    !data_of(known_arg(n, 4, 0), &a) || order == NULL ||
+	if (!pickle_known_untouched(n) || !shape_of(pickle_known_arg(n, 4, 2), &a) ||
+	    !dtype_of(pickle_known_arg(n, 4, 1), &a.dt) ||
+	    !data_of(pickle_known_arg(n, 4, 0), &a) || order == NULL ||
 	    order->kind != K_STR ||
 	    order->u.s.n != 1 || strchr("CF", order->u.s.p[0]) == NULL)
 		return false;
@@ -985,12 +985,12 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 			 enum known_style style)
 {
-	const struct node *b = known_arg(n, 2, 1);
+	const struct node *b = pickle_known_arg(n, 2, 1);
 	char text[2 * PICKLE_FLOAT_TEXT + 8];
 	struct dtype dt;
 
 	(void)depth;
-	if (!known_untouched(n) || !dtype_of(known_arg(n, 2, 0), &dt) ||
+	if (!pickle_known_untouched(n) || !dtype_of(pickle_known_arg(n, 2, 0), &dt) ||
 	    b == NULL || b->kind != K_BYTES || b->u.s.n != (size_t)dt.size)
 		return false;
 	if (style == KNOWN_JSON) {
@@ -1025,9 +1025,9 @@ bool pickle_known_dtype(struct render *r, struct node *n, int depth,
 		return false;
 	if (style == KNOWN_JSON) {
 		dtype_str(s, sizeof(s), &dt);
-		known_tag_open(r->o, "dtype");
+		pickle_known_tag_open(r->o, "dtype");
 		pickle_out_fmt(r->o, "\"%s\"", s);
-		known_tag_close(r->o);
+		pickle_known_tag_close(r->o);
 		return true;
 	}
 	if (dt.order == '>')

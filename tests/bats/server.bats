@@ -574,6 +574,23 @@ s.close()' "$ADDR"
 	[[ ! -s $T/L.out ]] || fail "stdout: $(head -c 100 "$T/L.out")"
 }
 
+@test "-k: a big message with no room for its file (TMPDIR that does not exist) drops its client with one warning naming the directory; the others go on" {
+	TMPDIR=$T/none listen L --idle -k --out frames 127.0.0.1:0
+	run_to A "$PYTHON" -c 'import socket, struct, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(struct.pack("!i", 1 << 20) + bytes(1 << 20))
+s.close()' "$ADDR"
+	expect_exit A 0
+	wait_err L "^conn-listen: warning: 127\.0\.0\.1:[0-9]+: .*message 1 \(1048576 bytes\) is lost: cannot make a file in $T/none to hold it \(No such file or directory\); the client is dropped\$" 10
+	printf '\0\0\0\5after' >"$T/after"
+	run_to B --in "$T/after" conn-client --in frames --close-on-eof "$ADDR"
+	expect_exit B 0
+	wait_size "$T/L.out" 9
+	cmp "$T/after" "$T/L.out" || fail "stdout: $(xxd "$T/L.out" | head)"
+	(($(grep -c warning "$T/L.err") == 1)) || fail "$(cat "$T/L.err")"
+}
+
 # frames_of FILE: the payload sizes and sha256s of the frames in FILE, one
 # "SIZE SHA" a line; exit 1 at a cut frame.
 frames_of() {

@@ -110,4 +110,9 @@ size_t pickle_utf8_check(const uint8_t *p, size_t n);
 #define PICKLE_FLOAT_TEXT 40
 void pickle_float_format(char *out, double x, bool add_dot_0, bool plus);
 
+/* pickle-exceptions.c: whether module.name is an exception class the
+ * renderings show as CPython does (what --in json may make of an
+ * {"__exception__": ...}, so that --out json writes it back). */
+bool pickle_exception_known(const char *module, const char *name);
+
 #endif

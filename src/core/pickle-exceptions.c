@@ -111,6 +111,24 @@ static bool is_exception_class(const struct node *g)
 	return false;
 }
 
+bool pickle_exception_known(const char *module, const char *name)
+{
+	size_t i;
+
+	if (strcmp(module, "builtins") == 0) {
+		for (i = 0; i < COUNT(builtin_exceptions); i++)
+			if (strcmp(name, builtin_exceptions[i]) == 0)
+				return true;
+		return strcmp(name, "EnvironmentError") == 0 ||
+		       strcmp(name, "IOError") == 0;
+	}
+	for (i = 0; i < COUNT(stdlib_exceptions); i++)
+		if (strcmp(module, stdlib_exceptions[i][0]) == 0 &&
+		    strcmp(name, stdlib_exceptions[i][1]) == 0)
+			return true;
+	return false;
+}
+
 /* An int's value as a dict key of ints finds it (True is 1). */
 static bool small_int(const struct node *n, int64_t *v)
 {

@@ -2123,8 +2123,39 @@ static bool class_repr(const struct json_token *t, char *module,
 	return dot != 1 && name[0] != '\0';
 }
 
+/*
+ * Whether module.name may be a defaultdict's factory: a builtin type or
+ * one of collections'.  The receiver calls the factory for every missing
+ * key, so --in json never names any other callable there (os.system
+ * would run).
+ */
+static bool safe_factory(const char *module, const char *name)
+{
+	static const char *const builtin[] = {
+		"list", "dict", "set", "frozenset", "tuple", "int", "float",
+		"complex", "str", "bytes", "bytearray", "bool", "object",
+	};
+	static const char *const collections[] = {
+		"OrderedDict", "defaultdict", "deque", "Counter",
+	};
+	const char *const *names = builtin;
+	size_t count = sizeof(builtin) / sizeof(*builtin), i;
+
+	if (strcmp(module, "collections") == 0) {
+		names = collections;
+		count = sizeof(collections) / sizeof(*collections);
+	} else if (strcmp(module, "builtins") != 0) {
+		return false;
+	}
+	for (i = 0; i < count; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* A defaultdict's default_factory at offset: none (null), or a class
- * as {"__repr__": "<class '...'>"}; *named false for none. */
+ * as {"__repr__": "<class '...'>"} (safe_factory()'s); *named false for
+ * none. */
 static int read_factory(struct writer *w, const struct survey *s,
 			const struct json_reader *r, size_t offset, size_t at,
 			char *module, char *name, size_t capacity, bool *named)
@@ -2142,13 +2173,14 @@ static int read_factory(struct writer *w, const struct survey *s,
 	    shape_count(s, t.offset, &planned) == 1 && !planned &&
 	    next(w, &again, &t) == 0 && tag_of(t.s, t.n) == TAG_REPR &&
 	    next(w, &again, &t) == 0)
-		*named = class_repr(&t, module, name, capacity);
+		*named = class_repr(&t, module, name, capacity) &&
+			 safe_factory(module, name);
 	else if (rc == 0 && t.kind == JSON_READ_NULL)
 		goto done;
 	if (rc == 0 && !*named)
 		rc = fail_at(w, r, at, "{\"__defaultdict__\": ...}",
-			     "default_factory not null or "
-			     "{\"__repr__\": \"<class '...'>\"}");
+			     "default_factory not null nor a "
+			     "builtin type's class");
 done:
 	json_read_free(&again);
 	return rc;
@@ -2261,8 +2293,10 @@ static int write_exception(struct writer *w, const struct survey *s,
 			 type.s);
 		type.s = shown;
 		type.n = strlen(shown);
-		if (!class_repr(&type, module, name, sizeof(module)))
-			rc = fail_at(w, r, at, what, why);
+		if (!class_repr(&type, module, name, sizeof(module)) ||
+		    !pickle_exception_known(module, name))
+			rc = fail_at(w, r, at, what, "not an exception class "
+				     "conn-tools knows");
 	} else if (rc == 0) {
 		rc = fail_at(w, r, at, what, why);
 	}

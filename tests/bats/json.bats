@@ -296,6 +296,9 @@ EOF
 	local -a cases=(
 		'{"__repr__": "<class '"'float'"'>"}|\{"__repr__": \.\.\.\} at column 1: what only Python can make, it cannot be sent back$'
 		'{"__bytes__": 5}|\{"__bytes__": \.\.\.\} at column 1: its value must be a base64 string'
+		'{"__defaultdict__": {"default_factory": {"__repr__": "<class '"'os.system'"'>"}, "items": {}}}|\{"__defaultdict__": \.\.\.\} at column 1: default_factory not null nor a builtin type'"'"'s class$'
+		'{"__exception__": {"type": "KeyErr;or", "args": []}}|\{"__exception__": \.\.\.\} at column 1: not an exception class conn-tools knows$'
+		'{"__exception__": {"type": "os.system", "args": ["ls"]}}|\{"__exception__": \.\.\.\} at column 1: not an exception class conn-tools knows$'
 		'{"__bytes__": "AAH"}|\{"__bytes__": \.\.\.\} at column 1: its value is not padded base64$'
 		'{"__bytearray__": "A A="}|\{"__bytearray__": \.\.\.\} at column 1: its value is not padded base64$'
 		'{"__float__": "NaN"}|\{"__float__": \.\.\.\} at column 1: its value must be "nan", "inf" or "-inf"'
@@ -323,7 +326,7 @@ EOF
 		'{"__decimal__": "3.1.4"}|\{"__decimal__": \.\.\.\} at column 1: not a str Decimal\(\) takes'
 		'{"__fraction__": "1/0"}|\{"__fraction__": \.\.\.\} at column 1: not "N/D" or "N" \(D not zero\)$'
 		'{"__uuid__": "1234"}|\{"__uuid__": \.\.\.\} at column 1: not a UUID as '
-		'{"__defaultdict__": {"default_factory": {"__repr__": "<function f>"}}}|\{"__defaultdict__": \.\.\.\} at column 1: default_factory not null or '
+		'{"__defaultdict__": {"default_factory": {"__repr__": "<function f>"}}}|\{"__defaultdict__": \.\.\.\} at column 1: default_factory not null nor a builtin type'
 		'{"__deque__": {"items": [], "maxlen": -1}}|\{"__deque__": \.\.\.\} at column 1: not \{"items": '
 		'{"__counter__": [1]}|\{"__counter__": \.\.\.\} at column 1: its items must be a dict$'
 		'{"__exception__": {"type": "KeyError"}}|\{"__exception__": \.\.\.\} at column 1: not \{"type": "KeyError", "args": \[\.\.\.\]\}$'

@@ -1709,8 +1709,8 @@ static int write_iso(struct writer *w, const struct json_reader *r,
 	static const char *const why[] = {
 		"not a date as \"YYYY-MM-DD\"",
 		"not a time as \"HH:MM:SS[.ffffff][+HH:MM]\"",
-		"not a datetime as "
-		"\"YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]\""
+		("not a datetime as "
+		 "\"YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]\""),
 	};
 	int kind = tag == TAG_DATE ? 0 : tag == TAG_TIME ? 1 : 2;
 	struct civil c = { 0 };
@@ -2456,6 +2456,35 @@ static void write_chars(struct writer *w, const char *text, size_t len)
 	}
 }
 
+/* Whether the items (a JSON array, at offset) are what an array of that
+ * typecode holds and --out json writes: ints for the integer codes, reals
+ * or {"__float__": ...} for f and d; nothing else reads back as the same
+ * array.  CONN_EPROTO when not (the caller says why). */
+static int array_items_fit(struct writer *w, const struct survey *s,
+			   size_t offset, bool floats)
+{
+	struct json_reader again;
+	struct json_token t;
+	double x;
+	int rc = token_at(w, s, &again, offset, &t);
+
+	while (rc == 0 && (rc = next(w, &again, &t)) == 0 &&
+	       t.kind != JSON_READ_ARRAY_END) {
+		if (floats ? t.kind == JSON_READ_REAL
+			   : t.kind == JSON_READ_INT ||
+				     t.kind == JSON_READ_BIG_INT)
+			continue;
+		if (!floats || t.kind != JSON_READ_OBJECT ||
+		    next(w, &again, &t) != 0 ||
+		    tag_of(t.s, t.n) != TAG_FLOAT ||
+		    next(w, &again, &t) != 0 || !special_float(&t, &x) ||
+		    next(w, &again, &t) != 0 || t.kind != JSON_READ_OBJECT_END)
+			rc = CONN_EPROTO;
+	}
+	json_read_free(&again);
+	return rc;
+}
+
 /* {"__array__": {"typecode": "i", "items": [1, 2]}}: array(typecode,
  * items), as its __reduce_ex__ below protocol 3 (from 3 it writes the
  * machine's bytes, which array._array_reconstructor() needs the sender's
@@ -2471,7 +2500,7 @@ static int write_array(struct writer *w, const struct survey *s,
 	struct json_reader again;
 	struct json_token code, items;
 	size_t offsets[2];
-	bool chars;
+	bool chars, code_is_float;
 	int rc;
 
 	rc = read_fields(w, r, t, at, what, why, names, offsets, 2);
@@ -2485,6 +2514,7 @@ static int write_array(struct writer *w, const struct survey *s,
 			!code.s[0] || !strchr("bBuwhHiIlLqQfd", code.s[0])))
 		rc = fail_at(w, r, at, what, why);
 	chars = rc == 0 && (code.s[0] == 'u' || code.s[0] == 'w');
+	code_is_float = rc == 0 && (code.s[0] == 'f' || code.s[0] == 'd');
 	if (rc == 0)
 		call_open(w, "array", "array", 2);
 	if (rc == 0)
@@ -2493,9 +2523,11 @@ static int write_array(struct writer *w, const struct survey *s,
 	if (rc)
 		return rc;
 	rc = token_at(w, s, &again, offsets[1], &items);
-	/* an array, or a str for u and w */
-	if (rc == 0 && items.kind != JSON_READ_ARRAY &&
-	    (items.kind != JSON_READ_STRING || !chars))
+	/* a str for u and w, else an array of numbers of the code's kind */
+	if (rc == 0 && (chars ? items.kind != JSON_READ_STRING
+			      : items.kind != JSON_READ_ARRAY ||
+					array_items_fit(w, s, offsets[1],
+							code_is_float) != 0))
 		rc = fail_at(w, r, at, what, why);
 	if (rc == 0 && items.kind == JSON_READ_STRING)
 		write_chars(w, items.s, items.n);

@@ -297,6 +297,8 @@ EOF
 		'{"__repr__": "<class '"'float'"'>"}|\{"__repr__": \.\.\.\} at column 1: what only Python can make, it cannot be sent back$'
 		'{"__bytes__": 5}|\{"__bytes__": \.\.\.\} at column 1: its value must be a base64 string'
 		'{"__defaultdict__": {"default_factory": {"__repr__": "<class '"'os.system'"'>"}, "items": {}}}|\{"__defaultdict__": \.\.\.\} at column 1: default_factory not null nor a builtin type'"'"'s class$'
+		'{"__array__": {"typecode": "d", "items": [1.5, {"x": 1}]}}|\{"__array__": \.\.\.\} at column 1: not \{"typecode"'
+		'{"__array__": {"typecode": "i", "items": [1.5]}}|\{"__array__": \.\.\.\} at column 1: not \{"typecode"'
 		'{"__exception__": {"type": "KeyErr;or", "args": []}}|\{"__exception__": \.\.\.\} at column 1: not an exception class conn-tools knows$'
 		'{"__exception__": {"type": "os.system", "args": ["ls"]}}|\{"__exception__": \.\.\.\} at column 1: not an exception class conn-tools knows$'
 		'{"__bytes__": "AAH"}|\{"__bytes__": \.\.\.\} at column 1: its value is not padded base64$'

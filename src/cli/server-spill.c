@@ -70,8 +70,7 @@ static int spill_failed(struct server *s, struct client *cl, int err,
 		 "dropped", (unsigned long long)cl->received + 1,
 		 (unsigned long long)cl->big_total, what, spill_dir(),
 		 strerror(err));
-	poll_client_fail(s, cl, CONN_EIO, why);
-	poll_spill_discard(cl);
+	poll_client_fail(s, cl, CONN_EIO, why);	/* (its file goes there) */
 	return CONN_EIO;
 }
 
@@ -108,13 +107,19 @@ int poll_spill_write(struct server *s, struct client *cl,
 	return 0;
 }
 
+/* The file and its record go; *sp is NULL after. */
+static void spill_free(struct poll_spill **sp)
+{
+	if (*sp) {
+		close((*sp)->fd);
+		free(*sp);
+		*sp = NULL;
+	}
+}
+
 void poll_spill_discard(struct client *cl)
 {
-	if (cl->spill) {
-		close(cl->spill->fd);
-		free(cl->spill);
-		cl->spill = NULL;
-	}
+	spill_free(&cl->spill);
 }
 
 bool poll_spill_hand_over(struct server *s, struct client *cl)
@@ -147,9 +152,7 @@ int poll_spill_refill(struct server *s)
 		want = sp->size - sp->copied < COPY_PIECE
 			       ? (size_t)(sp->size - sp->copied) : COPY_PIECE;
 		if (want == 0) {
-			close(sp->fd);
-			free(sp);
-			s->copy = sp = NULL;
+			spill_free(&s->copy);
 			break;
 		}
 		rc = conn_buffer_reserve(&s->out, want, SIZE_MAX);
@@ -174,9 +177,5 @@ int poll_spill_refill(struct server *s)
 
 void poll_spill_close(struct server *s)
 {
-	if (s->copy) {
-		close(s->copy->fd);
-		free(s->copy);
-		s->copy = NULL;
-	}
+	spill_free(&s->copy);
 }

@@ -110,6 +110,16 @@ size_t pickle_utf8_check(const uint8_t *p, size_t n);
 #define PICKLE_FLOAT_TEXT 40
 void pickle_float_format(char *out, double x, bool add_dot_0, bool plus);
 
+/* pickle-shortest.c: the shortest digits of a finite x != 0 (sign aside)
+ * as an integer, *digits * 10***exponent, with no trailing zero; false
+ * where the exact arithmetic does not fit (|x| below about 1e-12 or above
+ * about 1e47).  pickle_float_search_digits() (pickle-number.c) finds the
+ * same digits for every finite x, 10 to 50 times slower, by printf and
+ * strtod: the fallback and the unit tests' oracle.  Both write digits as
+ * text, first digit's exponent in *exponent; out holds 24 bytes. */
+bool pickle_shortest_digits(uint64_t *digits, int *exponent, double x);
+void pickle_float_search_digits(char *out, int *exponent, double x);
+
 /* pickle-exceptions.c: whether module.name is an exception class the
  * renderings show as CPython does (what --in json may make of an
  * {"__exception__": ...}, so that --out json writes it back). */

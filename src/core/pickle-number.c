@@ -356,7 +356,7 @@ static bool try_precision(char *digits, int *e, int count, double x)
  * David Gay's dtoa mode 0 finds them.  If count digits can, count + 1 can
  * too, so the count is found by bisection.
  */
-static void shortest_digits(char *digits, int *exponent, double x)
+void pickle_float_search_digits(char *digits, int *exponent, double x)
 {
 	int lo = 1, hi = 17, mid, n;
 
@@ -379,6 +379,38 @@ static void shortest_digits(char *digits, int *exponent, double x)
 	digits[n] = '\0';
 }
 
+/* The decimal digits of v > 0 into out (NUL-terminated); their count. */
+static int u64_digits(char *out, uint64_t v)
+{
+	char tmp[24];
+	int n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+/* pickle_float_search_digits()'s answer, by exact arithmetic where it
+ * fits (nearly every float a program prints). */
+static int shortest_digits(char *digits, int *exponent, double x)
+{
+	uint64_t v;
+	int e, n;
+
+	if (!pickle_shortest_digits(&v, &e, x)) {
+		pickle_float_search_digits(digits, exponent, x);
+		return (int)strlen(digits);
+	}
+	n = u64_digits(digits, v);
+	*exponent = e + n - 1;
+	return n;
+}
+
 /*
  * Python's float formatting with format code 'r': repr(x) with add_dot_0,
  * or without it and with a forced sign for the parts of a complex.
@@ -388,35 +420,42 @@ static void shortest_digits(char *digits, int *exponent, double x)
 void pickle_float_format(char *out, double x, bool add_dot_0, bool plus)
 {
 	char digits[24];
-	const char *sign = signbit(x) && !isnan(x) ? "-" : plus ? "+" : "";
-	int exponent, n, i, len;
+	int exponent, n, i, len = 0;
 
+	if (signbit(x) && !isnan(x))
+		out[len++] = '-';
+	else if (plus)
+		out[len++] = '+';
 	if (!isfinite(x)) {
-		sprintf(out, "%s%s", sign, isnan(x) ? "nan" : "inf");
+		strcpy(out + len, isnan(x) ? "nan" : "inf");
 		return;
 	}
-	shortest_digits(digits, &exponent, x);
-	n = (int)strlen(digits);
+	n = shortest_digits(digits, &exponent, x);
 	if (exponent < -4 || exponent >= 16) {
-		sprintf(out, "%s%c%s%se%c%02d", sign, digits[0],
+		sprintf(out + len, "%c%s%se%c%02d", digits[0],
 			n > 1 ? "." : "", digits + 1, exponent < 0 ? '-' : '+',
 			abs(exponent));
 		return;
 	}
-	len = sprintf(out, "%s", sign);
 	if (exponent < 0) {
-		len += sprintf(out + len, "0.");
+		out[len++] = '0';
+		out[len++] = '.';
 		for (i = -1; i > exponent; i--)
 			out[len++] = '0';
-		sprintf(out + len, "%s", digits);
+		memcpy(out + len, digits, (size_t)n + 1);
 		return;
 	}
 	for (i = 0; i <= exponent; i++)
 		out[len++] = i < n ? digits[i] : '0';
-	if (n > exponent + 1)
-		sprintf(out + len, ".%s", digits + exponent + 1);
-	else
-		sprintf(out + len, "%s", add_dot_0 ? ".0" : "");
+	if (n > exponent + 1) {
+		out[len++] = '.';
+		memcpy(out + len, digits + exponent + 1,
+		       (size_t)(n - exponent));
+	} else if (add_dot_0) {
+		strcpy(out + len, ".0");
+	} else {
+		out[len] = '\0';
+	}
 }
 
 size_t conn_float_repr(char *out, size_t capacity, double v)

@@ -151,6 +151,33 @@ EOF
 $(head -c 3000 "$T/diff")"
 }
 
+@test "repr: floats from random bits and at every power of two print as CPython's repr(), by either way of finding the digits" {
+	"$PYTHON" - "$T" <<'EOF'
+import math, os, pickle, random, struct, sys
+t = sys.argv[1]
+seed = int.from_bytes(os.urandom(4), 'big')
+rng = random.Random(seed)
+xs = [struct.unpack('<d', struct.pack('<Q', rng.getrandbits(64)))[0]
+      for _ in range(60000)]
+# where pickle-shortest.c's exact arithmetic applies, and its ends
+xs += [rng.random() * 2.0 ** rng.randrange(-45, 160) for _ in range(60000)]
+for e in range(-1074, 1024):
+    p = math.ldexp(1, e)
+    xs += [p, math.nextafter(p, 0) if hasattr(math, 'nextafter') else p]
+xs = [x for x in xs if x == x]
+with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
+    for i in range(0, len(xs), 1000):
+        chunk = xs[i:i + 1000]
+        f.write(pickle.dumps(chunk, 4).hex() + '\n')
+        w.write(repr(chunk) + '\n')
+print('seed %d' % seed)
+EOF
+	run_to P --in "$T/in" conn-pipe --in hex --out repr
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" || fail "$(grep -c '^<' "$T/diff") lines differ (< python, > conn-pipe):
+$(head -c 3000 "$T/diff")"
+}
+
 @test "limits: nesting deeper than 1000 and ints over 4300 digits are exit 5 'message N: ...', not a crash" {
 	"$PYTHON" -c 'import pickle, sys
 sys.setrecursionlimit(10000)

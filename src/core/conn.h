@@ -559,7 +559,8 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
  * functions are pure over (bytes, length) and bounded by the limits below.
  */
 #define CONN_PICKLE_MAX_DEPTH 1000		/* nesting of containers */
-#define CONN_PICKLE_MAX_MEMO 1000000		/* memo entries */
+/* memo entries, or one per two bytes of a pickle larger than 2 MB */
+#define CONN_PICKLE_MAX_MEMO 1000000
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 #define CONN_PICKLE_MAX_OUTPUT (64u << 20)	/* bytes of rendering */
 #else

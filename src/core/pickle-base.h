@@ -57,6 +57,13 @@ struct out {
 	size_t limit;		/* the most bytes it may grow to */
 	int err;
 	struct budget *budget;	/* NULL: writing costs nothing */
+	/* Writes that end by here need no check (pickle_out_put()): below
+	 * cap (room for a NUL), limit, and the next charge of the budget. */
+	size_t end;
+	size_t charged;		/* bytes the budget has been charged for */
+	/* Two ranges of printable code points above U+007F that repr()
+	 * met last (pickle-repr.c's is_printable()); zeros: none yet. */
+	uint32_t printable[4];
 };
 
 /*
@@ -89,13 +96,41 @@ static inline int pickle_spend(struct budget *b, uint64_t units)
 /* pickle-text.c */
 /* Work beyond the bytes written (the writes pay for themselves). */
 void pickle_out_spend(struct out *o, uint64_t units);
+/* Room for n more bytes (and a NUL), false once o->err is set: charges
+ * the budget for the bytes written since the last charge, checks the
+ * limit, grows the text.  pickle_out_put() and pickle_out_char() come
+ * here only every OUT_CHARGE_BYTES or so, which keeps them a compare and
+ * a copy: rendering is mostly writing small pieces. */
 bool pickle_out_reserve(struct out *o, size_t n);
-void pickle_out_put(struct out *o, const void *s, size_t n);
-void pickle_out_char(struct out *o, char c);
-void pickle_out_str(struct out *o, const char *s);
+void pickle_out_put_slow(struct out *o, const void *s, size_t n);
+
+static inline void pickle_out_put(struct out *o, const void *s, size_t n)
+{
+	if (n <= o->end - o->n && n > 0) {
+		memcpy(o->p + o->n, s, n);
+		o->n += n;
+	} else if (n > 0) {
+		pickle_out_put_slow(o, s, n);
+	}
+}
+
+static inline void pickle_out_char(struct out *o, char c)
+{
+	if (o->n < o->end)
+		o->p[o->n++] = c;
+	else
+		pickle_out_put_slow(o, &c, 1);
+}
+
+static inline void pickle_out_str(struct out *o, const char *s)
+{
+	pickle_out_put(o, s, strlen(s));
+}
 void pickle_out_fmt(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void pickle_out_spaces(struct out *o, size_t n);
+/* The decimal text of v, as "%lld" writes it, without printf's cost. */
+void pickle_out_int(struct out *o, int64_t v);
 size_t pickle_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
 size_t pickle_utf8_encode(uint8_t *out, uint32_t cp);
 

@@ -496,6 +496,13 @@ int pickle_op_batch(struct decoder *d, int op)
 	if (op == OP_SETITEMS && (d->nstack - start) % 2)
 		return pickle_fail(d, CONN_EPROTO, "odd number of items for "
 				   "SETITEMS");
+	/* The batch's size, reserved at once: most containers get all
+	 * their items in one. */
+	if ((op == OP_APPENDS && target->kind == K_LIST) ||
+	    (op == OP_SETITEMS && target->kind == K_DICT) ||
+	    (op == OP_ADDITEMS && target->kind == K_SET))
+		rc = pickle_items_reserve(d, target, (d->nstack - start) /
+					  (op == OP_SETITEMS ? 2 : 1));
 	for (i = start; !rc && i < d->nstack; i += op == OP_SETITEMS ? 2 : 1) {
 		if (op == OP_APPENDS)
 			rc = append_to(d, target, d->stack[i]);

@@ -234,6 +234,18 @@ int pickle_pop_mark_target(struct decoder *d, size_t *start,
 	return 0;
 }
 
+/*
+ * Memo indexes below CONN_PICKLE_MAX_MEMO, or one for every two bytes of
+ * a larger pickle: each memoized object takes an opcode and a MEMOIZE at
+ * least, so a real pickle never needs more, and a sparse BINPUT cannot
+ * make the memo bigger than the pickle by more than that.
+ */
+static size_t memo_limit(const struct decoder *d)
+{
+	return d->len / 2 > CONN_PICKLE_MAX_MEMO ? d->len / 2
+						 : CONN_PICKLE_MAX_MEMO;
+}
+
 static int memo_put(struct decoder *d, uint64_t index)
 {
 	struct node **memo;
@@ -242,11 +254,10 @@ static int memo_put(struct decoder *d, uint64_t index)
 
 	if (rc)
 		return rc;
-	if (index >= CONN_PICKLE_MAX_MEMO)
+	if (index >= memo_limit(d))
 		return pickle_fail(d, CONN_ETOOBIG, "memo index %llu is over "
-				   "the limit of %d entries",
-				   (unsigned long long)index,
-				   CONN_PICKLE_MAX_MEMO);
+				   "the limit of %zu entries",
+				   (unsigned long long)index, memo_limit(d));
 	memo = pickle_grow(d->memo, &d->memo_cap, (size_t)index + 1,
 			   sizeof(*memo));
 	if (memo == NULL)
@@ -636,6 +647,12 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
 	rc = pickle_decode(&d);
 	if (rc)
 		goto done;
+	/* The renderings need the graph alone; the memo of a pickle of
+	 * small objects holds most of them, 8 bytes each, freed before the
+	 * text grows. */
+	free(d.memo);
+	d.memo = NULL;
+	d.memo_cap = d.memo_count = 0;
 	if (style == CONN_PICKLE_DIS)
 		pickle_out_fmt(&o, "highest protocol among opcodes = %d\n",
 			       d.max_proto);

@@ -382,15 +382,27 @@ void pickle_float_search_digits(char *digits, int *exponent, double x)
 /* The decimal digits of v > 0 into out (NUL-terminated); their count. */
 static int u64_digits(char *out, uint64_t v)
 {
-	char tmp[24];
-	int n = 0, i;
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324"
+		"25262728293031323334353637383940414243444546474849"
+		"50515253545556575859606162636465666768697071727374"
+		"75767778798081828384858687888990919293949596979899";
+	char tmp[24], *p = tmp + sizeof(tmp);
+	int n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {	/* two digits a division */
+		p -= 2;
+		memcpy(p, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (int)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, (size_t)n);
 	out[n] = '\0';
 	return n;
 }

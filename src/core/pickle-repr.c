@@ -17,13 +17,32 @@ bool pickle_enter(struct render *r, int depth)
 	return true;
 }
 
-/* str.isprintable() for one character. */
-static bool is_printable(uint32_t cp)
+/*
+ * str.isprintable() for one character.  run[] holds two ranges of
+ * printable code points known from the last calls, the latest first
+ * (struct out's printable[]): text is mostly of a script or two, so most
+ * characters fall in the gaps between unprintable ranges that the
+ * characters before them did.
+ */
+static bool is_printable(uint32_t cp, uint32_t run[4])
 {
 	size_t lo = 0, hi = COUNT(unprintable_ranges), mid;
 
 	if (cp < 0x7f)
 		return cp >= 0x20;
+	if (cp >= run[0] && cp <= run[1])
+		return true;
+	if (cp >= run[2] && cp <= run[3]) {	/* the other: swapped */
+		uint32_t lo = run[0], hi = run[1];
+
+		run[0] = run[2];
+		run[1] = run[3];
+		run[2] = lo;
+		run[3] = hi;
+		return true;
+	}
+	run[2] = run[0];	/* kept as the other */
+	run[3] = run[1];
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
 		if (cp < unprintable_ranges[mid][0])
@@ -33,12 +52,16 @@ static bool is_printable(uint32_t cp)
 		else
 			return false;
 	}
+	/* Between the ranges lo - 1 and lo. */
+	run[0] = lo > 0 ? unprintable_ranges[lo - 1][1] + 1 : 0;
+	run[1] = lo < COUNT(unprintable_ranges) ?
+		 unprintable_ranges[lo][0] - 1 : 0x10ffff;
 	return true;
 }
 
 /* One character as repr() writes it inside quotes (quote: 0 for none). */
 static void repr_char(struct out *o, uint32_t cp, const uint8_t *utf8,
-		      size_t len, char quote)
+		      size_t len, char quote, uint32_t run[4])
 {
 	if (cp == '\\' || (quote && cp == (uint32_t)quote)) {
 		pickle_out_char(o, '\\');
@@ -49,7 +72,7 @@ static void repr_char(struct out *o, uint32_t cp, const uint8_t *utf8,
 		pickle_out_str(o, "\\n");
 	} else if (cp == '\r') {
 		pickle_out_str(o, "\\r");
-	} else if (is_printable(cp)) {
+	} else if (is_printable(cp, run)) {
 		pickle_out_put(o, utf8, len);
 	} else if (cp < 0x100) {
 		pickle_out_fmt(o, "\\x%02x", cp);
@@ -66,20 +89,60 @@ static char pick_quote(const char *p, size_t n)
 	return n > 0 && memchr(p, '\'', n) && !memchr(p, '"', n) ? '"' : '\'';
 }
 
-/* The characters of UTF-8 text p as repr() writes them, quote or not. */
+/*
+ * Whether none of the 8 bytes of w needs a look: all printable ASCII,
+ * none a backslash or the quote.  Each test sets a byte's high bit where
+ * it holds (the "has less", "has more" and "has zero" tricks on bytes in
+ * a word), none of them guessing wrong when no byte is there.
+ */
+static bool word_is_plain(uint64_t w, uint8_t quote)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+	uint64_t bs = w ^ (ones * '\\'), q = w ^ (ones * quote);
+	uint64_t look = ((w - ones * 0x20) & ~w) |	/* below ' ' */
+			(w + ones * (0x7f - 0x7e)) | w |	/* above '~' */
+			((bs - ones) & ~bs) | ((q - ones) & ~q);
+
+	return (look & highs) == 0;
+}
+
+/* The characters of UTF-8 text p as repr() writes them, quote or not.
+ * What needs no escape, most of any text, is copied a stretch at a time. */
 static void repr_chars(struct out *o, const char *p, size_t n, char quote)
 {
 	const uint8_t *u = (const uint8_t *)p;
-	size_t i = 0, len;
-	uint32_t cp;
+	size_t i = 0, start = 0, len;
+	uint32_t cp, *run = o->printable;
 
 	while (i < n && !o->err) {
-		len = pickle_utf8_decode(u + i, n - i, &cp);
-		if (len == 0)	/* cannot happen: texts are checked */
-			len = 1, cp = 0xfffd;
-		repr_char(o, cp, u + i, len, quote);
+		cp = u[i];
+		len = 1;
+		if (cp >= 0x20 && cp < 0x7f && cp != '\\' &&
+		    cp != (uint8_t)quote) {
+			uint64_t w;
+
+			for (i++; i + 8 <= n; i += 8) {
+				memcpy(&w, u + i, 8);
+				if (!word_is_plain(w, (uint8_t)quote))
+					break;
+			}
+			continue;
+		}
+		if (cp >= 0x80) {
+			len = pickle_utf8_decode(u + i, n - i, &cp);
+			if (len == 0)	/* cannot happen: texts are checked */
+				len = 1, cp = 0xfffd;
+			else if (is_printable(cp, run)) {
+				i += len;
+				continue;
+			}
+		}
+		pickle_out_put(o, u + start, i - start);
+		repr_char(o, cp, u + i, len, quote, run);
 		i += len;
+		start = i;
 	}
+	pickle_out_put(o, u + start, i - start);
 }
 
 void pickle_repr_str(struct out *o, const char *p, size_t n)
@@ -124,7 +187,7 @@ void pickle_repr_int(struct out *o, const struct node *n)
 	if (n->u.i.digits)
 		pickle_out_str(o, n->u.i.digits);
 	else
-		pickle_out_fmt(o, "%lld", (long long)n->u.i.v);
+		pickle_out_int(o, n->u.i.v);
 }
 
 /*

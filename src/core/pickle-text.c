@@ -15,50 +15,50 @@ void pickle_out_spend(struct out *o, uint64_t units)
 		o->err = pickle_spend(o->budget, units);
 }
 
+/* How often the budget is charged for what was written: often enough
+ * for a cancel to be seen within a millisecond or so. */
+#define OUT_CHARGE_BYTES 65536
+
 bool pickle_out_reserve(struct out *o, size_t n)
 {
-	size_t cap = o->cap ? o->cap : 256;
+	size_t cap = o->cap ? o->cap : 256, written = o->n - o->charged;
 	char *p;
 
 	if (o->err)
 		return false;
+	o->charged = o->n;
 	if (o->budget != NULL &&
-	    (o->err = pickle_spend(o->budget, 1 + n / 16)) != 0)
+	    (o->err = pickle_spend(o->budget, 1 + written / 16)) != 0)
 		return false;
 	if (n > o->limit - o->n) {
 		o->err = CONN_ETOOBIG;
 		return false;
 	}
-	if (n < o->cap - o->n)	/* keeps room for the final NUL */
-		return true;
-	while (cap - o->n <= n)
-		cap *= 2;
-	p = realloc(o->p, cap);
-	if (p == NULL) {
-		o->err = CONN_ENOMEM;
-		return false;
+	if (n >= o->cap - o->n) {	/* keeps room for the final NUL */
+		while (cap - o->n <= n)
+			cap *= 2;
+		p = realloc(o->p, cap);
+		if (p == NULL) {
+			o->err = CONN_ENOMEM;
+			return false;
+		}
+		o->p = p;
+		o->cap = cap;
 	}
-	o->p = p;
-	o->cap = cap;
+	o->end = o->cap - 1;
+	if (o->end - o->n > n + OUT_CHARGE_BYTES)
+		o->end = o->n + n + OUT_CHARGE_BYTES;
+	if (o->end > o->limit)
+		o->end = o->limit;
 	return true;
 }
 
-void pickle_out_put(struct out *o, const void *s, size_t n)
+void pickle_out_put_slow(struct out *o, const void *s, size_t n)
 {
 	if (n == 0 || !pickle_out_reserve(o, n))
 		return;
 	memcpy(o->p + o->n, s, n);
 	o->n += n;
-}
-
-void pickle_out_char(struct out *o, char c)
-{
-	pickle_out_put(o, &c, 1);
-}
-
-void pickle_out_str(struct out *o, const char *s)
-{
-	pickle_out_put(o, s, strlen(s));
 }
 
 void pickle_out_fmt(struct out *o, const char *fmt, ...)
@@ -73,6 +73,21 @@ void pickle_out_fmt(struct out *o, const char *fmt, ...)
 	if (n > 0)
 		pickle_out_put(o, text, (size_t)n < sizeof(text) ? (size_t)n
 							   : sizeof(text) - 1);
+}
+
+void pickle_out_int(struct out *o, int64_t v)
+{
+	char text[24], *p = text + sizeof(text);
+	/* The magnitude as unsigned: -INT64_MIN does not fit an int64_t. */
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+	} while (m > 0);
+	if (v < 0)
+		*--p = '-';
+	pickle_out_put(o, p, (size_t)(text + sizeof(text) - p));
 }
 
 void pickle_out_spaces(struct out *o, size_t n)
@@ -145,6 +160,18 @@ size_t pickle_utf8_check(const uint8_t *p, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
+		if (p[i] < 0x80) {	/* ASCII, 8 bytes at a time */
+			uint64_t w;
+
+			for (; i + 8 <= n; i += 8) {
+				memcpy(&w, p + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+			}
+			while (i < n && p[i] < 0x80)
+				i++;
+			continue;
+		}
 		step = pickle_utf8_decode(p + i, n - i, &cp);
 		if (step == 0)
 			return i;

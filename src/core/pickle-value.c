@@ -301,6 +301,13 @@ static int node_equal(struct decoder *d, struct node *a, struct node *b,
 	}
 }
 
+/*
+ * Dicts and sets of up to SMALL_ENTRIES entries have no hash table: most
+ * are small (a record's fields), and comparing a few cached hashes costs
+ * less than making and filling a table.
+ */
+#define SMALL_ENTRIES 8
+
 static size_t table_size(const struct node *c)
 {
 	return (size_t)1 << c->slot_bits;
@@ -312,7 +319,24 @@ struct node *pickle_entry_key(const struct node *c, size_t i)
 	return c->kind == K_DICT ? c->u.seq.items[2 * i] : c->u.seq.items[i];
 }
 
-/* The entry whose key equals key, or SIZE_MAX. */
+/* Whether the key of entry i equals key, whose hash is h, into *equal;
+ * every comparison spends the budget. */
+static int entry_matches(struct decoder *d, struct node *c, size_t i,
+			 struct node *key, uint64_t h, int depth, bool *equal)
+{
+	struct node *other = pickle_entry_key(c, i);
+
+	*equal = false;
+	if (d->compare_budget == 0)
+		return collisions(d);
+	d->compare_budget--;
+	if (other != key && node_hash(other) != h)
+		return 0;
+	return node_equal(d, key, other, depth, equal);
+}
+
+/* The entry whose key equals key, or SIZE_MAX.  The SMALL_ENTRIES or
+ * fewer entries of a container without a table are tried one by one. */
 static int table_find(struct decoder *d, struct node *c, struct node *key,
 		      int depth, size_t *index)
 {
@@ -323,22 +347,20 @@ static int table_find(struct decoder *d, struct node *c, struct node *key,
 	int rc;
 
 	*index = SIZE_MAX;
+	for (i = 0; c->slot_bits == 0 && i < c->u.seq.n; i++) {
+		rc = entry_matches(d, c, i, key, h, depth, &equal);
+		if (rc || equal) {
+			*index = equal ? i : SIZE_MAX;
+			return rc;
+		}
+	}
 	if (c->slot_bits == 0)
 		return 0;
 	for (i = h & mask; (slot = c->u.seq.slots[i]) != 0; i = (i + 1) & mask) {
-		struct node *other = pickle_entry_key(c, slot - 1);
-
-		if (d->compare_budget == 0)
-			return collisions(d);
-		d->compare_budget--;
-		if (node_hash(other) != h)
-			continue;
-		rc = node_equal(d, key, other, depth, &equal);
-		if (rc)
+		rc = entry_matches(d, c, slot - 1, key, h, depth, &equal);
+		if (rc || equal) {
+			*index = equal ? slot - 1 : SIZE_MAX;
 			return rc;
-		if (equal) {
-			*index = slot - 1;
-			return 0;
 		}
 	}
 	return 0;
@@ -363,6 +385,8 @@ static int table_add(struct decoder *d, struct node *c, size_t index)
 
 	if (index >= UINT32_MAX - 1)
 		return pickle_fail(d, CONN_ETOOBIG, "too many entries");
+	if (c->slot_bits == 0 && index < SMALL_ENTRIES)
+		return 0;	/* found by small_find() */
 	if (c->slot_bits && 2 * (index + 1) <= nslots) {
 		table_put(c, index);
 		return 0;
@@ -386,27 +410,38 @@ static int table_add(struct decoder *d, struct node *c, size_t index)
 
 /* ----------------------------------------------------------- containers */
 
-static int items_reserve(struct decoder *d, struct node *c, size_t more)
+/*
+ * Room for more items (pairs in a dict).  The first reservation is exact
+ * (a batch's APPENDS or SETITEMS says how many come), later ones double.
+ */
+int pickle_items_reserve(struct decoder *d, struct node *c, size_t more)
 {
-	size_t need = c->u.seq.n + more, old = c->u.seq.cap;
+	size_t need = c->u.seq.n + more, old = c->u.seq.cap, cap;
 	struct node **items;
+	int rc;
 
 	if (c->kind == K_DICT)
-		need *= 2;
-	items = pickle_grow(c->u.seq.items, &c->u.seq.cap, need,
-			    sizeof(*items));
+		need = need > SIZE_MAX / 2 ? SIZE_MAX : 2 * need;
+	if (need <= old)
+		return 0;
+	cap = old == 0 ? need : old * 2 > need ? old * 2 : need;
+	if (cap > SIZE_MAX / sizeof(*items))
+		return pickle_no_memory(d);
+	rc = pickle_charge(d, (cap - old) * sizeof(*items));
+	if (rc)
+		return rc;
+	items = realloc(c->u.seq.items, cap * sizeof(*items));
 	if (items == NULL)
 		return pickle_no_memory(d);
 	c->u.seq.items = items;
-	return c->u.seq.cap > old ? pickle_charge(d, (c->u.seq.cap - old) *
-						      sizeof(*items))
-				  : 0;
+	c->u.seq.cap = cap;
+	return 0;
 }
 
 int pickle_list_append(struct decoder *d, struct node *list,
 		       struct node *item)
 {
-	int rc = items_reserve(d, list, 1);
+	int rc = pickle_items_reserve(d, list, 1);
 
 	if (rc)
 		return rc;
@@ -436,7 +471,7 @@ int pickle_dict_set(struct decoder *d, struct node *dict, struct node *key,
 		dict->u.seq.items[2 * index + 1] = value;
 		return 0;
 	}
-	rc = items_reserve(d, dict, 1);
+	rc = pickle_items_reserve(d, dict, 1);
 	if (rc)
 		return rc;
 	index = dict->u.seq.n++;
@@ -456,7 +491,7 @@ int pickle_set_add(struct decoder *d, struct node *set, struct node *item)
 	rc = table_find(d, set, item, 0, &index);
 	if (rc || index != SIZE_MAX)
 		return rc;
-	rc = items_reserve(d, set, 1);
+	rc = pickle_items_reserve(d, set, 1);
 	if (rc)
 		return rc;
 	index = set->u.seq.n++;

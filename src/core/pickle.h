@@ -235,14 +235,16 @@ struct text {
  */
 struct node {
 	unsigned char kind;
-	bool busy;		/* being rendered: meeting it again is a cycle */
-	bool hashable;
-	bool hashed;		/* hash is computed */
-	bool ordered;		/* a dict that is an OrderedDict */
-	bool readonly;		/* a buffer after READONLY_BUFFER */
-	bool owned;		/* s.p was malloc'ed for this node */
 	unsigned char slot_bits;	/* log2 of u.seq.slots' size, 0: none */
-	bool rendered;		/* a float or complex was rendered before */
+	/* Bits, not bools: a pickle of small records is mostly nodes, and
+	 * these keep the header in 8 bytes. */
+	bool busy : 1;		/* being rendered: meeting it again is a cycle */
+	bool hashable : 1;
+	bool hashed : 1;	/* hash is computed */
+	bool ordered : 1;	/* a dict that is an OrderedDict */
+	bool readonly : 1;	/* a buffer after READONLY_BUFFER */
+	bool owned : 1;		/* s.p was malloc'ed for this node */
+	bool rendered : 1;	/* a float or complex was rendered before */
 	uint32_t id;		/* the identity hash of opaque objects */
 	uint64_t hash;
 	struct effects *effects;
@@ -366,6 +368,9 @@ void pickle_node_release(struct node *n);
 CONN_NODISCARD
 int pickle_node_new(struct decoder *d, struct node **out, enum kind kind);
 struct node *pickle_entry_key(const struct node *c, size_t i);
+/* Room for more items in a list, tuple or set, more pairs in a dict. */
+CONN_NODISCARD
+int pickle_items_reserve(struct decoder *d, struct node *c, size_t more);
 CONN_NODISCARD
 int pickle_list_append(struct decoder *d, struct node *list,
 		       struct node *item);

@@ -285,9 +285,14 @@ static int render_rendering(struct relay *r, struct conn_piece p)
 			 "as %s (%s); here it is in hex",
 			 (unsigned long long)r->received + 1,
 			 conn_format_name(f), why);
-	if (rc == 0)
+	if (rc == 0 && conn_buffer_len(&r->out) == 0 && len > OUT_BUF_SIZE) {
+		/* A big rendering is queued as it is, not copied: the copy
+		 * would be the largest allocation of all. */
+		conn_buffer_adopt(&r->out, text, len, len + 1);
+		text = NULL;
+	} else if (rc == 0) {
 		rc = conn_buffer_append(&r->out, text, len);
-	else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG)
+	} else if (rc == CONN_EPROTO || rc == CONN_ETOOBIG)
 		detail_set(r->detail, r->capacity, "message %llu: %s",
 			   (unsigned long long)r->received + 1, why);
 	free(text);

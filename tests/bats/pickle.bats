@@ -178,6 +178,25 @@ EOF
 $(head -c 3000 "$T/diff")"
 }
 
+@test "limits: a real pickle of more than 1,000,000 memo entries renders; a memo index past one per two bytes is exit 5" {
+	"$PYTHON" - "$T" <<'EOF'
+import pickle, sys
+t = sys.argv[1]
+objs = [('k%d' % i, []) for i in range(400000)]
+with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
+    f.write(pickle.dumps(objs, 4).hex() + '\n')
+    w.write(repr(objs) + '\n')
+EOF
+	run_to P --in "$T/in" conn-pipe --in hex --out repr
+	expect_exit P 0 60
+	cmp -s "$T/want" "$T/P.out" || fail "not Python's repr: $(head -c 300 "$T/P.out")"
+	# LONG_BINPUT 1000000 in a 10-byte pickle
+	echo 80045d947240420f002e >"$T/bad"
+	run_to B --in "$T/bad" conn-pipe --in hex --out repr
+	expect_exit B 5
+	assert_err B 'memo index 1000000 is over the limit of 1000000 entries'
+}
+
 @test "limits: nesting deeper than 1000 and ints over 4300 digits are exit 5 'message N: ...', not a crash" {
 	"$PYTHON" -c 'import pickle, sys
 sys.setrecursionlimit(10000)

@@ -263,6 +263,18 @@ EOF
 		fail "no figures and ratios: $(head -3 "$T/Q.out")"
 }
 
+@test "tools/bench-render --quick: conn-pipe --out repr against CPython, the same text, with ratios" {
+	local build
+	build=$(cd "$(dirname "$(command -v conn-pipe)")/.." && pwd)
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-render" --quick --build "$build" --python "$PYTHON"
+	expect_exit Q 0 120
+	for f in "small dicts" "floats" "str" "tuples, sets, bytes"; do
+		grep -Eq "^[0-9,]+ $f \([0-9.]+ MB\)( +[0-9.]+ +[0-9.]+ +[0-9.]+x){3} +>= 3x cpu" "$T/Q.out" ||
+			fail "no row '$f': $(cat "$T/Q.out")"
+	done
+	grep -q '^(medians of 3 interleaved rounds; python: ' "$T/Q.out" || fail "no footer: $(tail -2 "$T/Q.out")"
+}
+
 @test "tools/bench-plot --quick: an SVG with the throughput and latency panels" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)

@@ -12,7 +12,10 @@
  * from 2-D on they print on several lines, as numpy prints them, and past
  * 1,000 elements summarized with "..." as numpy does.  Other arrays
  * (object, longdouble, structured, str, datetime64, an out-of-band
- * buffer) stay the recipe they are.  JSON writes {"__ndarray__":
+ * buffer) stay the recipe they are.  Scalars print as the numpy that
+ * pickled them: numpy 1.x's repr() (1.5) under numpy.core, numpy 2's
+ * (NEP 51: np.float64(1.5), np.True_) under numpy._core; numpy 2's
+ * arrays and dtypes print as numpy 1.x's.  JSON writes {"__ndarray__":
  * {"dtype": "<f8", "shape": [2, 3], "data": [[...], ...]}}, data nested
  * as ndarray.tolist() makes it, every element whatever the size.
  */
@@ -980,8 +983,45 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 	return render_array(r, &a, style);
 }
 
-/* scalar(dtype, bytes): numpy 1.x's repr() of a numpy scalar is its
- * value's (1.5, not numpy 2's np.float64(1.5)); JSON the plain value. */
+/* A numpy scalar's value as numpy 1.x's repr() writes it: Python's
+ * repr() of the value (1.5, (1+2j), True). */
+static void scalar_value(char *out, size_t size, const struct dtype *dt,
+			 const uint8_t *p)
+{
+	if (dt->kind == 'c')
+		scalar_complex(out, size, dt, p);
+	else if (dt->kind == 'f')
+		scalar_float(out, size, item_float(dt, p), dt->size, false,
+			     false);
+	else if (dt->kind == 'b')
+		snprintf(out, size, "%s", *p ? "True" : "False");
+	else
+		int_text(out, size, dt, p);
+}
+
+/* numpy 2's repr() of a scalar (NEP 51): the type around numpy 1.x's
+ * text, np.float64(1.5), np.complex128(1+2j) (the parentheses of the
+ * complex dropped), np.True_. */
+static void scalar_numpy2(struct out *o, const struct dtype *dt,
+			  const char *text)
+{
+	char name[24];
+	size_t n = strlen(text);
+
+	if (dt->kind == 'b') {
+		pickle_out_str(o, text[0] == 'T' ? "np.True_" : "np.False_");
+		return;
+	}
+	dtype_name(name, sizeof(name), dt);
+	if (text[0] == '(' && n > 1)	/* a complex's (1+2j) */
+		pickle_out_fmt(o, "np.%s(%.*s)", name, (int)(n - 2), text + 1);
+	else
+		pickle_out_fmt(o, "np.%s(%s)", name, text);
+}
+
+/* scalar(dtype, bytes): numpy 1.x's repr() (1.5) for a pickle naming
+ * numpy.core, numpy 2's (np.float64(1.5)) for one naming numpy._core,
+ * the module each writes; JSON the plain value. */
 bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 			 enum known_style style)
 {
@@ -997,18 +1037,12 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
 		return true;
 	}
-	if (dt.kind == 'c')
-		scalar_complex(text, sizeof(text), &dt,
-			       (const uint8_t *)b->u.s.p);
-	else if (dt.kind == 'f')
-		scalar_float(text, sizeof(text),
-			     item_float(&dt, (const uint8_t *)b->u.s.p),
-			     dt.size, false, false);
-	else if (dt.kind == 'b')
-		snprintf(text, sizeof(text), "%s", *b->u.s.p ? "True" : "False");
+	scalar_value(text, sizeof(text), &dt, (const uint8_t *)b->u.s.p);
+	if (pickle_global_is(n->u.call.func, "numpy._core.multiarray",
+			     "scalar"))
+		scalar_numpy2(r->o, &dt, text);
 	else
-		int_text(text, sizeof(text), &dt, (const uint8_t *)b->u.s.p);
-	pickle_out_str(r->o, text);
+		pickle_out_str(r->o, text);
 	return true;
 }
 

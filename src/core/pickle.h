@@ -78,7 +78,8 @@
  * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
  * summarized past 1,000 elements as numpy does, for bool, int, uint,
  * float and complex arrays; see pickle-numpy.c), numpy
- * scalars (numpy 1.x's repr(): 1.5) and dtypes (dtype('float64')).  An
+ * scalars (as the numpy that pickled them: numpy 1.x's 1.5, numpy 2's
+ * np.float64(1.5)) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.
  *

@@ -127,3 +127,23 @@ with open(sys.argv[2] + '.bad', 'w') as f:
 sys.exit(1 if bad else 0)
 PY
 }
+
+# numpy 2 is not installable here: tests/peers/numpy2_pickles.py renames
+# the modules of numpy 1.x's pickles as numpy 2 writes them (numpy._core)
+# and states numpy 2's repr() from its rules (NEP 51 scalars:
+# np.float64(1.5), np.True_; arrays and dtypes unchanged).  The pickle
+# says which numpy made it, and conn-pipe prints that numpy's repr().
+@test "reprs: numpy 2's pickles (numpy._core) print as numpy 2's repr()" {
+	local py=/usr/bin/python3
+	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
+		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
+	"$py" -E "$CONN_PEERS/numpy2_pickles.py" "$T/hex" "$T/want" ||
+		fail "$py: numpy2_pickles.py failed"
+	[[ $(wc -l <"$T/hex") -ge 300 ]] || fail "too few cases: $(wc -l <"$T/hex")"
+	grep -q '^np\.float64(1\.5)$' "$T/want" || fail "no numpy 2 scalar in the cases"
+	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out repr
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" ||
+		fail "$(grep -c '^<' "$T/diff") lines differ (< numpy 2's repr, > conn-pipe):
+$(head -60 "$T/diff")"
+}

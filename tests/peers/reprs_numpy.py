@@ -1,8 +1,10 @@
 """numpy values conn-tools knows (src/core/pickle-numpy.c): ndarray of
 bool, int and float32/float64 (numpy's repr(), several lines from 2-D
 on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
-numpy does not import (the pyenv interpreters), and no scalars under
-numpy 2 (np.float64(1.5): conn-tools writes numpy 1.x's 1.5).  See
+numpy does not import (the pyenv interpreters).  Under numpy 2 its
+pickles name numpy._core and conn-tools prints numpy 2's scalar repr()
+(np.float64(1.5)); tests/peers/numpy2_pickles.py makes such pickles
+from these cases where numpy 2 is not installed.  See
 tests/peers/reprs.py for the contract; tests/bats/reprs.bats runs it
 under Debian's /usr/bin/python3 alone, its reprs being multi-line."""
 
@@ -89,8 +91,7 @@ def cases():
         return
     for case in arrays(np):
         yield case
-    if int(np.__version__.split('.')[0]) < 2:
-        for case in scalars(np):
-            yield case
+    for case in scalars(np):
+        yield case
     for case in dtypes(np):
         yield case

@@ -251,6 +251,15 @@ static void test_numpy(void)
 	static const char scalar[] = "\x80\x02"
 		"cnumpy.core.multiarray\nscalar\n" DTYPE("f4", "<")
 		"C\x04\xcd\xcc\xcc\x3d\x86R.";
+	static const char scalar2[] = "\x80\x02"
+		"cnumpy._core.multiarray\nscalar\n" DTYPE("f4", "<")
+		"C\x04\xcd\xcc\xcc\x3d\x86R.";
+	static const char complex2[] = "\x80\x02"
+		"cnumpy._core.multiarray\nscalar\n" DTYPE("c8", "<")
+		"C\x08\x00\x00\x80\x3f\x00\x00\x00\xc0\x86R.";
+	static const char bool2[] = "\x80\x02"
+		"cnumpy._core.multiarray\nscalar\n" DTYPE("b1", "|")
+		"C\x01\x00\x86R.";
 	static const char dtype[] = "\x80\x02" DTYPE("i2", ">") ".";
 	static const char half[] = "\x80\x05"
 		"cnumpy.core.numeric\n_frombuffer\n"
@@ -278,6 +287,11 @@ static void test_numpy(void)
 	repr("float16, scientific", P(half),
 	     "array([4.112e+03, 1.563e-02], dtype=float16)");
 	repr("float32 scalar", P(scalar), "0.1");
+	/* numpy 2's pickles name numpy._core: its repr() (NEP 51) */
+	repr("float32 scalar, numpy 2", P(scalar2), "np.float32(0.1)");
+	repr("complex64 scalar, numpy 2", P(complex2), "np.complex64(1-2j)");
+	repr("bool scalar, numpy 2", P(bool2), "np.False_");
+	json("float32 scalar, numpy 2", P(scalar2), "0.10000000149011612");
 	repr("dtype, big-endian", P(dtype), "dtype('>i2')");
 	json("dtype, big-endian", P(dtype), "{\"__dtype__\": \">i2\"}");
 }

@@ -147,3 +147,90 @@ PY
 		fail "$(grep -c '^<' "$T/diff") lines differ (< numpy 2's repr, > conn-pipe):
 $(head -60 "$T/diff")"
 }
+
+# ------------------------------------------------------- managers' replies
+
+# mr_create VAR TYPEID-AND-ARGS: one conn-client connection asking the
+# manager at $PORT to create an object, its ident into VAR.
+mr_create() {
+	printf '[null, "create", [%s], {}]\n' "$2" >"$T/create-$1.in"
+	run_to "create-$1" --in "$T/create-$1.in" conn-client \
+		--authkey-file "$KEYFILE" --in json --out repr "127.0.0.1:$PORT"
+	expect_exit "create-$1" 0
+	local id
+	id=$(sed -n "s/^('#RETURN', ('\([0-9a-f]*\)', .*/\1/p" "$T/create-$1.out")
+	[[ -n $id ]] || fail "create $2: $(cat "$T/create-$1.out")"
+	printf -v "$1" %s "$id"
+}
+
+# manager_replies_check NAME: a real SyncManager server under the
+# interpreter for NAME (tests/peers/manager_replies.py) answers one
+# connection's requests; conn-client --out repr must print each reply as
+# that interpreter's repr() of what it unpickles from the same requests
+# (replayed by the script on a connection of its own): '#ERROR' with
+# KeyError, _queue.Empty and AttributeError, '#TRACEBACK', '#PROXY' with
+# its Token, a dict's keys(), values() and items() (list(...)), a
+# Namespace.  Python 2's replies are not covered (Python 3 shows them
+# otherwise than Python 2's repr()).
+manager_replies_check() {
+	local found py ver D Q H N
+	found=$(cpython_list | cpython_pick "$1")
+	[[ -n $found ]] || skip "$(cpython_title "$1"): not found on this machine"
+	py=${found#* }
+	spawn M "$py" -E -S "$CONN_PEERS/manager_replies.py" serve \
+		--authkey "manager key" --timeout 60
+	wait_listening M
+	KEYFILE=$(key_file key "manager key")
+	mr_create D '"dict", {"a": 1, "b": [2, 3.5]}'
+	mr_create Q '"Queue"'
+	mr_create H '"Holder"'
+	mr_create N '"Namespace"'
+	printf '%s\n' '[null, "accept_connection", ["replies"], {}]' \
+		"[\"$D\", \"keys\", [], {}]" \
+		"[\"$D\", \"values\", [], {}]" \
+		"[\"$D\", \"items\", [], {}]" \
+		"[\"$D\", \"__getitem__\", [\"missing\"], {}]" \
+		"[\"$D\", \"no_such_method\", [], {}]" \
+		"[\"$Q\", \"get_nowait\", [], {}]" \
+		"[\"$H\", \"child\", [], {}]" \
+		"[\"$H\", \"namespace\", [], {}]" \
+		"[\"$N\", \"__getattribute__\", [\"missing\"], {}]" >"$T/requests"
+	"$py" -E -S "$CONN_PEERS/manager_replies.py" replay "$PORT" "manager key" \
+		"$T/requests" >"$T/want" || fail "$py: the replay failed"
+	ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	# --count: a 3.6-3.9 server does not close a connection at its EOF
+	run_to R --in "$T/requests" conn-client --authkey-file "$KEYFILE" \
+		--in json --out repr --python-repr "$ver" \
+		--count "$(wc -l <"$T/requests")" "127.0.0.1:$PORT"
+	expect_exit R 0
+	diff "$T/want" "$T/R.out" >"$T/diff" ||
+		fail "$(grep -c '^<' "$T/diff") of $(wc -l <"$T/want") differ (< $py's repr, > conn-client):
+$(cat "$T/diff")"
+	# the replies are the ones meant
+	local want
+	for want in "('#RETURN', ['a', 'b'])" "('#RETURN', [1, [2, 3.5]])" \
+		"('#RETURN', [('a', 1), ('b', [2, 3.5])])" \
+		"('#ERROR', Empty())" \
+		"('#RETURN', Namespace(a=1, b='x'))"; do
+		grep -qxF "$want" "$T/R.out" || fail "no $want in: $(cat "$T/R.out")"
+	done
+	# 3.6's exceptions print a trailing comma
+	grep -Eqx "\('#ERROR', KeyError\('missing',?\)\)" "$T/R.out" ||
+		fail "no KeyError: $(cat "$T/R.out")"
+	grep -q "^('#TRACEBACK', 'Traceback (most recent call last):" "$T/R.out" ||
+		fail "no #TRACEBACK: $(cat "$T/R.out")"
+	grep -q "^('#PROXY', (('keys', 'get'), Token(typeid='Child', address=('127.0.0.1', $PORT), id='[0-9a-f]*')))$" "$T/R.out" ||
+		fail "no #PROXY: $(cat "$T/R.out")"
+	grep -q "^('#ERROR', AttributeError(" "$T/R.out" ||
+		fail "no AttributeError: $(cat "$T/R.out")"
+}
+
+@test "manager replies: python3.6's print as its repr()" { manager_replies_check 3.6; }
+@test "manager replies: python3.7's print as its repr()" { manager_replies_check 3.7; }
+@test "manager replies: python3.8's print as its repr()" { manager_replies_check 3.8; }
+@test "manager replies: python3.9's print as its repr()" { manager_replies_check 3.9; }
+@test "manager replies: python3.10's print as its repr()" { manager_replies_check 3.10; }
+@test "manager replies: python3.11's print as its repr()" { manager_replies_check 3.11; }
+@test "manager replies: python3.12's print as its repr()" { manager_replies_check 3.12; }
+@test "manager replies: python3.13's print as its repr()" { manager_replies_check 3.13; }
+@test "manager replies: python3.14's print as its repr()" { manager_replies_check 3.14; }

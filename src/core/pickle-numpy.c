@@ -8,11 +8,13 @@
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
  * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
  * for arrays of bool, int8-int64, uint8-uint64, float16-float64,
- * complex64 and complex128 of up to 32 dimensions (numpy 1.x's most);
- * from 2-D on they print on several lines, as numpy prints them, and past
- * 1,000 elements summarized with "..." as numpy does.  Other arrays
- * (object, longdouble, structured, str, datetime64, an out-of-band
- * buffer) stay the recipe they are.  Scalars print as the numpy that
+ * complex64, complex128 and object (each item's repr(), unpadded, a
+ * list as list([...]), as numpy's _object_format) of up to 32 dimensions
+ * (numpy 1.x's most); from 2-D on they print on several lines, as numpy
+ * prints them, and past 1,000 elements summarized with "..." as numpy
+ * does.  Other arrays (longdouble, structured, str, bytes, datetime64,
+ * timedelta64, an object array with an item of several lines, an
+ * out-of-band buffer) stay the recipe they are.  Scalars print as the numpy that
  * pickled them: numpy 1.x's repr() (1.5) under numpy.core, numpy 2's
  * (NEP 51: np.float64(1.5), np.True_) under numpy._core; numpy 2's
  * arrays and dtypes print as numpy 1.x's.  JSON writes {"__ndarray__":
@@ -28,8 +30,8 @@
 #define ND_PRECISION 8
 #define WORD_MAX 64		/* one element's text */
 
-/* A simple dtype: kind 'b', 'i', 'u', 'f' or 'c', its size, byte
- * order. */
+/* A simple dtype: kind 'b', 'i', 'u', 'f', 'c' or 'O' (object: the
+ * pickle holds a list of the items), its size, byte order. */
 struct dtype {
 	char kind, order;	/* order: '<', '>' or '|' */
 	int size;
@@ -44,6 +46,7 @@ struct ndarray {
 	bool fortran;
 	bool swapped;		/* loads as the native order (BUILD swaps) */
 	const uint8_t *data;
+	struct node **objects;	/* of an object array, in C order */
 };
 
 /* ------------------------------------------------------------- dtypes */
@@ -60,7 +63,7 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return false;
 	memcpy(text, s->u.s.p, s->u.s.n);
 	text[s->u.s.n] = '\0';
-	if (strchr("biufc", text[0]) == NULL || text[1] < '1' || text[1] > '9')
+	if (strchr("biufcO", text[0]) == NULL || text[1] < '1' || text[1] > '9')
 		return false;
 	size = strtol(text + 1, &end, 10);
 	dt->kind = text[0];
@@ -73,6 +76,8 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return size == 2 || size == 4 || size == 8;
 	if (dt->kind == 'c')
 		return size == 8 || size == 16;
+	if (dt->kind == 'O')	/* a pointer's size */
+		return size == 4 || size == 8;
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
@@ -106,16 +111,21 @@ static void dtype_name(char *out, size_t size, const struct dtype *dt)
 {
 	if (dt->kind == 'b')
 		snprintf(out, size, "bool");
+	else if (dt->kind == 'O')
+		snprintf(out, size, "object");
 	else
 		snprintf(out, size, "%s%d", dt->kind == 'i' ? "int" :
 			 dt->kind == 'u' ? "uint" : dt->kind == 'f' ? "float"
 			 : "complex", 8 * dt->size);
 }
 
-/* The dtype as numpy's str: "<f8", "|b1". */
+/* The dtype as numpy's str: "<f8", "|b1", "|O". */
 static void dtype_str(char *out, size_t size, const struct dtype *dt)
 {
-	snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
+	if (dt->kind == 'O')
+		snprintf(out, size, "|O");
+	else
+		snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
 }
 
 /* numpy's repr shows dtype=... but for int64, float64, complex128 and
@@ -450,6 +460,10 @@ struct formatter {
 	double lo, hi;		/* the least and most |x| not 0 */
 	bool finite, neginf;
 	size_t nonfinite;
+	struct render *r;	/* of an object array: renders its items */
+	int depth;
+	char **texts;		/* their repr()s, by index, those shown */
+	bool failed;		/* one failed, or spans lines */
 };
 
 typedef void element_fn(struct formatter *f, double x, size_t i);
@@ -574,22 +588,79 @@ static void float_init(struct formatter *f)
 	}
 }
 
-/* f for the array, and imag (for a complex one) its imaginary parts. */
-static void formatter_init(struct formatter *f, struct formatter *imag,
-			   const struct ndarray *a)
+/* An object array's item i as numpy's _object_format writes it: its
+ * repr(), list([...]) for a list. */
+static void render_object(struct formatter *f, double x, size_t i)
+{
+	struct out o = { .limit = f->r->o->limit - f->r->o->n,
+			 .budget = f->r->o->budget };
+	struct render inner = { &o, false, f->r->python };
+	struct node *item = f->a->objects[i];
+
+	(void)x;
+	if (f->failed || f->texts[i] != NULL)
+		return;
+	if (item->kind == K_LIST)
+		pickle_out_str(&o, "list(");
+	pickle_repr_node(&inner, item, f->depth);
+	if (item->kind == K_LIST)
+		pickle_out_char(&o, ')');
+	pickle_out_char(&o, '\0');
+	f->texts[i] = o.p;
+	if (o.err) {
+		f->r->o->err = o.err;
+		f->r->too_deep = inner.too_deep;
+	}
+	/* numpy lays out a word of several lines otherwise: not done here */
+	f->failed = o.err || memchr(o.p, '\n', o.n) != NULL;
+}
+
+/* An object array's texts: false (and f->r->o's error set where that
+ * is why) where they cannot be laid out. */
+static bool objects_init(struct formatter *f)
+{
+	f->texts = calloc(f->a->count ? f->a->count : 1, sizeof(*f->texts));
+	if (f->texts == NULL) {
+		f->r->o->err = CONN_ENOMEM;
+		return false;
+	}
+	visit(f, 0, 0, render_object);
+	return !f->failed;
+}
+
+static void formatter_free(struct formatter *f)
+{
+	size_t i;
+
+	if (f->texts == NULL)
+		return;
+	for (i = 0; i < f->a->count; i++)
+		free(f->texts[i]);
+	free(f->texts);
+}
+
+/* f for the array, and imag (for a complex one) its imaginary parts;
+ * false where an object array's items cannot be laid out. */
+static bool formatter_init(struct formatter *f, struct formatter *imag,
+			   const struct ndarray *a, struct render *r,
+			   int depth)
 {
 	memset(f, 0, sizeof(*f));
 	f->a = a;
+	f->r = r;
+	f->depth = depth;
+	if (a->dt.kind == 'O')
+		return objects_init(f);
 	if (strchr("iu", a->dt.kind)) {
 		visit(f, 0, 0, measure_int);
-		return;
+		return true;
 	}
 	if (a->dt.kind == 'b')
-		return;
+		return true;
 	f->bytes = a->dt.kind == 'c' ? a->dt.size / 2 : a->dt.size;
 	float_init(f);
 	if (a->dt.kind != 'c')
-		return;
+		return true;
 	memset(imag, 0, sizeof(*imag));
 	imag->a = a;
 	imag->bytes = f->bytes;
@@ -597,6 +668,7 @@ static void formatter_init(struct formatter *f, struct formatter *imag,
 	imag->plus = true;
 	float_init(imag);
 	f->imag = imag;
+	return true;
 }
 
 static void float_word(char *w, size_t size, const struct formatter *f,
@@ -672,6 +744,17 @@ static void element_word(char *w, size_t size, const struct formatter *f,
 	}
 }
 
+/* The element at storage index i as shown: an object's text, else
+ * element_word() into w. */
+static const char *shown_word(char *w, size_t size, const struct formatter *f,
+			      size_t i)
+{
+	if (f->a->dt.kind == 'O')
+		return f->texts[i];
+	element_word(w, size, f, i);
+	return w;
+}
+
 /* numpy's _formatArray: an axis whose '[' ends a line of hang columns
  * (numpy's hanging indent), its rows wrapped at width columns less the
  * closing bracket. */
@@ -693,15 +776,14 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 	const struct ndarray *a = l->f->a;
 	int axis = a->ndim - 1;
 	size_t j, n = slots(a, axis), len, index;
-	char word[WORD_MAX];
+	char buf[WORD_MAX];
+	const char *word;
 
 	for (j = 0; j < n; j++) {
 		index = slot_index(a, axis, j);
-		if (index == SIZE_MAX)
-			snprintf(word, sizeof(word), "...");
-		else
-			element_word(word, sizeof(word), l->f,
-				     storage_index(a, first + index));
+		word = index == SIZE_MAX ? "..." :
+		       shown_word(buf, sizeof(buf), l->f,
+				  storage_index(a, first + index));
 		len = strlen(word);
 		if (j && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
 			/* numpy's _extendLine: wrap, but not where that would
@@ -775,19 +857,23 @@ static size_t last_line(const struct out *o, size_t start)
 	return o->n - i;
 }
 
-/* numpy's repr(): array([...]) with dtype=... where it is not implied. */
-static void repr_array(struct render *r, const struct ndarray *a)
+/* numpy's repr(): array([...]) with dtype=... where it is not implied;
+ * false, having written nothing, for an object array whose items numpy
+ * would lay out otherwise. */
+static bool repr_array(struct render *r, const struct ndarray *a, int depth)
 {
 	char name[24], word[WORD_MAX];
 	struct formatter f, imag;
 	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
 
-	formatter_init(&f, &imag, a);
+	if (!formatter_init(&f, &imag, a, r, depth + 1)) {
+		formatter_free(&f);
+		return false;
+	}
 	pickle_out_str(r->o, "array(");
 	if (a->ndim == 0) {
-		element_word(word, sizeof(word), &f, 0);
-		pickle_out_str(r->o, word);
+		pickle_out_str(r->o, shown_word(word, sizeof(word), &f, 0));
 	} else if (a->count == 0) {
 		pickle_out_str(r->o, "[]");
 		if (a->ndim > 1) {
@@ -798,9 +884,10 @@ static void repr_array(struct render *r, const struct ndarray *a)
 		/* the width less the closing ")" or "," */
 		put_axis(&l, 0, 0, 7, ND_WIDTH - 1);
 	}
+	formatter_free(&f);
 	if (dtype_implied(&a->dt) && a->count > 0) {
 		pickle_out_char(r->o, ')');
-		return;
+		return true;
 	}
 	dtype_name(name, sizeof(name), &a->dt);	/* even for '>' */
 	pickle_out_char(r->o, ',');
@@ -810,6 +897,7 @@ static void repr_array(struct render *r, const struct ndarray *a)
 	else
 		pickle_out_char(r->o, ' ');
 	pickle_out_fmt(r->o, "dtype=%s)", name);
+	return true;
 }
 
 /* --------------------------------------------------------------- JSON */
@@ -853,12 +941,19 @@ static void json_item(struct out *o, const struct dtype *dt,
 	}
 }
 
-static void json_axis(struct out *o, const struct ndarray *a, int axis,
-		      size_t first)
+/* The items from first along axis on, nested as tolist() nests them
+ * (an object array's items as --out json writes them). */
+static void json_axis(struct render *r, const struct ndarray *a, int axis,
+		      size_t first, int depth)
 {
+	struct out *o = r->o;
 	size_t i, step = 1;
 	int d;
 
+	if (axis == a->ndim && a->dt.kind == 'O') {
+		pickle_json_node(r, a->objects[first], depth);
+		return;
+	}
 	if (axis == a->ndim) {
 		json_item(o, &a->dt, item_at(a, storage_index(a, first)));
 		return;
@@ -869,13 +964,14 @@ static void json_axis(struct out *o, const struct ndarray *a, int axis,
 	for (i = 0; i < a->shape[axis] && !o->err; i++) {
 		if (i)
 			pickle_out_str(o, ", ");
-		json_axis(o, a, axis + 1, first + i * step);
+		json_axis(r, a, axis + 1, first + i * step, depth);
 	}
 	pickle_out_char(o, ']');
 }
 
-static void json_array(struct out *o, const struct ndarray *a)
+static void json_array(struct render *r, const struct ndarray *a, int depth)
 {
+	struct out *o = r->o;
 	struct dtype loaded = a->dt;
 	char s[16];
 	int d;
@@ -888,7 +984,7 @@ static void json_array(struct out *o, const struct ndarray *a)
 	for (d = 0; d < a->ndim; d++)
 		pickle_out_fmt(o, "%s%zu", d ? ", " : "", a->shape[d]);
 	pickle_out_str(o, "], \"data\": ");
-	json_axis(o, a, 0, 0);
+	json_axis(r, a, 0, 0, depth + 1);
 	pickle_out_char(o, '}');
 	pickle_known_tag_close(o);
 }
@@ -917,26 +1013,35 @@ static bool shape_of(const struct node *t, struct ndarray *a)
 	return true;
 }
 
-/* The data: exactly count items of bytes (or a bytearray in-band). */
+/* The data: exactly count items of bytes (or a bytearray in-band); of
+ * an object array, a list of count items (in C order whatever the
+ * array's, as numpy's __reduce__ lists them). */
 static bool data_of(const struct node *b, struct ndarray *a)
 {
-	if (b == NULL || (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
+	a->objects = NULL;
+	if (b != NULL && a->dt.kind == 'O' && b->kind == K_LIST &&
+	    b->u.seq.n == a->count) {
+		a->objects = b->u.seq.items;
+		a->fortran = false;
+		return true;
+	}
+	if (b == NULL || a->dt.kind == 'O' ||
+	    (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
 	    b->u.s.n != a->count * (size_t)a->dt.size)
 		return false;
 	a->data = (const uint8_t *)b->u.s.p;
 	return true;
 }
 
-/* Writes the array in the style: REPR only within numpy's threshold. */
+/* Writes the array in the style. */
 static bool render_array(struct render *r, const struct ndarray *a,
-			 enum known_style style)
+			 enum known_style style, int depth)
 {
 	if (style == KNOWN_JSON) {
-		json_array(r->o, a);
+		json_array(r, a, depth);
 		return true;
 	}
-	repr_array(r, a);
-	return true;
+	return repr_array(r, a, depth);
 }
 
 /* _reconstruct(ndarray, (0,), b'b') + BUILD (1, shape, dtype, fortran,
@@ -948,19 +1053,19 @@ bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
 	struct ndarray a;
 	int64_t v;
 
-	(void)depth;
 	if (!pickle_global_is(pickle_known_arg(n, 3, 0), "numpy", "ndarray") ||
 	    base == NULL || base->kind != K_BYTES || state == NULL ||
 	    state->kind != K_TUPLE || state->u.seq.n != 5 ||
 	    !pickle_known_int(state->u.seq.items[0], &v) || v != 1 ||
 	    !shape_of(state->u.seq.items[1], &a) ||
 	    !dtype_of(state->u.seq.items[2], &a.dt) ||
-	    state->u.seq.items[3]->kind != K_BOOL ||
-	    !data_of(state->u.seq.items[4], &a))
+	    state->u.seq.items[3]->kind != K_BOOL)
 		return false;
 	a.fortran = state->u.seq.items[3]->u.b;
+	if (!data_of(state->u.seq.items[4], &a))
+		return false;
 	a.swapped = true;	/* numpy's __setstate__ swaps into '<' */
-	return render_array(r, &a, style);
+	return render_array(r, &a, style, depth);
 }
 
 /* _frombuffer(buffer, dtype, shape, order): protocol 5, the buffer
@@ -971,7 +1076,6 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 	const struct node *order = pickle_known_arg(n, 4, 3);
 	struct ndarray a;
 
-	(void)depth;
 	if (!pickle_known_untouched(n) || !shape_of(pickle_known_arg(n, 4, 2), &a) ||
 	    !dtype_of(pickle_known_arg(n, 4, 1), &a.dt) ||
 	    !data_of(pickle_known_arg(n, 4, 0), &a) || order == NULL ||
@@ -980,7 +1084,7 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 		return false;
 	a.fortran = order->u.s.p[0] == 'F';
 	a.swapped = false;
-	return render_array(r, &a, style);
+	return render_array(r, &a, style, depth);
 }
 
 /* A numpy scalar's value as numpy 1.x's repr() writes it: Python's
@@ -1031,7 +1135,8 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 
 	(void)depth;
 	if (!pickle_known_untouched(n) || !dtype_of(pickle_known_arg(n, 2, 0), &dt) ||
-	    b == NULL || b->kind != K_BYTES || b->u.s.n != (size_t)dt.size)
+	    dt.kind == 'O' || b == NULL || b->kind != K_BYTES ||
+	    b->u.s.n != (size_t)dt.size)
 		return false;
 	if (style == KNOWN_JSON) {
 		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
@@ -1064,10 +1169,22 @@ bool pickle_known_dtype(struct render *r, struct node *n, int depth,
 		pickle_known_tag_close(r->o);
 		return true;
 	}
-	if (dt.order == '>')
+	if (dt.kind == 'O')	/* numpy's dtype('O'), not 'object' */
+		snprintf(s, sizeof(s), "O");
+	else if (dt.order == '>')
 		dtype_str(s, sizeof(s), &dt);
 	else
 		dtype_name(s, sizeof(s), &dt);
 	pickle_out_fmt(r->o, "dtype('%s')", s);
+	return true;
+}
+
+bool pickle_known_ndarray_again(struct render *r, const struct node *n)
+{
+	if (!pickle_known_call_is(n, "numpy.core.multiarray", "_reconstruct") &&
+	    !pickle_known_call_is(n, "numpy._core.multiarray", "_reconstruct"))
+		return false;
+	/* only an object array can hold itself; numpy's recursion guard */
+	pickle_out_str(r->o, "array(..., dtype=object)");
 	return true;
 }

@@ -109,9 +109,14 @@ def tagged(x):
         return {'__complex__': [tagged(x.real), tagged(x.imag)]}
     return x
 
+# object arrays of items tagged in JSON (a tuple, bytes) or that tolist()
+# cannot take (an array holding itself): not compared here
+TAGGED = ('object lists, tuples, dicts', 'object array holding itself')
 bad = []
 for case, got in zip(open(sys.argv[1]), open(sys.argv[2])):
     c = json.loads(case)
+    if c['name'] in TAGGED:
+        continue
     obj = pickle.loads(bytes.fromhex(c['pickle']))
     if isinstance(obj, np.ndarray):
         want = {'__ndarray__': {'dtype': obj.dtype.str, 'shape': list(obj.shape),
@@ -126,6 +131,57 @@ with open(sys.argv[2] + '.bad', 'w') as f:
     f.write('\n'.join(bad[:20]))
 sys.exit(1 if bad else 0)
 PY
+}
+
+# The arrays numpy's repr() cannot be matched on from the pickle alone
+# (structured, datetime64 and timedelta64, str and bytes, longdouble, an
+# object array whose item spans lines) print as the documented readable
+# form, their recipe: _reconstruct(...).__setstate__((1, shape, dtype
+# recipe, fortran, data)), or at protocol 5 (for what numpy gives as a
+# buffer) _frombuffer(bytearray(...), ...); --out json tags it
+# {"__repr__": ...}.
+@test "reprs: numpy arrays not matched print as their readable recipe" {
+	local py=/usr/bin/python3 name dtype proto want
+	[[ -x $py ]] && "$py" -E -c 'import numpy' 2>/dev/null ||
+		skip "numpy: not importable by /usr/bin/python3 (python3-numpy)"
+	"$py" -E - "$T" <<'PY' || fail "$py: the cases failed"
+import pickle, sys
+import numpy as np
+nested = np.empty(1, dtype=object)
+nested[0] = np.array([[1, 2], [3, 4]])
+cases = [('structured', np.array([(1, 2.0)], dtype=[('x', 'i4'), ('y', 'f8')])),
+         ('datetime64', np.array(['2024-01-01'], dtype='M8[D]')),
+         ('timedelta64', np.array([5], dtype='m8[s]')),
+         ('str', np.array(['a', 'bc'])),
+         ('bytes', np.array([b'a', b'bc'])),
+         ('longdouble', np.array([1.5], dtype=np.longdouble)),
+         ('nested', nested)]
+for name, obj in cases:
+    for proto in (2, 5):
+        with open('%s/%s-%d' % (sys.argv[1], name, proto), 'w') as f:
+            f.write(pickle.dumps(obj, proto).hex() + '\n')
+PY
+	for name in structured:V12 datetime64:M8 timedelta64:m8 str:U2 \
+		bytes:S2 longdouble:f16 nested:O8; do
+		dtype=${name#*:} name=${name%%:*}
+		for proto in 2 5; do
+			run_to P --in "$T/$name-$proto" conn-pipe --in hex --out repr
+			expect_exit P 0
+			grep -Eq "^numpy\.core\.(multiarray\._reconstruct\(<class 'numpy\.ndarray'>, \(0,\), b'b'\)\.__setstate__\(\(1, \(|numeric\._frombuffer\(bytearray\(b')" "$T/P.out" ||
+				fail "$name, protocol $proto: $(cat "$T/P.out")"
+			[[ $dtype == O8 ]] && want="dtype('O'), False, [array([[1, 2]," ||
+				want="numpy.dtype('$dtype', False, True).__setstate__(("
+			grep -qF "$want" "$T/P.out" ||
+				fail "$name, protocol $proto: no $want: $(cat "$T/P.out")"
+			run_to J --in "$T/$name-$proto" conn-pipe --in hex --out json
+			expect_exit J 0
+			# (the object array's JSON needs no layout: an __ndarray__)
+			[[ $dtype == O8 ]] && want='{"__ndarray__": {"dtype": "|O", ' ||
+				want='{"__repr__": "numpy.core.'
+			[[ $(head -c ${#want} "$T/J.out") == "$want" ]] ||
+				fail "$name, protocol $proto, json: $(cat "$T/J.out")"
+		done
+	done
 }
 
 # numpy 2 is not installable here: tests/peers/numpy2_pickles.py renames

@@ -69,6 +69,12 @@ def numpy2_repr(obj):
         return 'np.True_' if obj else 'np.False_'
     if isinstance(obj, (np.integer, np.floating)):
         return 'np.%s(%r)' % (obj.dtype.name, obj)
+    if (isinstance(obj, np.ndarray) and obj.dtype == object and
+            any(isinstance(x, np.generic) for x in obj.flat)):
+        # an object array's items by their repr(): numpy 2's scalars'
+        assert obj.ndim == 1 and obj.size < 5
+        return 'array([%s], dtype=object)' % ', '.join(
+            numpy2_repr(x) for x in obj)
     if isinstance(obj, np.complexfloating):
         text = repr(obj)
         if text.startswith('('):

@@ -1,6 +1,6 @@
 """numpy values conn-tools knows (src/core/pickle-numpy.c): ndarray of
-bool, int and float32/float64 (numpy's repr(), several lines from 2-D
-on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
+bool, int, float, complex and object (numpy's repr(), several lines from
+2-D on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
 numpy does not import (the pyenv interpreters).  Under numpy 2 its
 pickles name numpy._core and conn-tools prints numpy 2's scalar repr()
 (np.float64(1.5)); tests/peers/numpy2_pickles.py makes such pickles
@@ -61,6 +61,26 @@ def arrays(np):
                                           complex(1, np.inf), -np.inf])
     yield 'complex scientific', np.array([1e10 + 1j, 1e-5 - 2j])
     yield 'complex 2-D', np.arange(12).reshape(3, 4) * (1 + 1j) / 3
+    # object arrays: each item's repr(), unpadded, lists as list([...])
+    yield 'object ints and strs', np.array([1, 'a'], dtype=object)
+    yield 'object None and floats', np.array([1, 100, None, 2.5], dtype=object)
+    yield 'object 2-D', np.array([[1, 'a'], [2.5, None]], dtype=object)
+    yield 'object empty', np.array([], dtype=object)
+    yield 'object empty 2-D', np.zeros((0, 3), dtype=object)
+    yield 'object 0-d', np.array(5, dtype=object)
+    yield 'object wrapped', np.array(['x' * 30, 'y' * 30, 'z' * 30], dtype=object)
+    yield 'object wrapped ints', np.array(list(range(30)), dtype=object)
+    mixed = np.empty(3, dtype=object)
+    mixed[:] = [[1, 2], (3,), {'k': b'v'}]
+    yield 'object lists, tuples, dicts', mixed
+    yield 'object summarized', np.array(list(range(1001)), dtype=object)
+    yield 'object Fortran', np.asfortranarray(
+        np.array([[1, 'a'], [2, 'b']], dtype=object))
+    yield 'object numpy scalars', np.array([np.float64(1.5), np.int64(3)],
+                                           dtype=object)
+    itself = np.empty(2, dtype=object)
+    itself[0], itself[1] = itself, 1
+    yield 'object array holding itself', itself
 
 
 def scalars(np):
@@ -82,6 +102,7 @@ def dtypes(np):
     yield 'dtype big-endian', np.dtype('>i2')
     yield 'dtype bool', np.dtype('?')
     yield 'dtype uint8', np.dtype('u1')
+    yield 'dtype object', np.dtype(object)
 
 
 def cases():

@@ -8,15 +8,17 @@
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
  * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
  * for arrays of bool, int8-int64, uint8-uint64, float16-float64,
- * complex64, complex128 and object (each item's repr(), unpadded, a
- * list as list([...]), as numpy's _object_format) of up to 32 dimensions
+ * complex64, complex128, object (each item's repr(), unpadded, a list as
+ * list([...]), as numpy's _object_format), str and bytes (each item's
+ * repr(), trailing NULs dropped, dtype='<U3') of up to 32 dimensions
  * (numpy 1.x's most); from 2-D on they print on several lines, as numpy
  * prints them, and past 1,000 elements summarized with "..." as numpy
- * does.  Other arrays (longdouble, structured, str, bytes, datetime64,
+ * does.  Other arrays (longdouble, structured, datetime64,
  * timedelta64, an object array with an item of several lines, an
  * out-of-band buffer) stay the recipe they are.  Scalars print as the numpy that
  * pickled them: numpy 1.x's repr() (1.5) under numpy.core, numpy 2's
- * (NEP 51: np.float64(1.5), np.True_) under numpy._core; numpy 2's
+ * (NEP 51: np.float64(1.5), np.True_, np.str_('a')) under numpy._core;
+ * numpy 2's
  * arrays and dtypes print as numpy 1.x's.  JSON writes {"__ndarray__":
  * {"dtype": "<f8", "shape": [2, 3], "data": [[...], ...]}}, data nested
  * as ndarray.tolist() makes it, every element whatever the size.
@@ -30,8 +32,9 @@
 #define ND_PRECISION 8
 #define WORD_MAX 64		/* one element's text */
 
-/* A simple dtype: kind 'b', 'i', 'u', 'f', 'c' or 'O' (object: the
- * pickle holds a list of the items), its size, byte order. */
+/* A simple dtype: kind 'b', 'i', 'u', 'f', 'c', 'O' (object: the
+ * pickle holds a list of the items), 'U' (str: UCS-4) or 'S' (bytes),
+ * its size in bytes, byte order. */
 struct dtype {
 	char kind, order;	/* order: '<', '>' or '|' */
 	int size;
@@ -51,7 +54,10 @@ struct ndarray {
 
 /* ------------------------------------------------------------- dtypes */
 
-/* The type string of numpy.dtype('f8', False, True): kind and size. */
+#define ND_MAX_CHARS 999999	/* of a str or bytes dtype, here */
+
+/* The type string of numpy.dtype('f8', False, True): kind and size
+ * ('U3': 3 characters, 12 bytes). */
 static bool dtype_code(const struct node *s, struct dtype *dt)
 {
 	char text[8];
@@ -63,7 +69,8 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return false;
 	memcpy(text, s->u.s.p, s->u.s.n);
 	text[s->u.s.n] = '\0';
-	if (strchr("biufcO", text[0]) == NULL || text[1] < '1' || text[1] > '9')
+	if (strchr("biufcOUS", text[0]) == NULL || text[1] < '0' ||
+	    text[1] > '9' || (text[1] == '0' && strcmp(text + 1, "0") != 0))
 		return false;
 	size = strtol(text + 1, &end, 10);
 	dt->kind = text[0];
@@ -78,6 +85,12 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return size == 8 || size == 16;
 	if (dt->kind == 'O')	/* a pointer's size */
 		return size == 4 || size == 8;
+	if (dt->kind == 'U' || dt->kind == 'S') {	/* 'U0': np.str_('') */
+		dt->size *= dt->kind == 'U' ? 4 : 1;
+		return size <= ND_MAX_CHARS;
+	}
+	if (size == 0)
+		return false;
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
@@ -102,7 +115,8 @@ static bool dtype_of(const struct node *n, struct dtype *dt)
 		if (state->u.seq.items[i]->kind != K_NONE)
 			return false;
 	/* '=' is the sender's native order: little-endian, as '<' */
-	dt->order = dt->size == 1 ? '|' : order->u.s.p[0] == '>' ? '>' : '<';
+	dt->order = dt->size == 1 || dt->kind == 'S' ? '|' :
+		    order->u.s.p[0] == '>' ? '>' : '<';
 	return true;
 }
 
@@ -113,6 +127,9 @@ static void dtype_name(char *out, size_t size, const struct dtype *dt)
 		snprintf(out, size, "bool");
 	else if (dt->kind == 'O')
 		snprintf(out, size, "object");
+	else if (dt->kind == 'U' || dt->kind == 'S')	/* dtype='<U3' */
+		snprintf(out, size, "'%c%c%d'", dt->order, dt->kind,
+			 dt->kind == 'U' ? dt->size / 4 : dt->size);
 	else
 		snprintf(out, size, "%s%d", dt->kind == 'i' ? "int" :
 			 dt->kind == 'u' ? "uint" : dt->kind == 'f' ? "float"
@@ -125,7 +142,8 @@ static void dtype_str(char *out, size_t size, const struct dtype *dt)
 	if (dt->kind == 'O')
 		snprintf(out, size, "|O");
 	else
-		snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
+		snprintf(out, size, "%c%c%d", dt->order, dt->kind,
+			 dt->kind == 'U' ? dt->size / 4 : dt->size);
 }
 
 /* numpy's repr shows dtype=... but for int64, float64, complex128 and
@@ -215,6 +233,53 @@ static const char *int_text(char *w, size_t size, const struct dtype *dt,
 	else
 		snprintf(w, size, "%lld", (long long)item_int(dt, p));
 	return w;
+}
+
+/* Whether the array's items print by their repr(), unpadded: objects,
+ * str and bytes. */
+static bool by_repr(const struct dtype *dt)
+{
+	return dt->kind == 'O' || dt->kind == 'U' || dt->kind == 'S';
+}
+
+/* A str or bytes item at p as the value item() gives, trailing NULs
+ * dropped (numpy's), in *tmp: a str's UTF-8 malloc'ed into *owned, NULL
+ * for bytes.  False for a code point no str holds, or no memory. */
+static bool text_item(const struct dtype *dt, const uint8_t *p,
+		      struct node *tmp, char **owned)
+{
+	size_t n = (size_t)dt->size, i, k = 0;
+	uint8_t *utf8;
+	uint32_t cp;
+	struct dtype unit = { 'u', dt->order, 4 };
+
+	memset(tmp, 0, sizeof(*tmp));
+	*owned = NULL;
+	if (dt->kind == 'S') {
+		while (n > 0 && p[n - 1] == 0)
+			n--;
+		tmp->kind = K_BYTES;
+		tmp->u.s.p = (const char *)p;
+		tmp->u.s.n = n;
+		return true;
+	}
+	while (n >= 4 && item_bits(&unit, p + n - 4) == 0)
+		n -= 4;
+	if ((utf8 = malloc(n + 1)) == NULL)	/* 4 bytes at most for 4 */
+		return false;
+	for (i = 0; i < n; i += 4) {
+		cp = (uint32_t)item_bits(&unit, p + i);
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) {
+			free(utf8);
+			return false;
+		}
+		k += pickle_utf8_encode(utf8 + k, cp);
+	}
+	tmp->kind = K_STR;
+	tmp->u.s.p = (const char *)utf8;
+	tmp->u.s.n = k;
+	*owned = (char *)utf8;
+	return true;
 }
 
 /* Whether decimal text reads back as x >= 0 in its size (2: float16,
@@ -588,21 +653,30 @@ static void float_init(struct formatter *f)
 	}
 }
 
-/* An object array's item i as numpy's _object_format writes it: its
- * repr(), list([...]) for a list. */
-static void render_object(struct formatter *f, double x, size_t i)
+/* Item i of an array by_repr() as numpy writes it: its repr(),
+ * list([...]) for a list in an object array (_object_format). */
+static void render_item(struct formatter *f, double x, size_t i)
 {
 	struct out o = { .limit = f->r->o->limit - f->r->o->n,
 			 .budget = f->r->o->budget };
 	struct render inner = { &o, false, f->r->python };
-	struct node *item = f->a->objects[i];
+	struct node *item = f->a->objects ? f->a->objects[i] : NULL, tmp;
+	char *owned = NULL;
 
 	(void)x;
 	if (f->failed || f->texts[i] != NULL)
 		return;
+	if (item == NULL && !text_item(&f->a->dt, item_at(f->a, i), &tmp,
+				       &owned)) {
+		f->failed = true;
+		return;
+	}
+	if (item == NULL)
+		item = &tmp;
 	if (item->kind == K_LIST)
 		pickle_out_str(&o, "list(");
 	pickle_repr_node(&inner, item, f->depth);
+	free(owned);
 	if (item->kind == K_LIST)
 		pickle_out_char(&o, ')');
 	pickle_out_char(&o, '\0');
@@ -615,16 +689,16 @@ static void render_object(struct formatter *f, double x, size_t i)
 	f->failed = o.err || memchr(o.p, '\n', o.n) != NULL;
 }
 
-/* An object array's texts: false (and f->r->o's error set where that
- * is why) where they cannot be laid out. */
-static bool objects_init(struct formatter *f)
+/* The texts of an array by_repr(): false (and f->r->o's error set
+ * where that is why) where they cannot be laid out. */
+static bool texts_init(struct formatter *f)
 {
 	f->texts = calloc(f->a->count ? f->a->count : 1, sizeof(*f->texts));
 	if (f->texts == NULL) {
 		f->r->o->err = CONN_ENOMEM;
 		return false;
 	}
-	visit(f, 0, 0, render_object);
+	visit(f, 0, 0, render_item);
 	return !f->failed;
 }
 
@@ -649,8 +723,8 @@ static bool formatter_init(struct formatter *f, struct formatter *imag,
 	f->a = a;
 	f->r = r;
 	f->depth = depth;
-	if (a->dt.kind == 'O')
-		return objects_init(f);
+	if (by_repr(&a->dt))
+		return texts_init(f);
 	if (strchr("iu", a->dt.kind)) {
 		visit(f, 0, 0, measure_int);
 		return true;
@@ -749,7 +823,7 @@ static void element_word(char *w, size_t size, const struct formatter *f,
 static const char *shown_word(char *w, size_t size, const struct formatter *f,
 			      size_t i)
 {
-	if (f->a->dt.kind == 'O')
+	if (by_repr(&f->a->dt))
 		return f->texts[i];
 	element_word(w, size, f, i);
 	return w;
@@ -857,6 +931,17 @@ static size_t last_line(const struct out *o, size_t start)
 	return o->n - i;
 }
 
+/* The dtype of the array numpy loads: a big-endian one of protocols
+ * 0-4 byte-swapped into the native order by __setstate__. */
+static struct dtype loaded_dtype(const struct ndarray *a)
+{
+	struct dtype loaded = a->dt;
+
+	if (a->swapped && loaded.order == '>')
+		loaded.order = '<';
+	return loaded;
+}
+
 /* numpy's repr(): array([...]) with dtype=... where it is not implied;
  * false, having written nothing, for an object array whose items numpy
  * would lay out otherwise. */
@@ -866,6 +951,7 @@ static bool repr_array(struct render *r, const struct ndarray *a, int depth)
 	struct formatter f, imag;
 	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
+	struct dtype loaded = loaded_dtype(a);
 
 	if (!formatter_init(&f, &imag, a, r, depth + 1)) {
 		formatter_free(&f);
@@ -889,7 +975,7 @@ static bool repr_array(struct render *r, const struct ndarray *a, int depth)
 		pickle_out_char(r->o, ')');
 		return true;
 	}
-	dtype_name(name, sizeof(name), &a->dt);	/* even for '>' */
+	dtype_name(name, sizeof(name), &loaded);	/* int32 even for '>' */
 	pickle_out_char(r->o, ',');
 	if (last_line(r->o, start) + strlen("dtype=)") + strlen(name) + 1 >
 	    ND_WIDTH)
@@ -943,6 +1029,25 @@ static void json_item(struct out *o, const struct dtype *dt,
 
 /* The items from first along axis on, nested as tolist() nests them
  * (an object array's items as --out json writes them). */
+/* One item of a dtype not object, in JSON (a str, {"__bytes__": ...}). */
+static void json_value(struct render *r, const struct dtype *dt,
+		       const uint8_t *p, int depth)
+{
+	struct node tmp;
+	char *owned;
+
+	if (dt->kind != 'U' && dt->kind != 'S') {
+		json_item(r->o, dt, p);
+		return;
+	}
+	if (!text_item(dt, p, &tmp, &owned)) {	/* valid: no memory */
+		r->o->err = CONN_ENOMEM;
+		return;
+	}
+	pickle_json_node(r, &tmp, depth);
+	free(owned);
+}
+
 static void json_axis(struct render *r, const struct ndarray *a, int axis,
 		      size_t first, int depth)
 {
@@ -955,7 +1060,8 @@ static void json_axis(struct render *r, const struct ndarray *a, int axis,
 		return;
 	}
 	if (axis == a->ndim) {
-		json_item(o, &a->dt, item_at(a, storage_index(a, first)));
+		json_value(r, &a->dt, item_at(a, storage_index(a, first)),
+			   depth);
 		return;
 	}
 	for (d = axis + 1; d < a->ndim; d++)
@@ -972,12 +1078,10 @@ static void json_axis(struct render *r, const struct ndarray *a, int axis,
 static void json_array(struct render *r, const struct ndarray *a, int depth)
 {
 	struct out *o = r->o;
-	struct dtype loaded = a->dt;
+	struct dtype loaded = loaded_dtype(a);
 	char s[16];
 	int d;
 
-	if (a->swapped && loaded.order == '>')
-		loaded.order = '<';
 	dtype_str(s, sizeof(s), &loaded);
 	pickle_known_tag_open(o, "ndarray");
 	pickle_out_fmt(o, "{\"dtype\": \"%s\", \"shape\": [", s);
@@ -1033,10 +1137,28 @@ static bool data_of(const struct node *b, struct ndarray *a)
 	return true;
 }
 
+/* Whether every item of a str array is a str (no code point past
+ * 0x10ffff, no surrogate): else the array stays its recipe. */
+static bool str_items_valid(const struct ndarray *a)
+{
+	struct dtype unit = { 'u', a->dt.order, 4 };
+	size_t i, n = a->count * (size_t)a->dt.size;
+	uint32_t cp;
+
+	for (i = 0; a->dt.kind == 'U' && i < n; i += 4) {
+		cp = (uint32_t)item_bits(&unit, a->data + i);
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			return false;
+	}
+	return true;
+}
+
 /* Writes the array in the style. */
 static bool render_array(struct render *r, const struct ndarray *a,
 			 enum known_style style, int depth)
 {
+	if (!str_items_valid(a))
+		return false;
 	if (style == KNOWN_JSON) {
 		json_array(r, a, depth);
 		return true;
@@ -1123,6 +1245,32 @@ static void scalar_numpy2(struct out *o, const struct dtype *dt,
 		pickle_out_fmt(o, "np.%s(%s)", name, text);
 }
 
+/* A np.str_ or np.bytes_ scalar: its value's repr() ('ab', b'ab'),
+ * numpy 2's within np.str_(...), np.bytes_(...); false for a code
+ * point no str holds. */
+static bool scalar_text(struct render *r, const struct dtype *dt,
+			const uint8_t *p, bool numpy2, int depth,
+			enum known_style style)
+{
+	struct node tmp;
+	char *owned;
+	const char *type = dt->kind == 'U' ? "np.str_(" : "np.bytes_(";
+
+	if (!text_item(dt, p, &tmp, &owned))
+		return false;
+	if (style == KNOWN_JSON) {
+		pickle_json_node(r, &tmp, depth + 1);
+	} else {
+		if (numpy2)
+			pickle_out_str(r->o, type);
+		pickle_repr_node(r, &tmp, depth + 1);
+		if (numpy2)
+			pickle_out_char(r->o, ')');
+	}
+	free(owned);
+	return true;
+}
+
 /* scalar(dtype, bytes): numpy 1.x's repr() (1.5) for a pickle naming
  * numpy.core, numpy 2's (np.float64(1.5)) for one naming numpy._core,
  * the module each writes; JSON the plain value. */
@@ -1132,19 +1280,23 @@ bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 	const struct node *b = pickle_known_arg(n, 2, 1);
 	char text[2 * PICKLE_FLOAT_TEXT + 8];
 	struct dtype dt;
+	bool numpy2 = pickle_global_is(n->u.call.func, "numpy._core.multiarray",
+				       "scalar");
+	const uint8_t *p;
 
-	(void)depth;
 	if (!pickle_known_untouched(n) || !dtype_of(pickle_known_arg(n, 2, 0), &dt) ||
 	    dt.kind == 'O' || b == NULL || b->kind != K_BYTES ||
 	    b->u.s.n != (size_t)dt.size)
 		return false;
+	p = (const uint8_t *)b->u.s.p;
+	if (dt.kind == 'U' || dt.kind == 'S')
+		return scalar_text(r, &dt, p, numpy2, depth, style);
 	if (style == KNOWN_JSON) {
-		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
+		json_item(r->o, &dt, p);
 		return true;
 	}
-	scalar_value(text, sizeof(text), &dt, (const uint8_t *)b->u.s.p);
-	if (pickle_global_is(n->u.call.func, "numpy._core.multiarray",
-			     "scalar"))
+	scalar_value(text, sizeof(text), &dt, p);
+	if (numpy2)
 		scalar_numpy2(r->o, &dt, text);
 	else
 		pickle_out_str(r->o, text);
@@ -1171,7 +1323,9 @@ bool pickle_known_dtype(struct render *r, struct node *n, int depth,
 	}
 	if (dt.kind == 'O')	/* numpy's dtype('O'), not 'object' */
 		snprintf(s, sizeof(s), "O");
-	else if (dt.order == '>')
+	else if (dt.kind == 'S')	/* dtype('S2'), no '|' */
+		snprintf(s, sizeof(s), "S%d", dt.size);
+	else if (dt.order == '>' || dt.kind == 'U')	/* dtype('<U3') */
 		dtype_str(s, sizeof(s), &dt);
 	else
 		dtype_name(s, sizeof(s), &dt);

@@ -77,7 +77,7 @@
  * Python re-reads it), re.compile(pattern, flags), array.array, and
  * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
  * summarized past 1,000 elements as numpy does, for bool, int, uint,
- * float, complex and object arrays; see pickle-numpy.c), numpy
+ * float, complex, object, str and bytes arrays; see pickle-numpy.c), numpy
  * scalars (as the numpy that pickled them: numpy 1.x's 1.5, numpy 2's
  * np.float64(1.5)) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable

@@ -97,10 +97,12 @@ $(head -60 "$T/diff")"
 	run_to P --in "$T/hex" conn-pipe --keep-going --in hex --out json
 	expect_exit P 0
 	"$py" -E - "$T/cases" "$T/P.out" <<'PY' || fail "$(cat "$T/P.out.bad")"
-import json, math, pickle, sys
+import base64, json, math, pickle, sys
 import numpy as np
 
 def tagged(x):
+    if isinstance(x, bytes):
+        return {'__bytes__': base64.b64encode(x).decode()}
     if isinstance(x, list):
         return [tagged(v) for v in x]
     if isinstance(x, float) and not math.isfinite(x):
@@ -134,7 +136,7 @@ PY
 }
 
 # The arrays numpy's repr() cannot be matched on from the pickle alone
-# (structured, datetime64 and timedelta64, str and bytes, longdouble, an
+# (structured, datetime64 and timedelta64, longdouble, an
 # object array whose item spans lines) print as the documented readable
 # form, their recipe: _reconstruct(...).__setstate__((1, shape, dtype
 # recipe, fortran, data)), or at protocol 5 (for what numpy gives as a
@@ -152,8 +154,6 @@ nested[0] = np.array([[1, 2], [3, 4]])
 cases = [('structured', np.array([(1, 2.0)], dtype=[('x', 'i4'), ('y', 'f8')])),
          ('datetime64', np.array(['2024-01-01'], dtype='M8[D]')),
          ('timedelta64', np.array([5], dtype='m8[s]')),
-         ('str', np.array(['a', 'bc'])),
-         ('bytes', np.array([b'a', b'bc'])),
          ('longdouble', np.array([1.5], dtype=np.longdouble)),
          ('nested', nested)]
 for name, obj in cases:
@@ -161,8 +161,8 @@ for name, obj in cases:
         with open('%s/%s-%d' % (sys.argv[1], name, proto), 'w') as f:
             f.write(pickle.dumps(obj, proto).hex() + '\n')
 PY
-	for name in structured:V12 datetime64:M8 timedelta64:m8 str:U2 \
-		bytes:S2 longdouble:f16 nested:O8; do
+	for name in structured:V12 datetime64:M8 timedelta64:m8 \
+		longdouble:f16 nested:O8; do
 		dtype=${name#*:} name=${name%%:*}
 		for proto in 2 5; do
 			run_to P --in "$T/$name-$proto" conn-pipe --in hex --out repr

@@ -18,7 +18,8 @@ WANTFILE gets numpy 2's repr() of each, from its documented rules: arrays
 and dtypes as numpy 1.x (NEP 51 leaves them alone), scalars as NEP 51
 writes them: np.float64(1.5), np.int32(-7), np.complex128(1+2j) (the
 complex's parentheses dropped), np.True_ (numpy 2.0's
-scalartypes.c.src: the type around numpy 1.x's text).
+scalartypes.c.src: the type around numpy 1.x's text; np.str_('a'),
+np.bytes_(b'a')).
 """
 import os
 import pickle
@@ -75,6 +76,8 @@ def numpy2_repr(obj):
         assert obj.ndim == 1 and obj.size < 5
         return 'array([%s], dtype=object)' % ', '.join(
             numpy2_repr(x) for x in obj)
+    if isinstance(obj, (np.str_, np.bytes_)):
+        return 'np.%s(%r)' % (type(obj).__name__, obj)
     if isinstance(obj, np.complexfloating):
         text = repr(obj)
         if text.startswith('('):

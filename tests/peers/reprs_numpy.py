@@ -1,5 +1,5 @@
 """numpy values conn-tools knows (src/core/pickle-numpy.c): ndarray of
-bool, int, float, complex and object (numpy's repr(), several lines from
+bool, int, float, complex, object, str and bytes (numpy's repr(), several lines from
 2-D on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
 numpy does not import (the pyenv interpreters).  Under numpy 2 its
 pickles name numpy._core and conn-tools prints numpy 2's scalar repr()
@@ -78,6 +78,17 @@ def arrays(np):
         np.array([[1, 'a'], [2, 'b']], dtype=object))
     yield 'object numpy scalars', np.array([np.float64(1.5), np.int64(3)],
                                            dtype=object)
+    # str and bytes: each item's repr() (trailing NULs dropped), unpadded
+    yield 'str', np.array(['a', 'bcd'])
+    yield 'str escapes', np.array(['x\x00y', '\u00e9\U0001F600', 'q\'"', 'a\nb'])
+    # (not '>U2': protocols 0-4 load it byte-swapped, dtype='<U2', and
+    # conn-tools prints what loads; test-pickle-known has it)
+    yield 'str empty', np.array([], dtype='U1')
+    yield 'str 2-D Fortran', np.asfortranarray(np.array([['a', 'bb'], ['ccc', '']]))
+    yield 'str 0-d', np.array('abc')
+    yield 'str wrapped', np.array(['x' * 80, 'y'])
+    yield 'str summarized', np.array(['ab'] * 1001)
+    yield 'bytes', np.array([b'a', b'bcd', b'\xff\x00'])
     itself = np.empty(2, dtype=object)
     itself[0], itself[1] = itself, 1
     yield 'object array holding itself', itself
@@ -95,6 +106,9 @@ def scalars(np):
     yield 'complex scalar', np.complex128(1 + 2j)
     yield 'complex scalar, no real part', np.complex64(2j)
     yield 'complex scalar, -0 real part', np.complex128(complex(-0.0, 1))
+    yield 'str scalar', np.str_('a\x00b\u00e9')
+    yield 'str scalar, empty', np.str_('')
+    yield 'bytes scalar', np.bytes_(b'a\x00')
 
 
 def dtypes(np):
@@ -103,6 +117,9 @@ def dtypes(np):
     yield 'dtype bool', np.dtype('?')
     yield 'dtype uint8', np.dtype('u1')
     yield 'dtype object', np.dtype(object)
+    yield 'dtype str', np.dtype('<U3')
+    yield 'dtype str big-endian', np.dtype('>U3')
+    yield 'dtype bytes', np.dtype('S2')
 
 
 def cases():

@@ -260,6 +260,13 @@ static void test_numpy(void)
 	static const char bool2[] = "\x80\x02"
 		"cnumpy._core.multiarray\nscalar\n" DTYPE("b1", "|")
 		"C\x01\x00\x86R.";
+	/* ['ab', 'c'] as '>U2': protocols 0-4 load it as '<U2' */
+	static const char str_big[] = "\x80\x02"
+		"cnumpy.core.multiarray\n_reconstruct\n" "cnumpy\nndarray\n"
+		"K\x00\x85" "C\x01" "b" "\x87R" "(K\x01K\x02\x85"
+		DTYPE("U2", ">") "\x89" "C\x10" "\x00\x00\x00" "a"
+		"\x00\x00\x00" "b" "\x00\x00\x00" "c" "\x00\x00\x00\x00"
+		"tb.";
 	static const char dtype[] = "\x80\x02" DTYPE("i2", ">") ".";
 	static const char half[] = "\x80\x05"
 		"cnumpy.core.numeric\n_frombuffer\n"
@@ -292,6 +299,11 @@ static void test_numpy(void)
 	repr("complex64 scalar, numpy 2", P(complex2), "np.complex64(1-2j)");
 	repr("bool scalar, numpy 2", P(bool2), "np.False_");
 	json("float32 scalar, numpy 2", P(scalar2), "0.10000000149011612");
+	repr("str array, big-endian", P(str_big),
+	     "array(['ab', 'c'], dtype='<U2')");
+	json("str array, big-endian", P(str_big),
+	     "{\"__ndarray__\": {\"dtype\": \"<U2\", \"shape\": [2], "
+	     "\"data\": [\"ab\", \"c\"]}}");
 	repr("dtype, big-endian", P(dtype), "dtype('>i2')");
 	json("dtype, big-endian", P(dtype), "{\"__dtype__\": \">i2\"}");
 }

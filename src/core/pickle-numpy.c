@@ -242,6 +242,13 @@ static bool by_repr(const struct dtype *dt)
 	return dt->kind == 'O' || dt->kind == 'U' || dt->kind == 'S';
 }
 
+/* Whether a UCS-4 unit is a code point a str here holds: not past
+ * 0x10ffff, not a surrogate. */
+static bool str_char(uint32_t cp)
+{
+	return cp <= 0x10ffff && (cp < 0xd800 || cp >= 0xe000);
+}
+
 /* A str or bytes item at p as the value item() gives, trailing NULs
  * dropped (numpy's), in *tmp: a str's UTF-8 malloc'ed into *owned, NULL
  * for bytes.  False for a code point no str holds, or no memory. */
@@ -269,7 +276,7 @@ static bool text_item(const struct dtype *dt, const uint8_t *p,
 		return false;
 	for (i = 0; i < n; i += 4) {
 		cp = (uint32_t)item_bits(&unit, p + i);
-		if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) {
+		if (!str_char(cp)) {
 			free(utf8);
 			return false;
 		}
@@ -1137,8 +1144,8 @@ static bool data_of(const struct node *b, struct ndarray *a)
 	return true;
 }
 
-/* Whether every item of a str array is a str (no code point past
- * 0x10ffff, no surrogate): else the array stays its recipe. */
+/* Whether every item of a str array is a str (str_char()): else the
+ * array stays its recipe. */
 static bool str_items_valid(const struct ndarray *a)
 {
 	struct dtype unit = { 'u', a->dt.order, 4 };
@@ -1147,7 +1154,7 @@ static bool str_items_valid(const struct ndarray *a)
 
 	for (i = 0; a->dt.kind == 'U' && i < n; i += 4) {
 		cp = (uint32_t)item_bits(&unit, a->data + i);
-		if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+		if (!str_char(cp))
 			return false;
 	}
 	return true;

@@ -235,6 +235,10 @@ static void test_stdlib(void)
 	"K\x00\x85" "C\x01" "b" "\x87R" "(K\x01K\x02K\x02\x86" \
 	DTYPE("i2", ">") fortran data "tb."
 #define INT16S "C\x08\x00\x01\xff\xfe\x01\x2c\x00\x04"
+/* numpy.CORE.multiarray.scalar(dtype, data): numpy 1.x's CORE is core,
+ * 2's _core. */
+#define SCALAR(core, dtype, data) "\x80\x02" \
+	"cnumpy." core ".multiarray\nscalar\n" dtype data "\x86R."
 
 static void test_numpy(void)
 {
@@ -248,18 +252,14 @@ static void test_numpy(void)
 		"\x00\x00\x00\x00\x00\x00\xf8\x3f"
 		"\x00\x00\x00\x00\x00\x00\x00\x40" DTYPE("f8", "<")
 		"K\x02\x85X\x01\x00\x00\x00" "C" "tR.";
-	static const char scalar[] = "\x80\x02"
-		"cnumpy.core.multiarray\nscalar\n" DTYPE("f4", "<")
-		"C\x04\xcd\xcc\xcc\x3d\x86R.";
-	static const char scalar2[] = "\x80\x02"
-		"cnumpy._core.multiarray\nscalar\n" DTYPE("f4", "<")
-		"C\x04\xcd\xcc\xcc\x3d\x86R.";
-	static const char complex2[] = "\x80\x02"
-		"cnumpy._core.multiarray\nscalar\n" DTYPE("c8", "<")
-		"C\x08\x00\x00\x80\x3f\x00\x00\x00\xc0\x86R.";
-	static const char bool2[] = "\x80\x02"
-		"cnumpy._core.multiarray\nscalar\n" DTYPE("b1", "|")
-		"C\x01\x00\x86R.";
+	static const char scalar[] = SCALAR("core", DTYPE("f4", "<"),
+		"C\x04\xcd\xcc\xcc\x3d");
+	static const char scalar2[] = SCALAR("_core", DTYPE("f4", "<"),
+		"C\x04\xcd\xcc\xcc\x3d");
+	static const char complex2[] = SCALAR("_core", DTYPE("c8", "<"),
+		"C\x08\x00\x00\x80\x3f\x00\x00\x00\xc0");
+	static const char bool2[] = SCALAR("_core", DTYPE("b1", "|"),
+		"C\x01\x00");
 	/* ['ab', 'c'] as '>U2': protocols 0-4 load it as '<U2' */
 	static const char str_big[] = "\x80\x02"
 		"cnumpy.core.multiarray\n_reconstruct\n" "cnumpy\nndarray\n"

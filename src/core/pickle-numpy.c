@@ -532,9 +532,8 @@ struct formatter {
 	double lo, hi;		/* the least and most |x| not 0 */
 	bool finite, neginf;
 	size_t nonfinite;
-	struct render *r;	/* of an object array: renders its items */
+	struct render *r;	/* of an array by_repr(): renders its items */
 	int depth;
-	char **texts;		/* their repr()s, by index, those shown */
 	bool failed;		/* one failed, or spans lines */
 };
 
@@ -661,8 +660,9 @@ static void float_init(struct formatter *f)
 }
 
 /* Item i of an array by_repr() as numpy writes it: its repr(),
- * list([...]) for a list in an object array (_object_format). */
-static void render_item(struct formatter *f, double x, size_t i)
+ * list([...]) for a list in an object array (_object_format); malloc'ed,
+ * or NULL with f->failed set (and f->r->o's error where that is why). */
+static char *render_item(struct formatter *f, size_t i)
 {
 	struct out o = { .limit = f->r->o->limit - f->r->o->n,
 			 .budget = f->r->o->budget };
@@ -670,13 +670,10 @@ static void render_item(struct formatter *f, double x, size_t i)
 	struct node *item = f->a->objects ? f->a->objects[i] : NULL, tmp;
 	char *owned = NULL;
 
-	(void)x;
-	if (f->failed || f->texts[i] != NULL)
-		return;
 	if (item == NULL && !text_item(&f->a->dt, item_at(f->a, i), &tmp,
 				       &owned)) {
 		f->failed = true;
-		return;
+		return NULL;
 	}
 	if (item == NULL)
 		item = &tmp;
@@ -687,42 +684,22 @@ static void render_item(struct formatter *f, double x, size_t i)
 	if (item->kind == K_LIST)
 		pickle_out_char(&o, ')');
 	pickle_out_char(&o, '\0');
-	f->texts[i] = o.p;
 	if (o.err) {
 		f->r->o->err = o.err;
 		f->r->too_deep = inner.too_deep;
 	}
 	/* numpy lays out a word of several lines otherwise: not done here */
-	f->failed = o.err || memchr(o.p, '\n', o.n) != NULL;
-}
-
-/* The texts of an array by_repr(): false (and f->r->o's error set
- * where that is why) where they cannot be laid out. */
-static bool texts_init(struct formatter *f)
-{
-	f->texts = calloc(f->a->count ? f->a->count : 1, sizeof(*f->texts));
-	if (f->texts == NULL) {
-		f->r->o->err = CONN_ENOMEM;
-		return false;
+	if (o.err || memchr(o.p, '\n', o.n) != NULL) {
+		f->failed = true;
+		free(o.p);
+		return NULL;
 	}
-	visit(f, 0, 0, render_item);
-	return !f->failed;
+	return o.p;
 }
 
-static void formatter_free(struct formatter *f)
-{
-	size_t i;
-
-	if (f->texts == NULL)
-		return;
-	for (i = 0; i < f->a->count; i++)
-		free(f->texts[i]);
-	free(f->texts);
-}
-
-/* f for the array, and imag (for a complex one) its imaginary parts;
- * false where an object array's items cannot be laid out. */
-static bool formatter_init(struct formatter *f, struct formatter *imag,
+/* f for the array, and imag (for a complex one) its imaginary parts
+ * (an array by_repr() needs no measure: its items are unpadded). */
+static void formatter_init(struct formatter *f, struct formatter *imag,
 			   const struct ndarray *a, struct render *r,
 			   int depth)
 {
@@ -730,18 +707,16 @@ static bool formatter_init(struct formatter *f, struct formatter *imag,
 	f->a = a;
 	f->r = r;
 	f->depth = depth;
-	if (by_repr(&a->dt))
-		return texts_init(f);
+	if (by_repr(&a->dt) || a->dt.kind == 'b')
+		return;
 	if (strchr("iu", a->dt.kind)) {
 		visit(f, 0, 0, measure_int);
-		return true;
+		return;
 	}
-	if (a->dt.kind == 'b')
-		return true;
 	f->bytes = a->dt.kind == 'c' ? a->dt.size / 2 : a->dt.size;
 	float_init(f);
 	if (a->dt.kind != 'c')
-		return true;
+		return;
 	memset(imag, 0, sizeof(*imag));
 	imag->a = a;
 	imag->bytes = f->bytes;
@@ -749,7 +724,6 @@ static bool formatter_init(struct formatter *f, struct formatter *imag,
 	imag->plus = true;
 	float_init(imag);
 	f->imag = imag;
-	return true;
 }
 
 static void float_word(char *w, size_t size, const struct formatter *f,
@@ -825,13 +799,17 @@ static void element_word(char *w, size_t size, const struct formatter *f,
 	}
 }
 
-/* The element at storage index i as shown: an object's text, else
+/* The element at storage index i as shown: the item's repr() of an
+ * array by_repr() (malloc'ed into *owned: "" where it failed), else
  * element_word() into w. */
-static const char *shown_word(char *w, size_t size, const struct formatter *f,
-			      size_t i)
+static const char *shown_word(char *w, size_t size, struct formatter *f,
+			      size_t i, char **owned)
 {
-	if (by_repr(&f->a->dt))
-		return f->texts[i];
+	*owned = NULL;
+	if (by_repr(&f->a->dt)) {
+		*owned = render_item(f, i);
+		return *owned ? *owned : "";
+	}
 	element_word(w, size, f, i);
 	return w;
 }
@@ -840,7 +818,7 @@ static const char *shown_word(char *w, size_t size, const struct formatter *f,
  * (numpy's hanging indent), its rows wrapped at width columns less the
  * closing bracket. */
 struct layout {
-	const struct formatter *f;
+	struct formatter *f;
 	struct out *o;
 	size_t line;		/* the current line's length so far */
 };
@@ -857,14 +835,14 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 	const struct ndarray *a = l->f->a;
 	int axis = a->ndim - 1;
 	size_t j, n = slots(a, axis), len, index;
-	char buf[WORD_MAX];
+	char buf[WORD_MAX], *owned = NULL;
 	const char *word;
 
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n && !l->f->failed; j++) {
 		index = slot_index(a, axis, j);
 		word = index == SIZE_MAX ? "..." :
 		       shown_word(buf, sizeof(buf), l->f,
-				  storage_index(a, first + index));
+				  storage_index(a, first + index), &owned);
 		len = strlen(word);
 		if (j && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
 			/* numpy's _extendLine: wrap, but not where that would
@@ -878,6 +856,8 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 		}
 		pickle_out_str(l->o, word);
 		l->line += len;
+		free(owned);
+		owned = NULL;
 		if (j + 1 < n)
 			pickle_out_char(l->o, ',');
 	}
@@ -895,7 +875,8 @@ static void put_axis(struct layout *l, int axis, size_t first, size_t hang,
 	if (axis == a->ndim - 1) {
 		put_row(l, first, hang, width);
 	} else {
-		for (j = 0; j < slots(a, axis) && !l->o->err; j++) {
+		for (j = 0; j < slots(a, axis) && !l->o->err && !l->f->failed;
+		     j++) {
 			if (j) {
 				pickle_out_char(l->o, ',');
 				for (k = 0; k < a->ndim - axis - 1; k++)
@@ -950,23 +931,22 @@ static struct dtype loaded_dtype(const struct ndarray *a)
 }
 
 /* numpy's repr(): array([...]) with dtype=... where it is not implied;
- * false, having written nothing, for an object array whose items numpy
- * would lay out otherwise. */
+ * false, having taken back what it wrote, for an array by_repr() with
+ * an item numpy would lay out otherwise (or that is no str). */
 static bool repr_array(struct render *r, const struct ndarray *a, int depth)
 {
-	char name[24], word[WORD_MAX];
+	char name[24], word[WORD_MAX], *owned;
 	struct formatter f, imag;
 	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
 	struct dtype loaded = loaded_dtype(a);
 
-	if (!formatter_init(&f, &imag, a, r, depth + 1)) {
-		formatter_free(&f);
-		return false;
-	}
+	formatter_init(&f, &imag, a, r, depth + 1);
 	pickle_out_str(r->o, "array(");
 	if (a->ndim == 0) {
-		pickle_out_str(r->o, shown_word(word, sizeof(word), &f, 0));
+		pickle_out_str(r->o, shown_word(word, sizeof(word), &f, 0,
+						&owned));
+		free(owned);
 	} else if (a->count == 0) {
 		pickle_out_str(r->o, "[]");
 		if (a->ndim > 1) {
@@ -977,7 +957,11 @@ static bool repr_array(struct render *r, const struct ndarray *a, int depth)
 		/* the width less the closing ")" or "," */
 		put_axis(&l, 0, 0, 7, ND_WIDTH - 1);
 	}
-	formatter_free(&f);
+	if (f.failed) {
+		if (!r->o->err)
+			r->o->n = start;
+		return false;
+	}
 	if (dtype_implied(&a->dt) && a->count > 0) {
 		pickle_out_char(r->o, ')');
 		return true;
@@ -1136,7 +1120,8 @@ static bool data_of(const struct node *b, struct ndarray *a)
 		a->fortran = false;
 		return true;
 	}
-	if (b == NULL || a->dt.kind == 'O' ||
+	/* (no items of 0 bytes: their count would be the pickle's to say) */
+	if (b == NULL || a->dt.kind == 'O' || a->dt.size == 0 ||
 	    (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
 	    b->u.s.n != a->count * (size_t)a->dt.size)
 		return false;

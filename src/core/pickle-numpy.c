@@ -8,11 +8,18 @@
  * REPR writes numpy 1.x's own repr() (numpy >= 1.14's rules, the default
  * print options: precision 8, linewidth 75, threshold 1000, edgeitems 3)
  * for arrays of bool, int8-int64, uint8-uint64, float16-float64,
- * complex64 and complex128 of up to 32 dimensions (numpy 1.x's most);
- * from 2-D on they print on several lines, as numpy prints them, and past
- * 1,000 elements summarized with "..." as numpy does.  Other arrays
- * (object, longdouble, structured, str, datetime64, an out-of-band
- * buffer) stay the recipe they are.  JSON writes {"__ndarray__":
+ * complex64, complex128, object (each item's repr(), unpadded, a list as
+ * list([...]), as numpy's _object_format), str and bytes (each item's
+ * repr(), trailing NULs dropped, dtype='<U3') of up to 32 dimensions
+ * (numpy 1.x's most); from 2-D on they print on several lines, as numpy
+ * prints them, and past 1,000 elements summarized with "..." as numpy
+ * does.  Other arrays (longdouble, structured, datetime64,
+ * timedelta64, an object array with an item of several lines, an
+ * out-of-band buffer) stay the recipe they are.  Scalars print as the numpy that
+ * pickled them: numpy 1.x's repr() (1.5) under numpy.core, numpy 2's
+ * (NEP 51: np.float64(1.5), np.True_, np.str_('a')) under numpy._core;
+ * numpy 2's
+ * arrays and dtypes print as numpy 1.x's.  JSON writes {"__ndarray__":
  * {"dtype": "<f8", "shape": [2, 3], "data": [[...], ...]}}, data nested
  * as ndarray.tolist() makes it, every element whatever the size.
  */
@@ -25,8 +32,9 @@
 #define ND_PRECISION 8
 #define WORD_MAX 64		/* one element's text */
 
-/* A simple dtype: kind 'b', 'i', 'u', 'f' or 'c', its size, byte
- * order. */
+/* A simple dtype: kind 'b', 'i', 'u', 'f', 'c', 'O' (object: the
+ * pickle holds a list of the items), 'U' (str: UCS-4) or 'S' (bytes),
+ * its size in bytes, byte order. */
 struct dtype {
 	char kind, order;	/* order: '<', '>' or '|' */
 	int size;
@@ -41,11 +49,15 @@ struct ndarray {
 	bool fortran;
 	bool swapped;		/* loads as the native order (BUILD swaps) */
 	const uint8_t *data;
+	struct node **objects;	/* of an object array, in C order */
 };
 
 /* ------------------------------------------------------------- dtypes */
 
-/* The type string of numpy.dtype('f8', False, True): kind and size. */
+#define ND_MAX_CHARS 999999	/* of a str or bytes dtype, here */
+
+/* The type string of numpy.dtype('f8', False, True): kind and size
+ * ('U3': 3 characters, 12 bytes). */
 static bool dtype_code(const struct node *s, struct dtype *dt)
 {
 	char text[8];
@@ -57,7 +69,8 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return false;
 	memcpy(text, s->u.s.p, s->u.s.n);
 	text[s->u.s.n] = '\0';
-	if (strchr("biufc", text[0]) == NULL || text[1] < '1' || text[1] > '9')
+	if (strchr("biufcOUS", text[0]) == NULL || text[1] < '0' ||
+	    text[1] > '9' || (text[1] == '0' && strcmp(text + 1, "0") != 0))
 		return false;
 	size = strtol(text + 1, &end, 10);
 	dt->kind = text[0];
@@ -70,6 +83,14 @@ static bool dtype_code(const struct node *s, struct dtype *dt)
 		return size == 2 || size == 4 || size == 8;
 	if (dt->kind == 'c')
 		return size == 8 || size == 16;
+	if (dt->kind == 'O')	/* a pointer's size */
+		return size == 4 || size == 8;
+	if (dt->kind == 'U' || dt->kind == 'S') {	/* 'U0': np.str_('') */
+		dt->size *= dt->kind == 'U' ? 4 : 1;
+		return size <= ND_MAX_CHARS;
+	}
+	if (size == 0)
+		return false;
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
@@ -94,7 +115,8 @@ static bool dtype_of(const struct node *n, struct dtype *dt)
 		if (state->u.seq.items[i]->kind != K_NONE)
 			return false;
 	/* '=' is the sender's native order: little-endian, as '<' */
-	dt->order = dt->size == 1 ? '|' : order->u.s.p[0] == '>' ? '>' : '<';
+	dt->order = dt->size == 1 || dt->kind == 'S' ? '|' :
+		    order->u.s.p[0] == '>' ? '>' : '<';
 	return true;
 }
 
@@ -103,16 +125,25 @@ static void dtype_name(char *out, size_t size, const struct dtype *dt)
 {
 	if (dt->kind == 'b')
 		snprintf(out, size, "bool");
+	else if (dt->kind == 'O')
+		snprintf(out, size, "object");
+	else if (dt->kind == 'U' || dt->kind == 'S')	/* dtype='<U3' */
+		snprintf(out, size, "'%c%c%d'", dt->order, dt->kind,
+			 dt->kind == 'U' ? dt->size / 4 : dt->size);
 	else
 		snprintf(out, size, "%s%d", dt->kind == 'i' ? "int" :
 			 dt->kind == 'u' ? "uint" : dt->kind == 'f' ? "float"
 			 : "complex", 8 * dt->size);
 }
 
-/* The dtype as numpy's str: "<f8", "|b1". */
+/* The dtype as numpy's str: "<f8", "|b1", "|O". */
 static void dtype_str(char *out, size_t size, const struct dtype *dt)
 {
-	snprintf(out, size, "%c%c%d", dt->order, dt->kind, dt->size);
+	if (dt->kind == 'O')
+		snprintf(out, size, "|O");
+	else
+		snprintf(out, size, "%c%c%d", dt->order, dt->kind,
+			 dt->kind == 'U' ? dt->size / 4 : dt->size);
 }
 
 /* numpy's repr shows dtype=... but for int64, float64, complex128 and
@@ -202,6 +233,60 @@ static const char *int_text(char *w, size_t size, const struct dtype *dt,
 	else
 		snprintf(w, size, "%lld", (long long)item_int(dt, p));
 	return w;
+}
+
+/* Whether the array's items print by their repr(), unpadded: objects,
+ * str and bytes. */
+static bool by_repr(const struct dtype *dt)
+{
+	return dt->kind == 'O' || dt->kind == 'U' || dt->kind == 'S';
+}
+
+/* Whether a UCS-4 unit is a code point a str here holds: not past
+ * 0x10ffff, not a surrogate. */
+static bool str_char(uint32_t cp)
+{
+	return cp <= 0x10ffff && (cp < 0xd800 || cp >= 0xe000);
+}
+
+/* A str or bytes item at p as the value item() gives, trailing NULs
+ * dropped (numpy's), in *tmp: a str's UTF-8 malloc'ed into *owned, NULL
+ * for bytes.  False for a code point no str holds, or no memory. */
+static bool text_item(const struct dtype *dt, const uint8_t *p,
+		      struct node *tmp, char **owned)
+{
+	size_t n = (size_t)dt->size, i, k = 0;
+	uint8_t *utf8;
+	uint32_t cp;
+	struct dtype unit = { 'u', dt->order, 4 };
+
+	memset(tmp, 0, sizeof(*tmp));
+	*owned = NULL;
+	if (dt->kind == 'S') {
+		while (n > 0 && p[n - 1] == 0)
+			n--;
+		tmp->kind = K_BYTES;
+		tmp->u.s.p = (const char *)p;
+		tmp->u.s.n = n;
+		return true;
+	}
+	while (n >= 4 && item_bits(&unit, p + n - 4) == 0)
+		n -= 4;
+	if ((utf8 = malloc(n + 1)) == NULL)	/* 4 bytes at most for 4 */
+		return false;
+	for (i = 0; i < n; i += 4) {
+		cp = (uint32_t)item_bits(&unit, p + i);
+		if (!str_char(cp)) {
+			free(utf8);
+			return false;
+		}
+		k += pickle_utf8_encode(utf8 + k, cp);
+	}
+	tmp->kind = K_STR;
+	tmp->u.s.p = (const char *)utf8;
+	tmp->u.s.n = k;
+	*owned = (char *)utf8;
+	return true;
 }
 
 /* Whether decimal text reads back as x >= 0 in its size (2: float16,
@@ -447,6 +532,9 @@ struct formatter {
 	double lo, hi;		/* the least and most |x| not 0 */
 	bool finite, neginf;
 	size_t nonfinite;
+	struct render *r;	/* of an array by_repr(): renders its items */
+	int depth;
+	bool failed;		/* one failed, or spans lines */
 };
 
 typedef void element_fn(struct formatter *f, double x, size_t i);
@@ -571,18 +659,60 @@ static void float_init(struct formatter *f)
 	}
 }
 
-/* f for the array, and imag (for a complex one) its imaginary parts. */
+/* Item i of an array by_repr() as numpy writes it: its repr(),
+ * list([...]) for a list in an object array (_object_format); malloc'ed,
+ * or NULL with f->failed set (and f->r->o's error where that is why). */
+static char *render_item(struct formatter *f, size_t i)
+{
+	struct out o = { .limit = f->r->o->limit - f->r->o->n,
+			 .budget = f->r->o->budget };
+	struct render inner = { &o, false, f->r->python };
+	struct node *item = f->a->objects ? f->a->objects[i] : NULL, tmp;
+	char *owned = NULL;
+
+	if (item == NULL && !text_item(&f->a->dt, item_at(f->a, i), &tmp,
+				       &owned)) {
+		f->failed = true;
+		return NULL;
+	}
+	if (item == NULL)
+		item = &tmp;
+	if (item->kind == K_LIST)
+		pickle_out_str(&o, "list(");
+	pickle_repr_node(&inner, item, f->depth);
+	free(owned);
+	if (item->kind == K_LIST)
+		pickle_out_char(&o, ')');
+	pickle_out_char(&o, '\0');
+	if (o.err) {
+		f->r->o->err = o.err;
+		f->r->too_deep = inner.too_deep;
+	}
+	/* numpy lays out a word of several lines otherwise: not done here */
+	if (o.err || memchr(o.p, '\n', o.n) != NULL) {
+		f->failed = true;
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
+}
+
+/* f for the array, and imag (for a complex one) its imaginary parts
+ * (an array by_repr() needs no measure: its items are unpadded). */
 static void formatter_init(struct formatter *f, struct formatter *imag,
-			   const struct ndarray *a)
+			   const struct ndarray *a, struct render *r,
+			   int depth)
 {
 	memset(f, 0, sizeof(*f));
 	f->a = a;
+	f->r = r;
+	f->depth = depth;
+	if (by_repr(&a->dt) || a->dt.kind == 'b')
+		return;
 	if (strchr("iu", a->dt.kind)) {
 		visit(f, 0, 0, measure_int);
 		return;
 	}
-	if (a->dt.kind == 'b')
-		return;
 	f->bytes = a->dt.kind == 'c' ? a->dt.size / 2 : a->dt.size;
 	float_init(f);
 	if (a->dt.kind != 'c')
@@ -669,11 +799,26 @@ static void element_word(char *w, size_t size, const struct formatter *f,
 	}
 }
 
+/* The element at storage index i as shown: the item's repr() of an
+ * array by_repr() (malloc'ed into *owned: "" where it failed), else
+ * element_word() into w. */
+static const char *shown_word(char *w, size_t size, struct formatter *f,
+			      size_t i, char **owned)
+{
+	*owned = NULL;
+	if (by_repr(&f->a->dt)) {
+		*owned = render_item(f, i);
+		return *owned ? *owned : "";
+	}
+	element_word(w, size, f, i);
+	return w;
+}
+
 /* numpy's _formatArray: an axis whose '[' ends a line of hang columns
  * (numpy's hanging indent), its rows wrapped at width columns less the
  * closing bracket. */
 struct layout {
-	const struct formatter *f;
+	struct formatter *f;
 	struct out *o;
 	size_t line;		/* the current line's length so far */
 };
@@ -690,15 +835,14 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 	const struct ndarray *a = l->f->a;
 	int axis = a->ndim - 1;
 	size_t j, n = slots(a, axis), len, index;
-	char word[WORD_MAX];
+	char buf[WORD_MAX], *owned = NULL;
+	const char *word;
 
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n && !l->f->failed; j++) {
 		index = slot_index(a, axis, j);
-		if (index == SIZE_MAX)
-			snprintf(word, sizeof(word), "...");
-		else
-			element_word(word, sizeof(word), l->f,
-				     storage_index(a, first + index));
+		word = index == SIZE_MAX ? "..." :
+		       shown_word(buf, sizeof(buf), l->f,
+				  storage_index(a, first + index), &owned);
 		len = strlen(word);
 		if (j && l->line + 2 + len > width - 1 && l->line + 2 > hang) {
 			/* numpy's _extendLine: wrap, but not where that would
@@ -712,6 +856,8 @@ static void put_row(struct layout *l, size_t first, size_t hang,
 		}
 		pickle_out_str(l->o, word);
 		l->line += len;
+		free(owned);
+		owned = NULL;
 		if (j + 1 < n)
 			pickle_out_char(l->o, ',');
 	}
@@ -729,7 +875,8 @@ static void put_axis(struct layout *l, int axis, size_t first, size_t hang,
 	if (axis == a->ndim - 1) {
 		put_row(l, first, hang, width);
 	} else {
-		for (j = 0; j < slots(a, axis) && !l->o->err; j++) {
+		for (j = 0; j < slots(a, axis) && !l->o->err && !l->f->failed;
+		     j++) {
 			if (j) {
 				pickle_out_char(l->o, ',');
 				for (k = 0; k < a->ndim - axis - 1; k++)
@@ -772,19 +919,34 @@ static size_t last_line(const struct out *o, size_t start)
 	return o->n - i;
 }
 
-/* numpy's repr(): array([...]) with dtype=... where it is not implied. */
-static void repr_array(struct render *r, const struct ndarray *a)
+/* The dtype of the array numpy loads: a big-endian one of protocols
+ * 0-4 byte-swapped into the native order by __setstate__. */
+static struct dtype loaded_dtype(const struct ndarray *a)
 {
-	char name[24], word[WORD_MAX];
+	struct dtype loaded = a->dt;
+
+	if (a->swapped && loaded.order == '>')
+		loaded.order = '<';
+	return loaded;
+}
+
+/* numpy's repr(): array([...]) with dtype=... where it is not implied;
+ * false, having taken back what it wrote, for an array by_repr() with
+ * an item numpy would lay out otherwise (or that is no str). */
+static bool repr_array(struct render *r, const struct ndarray *a, int depth)
+{
+	char name[24], word[WORD_MAX], *owned;
 	struct formatter f, imag;
 	struct layout l = { .f = &f, .o = r->o, .line = 6 };
 	size_t start = r->o->n;
+	struct dtype loaded = loaded_dtype(a);
 
-	formatter_init(&f, &imag, a);
+	formatter_init(&f, &imag, a, r, depth + 1);
 	pickle_out_str(r->o, "array(");
 	if (a->ndim == 0) {
-		element_word(word, sizeof(word), &f, 0);
-		pickle_out_str(r->o, word);
+		pickle_out_str(r->o, shown_word(word, sizeof(word), &f, 0,
+						&owned));
+		free(owned);
 	} else if (a->count == 0) {
 		pickle_out_str(r->o, "[]");
 		if (a->ndim > 1) {
@@ -795,11 +957,16 @@ static void repr_array(struct render *r, const struct ndarray *a)
 		/* the width less the closing ")" or "," */
 		put_axis(&l, 0, 0, 7, ND_WIDTH - 1);
 	}
+	if (f.failed) {
+		if (!r->o->err)
+			r->o->n = start;
+		return false;
+	}
 	if (dtype_implied(&a->dt) && a->count > 0) {
 		pickle_out_char(r->o, ')');
-		return;
+		return true;
 	}
-	dtype_name(name, sizeof(name), &a->dt);	/* even for '>' */
+	dtype_name(name, sizeof(name), &loaded);	/* int32 even for '>' */
 	pickle_out_char(r->o, ',');
 	if (last_line(r->o, start) + strlen("dtype=)") + strlen(name) + 1 >
 	    ND_WIDTH)
@@ -807,6 +974,7 @@ static void repr_array(struct render *r, const struct ndarray *a)
 	else
 		pickle_out_char(r->o, ' ');
 	pickle_out_fmt(r->o, "dtype=%s)", name);
+	return true;
 }
 
 /* --------------------------------------------------------------- JSON */
@@ -850,14 +1018,41 @@ static void json_item(struct out *o, const struct dtype *dt,
 	}
 }
 
-static void json_axis(struct out *o, const struct ndarray *a, int axis,
-		      size_t first)
+/* The items from first along axis on, nested as tolist() nests them
+ * (an object array's items as --out json writes them). */
+/* One item of a dtype not object, in JSON (a str, {"__bytes__": ...}). */
+static void json_value(struct render *r, const struct dtype *dt,
+		       const uint8_t *p, int depth)
 {
+	struct node tmp;
+	char *owned;
+
+	if (dt->kind != 'U' && dt->kind != 'S') {
+		json_item(r->o, dt, p);
+		return;
+	}
+	if (!text_item(dt, p, &tmp, &owned)) {	/* valid: no memory */
+		r->o->err = CONN_ENOMEM;
+		return;
+	}
+	pickle_json_node(r, &tmp, depth);
+	free(owned);
+}
+
+static void json_axis(struct render *r, const struct ndarray *a, int axis,
+		      size_t first, int depth)
+{
+	struct out *o = r->o;
 	size_t i, step = 1;
 	int d;
 
+	if (axis == a->ndim && a->dt.kind == 'O') {
+		pickle_json_node(r, a->objects[first], depth);
+		return;
+	}
 	if (axis == a->ndim) {
-		json_item(o, &a->dt, item_at(a, storage_index(a, first)));
+		json_value(r, &a->dt, item_at(a, storage_index(a, first)),
+			   depth);
 		return;
 	}
 	for (d = axis + 1; d < a->ndim; d++)
@@ -866,26 +1061,25 @@ static void json_axis(struct out *o, const struct ndarray *a, int axis,
 	for (i = 0; i < a->shape[axis] && !o->err; i++) {
 		if (i)
 			pickle_out_str(o, ", ");
-		json_axis(o, a, axis + 1, first + i * step);
+		json_axis(r, a, axis + 1, first + i * step, depth);
 	}
 	pickle_out_char(o, ']');
 }
 
-static void json_array(struct out *o, const struct ndarray *a)
+static void json_array(struct render *r, const struct ndarray *a, int depth)
 {
-	struct dtype loaded = a->dt;
+	struct out *o = r->o;
+	struct dtype loaded = loaded_dtype(a);
 	char s[16];
 	int d;
 
-	if (a->swapped && loaded.order == '>')
-		loaded.order = '<';
 	dtype_str(s, sizeof(s), &loaded);
 	pickle_known_tag_open(o, "ndarray");
 	pickle_out_fmt(o, "{\"dtype\": \"%s\", \"shape\": [", s);
 	for (d = 0; d < a->ndim; d++)
 		pickle_out_fmt(o, "%s%zu", d ? ", " : "", a->shape[d]);
 	pickle_out_str(o, "], \"data\": ");
-	json_axis(o, a, 0, 0);
+	json_axis(r, a, 0, 0, depth + 1);
 	pickle_out_char(o, '}');
 	pickle_known_tag_close(o);
 }
@@ -914,26 +1108,54 @@ static bool shape_of(const struct node *t, struct ndarray *a)
 	return true;
 }
 
-/* The data: exactly count items of bytes (or a bytearray in-band). */
+/* The data: exactly count items of bytes (or a bytearray in-band); of
+ * an object array, a list of count items (in C order whatever the
+ * array's, as numpy's __reduce__ lists them). */
 static bool data_of(const struct node *b, struct ndarray *a)
 {
-	if (b == NULL || (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
+	a->objects = NULL;
+	if (b != NULL && a->dt.kind == 'O' && b->kind == K_LIST &&
+	    b->u.seq.n == a->count) {
+		a->objects = b->u.seq.items;
+		a->fortran = false;
+		return true;
+	}
+	/* (no items of 0 bytes: their count would be the pickle's to say) */
+	if (b == NULL || a->dt.kind == 'O' || a->dt.size == 0 ||
+	    (b->kind != K_BYTES && b->kind != K_BYTEARRAY) ||
 	    b->u.s.n != a->count * (size_t)a->dt.size)
 		return false;
 	a->data = (const uint8_t *)b->u.s.p;
 	return true;
 }
 
-/* Writes the array in the style: REPR only within numpy's threshold. */
-static bool render_array(struct render *r, const struct ndarray *a,
-			 enum known_style style)
+/* Whether every item of a str array is a str (str_char()): else the
+ * array stays its recipe. */
+static bool str_items_valid(const struct ndarray *a)
 {
+	struct dtype unit = { 'u', a->dt.order, 4 };
+	size_t i, n = a->count * (size_t)a->dt.size;
+	uint32_t cp;
+
+	for (i = 0; a->dt.kind == 'U' && i < n; i += 4) {
+		cp = (uint32_t)item_bits(&unit, a->data + i);
+		if (!str_char(cp))
+			return false;
+	}
+	return true;
+}
+
+/* Writes the array in the style. */
+static bool render_array(struct render *r, const struct ndarray *a,
+			 enum known_style style, int depth)
+{
+	if (!str_items_valid(a))
+		return false;
 	if (style == KNOWN_JSON) {
-		json_array(r->o, a);
+		json_array(r, a, depth);
 		return true;
 	}
-	repr_array(r, a);
-	return true;
+	return repr_array(r, a, depth);
 }
 
 /* _reconstruct(ndarray, (0,), b'b') + BUILD (1, shape, dtype, fortran,
@@ -945,19 +1167,19 @@ bool pickle_known_ndarray(struct render *r, struct node *n, int depth,
 	struct ndarray a;
 	int64_t v;
 
-	(void)depth;
 	if (!pickle_global_is(pickle_known_arg(n, 3, 0), "numpy", "ndarray") ||
 	    base == NULL || base->kind != K_BYTES || state == NULL ||
 	    state->kind != K_TUPLE || state->u.seq.n != 5 ||
 	    !pickle_known_int(state->u.seq.items[0], &v) || v != 1 ||
 	    !shape_of(state->u.seq.items[1], &a) ||
 	    !dtype_of(state->u.seq.items[2], &a.dt) ||
-	    state->u.seq.items[3]->kind != K_BOOL ||
-	    !data_of(state->u.seq.items[4], &a))
+	    state->u.seq.items[3]->kind != K_BOOL)
 		return false;
 	a.fortran = state->u.seq.items[3]->u.b;
+	if (!data_of(state->u.seq.items[4], &a))
+		return false;
 	a.swapped = true;	/* numpy's __setstate__ swaps into '<' */
-	return render_array(r, &a, style);
+	return render_array(r, &a, style, depth);
 }
 
 /* _frombuffer(buffer, dtype, shape, order): protocol 5, the buffer
@@ -968,7 +1190,6 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 	const struct node *order = pickle_known_arg(n, 4, 3);
 	struct ndarray a;
 
-	(void)depth;
 	if (!pickle_known_untouched(n) || !shape_of(pickle_known_arg(n, 4, 2), &a) ||
 	    !dtype_of(pickle_known_arg(n, 4, 1), &a.dt) ||
 	    !data_of(pickle_known_arg(n, 4, 0), &a) || order == NULL ||
@@ -977,38 +1198,100 @@ bool pickle_known_frombuffer(struct render *r, struct node *n, int depth,
 		return false;
 	a.fortran = order->u.s.p[0] == 'F';
 	a.swapped = false;
-	return render_array(r, &a, style);
+	return render_array(r, &a, style, depth);
 }
 
-/* scalar(dtype, bytes): numpy 1.x's repr() of a numpy scalar is its
- * value's (1.5, not numpy 2's np.float64(1.5)); JSON the plain value. */
+/* A numpy scalar's value as numpy 1.x's repr() writes it: Python's
+ * repr() of the value (1.5, (1+2j), True). */
+static void scalar_value(char *out, size_t size, const struct dtype *dt,
+			 const uint8_t *p)
+{
+	if (dt->kind == 'c')
+		scalar_complex(out, size, dt, p);
+	else if (dt->kind == 'f')
+		scalar_float(out, size, item_float(dt, p), dt->size, false,
+			     false);
+	else if (dt->kind == 'b')
+		snprintf(out, size, "%s", *p ? "True" : "False");
+	else
+		int_text(out, size, dt, p);
+}
+
+/* numpy 2's repr() of a scalar (NEP 51): the type around numpy 1.x's
+ * text, np.float64(1.5), np.complex128(1+2j) (the parentheses of the
+ * complex dropped), np.True_. */
+static void scalar_numpy2(struct out *o, const struct dtype *dt,
+			  const char *text)
+{
+	char name[24];
+	size_t n = strlen(text);
+
+	if (dt->kind == 'b') {
+		pickle_out_str(o, text[0] == 'T' ? "np.True_" : "np.False_");
+		return;
+	}
+	dtype_name(name, sizeof(name), dt);
+	if (text[0] == '(' && n > 1)	/* a complex's (1+2j) */
+		pickle_out_fmt(o, "np.%s(%.*s)", name, (int)(n - 2), text + 1);
+	else
+		pickle_out_fmt(o, "np.%s(%s)", name, text);
+}
+
+/* A np.str_ or np.bytes_ scalar: its value's repr() ('ab', b'ab'),
+ * numpy 2's within np.str_(...), np.bytes_(...); false for a code
+ * point no str holds. */
+static bool scalar_text(struct render *r, const struct dtype *dt,
+			const uint8_t *p, bool numpy2, int depth,
+			enum known_style style)
+{
+	struct node tmp;
+	char *owned;
+	const char *type = dt->kind == 'U' ? "np.str_(" : "np.bytes_(";
+
+	if (!text_item(dt, p, &tmp, &owned))
+		return false;
+	if (style == KNOWN_JSON) {
+		pickle_json_node(r, &tmp, depth + 1);
+	} else {
+		if (numpy2)
+			pickle_out_str(r->o, type);
+		pickle_repr_node(r, &tmp, depth + 1);
+		if (numpy2)
+			pickle_out_char(r->o, ')');
+	}
+	free(owned);
+	return true;
+}
+
+/* scalar(dtype, bytes): numpy 1.x's repr() (1.5) for a pickle naming
+ * numpy.core, numpy 2's (np.float64(1.5)) for one naming numpy._core,
+ * the module each writes; JSON the plain value. */
 bool pickle_known_scalar(struct render *r, struct node *n, int depth,
 			 enum known_style style)
 {
 	const struct node *b = pickle_known_arg(n, 2, 1);
 	char text[2 * PICKLE_FLOAT_TEXT + 8];
 	struct dtype dt;
+	bool numpy2 = pickle_global_is(n->u.call.func, "numpy._core.multiarray",
+				       "scalar");
+	const uint8_t *p;
 
-	(void)depth;
 	if (!pickle_known_untouched(n) || !dtype_of(pickle_known_arg(n, 2, 0), &dt) ||
-	    b == NULL || b->kind != K_BYTES || b->u.s.n != (size_t)dt.size)
+	    dt.kind == 'O' || b == NULL || b->kind != K_BYTES ||
+	    b->u.s.n != (size_t)dt.size)
 		return false;
+	p = (const uint8_t *)b->u.s.p;
+	if (dt.kind == 'U' || dt.kind == 'S')
+		return scalar_text(r, &dt, p, numpy2, depth, style);
 	if (style == KNOWN_JSON) {
-		json_item(r->o, &dt, (const uint8_t *)b->u.s.p);
+		json_item(r->o, &dt, p);
 		return true;
 	}
-	if (dt.kind == 'c')
-		scalar_complex(text, sizeof(text), &dt,
-			       (const uint8_t *)b->u.s.p);
-	else if (dt.kind == 'f')
-		scalar_float(text, sizeof(text),
-			     item_float(&dt, (const uint8_t *)b->u.s.p),
-			     dt.size, false, false);
-	else if (dt.kind == 'b')
-		snprintf(text, sizeof(text), "%s", *b->u.s.p ? "True" : "False");
+	scalar_value(text, sizeof(text), &dt, p);
+	if (numpy2)
+		scalar_numpy2(r->o, &dt, text);
 	else
-		int_text(text, sizeof(text), &dt, (const uint8_t *)b->u.s.p);
-	pickle_out_str(r->o, text);
+		pickle_out_str(r->o, text);
 	return true;
 }
 
@@ -1030,10 +1313,24 @@ bool pickle_known_dtype(struct render *r, struct node *n, int depth,
 		pickle_known_tag_close(r->o);
 		return true;
 	}
-	if (dt.order == '>')
+	if (dt.kind == 'O')	/* numpy's dtype('O'), not 'object' */
+		snprintf(s, sizeof(s), "O");
+	else if (dt.kind == 'S')	/* dtype('S2'), no '|' */
+		snprintf(s, sizeof(s), "S%d", dt.size);
+	else if (dt.order == '>' || dt.kind == 'U')	/* dtype('<U3') */
 		dtype_str(s, sizeof(s), &dt);
 	else
 		dtype_name(s, sizeof(s), &dt);
 	pickle_out_fmt(r->o, "dtype('%s')", s);
+	return true;
+}
+
+bool pickle_known_ndarray_again(struct render *r, const struct node *n)
+{
+	if (!pickle_known_call_is(n, "numpy.core.multiarray", "_reconstruct") &&
+	    !pickle_known_call_is(n, "numpy._core.multiarray", "_reconstruct"))
+		return false;
+	/* only an object array can hold itself; numpy's recursion guard */
+	pickle_out_str(r->o, "array(..., dtype=object)");
 	return true;
 }

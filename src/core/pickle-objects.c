@@ -25,7 +25,8 @@ bool pickle_objects_json(struct render *r, struct node *n, int depth)
 
 void pickle_objects_repr_again(struct render *r, struct node *n, int depth)
 {
-	if (!pickle_repr_collection_again(r, n, depth))
+	if (!pickle_repr_collection_again(r, n, depth) &&
+	    !pickle_known_ndarray_again(r, n))
 		pickle_out_str(r->o, "...");
 }
 

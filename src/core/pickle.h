@@ -77,8 +77,9 @@
  * Python re-reads it), re.compile(pattern, flags), array.array, and
  * numpy's ndarray (numpy 1.x's repr(), on several lines from 2-D on and
  * summarized past 1,000 elements as numpy does, for bool, int, uint,
- * float and complex arrays; see pickle-numpy.c), numpy
- * scalars (numpy 1.x's repr(): 1.5) and dtypes (dtype('float64')).  An
+ * float, complex, object, str and bytes arrays; see pickle-numpy.c), numpy
+ * scalars (as the numpy that pickled them: numpy 1.x's 1.5, numpy 2's
+ * np.float64(1.5)) and dtypes (dtype('float64')).  An
  * enum member pickles as Class(value) and prints as that call, readable
  * but not Python's <Class.NAME: value>, which needs the class.
  *
@@ -527,6 +528,9 @@ void pickle_json_string(struct out *o, const char *p, size_t n);
 enum known_style { KNOWN_REPR, KNOWN_JSON };
 bool pickle_known_render(struct render *r, struct node *n, int depth,
 			 enum known_style style);
+/* pickle-numpy.c: an ndarray met again inside itself (an object array
+ * holding itself) as numpy's array(..., dtype=object), or false. */
+bool pickle_known_ndarray_again(struct render *r, const struct node *n);
 void pickle_json_array(struct render *r, struct node **items, size_t count,
 		       int depth);
 void pickle_json_dict(struct render *r, struct node *n, int depth);

@@ -1,8 +1,10 @@
 """numpy values conn-tools knows (src/core/pickle-numpy.c): ndarray of
-bool, int and float32/float64 (numpy's repr(), several lines from 2-D
-on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
-numpy does not import (the pyenv interpreters), and no scalars under
-numpy 2 (np.float64(1.5): conn-tools writes numpy 1.x's 1.5).  See
+bool, int, float, complex, object, str and bytes (numpy's repr(), several lines from
+2-D on, summarized past 1,000 elements), numpy scalars and dtypes.  Yields nothing where
+numpy does not import (the pyenv interpreters).  Under numpy 2 its
+pickles name numpy._core and conn-tools prints numpy 2's scalar repr()
+(np.float64(1.5)); tests/peers/numpy2_pickles.py makes such pickles
+from these cases where numpy 2 is not installed.  See
 tests/peers/reprs.py for the contract; tests/bats/reprs.bats runs it
 under Debian's /usr/bin/python3 alone, its reprs being multi-line."""
 
@@ -59,6 +61,37 @@ def arrays(np):
                                           complex(1, np.inf), -np.inf])
     yield 'complex scientific', np.array([1e10 + 1j, 1e-5 - 2j])
     yield 'complex 2-D', np.arange(12).reshape(3, 4) * (1 + 1j) / 3
+    # object arrays: each item's repr(), unpadded, lists as list([...])
+    yield 'object ints and strs', np.array([1, 'a'], dtype=object)
+    yield 'object None and floats', np.array([1, 100, None, 2.5], dtype=object)
+    yield 'object 2-D', np.array([[1, 'a'], [2.5, None]], dtype=object)
+    yield 'object empty', np.array([], dtype=object)
+    yield 'object empty 2-D', np.zeros((0, 3), dtype=object)
+    yield 'object 0-d', np.array(5, dtype=object)
+    yield 'object wrapped', np.array(['x' * 30, 'y' * 30, 'z' * 30], dtype=object)
+    yield 'object wrapped ints', np.array(list(range(30)), dtype=object)
+    mixed = np.empty(3, dtype=object)
+    mixed[:] = [[1, 2], (3,), {'k': b'v'}]
+    yield 'object lists, tuples, dicts', mixed
+    yield 'object summarized', np.array(list(range(1001)), dtype=object)
+    yield 'object Fortran', np.asfortranarray(
+        np.array([[1, 'a'], [2, 'b']], dtype=object))
+    yield 'object numpy scalars', np.array([np.float64(1.5), np.int64(3)],
+                                           dtype=object)
+    # str and bytes: each item's repr() (trailing NULs dropped), unpadded
+    yield 'str', np.array(['a', 'bcd'])
+    yield 'str escapes', np.array(['x\x00y', '\u00e9\U0001F600', 'q\'"', 'a\nb'])
+    # (not '>U2': protocols 0-4 load it byte-swapped, dtype='<U2', and
+    # conn-tools prints what loads; test-pickle-known has it)
+    yield 'str empty', np.array([], dtype='U1')
+    yield 'str 2-D Fortran', np.asfortranarray(np.array([['a', 'bb'], ['ccc', '']]))
+    yield 'str 0-d', np.array('abc')
+    yield 'str wrapped', np.array(['x' * 80, 'y'])
+    yield 'str summarized', np.array(['ab'] * 1001)
+    yield 'bytes', np.array([b'a', b'bcd', b'\xff\x00'])
+    itself = np.empty(2, dtype=object)
+    itself[0], itself[1] = itself, 1
+    yield 'object array holding itself', itself
 
 
 def scalars(np):
@@ -73,6 +106,9 @@ def scalars(np):
     yield 'complex scalar', np.complex128(1 + 2j)
     yield 'complex scalar, no real part', np.complex64(2j)
     yield 'complex scalar, -0 real part', np.complex128(complex(-0.0, 1))
+    yield 'str scalar', np.str_('a\x00b\u00e9')
+    yield 'str scalar, empty', np.str_('')
+    yield 'bytes scalar', np.bytes_(b'a\x00')
 
 
 def dtypes(np):
@@ -80,6 +116,10 @@ def dtypes(np):
     yield 'dtype big-endian', np.dtype('>i2')
     yield 'dtype bool', np.dtype('?')
     yield 'dtype uint8', np.dtype('u1')
+    yield 'dtype object', np.dtype(object)
+    yield 'dtype str', np.dtype('<U3')
+    yield 'dtype str big-endian', np.dtype('>U3')
+    yield 'dtype bytes', np.dtype('S2')
 
 
 def cases():
@@ -89,8 +129,7 @@ def cases():
         return
     for case in arrays(np):
         yield case
-    if int(np.__version__.split('.')[0]) < 2:
-        for case in scalars(np):
-            yield case
+    for case in scalars(np):
+        yield case
     for case in dtypes(np):
         yield case

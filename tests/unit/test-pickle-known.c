@@ -235,6 +235,10 @@ static void test_stdlib(void)
 	"K\x00\x85" "C\x01" "b" "\x87R" "(K\x01K\x02K\x02\x86" \
 	DTYPE("i2", ">") fortran data "tb."
 #define INT16S "C\x08\x00\x01\xff\xfe\x01\x2c\x00\x04"
+/* numpy.CORE.multiarray.scalar(dtype, data): numpy 1.x's CORE is core,
+ * 2's _core. */
+#define SCALAR(core, dtype, data) "\x80\x02" \
+	"cnumpy." core ".multiarray\nscalar\n" dtype data "\x86R."
 
 static void test_numpy(void)
 {
@@ -248,9 +252,21 @@ static void test_numpy(void)
 		"\x00\x00\x00\x00\x00\x00\xf8\x3f"
 		"\x00\x00\x00\x00\x00\x00\x00\x40" DTYPE("f8", "<")
 		"K\x02\x85X\x01\x00\x00\x00" "C" "tR.";
-	static const char scalar[] = "\x80\x02"
-		"cnumpy.core.multiarray\nscalar\n" DTYPE("f4", "<")
-		"C\x04\xcd\xcc\xcc\x3d\x86R.";
+	static const char scalar[] = SCALAR("core", DTYPE("f4", "<"),
+		"C\x04\xcd\xcc\xcc\x3d");
+	static const char scalar2[] = SCALAR("_core", DTYPE("f4", "<"),
+		"C\x04\xcd\xcc\xcc\x3d");
+	static const char complex2[] = SCALAR("_core", DTYPE("c8", "<"),
+		"C\x08\x00\x00\x80\x3f\x00\x00\x00\xc0");
+	static const char bool2[] = SCALAR("_core", DTYPE("b1", "|"),
+		"C\x01\x00");
+	/* ['ab', 'c'] as '>U2': protocols 0-4 load it as '<U2' */
+	static const char str_big[] = "\x80\x02"
+		"cnumpy.core.multiarray\n_reconstruct\n" "cnumpy\nndarray\n"
+		"K\x00\x85" "C\x01" "b" "\x87R" "(K\x01K\x02\x85"
+		DTYPE("U2", ">") "\x89" "C\x10" "\x00\x00\x00" "a"
+		"\x00\x00\x00" "b" "\x00\x00\x00" "c" "\x00\x00\x00\x00"
+		"tb.";
 	static const char dtype[] = "\x80\x02" DTYPE("i2", ">") ".";
 	static const char half[] = "\x80\x05"
 		"cnumpy.core.numeric\n_frombuffer\n"
@@ -278,6 +294,16 @@ static void test_numpy(void)
 	repr("float16, scientific", P(half),
 	     "array([4.112e+03, 1.563e-02], dtype=float16)");
 	repr("float32 scalar", P(scalar), "0.1");
+	/* numpy 2's pickles name numpy._core: its repr() (NEP 51) */
+	repr("float32 scalar, numpy 2", P(scalar2), "np.float32(0.1)");
+	repr("complex64 scalar, numpy 2", P(complex2), "np.complex64(1-2j)");
+	repr("bool scalar, numpy 2", P(bool2), "np.False_");
+	json("float32 scalar, numpy 2", P(scalar2), "0.10000000149011612");
+	repr("str array, big-endian", P(str_big),
+	     "array(['ab', 'c'], dtype='<U2')");
+	json("str array, big-endian", P(str_big),
+	     "{\"__ndarray__\": {\"dtype\": \"<U2\", \"shape\": [2], "
+	     "\"data\": [\"ab\", \"c\"]}}");
 	repr("dtype, big-endian", P(dtype), "dtype('>i2')");
 	json("dtype, big-endian", P(dtype), "{\"__dtype__\": \">i2\"}");
 }

@@ -44,6 +44,7 @@ struct flow {
 	bool src_done;			/* nothing more comes from src */
 	bool shut;			/* dst_fd's sending side is shut */
 	uint64_t messages;		/* forwarded whole */
+	uint64_t received;		/* whole, forwarded or dropped */
 };
 
 struct forward {
@@ -151,7 +152,7 @@ static int judge(struct forward *fw, struct flow *f, const uint8_t *msg,
 	int rc = 0;
 
 	*pass = true;
-	if (fw->keyless && f == &fw->down && f->messages == 0 &&
+	if (fw->keyless && f == &fw->down && f->received == 1 &&
 	    starts_with(msg, len, "#CHALLENGE#")) {
 		forward_fault(fw, CONN_EAUTH, "--forward %s asks for a key "
 			      "(#CHALLENGE#) but the forward leg has none "
@@ -168,8 +169,8 @@ static int judge(struct forward *fw, struct flow *f, const uint8_t *msg,
 		char line[600];
 
 		snprintf(line, sizeof(line), "%s: %s message %llu dropped: %s",
-			 fw->up.from, f->dir,
-			 (unsigned long long)f->messages + 1, why);
+			 fw->up.from, f->dir, (unsigned long long)f->received,
+			 why);
 		fw->log(fw->log_ctx, CONN_LOG_WARNING, line);
 	}
 	return rc == CONN_ENOMEM ? rc : 0;
@@ -182,6 +183,7 @@ static int flow_finish(struct forward *fw, struct flow *f, uint64_t total)
 	bool pass = true;
 	int rc = 0;
 
+	f->received++;
 	if (!f->streaming)
 		rc = judge(fw, f, msg, (size_t)total, &pass);
 	if (rc == 0 && pass && trace_on(&fw->trace))

@@ -179,16 +179,18 @@ static int judge(struct forward *fw, struct flow *f, const uint8_t *msg,
 /* A message's last piece is queued: judged, traced, then let go. */
 static int flow_finish(struct forward *fw, struct flow *f, uint64_t total)
 {
-	const uint8_t *msg = f->q.data + f->q.end - total;
+	/* held: the whole payload is the queue's last bytes */
+	const uint8_t *msg = f->streaming ? NULL
+					  : f->q.data + f->q.end - total;
 	bool pass = true;
 	int rc = 0;
 
 	f->received++;
-	if (!f->streaming)
+	if (msg)
 		rc = judge(fw, f, msg, (size_t)total, &pass);
 	if (rc == 0 && pass && trace_on(&fw->trace))
 		rc = trace_message(&fw->trace, fw->detail, fw->capacity,
-				   f->dir, f->streaming ? NULL : msg, total);
+				   f->dir, msg, total);
 	if (pass) {
 		conn_buffer_commit(&f->q);
 		f->messages++;
@@ -276,7 +278,7 @@ static void flow_read(struct forward *fw, struct flow *f)
 }
 
 /* Writes what may go; a receiver that is gone takes nothing more. */
-static void flow_write(struct forward *fw, struct flow *f)
+static void flow_write(struct flow *f)
 {
 	char why[200];
 	int rc = 0;
@@ -289,7 +291,6 @@ static void flow_write(struct forward *fw, struct flow *f)
 		conn_channel_discard_input(f->src);
 		f->src_done = f->shut = true;
 		f->in_message = f->streaming = false;
-		(void)fw;
 		return;
 	}
 	/* All that came is out: the other side's end of stream. */
@@ -317,8 +318,8 @@ static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 		rc = flow_take(fw, up);
 		if (rc == 0)
 			rc = flow_take(fw, down);
-		flow_write(fw, up);
-		flow_write(fw, down);
+		flow_write(up);
+		flow_write(down);
 		if (rc || (up->shut && down->shut))
 			break;
 		if (*stop)

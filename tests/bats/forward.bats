@@ -329,3 +329,39 @@ EOF
 	expect_exit U 2
 	assert_usage_error U '^conn-listen: --trace-file needs --trace$'
 }
+
+@test "forward: any address: to a Unix socket and from an abstract one; --trace quoted, pickle-dis, audit and json of bytes" {
+	peer P mp_peer listen "$T/py.sock" --send-hex 80044b012e --recv-all
+	local name="conn-tools-forward-$$-$RANDOM"
+	spawn F conn-listen --forward "$T/py.sock" --trace pickle-dis "@$name"
+	wait_listening F
+	peer C mp_peer client "@$name" --send 'a b' --recv 1 --hex-out
+	expect_exit C 0
+	expect_exit P 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'80044b012e\n'
+	assert_file "$T/P.out" $'a b\n'
+	# pickle-dis: the record's head, then the listing on the lines after
+	grep -A3 -E "^1 @$name s>c [0-9.]+ 5$" "$T/F.err" >"$T/dis" ||
+		fail "$(cat "$T/F.err")"
+	grep -q 'BININT1' "$T/dis" || fail "$(cat "$T/dis")"
+	# what is no pickle shows in hex, as with --keep-going
+	grep -A1 -E "^1 @$name c>s [0-9.]+ 3$" "$T/F.err" | grep -qx 612062 ||
+		fail "$(cat "$T/F.err")"
+
+	local fmt want
+	for fmt in quoted audit json; do
+		peer P mp_peer listen 127.0.0.1:0 --send-hex 80044b012e --recv-all
+		fwd F "$ADDR" --trace "$fmt"
+		peer C mp_peer client "$ADDR" --send 'a b' --recv 1
+		expect_exit C 0
+		expect_exit P 0
+		expect_exit F 0
+		case $fmt in
+		quoted) want=" c>s [0-9.]+ 3 b'a b'$" ;;
+		audit) want=' s>c [0-9.]+ 5 likely safe: ' ;;
+		json) want='"dir":"c>s","t":[0-9.]+,"size":3,"message":\{"__hex__": "612062"\}\}$' ;;
+		esac
+		assert_err F "$want"
+	done
+}

@@ -275,6 +275,16 @@ static const char *stdio_option_name(int code)
 	}
 }
 
+/* --digest, --forward-digest: a digest by its Python name. */
+static int set_digest(struct cli_options *o, enum conn_digest *d,
+		      const char *arg)
+{
+	if (conn_digest_from_name(d, arg, strlen(arg)))
+		return invalid(o, "unknown digest '%s' (sha256, sha384, "
+			       "sha3_256, sha3_384, md5)", arg);
+	return 0;
+}
+
 /* --forward and --trace's options. */
 static int set_forward_option(struct cli_options *o, int code, char *arg)
 {
@@ -289,10 +299,7 @@ static int set_forward_option(struct cli_options *o, int code, char *arg)
 		o->forward_no_authkey = true;
 		return 0;
 	case CLI_OPT_FORWARD_DIGEST:
-		if (conn_digest_from_name(&o->forward_digest, arg, strlen(arg)))
-			return invalid(o, "unknown digest '%s' (sha256, "
-				       "sha384, sha3_256, sha3_384, md5)", arg);
-		return 0;
+		return set_digest(o, &o->forward_digest, arg);
 	case CLI_OPT_FORWARD_NO_MD5:
 		o->forward_auth_flags |= CONN_AUTH_NO_MD5;
 		return 0;
@@ -431,10 +438,7 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->authkey_text = arg;
 		return 0;
 	case CLI_OPT_DIGEST:
-		if (conn_digest_from_name(&o->digest, arg, strlen(arg)))
-			return invalid(o, "unknown digest '%s' (sha256, "
-				       "sha384, sha3_256, sha3_384, md5)", arg);
-		return 0;
+		return set_digest(o, &o->digest, arg);
 	case CLI_OPT_NO_MD5:
 		o->auth_flags |= CONN_AUTH_NO_MD5;
 		return 0;

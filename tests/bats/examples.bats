@@ -119,12 +119,17 @@ wait_out() {
 	done
 }
 
-# wait_port PORT: something listens on TCP PORT (without connecting to it:
-# a Python Listener would take the probe for its one client).
+# wait_port PORT [free]: something listens on TCP PORT (without connecting
+# to it: a Python Listener would take the probe for its one client); with
+# free, nothing does any more.  10 s at most.
 wait_port() {
-	local end=$(($(now_ms) + 10000))
-	until port_listening "$1"; do
-		(($(now_ms) > end)) && { fail "nothing listens on port $1 within 10s"; return 1; }
+	local end=$(($(now_ms) + 10000)) want=0 got
+	[[ ${2:-} != free ]] || want=1
+	while :; do
+		got=0
+		port_listening "$1" || got=1
+		((got == want)) && return 0
+		(($(now_ms) > end)) && { fail "port $1: not ${2:-listening} within 10s"; return 1; }
 		sleep 0.02
 	done
 }
@@ -135,15 +140,6 @@ port_listening() {
 	hex=$(printf ':%04X ' "$1")
 	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
 		awk -v p="$hex" 'index($2 " ", p) && $4 == "0A" { f = 1 } END { exit !f }'
-}
-
-# wait_port_free PORT: nothing listens on TCP PORT any more (10 s at most).
-wait_port_free() {
-	local end=$(($(now_ms) + 10000))
-	while port_listening "$1"; do
-		(($(now_ms) > end)) && { fail "port $1 still taken after 10s"; return 1; }
-		sleep 0.02
-	done
 }
 
 # stop NAME: SIGTERM to the command NAME's session is running (a server
@@ -509,7 +505,7 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 	run_doc X
 	# its conn-listen, in the background of a session that is over
 	kill -TERM -- "-${BG_PID[X]}" 2>/dev/null || true
-	wait_port_free "$P6000"
+	wait_port "$P6000" free
 
 	doc M man/conn-listen.1 '--trace json 127.0.0.1:6000'
 	session M

@@ -365,3 +365,37 @@ EOF
 		assert_err F "$want"
 	done
 }
+
+@test "forward: with -k a TARGET that stalls one connection's handshake holds up no other; --handshake-timeout ends it" {
+	# TARGET: the first connection is never challenged, the second is
+	# served (a keyed handshake, then one message echoed)
+	cat >"$T/target.py" <<'PYEOF'
+import socket, sys
+from multiprocessing import connection as mpc
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(4)
+sys.stderr.write('target: listening on 127.0.0.1:%d\n' % s.getsockname()[1])
+sys.stderr.flush()
+stalled, _ = s.accept()
+served, _ = s.accept()
+conn = mpc.Connection(served.detach())
+mpc.deliver_challenge(conn, b'forward key')
+mpc.answer_challenge(conn, b'forward key')
+conn.send_bytes(conn.recv_bytes())
+conn.close()
+stalled.recv(1)
+PYEOF
+	spawn P "$PYTHON" "$T/target.py"
+	wait_listening P
+	fwd F "$ADDR" -k --max-accepts 2 --handshake-timeout 4 --authkey-file "$(kf)"
+	peer C1 mp_peer client "$ADDR" --authkey "$KEY" --recv 1
+	sleep 0.5
+	peer C2 mp_peer client "$ADDR" --authkey "$KEY" --send echoed --recv 1
+	expect_exit C2 0 3
+	assert_file "$T/C2.out" $'echoed\n'
+	alive C1 || fail "the stalled client's connection ended already"
+	expect_exit C1 3 10
+	expect_exit F 0
+	assert_err_only F '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: '
+}

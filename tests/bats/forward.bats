@@ -397,5 +397,5 @@ PYEOF
 	alive C1 || fail "the stalled client's connection ended already"
 	expect_exit C1 3 10
 	expect_exit F 0
-	assert_err_only F '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: '
+	assert_err_only F '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: --forward 127\.0\.0\.1:[0-9]+: '
 }

@@ -83,6 +83,22 @@ struct cli_options {
 	const unsigned *progress_width;	/* set by the tool: see the relay's */
 	int verbose;
 	bool quiet;
+	/* --forward TARGET (server-forward.c): the other leg's address,
+	 * key (NULL: keyless) and handshake */
+	const char *forward;
+	const char *forward_authkey_file;
+	bool forward_no_authkey;
+	struct conn_key *forward_key;
+	enum conn_digest forward_digest;
+	unsigned forward_auth_flags;
+	const char *stdio_option;	/* the first one given that uses
+					 * stdin or stdout, for conflicts */
+	/* --trace FMT [--trace-file FILE] (trace.c) */
+	bool trace;
+	enum conn_format trace_format;
+	const char *trace_file;
+	int trace_fd;			/* where records go; -1: none */
+	uint64_t conn_serial;		/* the connection's number (-k) */
 	char detail[200];
 };
 
@@ -97,7 +113,10 @@ enum cli_option_code {
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
 	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,
-	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR
+	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR,
+	CLI_OPT_FORWARD, CLI_OPT_FORWARD_AUTHKEY_FILE,
+	CLI_OPT_FORWARD_NO_AUTHKEY, CLI_OPT_FORWARD_DIGEST,
+	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE
 };
 
 /* conn-bench's own option codes. */
@@ -123,7 +142,7 @@ enum cli_tool {
  * its own order. */
 enum cli_option_group {
 	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_WAIT,
-	CLI_GROUP_SERVER, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
+	CLI_GROUP_SERVER, CLI_GROUP_FORWARD, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
 	CLI_GROUP_TOOL_END
 };
 
@@ -259,6 +278,22 @@ CONN_NODISCARD
 int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		  int in_fd, const struct cli_options *o,
 		  enum conn_role role, const char *peer,
+		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
+
+/* Authenticates c in role with o's key, digest and flags, within the
+ * handshake timeout; digest (16 bytes) gets the digest the peer answered
+ * with ("md5", "sha256"...). */
+CONN_NODISCARD
+int session_authenticate(char *detail, size_t capacity, char *digest,
+			 struct conn_channel *c, const struct cli_options *o,
+			 enum conn_role role, conn_log_fn *log, void *ctx);
+
+/* --forward: after the handshake with the client on client (peer its
+ * name), connects to o->forward, authenticates there and relays messages
+ * both ways until both sides are done (server-forward.c). */
+CONN_NODISCARD
+int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
+		  const struct cli_options *o, const char *peer,
 		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
 
 /* An error in words, the tools' one way (tool.c): "authentication

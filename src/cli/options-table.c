@@ -79,6 +79,36 @@ static const struct cli_option_spec shared_options[] = {
 	  "  SEC seconds of CPU to render (repr, json,\n"
 	  "  pickle-dis, audit) or to judge (--pickle-policy)\n"
 	  "  (default 10; 0 = no limit)", NULL },
+	/* conn-listen --forward: a relay to another listener. */
+	{ "forward", 0, CLI_OPT_FORWARD, required_argument, "=TARGET",
+	  CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "relay each connection's messages, after its\n"
+	  "  handshake, to and from a connection to TARGET\n"
+	  "  (any ADDRESS; stdin and stdout are not used)", NULL },
+	{ "forward-authkey-file", 0, CLI_OPT_FORWARD_AUTHKEY_FILE,
+	  required_argument, "=FILE", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "authenticate to TARGET with the key in FILE\n"
+	  "  (default: the listening side's key, or none)",
+	  CLI_VALUES_FILE },
+	{ "forward-no-authkey", 0, CLI_OPT_FORWARD_NO_AUTHKEY, no_argument,
+	  "", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "no handshake with TARGET (a keyless service)", NULL },
+	{ "forward-digest", 0, CLI_OPT_FORWARD_DIGEST, required_argument,
+	  "=NAME", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "digest of our challenge to TARGET (as --digest)",
+	  "sha256 sha384 sha3_256 sha3_384 md5" },
+	{ "forward-no-md5", 0, CLI_OPT_FORWARD_NO_MD5, no_argument, "",
+	  CLI_LISTEN, CLI_GROUP_FORWARD, "never use MD5 with TARGET", NULL },
+	{ "trace", 0, CLI_OPT_TRACE, required_argument, "=FMT", CLI_LISTEN,
+	  CLI_GROUP_FORWARD,
+	  "--forward: write each message to stderr as one\n"
+	  "  record (connection, peer, c>s or s>c, seconds,\n"
+	  "  size, the message in FMT: repr, json, hex,\n"
+	  "  quoted, pickle-dis, audit)",
+	  "repr json hex quoted pickle-dis audit" },
+	{ "trace-file", 0, CLI_OPT_TRACE_FILE, required_argument, "=FILE",
+	  CLI_LISTEN, CLI_GROUP_FORWARD, "--trace: to FILE instead of stderr",
+	  CLI_VALUES_FILE },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",
@@ -211,6 +241,7 @@ static const struct cli_option_spec bench_options[] = {
 static const struct cli_option_section listen_sections[] = {
 	{ shared_options, CLI_GROUP_NETWORK },
 	{ shared_options, CLI_GROUP_SERVER },
+	{ shared_options, CLI_GROUP_FORWARD },
 	{ shared_options, CLI_GROUP_EXEC },
 	{ shared_options, CLI_GROUP_MESSAGES },
 	{ shared_options, CLI_GROUP_HELP },

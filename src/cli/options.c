@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define DEFAULT_CHUNK_SIZE (64 * 1024)
 #define DEFAULT_MAX_SIZE (1ull << 30)
@@ -43,12 +45,21 @@ void cli_options_init(struct cli_options *o)
 		.startups_full = DEFAULT_STARTUPS_FULL,
 		.report_fd = -1,
 		.max_buffer = DEFAULT_MAX_BUFFER,
+		.forward_digest = CONN_DIGEST_SHA256,
+		.trace_format = CONN_FORMAT_REPR,
+		.trace_fd = -1,
+		.conn_serial = 1,
 	};
 }
 
 void cli_options_free(struct cli_options *o)
 {
 	conn_key_free(o->key);
+	conn_key_free(o->forward_key);
+	o->forward_key = NULL;
+	if (o->trace_file && o->trace_fd >= 0)
+		close(o->trace_fd);
+	o->trace_fd = -1;
 	conn_pickle_policy_free(o->policy);
 	o->policy = NULL;
 	free(o->exec_argv);
@@ -237,11 +248,84 @@ static int set_startups(struct cli_options *o, const char *arg)
 	return 0;
 }
 
+/* The options about stdin and stdout (or a command in their place): their
+ * names, for "cannot use --forward with --x"; NULL for the others. */
+static const char *stdio_option_name(int code)
+{
+	switch (code) {
+	case 'f': return "--format";
+	case '0': return "-0";
+	case CLI_OPT_IN: return "--in";
+	case CLI_OPT_OUT: return "--out";
+	case CLI_OPT_DATA: return "--data";
+	case 'c': return "--count";
+	case CLI_OPT_SEND_ONLY: return "--send-only";
+	case CLI_OPT_RECV_ONLY: return "--recv-only";
+	case CLI_OPT_CLOSE_ON_EOF: return "--close-on-eof";
+	case CLI_OPT_ECHO: return "--echo";
+	case 'e': return "--exec";
+	case CLI_OPT_SH_EXEC: return "--sh-exec";
+	case CLI_OPT_TAG: return "--tag";
+	case CLI_OPT_BROADCAST: return "--broadcast";
+	case CLI_OPT_CHUNK_SIZE: return "--chunk-size";
+	case CLI_OPT_PICKLE_PROTOCOL: return "--pickle-protocol";
+	case CLI_OPT_KEEP_GOING: return "--keep-going";
+	case CLI_OPT_PROGRESS: return "--progress";
+	default: return NULL;
+	}
+}
+
+/* --digest, --forward-digest: a digest by its Python name. */
+static int set_digest(struct cli_options *o, enum conn_digest *d,
+		      const char *arg)
+{
+	if (conn_digest_from_name(d, arg, strlen(arg)))
+		return invalid(o, "unknown digest '%s' (sha256, sha384, "
+			       "sha3_256, sha3_384, md5)", arg);
+	return 0;
+}
+
+/* --forward and --trace's options. */
+static int set_forward_option(struct cli_options *o, int code, char *arg)
+{
+	switch (code) {
+	case CLI_OPT_FORWARD:
+		o->forward = arg;
+		return 0;
+	case CLI_OPT_FORWARD_AUTHKEY_FILE:
+		o->forward_authkey_file = arg;
+		return 0;
+	case CLI_OPT_FORWARD_NO_AUTHKEY:
+		o->forward_no_authkey = true;
+		return 0;
+	case CLI_OPT_FORWARD_DIGEST:
+		return set_digest(o, &o->forward_digest, arg);
+	case CLI_OPT_FORWARD_NO_MD5:
+		o->forward_auth_flags |= CONN_AUTH_NO_MD5;
+		return 0;
+	case CLI_OPT_TRACE:
+		o->trace = true;
+		/* The formats from hex on show a message in one record. */
+		if (conn_format_from_name(&o->trace_format, arg) == 0 &&
+		    o->trace_format >= CONN_FORMAT_HEX)
+			return 0;
+		return invalid(o, "unknown --trace format '%s' (repr, json, "
+			       "hex, quoted, pickle-dis, audit)", arg);
+	case CLI_OPT_TRACE_FILE:
+		o->trace_file = arg;
+		return 0;
+	default:
+		return CONN_EAGAIN;
+	}
+}
+
 int cli_options_set(struct cli_options *o, int code, char *arg)
 {
 	uint64_t n;
 	int rc;
 
+	if (o->stdio_option == NULL)
+		o->stdio_option = stdio_option_name(code);
 	switch (code) {
 	case '4':
 	case '6':
@@ -354,10 +438,7 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->authkey_text = arg;
 		return 0;
 	case CLI_OPT_DIGEST:
-		if (conn_digest_from_name(&o->digest, arg, strlen(arg)))
-			return invalid(o, "unknown digest '%s' (sha256, "
-				       "sha384, sha3_256, sha3_384, md5)", arg);
-		return 0;
+		return set_digest(o, &o->digest, arg);
 	case CLI_OPT_NO_MD5:
 		o->auth_flags |= CONN_AUTH_NO_MD5;
 		return 0;
@@ -373,7 +454,7 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->quiet = true;
 		return 0;
 	default:
-		return CONN_EAGAIN;
+		return set_forward_option(o, code, arg);
 	}
 }
 
@@ -421,27 +502,32 @@ static int load_policy(struct cli_options *o)
 
 /* The key from --authkey-file, --authkey, or CONN_AUTHKEY, in that order;
  * an empty one from any of them is an error, never "no key". */
+static int load_key_file(struct cli_options *o, struct conn_key **key,
+			 const char *path)
+{
+	int rc = conn_key_new_from_file(key, path);
+
+	if (rc == CONN_EINVAL)
+		snprintf(o->detail, sizeof(o->detail),
+			 "%s: the key file is empty", path);
+	else if (rc == CONN_ETOOBIG)
+		snprintf(o->detail, sizeof(o->detail),
+			 "%s: the key file is longer than 1 MiB: "
+			 "is it the key?", path);
+	else if (rc)
+		snprintf(o->detail, sizeof(o->detail),
+			 "cannot read the key file %s: %s", path,
+			 strerror(errno));
+	return rc ? CONN_EINVAL : 0;
+}
+
 static int load_key(struct cli_options *o)
 {
 	const char *env = getenv("CONN_AUTHKEY");
 	int rc = 0;
 
-	if (o->authkey_file) {
-		rc = conn_key_new_from_file(&o->key, o->authkey_file);
-		if (rc == CONN_EINVAL)
-			snprintf(o->detail, sizeof(o->detail),
-				 "%s: the key file is empty",
-				 o->authkey_file);
-		else if (rc == CONN_ETOOBIG)
-			snprintf(o->detail, sizeof(o->detail),
-				 "%s: the key file is longer than 1 MiB: "
-				 "is it the key?", o->authkey_file);
-		else if (rc)
-			snprintf(o->detail, sizeof(o->detail),
-				 "cannot read the key file %s: %s",
-				 o->authkey_file, strerror(errno));
-		return rc ? CONN_EINVAL : 0;
-	}
+	if (o->authkey_file)
+		return load_key_file(o, &o->key, o->authkey_file);
 	if (o->authkey_text) {
 		size_t len = strlen(o->authkey_text);
 
@@ -512,6 +598,8 @@ static int check_sendq_options(struct cli_options *o)
 		return invalid(o, "%s needs -k (--keep-open)", name);
 	if (name && o->exec_argv)
 		return conflict(o, name, o->exec ? "--exec" : "--sh-exec");
+	if (name && o->forward)
+		return conflict(o, name, "--forward");
 	return 0;
 }
 
@@ -552,9 +640,68 @@ static int check_server_options(struct cli_options *o)
 	return check_sendq_options(o);
 }
 
+/* --forward-authkey-file's key (without it the leg takes the listening
+ * side's, or none with --forward-no-authkey: see forward_key()). */
+static int load_forward_key(struct cli_options *o)
+{
+	if (o->forward == NULL || o->forward_authkey_file == NULL)
+		return 0;
+	return load_key_file(o, &o->forward_key, o->forward_authkey_file);
+}
+
+/* --forward relays between two sockets: stdin, stdout and what stands for
+ * them have no part in it; the --trace options need it. */
+static int check_forward_options(struct cli_options *o)
+{
+	struct conn_address target;
+	char why[160];
+	const char *needs = o->forward_authkey_file ? "--forward-authkey-file"
+			    : o->forward_no_authkey ? "--forward-no-authkey"
+			    : o->forward_auth_flags ? "--forward-no-md5"
+			    : o->forward_digest != CONN_DIGEST_SHA256 ?
+			    "--forward-digest"
+			    : o->trace ? "--trace"
+			    : o->trace_file ? "--trace-file" : NULL;
+
+	if (o->forward == NULL && needs)
+		return invalid(o, "%s needs --forward", needs);
+	if (o->forward == NULL)
+		return 0;
+	if (conn_address_from_text(&target, why, sizeof(why), o->forward))
+		return invalid(o, "--forward: %s", why);
+	if (o->stdio_option)
+		return conflict(o, "--forward", o->stdio_option);
+	if (o->forward_authkey_file && o->forward_no_authkey)
+		return conflict(o, "--forward-authkey-file",
+				"--forward-no-authkey");
+	if (o->trace_file && !o->trace)
+		return invalid(o, "%s", "--trace-file needs --trace");
+	return 0;
+}
+
+/* --trace's records go to stderr, or to --trace-file FILE, made anew. */
+static int open_trace(struct cli_options *o)
+{
+	if (!o->trace)
+		return 0;
+	if (o->trace_file == NULL) {
+		o->trace_fd = STDERR_FILENO;
+		return 0;
+	}
+	o->trace_fd = open(o->trace_file, O_WRONLY | O_CREAT | O_TRUNC |
+			   O_APPEND | O_CLOEXEC, 0666);
+	if (o->trace_fd >= 0)
+		return 0;
+	snprintf(o->detail, sizeof(o->detail), "cannot open --trace-file "
+		 "%s: %s", o->trace_file, strerror(errno));
+	return CONN_EIO;
+}
+
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		       int argc, char **argv)
 {
+	int rc;
+
 	if (!conn_format_is_input(o->in_format))
 		return invalid(o, "format '%s' is for output only",
 			       conn_format_name(o->in_format));
@@ -576,7 +723,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
 	if (check_server_options(o) || check_chunk_size(o) ||
-	    load_policy(o))
+	    check_forward_options(o) || load_policy(o))
 		return CONN_EINVAL;
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);
@@ -585,5 +732,8 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	if (argc > 1)
 		return invalid(o, "unexpected argument '%s'", argv[1]);
 	o->address = argv[0];
-	return load_key(o);
+	rc = load_key(o);
+	if (rc == 0)
+		rc = load_forward_key(o);
+	return rc ? rc : open_trace(o);
 }

@@ -25,11 +25,11 @@ static void trace_digests(conn_log_fn *log, void *ctx,
 	log(ctx, CONN_LOG_TRACE, line);
 }
 
-/* Authenticates c; digest (16 bytes) gets the digest the peer answered
- * with, for the CONN_DIGEST of an --exec command. */
-static int authenticate(char *detail, size_t capacity, char *digest,
-			struct conn_channel *c, const struct cli_options *o,
-			enum conn_role role, conn_log_fn *log, void *ctx)
+/* The digest the peer answered with goes to the CONN_DIGEST of an
+ * --exec command. */
+int session_authenticate(char *detail, size_t capacity, char *digest,
+			 struct conn_channel *c, const struct cli_options *o,
+			 enum conn_role role, conn_log_fn *log, void *ctx)
 {
 	struct conn_auth a;
 	int rc;
@@ -132,14 +132,17 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	conn_channel_set_log(c, log, ctx, o->verbose > 0);
 	conn_channel_set_stop_flag(c, stop);
 	if (o->key)
-		rc = authenticate(detail, capacity, digest, c, o, role, log,
-				  ctx);
+		rc = session_authenticate(detail, capacity, digest, c, o,
+					  role, log, ctx);
 	/* Tells the -k --exec server that this child is past its handshake
 	 * (--max-startups counts those that are not); if it is gone, the
 	 * child soon is too. */
 	if (rc == 0 && o->report_fd >= 0)
 		(void)!write(o->report_fd, "\n", 1);
-	if (rc == 0 && o->exec_argv && o->address)
+	if (rc == 0 && o->forward)
+		rc = forward_serve(detail, capacity, c, o, peer, stop, log,
+				   ctx);
+	else if (rc == 0 && o->exec_argv && o->address)
 		rc = relay_command(detail, capacity, c, o, peer, digest,
 				   stop);
 	else if (rc == 0)

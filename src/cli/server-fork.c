@@ -1,6 +1,7 @@
 /*
- * server-fork.c - conn-listen -k --exec: a process per connection, each
- * doing its own handshake and running the command (session_serve()).
+ * server-fork.c - conn-listen -k --exec (or --forward): a process per
+ * connection, each doing its own handshake and running the command or
+ * forwarding (session_serve()).
  */
 #include "server.h"
 
@@ -149,6 +150,7 @@ _Noreturn static void serve_child(struct server *s, int fd, const char *name,
 	for (i = 0; i < s->children; i++)
 		close_report(&s->kids[i]);
 	o.report_fd = report_fd;
+	o.conn_serial = s->accepted;
 	rc = session_serve(detail, sizeof(detail), fd, fd, -1, &o,
 			   CONN_ROLE_LISTENER, name, s->stop, s->log,
 			   s->log_ctx);

@@ -215,7 +215,8 @@ int server_run(char *detail, size_t capacity, struct conn_listener *l,
 	 * block until a client comes, which is still service. */
 	(void)fcntl(conn_listener_fd(l), F_SETFL,
 		    fcntl(conn_listener_fd(l), F_GETFL) | O_NONBLOCK);
-	if (!o->exec_argv) {
+	/* --exec and --forward: a process per connection. */
+	if (!o->exec_argv && !o->forward) {
 		rc = server_poll_run(&s);
 	} else {
 		rc = server_fork_run(&s);

@@ -290,7 +290,8 @@ void tool_hold_standard_fds(bool closed[3])
 /* Sessions that write received messages to stdout need it open. */
 static bool writes_stdout(const struct cli_options *o)
 {
-	return !o->send_only && !o->echo && !(o->exec_argv && o->address);
+	return !o->send_only && !o->echo && !o->forward &&
+	       !(o->exec_argv && o->address);
 }
 
 int tool_main(const struct tool_spec *spec, int argc, char **argv)

@@ -119,16 +119,27 @@ wait_out() {
 	done
 }
 
-# wait_port PORT: something listens on TCP PORT (without connecting to it:
-# a Python Listener would take the probe for its one client).
+# wait_port PORT [free]: something listens on TCP PORT (without connecting
+# to it: a Python Listener would take the probe for its one client); with
+# free, nothing does any more.  10 s at most.
 wait_port() {
-	local hex end=$(($(now_ms) + 10000))
-	hex=$(printf ':%04X ' "$1")
-	until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
-		awk -v p="$hex" 'index($2 " ", p) && $4 == "0A" { f = 1 } END { exit !f }'; do
-		(($(now_ms) > end)) && { fail "nothing listens on port $1 within 10s"; return 1; }
+	local end=$(($(now_ms) + 10000)) want=0 got
+	[[ ${2:-} != free ]] || want=1
+	while :; do
+		got=0
+		port_listening "$1" || got=1
+		((got == want)) && return 0
+		(($(now_ms) > end)) && { fail "port $1: not ${2:-listening} within 10s"; return 1; }
 		sleep 0.02
 	done
+}
+
+# port_listening PORT: a TCP socket listens on PORT.
+port_listening() {
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		awk -v p="$hex" 'index($2 " ", p) && $4 == "0A" { f = 1 } END { exit !f }'
 }
 
 # stop NAME: SIGTERM to the command NAME's session is running (a server
@@ -481,6 +492,29 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 	doc M README.md '$ python3 calc_server.py &' --vary 7f4cb5e38e50 '[0-9a-f]+'
 	doc M README.md '"accept_connection", ["shell"], {}]'"'"' \'
 	run_doc M
+}
+
+@test "README, conn-listen(1): watching an exchange: calc_client.py through --forward, traced" {
+	make_key
+	doc calc_server.py README.md 'class CalcManager(BaseManager):'
+	doc calc_client.py README.md 'class CalcClient(BaseManager):'
+	spawn S bash -c 'cd "$0" && exec "$1" calc_server.py' "$W" "$PYTHON"
+	wait_port "$P50000"
+	doc X README.md '--trace repr --trace-file trace.txt' --await-bg \
+		--vary 7f4cb5e38e50 '[0-9a-f]+'
+	run_doc X
+	# its conn-listen, in the background of a session that is over
+	kill -TERM -- "-${BG_PID[X]}" 2>/dev/null || true
+	wait_port "$P6000" free
+
+	doc M man/conn-listen.1 '--trace json 127.0.0.1:6000'
+	session M
+	wait_out M 1 'listening on'
+	py PM calc_client.py
+	assert_file "$T/PM.out" $'5 hello proxy\n'
+	wait_out M 1 '"dir":"s>c",.*"message":\{"__tuple__": \["#RETURN", "hello proxy"\]\}\}$'
+	stop M
+	shown M
 }
 
 @test "README, conn-pipe(1): conn-pipe converts lines, frames, quoted, JSON and drives upper.py" {

@@ -194,6 +194,9 @@ static int value_taken(const struct cli_option_spec *row, const char *word)
 	if (row->code == CLI_OPT_TRANSPORT)
 		return strcmp(word, "unix") && strcmp(word, "tcp");
 	cli_options_init(&o);
+	/* --trace and --forward-digest need --forward. */
+	if (row->code == CLI_OPT_TRACE || row->code == CLI_OPT_FORWARD_DIGEST)
+		o.forward = "127.0.0.1:1";
 	snprintf(arg, sizeof(arg), "%s", word);
 	rc = cli_options_set(&o, row->code, arg);
 	/* --in and --format take input formats only: finish() says so. */
@@ -348,6 +351,14 @@ static void test_bounds(void)
 		"invalid --progress 'sometimes' (auto, always, never)");
 	refused(CLI_OPT_DIGEST, "sha1", "unknown digest 'sha1' (sha256, "
 		"sha384, sha3_256, sha3_384, md5)");
+	refused(CLI_OPT_FORWARD_DIGEST, "sha1", "unknown digest 'sha1' "
+		"(sha256, sha384, sha3_256, sha3_384, md5)");
+	/* --trace: the formats that show a message in one record */
+	refused(CLI_OPT_TRACE, "frames", "unknown --trace format 'frames' "
+		"(repr, json, hex, quoted, pickle-dis, audit)");
+	refused(CLI_OPT_TRACE, "lines", "unknown --trace format 'lines' "
+		"(repr, json, hex, quoted, pickle-dis, audit)");
+	accepted(CLI_OPT_TRACE, "pickle-dis");
 }
 
 /* The options in opts (codes, with arguments), then finish(): detail. */
@@ -383,6 +394,14 @@ static void test_conflicts(void)
 	static const char *const cmds[] = { "cat", "cat" };
 	static const char *const key_args[] = { "k", "/nonexistent" };
 	static const char *const raw[] = { NULL, NULL, "raw" };
+	static const int forward_out[] = { CLI_OPT_FORWARD, CLI_OPT_OUT };
+	static const char *const fwd_out[] = { ":1", "json" };
+	static const char *const bad_target[] = { "x" };
+	static const int forward_keys[] = { CLI_OPT_FORWARD,
+		CLI_OPT_FORWARD_AUTHKEY_FILE, CLI_OPT_FORWARD_NO_AUTHKEY };
+	static const char *const fwd_keys[] = { ":1", "/nonexistent", NULL };
+	static const int trace[] = { CLI_OPT_TRACE };
+	static const char *const json[] = { "json" };
 
 	conflict("cannot use --send-only with --recv-only", 2, send_recv,
 		 none);
@@ -391,6 +410,12 @@ static void test_conflicts(void)
 	conflict("cannot use --authkey with --authkey-file", 2, keys,
 		 key_args);
 	conflict("cannot use --tag with --out raw", 3, tag_raw, raw);
+	conflict("cannot use --forward with --out", 2, forward_out, fwd_out);
+	conflict("cannot use --forward-authkey-file with --forward-no-authkey",
+		 3, forward_keys, fwd_keys);
+	conflict("--trace needs --forward", 1, trace, json);
+	conflict("--forward: invalid address 'x' (HOST:PORT, [IPV6]:PORT, "
+		 ":PORT, unix:PATH or @NAME)", 1, forward_out, bad_target);
 }
 
 int main(void)

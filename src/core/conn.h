@@ -1084,4 +1084,68 @@ static inline void conn_buffer_drop_partial(struct conn_buffer *b)
 CONN_NODISCARD
 int conn_fd_copy_nonblocking(bool *owned, int fd);
 
+/* ---------------------------------------------------------------- captures */
+
+/*
+ * Reading packet captures: the messages of the TCP conversations in them.
+ * The caller reads the file (libpcap, in conn-pipe --in pcap) and gives
+ * each packet's bytes; the reader takes the link layer (Ethernet, Linux
+ * cooked SLL and SLL2, BSD loopback/null, raw IP), IPv4 and IPv6, TCP,
+ * reassembles each direction by sequence number (out of order segments,
+ * retransmissions, overlaps) and cuts frames.  A direction whose start
+ * was not captured (no SYN) or that lost bytes skips to the first
+ * plausible frame header, with a warning.  Memory is bounded: see
+ * capture-read.c.  IP fragments are not put back together.
+ */
+
+/* A whole message of a capture, as the reader hands it out; the pointers
+ * are valid during the call only. */
+struct conn_capture_message {
+	uint64_t conn;		/* 1, 2, ...: conversations as they appear */
+	int dir;		/* 0 from the side that opened it (SYN), or
+				 * spoke first; 1 from the other */
+	const char *src, *dst;	/* "127.0.0.1:5000", "[::1]:5000" */
+	int64_t time_us;	/* of the packet that completed it */
+	const char *handshake;	/* "challenge", "digest", "welcome",
+				 * "failure", or NULL: not the handshake's */
+	const uint8_t *data;
+	size_t size;
+};
+
+/* Called for each message; a non-zero return stops the reader, which
+ * returns it. */
+typedef int conn_capture_fn(void *ctx, const struct conn_capture_message *m);
+
+struct conn_capture_reader;
+
+/* Whether the reader knows the link type (a pcap LINKTYPE_ value, or
+ * libpcap's DLT_RAW). */
+CONN_NODISCARD
+bool conn_capture_link_supported(int link);
+
+/*
+ * A reader of packets of link type link.  port non-zero: only the
+ * conversations with that port at either end, whatever their first bytes;
+ * 0: every conversation whose first frame header is plausible (under
+ * 16 MiB), the others ignored.  max_size: the longest message (0: no
+ * limit); a header over it is no frame.  fn gets the messages, log the
+ * warnings (either may be NULL), both with ctx.  CONN_EINVAL for a link
+ * type it does not know, CONN_ENOMEM.
+ */
+CONN_NODISCARD
+int conn_capture_reader_new(struct conn_capture_reader **out, int link,
+			    uint16_t port, uint64_t max_size,
+			    conn_capture_fn *fn, conn_log_fn *log, void *ctx);
+/* One captured packet (its n captured bytes), captured at time_us; what
+ * is not TCP over IP is passed over.  0, CONN_ENOMEM or fn's return. */
+CONN_NODISCARD
+int conn_capture_reader_packet(struct conn_capture_reader *r,
+			       const uint8_t *bytes, size_t n,
+			       int64_t time_us);
+/* The capture's end: what is held past a gap is cut, what is no whole
+ * message reported.  0, CONN_ENOMEM or fn's return. */
+CONN_NODISCARD
+int conn_capture_reader_finish(struct conn_capture_reader *r);
+void conn_capture_reader_free(struct conn_capture_reader *r);
+
 #endif /* CONN_H */

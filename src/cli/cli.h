@@ -47,6 +47,8 @@ struct cli_options {
 	int64_t handshake_timeout_ms;	/* 0 = none */
 	int64_t wait_ms;
 	enum conn_format in_format, out_format;
+	bool in_pcap;			/* conn-pipe --in pcap: a capture */
+	uint16_t port;			/* --port: its conversations; 0 all */
 	size_t chunk_size;
 	bool chunk_size_given;		/* --chunk-size, not the default */
 	uint64_t max_size;
@@ -97,7 +99,8 @@ enum cli_option_code {
 	CLI_OPT_MAX_CONNS, CLI_OPT_MAX_ACCEPTS, CLI_OPT_TAG,
 	CLI_OPT_BROADCAST, CLI_OPT_PROGRESS, CLI_OPT_LIST_OPTIONS,
 	CLI_OPT_MAX_SENDQ, CLI_OPT_SEND_TIMEOUT, CLI_OPT_MAX_STARTUPS,
-	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR
+	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR,
+	CLI_OPT_PORT
 };
 
 /* conn-bench's own option codes. */
@@ -247,6 +250,13 @@ CONN_NODISCARD
 int cli_session_pipe(char *detail, size_t capacity,
 		     const struct cli_options *o,
 		     volatile sig_atomic_t *stop, conn_log_fn *log,
+		     void *log_ctx);
+
+/* conn-pipe --in pcap: the messages of the conversations of the capture
+ * FILE (or stdin) on stdout (capture.c). */
+CONN_NODISCARD
+int cli_capture_read(char *detail, size_t capacity,
+		     const struct cli_options *o, conn_log_fn *log,
 		     void *log_ctx);
 
 /* --------------------------------------------------------------- sessions */

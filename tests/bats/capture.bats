@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# capture.bats - conn-pipe --in pcap: hand-built captures
+# (tests/peers/pcapgen.py: out of order, retransmitted, mid-stream, a gap,
+# IPv6, pcapng, Linux cooked and loopback link types), then real ones:
+# tcpdump on loopback while a Python Listener and Client of each
+# handshake talk (tests/peers/mp_pair.py), skipped where tcpdump cannot
+# capture.
+
+load helpers
+load "$BATS_TEST_DIRNAME/../cpython/cpython"
+
+# gen SCENARIO: $T/SCENARIO.pcap made by pcapgen.py.
+gen() {
+	"$PYTHON" "$CONN_PEERS/pcapgen.py" "$1" "$T/$1.pcap" || fail "pcapgen.py $1"
+}
+
+C4=127.0.0.1:40000 S4=127.0.0.2:5000
+C6='[::1]:40000' S6='[::2]:5000'
+
+# The messages of pcapgen.py's exchange between client C and server S,
+# --out quoted.
+exchange() {
+	local c=$1 s=$2 cc=cccccccccccccccccccccccccccccccccccccccc
+	printf '%s\n' \
+		"1 $s>$c (challenge) b'#CHALLENGE#{sha256}$cc'" \
+		"1 $c>$s (digest) b'{sha256}dddddddddddddddddddddddddddddddd'" \
+		"1 $s>$c (welcome) b'#WELCOME#'" \
+		"1 $c>$s (challenge) b'#CHALLENGE#{sha256}${cc//c/e}'" \
+		"1 $s>$c (digest) b'{sha256}ffffffffffffffffffffffffffffffff'" \
+		"1 $c>$s (welcome) b'#WELCOME#'" \
+		"1 $c>$s b'hello'" \
+		"1 $s>$c b'world'"
+}
+
+@test "capture: a whole connection, its handshake labelled, in every link type and in pcapng" {
+	local s
+	for s in inorder pcapng sll2; do
+		gen "$s"
+		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
+		expect_exit P 0
+		assert_file "$T/P.out" "$(exchange "$C4" "$S4")"$'\n'
+		[[ ! -s $T/P.err ]] || fail "$s: $(cat "$T/P.err")"
+	done
+	for s in ipv6 null; do
+		gen "$s"
+		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
+		expect_exit P 0
+		assert_file "$T/P.out" "$(exchange "$C6" "$S6")"$'\n'
+	done
+}
+
+@test "capture: segments out of order and retransmitted are put back in order, once" {
+	local s
+	for s in reorder retransmit; do
+		gen "$s"
+		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
+		expect_exit P 0
+		assert_file "$T/P.out" "$(exchange "$C4" "$S4")"$'\n'
+		[[ ! -s $T/P.err ]] || fail "$s: $(cat "$T/P.err")"
+	done
+}
+
+@test "capture: one starting mid-stream skips to the first plausible frame header and says so" {
+	gen midstream
+	run_to P conn-pipe --in pcap --out quoted "$T/midstream.pcap"
+	expect_exit P 0
+	# The client's digest was cut: its challenge is the first whole frame.
+	exchange "$C4" "$S4" | sed 1,2d >"$T/want"
+	cmp -s "$T/P.out" "$T/want" || fail "$(diff "$T/want" "$T/P.out")"
+	assert_err_only P "^conn-pipe: warning: connection 1 $C4>$S4: skipped 34 bytes at stream offset 0 to the first plausible frame header$"
+}
+
+@test "capture: bytes missing from the capture: a warning, and the messages after the gap" {
+	gen gap
+	run_to P conn-pipe --in pcap "$T/gap.pcap"
+	expect_exit P 0
+	assert_file "$T/P.out" "1 $C4>$S4 after the gap"$'\n'
+	assert_err_only P "^conn-pipe: warning: connection 1 $C4>$S4: 8 bytes missing from the capture at stream offset 0: looking for the next frame header$"
+}
+
+@test "capture: a conversation of another protocol is left out; --port reads it anyway, as broken" {
+	gen http
+	run_to P conn-pipe --in pcap "$T/http.pcap"
+	expect_exit P 0
+	assert_file "$T/P.out" ''
+	assert_err_only P '^conn-pipe: warning: .*/http.pcap: no message of this protocol in the capture \(--port N reads'
+	run_to P conn-pipe --in pcap --port 5000 "$T/http.pcap"
+	expect_exit P 0
+	assert_err P "^conn-pipe: warning: connection 1 $C4>$S4: no frame header at stream offset 0: looking for the next$"
+	gen inorder
+	run_to P conn-pipe --in pcap --port 5001 "$T/inorder.pcap"
+	expect_exit P 0
+	assert_file "$T/P.out" ''
+}
+
+@test "capture: --out json, one record a message with conn, src, dst, dir, time and handshake" {
+	gen inorder
+	run_to P conn-pipe --in pcap --out json --count 6 "$T/inorder.pcap"
+	expect_exit P 0
+	run sed -n 3p "$T/P.out"
+	assert_output "{\"conn\": 1, \"src\": \"$S4\", \"dst\": \"$C4\", \"dir\": \"server\", \"time\": 1700000000.005000, \"handshake\": \"welcome\", \"message\": {\"__hex__\": \"2357454c434f4d4523\"}}"
+	"$PYTHON" -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    assert set(r) >= {"conn", "src", "dst", "dir", "time", "message"}, r' "$T/P.out" ||
+		fail "not JSON records: $(cat "$T/P.out")"
+	# "hello" is no pickle: --keep-going shows it in hex, with a warning.
+	run_to P conn-pipe --in pcap --out json --keep-going "$T/inorder.pcap"
+	expect_exit P 0
+	run sed -n 7p "$T/P.out"
+	assert_output "{\"conn\": 1, \"src\": \"$C4\", \"dst\": \"$S4\", \"dir\": \"client\", \"time\": 1700000000.009000, \"message\": {\"__hex__\": \"68656c6c6f\"}}"
+	assert_err P "^conn-pipe: warning: connection 1 $C4>$S4: message 7 is not shown as json"
+	run_to P conn-pipe --in pcap --out json "$T/inorder.pcap"
+	expect_exit P 5
+	assert_err P "^conn-pipe: connection 1 $C4>$S4: message 7: "
+}
+
+@test "capture: usage errors, and files that are no capture" {
+	run_to P conn-pipe --port 5000
+	expect_exit P 2
+	assert_usage_error P '^conn-pipe: --port needs --in pcap$'
+	run_to P conn-pipe --in pcap --out frames x.pcap
+	expect_exit P 2
+	assert_usage_error P '^conn-pipe: .*--in pcap.*--out frames'
+	run_to P conn-pipe --in pcap --port 70000 x.pcap
+	expect_exit P 2
+	run_to L conn-listen --in pcap 127.0.0.1:0
+	expect_exit L 2
+	assert_usage_error L "^conn-listen: --in pcap is conn-pipe's alone$"
+	run_to P conn-pipe --in pcap "$T/none.pcap"
+	expect_exit P 1
+	assert_err_only P "^conn-pipe: cannot open $T/none.pcap: No such file or directory$"
+	printf 'not a capture at all\n' >"$T/text"
+	run_to P conn-pipe --in pcap "$T/text"
+	expect_exit P 5
+	assert_err_only P "^conn-pipe: $T/text: "
+	# A capture of 802.11 frames (link type 105): not one we read.
+	"$PYTHON" -c 'import struct, sys
+sys.stdout.buffer.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 105))' >"$T/wifi.pcap"
+	run_to P conn-pipe --in pcap "$T/wifi.pcap"
+	expect_exit P 5
+	assert_err_only P "^conn-pipe: $T/wifi.pcap: link type 105 \(IEEE802_11\) is not one conn-pipe reads"
+	# From stdin too.
+	gen inorder
+	spawn P --in "$T/inorder.pcap" conn-pipe --in pcap --count 1
+	expect_exit P 0
+	run cat "$T/P.out"
+	assert_output --regexp "^1 $S4>$C4 \(challenge\) b'#CHALLENGE#"
+}
+
+# --------------------------------------------------------- real captures
+
+# real_capture PYTHON: mp_pair.py run by PYTHON, captured; conn-pipe
+# --in pcap prints the handshake labelled, then every message both ways
+# as each side sent it.
+real_capture() {
+	local py=$1 port
+	port=$(free_port)
+	tcpdump_start D "$port"
+	run_to M "$py" "$CONN_PEERS/mp_pair.py" "$port" secret
+	expect_exit M 0
+	tcpdump_stop D
+	run_to P conn-pipe --in pcap --out hex --port "$port" "$T/D.pcap"
+	expect_exit P 0
+	[[ ! -s $T/P.err ]] || fail "$(cat "$T/P.err")"
+	grep -v '^1 [^ ]* (' "$T/P.out" | sed 's/^1 //' >"$T/got"
+	cmp -s "$T/got" "$T/M.out" || fail "$(diff "$T/M.out" "$T/got")"
+	# The handshake: each side's challenge, the other's digest, welcome.
+	run sed -n '1,6s/^1 [^ ]* (\([a-z]*\)) .*/\1/p' "$T/P.out"
+	assert_output $'challenge\ndigest\nwelcome\nchallenge\ndigest\nwelcome'
+}
+
+@test "capture: tcpdump on loopback, a legacy (HMAC-MD5) Python Listener and Client: every message both ways" {
+	local v py
+	read -r v py < <(cpython_list | cpython_pick 3.11) || true
+	[[ -n ${py:-} ]] || py=$PYTHON
+	"$py" -c 'import sys; sys.exit(sys.version_info >= (3, 12))' ||
+		skip "no Python 3.11 or older"
+	real_capture "$py"
+	# Legacy: a 20-byte challenge, a raw 16-byte MD5 digest.
+	run sed -n '1s/.* (challenge) 234348414c4c454e474523//p;2s/.* (digest) //p' "$T/P.out"
+	[[ ${#lines[0]} == 40 && ${#lines[1]} == 32 ]] || fail "not legacy: $output"
+}
+
+@test "capture: tcpdump on loopback, a modern (3.12+) Python Listener and Client: every message both ways" {
+	local v py name
+	for name in 3.13 3.12; do
+		read -r v py < <(cpython_list | cpython_pick "$name") || true
+		[[ -n ${py:-} ]] && break
+	done
+	[[ -n ${py:-} ]] || skip "no Python 3.12 or newer"
+	real_capture "$py"
+	run sed -n '1p' "$T/P.out"
+	assert_output --regexp ' \(challenge\) 234348414c4c454e4745237b7368613235367d'
+}

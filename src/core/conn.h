@@ -1148,4 +1148,56 @@ CONN_NODISCARD
 int conn_capture_reader_finish(struct conn_capture_reader *r);
 void conn_capture_reader_free(struct conn_capture_reader *r);
 
+/*
+ * Writing packet captures: connections recorded as a classic pcap file
+ * (raw IP link type) of synthetic IPv4 or IPv6 and TCP headers around the
+ * bytes each side sent, with consistent sequence numbers, checksums and
+ * timestamps, a SYN / SYN-ACK / ACK at the start and FIN both ways at
+ * the end, so that Wireshark, tshark, tcpdump and conn-pipe --in pcap
+ * follow the streams.  No libpcap is needed.  Not for several threads at
+ * once.  Memory: a few dozen bytes per connection ever recorded.
+ */
+struct conn_capture;
+struct sockaddr;
+
+/* Creates (or truncates) the capture file path and writes its header.
+ * CONN_EIO with detail (capacity bytes) set, CONN_ENOMEM. */
+CONN_NODISCARD
+int conn_capture_open(struct conn_capture **out, char *detail,
+		      size_t capacity, const char *path);
+/*
+ * Records a new connection from client to server (AF_INET or AF_INET6
+ * socket addresses; any other, a Unix socket's, or NULL, stands for
+ * 127.0.0.1 port 49152 and up for the client, 127.0.0.2 port 5000 for
+ * the server) at time_us (microseconds since the epoch; negative: now):
+ * its handshake packets, and *id for the calls that follow.  0,
+ * CONN_ENOMEM, or CONN_EIO (conn_capture_detail() says why).
+ */
+CONN_NODISCARD
+int conn_capture_connect(struct conn_capture *cap, uint64_t *id,
+			 const struct sockaddr *client,
+			 const struct sockaddr *server, int64_t time_us);
+/* Records n bytes that went from the client (dir 0) or the server (dir
+ * 1) of connection id, as they went on the wire (frames, headers and
+ * all), in segments of up to 65495 bytes.  CONN_EINVAL for an id not
+ * connected or ended, CONN_EIO. */
+CONN_NODISCARD
+int conn_capture_write(struct conn_capture *cap, uint64_t id, int dir,
+		       const void *bytes, size_t n, int64_t time_us);
+/* Records connection id's end: FIN both ways.  CONN_EINVAL, CONN_EIO. */
+CONN_NODISCARD
+int conn_capture_end(struct conn_capture *cap, uint64_t id, int64_t time_us);
+/* Writes what is buffered to the file (a reader sees it all): 0 or
+ * CONN_EIO.  After a failure to write, every call returns it. */
+CONN_NODISCARD
+int conn_capture_flush(struct conn_capture *cap);
+/* Why the last CONN_EIO happened. */
+CONN_NODISCARD
+const char *conn_capture_detail(const struct conn_capture *cap);
+/* Flushes and closes the file, frees cap (NULL: nothing): 0, or CONN_EIO
+ * with detail set when any write failed. */
+CONN_NODISCARD
+int conn_capture_close(struct conn_capture *cap, char *detail,
+		       size_t capacity);
+
 #endif /* CONN_H */

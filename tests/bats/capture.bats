@@ -193,3 +193,57 @@ real_capture() {
 	run sed -n '1p' "$T/P.out"
 	assert_output --regexp ' \(challenge\) 234348414c4c454e4745237b7368613235367d'
 }
+
+# ------------------------------------------------------ the capture writer
+
+# sample_capture: $T/sample.pcap, the writer's sample (tests/unit/
+# test-capture.c's write_sample(): three connections, IPv4, IPv6 and a
+# Unix socket's synthetic addresses, a message of 150000 bytes).
+sample_capture() {
+	local unit
+	unit=$(dirname "$(command -v conn-pipe)")/../tests/unit/test-capture
+	[[ -x $unit ]] || skip "not run from a build tree with tests/unit/test-capture"
+	"$unit" "$T/sample.pcap" >"$T/unit.out" || fail "$(grep -v '^ok' "$T/unit.out")"
+}
+
+@test "capture writer: conn-pipe --in pcap reads back every connection it recorded" {
+	sample_capture
+	run_to P conn-pipe --in pcap --out quoted --max-size 100 --keep-going "$T/sample.pcap"
+	expect_exit P 0
+	run cat "$T/P.out"
+	assert_output "1 127.0.0.1:5000>127.0.0.1:40000 (challenge) b'#CHALLENGE#{sha256}0123456789012345678901234567890123456789'
+1 127.0.0.1:40000>127.0.0.1:5000 (digest) b'{sha256}01234567890123456789012345678901'
+1 127.0.0.1:5000>127.0.0.1:40000 (welcome) b'#WELCOME#'
+2 [::1]:40001>[::1]:5001 b'over IPv6'
+1 127.0.0.1:40000>127.0.0.1:5000 b'hello'
+3 127.0.0.1:49155>127.0.0.2:5000 b'over a Unix socket'
+3 127.0.0.2:5000>127.0.0.1:49155 b'reply'"
+	# The big message is over --max-size 100: no frame of this protocol,
+	# and nothing after it looks like one.
+	assert_err P "^conn-pipe: warning: connection 1 127.0.0.1:5000>127.0.0.1:40000: no frame header at stream offset 76: looking for the next$"
+	assert_err P "^conn-pipe: warning: connection 1 127.0.0.1:5000>127.0.0.1:40000: 150004 bytes at stream offset 76 hold no frame header$"
+	run_to P conn-pipe --in pcap --out hex --port 5000 "$T/sample.pcap"
+	expect_exit P 0
+	run awk '/>127.0.0.1:40000 / { n = length($3) } END { print n }' "$T/P.out"
+	assert_output 300000
+}
+
+@test "capture writer: tshark follows its streams, the same bytes both ways" {
+	command -v tshark >/dev/null || skip "no tshark"
+	sample_capture
+	follow() {
+		tshark -r "$T/sample.pcap" -q -z "follow,tcp,raw,$1" 2>/dev/null |
+			sed -n '/^Node 1:/,/^=====/p' | sed '1d;$d'
+	}
+	run follow 2
+	assert_output "$(printf '00000012%s\n\t00000005%s' \
+		"$(printf 'over a Unix socket' | xxd -p)" "$(printf reply | xxd -p)")"
+	run follow 1
+	assert_output "00000009$(printf 'over IPv6' | xxd -p)"
+	# Stream 0: the client's 53 bytes, the server's 150080 in all.
+	follow 0 >"$T/follow0"
+	run bash -c "grep -v \$'^\\t' '$T/follow0' | tr -d '\\n' | wc -c"
+	assert_output $((53 * 2))
+	run bash -c "grep \$'^\\t' '$T/follow0' | tr -d '\\t\\n' | wc -c"
+	assert_output $((150080 * 2))
+}

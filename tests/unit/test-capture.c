@@ -4,8 +4,12 @@
 #include "conn.h"
 #include "tap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { SYN = 0x02, FIN = 0x01, ACK = 0x10, RST = 0x04 };
 
@@ -18,14 +22,35 @@ struct seen {
 	int warning_count;
 };
 
+static unsigned long sum_of(const uint8_t *data, size_t size)
+{
+	unsigned long sum = 0;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		sum = sum * 31 + data[i];
+	return sum;
+}
+
+/* A message over 64 bytes as its size and a sum of its bytes. */
 static int on_message(void *ctx, const struct conn_capture_message *m)
 {
 	struct seen *s = ctx;
-	int n = snprintf(s->text + s->len, sizeof(s->text) - s->len,
-			 "%llu %d %s>%s %s %.*s|", (unsigned long long)m->conn,
-			 m->dir, m->src, m->dst,
-			 m->handshake ? m->handshake : "-", (int)m->size,
-			 (const char *)m->data);
+	unsigned long sum = sum_of(m->data, m->size);
+	int n;
+
+	if (m->size > 64)
+		n = snprintf(s->text + s->len, sizeof(s->text) - s->len,
+			     "%llu %d %s>%s %s %zu bytes %lx|",
+			     (unsigned long long)m->conn, m->dir, m->src,
+			     m->dst, m->handshake ? m->handshake : "-",
+			     m->size, sum);
+	else
+		n = snprintf(s->text + s->len, sizeof(s->text) - s->len,
+			     "%llu %d %s>%s %s %.*s|",
+			     (unsigned long long)m->conn, m->dir, m->src,
+			     m->dst, m->handshake ? m->handshake : "-",
+			     (int)m->size, (const char *)m->data);
 
 	if (n > 0 && (size_t)n < sizeof(s->text) - s->len)
 		s->len += (size_t)n;
@@ -376,7 +401,148 @@ static void test_cut_short_and_legacy(void)
 	conn_capture_reader_free(r);
 }
 
-int main(void)
+/* ------------------------------------------------------------ the writer */
+
+static struct sockaddr_in v4_addr(const char *ip, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port) };
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+static struct sockaddr_in6 v6_addr(const char *ip, uint16_t port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(port) };
+
+	inet_pton(AF_INET6, ip, &a.sin6_addr);
+	return a;
+}
+
+static uint8_t big[150000];
+
+/* Records the frame of text from side dir of id. */
+static void record(struct conn_capture *cap, uint64_t id, int dir,
+		   const void *text, size_t n, int64_t t)
+{
+	static uint8_t b[200000];
+
+	put32(b, (uint32_t)n);
+	memcpy(b + 4, text, n);
+	must(conn_capture_write(cap, id, dir, b, n + 4, t));
+}
+
+static void record_text(struct conn_capture *cap, uint64_t id, int dir,
+			const char *text, int64_t t)
+{
+	record(cap, id, dir, text, strlen(text), t);
+}
+
+/*
+ * The sample capture: an IPv4 connection with a handshake and a message
+ * of 150000 bytes (three segments), an IPv6 one between its writes, one
+ * over Unix sockets (synthetic addresses).  tests/bats/capture.bats reads
+ * it with tshark too (test-capture FILE keeps it).
+ */
+static void write_sample(const char *path)
+{
+	struct sockaddr_in c4 = v4_addr("127.0.0.1", 40000),
+			   s4 = v4_addr("127.0.0.1", 5000);
+	struct sockaddr_in6 c6 = v6_addr("::1", 40001), s6 = v6_addr("::1", 5001);
+	struct conn_capture *cap = NULL;
+	uint64_t a = 0, b = 0, c = 0;
+	int64_t t = 1700000000000000;
+	char detail[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + i / 256);
+	must(conn_capture_open(&cap, detail, sizeof(detail), path));
+	must(conn_capture_connect(cap, &a, (void *)&c4, (void *)&s4, t));
+	record_text(cap, a, 1, "#CHALLENGE#{sha256}0123456789012345678901234567890123456789", t + 1);
+	record_text(cap, a, 0, "{sha256}01234567890123456789012345678901", t + 2);
+	record_text(cap, a, 1, "#WELCOME#", t + 3);
+	must(conn_capture_connect(cap, &b, (void *)&c6, (void *)&s6, t + 4));
+	record_text(cap, b, 0, "over IPv6", t + 5);
+	record_text(cap, a, 0, "hello", t + 6);
+	record(cap, a, 1, big, sizeof(big), t + 7);
+	must(conn_capture_end(cap, b, t + 8));
+	must(conn_capture_end(cap, a, t + 9));
+	must(conn_capture_connect(cap, &c, NULL, NULL, t + 10));
+	record_text(cap, c, 0, "over a Unix socket", t + 11);
+	record_text(cap, c, 1, "reply", t + 12);
+	must(conn_capture_end(cap, c, t + 13));
+	ok(conn_capture_write(cap, a, 0, "x", 1, t) == CONN_EINVAL,
+	   "writer: a connection ended takes no more");
+	ok(conn_capture_write(cap, 99, 0, "x", 1, t) == CONN_EINVAL,
+	   "writer: nor one never connected");
+	must(conn_capture_close(cap, detail, sizeof(detail)));
+}
+
+static uint32_t get32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* The writer's file through the reader: what went in comes out. */
+static void test_round_trip(const char *keep)
+{
+	char path[] = "/tmp/test-capture-XXXXXX";
+	const char *file = keep ? keep : path;
+	static uint8_t data[1 << 20];
+	struct seen s;
+	struct conn_capture_reader *r;
+	char want[1000];
+	size_t n, at = 24;
+	FILE *f;
+	int fd = -1;
+
+	if (keep == NULL && (fd = mkstemp(path)) < 0) {
+		ok(0, "mkstemp");
+		return;
+	}
+	write_sample(file);
+	f = fopen(file, "rb");
+	n = f ? fread(data, 1, sizeof(data), f) : 0;
+	if (f)
+		fclose(f);
+	ok(n > 24 && get32le(data) == 0xa1b2c3d4 && get32le(data + 20) == 101,
+	   "writer: a classic pcap of raw IP");
+	r = reader(&s, 101, 0);
+	while (at + 16 <= n && at + 16 + get32le(data + at + 8) <= n) {
+		size_t len = get32le(data + at + 8);
+
+		must(conn_capture_reader_packet(r, data + at + 16, len, 0));
+		at += 16 + len;
+	}
+	ok(at == n, "writer: whole records only");
+	must(conn_capture_reader_finish(r));
+	snprintf(want, sizeof(want),
+		  "1 1 127.0.0.1:5000>127.0.0.1:40000 challenge "
+		  "#CHALLENGE#{sha256}0123456789012345678901234567890123456789|"
+		  "1 0 127.0.0.1:40000>127.0.0.1:5000 digest "
+		  "{sha256}01234567890123456789012345678901|"
+		  "1 1 127.0.0.1:5000>127.0.0.1:40000 welcome #WELCOME#|"
+		  "2 0 [::1]:40001>[::1]:5001 - over IPv6|"
+		  "1 0 127.0.0.1:40000>127.0.0.1:5000 - hello|"
+		  "1 1 127.0.0.1:5000>127.0.0.1:40000 - 150000 bytes %lx|"
+		  "3 0 127.0.0.1:49155>127.0.0.2:5000 - over a Unix socket|"
+		  "3 1 127.0.0.2:5000>127.0.0.1:49155 - reply|",
+		  sum_of(big, sizeof(big)));
+	ok(strcmp(s.text, want) == 0, "writer: read back: %s", s.text);
+	ok(s.warning_count == 0, "writer: no warnings: %s", s.warnings);
+	conn_capture_reader_free(r);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+}
+
+/* test-capture [FILE]: FILE keeps the writer's sample capture. */
+int main(int argc, char **argv)
 {
 	test_links();
 	test_out_of_order();
@@ -384,5 +550,6 @@ int main(void)
 	test_not_ours();
 	test_gap();
 	test_cut_short_and_legacy();
+	test_round_trip(argc > 1 ? argv[1] : NULL);
 	return tap_done();
 }

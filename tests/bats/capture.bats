@@ -247,3 +247,88 @@ sample_capture() {
 	run bash -c "grep \$'^\\t' '$T/follow0' | tr -d '\\t\\n' | wc -c"
 	assert_output $((150080 * 2))
 }
+
+# ------------------------------------------------ the Wireshark dissector
+
+LUA=$BATS_TEST_DIRNAME/../../tools/conn-tools.lua
+
+# dissected NAME FILE PORT: tshark with tools/conn-tools.lua on FILE (PORT
+# its preference), each frame as conn-pipe --in pcap --out hex prints it
+# without the conversation's number, "SRC>DST [(LABEL) ]HEX", into
+# $T/NAME; and the first pickle opcodes of each message, "OPCODES", in
+# $T/NAME.opcodes.
+dissected() {
+	command -v tshark >/dev/null || skip "no tshark"
+	[[ -f $LUA ]] || skip "no tools/conn-tools.lua beside the tests"
+	tshark -X "lua_script:$LUA" -o "conn.port:$3" -r "$2" -Y conn -T fields \
+		-E occurrence=a -E aggregator=';' -e ip.src -e ipv6.src -e tcp.srcport \
+		-e ip.dst -e ipv6.dst -e tcp.dstport -e conn.kind -e conn.payload \
+		-e conn.pickle.opcodes >"$T/$1.fields" 2>"$T/$1.tshark" ||
+		fail "tshark: $(cat "$T/$1.tshark")"
+	"$PYTHON" - "$T/$1.fields" "$T/$1" <<'PY'
+import sys
+out, ops = open(sys.argv[2], "w"), open(sys.argv[2] + ".opcodes", "w")
+for line in open(sys.argv[1]):
+    s4, s6, sp, d4, d6, dp, kinds, payloads, opcodes = line.rstrip("\n").split("\t")
+    src = "%s:%s" % (s4, sp) if s4 else "[%s]:%s" % (s6, sp)
+    dst = "%s:%s" % (d4, dp) if d4 else "[%s]:%s" % (d6, dp)
+    for kind, payload in zip(kinds.split(";"), payloads.split(";")):
+        label = "" if kind == "message" else "(%s) " % kind
+        if payload == "<MISSING>":    # an empty message's payload
+            payload = ""
+        out.write("%s>%s %s%s\n" % (src, dst, label, payload))
+    for o in filter(None, opcodes.split(";")):
+        ops.write(o + "\n")
+PY
+}
+
+# first_opcodes FILE: the first 5 opcode names of each pickle of conn-pipe
+# --out pickle-dis's FILE, a line each.
+first_opcodes() {
+	"$PYTHON" - "$1" <<'PY'
+import re, sys
+names = []
+for line in open(sys.argv[1]):
+    m = re.match(r"^\S+ \S+ +\d+: \S+\s+([A-Z_0-9]+)", line)
+    if m:
+        names.append(m.group(1))
+    elif "highest protocol among opcodes" in line:
+        print(" ".join(names[:5]))
+        names = []
+PY
+}
+
+@test "dissector: tshark with tools/conn-tools.lua shows the frames conn-pipe --in pcap shows, on the writer's capture" {
+	sample_capture
+	dissected D "$T/sample.pcap" 5000
+	run_to P conn-pipe --in pcap --out hex --port 5000 "$T/sample.pcap"
+	expect_exit P 0
+	sed 's/^[0-9]* //' "$T/P.out" >"$T/want"
+	cmp -s "$T/want" "$T/D" || fail "$(diff "$T/want" "$T/D" | cut -c1-200)"
+	run grep -c . "$T/D"
+	assert_output 7
+}
+
+@test "dissector: tshark with tools/conn-tools.lua on tcpdump's capture of Python: frames, labels and first opcodes as conn-pipe" {
+	local v py name port
+	for name in 3.13 3.12 3.11; do
+		read -r v py < <(cpython_list | cpython_pick "$name") || true
+		[[ -n ${py:-} ]] && break
+	done
+	port=$(free_port)
+	tcpdump_start T "$port"
+	run_to M "${py:-$PYTHON}" "$CONN_PEERS/mp_pair.py" "$port" secret
+	expect_exit M 0
+	tcpdump_stop T
+	dissected D "$T/T.pcap" "$port"
+	run_to P conn-pipe --in pcap --out hex --port "$port" "$T/T.pcap"
+	expect_exit P 0
+	sed 's/^[0-9]* //' "$T/P.out" >"$T/want"
+	cmp -s "$T/want" "$T/D" || fail "$(diff "$T/want" "$T/D" | cut -c1-200)"
+	run_to P conn-pipe --in pcap --out pickle-dis --keep-going --port "$port" "$T/T.pcap"
+	expect_exit P 0
+	first_opcodes "$T/P.out" >"$T/want.opcodes"
+	[[ -s $T/want.opcodes ]] || fail "no pickles: $(cat "$T/P.out")"
+	cmp -s "$T/want.opcodes" "$T/D.opcodes" ||
+		fail "$(diff "$T/want.opcodes" "$T/D.opcodes")"
+}

@@ -322,6 +322,12 @@ EOF
 		--vary "b'#CHALLENGE#{sha256}...'" "b['\"]#CHALLENGE#.+['\"]" \
 		--vary "b'{sha256}...'" "b['\"].+['\"]"
 	run_doc P
+	# tshark with the dissector, from the source tree instead of the
+	# data directory
+	command -v tshark >/dev/null || skip "no tshark"
+	doc S README.md '$ tshark -X lua_script:' --sub /usr/local/share/conn-tools/ "$TOP/tools/"
+	run_doc S
+	grep -q ' conn .*challenge' "$T/S.1.out" || fail "tshark: $(cat "$T/S.1.out")"
 }
 
 @test "README, conn-client(1), conn-listen(1): hex and quoted payloads" {

@@ -98,36 +98,20 @@ static int put_text(struct capture *cap, const char *text)
 	return put(cap, text, strlen(text));
 }
 
-/* "1 SRC>DST " and "(LABEL) " for the handshake's. */
-static int put_prefix(struct capture *cap, const struct conn_capture_message *m)
-{
-	char prefix[300];
-
-	snprintf(prefix, sizeof(prefix), "%" PRIu64 " %s>%s %s%s%s", m->conn,
-		 m->src, m->dst, m->handshake ? "(" : "",
-		 m->handshake ? m->handshake : "", m->handshake ? ") " : "");
-	return put_text(cap, prefix);
-}
-
-/* text (ending in sep) with the prefix before each of its records. */
+/* text (ending in sep) with "1 SRC>DST" before each of its records, and
+ * "(LABEL)" for the handshake's. */
 static int put_tagged(struct capture *cap,
 		      const struct conn_capture_message *m, const char *text,
 		      size_t len, char sep)
 {
-	const char *end;
-	size_t part;
-	int rc = 0;
+	char tag[300];
+	bool at_start = true;
 
-	while (len > 0 && rc == 0) {
-		end = memchr(text, sep, len);
-		part = end ? (size_t)(end - text) + 1 : len;
-		rc = put_prefix(cap, m);
-		if (rc == 0)
-			rc = put(cap, text, part);
-		text += part;
-		len -= part;
-	}
-	return rc;
+	snprintf(tag, sizeof(tag), "%" PRIu64 " %s>%s%s%s%s", m->conn, m->src,
+		 m->dst, m->handshake ? " (" : "",
+		 m->handshake ? m->handshake : "", m->handshake ? ")" : "");
+	return cli_tag_records(&cap->out, tag, text, len, sep, false,
+			       &at_start);
 }
 
 /* The message in a plain format f (conn_encode_piece()): *out is

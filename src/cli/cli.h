@@ -252,6 +252,19 @@ int cli_session_pipe(char *detail, size_t capacity,
 		     volatile sig_atomic_t *stop, conn_log_fn *log,
 		     void *log_ctx);
 
+/*
+ * The tag and a blank at the start of each record of data (records end in
+ * sep), data starting one if *at_start, into b; with close, the last
+ * record (maybe empty) gets its sep, as a plain format ends a message.
+ * Without it, a record-ending byte inside a message would start a line
+ * on which the message could forge another's tag.  A message taken in
+ * pieces keeps *at_start from one to the next (tag.c).
+ */
+CONN_NODISCARD
+int cli_tag_records(struct conn_buffer *b, const char *tag,
+		    const char *data, size_t len, char sep, bool close,
+		    bool *at_start);
+
 /* conn-pipe --in pcap: the messages of the conversations of the capture
  * FILE (or stdin) on stdout (capture.c). */
 CONN_NODISCARD

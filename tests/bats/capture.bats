@@ -32,32 +32,29 @@ exchange() {
 		"1 $s>$c b'world'"
 }
 
+# reads_exchange SCENARIO CLIENT SERVER: conn-pipe --in pcap reads
+# SCENARIO's capture as exchange() says, with nothing on stderr.
+reads_exchange() {
+	gen "$1"
+	run_to P conn-pipe --in pcap --out quoted "$T/$1.pcap"
+	expect_exit P 0
+	assert_file "$T/P.out" "$(exchange "$2" "$3")"$'\n'
+	[[ ! -s $T/P.err ]] || fail "$1: $(cat "$T/P.err")"
+}
+
 @test "capture: a whole connection, its handshake labelled, in every link type and in pcapng" {
 	local s
 	for s in inorder pcapng sll2; do
-		gen "$s"
-		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
-		expect_exit P 0
-		assert_file "$T/P.out" "$(exchange "$C4" "$S4")"$'\n'
-		[[ ! -s $T/P.err ]] || fail "$s: $(cat "$T/P.err")"
+		reads_exchange "$s" "$C4" "$S4"
 	done
 	for s in ipv6 null; do
-		gen "$s"
-		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
-		expect_exit P 0
-		assert_file "$T/P.out" "$(exchange "$C6" "$S6")"$'\n'
+		reads_exchange "$s" "$C6" "$S6"
 	done
 }
 
 @test "capture: segments out of order and retransmitted are put back in order, once" {
-	local s
-	for s in reorder retransmit; do
-		gen "$s"
-		run_to P conn-pipe --in pcap --out quoted "$T/$s.pcap"
-		expect_exit P 0
-		assert_file "$T/P.out" "$(exchange "$C4" "$S4")"$'\n'
-		[[ ! -s $T/P.err ]] || fail "$s: $(cat "$T/P.err")"
-	done
+	reads_exchange reorder "$C4" "$S4"
+	reads_exchange retransmit "$C4" "$S4"
 }
 
 @test "capture: one starting mid-stream skips to the first plausible frame header and says so" {

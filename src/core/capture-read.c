@@ -10,8 +10,10 @@
  * ahead of a missing one.  When the held segments would go over it, the
  * missing bytes are given up for lost: a warning, and the direction
  * looks for the next plausible frame header after the gap.  A
- * conversation's buffers are freed once both directions have ended
- * (FIN or RST); what a conversation keeps after that is its addresses.
+ * conversation is freed once both directions have ended (FIN or RST);
+ * one never ended keeps a few hundred bytes to the capture's end.  They
+ * are looked up newest first, in a list: a capture of thousands of
+ * connections open at once reads slowly.
  */
 #include "internal.h"
 
@@ -29,7 +31,7 @@ enum {
 	LINK_SLL = 113, LINK_IPV4 = 228, LINK_IPV6 = 229, LINK_SLL2 = 276
 };
 
-enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04 };
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 
 /* A segment that came before the bytes ahead of it. */
 struct held {
@@ -95,7 +97,7 @@ struct conn_capture_reader {
 /* One TCP segment, out of the packet it came in. */
 struct segment {
 	struct endpoints ends;	/* ends 0 sent it */
-	uint32_t seq;
+	uint32_t seq, ack;
 	uint8_t flags;
 	const uint8_t *data;
 	size_t len;
@@ -144,6 +146,7 @@ static bool parse_tcp(struct segment *s, const uint8_t *p, size_t n)
 	s->ends.port[0] = be16(p);
 	s->ends.port[1] = be16(p + 2);
 	s->seq = be32(p + 4);
+	s->ack = be32(p + 8);
 	s->flags = p[13];
 	s->data = p + header;
 	s->len = n - header;
@@ -341,7 +344,7 @@ static int add_conv(struct conv **out, struct conn_capture_reader *r,
 		    const struct segment *s, int *dir)
 {
 	struct conv *c = calloc(1, sizeof(*c));
-	bool answer = (s->flags & (TCP_SYN | 0x10)) == (TCP_SYN | 0x10);
+	bool answer = (s->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
 
 	if (c == NULL)
 		return CONN_ENOMEM;
@@ -374,6 +377,18 @@ static void half_free(struct half *h)
 	free(h->buf);
 	h->buf = NULL;
 	h->len = h->cap = 0;
+}
+
+/* A conversation ended both ways goes: a new SYN on its ports is a new
+ * one, and its memory is not kept to the end of the capture. */
+static void drop_conv(struct conn_capture_reader *r, struct conv *c)
+{
+	struct conv **at = &r->convs;
+
+	while (*at != c)
+		at = &(*at)->next;
+	*at = c->next;
+	free(c);	/* its halves were freed as they ended */
 }
 
 /* ------------------------------------------------------------ messages */
@@ -485,6 +500,8 @@ static uint64_t hunt_limit(const struct conn_capture_reader *r)
 
 static void drop_front(struct half *h, size_t n)
 {
+	if (n == 0)
+		return;	/* buf may be NULL, which memmove() may not get */
 	memmove(h->buf, h->buf + n, h->len - n);
 	h->len -= n;
 	h->offset += n;
@@ -682,6 +699,16 @@ static void skip_gap(struct conn_capture_reader *r, struct conv *c, int dir)
 		h->mode = MODE_HUNT;
 }
 
+/* A direction's first sequence number: from its start (its SYN seen, or
+ * acknowledged), in step; else mid-stream, looking for a frame header. */
+static void start_half(struct half *h, uint32_t next, bool from_start)
+{
+	h->started = true;
+	h->from_start = from_start;
+	h->mode = from_start ? MODE_SYNC : MODE_HUNT;
+	h->next = next;
+}
+
 /* A segment's payload into its direction: in order, or held. */
 static int take_segment(struct conn_capture_reader *r, struct conv *c,
 			int dir, const struct segment *s)
@@ -690,19 +717,21 @@ static int take_segment(struct conn_capture_reader *r, struct conv *c,
 	uint32_t seq = s->seq + ((s->flags & TCP_SYN) ? 1 : 0);
 	int rc = 0;
 
-	if (!h->started) {
-		h->started = true;
-		h->from_start = (s->flags & TCP_SYN) != 0;
-		h->mode = h->from_start ? MODE_SYNC : MODE_HUNT;
-		h->next = seq;
-	}
+	if (!h->started)
+		start_half(h, seq, (s->flags & TCP_SYN) != 0);
+	/* A SYN-ACK acknowledges the SYN: the other side's stream starts at
+	 * its acknowledgement number, even when the SYN was not captured. */
+	if ((s->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) &&
+	    !c->half[!dir].started)
+		start_half(&c->half[!dir], s->ack, true);
 	if (s->len == 0 || h->mode == MODE_OFF)
 		return 0;
+	if (!due(h, seq) && h->held != NULL &&
+	    h->held_bytes + s->len > HOLD_MAX)
+		skip_gap(r, c, dir);
 	if (due(h, seq))
 		rc = take_in_order(h, seq, s->data, s->len);
-	else if (h->held_bytes + s->len > HOLD_MAX && h->held != NULL)
-		skip_gap(r, c, dir);
-	if (rc == 0 && !due(h, seq))
+	else
 		rc = hold(h, seq, s->data, s->len);
 	if (rc == 0)
 		rc = take_held(h);
@@ -776,8 +805,10 @@ int conn_capture_reader_packet(struct conn_capture_reader *r,
 		return 0;
 	r->time_us = time_us;
 	c = find_conv(r, &s, &dir);
-	/* A new SYN on the ports of one that ended is a new conversation. */
-	if (c == NULL || (conv_ended(c) && (s.flags & TCP_SYN)))
+	/* The last ACK after the FINs, or a stray one, starts nothing. */
+	if (c == NULL && s.len == 0 && !(s.flags & TCP_SYN))
+		return 0;
+	if (c == NULL)
 		rc = add_conv(&c, r, &s, &dir);
 	if (rc || c->half[dir].ended)
 		return rc;
@@ -786,6 +817,8 @@ int conn_capture_reader_packet(struct conn_capture_reader *r,
 		rc = end_half(r, c, dir);
 	if (rc == 0 && (s.flags & TCP_RST) && !c->half[!dir].ended)
 		rc = end_half(r, c, !dir);
+	if (conv_ended(c))
+		drop_conv(r, c);
 	return rc;
 }
 

@@ -1093,9 +1093,9 @@ int conn_fd_copy_nonblocking(bool *owned, int fd);
  * cooked SLL and SLL2, BSD loopback/null, raw IP), IPv4 and IPv6, TCP,
  * reassembles each direction by sequence number (out of order segments,
  * retransmissions, overlaps) and cuts frames.  A direction whose start
- * was not captured (no SYN) or that lost bytes skips to the first
- * plausible frame header, with a warning.  Memory is bounded: see
- * capture-read.c.  IP fragments are not put back together.
+ * was not captured (neither its SYN nor the SYN-ACK) or that lost bytes
+ * skips to the first plausible frame header, with a warning.  Memory is
+ * bounded: see capture-read.c.  IP fragments are not put back together.
  */
 
 /* A whole message of a capture, as the reader hands it out; the pointers

@@ -387,7 +387,9 @@ static void test_cut_short_and_legacy(void)
 	n = frame(b, "#CHALLENGE#01234567890123456789");
 	send_packet(r, &l, &v4_server, &v4_client, 51, ACK, b, n);
 	n = frame(b, "0123456789abcdef");
-	send_packet(r, &l, &v4_client, &v4_server, 7, ACK, b, n);
+	/* The SYN-ACK acknowledged 0 (tcp() leaves it so): the client's
+	 * stream starts there, in step, though its SYN is not here. */
+	send_packet(r, &l, &v4_client, &v4_server, 0, ACK, b, n);
 	n = frame(b, "#FAILURE#");
 	send_packet(r, &l, &v4_server, &v4_client, 51 + 35, ACK, b, n);
 	n = frame(b, "cut");
@@ -398,6 +400,31 @@ static void test_cut_short_and_legacy(void)
 	   strstr(s.text, "failure #FAILURE#"), "legacy: %s", s.text);
 	ok(strstr(s.warnings, "6 bytes at stream offset 48 are no whole") !=
 	   NULL, "cut short: %s", s.warnings);
+	conn_capture_reader_free(r);
+}
+
+/* Ports used again after a conversation ended: a new one; the last ACK
+ * after the FINs starts none. */
+static void test_ports_again(void)
+{
+	const struct link l = { 1, false };
+	struct seen s;
+	struct conn_capture_reader *r = reader(&s, 1, 0);
+	uint8_t b[64];
+	size_t n = frame(b, "a");
+
+	send_packet(r, &l, &v4_client, &v4_server, 10, SYN, "", 0);
+	send_packet(r, &l, &v4_client, &v4_server, 11, ACK, b, n);
+	send_packet(r, &l, &v4_client, &v4_server, 16, FIN | ACK, "", 0);
+	send_packet(r, &l, &v4_server, &v4_client, 90, FIN | ACK, "", 0);
+	send_packet(r, &l, &v4_client, &v4_server, 17, ACK, "", 0);
+	send_packet(r, &l, &v4_client, &v4_server, 500, SYN, "", 0);
+	n = frame(b, "b");
+	send_packet(r, &l, &v4_client, &v4_server, 501, ACK, b, n);
+	must(conn_capture_reader_finish(r));
+	ok(strcmp(s.text, "1 0 127.0.0.1:40000>127.0.0.2:5000 - a|"
+			  "2 0 127.0.0.1:40000>127.0.0.2:5000 - b|") == 0,
+	   "ports again: %s", s.text);
 	conn_capture_reader_free(r);
 }
 
@@ -550,6 +577,7 @@ int main(int argc, char **argv)
 	test_not_ours();
 	test_gap();
 	test_cut_short_and_legacy();
+	test_ports_again();
 	test_round_trip(argc > 1 ? argv[1] : NULL);
 	return tap_done();
 }

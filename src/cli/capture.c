@@ -141,6 +141,33 @@ static enum conn_format shown_as(const struct capture *cap,
 	return f == CONN_FORMAT_JSON ? CONN_FORMAT_HEX : CONN_FORMAT_QUOTED;
 }
 
+/* --out audit: the verdict's line, which raises the tool's worst
+ * verdict, conn-pipe's exit status (as the relay does for a stream). */
+static int audit(struct capture *cap, char **out, size_t *len,
+		 const struct conn_capture_message *m)
+{
+	enum conn_pickle_verdict *worst = cap->o->verdict;
+	struct conn_pickle_report report;
+	char *line = NULL;
+	size_t n = 0;
+	int rc = conn_pickle_audit_with(&line, &n, &report, &cap->o->render,
+					m->data, m->size);
+
+	if (rc == 0 && worst != NULL && report.verdict > *worst)
+		*worst = report.verdict;
+	if (rc == 0)
+		*out = realloc(line, n + 1);
+	if (rc == 0 && *out == NULL) {
+		free(line);
+		return CONN_ENOMEM;
+	}
+	if (rc == 0) {
+		(*out)[n] = '\n';	/* in place of its NUL */
+		*len = n + 1;
+	}
+	return rc;
+}
+
 /* The message in format f: *out malloc'ed, ending in its separator;
  * *as_hex when --keep-going put a pickle that is not one in hex. */
 static int render(struct capture *cap, char **out, size_t *len,
@@ -153,6 +180,8 @@ static int render(struct capture *cap, char **out, size_t *len,
 	*as_hex = false;
 	if (!conn_format_is_whole(f))
 		return encode_plain(out, len, f, m);
+	if (f == CONN_FORMAT_AUDIT)
+		return audit(cap, out, len, m);
 	rc = conn_format_render_or_hex_with(out, len, as_hex, why, sizeof(why),
 					    f, &cap->o->render, m->data,
 					    m->size, cap->o->keep_going);

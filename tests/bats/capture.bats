@@ -112,6 +112,15 @@ for line in open(sys.argv[1]):
 	assert_err P "^conn-pipe: connection 1 $C4>$S4: message 7: "
 }
 
+@test "capture: --out audit judges each pickle, and the worst verdict is the exit status" {
+	gen evil
+	run_to P conn-pipe --in pcap --out audit "$T/evil.pcap"
+	expect_exit P 12
+	assert_file "$T/P.out" "1 $C4>$S4 likely safe: no globals
+1 $C4>$S4 overtly malicious: imports os.system at 0 (GLOBAL); calls os.system('echo hi') at 24 (REDUCE); globals: os.system (1 call)
+"
+}
+
 @test "capture: usage errors, and files that are no capture" {
 	run_to P conn-pipe --port 5000
 	expect_exit P 2

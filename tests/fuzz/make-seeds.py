@@ -224,7 +224,7 @@ def capture_seeds(out):
     pcapgen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pcapgen)
     for name in ("inorder", "reorder", "retransmit", "midstream", "ipv6",
-                 "sll2", "null", "gap", "http"):
+                 "sll2", "null", "gap", "http", "evil"):
         linktype, packets = pcapgen.scenario(name)
         data = b"".join(struct.pack(">H", len(p)) + p for p in packets)
         setup = CAPTURE_LINKS.index(linktype)

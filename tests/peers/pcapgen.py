@@ -7,7 +7,8 @@ tcpdump.
 Usage: pcapgen.py SCENARIO FILE
 
 Scenarios: inorder, reorder, retransmit, midstream, ipv6, pcapng, sll2,
-null, gap, http.  Each one is a client (127.0.0.1:40000, [::1]:40000 for
+null, gap, http, evil (a pickle calling os.system after a harmless one,
+no handshake).  Each one is a client (127.0.0.1:40000, [::1]:40000 for
 IPv6) talking to a server (127.0.0.2:5000, [::2]:5000): a keyed modern
 handshake, then "hello" from the client and "world" from the server
 (midstream: from a capture that starts inside the handshake).
@@ -146,6 +147,13 @@ def scenario(name):
         c.send(0, frame(b"lost"))
         c.packets.pop()
         c.send(0, frame(b"after the gap"))
+        c.close()
+        return ETHERNET, c.packets
+    if name == "evil":
+        c = Conversation()
+        c.open()
+        c.send(0, frame(b"\x80\x04K\x01."))
+        c.send(0, frame(b"cos\nsystem\n(S'echo hi'\ntR."))
         c.close()
         return ETHERNET, c.packets
     if name == "http":

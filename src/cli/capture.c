@@ -253,7 +253,8 @@ static int show(void *ctx, const struct conn_capture_message *m)
 	cap->messages++;
 	rc = render(cap, &text, &len, &as_hex, f, m);
 	if (rc == 0 && cap->o->out_format == CONN_FORMAT_JSON)
-		rc = put_json(cap, m, text, len, as_hex || f == CONN_FORMAT_HEX);
+		rc = put_json(cap, m, text, len,
+			      as_hex || f == CONN_FORMAT_HEX);
 	else if (rc == 0)
 		rc = put_tagged(cap, m, text, len, sep);
 	free(text);

@@ -292,7 +292,8 @@ int conn_capture_connect(struct conn_capture *cap, uint64_t *id,
 
 	if (cap->count == cap->cap) {
 		uint64_t n = cap->cap ? cap->cap * 2 : 16;
-		struct recorded *grown = realloc(cap->conns, n * sizeof(*grown));
+		struct recorded *grown = realloc(cap->conns,
+						 n * sizeof(*grown));
 
 		if (grown == NULL)
 			return CONN_ENOMEM;

@@ -31,7 +31,8 @@ static int on_message(void *ctx, const struct conn_capture_message *m)
 	FUZZ_CHECK(m->conn >= 1 && m->conn <= run->packets);
 	FUZZ_CHECK(run->max_size == 0 || m->size <= run->max_size);
 	FUZZ_CHECK(strchr(m->src, ':') != NULL && strchr(m->dst, ':') != NULL);
-	FUZZ_CHECK(m->handshake == NULL || strcmp(m->handshake, "challenge") == 0 ||
+	FUZZ_CHECK(m->handshake == NULL ||
+		   strcmp(m->handshake, "challenge") == 0 ||
 		   strcmp(m->handshake, "digest") == 0 ||
 		   strcmp(m->handshake, "welcome") == 0 ||
 		   strcmp(m->handshake, "failure") == 0);

@@ -477,7 +477,8 @@ static void write_sample(const char *path)
 {
 	struct sockaddr_in c4 = v4_addr("127.0.0.1", 40000),
 			   s4 = v4_addr("127.0.0.1", 5000);
-	struct sockaddr_in6 c6 = v6_addr("::1", 40001), s6 = v6_addr("::1", 5001);
+	struct sockaddr_in6 c6 = v6_addr("::1", 40001),
+			    s6 = v6_addr("::1", 5001);
 	struct conn_capture *cap = NULL;
 	uint64_t a = 0, b = 0, c = 0;
 	int64_t t = 1700000000000000;
@@ -488,8 +489,10 @@ static void write_sample(const char *path)
 		big[i] = (uint8_t)(i * 7 + i / 256);
 	must(conn_capture_open(&cap, detail, sizeof(detail), path));
 	must(conn_capture_connect(cap, &a, (void *)&c4, (void *)&s4, t));
-	record_text(cap, a, 1, "#CHALLENGE#{sha256}0123456789012345678901234567890123456789", t + 1);
-	record_text(cap, a, 0, "{sha256}01234567890123456789012345678901", t + 2);
+	record_text(cap, a, 1, "#CHALLENGE#{sha256}"
+		    "0123456789012345678901234567890123456789", t + 1);
+	record_text(cap, a, 0, "{sha256}01234567890123456789012345678901",
+		    t + 2);
 	record_text(cap, a, 1, "#WELCOME#", t + 3);
 	must(conn_capture_connect(cap, &b, (void *)&c6, (void *)&s6, t + 4));
 	record_text(cap, b, 0, "over IPv6", t + 5);

@@ -110,6 +110,20 @@ def exchange(c, pieces=1):
     return c.packets
 
 
+def client_sends(*data, lost=()):
+    """A connection with no handshake in which the client sends each of
+    data, then closes; the segments of the data numbered in lost are left
+    out of the capture."""
+    c = Conversation()
+    c.open()
+    for i, d in enumerate(data):
+        c.send(0, d)
+        if i in lost:
+            c.packets.pop()
+    c.close()
+    return ETHERNET, c.packets
+
+
 def scenario(name):
     """(linktype, packets) of a scenario."""
     if name in ("inorder", "pcapng"):
@@ -142,26 +156,13 @@ def scenario(name):
         reply = frame(b"{sha256}" + b"d" * 32)[10:]
         return ETHERNET, [c.segment(0, ACK, reply)] + packets[5:]
     if name == "gap":
-        c = Conversation()
-        c.open()
-        c.send(0, frame(b"lost"))
-        c.packets.pop()
-        c.send(0, frame(b"after the gap"))
-        c.close()
-        return ETHERNET, c.packets
+        return client_sends(frame(b"lost"), frame(b"after the gap"),
+                            lost=(0,))
     if name == "evil":
-        c = Conversation()
-        c.open()
-        c.send(0, frame(b"\x80\x04K\x01."))
-        c.send(0, frame(b"cos\nsystem\n(S'echo hi'\ntR."))
-        c.close()
-        return ETHERNET, c.packets
+        return client_sends(frame(b"\x80\x04K\x01."),
+                            frame(b"cos\nsystem\n(S'echo hi'\ntR."))
     if name == "http":
-        c = Conversation()
-        c.open()
-        c.send(0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        c.close()
-        return ETHERNET, c.packets
+        return client_sends(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     raise SystemExit("pcapgen.py: no scenario '%s'" % name)
 
 

@@ -47,6 +47,8 @@ struct cli_options {
 	int64_t handshake_timeout_ms;	/* 0 = none */
 	int64_t wait_ms;
 	enum conn_format in_format, out_format;
+	bool in_pcap;			/* conn-pipe --in pcap: a capture */
+	uint16_t port;			/* --port: its conversations; 0 all */
 	size_t chunk_size;
 	bool chunk_size_given;		/* --chunk-size, not the default */
 	uint64_t max_size;
@@ -116,7 +118,8 @@ enum cli_option_code {
 	CLI_OPT_MAX_BUFFER, CLI_OPT_RENDER_TIMEOUT, CLI_OPT_PYTHON_REPR,
 	CLI_OPT_FORWARD, CLI_OPT_FORWARD_AUTHKEY_FILE,
 	CLI_OPT_FORWARD_NO_AUTHKEY, CLI_OPT_FORWARD_DIGEST,
-	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE
+	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE,
+	CLI_OPT_PORT
 };
 
 /* conn-bench's own option codes. */
@@ -266,6 +269,26 @@ CONN_NODISCARD
 int cli_session_pipe(char *detail, size_t capacity,
 		     const struct cli_options *o,
 		     volatile sig_atomic_t *stop, conn_log_fn *log,
+		     void *log_ctx);
+
+/*
+ * The tag and a blank at the start of each record of data (records end in
+ * sep), data starting one if *at_start, into b; with close, the last
+ * record (maybe empty) gets its sep, as a plain format ends a message.
+ * Without it, a record-ending byte inside a message would start a line
+ * on which the message could forge another's tag.  A message taken in
+ * pieces keeps *at_start from one to the next (tag.c).
+ */
+CONN_NODISCARD
+int cli_tag_records(struct conn_buffer *b, const char *tag,
+		    const char *data, size_t len, char sep, bool close,
+		    bool *at_start);
+
+/* conn-pipe --in pcap: the messages of the conversations of the capture
+ * FILE (or stdin) on stdout (capture.c). */
+CONN_NODISCARD
+int cli_capture_read(char *detail, size_t capacity,
+		     const struct cli_options *o, conn_log_fn *log,
 		     void *log_ctx);
 
 /* --------------------------------------------------------------- sessions */

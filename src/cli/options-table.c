@@ -129,8 +129,18 @@ static const struct cli_option_spec shared_options[] = {
 	  "message format of stdin and stdout: lines (default),\n"
 	  "  null, raw, frames, hex, quoted, json; output only:\n"
 	  "  repr, pickle-dis, audit", INPUT_FORMATS },
-	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT", CLI_RELAY_TOOLS,
-	  CLI_GROUP_MESSAGES, "format of stdin", INPUT_FORMATS },
+	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_MESSAGES, "format of stdin",
+	  INPUT_FORMATS },
+	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT", CLI_PIPE,
+	  CLI_GROUP_MESSAGES,
+	  "format of FILE or stdin; pcap: a packet capture\n"
+	  "  (pcap or pcapng), its TCP conversations' messages",
+	  INPUT_FORMATS " pcap" },
+	{ "port", 0, CLI_OPT_PORT, required_argument, "=N", CLI_PIPE,
+	  CLI_GROUP_MESSAGES,
+	  "--in pcap: the conversations on port N only (default:\n"
+	  "  all that look like this protocol)", NULL },
 	{ "out", 0, CLI_OPT_OUT, required_argument, "=FMT", CLI_RELAY_TOOLS,
 	  CLI_GROUP_MESSAGES, "format of stdout", ALL_FORMATS },
 	{ NULL, '0', '0', no_argument, "", CLI_RELAY_TOOLS,

@@ -336,14 +336,21 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->family = code == '4' ? CONN_FAMILY_IPV4 : CONN_FAMILY_IPV6;
 		return 0;
 	case 'f':
+		o->in_pcap = false;
 		rc = set_format(o, &o->in_format, arg);
 		o->out_format = o->in_format;
 		return rc;
 	case '0':
+		o->in_pcap = false;
 		o->in_format = o->out_format = CONN_FORMAT_NULL;
 		return 0;
 	case CLI_OPT_IN:
-		return set_format(o, &o->in_format, arg);
+		o->in_pcap = strcmp(arg, "pcap") == 0;
+		return o->in_pcap ? 0 : set_format(o, &o->in_format, arg);
+	case CLI_OPT_PORT:
+		rc = set_size_option(o, &n, arg, 1, 65535, "--port");
+		o->port = (uint16_t)n;
+		return rc;
 	case CLI_OPT_PICKLE_PROTOCOL:
 		rc = set_size_option(o, &n, arg, 0, 5, "--pickle-protocol");
 		o->pickle_protocol = (int)n;
@@ -697,6 +704,32 @@ static int open_trace(struct cli_options *o)
 	return CONN_EIO;
 }
 
+/* conn-pipe --in pcap prints what it reads, tagged: nothing is sent, no
+ * command runs, and the output needs records for its tags. */
+static int check_capture_options(struct cli_options *o, bool pipe)
+{
+	if (o->in_pcap && !pipe)
+		return invalid(o, "%s", "--in pcap is conn-pipe's alone");
+	if (o->port && !o->in_pcap)
+		return invalid(o, "%s", "--port needs --in pcap");
+	if (!o->in_pcap)
+		return 0;
+	if (o->out_format == CONN_FORMAT_RAW ||
+	    o->out_format == CONN_FORMAT_FRAMES)
+		return conflict(o, "--in pcap", o->out_format ==
+				CONN_FORMAT_RAW ? "--out raw" : "--out frames");
+	if (o->exec_argv)
+		return conflict(o, "--in pcap", "--exec");
+	if (o->data_count)
+		return conflict(o, "--in pcap", "--data");
+	if (o->policy_file)
+		return conflict(o, "--in pcap", "--pickle-policy");
+	if (o->send_only || o->echo)
+		return conflict(o, "--in pcap", o->echo ? "--echo"
+							: "--send-only");
+	return 0;
+}
+
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		       int argc, char **argv)
 {
@@ -723,7 +756,9 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
 	if (check_server_options(o) || check_chunk_size(o) ||
-	    check_forward_options(o) || load_policy(o))
+	    check_forward_options(o) ||
+	    check_capture_options(o, kind == CLI_OPERANDS_PIPE) ||
+	    load_policy(o))
 		return CONN_EINVAL;
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);

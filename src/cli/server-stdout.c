@@ -80,41 +80,13 @@ static int append_json_tagged(struct server *s, struct client *cl,
 	return rc ? rc : conn_buffer_append(&s->out, "}\n", 2);
 }
 
-/*
- * The tag at the start of each record of data (records end in sep), data
- * starting one if *at_start, into b; with close, the last record (maybe
- * empty) gets its sep, as a plain format ends a message.  Without it, a
- * record-ending byte inside a message would start a line on which the
- * message could forge another peer's tag.  A message taken in pieces
- * keeps *at_start from one to the next.
- */
+/* The tag at the start of each record of data (cli_tag_records()). */
 static int append_tagged_records(struct conn_buffer *b,
 				 const struct client *cl, const char *data,
 				 size_t len, char sep, bool close,
 				 bool *at_start)
 {
-	const char *end;
-	size_t part;
-	int rc = 0;
-
-	while (len > 0 && rc == 0) {
-		end = memchr(data, sep, len);
-		part = end ? (size_t)(end - data) + 1 : len;
-		if (*at_start)
-			rc = append_tag(b, cl);
-		if (rc == 0)
-			rc = conn_buffer_append(b, data, part);
-		*at_start = end != NULL;
-		data += part;
-		len -= part;
-	}
-	if (rc == 0 && close && *at_start)
-		rc = append_tag(b, cl);
-	if (rc == 0 && close) {
-		rc = conn_buffer_append(b, &sep, 1);
-		*at_start = true;
-	}
-	return rc;
+	return cli_tag_records(b, cl->name, data, len, sep, close, at_start);
 }
 
 /* A rendering (repr, json, pickle-dis) with --tag on each of its lines. */

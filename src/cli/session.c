@@ -131,6 +131,8 @@ int cli_session_pipe(char *detail, size_t capacity,
 		     volatile sig_atomic_t *stop, conn_log_fn *log,
 		     void *log_ctx)
 {
+	if (o->in_pcap)
+		return cli_capture_read(detail, capacity, o, log, log_ctx);
 	if (o->exec_argv)
 		return pipe_exec(detail, capacity, o, stop, log, log_ctx);
 	return pipe_convert(detail, capacity, o, stop, log, log_ctx);

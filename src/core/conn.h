@@ -1085,4 +1085,120 @@ static inline void conn_buffer_drop_partial(struct conn_buffer *b)
 CONN_NODISCARD
 int conn_fd_copy_nonblocking(bool *owned, int fd);
 
+/* ---------------------------------------------------------------- captures */
+
+/*
+ * Reading packet captures: the messages of the TCP conversations in them.
+ * The caller reads the file (libpcap, in conn-pipe --in pcap) and gives
+ * each packet's bytes; the reader takes the link layer (Ethernet, Linux
+ * cooked SLL and SLL2, BSD loopback/null, raw IP), IPv4 and IPv6, TCP,
+ * reassembles each direction by sequence number (out of order segments,
+ * retransmissions, overlaps) and cuts frames.  A direction whose start
+ * was not captured (neither its SYN nor the SYN-ACK) or that lost bytes
+ * skips to the first plausible frame header, with a warning.  Memory is
+ * bounded: see capture-read.c.  IP fragments are not put back together.
+ */
+
+/* A whole message of a capture, as the reader hands it out; the pointers
+ * are valid during the call only. */
+struct conn_capture_message {
+	uint64_t conn;		/* 1, 2, ...: conversations as they appear */
+	int dir;		/* 0 from the side that opened it (SYN), or
+				 * spoke first; 1 from the other */
+	const char *src, *dst;	/* "127.0.0.1:5000", "[::1]:5000" */
+	int64_t time_us;	/* of the packet that completed it */
+	const char *handshake;	/* "challenge", "digest", "welcome",
+				 * "failure", or NULL: not the handshake's */
+	const uint8_t *data;
+	size_t size;
+};
+
+/* Called for each message; a non-zero return stops the reader, which
+ * returns it. */
+typedef int conn_capture_fn(void *ctx, const struct conn_capture_message *m);
+
+struct conn_capture_reader;
+
+/* Whether the reader knows the link type (a pcap LINKTYPE_ value, or
+ * libpcap's DLT_RAW). */
+CONN_NODISCARD
+bool conn_capture_link_supported(int link);
+
+/*
+ * A reader of packets of link type link.  port non-zero: only the
+ * conversations with that port at either end, whatever their first bytes;
+ * 0: every conversation whose first frame header is plausible (under
+ * 16 MiB), the others ignored.  max_size: the longest message (0: no
+ * limit); a header over it is no frame.  fn gets the messages, log the
+ * warnings (either may be NULL), both with ctx.  CONN_EINVAL for a link
+ * type it does not know, CONN_ENOMEM.
+ */
+CONN_NODISCARD
+int conn_capture_reader_new(struct conn_capture_reader **out, int link,
+			    uint16_t port, uint64_t max_size,
+			    conn_capture_fn *fn, conn_log_fn *log, void *ctx);
+/* One captured packet (its n captured bytes), captured at time_us; what
+ * is not TCP over IP is passed over.  0, CONN_ENOMEM or fn's return. */
+CONN_NODISCARD
+int conn_capture_reader_packet(struct conn_capture_reader *r,
+			       const uint8_t *bytes, size_t n,
+			       int64_t time_us);
+/* The capture's end: what is held past a gap is cut, what is no whole
+ * message reported.  0, CONN_ENOMEM or fn's return. */
+CONN_NODISCARD
+int conn_capture_reader_finish(struct conn_capture_reader *r);
+void conn_capture_reader_free(struct conn_capture_reader *r);
+
+/*
+ * Writing packet captures: connections recorded as a classic pcap file
+ * (raw IP link type) of synthetic IPv4 or IPv6 and TCP headers around the
+ * bytes each side sent, with consistent sequence numbers, checksums and
+ * timestamps, a SYN / SYN-ACK / ACK at the start and FIN both ways at
+ * the end, so that Wireshark, tshark, tcpdump and conn-pipe --in pcap
+ * follow the streams.  No libpcap is needed.  Not for several threads at
+ * once.  Memory: a few dozen bytes per connection ever recorded.
+ */
+struct conn_capture;
+struct sockaddr;
+
+/* Creates (or truncates) the capture file path and writes its header.
+ * CONN_EIO with detail (capacity bytes) set, CONN_ENOMEM. */
+CONN_NODISCARD
+int conn_capture_open(struct conn_capture **out, char *detail,
+		      size_t capacity, const char *path);
+/*
+ * Records a new connection from client to server (AF_INET or AF_INET6
+ * socket addresses; any other, a Unix socket's, or NULL, stands for
+ * 127.0.0.1 port 49152 and up for the client, 127.0.0.2 port 5000 for
+ * the server) at time_us (microseconds since the epoch; negative: now):
+ * its handshake packets, and *id for the calls that follow.  0,
+ * CONN_ENOMEM, or CONN_EIO (conn_capture_detail() says why).
+ */
+CONN_NODISCARD
+int conn_capture_connect(struct conn_capture *cap, uint64_t *id,
+			 const struct sockaddr *client,
+			 const struct sockaddr *server, int64_t time_us);
+/* Records n bytes that went from the client (dir 0) or the server (dir
+ * 1) of connection id, as they went on the wire (frames, headers and
+ * all), in segments of up to 65495 bytes.  CONN_EINVAL for an id not
+ * connected or ended, CONN_EIO. */
+CONN_NODISCARD
+int conn_capture_write(struct conn_capture *cap, uint64_t id, int dir,
+		       const void *bytes, size_t n, int64_t time_us);
+/* Records connection id's end: FIN both ways.  CONN_EINVAL, CONN_EIO. */
+CONN_NODISCARD
+int conn_capture_end(struct conn_capture *cap, uint64_t id, int64_t time_us);
+/* Writes what is buffered to the file (a reader sees it all): 0 or
+ * CONN_EIO.  After a failure to write, every call returns it. */
+CONN_NODISCARD
+int conn_capture_flush(struct conn_capture *cap);
+/* Why the last CONN_EIO happened. */
+CONN_NODISCARD
+const char *conn_capture_detail(const struct conn_capture *cap);
+/* Flushes and closes the file, frees cap (NULL: nothing): 0, or CONN_EIO
+ * with detail set when any write failed. */
+CONN_NODISCARD
+int conn_capture_close(struct conn_capture *cap, char *detail,
+		       size_t capacity);
+
 #endif /* CONN_H */

@@ -315,6 +315,32 @@ EOF
 	run_doc P
 }
 
+@test "README: conn-pipe reads tcpdump's capture of a Python Client and Listener" {
+	doc_init
+	local v py name
+	for name in 3.13 3.12; do
+		read -r v py < <(bash "$TOP/tests/cpython/gen-bats" "$TOP" --list | sort -V |
+			awk -v n="$name" 'index($1, n ".") == 1 { print; exit }') || true
+		[[ -n ${py:-} ]] && break
+	done
+	tcpdump_start D "$P6000"
+	run_to M "${py:-$PYTHON}" "$CONN_PEERS/mp_pair.py" "$P6000" secret greeting
+	expect_exit M 0
+	tcpdump_stop D
+	cp "$T/D.pcap" "$W/lo.pcap"
+	doc P README.md '$ conn-pipe --in pcap --out repr lo.pcap' \
+		--vary 41234 '[0-9]+' \
+		--vary "b'#CHALLENGE#{sha256}...'" "b['\"]#CHALLENGE#.+['\"]" \
+		--vary "b'{sha256}...'" "b['\"].+['\"]"
+	run_doc P
+	# tshark with the dissector, from the source tree instead of the
+	# data directory
+	command -v tshark >/dev/null || skip "no tshark"
+	doc S README.md '$ tshark -X lua_script:' --sub /usr/local/share/conn-tools/ "$TOP/tools/"
+	run_doc S
+	grep -q ' conn .*challenge' "$T/S.1.out" || fail "tshark: $(cat "$T/S.1.out")"
+}
+
 @test "README, conn-client(1), conn-listen(1): hex and quoted payloads" {
 	printf 'a reply\n' >"$T/typed"
 	doc L README.md '$ conn-listen --out quoted :6000' --cmd 2

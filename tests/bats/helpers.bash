@@ -463,3 +463,24 @@ d=json.load(open(sys.argv[1]))
 print("".join(f["frame_hex"] for f in d["frames"] if f.get("frame_hex") is not None))' \
 		"$CONN_VECTORS/frames.json"
 }
+
+# tcpdump_start NAME PORT: tcpdump capturing port PORT on loopback into
+# $T/NAME.pcap, once it says it listens; skips the test where it cannot.
+tcpdump_start() {
+	command -v tcpdump >/dev/null || skip "no tcpdump"
+	spawn "$1" tcpdump -i lo -U --immediate-mode -w "$T/$1.pcap" "tcp port $2"
+	local i
+	for i in $(seq 100); do
+		grep -q '^tcpdump: listening on' "$T/$1.err" && return 0
+		alive "$1" || skip "tcpdump cannot capture on lo: $(head -1 "$T/$1.err")"
+		nap
+	done
+	fail "tcpdump did not start: $(cat "$T/$1.err")"
+}
+
+# tcpdump_stop NAME: the capture ends (tcpdump writes what it has).
+tcpdump_stop() {
+	sleep 0.3	# the last packets, from the kernel's buffer
+	kill -INT "$(inner_pid "$1")"
+	finish "$1"
+}

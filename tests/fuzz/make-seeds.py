@@ -22,6 +22,8 @@ import sys
 
 GENERATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "..", "vectors", "generate.py")
+PCAPGEN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "..", "peers", "pcapgen.py")
 
 # Input formats as the decoder harness numbers them (enum conn_format).
 FORMATS = {"lines": 0, "null": 1, "raw": 2, "frames": 3, "hex": 4,
@@ -212,6 +214,24 @@ def decoder_seeds(out, frames, texts):
             out.add(bytes([f]) + control[1:] + stream)
 
 
+# The capture harness's link types, by its setup byte's bits 0-2.
+CAPTURE_LINKS = [1, 113, 276, 0, 101, 108, 228, 229]
+
+
+def capture_seeds(out):
+    """pcapgen.py's scenarios, as the capture harness reads packets."""
+    spec = importlib.util.spec_from_file_location("pcapgen", PCAPGEN)
+    pcapgen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pcapgen)
+    for name in ("inorder", "reorder", "retransmit", "midstream", "ipv6",
+                 "sll2", "null", "gap", "http", "evil"):
+        linktype, packets = pcapgen.scenario(name)
+        data = b"".join(struct.pack(">H", len(p)) + p for p in packets)
+        setup = CAPTURE_LINKS.index(linktype)
+        for extra in (0x00, 0x08, 0x10, 0x30):
+            out.add(bytes([setup | extra]) + data)
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit("usage: make-seeds.py [VECTORS_DIR] OUTDIR")
@@ -224,13 +244,14 @@ def main():
     texts = json_texts(pickles)
     corpora = {h: Corpus(outdir, h) for h in
                ("frame", "auth", "pickle-render", "pickle-json",
-                "decoder", "pickle-audit")}
+                "decoder", "pickle-audit", "capture")}
     frame_seeds(corpora["frame"], frames)
     auth_seeds(corpora["auth"], auth)
     pickle_seeds(corpora["pickle-render"], pickles)
     audit_seeds(corpora["pickle-audit"], pickles)
     json_seeds(corpora["pickle-json"], texts)
     decoder_seeds(corpora["decoder"], frames, texts)
+    capture_seeds(corpora["capture"])
     for h, c in sorted(corpora.items()):
         print("%s: %d seeds" % (h, c.count))
 

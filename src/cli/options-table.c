@@ -4,7 +4,7 @@
 #include "cli.h"
 
 #define INPUT_FORMATS "lines null raw frames hex quoted json"
-#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis audit"
+#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis audit audit-json"
 
 static const struct cli_option_spec shared_options[] = {
 	/* About connections: the network tools. */
@@ -77,8 +77,8 @@ static const struct cli_option_spec shared_options[] = {
 	  "=SEC", CLI_LISTEN, CLI_GROUP_SERVER,
 	  "-k: drop a client whose message takes more than\n"
 	  "  SEC seconds of CPU to render (repr, json,\n"
-	  "  pickle-dis, audit) or to judge (--pickle-policy)\n"
-	  "  (default 10; 0 = no limit)", NULL },
+	  "  pickle-dis, audit, audit-json) or to judge\n"
+	  "  (--pickle-policy) (default 10; 0 = no limit)", NULL },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",
@@ -98,7 +98,7 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES,
 	  "message format of stdin and stdout: lines (default),\n"
 	  "  null, raw, frames, hex, quoted, json; output only:\n"
-	  "  repr, pickle-dis, audit", INPUT_FORMATS },
+	  "  repr, pickle-dis, audit, audit-json", INPUT_FORMATS },
 	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT", CLI_RELAY_TOOLS,
 	  CLI_GROUP_MESSAGES, "format of stdin", INPUT_FORMATS },
 	{ "out", 0, CLI_OPT_OUT, required_argument, "=FMT", CLI_RELAY_TOOLS,

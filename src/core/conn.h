@@ -676,6 +676,23 @@ int conn_pickle_audit_with(char **out, size_t *out_len,
 			   const struct conn_render_options *o,
 			   const uint8_t *bytes, size_t len);
 
+/*
+ * conn_pickle_audit_with()'s findings as one line of JSON (no newline,
+ * NUL-ended) for programs: {"verdict": "likely unsafe", "level": 2,
+ * "decoded": true, "findings": [{"what": "calls m.C()", "verdict": ...,
+ * "level": 2, "offset": 6, "opcode": "REDUCE"}, ...], "more_findings": 0,
+ * "globals": [{"name": "m.C", "calls": 1, "offset": 0, "opcode":
+ * "GLOBAL"}, ...], "more_globals": false}: the line's facts in its order,
+ * a finding's words without its place, which has fields of its own (null
+ * for a finding of no one place); level is the verdict's number, 0 to 3.
+ * The same verdict as the line, and the same errors.
+ */
+CONN_NODISCARD
+int conn_pickle_audit_json(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len);
+
 /* A --pickle-policy: which globals a pickle may import (pickle-policy.c). */
 struct conn_pickle_policy;
 
@@ -738,6 +755,7 @@ enum conn_format {
 	CONN_FORMAT_REPR,	/* out only: CPython's repr() of the pickle */
 	CONN_FORMAT_PICKLE_DIS,	/* out only: a pickletools-style listing */
 	CONN_FORMAT_AUDIT,	/* out only: conn_pickle_audit()'s line */
+	CONN_FORMAT_AUDIT_JSON,	/* out only: conn_pickle_audit_json()'s */
 	CONN_FORMAT_COUNT
 };
 
@@ -746,6 +764,10 @@ CONN_NODISCARD
 bool conn_format_is_input(enum conn_format f);
 CONN_NODISCARD
 bool conn_format_is_output(enum conn_format f);
+
+/* audit and audit-json: a verdict each message. */
+CONN_NODISCARD
+bool conn_format_is_audit(enum conn_format f);
 
 /* Output formats that need a whole message before writing (pickles). */
 CONN_NODISCARD

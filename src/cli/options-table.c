@@ -112,7 +112,10 @@ static const struct cli_option_spec shared_options[] = {
 	  NULL },
 	{ "max-size", 0, CLI_OPT_MAX_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
-	  "largest message accepted (default 1G; 0 = no limit)", NULL },
+	  "largest message accepted (default 1G; 0 = no limit);\n"
+	  "  also the memory a rendered or judged message's\n"
+	  "  objects may take, 32M at least (one connection)",
+	  NULL },
 	{ "pickle-protocol", 0, CLI_OPT_PICKLE_PROTOCOL, required_argument,
 	  "=N", CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "json input: pickle protocol 0-5 (default 4)", "0 1 2 3 4 5" },

@@ -669,7 +669,9 @@ int conn_pickle_audit(char **out, size_t *out_len,
 		      size_t len);
 
 /* conn_pickle_audit() within o's max_work and cancel (NULL: none):
- * CONN_EAGAIN or CONN_ECANCELED past them, with nothing made. */
+ * CONN_EAGAIN or CONN_ECANCELED past them, with nothing made.  Past o's
+ * max_memory the machine stops, which is a finding ("past the decoder's
+ * limits"), likely unsafe. */
 CONN_NODISCARD
 int conn_pickle_audit_with(char **out, size_t *out_len,
 			   struct conn_pickle_report *report,
@@ -724,7 +726,8 @@ int conn_pickle_policy_check(const struct conn_pickle_policy *p,
 			     const uint8_t *bytes, size_t len);
 
 /* conn_pickle_policy_check() within o's max_work and cancel (NULL:
- * none): CONN_EAGAIN or CONN_ECANCELED past them, *allowed false. */
+ * none): CONN_EAGAIN or CONN_ECANCELED past them, *allowed false.  A
+ * pickle past o's max_memory is not allowed (detail says so). */
 CONN_NODISCARD
 int conn_pickle_policy_check_with(const struct conn_pickle_policy *p,
 				  bool *allowed, char *detail,

@@ -918,13 +918,16 @@ static void audit_free(struct audit *a)
 	free(a->globals);
 }
 
-/* The work and cancel of o (NULL: none) for a decoder that audits. */
+/* The work, cancel and memory of o (NULL: none) for a decoder that
+ * audits. */
 static void budget_from(struct budget *b, struct decoder *d,
 			const struct conn_render_options *o)
 {
 	*b = (struct budget){ o && o->max_work ? o->max_work : UINT64_MAX,
 			      o ? o->cancel : NULL };
 	d->budget = b;
+	if (o && o->max_memory)
+		d->memory_left = d->memory_limit = o->max_memory;
 }
 
 /* Out of budget (CONN_EAGAIN) or canceled: no verdict, the caller goes on

@@ -304,8 +304,9 @@ static int render_rendering(struct relay *r, struct conn_piece p)
 static int police(struct relay *r, const struct conn_piece *p, bool *pass)
 {
 	char why[300];
-	int rc = conn_pickle_policy_check(r->cfg->policy, pass, why,
-					  sizeof(why), p->data, p->size);
+	int rc = conn_pickle_policy_check_with(r->cfg->policy, pass, why,
+					       sizeof(why), r->cfg->render,
+					       p->data, p->size);
 
 	if (rc == 0 && !*pass)
 		chan_log(r->c, CONN_LOG_WARNING, "%s%smessage %llu dropped: %s",

@@ -394,6 +394,24 @@ static void test_budget(void)
 	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
 					   PICKLE("\x80\x04K\x01."));
 	ok(rc == 0 && allowed, "policy within max_work: allowed");
+	/* Past max_memory: a finding, likely unsafe; the policy does not
+	 * allow it. */
+	o = (struct conn_render_options){ .max_memory = 100 };
+	rc = conn_pickle_audit_with(&line, &len, &report, &o,
+				    PICKLE("\x80\x04(]]]]]]]]]]l."));
+	ok(rc == 0 && report.verdict == CONN_PICKLE_LIKELY_UNSAFE &&
+	   strstr(line, "past the decoder's limits, not audited further: "
+		  "offset") != NULL &&
+	   strstr(line, "more than 100 bytes of memory") != NULL,
+	   "audit past max_memory: likely unsafe, said (%s)",
+	   rc == 0 ? line : "");
+	if (rc == 0)
+		free(line);
+	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
+		PICKLE("\x80\x04(]]]]]]]]]]l."));
+	ok(rc == 0 && !allowed && strstr(why, "more than 100 bytes of "
+					 "memory") != NULL,
+	   "policy past max_memory: not allowed (%s)", why);
 	conn_pickle_policy_free(p);
 }
 

@@ -623,8 +623,11 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
  * and the tagged objects CONN_PICKLE_JSON writes ({"__tuple__": [...]},
  * {"__bytes__": "<base64>"}...) what they stand for.  *out is malloc'ed.
  * Invalid JSON, an int of more than 4300 digits, a tag with a bad value,
- * an unhashable key or set item, or {"__repr__": ...} gives CONN_EINVAL
- * with detail set.
+ * an unhashable key or set item, {"__repr__": ...} (but a defaultdict's
+ * factory), or a standard library tag's value that CONN_PICKLE_JSON would
+ * not write back as that tag (it would show a call, {"__repr__": ...})
+ * gives CONN_EINVAL with detail set: what this takes, CONN_PICKLE_JSON
+ * renders as a text this takes again and pickles the same.
  */
 CONN_NODISCARD
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,

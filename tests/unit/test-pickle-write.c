@@ -693,6 +693,54 @@ static void expect_invalid(const char *json, const char *needle,
 	expect_error(json, strlen(json), 2, needle, name);
 }
 
+/* A text that pickles at every protocol, or fails at every one. */
+static void expect_taken(const char *json, const char *name)
+{
+	char detail[200] = "";
+	uint8_t *out;
+	size_t len;
+	int protocol, taken = 0;
+
+	for (protocol = 0; protocol <= 5; protocol++)
+		if (conn_pickle_from_json(&out, &len, detail, sizeof(detail),
+					  json, strlen(json), protocol) == 0) {
+			taken++;
+			free(out);
+		}
+	ok(taken == 6, "%s: taken at every protocol (%s)", name, detail);
+}
+
+/* A standard library tag's value that --out json would show as a call
+ * ({"__repr__": ...}) is refused, wherever it is; a defaultdict's
+ * factory, which is a {"__repr__": ...} of a class, is not. */
+static void test_written_back(void)
+{
+	static const char path[] = "{\"__windowspath__\": \"zc:/x\"}";
+	int protocol;
+
+	for (protocol = 0; protocol <= 5; protocol++)
+		expect_error(path, sizeof(path) - 1, protocol,
+			     "a tagged value --out json never writes: "
+			     "pathlib.WindowsPath('zc:/x')",
+			     "a WindowsPath the renderings do not take");
+	expect_invalid("[1, {\"k\": [{\"__purewindowspath__\": \"zc:/x\"}]}]",
+		       "never writes: pathlib.PureWindowsPath('zc:/x')",
+		       "... deep in a list");
+	expect_invalid("{\"__defaultdict__\": {\"default_factory\": "
+		       "{\"__repr__\": \"<class 'list'>\"}, \"items\": "
+		       "{\"x\": [{\"__windowspath__\": \"zc:/x\"}]}}}",
+		       "never writes: pathlib.WindowsPath('zc:/x')",
+		       "... in a defaultdict's items");
+	expect_invalid("{\"default_factory\": {\"__windowspath__\": "
+		       "\"zc:/x\"}}", "never writes: pathlib.WindowsPath",
+		       "... as the value of a key default_factory");
+	expect_taken("{\"__windowspath__\": \"c:/x\"}", "a WindowsPath of c:");
+	expect_taken("{\"__defaultdict__\": {\"default_factory\": "
+		     "{\"__repr__\": \"<class 'list'>\"}, \"items\": {\"x\": "
+		     "[{\"__date__\": \"2024-02-29\"}]}}}",
+		     "a defaultdict's factory, a date in its items");
+}
+
 /* The tags' errors: "WHAT at column C: WHY". */
 static void test_tag_errors(void)
 {
@@ -765,6 +813,7 @@ static void test_tag_errors(void)
 		       "not {\"type\"", "an exception without its type");
 	expect_invalid("{\"__dict__\": [[{\"__counter__\": {}}, 1]]}",
 		       "unhashable", "a Counter as a key");
+	test_written_back();
 }
 
 static void test_errors(void)

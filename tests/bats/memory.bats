@@ -170,14 +170,6 @@ open(sys.argv[1], 'wb').write(struct.pack('!i', len(data)) + data)
 PY
 }
 
-# peak_rss_under FILE KIB: /usr/bin/time -f %M wrote a peak under KIB KiB.
-peak_rss_under() {
-	local kb
-	kb=$(tail -1 "$1")
-	[[ $kb =~ ^[0-9]+$ ]] || fail "no peak RSS in $1: $(cat "$1")"
-	((kb < $2)) || fail "peak RSS $kb KiB, over $2 KiB"
-}
-
 @test "a pickle bomb through conn-client --out repr: its objects stay within max(--max-size, 32 MiB), exit 5 naming the bound" {
 	bomb "$T/bomb"
 	listen L --in "$T/bomb" --in frames --send-only 127.0.0.1:0

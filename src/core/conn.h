@@ -625,9 +625,8 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
  * Invalid JSON, an int of more than 4300 digits, a tag with a bad value,
  * an unhashable key or set item, {"__repr__": ...} (but a defaultdict's
  * factory), or a standard library tag's value that CONN_PICKLE_JSON would
- * not write back as that tag (it would show a call, {"__repr__": ...})
- * gives CONN_EINVAL with detail set: what this takes, CONN_PICKLE_JSON
- * renders as a text this takes again and pickles the same.
+ * write back as a call ({"__repr__": ...}) gives CONN_EINVAL with detail
+ * set: what this takes, CONN_PICKLE_JSON renders as a text this takes.
  */
 CONN_NODISCARD
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,

@@ -710,6 +710,37 @@ static void expect_taken(const char *json, const char *name)
 	ok(taken == 6, "%s: taken at every protocol (%s)", name, detail);
 }
 
+/* Past the first batch of values judged together: named by its own
+ * column, the many before it and after it taken. */
+static void test_written_back_late(void)
+{
+	static const char date[] = "{\"__date__\": \"2024-02-29\"}, ";
+	static const char bad[] = "{\"__windowspath__\": \"zc:/x\"}, ";
+	size_t n = 0, i, size = 10000 * (sizeof(date) - 1) + sizeof(bad) + 8;
+	char *text = malloc(size);
+
+	if (text == NULL)
+		abort();
+	text[n++] = '[';
+	for (i = 0; i < 10000; i++) {
+		if (i == 5000) {
+			memcpy(text + n, bad, sizeof(bad) - 1);
+			n += sizeof(bad) - 1;
+		}
+		memcpy(text + n, date, sizeof(date) - 1);
+		n += sizeof(date) - 1;
+	}
+	memcpy(text + n - 2, "]", 2);
+	/* '[' and 5000 dates of 28 bytes before it. */
+	expect_error(text, n - 1, 4, "{\"__windowspath__\": ...} at column "
+		     "140002: written back as a call", "a bad value among "
+		     "10000 dates");
+	memmove(text + 1 + 5000 * 28, text + 1 + 5000 * 28 + sizeof(bad) - 1,
+		n - (1 + 5000 * 28 + sizeof(bad) - 1));
+	expect_taken(text, "10000 dates");
+	free(text);
+}
+
 /* A standard library tag's value that --out json would show as a call
  * ({"__repr__": ...}) is refused, wherever it is; a defaultdict's
  * factory, which is a {"__repr__": ...} of a class, is not. */
@@ -720,21 +751,26 @@ static void test_written_back(void)
 
 	for (protocol = 0; protocol <= 5; protocol++)
 		expect_error(path, sizeof(path) - 1, protocol,
-			     "a tagged value --out json never writes: "
+			     "{\"__windowspath__\": ...} at column 1: "
+			     "written back as a call: "
 			     "pathlib.WindowsPath('zc:/x')",
 			     "a WindowsPath the renderings do not take");
 	expect_invalid("[1, {\"k\": [{\"__purewindowspath__\": \"zc:/x\"}]}]",
-		       "never writes: pathlib.PureWindowsPath('zc:/x')",
-		       "... deep in a list");
+		       "{\"__purewindowspath__\": ...} at column 12: written "
+		       "back as a call: pathlib.PureWindowsPath('zc:/x')",
+		       "... deep in a list, named with its column");
 	expect_invalid("{\"__defaultdict__\": {\"default_factory\": "
 		       "{\"__repr__\": \"<class 'list'>\"}, \"items\": "
 		       "{\"x\": [{\"__windowspath__\": \"zc:/x\"}]}}}",
-		       "never writes: pathlib.WindowsPath('zc:/x')",
-		       "... in a defaultdict's items");
+		       "{\"__defaultdict__\": ...} at column 1: written back "
+		       "as a call: pathlib.WindowsPath('zc:/x')",
+		       "... in a defaultdict's items: the outermost named");
 	expect_invalid("{\"default_factory\": {\"__windowspath__\": "
-		       "\"zc:/x\"}}", "never writes: pathlib.WindowsPath",
+		       "\"zc:/x\"}}", "written back as a call: "
+		       "pathlib.WindowsPath",
 		       "... as the value of a key default_factory");
 	expect_taken("{\"__windowspath__\": \"c:/x\"}", "a WindowsPath of c:");
+	test_written_back_late();
 	expect_taken("{\"__defaultdict__\": {\"default_factory\": "
 		     "{\"__repr__\": \"<class 'list'>\"}, \"items\": {\"x\": "
 		     "[{\"__date__\": \"2024-02-29\"}]}}}",

@@ -144,14 +144,17 @@ static enum conn_format shown_as(const struct capture *cap,
 /* --out audit: the verdict's line, which raises the tool's worst
  * verdict, conn-pipe's exit status (as the relay does for a stream). */
 static int audit(struct capture *cap, char **out, size_t *len,
-		 const struct conn_capture_message *m)
+		 enum conn_format f, const struct conn_capture_message *m)
 {
 	enum conn_pickle_verdict *worst = cap->o->verdict;
 	struct conn_pickle_report report;
 	char *line = NULL;
 	size_t n = 0;
-	int rc = conn_pickle_audit_with(&line, &n, &report, &cap->o->render,
-					m->data, m->size);
+	int rc = f == CONN_FORMAT_AUDIT_JSON
+		 ? conn_pickle_audit_json(&line, &n, &report, &cap->o->render,
+					  m->data, m->size)
+		 : conn_pickle_audit_with(&line, &n, &report, &cap->o->render,
+					  m->data, m->size);
 
 	if (rc == 0 && worst != NULL && report.verdict > *worst)
 		*worst = report.verdict;
@@ -180,8 +183,8 @@ static int render(struct capture *cap, char **out, size_t *len,
 	*as_hex = false;
 	if (!conn_format_is_whole(f))
 		return encode_plain(out, len, f, m);
-	if (f == CONN_FORMAT_AUDIT)
-		return audit(cap, out, len, m);
+	if (conn_format_is_audit(f))
+		return audit(cap, out, len, f, m);
 	rc = conn_format_render_or_hex_with(out, len, as_hex, why, sizeof(why),
 					    f, &cap->o->render, m->data,
 					    m->size, cap->o->keep_going);

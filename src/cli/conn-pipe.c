@@ -19,9 +19,9 @@ int main(int argc, char **argv)
 		.help_tail =
 "\n"
 "Exit status: 0 success, 1 local I/O error or CMD failed, 2 usage,\n"
-"3 connection, 5 protocol (malformed input or message); with --out audit,\n"
-"by the worst verdict: 0 likely safe, 10 suspicious, 11 likely unsafe,\n"
-"12 overtly malicious.\n"
+"3 connection, 5 protocol (malformed input or message); with --out audit\n"
+"or audit-json, by the worst verdict: 0 likely safe, 10 suspicious,\n"
+"11 likely unsafe, 12 overtly malicious.\n"
 "\n"
 "Full documentation: man conn-pipe\n",
 		.session = cli_session_pipe,

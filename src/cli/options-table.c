@@ -4,7 +4,7 @@
 #include "cli.h"
 
 #define INPUT_FORMATS "lines null raw frames hex quoted json"
-#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis audit"
+#define ALL_FORMATS INPUT_FORMATS " repr pickle-dis audit audit-json"
 
 static const struct cli_option_spec shared_options[] = {
 	/* About connections: the network tools. */
@@ -77,8 +77,8 @@ static const struct cli_option_spec shared_options[] = {
 	  "=SEC", CLI_LISTEN, CLI_GROUP_SERVER,
 	  "-k: drop a client whose message takes more than\n"
 	  "  SEC seconds of CPU to render (repr, json,\n"
-	  "  pickle-dis, audit) or to judge (--pickle-policy)\n"
-	  "  (default 10; 0 = no limit)", NULL },
+	  "  pickle-dis, audit, audit-json) or to judge\n"
+	  "  (--pickle-policy) (default 10; 0 = no limit)", NULL },
 	/* conn-listen --forward: a relay to another listener. */
 	{ "forward", 0, CLI_OPT_FORWARD, required_argument, "=TARGET",
 	  CLI_LISTEN, CLI_GROUP_FORWARD,
@@ -128,7 +128,7 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_GROUP_MESSAGES,
 	  "message format of stdin and stdout: lines (default),\n"
 	  "  null, raw, frames, hex, quoted, json; output only:\n"
-	  "  repr, pickle-dis, audit", INPUT_FORMATS },
+	  "  repr, pickle-dis, audit, audit-json", INPUT_FORMATS },
 	{ "in", 0, CLI_OPT_IN, required_argument, "=FMT",
 	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_MESSAGES, "format of stdin",
 	  INPUT_FORMATS },
@@ -152,7 +152,10 @@ static const struct cli_option_spec shared_options[] = {
 	  NULL },
 	{ "max-size", 0, CLI_OPT_MAX_SIZE, required_argument, "=BYTES",
 	  CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
-	  "largest message accepted (default 1G; 0 = no limit)", NULL },
+	  "largest message accepted (default 1G; 0 = no limit);\n"
+	  "  also the memory a rendered or judged message's\n"
+	  "  objects may take, 32M at least (one connection)",
+	  NULL },
 	{ "pickle-protocol", 0, CLI_OPT_PICKLE_PROTOCOL, required_argument,
 	  "=N", CLI_RELAY_TOOLS, CLI_GROUP_MESSAGES,
 	  "json input: pickle protocol 0-5 (default 4)", "0 1 2 3 4 5" },

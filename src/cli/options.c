@@ -25,6 +25,8 @@
 #define DEFAULT_RENDER_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BUFFER (64 * 1024 * 1024)
 #define MIN_MAX_BUFFER (1024 * 1024)
+/* A single connection's rendering: see render_memory(). */
+#define MIN_RENDER_MEMORY (DEFAULT_MAX_BUFFER / 2)
 
 void cli_options_init(struct cli_options *o)
 {
@@ -728,6 +730,20 @@ static int check_capture_options(struct cli_options *o, bool pipe)
 		return conflict(o, "--in pcap", o->echo ? "--echo"
 							: "--send-only");
 	return 0;
+/*
+ * The memory a message's decoded objects may take when it is rendered or
+ * judged by a single connection (-k sets its own, server-render.c): one
+ * message is held at a time, whole up to --max-size, and its objects may
+ * take as much again; never less than -k's default (half of 64M), for
+ * everyday pickles take 10 to 17 times their size, and a hand-made one
+ * up to 80.  0 (no --max-size): only the decoder's own limits.
+ */
+static size_t render_memory(uint64_t max_size)
+{
+	if (max_size == 0 || max_size >= SIZE_MAX)
+		return 0;
+	return max_size > MIN_RENDER_MEMORY ? (size_t)max_size
+					     : MIN_RENDER_MEMORY;
 }
 
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
@@ -760,6 +776,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	    check_capture_options(o, kind == CLI_OPERANDS_PIPE) ||
 	    load_policy(o))
 		return CONN_EINVAL;
+	o->render.max_memory = render_memory(o->max_size);
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);
 	if (argc < 1)

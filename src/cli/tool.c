@@ -340,7 +340,7 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 		status = CONN_EXIT_IO;
 	}
 	if (status < 0 && spec->exit_by_verdict &&
-	    o.out_format == CONN_FORMAT_AUDIT)
+	    conn_format_is_audit(o.out_format))
 		o.verdict = &verdict;
 	if (status < 0)
 		status = run(spec->program, &o, spec->session);

@@ -624,8 +624,10 @@ int conn_pickle_render_with(char **out, size_t *out_len, char *detail,
  * and the tagged objects CONN_PICKLE_JSON writes ({"__tuple__": [...]},
  * {"__bytes__": "<base64>"}...) what they stand for.  *out is malloc'ed.
  * Invalid JSON, an int of more than 4300 digits, a tag with a bad value,
- * an unhashable key or set item, or {"__repr__": ...} gives CONN_EINVAL
- * with detail set.
+ * an unhashable key or set item, {"__repr__": ...} (but a defaultdict's
+ * factory), or a standard library tag's value that CONN_PICKLE_JSON would
+ * write back as a call ({"__repr__": ...}) gives CONN_EINVAL with detail
+ * set: what this takes, CONN_PICKLE_JSON renders as a text this takes.
  */
 CONN_NODISCARD
 int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
@@ -670,9 +672,28 @@ int conn_pickle_audit(char **out, size_t *out_len,
 		      size_t len);
 
 /* conn_pickle_audit() within o's max_work and cancel (NULL: none):
- * CONN_EAGAIN or CONN_ECANCELED past them, with nothing made. */
+ * CONN_EAGAIN or CONN_ECANCELED past them, with nothing made.  Past o's
+ * max_memory the machine stops, which is a finding ("past the decoder's
+ * limits"), likely unsafe. */
 CONN_NODISCARD
 int conn_pickle_audit_with(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len);
+
+/*
+ * conn_pickle_audit_with()'s findings as one line of JSON (no newline,
+ * NUL-ended) for programs: {"verdict": "likely unsafe", "level": 2,
+ * "decoded": true, "findings": [{"what": "calls m.C()", "verdict": ...,
+ * "level": 2, "offset": 6, "opcode": "REDUCE"}, ...], "more_findings": 0,
+ * "globals": [{"name": "m.C", "calls": 1, "offset": 0, "opcode":
+ * "GLOBAL"}, ...], "more_globals": false}: the line's facts in its order,
+ * a finding's words without its place, which has fields of its own (null
+ * for a finding of no one place); level is the verdict's number, 0 to 3.
+ * The same verdict as the line, and the same errors.
+ */
+CONN_NODISCARD
+int conn_pickle_audit_json(char **out, size_t *out_len,
 			   struct conn_pickle_report *report,
 			   const struct conn_render_options *o,
 			   const uint8_t *bytes, size_t len);
@@ -708,7 +729,8 @@ int conn_pickle_policy_check(const struct conn_pickle_policy *p,
 			     const uint8_t *bytes, size_t len);
 
 /* conn_pickle_policy_check() within o's max_work and cancel (NULL:
- * none): CONN_EAGAIN or CONN_ECANCELED past them, *allowed false. */
+ * none): CONN_EAGAIN or CONN_ECANCELED past them, *allowed false.  A
+ * pickle past o's max_memory is not allowed (detail says so). */
 CONN_NODISCARD
 int conn_pickle_policy_check_with(const struct conn_pickle_policy *p,
 				  bool *allowed, char *detail,
@@ -739,6 +761,7 @@ enum conn_format {
 	CONN_FORMAT_REPR,	/* out only: CPython's repr() of the pickle */
 	CONN_FORMAT_PICKLE_DIS,	/* out only: a pickletools-style listing */
 	CONN_FORMAT_AUDIT,	/* out only: conn_pickle_audit()'s line */
+	CONN_FORMAT_AUDIT_JSON,	/* out only: conn_pickle_audit_json()'s */
 	CONN_FORMAT_COUNT
 };
 
@@ -747,6 +770,10 @@ CONN_NODISCARD
 bool conn_format_is_input(enum conn_format f);
 CONN_NODISCARD
 bool conn_format_is_output(enum conn_format f);
+
+/* audit and audit-json: a verdict each message. */
+CONN_NODISCARD
+bool conn_format_is_audit(enum conn_format f);
 
 /* Output formats that need a whole message before writing (pickles). */
 CONN_NODISCARD

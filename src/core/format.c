@@ -19,6 +19,7 @@ static const char *const names[CONN_FORMAT_COUNT] = {
 	[CONN_FORMAT_REPR] = "repr",
 	[CONN_FORMAT_PICKLE_DIS] = "pickle-dis",
 	[CONN_FORMAT_AUDIT] = "audit",
+	[CONN_FORMAT_AUDIT_JSON] = "audit-json",
 };
 
 int conn_format_from_name(enum conn_format *f, const char *name)
@@ -42,7 +43,12 @@ const char *conn_format_name(enum conn_format f)
 bool conn_format_is_input(enum conn_format f)
 {
 	return f != CONN_FORMAT_REPR && f != CONN_FORMAT_PICKLE_DIS &&
-	       f != CONN_FORMAT_AUDIT;
+	       !conn_format_is_audit(f);
+}
+
+bool conn_format_is_audit(enum conn_format f)
+{
+	return f == CONN_FORMAT_AUDIT || f == CONN_FORMAT_AUDIT_JSON;
 }
 
 bool conn_format_is_output(enum conn_format f)
@@ -54,7 +60,7 @@ bool conn_format_is_whole(enum conn_format f)
 {
 	return f == CONN_FORMAT_QUOTED || f == CONN_FORMAT_JSON ||
 	       f == CONN_FORMAT_REPR || f == CONN_FORMAT_PICKLE_DIS ||
-	       f == CONN_FORMAT_AUDIT;
+	       conn_format_is_audit(f);
 }
 
 /* ---------------------------------------------------------------- decoders */
@@ -569,6 +575,9 @@ int conn_format_render_with(char **out, size_t *out_len, char *detail,
 	} else {
 		rc = f == CONN_FORMAT_AUDIT
 		     ? conn_pickle_audit_with(&text, &n, &report, o, message,
+					      len)
+		     : f == CONN_FORMAT_AUDIT_JSON
+		     ? conn_pickle_audit_json(&text, &n, &report, o, message,
 					      len)
 		     : conn_pickle_render_with(&text, &n, detail, capacity,
 					       styles[f], o, message, len);

@@ -113,6 +113,15 @@ static const struct rule rules[] = {
 #undef SAFE
 #undef BAD
 
+/* A finding listed: its words in the body, its level and its place,
+ * which the JSON form gives apart (the line has them in its words). */
+struct finding {
+	enum conn_pickle_verdict level;
+	size_t start, end;		/* the words, in body */
+	size_t offset;			/* SIZE_MAX: none */
+	int op;
+};
+
 /* A global the pickle imports, for the summary. */
 struct seen {
 	struct node *node;		/* the first node of that name */
@@ -129,6 +138,7 @@ struct audit {
 	size_t why_capacity;
 	bool denied;
 	struct out body;		/* the findings listed, "; " apart */
+	struct finding findings[FINDINGS_MAX];
 	size_t listed, unlisted;
 	struct seen *globals;
 	size_t nglobals, globals_cap;
@@ -236,22 +246,44 @@ static struct out *begin_finding(struct audit *a,
 		a->unlisted++;
 		return NULL;
 	}
-	if (a->listed++)
+	if (a->listed)
 		pickle_out_str(&a->body, "; ");
+	a->findings[a->listed++] = (struct finding){ level, a->body.n,
+						     SIZE_MAX, SIZE_MAX, -1 };
 	return &a->body;
 }
 
-/* " at OFFSET (OPCODE)". */
-static void put_at(struct out *o, size_t offset, int op)
+/* The finding begun last ends its words here, with no place. */
+static void end_words(struct audit *a)
 {
-	pickle_out_fmt(o, " at %zu (%s)", offset,
-		       op >= 0 ? pickle_opcodes[op].name : "end");
+	a->findings[a->listed - 1].end = a->body.n;
+}
+
+/* The name of op, or "end" past the last opcode. */
+static const char *op_name(int op)
+{
+	return op >= 0 ? pickle_opcodes[op].name : "end";
+}
+
+/* " at OFFSET (OPCODE)", which ends the finding begun last. */
+static void put_at(struct audit *a, size_t offset, int op)
+{
+	struct finding *f = &a->findings[a->listed - 1];
+
+	end_words(a);
+	/* "imports m.C, never called, at 0": the words end before the
+	 * comma that leads to the place. */
+	if (f->end > f->start && a->body.p[f->end - 1] == ',')
+		f->end--;
+	f->offset = offset;
+	f->op = op;
+	pickle_out_fmt(&a->body, " at %zu (%s)", offset, op_name(op));
 }
 
 /* Where the machine is. */
-static void put_where(struct out *o, const struct decoder *d)
+static void put_where(struct audit *a)
 {
-	put_at(o, d->op_pos, d->op);
+	put_at(a, a->d->op_pos, a->d->op);
 }
 
 /* A finding of fixed words. */
@@ -263,7 +295,7 @@ static void note(struct audit *a, enum conn_pickle_verdict level,
 	if (o == NULL)
 		return;
 	pickle_out_str(o, what);
-	put_where(o, a->d);
+	put_where(a);
 }
 
 /* n as a finding shows it, cut to SHOWN_MAX bytes: a global by its
@@ -295,7 +327,7 @@ static void note_global_at(struct audit *a, enum conn_pickle_verdict level,
 	pickle_out_str(o, what);
 	put_node(o, g);
 	pickle_out_str(o, after);
-	put_at(o, offset, op);
+	put_at(a, offset, op);
 }
 
 static void note_global(struct audit *a, enum conn_pickle_verdict level,
@@ -456,7 +488,7 @@ static void on_passed(struct audit *a, struct node *g,
 	} else {
 		pickle_out_str(o, to->words);
 	}
-	put_where(o, a->d);
+	put_where(a);
 }
 
 /* ---------------------------------------------------------- arguments */
@@ -559,7 +591,7 @@ static void on_call(struct audit *a, struct node *func, struct node *args,
 	    (o = begin_finding(a, level)) != NULL) {
 		pickle_out_str(o, "calls ");
 		put_call(a, o, func, args, kwargs);
-		put_where(o, a->d);
+		put_where(a);
 	}
 	walk(a, args, &to, false, 0);
 	if (kwargs != NULL)
@@ -589,7 +621,7 @@ static void on_persid(struct audit *a, struct node *pid)
 	pickle_out_str(o, "calls persistent_load(");
 	put_node(o, pid);
 	pickle_out_char(o, ')');
-	put_where(o, a->d);
+	put_where(a);
 }
 
 /* What CPython does after a PROTO opcode or another opcode newer than
@@ -725,6 +757,7 @@ static void on_stop(struct audit *a, int rc, const char *why)
 			       : "not a valid pickle: ");
 	if (d->result == NULL)
 		pickle_out_str(o, why);
+	end_words(a);
 }
 
 static void put_summary(struct audit *a, struct out *o)
@@ -765,19 +798,98 @@ static void note_unused(struct audit *a)
 	}
 }
 
-static int finish(struct audit *a, char **out, size_t *out_len)
+/* The line: "VERDICT: finding; ...; globals: ...". */
+static void put_line(struct audit *a, struct out *o)
+{
+	pickle_out_str(o, conn_pickle_verdict_name(a->worst));
+	pickle_out_str(o, ": ");
+	pickle_out_put(o, a->body.p, a->body.n);
+	if (a->unlisted)
+		pickle_out_fmt(o, "; and %zu more finding%s", a->unlisted,
+			       a->unlisted == 1 ? "" : "s");
+	if (a->listed)
+		pickle_out_str(o, "; ");
+	put_summary(a, o);
+}
+
+/* "level": N, "verdict": "...", of a verdict. */
+static void put_json_level(struct out *o, enum conn_pickle_verdict v)
+{
+	pickle_out_fmt(o, "\"verdict\": \"%s\", \"level\": %d",
+		       conn_pickle_verdict_name(v), (int)v);
+}
+
+/* , "offset": N, "opcode": "NAME", or null for a finding with no place. */
+static void put_json_place(struct out *o, size_t offset, int op)
+{
+	if (offset == SIZE_MAX)
+		pickle_out_str(o, ", \"offset\": null, \"opcode\": null");
+	else
+		pickle_out_fmt(o, ", \"offset\": %zu, \"opcode\": \"%s\"",
+			       offset, op_name(op));
+}
+
+static void put_json_findings(struct audit *a, struct out *o)
+{
+	const struct finding *f;
+	size_t i;
+
+	pickle_out_str(o, ", \"findings\": [");
+	for (i = 0; i < a->listed; i++) {
+		f = &a->findings[i];
+		pickle_out_str(o, i ? ", {\"what\": " : "{\"what\": ");
+		pickle_json_string(o, a->body.p + f->start, f->end - f->start);
+		pickle_out_str(o, ", ");
+		put_json_level(o, f->level);
+		put_json_place(o, f->offset, f->op);
+		pickle_out_char(o, '}');
+	}
+	pickle_out_fmt(o, "], \"more_findings\": %zu", a->unlisted);
+}
+
+/* The globals as the line names them (escaped, cut), in JSON strings. */
+static void put_json_globals(struct audit *a, struct out *o)
+{
+	const struct seen *g;
+	size_t i;
+
+	pickle_out_str(o, ", \"globals\": [");
+	for (i = 0; i < a->nglobals; i++) {
+		g = &a->globals[i];
+		a->name.n = 0;
+		put_node(&a->name, g->node);
+		pickle_out_str(o, i ? ", {\"name\": " : "{\"name\": ");
+		pickle_json_string(o, a->name.p, a->name.n);
+		pickle_out_fmt(o, ", \"calls\": %zu", g->calls);
+		put_json_place(o, g->offset, g->op);
+		pickle_out_char(o, '}');
+	}
+	pickle_out_fmt(o, "], \"more_globals\": %s",
+		       a->globals_full ? "true" : "false");
+	if (a->name.err)
+		o->err = a->name.err;
+}
+
+/* The JSON form: the line's facts in the line's order, each apart. */
+static void put_json(struct audit *a, struct out *o, bool decoded)
+{
+	pickle_out_char(o, '{');
+	put_json_level(o, a->worst);
+	pickle_out_fmt(o, ", \"decoded\": %s", decoded ? "true" : "false");
+	put_json_findings(a, o);
+	put_json_globals(a, o);
+	pickle_out_char(o, '}');
+}
+
+static int finish(struct audit *a, bool json, bool decoded, char **out,
+		  size_t *out_len)
 {
 	struct out o = { .limit = CONN_PICKLE_MAX_OUTPUT };
 
-	pickle_out_str(&o, conn_pickle_verdict_name(a->worst));
-	pickle_out_str(&o, ": ");
-	pickle_out_put(&o, a->body.p, a->body.n);
-	if (a->unlisted)
-		pickle_out_fmt(&o, "; and %zu more finding%s", a->unlisted,
-			       a->unlisted == 1 ? "" : "s");
-	if (a->listed)
-		pickle_out_str(&o, "; ");
-	put_summary(a, &o);
+	if (json)
+		put_json(a, &o, decoded);
+	else
+		put_line(a, &o);
 	if (o.err || a->body.err || !pickle_out_reserve(&o, 0)) {
 		free(o.p);
 		return CONN_ENOMEM;
@@ -806,13 +918,16 @@ static void audit_free(struct audit *a)
 	free(a->globals);
 }
 
-/* The work and cancel of o (NULL: none) for a decoder that audits. */
+/* The work, cancel and memory of o (NULL: none) for a decoder that
+ * audits. */
 static void budget_from(struct budget *b, struct decoder *d,
 			const struct conn_render_options *o)
 {
 	*b = (struct budget){ o && o->max_work ? o->max_work : UINT64_MAX,
 			      o ? o->cancel : NULL };
 	d->budget = b;
+	if (o && o->max_memory)
+		d->memory_left = d->memory_limit = o->max_memory;
 }
 
 /* Out of budget (CONN_EAGAIN) or canceled: no verdict, the caller goes on
@@ -829,10 +944,11 @@ int conn_pickle_audit(char **out, size_t *out_len,
 	return conn_pickle_audit_with(out, out_len, report, NULL, bytes, len);
 }
 
-int conn_pickle_audit_with(char **out, size_t *out_len,
-			   struct conn_pickle_report *report,
-			   const struct conn_render_options *o,
-			   const uint8_t *bytes, size_t len)
+/* The audit, as its line or (json) its JSON object. */
+static int audit_run(char **out, size_t *out_len,
+		     struct conn_pickle_report *report,
+		     const struct conn_render_options *o, bool json,
+		     const uint8_t *bytes, size_t len)
 {
 	char why[200] = "";
 	struct budget budget;
@@ -853,15 +969,31 @@ int conn_pickle_audit_with(char **out, size_t *out_len,
 	}
 	if (rc && rc != CONN_ENOMEM)
 		on_stop(&a, rc, why);
+	report->decoded = d.result != NULL && d.pos == d.len;
 	if (rc != CONN_ENOMEM) {
 		note_unused(&a);
-		rc = finish(&a, out, out_len);
+		rc = finish(&a, json, report->decoded, out, out_len);
 	}
 	report->verdict = a.worst;
-	report->decoded = d.result != NULL && d.pos == d.len;
 	audit_free(&a);
 	pickle_decoder_free(&d);
 	return rc;
+}
+
+int conn_pickle_audit_with(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len)
+{
+	return audit_run(out, out_len, report, o, false, bytes, len);
+}
+
+int conn_pickle_audit_json(char **out, size_t *out_len,
+			   struct conn_pickle_report *report,
+			   const struct conn_render_options *o,
+			   const uint8_t *bytes, size_t len)
+{
+	return audit_run(out, out_len, report, o, true, bytes, len);
 }
 
 int conn_pickle_policy_check(const struct conn_pickle_policy *p,

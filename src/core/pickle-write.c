@@ -33,6 +33,12 @@
  * into no-ops, so the many one-byte writes need no checks of their own;
  * whoever finishes the walk looks at err once.
  */
+/* A standard library tag's value in the text: check_spans() judges it. */
+struct span {
+	size_t at, end;
+	int tag;
+};
+
 struct writer {
 	struct out o;		/* the bytes, in pickle-base.h's growing text */
 	int protocol;
@@ -42,6 +48,10 @@ struct writer {
 	struct shared *shared;	/* the memo's objects (see below) */
 	size_t n_shared, cap_shared;
 	bool any_again, memoizing;
+	bool checking;		/* tags' values alone, written to be judged */
+	int std_depth;		/* standard library tags open */
+	struct span *spans;	/* the outermost ones, to be judged */
+	size_t n_spans, cap_spans;
 	long memo_next;
 };
 
@@ -2584,6 +2594,164 @@ static int write_std(struct writer *w, const struct survey *s,
 	}
 }
 
+static int from_json(uint8_t **out, size_t *out_len, char *detail,
+		     size_t capacity, const char *json, size_t len,
+		     int protocol, bool checking);
+
+/* Whether the {"__repr__": "..." at at (its string from after) is a
+ * defaultdict's factory, a class, as --out json writes it and --in json
+ * reads it back. */
+static bool is_factory(const char *text, const char *at, const char *after)
+{
+	static const char key[] = "\"default_factory\": ";
+	size_t n = sizeof(key) - 1;
+
+	return (size_t)(at - text) >= n && memcmp(at - n, key, n) == 0 &&
+	       strncmp(after, "<class '", 8) == 0;
+}
+
+/* The first {"__repr__": "..."} of text (n bytes) that is no factory:
+ * its string's *len bytes, as JSON has them, or NULL. */
+static const char *first_call(const char *text, size_t n, size_t *len)
+{
+	static const char tag[] = "{\"__repr__\": \"";
+	const char *at, *after, *end;
+
+	/* A str's quotes are escaped: the text is a tag's only. */
+	for (at = text; (at = memmem(at, n - (size_t)(at - text), tag,
+				     sizeof(tag) - 1)) != NULL; at = end) {
+		after = at + sizeof(tag) - 1;
+		for (end = after; end < text + n && *end != '"'; end++)
+			end += *end == '\\' && end + 1 < text + n;
+		if (!is_factory(text, at, after)) {
+			*len = (size_t)(end - after);
+			return after;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps the value of tag from at to end, to be judged at the end. */
+static void keep_span(struct writer *w, int tag, size_t at, size_t end)
+{
+	if (!grow((void **)&w->spans, &w->cap_spans, w->n_spans,
+		  sizeof(*w->spans))) {
+		fail(w, CONN_ENOMEM, "out of memory");
+		return;
+	}
+	w->spans[w->n_spans++] = (struct span){ at, end, tag };
+}
+
+/* The first call that --out json writes back for the values of spans
+ * [i, j) of text, pickled alone as one array ('[a, b]', or the one value
+ * itself): NULL when none, else the call (its JSON, *len bytes, *owner
+ * to be freed); CONN_ENOMEM in *rc. */
+static const char *call_of(const struct writer *w, const char *text,
+			   const struct span *spans, size_t i, size_t j,
+			   size_t *len, char **owner, int *rc)
+{
+	struct out o = { .limit = SIZE_MAX / 2 };
+	char why[120];
+	uint8_t *p = NULL;
+	size_t k, n;
+
+	*owner = NULL;
+	for (k = i; k < j; k++) {
+		pickle_out_str(&o, k == i ? (j - i > 1 ? "[" : "") : ", ");
+		pickle_out_put(&o, text + spans[k].at,
+			       spans[k].end - spans[k].at);
+	}
+	if (j - i > 1)
+		pickle_out_char(&o, ']');
+	*rc = o.err ? CONN_ENOMEM
+		    : from_json(&p, &n, why, sizeof(why), o.p, o.n,
+				w->protocol, true);
+	free(o.p);
+	if (*rc == 0)
+		*rc = conn_pickle_render(owner, &n, why, sizeof(why),
+					 CONN_PICKLE_JSON, p, n);
+	free(p);
+	if (*rc) {
+		/* Too big to render: it cannot come back either way. */
+		*rc = *rc == CONN_ENOMEM ? *rc : 0;
+		return NULL;
+	}
+	return first_call(*owner, n, len);
+}
+
+/*
+ * A standard library tag's value is taken only as --out json would write
+ * it: one that the renderings cannot take for the class's own state (a
+ * WindowsPath of "zc:/x", which CPython would parse otherwise) comes back
+ * as {"__repr__": "pathlib.WindowsPath('zc:/x')"}, which --in json
+ * refuses; so --out json | --in json | --out json is a fixed point.  The
+ * rendering is the judge, rather than a second copy of its rules here:
+ * the outermost such values, pickled alone a batch at a time (so memory
+ * stays of a batch's size), and one by one in a batch that has a call,
+ * to name the value.
+ */
+#define SPAN_BATCH (64 * 1024)	/* bytes of text judged at once */
+
+/* The first span of w whose value is written back as a call: the call
+ * as call_of() gives it, its span in *at; NULL when none. */
+static const char *find_call(const struct writer *w, const char *text,
+			     size_t *at, size_t *len, char **owner, int *rc)
+{
+	const struct span *sp = w->spans;
+	const char *call;
+	size_t i, j, k, bytes;
+
+	for (i = 0; i < w->n_spans; i = j) {
+		for (j = i, bytes = 0; j < w->n_spans && bytes < SPAN_BATCH;
+		     j++)
+			bytes += sp[j].end - sp[j].at;
+		call = call_of(w, text, sp, i, j, len, owner, rc);
+		if (call == NULL || j - i == 1) {
+			*at = i;
+			if (call != NULL || *rc)
+				return call;
+			free(*owner);
+			continue;
+		}
+		for (k = i; k < j; k++) {
+			free(*owner);
+			call = call_of(w, text, sp, k, k + 1, len, owner, rc);
+			if (call != NULL || *rc) {
+				*at = k;
+				return call;
+			}
+		}
+		/* None alone: the batch is named by its first. */
+		free(*owner);
+		*at = i;
+		return call_of(w, text, sp, i, j, len, owner, rc);
+	}
+	*owner = NULL;
+	return NULL;
+}
+
+static void check_spans(struct writer *w, const struct survey *s)
+{
+	struct json_reader r;
+	const char *call;
+	char *owner = NULL, what[32];
+	size_t at = 0, len = 0;
+	int rc = 0;
+
+	call = find_call(w, s->text, &at, &len, &owner, &rc);
+	if (rc == CONN_ENOMEM)
+		fail(w, CONN_ENOMEM, "out of memory");
+	if (call != NULL) {
+		json_read_whole(&r, s->text, s->len, NULL, 0);
+		(void)fail_at(w, &r, w->spans[at].at,
+			      tag_shown(what, sizeof(what),
+					(enum tag)w->spans[at].tag),
+			      "written back as a call: %.*s", (int)len, call);
+		json_read_free(&r);
+	}
+	free(owner);
+}
+
 /* The value of the object at 'at' whose one key is tag, and its '}'. */
 static int write_tagged(struct writer *w, const struct survey *s,
 			struct json_reader *r, enum tag tag, enum place place,
@@ -2591,6 +2759,7 @@ static int write_tagged(struct writer *w, const struct survey *s,
 {
 	struct json_token t;
 	char what[32];
+	bool std = false;
 	int rc;
 
 	if (tag == TAG_REPR || tag == TAG_OBJECT)
@@ -2624,9 +2793,18 @@ static int write_tagged(struct writer *w, const struct survey *s,
 		rc = write_tagged_array(w, s, r, &t, tag, place, at);
 		break;
 	default:
+		std = true;
+		w->std_depth++;
 		rc = write_std(w, s, r, &t, tag, at);
+		w->std_depth--;
 	}
-	return rc ? rc : next(w, r, &t);
+	if (rc == 0)
+		rc = next(w, r, &t);
+	/* The outermost, judged at the end of the first pass. */
+	if (rc == 0 && std && w->std_depth == 0 && !w->checking &&
+	    !w->memoizing)
+		keep_span(w, tag, at, t.offset + 1);
+	return rc;
 }
 
 /* An object: a tag's value, or a dict. */
@@ -2747,8 +2925,19 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 			  size_t capacity, const char *json, size_t len,
 			  int protocol)
 {
+	return from_json(out, out_len, detail, capacity, json, len, protocol,
+			 false);
+}
+
+/* conn_pickle_from_json(); checking: a tag's value alone, whose
+ * rendering is to be judged (check_written_back()), not judged again. */
+static int from_json(uint8_t **out, size_t *out_len, char *detail,
+		     size_t capacity, const char *json, size_t len,
+		     int protocol, bool checking)
+{
 	struct writer w = { .o.limit = SIZE_MAX / 2, .protocol = protocol,
-			    .detail = detail, .capacity = capacity };
+			    .detail = detail, .capacity = capacity,
+			    .checking = checking };
 	struct survey s = { .text = json, .len = len };
 	const char *nul;
 	int err;
@@ -2781,6 +2970,8 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	if (err)
 		goto done;
 	write_pickle(&w, &s);
+	if (w.err == 0 && w.n_spans)
+		check_spans(&w, &s);
 	if (w.err == 0 && w.any_again) {
 		w.o.n = 0;
 		memo_restart(&w);
@@ -2794,6 +2985,7 @@ int conn_pickle_from_json(uint8_t **out, size_t *out_len, char *detail,
 	w.o.p = NULL;
 done:
 	free(w.o.p);
+	free(w.spans);
 	shared_free(&w);
 	survey_free(&s);
 	return err;

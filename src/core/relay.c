@@ -213,14 +213,19 @@ static int put_line(struct relay *r, char *text, size_t len)
 	return rc ? rc : conn_buffer_append(&r->out, "\n", 1);
 }
 
-/* --out audit: the verdict's line, which raises cfg->verdict.  In a
- * capture, a handshake frame is no pickle: it is shown as bytes. */
+/* --out audit or audit-json: the verdict's line, which raises
+ * cfg->verdict.  In a capture, a handshake frame is no pickle: it is
+ * shown as bytes. */
 static int render_audit(struct relay *r, const struct conn_piece *p)
 {
 	struct conn_pickle_report report;
 	char why[200], *text;
 	size_t len;
-	int rc = conn_pickle_audit(&text, &len, &report, p->data, p->size);
+	int rc = r->cfg->out_format == CONN_FORMAT_AUDIT_JSON
+		 ? conn_pickle_audit_json(&text, &len, &report, r->cfg->render,
+					  p->data, p->size)
+		 : conn_pickle_audit_with(&text, &len, &report, r->cfg->render,
+					  p->data, p->size);
 
 	if (rc)
 		return rc;
@@ -304,8 +309,9 @@ static int render_rendering(struct relay *r, struct conn_piece p)
 static int police(struct relay *r, const struct conn_piece *p, bool *pass)
 {
 	char why[300];
-	int rc = conn_pickle_policy_check(r->cfg->policy, pass, why,
-					  sizeof(why), p->data, p->size);
+	int rc = conn_pickle_policy_check_with(r->cfg->policy, pass, why,
+					       sizeof(why), r->cfg->render,
+					       p->data, p->size);
 
 	if (rc == 0 && !*pass)
 		chan_log(r->c, CONN_LOG_WARNING, "%s%smessage %llu dropped: %s",
@@ -325,7 +331,7 @@ static int render_whole(struct relay *r)
 
 	if (rc == 0 && pass && !conn_format_is_whole(r->cfg->out_format))
 		rc = encode_whole(r, &p);
-	else if (rc == 0 && pass && r->cfg->out_format == CONN_FORMAT_AUDIT)
+	else if (rc == 0 && pass && conn_format_is_audit(r->cfg->out_format))
 		rc = render_audit(r, &p);
 	else if (rc == 0 && pass)
 		rc = render_rendering(r, p);

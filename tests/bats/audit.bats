@@ -97,6 +97,102 @@ hex_of_case() { hostile hostile | awk -v n="$1" '$1 == n { print $3 }'; }
 	assert_file "$T/P.out" "suspicious: not a valid pickle: offset 0, opcode BINGET (0x68): memo index 101 is not defined; no globals"$'\n'
 }
 
+# ------------------------------------------------------------- audit-json
+
+@test "audit-json: every hostile pickle, as valid JSON with the line's verdict" {
+	hostile hostile >"$T/cases"
+	awk '{ print $3 }' "$T/cases" >"$T/in"
+	run_to L --in "$T/in" conn-pipe --in hex --out audit
+	expect_exit L 12
+	run_to J --in "$T/in" conn-pipe --in hex --out audit-json
+	expect_exit J 12
+	refute_err J .
+	# Each JSON line parses, one object with each field of its type, and
+	# says the verdict the line form says.
+	python3 -c '
+import json, sys
+cases = [l.split()[0] for l in open(sys.argv[1])]
+lines = open(sys.argv[2], encoding="utf-8").read().split("\n")[:-1]
+objs = open(sys.argv[3], encoding="utf-8").read().split("\n")[:-1]
+assert len(lines) == len(objs) == len(cases), (len(lines), len(objs))
+names = ["likely safe", "suspicious", "likely unsafe", "overtly malicious"]
+for name, line, text in zip(cases, lines, objs):
+    v = json.loads(text)
+    assert isinstance(v, dict), name
+    assert line.startswith(v["verdict"] + ": "), (name, line, text)
+    assert names.index(v["verdict"]) == v["level"], (name, text)
+    assert v["verdict"] != "likely safe", name
+    assert isinstance(v["decoded"], bool), name
+    for f in v["findings"]:
+        assert names.index(f["verdict"]) == f["level"] <= v["level"], (name, f)
+        assert f["what"] in line, (name, f, line)
+        if f["offset"] is not None:
+            assert " at %d (%s)" % (f["offset"], f["opcode"]) in line, (name, f)
+    assert max([f["level"] for f in v["findings"]] + [0]) == v["level"] or v["more_findings"], (name, text)
+    for g in v["globals"]:
+        assert g["name"] in line and isinstance(g["calls"], int), (name, g)
+' "$T/cases" "$T/L.out" "$T/J.out" || fail "$(head -c 3000 "$T/J.out")"
+}
+
+@test "audit-json: the object names each import and call with its offset and opcode" {
+	echo 80049525000000000000008c05706f736978948c0673797374656d9493948c0a6563686f2070776e656494859452942e >"$T/in"
+	run_to P --in "$T/in" conn-pipe --in hex --out audit-json
+	expect_exit P 12
+	assert_file "$T/P.out" '{"verdict": "overtly malicious", "level": 3, "decoded": true, "findings": [{"what": "imports posix.system", "verdict": "overtly malicious", "level": 3, "offset": 28, "opcode": "STACK_GLOBAL"}, {"what": "calls posix.system('"'echo pwned'"')", "verdict": "overtly malicious", "level": 3, "offset": 45, "opcode": "REDUCE"}], "more_findings": 0, "globals": [{"name": "posix.system", "calls": 1, "offset": 28, "opcode": "STACK_GLOBAL"}], "more_globals": false}'$'\n'
+}
+
+@test "audit-json: everyday values are likely safe; exit status by the worst verdict" {
+	local safe susp unsafe bad
+	hostile safe | awk '{ print $2 }' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --in hex --out audit-json
+	expect_exit P 0
+	python3 -c '
+import json, sys
+for text in open(sys.argv[1], encoding="utf-8"):
+    assert json.loads(text)["verdict"] == "likely safe", text
+' "$T/P.out" || fail "$(head -c 3000 "$T/P.out")"
+	safe=$("$PYTHON" -c 'import pickle; print(pickle.dumps({"a": [1]}, 4).hex())')
+	susp=$(hex_of_case unused-unknown-global)
+	unsafe=$(hex_of_case unknown-class-called)
+	bad=$(hex_of_case inst)
+	printf '%s\n' "$safe" "$susp" >"$T/10"
+	printf '%s\n' "$susp" "$unsafe" "$safe" >"$T/11"
+	printf '%s\n' "$bad" "$unsafe" "$susp" >"$T/12"
+	for status in 10 11 12; do
+		run_to "P$status" --in "$T/$status" conn-pipe --in hex --out audit-json
+		expect_exit "P$status" "$status"
+		refute_err "P$status" .
+	done
+}
+
+@test "audit-json: a message that is no pickle: no place, decoded false" {
+	printf 'hello\n' >"$T/in"
+	run_to P --in "$T/in" conn-pipe --out audit-json
+	expect_exit P 10
+	assert_file "$T/P.out" '{"verdict": "suspicious", "level": 1, "decoded": false, "findings": [{"what": "not a valid pickle: offset 0, opcode BINGET (0x68): memo index 101 is not defined", "verdict": "suspicious", "level": 1, "offset": null, "opcode": null}], "more_findings": 0, "globals": [], "more_globals": false}'$'\n'
+}
+
+@test "audit-json: conn-client and conn-listen -k --tag" {
+	listen L -k --tag --out audit-json --max-accepts 1 127.0.0.1:0
+	hex_of_case inst >"$T/in"
+	run_to C --in "$T/in" conn-client --in hex "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	run grep -c '^127\.0\.0\.1:[0-9]* {"verdict": "overtly malicious", "level": 3, .*"offset": 7, "opcode": "INST"' "$T/L.out"
+	assert_output 1
+	# A single connection: conn-client judges what the peer sends.
+	hex_of_case inst >"$T/in2"
+	listen L2 --in "$T/in2" --in hex --send-only 127.0.0.1:0
+	run_to C2 conn-client --recv-only --out audit-json "127.0.0.1:$PORT"
+	expect_exit C2 0
+	expect_exit L2 0
+	python3 -c '
+import json, sys
+v = json.loads(open(sys.argv[1]).read())
+assert v["verdict"] == "overtly malicious" and v["findings"][0]["opcode"] == "INST", v
+' "$T/C2.out" || fail "$(cat "$T/C2.out")"
+}
+
 @test "audit: -k --tag prefixes each verdict with its client" {
 	listen L -k --tag --out audit --max-accepts 1 127.0.0.1:0
 	hex_of_case inst >"$T/in"

@@ -95,7 +95,7 @@ expect() {
 	expect "conn-client --in " lines null raw frames hex quoted json
 	expect "conn-pipe -f " lines null raw frames hex quoted json
 	expect "conn-pipe --format=" lines null raw frames hex quoted json
-	expect "conn-listen --out " lines null raw frames hex quoted json repr pickle-dis audit
+	expect "conn-listen --out " lines null raw frames hex quoted json repr pickle-dis audit audit-json
 	expect "conn-pipe --out=p" pickle-dis
 }
 

@@ -77,14 +77,6 @@ wait_grep() {
 wait_out() { wait_grep "$T/$1.out" "$2" "${3:-10}"; }
 wait_err() { wait_grep "$T/$1.err" "$2" "${3:-10}"; }
 
-# peak_rss_under FILE KIB: /usr/bin/time -f %M wrote a peak under KIB KiB.
-peak_rss_under() {
-	local kb
-	kb=$(tail -1 "$1")
-	[[ $kb =~ ^[0-9]+$ ]] || fail "no peak RSS in $1: $(cat "$1")"
-	((kb < $2)) || fail "peak RSS $kb KiB, over $2 KiB"
-}
-
 # ------------------------------------------------- 1. SIGKILL mid-message
 
 @test "SIGKILL: a Python Listener killed mid-message -> conn-client exit 5, one line, the 50 whole messages before it (with a key)" {

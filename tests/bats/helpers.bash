@@ -130,6 +130,14 @@ sanitized() {
 	ldd "$(command -v conn-listen)" 2>/dev/null | grep -q 'libasan\|libtsan'
 }
 
+# peak_rss_under FILE KIB: /usr/bin/time -f %M wrote a peak under KIB KiB.
+peak_rss_under() {
+	local kb
+	kb=$(tail -1 "$1")
+	[[ $kb =~ ^[0-9]+$ ]] || fail "no peak RSS in $1: $(cat "$1")"
+	((kb < $2)) || fail "peak RSS $kb KiB, over $2 KiB"
+}
+
 # skip_under_sanitizer WHY: for a test of memory limits a sanitizer upsets.
 skip_under_sanitizer() {
 	! sanitized || skip "under a sanitizer: $1"

@@ -291,6 +291,23 @@ EOF
 "
 }
 
+@test "tags: a value --out json would show as {\"__repr__\": ...} is refused; what --in json takes, --out json writes back the same" {
+	# The pickle-json fuzzer's find: a WindowsPath of "zc:/x" was taken,
+	# then written back as a call.
+	printf '%s\n' '[{"__pureposixpath__": "/a/b"}, {"__windowspath__": "zc:/x"}, {"__ipv6address__": "fe80::1%eth0"}]' >"$T/bad"
+	run_to P --in "$T/bad" conn-pipe --in json --out json
+	expect_exit P 5
+	assert_err_only P '^conn-pipe: stdin line 1: \{"__windowspath__": \.\.\.\} at column 33: written back as a call: pathlib\.WindowsPath\('"'zc:/x'"'\)$'
+	[[ ! -s $T/P.out ]] || fail "stdout: $(cat "$T/P.out")"
+	printf '%s\n' '[{"__pureposixpath__": "/a/b"}, {"__windowspath__": "c:/x"}, {"__ipv6address__": "fe80::1%eth0"}, {"__pattern__": {"pattern": {"__bytes__": "eA=="}, "flags": 2}}, {"__defaultdict__": {"default_factory": {"__repr__": "<class '"'list'"'>"}, "items": {"x": [{"__date__": "2024-02-29"}]}}}]' >"$T/good"
+	run_to A --in "$T/good" conn-pipe --in json --out json
+	expect_exit A 0
+	run_to B --in "$T/A.out" conn-pipe --in json --out json
+	expect_exit B 0
+	assert_file "$T/B.out" "$(cat "$T/A.out")"$'\n'
+	refute grep -q '"__repr__": "pathlib' "$T/A.out"
+}
+
 @test "tags: a bad tag is exit 5 with one line naming the line, the column and what is wrong" {
 	local case bad want
 	local -a cases=(
@@ -318,6 +335,7 @@ EOF
 		'{"__dict__": [[{"__dict__": []}, 1]]}|\{"__dict__": \.\.\.\} at column 16: unhashable'
 		'[1, {"a": [{"__repr__": "x"}]}]|\{"__repr__": \.\.\.\} at column 12: '
 		'{"__object__": {"class": "a.B", "args": [], "fields": {}}}|\{"__object__": \.\.\.\} at column 1: what only Python can make, it cannot be sent back$'
+		'[{"__windowspath__": "zc:/x"}]|\{"__windowspath__": \.\.\.\} at column 2: written back as a call: pathlib\.WindowsPath\('"'zc:/x'"'\)$'
 		'{"__date__": "2023-02-29"}|\{"__date__": \.\.\.\} at column 1: not a date as "YYYY-MM-DD"$'
 		'{"__time__": "24:00:00"}|\{"__time__": \.\.\.\} at column 1: not a time as '
 		'{"__datetime__": "2024-02-29 13:45:30"}|\{"__datetime__": \.\.\.\} at column 1: not a datetime as '

@@ -157,3 +157,63 @@ keep_open() {
 		kill "${BG_PID[R]}" 2>/dev/null || true
 	done
 }
+
+# --------------------------------------- a single connection's renderings
+
+# bomb FILE [N]: one frame, a pickle of N (3,000,000) empty lists in one
+# list, whose objects take about 80 bytes for each of its bytes (240 MB).
+bomb() {
+	"$PYTHON" - "$1" "${2:-3000000}" <<'PY'
+import struct, sys
+data = b'\x80\x04(' + b']' * int(sys.argv[2]) + b'l.'
+open(sys.argv[1], 'wb').write(struct.pack('!i', len(data)) + data)
+PY
+}
+
+@test "a pickle bomb through conn-client --out repr: its objects stay within max(--max-size, 32 MiB), exit 5 naming the bound" {
+	bomb "$T/bomb"
+	listen L --in "$T/bomb" --in frames --send-only 127.0.0.1:0
+	run_to C /usr/bin/time -f %M -o "$T/C.rss" conn-client --recv-only --out repr --max-size 4M "$ADDR"
+	expect_exit C 5
+	expect_exit L 0
+	assert_err_only C '^conn-client: message 1: offset [0-9]+, opcode EMPTY_LIST \(0x5d\): the decoded objects take more than 33554432 bytes of memory$'
+	# 32 MiB of objects, the 3 MB message, the program itself
+	peak_rss_under "$T/C.rss" 65536
+	[[ ! -s $T/C.out ]] || fail "stdout: $(head -c 300 "$T/C.out")"
+}
+
+@test "a pickle bomb through a single connection: --keep-going shows it in hex, audit judges it, the policy drops it, all within the bound" {
+	bomb "$T/bomb"
+	run_to K /usr/bin/time -f %M -o "$T/K.rss" conn-pipe --in frames --out repr --keep-going --max-size 4M "$T/bomb"
+	expect_exit K 0
+	grep -q '^conn-pipe: warning: message 1 is not shown as repr (offset [0-9]*, opcode EMPTY_LIST (0x5d): the decoded objects take more than 33554432 bytes of memory); here it is in hex$' "$T/K.err" || fail "$(cat "$T/K.err")"
+	[[ $(head -c 10 "$T/K.out") == 8004285d5d ]] || fail "not hex: $(head -c 20 "$T/K.out")"
+	peak_rss_under "$T/K.rss" 65536
+	run_to A /usr/bin/time -f %M -o "$T/A.rss" conn-pipe --in frames --out audit --max-size 4M "$T/bomb"
+	expect_exit A 11
+	assert_file "$T/A.out" "likely unsafe: past the decoder's limits, not audited further: $(sed -n 's/^.*(\(offset [0-9]*, opcode EMPTY_LIST (0x5d): the decoded objects take more than 33554432 bytes of memory\)).*$/\1/p' "$T/K.err"); no globals"$'\n'
+	peak_rss_under "$T/A.rss" 65536
+	echo 'allow builtins.*' >"$T/policy"
+	run_to P /usr/bin/time -f %M -o "$T/P.rss" conn-pipe --in frames --out hex --pickle-policy "$T/policy" --max-size 4M "$T/bomb"
+	expect_exit P 0
+	grep -q '^conn-pipe: warning: message 1 dropped: not a pickle the policy can vouch for: offset [0-9]*, opcode EMPTY_LIST (0x5d): the decoded objects take more than 33554432 bytes of memory$' "$T/P.err" || fail "$(cat "$T/P.err")"
+	[[ ! -s $T/P.out ]] || fail "stdout: $(head -c 300 "$T/P.out")"
+	peak_rss_under "$T/P.rss" 65536
+}
+
+@test "a single connection's bound follows --max-size: everyday pickles within it render, --max-size 0 lifts it" {
+	"$PYTHON" - "$T/ints" <<'PY'
+import pickle, struct, sys
+data = pickle.dumps(list(range(200000)), 4)
+open(sys.argv[1], 'wb').write(struct.pack('!i', len(data)) + data)
+PY
+	# About 15 MB of objects from a 0.9 MB pickle: within 32 MiB.
+	run_to P conn-pipe --in frames --out repr --max-size 1M "$T/ints"
+	expect_exit P 0
+	[[ $(head -c 9 "$T/P.out") == '[0, 1, 2,' ]] || fail "$(head -c 100 "$T/P.out")"
+	# 80 MB of objects: past 32 MiB, but --max-size 0 sets no bound.
+	bomb "$T/bomb" 1000000
+	run_to Q conn-pipe --in frames --out audit --max-size 0 "$T/bomb"
+	expect_exit Q 0
+	assert_file "$T/Q.out" "likely safe: no globals"$'\n'
+}

@@ -6,11 +6,14 @@
  * against the policy when it parsed.  The audit's line is one line that
  * starts with its verdict; it runs the pickle to its end exactly when the
  * repr rendering decodes it; a pickle the policy lets through imports
- * nothing, or only what a policy "allow **" would let through too.
+ * nothing, or only what a policy "allow **" would let through too.  The
+ * JSON form (conn_pickle_audit_json()) is one line that jansson reads as
+ * an object with the line's verdict, level and decoded.
  */
 #include "conn.h"
 #include "fuzz.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 
 static void check_policy(const struct conn_pickle_policy *p,
@@ -30,6 +33,38 @@ static void check_policy(const struct conn_pickle_policy *p,
 	/* "allow **" allows every global: it is the widest policy. */
 	if (allowed)
 		FUZZ_CHECK(allowed_all);
+}
+
+/* The JSON form: valid JSON, with what the line's report says. */
+static void check_json(const uint8_t *pickle, size_t len,
+		       const struct conn_pickle_report *line)
+{
+	struct conn_pickle_report report;
+	char *text = NULL;
+	size_t n = 0;
+	json_t *v;
+	const char *said;
+
+	FUZZ_CHECK(conn_pickle_audit_json(&text, &n, &report, NULL, pickle,
+					  len) == 0);
+	FUZZ_CHECK(text != NULL && text[n] == '\0' && strlen(text) == n);
+	FUZZ_CHECK(memchr(text, '\n', n) == NULL);
+	FUZZ_CHECK(report.verdict == line->verdict &&
+		   report.decoded == line->decoded);
+	v = json_loadb(text, n, 0, NULL);
+	FUZZ_CHECK(json_is_object(v));
+	said = json_string_value(json_object_get(v, "verdict"));
+	FUZZ_CHECK(said != NULL &&
+		   strcmp(said, conn_pickle_verdict_name(report.verdict)) == 0);
+	FUZZ_CHECK(json_integer_value(json_object_get(v, "level")) ==
+		   (json_int_t)report.verdict);
+	FUZZ_CHECK(json_is_boolean(json_object_get(v, "decoded")) &&
+		   json_is_true(json_object_get(v, "decoded")) ==
+		   report.decoded);
+	FUZZ_CHECK(json_is_array(json_object_get(v, "findings")) &&
+		   json_is_array(json_object_get(v, "globals")));
+	json_decref(v);
+	free(text);
 }
 
 static void check_audit(const uint8_t *pickle, size_t len)
@@ -53,6 +88,7 @@ static void check_audit(const uint8_t *pickle, size_t len)
 		FUZZ_CHECK(report.decoded == (rc == 0));
 	if (!report.decoded)
 		FUZZ_CHECK(report.verdict != CONN_PICKLE_LIKELY_SAFE);
+	check_json(pickle, len, &report);
 	free(rendered);
 	free(text);
 }

@@ -111,11 +111,9 @@ static void check_same_repr(const uint8_t *a, size_t a_len, const uint8_t *b,
 }
 
 /* json output pickled again gives the same pickle, or one of the same
- * object.  A standard library tag whose value the renderings do not
- * take for the class's own state (a WindowsPath of "zc:/x") comes back
- * as {"__repr__": ...}, which --in json refuses by design: no fixed
- * point to check there (the reader's strictness for those values is
- * left to json.bats and the unit tests). */
+ * object: every text --in json takes comes back as a text it takes (a
+ * standard library tag's value the renderings would show as
+ * {"__repr__": ...} is refused on the way in). */
 static void check_fixed_point(const uint8_t *p, size_t len, int protocol)
 {
 	uint8_t *again;
@@ -124,10 +122,6 @@ static void check_fixed_point(const uint8_t *p, size_t len, int protocol)
 
 	if (text == NULL)
 		return;
-	if (memmem(text, text_len, "{\"__repr__\": ", 13) != NULL) {
-		free(text);
-		return;
-	}
 	if (pickle(&again, &again_len, text, text_len, protocol)) {
 		fprintf(stderr, "our json output is refused: %s\n", text);
 		fuzz_fail(__FILE__, __LINE__, "json output pickles");

@@ -7,10 +7,33 @@
 #include "conn.h"
 #include "tap.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A pickle written as a C string: its length without the final NUL. */
 #define PICKLE(s) (const uint8_t *)(s), sizeof(s) - 1
+
+/* The JSON form of p parses, and says verdict as the line does. */
+static void audits_json(const char *name, const uint8_t *p, size_t n,
+			enum conn_pickle_verdict verdict)
+{
+	struct conn_pickle_report report;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conn_pickle_audit_json(&text, &len, &report, NULL, p, n);
+	json_t *v = rc == 0 ? json_loadb(text, len, 0, NULL) : NULL;
+	const char *said = json_string_value(json_object_get(v, "verdict"));
+
+	ok(v != NULL && report.verdict == verdict && strlen(text) == len &&
+	   memchr(text, '\n', len) == NULL && said != NULL &&
+	   strcmp(said, conn_pickle_verdict_name(verdict)) == 0 &&
+	   json_integer_value(json_object_get(v, "level")) == (int)verdict,
+	   "audit-json %s: valid JSON, verdict %s (got %d, %s)", name,
+	   conn_pickle_verdict_name(verdict), rc, text ? text : "");
+	json_decref(v);
+	free(text);
+}
 
 static void audits(const char *name, const uint8_t *p, size_t n,
 		   enum conn_pickle_verdict verdict, const char *line)
@@ -26,6 +49,7 @@ static void audits(const char *name, const uint8_t *p, size_t n,
 	   line ? line : conn_pickle_verdict_name(verdict), rc,
 	   text ? text : "");
 	free(text);
+	audits_json(name, p, n, verdict);
 }
 
 static void test_audit(void)
@@ -85,6 +109,106 @@ static void test_audit(void)
 	       "suspicious: not a valid pickle: offset 3: the pickle ends "
 	       "before STOP; no globals");
 	audits("empty", PICKLE(""), CONN_PICKLE_SUSPICIOUS, NULL);
+}
+
+/* The JSON form's exact text of p. */
+static void audits_as(const char *name, const uint8_t *p, size_t n,
+		      const char *json)
+{
+	struct conn_pickle_report report;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conn_pickle_audit_json(&text, &len, &report, NULL, p, n);
+
+	ok(rc == 0 && text != NULL && strcmp(text, json) == 0,
+	   "audit-json %s (got %d, %s)", name, rc, text ? text : "");
+	free(text);
+}
+
+/* How many "globals" and "findings" the JSON form of p lists, and its
+ * "more_findings" and "more_globals". */
+static void counts(const char *name, const uint8_t *p, size_t n,
+		   size_t findings, json_int_t more, size_t globals,
+		   bool more_globals)
+{
+	struct conn_pickle_report report;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conn_pickle_audit_json(&text, &len, &report, NULL, p, n);
+	json_t *v = rc == 0 ? json_loadb(text, len, 0, NULL) : NULL;
+
+	ok(v != NULL &&
+	   json_array_size(json_object_get(v, "findings")) == findings &&
+	   json_integer_value(json_object_get(v, "more_findings")) == more &&
+	   json_array_size(json_object_get(v, "globals")) == globals &&
+	   json_is_boolean(json_object_get(v, "more_globals")) &&
+	   json_is_true(json_object_get(v, "more_globals")) == more_globals,
+	   "audit-json %s: %zu findings and %lld more, %zu globals%s", name,
+	   findings, (long long)more, globals, more_globals ? " and more" : "");
+	json_decref(v);
+	free(text);
+}
+
+static void test_json(void)
+{
+	static uint8_t many[8 + 300 * 12];
+	size_t i, n = 0;
+
+	audits_as("a value", PICKLE("\x80\x04K\x01."),
+		  "{\"verdict\": \"likely safe\", \"level\": 0, \"decoded\": "
+		  "true, \"findings\": [], \"more_findings\": 0, \"globals\": "
+		  "[], \"more_globals\": false}");
+	audits_as("os.system", PICKLE("cos\nsystem\n(S'id'\ntR."),
+		  "{\"verdict\": \"overtly malicious\", \"level\": 3, "
+		  "\"decoded\": true, \"findings\": [{\"what\": \"imports "
+		  "os.system\", \"verdict\": \"overtly malicious\", \"level\": "
+		  "3, \"offset\": 0, \"opcode\": \"GLOBAL\"}, {\"what\": "
+		  "\"calls os.system('id')\", \"verdict\": \"overtly "
+		  "malicious\", \"level\": 3, \"offset\": 19, \"opcode\": "
+		  "\"REDUCE\"}], \"more_findings\": 0, \"globals\": "
+		  "[{\"name\": \"os.system\", \"calls\": 1, \"offset\": 0, "
+		  "\"opcode\": \"GLOBAL\"}], \"more_globals\": false}");
+	/* The line's escapes, quoted once more. */
+	audits_as("a newline in a name",
+		  PICKLE("\x80\x04\x8c\x02o\n\x8c\x01x\x93)R."),
+		  "{\"verdict\": \"likely unsafe\", \"level\": 2, \"decoded\": "
+		  "true, \"findings\": [{\"what\": \"calls o\\\\n.x()\", "
+		  "\"verdict\": \"likely unsafe\", \"level\": 2, \"offset\": "
+		  "11, \"opcode\": \"REDUCE\"}], \"more_findings\": 0, "
+		  "\"globals\": [{\"name\": \"o\\\\n.x\", \"calls\": 1, "
+		  "\"offset\": 9, \"opcode\": \"STACK_GLOBAL\"}], "
+		  "\"more_globals\": false}");
+	/* The words of a finding end before the comma that leads to its
+	 * place in the line. */
+	audits_as("an unknown class, not called", PICKLE("cm\nC\n."),
+		  "{\"verdict\": \"suspicious\", \"level\": 1, \"decoded\": "
+		  "true, \"findings\": [{\"what\": \"imports m.C, never "
+		  "called\", \"verdict\": \"suspicious\", \"level\": 1, "
+		  "\"offset\": 0, \"opcode\": \"GLOBAL\"}], \"more_findings\": "
+		  "0, \"globals\": [{\"name\": \"m.C\", \"calls\": 0, "
+		  "\"offset\": 0, \"opcode\": \"GLOBAL\"}], \"more_globals\": "
+		  "false}");
+	/* A finding of no one place: null. */
+	audits_as("the truncated", PICKLE("\x80\x04]"),
+		  "{\"verdict\": \"suspicious\", \"level\": 1, \"decoded\": "
+		  "false, \"findings\": [{\"what\": \"not a valid pickle: "
+		  "offset 3: the pickle ends before STOP\", \"verdict\": "
+		  "\"suspicious\", \"level\": 1, \"offset\": null, "
+		  "\"opcode\": null}], \"more_findings\": 0, \"globals\": [], "
+		  "\"more_globals\": false}");
+	/* 40 protocol 0 globals in a protocol 4 pickle, one name never
+	 * called: 41 findings, 32 listed. */
+	memcpy(many, "\x80\x04", 2);
+	for (n = 2, i = 0; i < 40; i++, n += 6)
+		memcpy(many + n, "cm\nC\n0", 6);
+	memcpy(many + n, "N.", 2);
+	counts("past 32 findings", many, n + 2, 32, 9, 1, false);
+	/* 300 names never called: 256 listed, and more; a finding each of
+	 * those. */
+	for (n = 0, i = 0; i < 300; i++)
+		n += (size_t)sprintf((char *)many + n, "cm\nC%03zu\n0", i);
+	memcpy(many + n, "N.", 2);
+	counts("past 256 globals", many, n + 2, 32, 224, 256, true);
 }
 
 static void test_verdict_names(void)
@@ -270,12 +394,31 @@ static void test_budget(void)
 	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
 					   PICKLE("\x80\x04K\x01."));
 	ok(rc == 0 && allowed, "policy within max_work: allowed");
+	/* Past max_memory: a finding, likely unsafe; the policy does not
+	 * allow it. */
+	o = (struct conn_render_options){ .max_memory = 100 };
+	rc = conn_pickle_audit_with(&line, &len, &report, &o,
+				    PICKLE("\x80\x04(]]]]]]]]]]l."));
+	ok(rc == 0 && report.verdict == CONN_PICKLE_LIKELY_UNSAFE &&
+	   strstr(line, "past the decoder's limits, not audited further: "
+		  "offset") != NULL &&
+	   strstr(line, "more than 100 bytes of memory") != NULL,
+	   "audit past max_memory: likely unsafe, said (%s)",
+	   rc == 0 ? line : "");
+	if (rc == 0)
+		free(line);
+	rc = conn_pickle_policy_check_with(p, &allowed, why, sizeof(why), &o,
+		PICKLE("\x80\x04(]]]]]]]]]]l."));
+	ok(rc == 0 && !allowed && strstr(why, "more than 100 bytes of "
+					 "memory") != NULL,
+	   "policy past max_memory: not allowed (%s)", why);
 	conn_pickle_policy_free(p);
 }
 
 int main(void)
 {
 	test_audit();
+	test_json();
 	test_verdict_names();
 	test_parse_errors();
 	test_patterns();

@@ -693,6 +693,90 @@ static void expect_invalid(const char *json, const char *needle,
 	expect_error(json, strlen(json), 2, needle, name);
 }
 
+/* A text that pickles at every protocol, or fails at every one. */
+static void expect_taken(const char *json, const char *name)
+{
+	char detail[200] = "";
+	uint8_t *out;
+	size_t len;
+	int protocol, taken = 0;
+
+	for (protocol = 0; protocol <= 5; protocol++)
+		if (conn_pickle_from_json(&out, &len, detail, sizeof(detail),
+					  json, strlen(json), protocol) == 0) {
+			taken++;
+			free(out);
+		}
+	ok(taken == 6, "%s: taken at every protocol (%s)", name, detail);
+}
+
+/* Past the first batch of values judged together: named by its own
+ * column, the many before it and after it taken. */
+static void test_written_back_late(void)
+{
+	static const char date[] = "{\"__date__\": \"2024-02-29\"}, ";
+	static const char bad[] = "{\"__windowspath__\": \"zc:/x\"}, ";
+	size_t n = 0, i, size = 10000 * (sizeof(date) - 1) + sizeof(bad) + 8;
+	char *text = malloc(size);
+
+	if (text == NULL)
+		abort();
+	text[n++] = '[';
+	for (i = 0; i < 10000; i++) {
+		if (i == 5000) {
+			memcpy(text + n, bad, sizeof(bad) - 1);
+			n += sizeof(bad) - 1;
+		}
+		memcpy(text + n, date, sizeof(date) - 1);
+		n += sizeof(date) - 1;
+	}
+	memcpy(text + n - 2, "]", 2);
+	/* '[' and 5000 dates of 28 bytes before it. */
+	expect_error(text, n - 1, 4, "{\"__windowspath__\": ...} at column "
+		     "140002: written back as a call", "a bad value among "
+		     "10000 dates");
+	memmove(text + 1 + 5000 * 28, text + 1 + 5000 * 28 + sizeof(bad) - 1,
+		n - (1 + 5000 * 28 + sizeof(bad) - 1));
+	expect_taken(text, "10000 dates");
+	free(text);
+}
+
+/* A standard library tag's value that --out json would show as a call
+ * ({"__repr__": ...}) is refused, wherever it is; a defaultdict's
+ * factory, which is a {"__repr__": ...} of a class, is not. */
+static void test_written_back(void)
+{
+	static const char path[] = "{\"__windowspath__\": \"zc:/x\"}";
+	int protocol;
+
+	for (protocol = 0; protocol <= 5; protocol++)
+		expect_error(path, sizeof(path) - 1, protocol,
+			     "{\"__windowspath__\": ...} at column 1: "
+			     "written back as a call: "
+			     "pathlib.WindowsPath('zc:/x')",
+			     "a WindowsPath the renderings do not take");
+	expect_invalid("[1, {\"k\": [{\"__purewindowspath__\": \"zc:/x\"}]}]",
+		       "{\"__purewindowspath__\": ...} at column 12: written "
+		       "back as a call: pathlib.PureWindowsPath('zc:/x')",
+		       "... deep in a list, named with its column");
+	expect_invalid("{\"__defaultdict__\": {\"default_factory\": "
+		       "{\"__repr__\": \"<class 'list'>\"}, \"items\": "
+		       "{\"x\": [{\"__windowspath__\": \"zc:/x\"}]}}}",
+		       "{\"__defaultdict__\": ...} at column 1: written back "
+		       "as a call: pathlib.WindowsPath('zc:/x')",
+		       "... in a defaultdict's items: the outermost named");
+	expect_invalid("{\"default_factory\": {\"__windowspath__\": "
+		       "\"zc:/x\"}}", "written back as a call: "
+		       "pathlib.WindowsPath",
+		       "... as the value of a key default_factory");
+	expect_taken("{\"__windowspath__\": \"c:/x\"}", "a WindowsPath of c:");
+	test_written_back_late();
+	expect_taken("{\"__defaultdict__\": {\"default_factory\": "
+		     "{\"__repr__\": \"<class 'list'>\"}, \"items\": {\"x\": "
+		     "[{\"__date__\": \"2024-02-29\"}]}}}",
+		     "a defaultdict's factory, a date in its items");
+}
+
 /* The tags' errors: "WHAT at column C: WHY". */
 static void test_tag_errors(void)
 {
@@ -765,6 +849,7 @@ static void test_tag_errors(void)
 		       "not {\"type\"", "an exception without its type");
 	expect_invalid("{\"__dict__\": [[{\"__counter__\": {}}, 1]]}",
 		       "unhashable", "a Counter as a key");
+	test_written_back();
 }
 
 static void test_errors(void)

@@ -730,6 +730,8 @@ static int check_capture_options(struct cli_options *o, bool pipe)
 		return conflict(o, "--in pcap", o->echo ? "--echo"
 							: "--send-only");
 	return 0;
+}
+
 /*
  * The memory a message's decoded objects may take when it is rendered or
  * judged by a single connection (-k sets its own, server-render.c): one

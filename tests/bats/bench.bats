@@ -275,6 +275,17 @@ EOF
 	grep -q '^(medians of 3 interleaved rounds; python: ' "$T/Q.out" || fail "no footer: $(tail -2 "$T/Q.out")"
 }
 
+@test "tools/bench-forward --quick: conn-listen --forward against direct and against socat, with ratios" {
+	local build
+	build=$(cd "$(dirname "$(command -v conn-listen)")/.." && pwd)
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-forward" --quick --build "$build"
+	expect_exit Q 0 240
+	for f in "64 B stream +msg/s" "1 MiB stream +MB/s" "ping-pong p50 +us" "32 MiB relayed +MB/s"; do
+		grep -Eq "^$f +[0-9,.]+ +[0-9,.]+ +[0-9.]+x  (>=|<=) " "$T/Q.out" ||
+			fail "no row '$f': $(cat "$T/Q.out")"
+	done
+}
+
 @test "tools/bench-plot --quick: an SVG with the throughput and latency panels" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)

@@ -397,6 +397,8 @@ with Client(("127.0.0.1", int(sys.argv[1]))) as conn:
 @test "README: is this pickle safe to load? --out audit, then --pickle-policy" {
 	doc A README.md "globals: datetime.date (1 call)" --status 1 12
 	run_doc A
+	doc J README.md '$ echo 636f730a73797374656d0a2853276964270a74522e | conn-pipe --in hex --out audit-json' --status 1 12
+	run_doc J
 	doc F README.md '$ cat > policy <<'"'EOF'"
 	run_doc F
 }

@@ -69,6 +69,8 @@ import sys
 # Blocks that are not examples, by file and a text only that block
 # contains, and why they are not run.
 NOT_EXAMPLES = [
+    ('man/conn-pipe.1', '{"verdict": "overtly malicious", "level": 3, "decoded": true,',
+     'audit-json\'s object abridged and on several lines; README.md runs it whole'),
     ('README.md', 'tools/demo     #',
      'setup on a fresh machine (installs Debian packages); tools/check is the suite itself'),
     ('README.md', 'tools/deps                  #',

@@ -100,22 +100,24 @@ static int fail(struct conn_capture *cap, const char *what)
 	return cap->error;
 }
 
-/* n bytes in one write(2); one that falls short is a failure (a full
- * disk, a file size limit): the file then ends inside a record. */
+/* n bytes in one write(2), as a regular file takes them; one that falls
+ * short (a full disk, a file size limit) is followed by another for the
+ * rest, whose error tells why. */
 static int put(struct conn_capture *cap, const void *p, size_t n)
 {
+	const uint8_t *b = p;
 	ssize_t done;
 
-	if (cap->error)
-		return cap->error;
-	do
-		done = write(cap->fd, p, n);
-	while (done < 0 && errno == EINTR);
-	if (done >= 0 && (size_t)done != n)
-		errno = ENOSPC;
-	if (done < 0 || (size_t)done != n)
-		return fail(cap, "cannot write the capture");
-	return 0;
+	while (cap->error == 0 && n > 0) {
+		done = write(cap->fd, b, n);
+		if (done < 0 && errno != EINTR)
+			return fail(cap, "cannot write the capture");
+		if (done > 0) {
+			b += done;
+			n -= (size_t)done;
+		}
+	}
+	return cap->error;
 }
 
 int conn_capture_open(struct conn_capture **out, char *detail,

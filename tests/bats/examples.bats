@@ -520,12 +520,18 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 	run_doc M
 }
 
-@test "README, conn-listen(1): watching an exchange: calc_client.py through --forward, traced" {
+# calc_behind_proxy: the key, calc_server.py running on port 50000 and
+# calc_client.py beside it, as "Watching an exchange" starts.
+calc_behind_proxy() {
 	make_key
 	doc calc_server.py README.md 'class CalcManager(BaseManager):'
 	doc calc_client.py README.md 'class CalcClient(BaseManager):'
 	spawn S bash -c 'cd "$0" && exec "$1" calc_server.py' "$W" "$PYTHON"
 	wait_port "$P50000"
+}
+
+@test "README, conn-listen(1): watching an exchange: calc_client.py through --forward, traced" {
+	calc_behind_proxy
 	doc X README.md '--trace repr --trace-file trace.txt' --await-bg \
 		--vary 7f4cb5e38e50 '[0-9a-f]+'
 	run_doc X
@@ -544,11 +550,7 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 }
 
 @test "README: watching an exchange: calc_client.py through --forward --record, read back by conn-pipe and tshark" {
-	make_key
-	doc calc_server.py README.md 'class CalcManager(BaseManager):'
-	doc calc_client.py README.md 'class CalcClient(BaseManager):'
-	spawn S bash -c 'cd "$0" && exec "$1" calc_server.py' "$W" "$PYTHON"
-	wait_port "$P50000"
+	calc_behind_proxy
 	doc X README.md '--record calc.pcap 127.0.0.1:6000 &' --await-bg \
 		--vary 7f4cb5e38e50 '[0-9a-f]+' --vary 41234 '[0-9]+' --vary 41236 '[0-9]+' \
 		--vary "b'#CHALLENGE#{sha256}...'" "b['\"]#CHALLENGE#.+['\"]" \

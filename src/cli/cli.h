@@ -101,6 +101,9 @@ struct cli_options {
 	const char *trace_file;
 	int trace_fd;			/* where records go; -1: none */
 	uint64_t conn_serial;		/* the connection's number (-k) */
+	/* --record FILE (record.c): opened before -k forks */
+	const char *record;
+	struct conn_capture *capture;
 	char detail[200];
 };
 
@@ -119,7 +122,7 @@ enum cli_option_code {
 	CLI_OPT_FORWARD, CLI_OPT_FORWARD_AUTHKEY_FILE,
 	CLI_OPT_FORWARD_NO_AUTHKEY, CLI_OPT_FORWARD_DIGEST,
 	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE,
-	CLI_OPT_PORT
+	CLI_OPT_PORT, CLI_OPT_RECORD
 };
 
 /* conn-bench's own option codes. */
@@ -311,13 +314,40 @@ int session_authenticate(char *detail, size_t capacity, char *digest,
 			 struct conn_channel *c, const struct cli_options *o,
 			 enum conn_role role, conn_log_fn *log, void *ctx);
 
+/* --record: one forwarded connection's two legs in the capture
+ * (record.c).  Every call is a no-op without --record, or once a write
+ * failed (one warning through log). */
+enum { RECORD_CLIENT, RECORD_TARGET };	/* the legs */
+struct record_conn {
+	struct conn_capture *cap;	/* NULL: not recording */
+	const char *path;
+	uint64_t id[2];			/* each leg's; 0: none yet */
+	conn_log_fn *log;
+	void *log_ctx;
+};
+
+/* Records the client's leg from its connection on, its handshake too. */
+void record_start(struct record_conn *r, const struct cli_options *o,
+		  struct conn_channel *client, conn_log_fn *log, void *ctx);
+/* Records the target's leg from the connection to it on. */
+void record_target(struct record_conn *r, struct conn_channel *target);
+/* Bytes that went on leg from its client side (dir 0) or its server's
+ * (dir 1), frame headers and all. */
+void record_bytes(struct record_conn *r, int leg, int dir,
+		  const void *bytes, size_t n);
+/* Both legs' end. */
+void record_end(struct record_conn *r);
+CONN_NODISCARD
+bool record_on(const struct record_conn *r);
+
 /* --forward: after the handshake with the client on client (peer its
  * name), connects to o->forward, authenticates there and relays messages
  * both ways until both sides are done (server-forward.c). */
 CONN_NODISCARD
 int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 		  const struct cli_options *o, const char *peer,
-		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
+		  struct record_conn *rec, volatile sig_atomic_t *stop,
+		  conn_log_fn *log, void *ctx);
 
 /* An error in words, the tools' one way (tool.c): "authentication
  * failed: " or "timeout: " before detail, or conn_strerror() without one. */

@@ -109,6 +109,12 @@ static const struct cli_option_spec shared_options[] = {
 	{ "trace-file", 0, CLI_OPT_TRACE_FILE, required_argument, "=FILE",
 	  CLI_LISTEN, CLI_GROUP_FORWARD, "--trace: to FILE instead of stderr",
 	  CLI_VALUES_FILE },
+	{ "record", 0, CLI_OPT_RECORD, required_argument, "=FILE",
+	  CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "--forward: write both legs of every connection,\n"
+	  "  handshakes included, to FILE as a pcap capture\n"
+	  "  (tshark, Wireshark, conn-pipe --in pcap)",
+	  CLI_VALUES_FILE },
 	/* --exec: CMD's arguments follow it, so it comes last.  conn-pipe
 	 * has no network, hence its shorter line and no --sh-exec. */
 	{ "exec", 'e', 'e', required_argument, " CMD [ARG]...",

@@ -62,6 +62,9 @@ void cli_options_free(struct cli_options *o)
 	if (o->trace_file && o->trace_fd >= 0)
 		close(o->trace_fd);
 	o->trace_fd = -1;
+	/* The children wrote their packets whole: nothing is pending. */
+	(void)!conn_capture_close(o->capture, o->detail, sizeof(o->detail));
+	o->capture = NULL;
 	conn_pickle_policy_free(o->policy);
 	o->policy = NULL;
 	free(o->exec_argv);
@@ -315,6 +318,9 @@ static int set_forward_option(struct cli_options *o, int code, char *arg)
 			       "hex, quoted, pickle-dis, audit)", arg);
 	case CLI_OPT_TRACE_FILE:
 		o->trace_file = arg;
+		return 0;
+	case CLI_OPT_RECORD:
+		o->record = arg;
 		return 0;
 	default:
 		return CONN_EAGAIN;
@@ -670,7 +676,8 @@ static int check_forward_options(struct cli_options *o)
 			    : o->forward_digest != CONN_DIGEST_SHA256 ?
 			    "--forward-digest"
 			    : o->trace ? "--trace"
-			    : o->trace_file ? "--trace-file" : NULL;
+			    : o->trace_file ? "--trace-file"
+			    : o->record ? "--record" : NULL;
 
 	if (o->forward == NULL && needs)
 		return invalid(o, "%s needs --forward", needs);
@@ -704,6 +711,20 @@ static int open_trace(struct cli_options *o)
 	snprintf(o->detail, sizeof(o->detail), "cannot open --trace-file "
 		 "%s: %s", o->trace_file, strerror(errno));
 	return CONN_EIO;
+}
+
+/* --record FILE: made anew, its header written, before -k forks. */
+static int open_record(struct cli_options *o)
+{
+	char why[180];
+	int rc;
+
+	if (o->record == NULL)
+		return 0;
+	rc = conn_capture_open(&o->capture, why, sizeof(why), o->record);
+	if (rc)
+		snprintf(o->detail, sizeof(o->detail), "--record: %s", why);
+	return rc;
 }
 
 /* conn-pipe --in pcap prints what it reads, tagged: nothing is sent, no
@@ -789,5 +810,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	rc = load_key(o);
 	if (rc == 0)
 		rc = load_forward_key(o);
-	return rc ? rc : open_trace(o);
+	if (rc == 0)
+		rc = open_trace(o);
+	return rc ? rc : open_record(o);
 }

@@ -122,6 +122,7 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 {
 	struct conn_relay_config cfg = relay_config(o, in_fd, stop);
 	struct conn_channel *c = NULL;
+	struct record_conn rec;
 	char digest[16] = "";
 	int rc;
 
@@ -131,6 +132,7 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 		return rc;
 	conn_channel_set_log(c, log, ctx, o->verbose > 0);
 	conn_channel_set_stop_flag(c, stop);
+	record_start(&rec, o, c, log, ctx);
 	if (o->key)
 		rc = session_authenticate(detail, capacity, digest, c, o,
 					  role, log, ctx);
@@ -140,13 +142,14 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	if (rc == 0 && o->report_fd >= 0)
 		(void)!write(o->report_fd, "\n", 1);
 	if (rc == 0 && o->forward)
-		rc = forward_serve(detail, capacity, c, o, peer, stop, log,
-				   ctx);
+		rc = forward_serve(detail, capacity, c, o, peer, &rec, stop,
+				   log, ctx);
 	else if (rc == 0 && o->exec_argv && o->address)
 		rc = relay_command(detail, capacity, c, o, peer, digest,
 				   stop);
 	else if (rc == 0)
 		rc = conn_relay_run(detail, capacity, c, &cfg);
+	record_end(&rec);
 	conn_channel_free(c);
 	return rc;
 }

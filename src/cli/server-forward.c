@@ -14,6 +14,10 @@
  * a cut frame, which it sees as a truncated message.  A side whose peer is
  * not draining is not read (back-pressure both ways).
  *
+ * With --record, each message is recorded on the leg it came by as it
+ * comes, and on the other as it goes: whole, once judged, or piece by
+ * piece when it streams (record.c).
+ *
  * The connection to TARGET blocks this process only: with -k every
  * forwarded connection has a process of its own (server-fork.c).
  */
@@ -51,6 +55,7 @@ struct forward {
 	const struct cli_options *o;
 	struct flow up, down;		/* c>s, s>c */
 	struct trace_conn trace;
+	struct record_conn *rec;
 	bool keyless;			/* the forward leg has no key */
 	int rc;				/* the first fault, told at the end */
 	char *detail;
@@ -73,8 +78,8 @@ static struct conn_key *forward_key(const struct cli_options *o)
 /* Connects to TARGET and authenticates there, as its client would. */
 static int open_target(struct conn_channel **out, char *detail,
 		       size_t capacity, const struct cli_options *o,
-		       volatile sig_atomic_t *stop, conn_log_fn *log,
-		       void *ctx)
+		       struct record_conn *rec, volatile sig_atomic_t *stop,
+		       conn_log_fn *log, void *ctx)
 {
 	struct cli_options leg = *o;
 	struct conn_address a;
@@ -90,6 +95,8 @@ static int open_target(struct conn_channel **out, char *detail,
 				  stop);
 	if (rc == 0)
 		rc = conn_channel_new(out, fd, fd);
+	if (rc == 0)
+		record_target(rec, *out);
 	if (rc || leg.key == NULL)
 		return rc;
 	conn_channel_set_stop_flag(*out, stop);
@@ -136,6 +143,17 @@ static void forward_fault(struct forward *fw, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(fw->detail, fw->capacity, fmt, ap);
 	va_end(ap);
+}
+
+/* --record: bytes of f's on the leg they came by (to: false) or on the
+ * one they go by. */
+static void flow_record(struct forward *fw, const struct flow *f, bool to,
+			const uint8_t *bytes, size_t n)
+{
+	bool up = f == &fw->up;
+
+	record_bytes(fw->rec, up == to ? RECORD_TARGET : RECORD_CLIENT,
+		     up ? 0 : 1, bytes, n);
 }
 
 static bool starts_with(const uint8_t *data, size_t len, const char *text)
@@ -191,6 +209,12 @@ static int flow_finish(struct forward *fw, struct flow *f, uint64_t total)
 	if (rc == 0 && pass && trace_on(&fw->trace))
 		rc = trace_message(&fw->trace, fw->detail, fw->capacity,
 				   f->dir, msg, total);
+	if (pass && msg && record_on(fw->rec)) {
+		uint8_t header[CONN_FRAME_HEADER_MAX];
+		size_t n = conn_frame_header_encode(header, total);
+
+		flow_record(fw, f, true, msg - n, n + (size_t)total);
+	}
 	if (pass) {
 		conn_buffer_commit(&f->q);
 		f->messages++;
@@ -205,18 +229,25 @@ static int flow_append(struct forward *fw, struct flow *f,
 		       const struct conn_piece *p)
 {
 	uint8_t header[CONN_FRAME_HEADER_MAX];
+	size_t n = 0;
 	int rc = 0;
 
 	if (conn_piece_is_first(p)) {
-		rc = conn_buffer_append(&f->q, header,
-					conn_frame_header_encode(header,
-								 p->total));
+		n = conn_frame_header_encode(header, p->total);
+		rc = conn_buffer_append(&f->q, header, n);
 		f->in_message = true;
 	}
 	if (rc == 0)
 		rc = conn_buffer_append(&f->q, p->data, p->size);
 	if (rc == 0 && !f->streaming && p->total > f->hold)
 		f->streaming = true;
+	if (rc == 0 && record_on(fw->rec)) {
+		/* the queue's last bytes: the header, if any, and the piece */
+		n += p->size;
+		flow_record(fw, f, false, f->q.data + f->q.end - n, n);
+		if (f->streaming)
+			flow_record(fw, f, true, f->q.data + f->q.end - n, n);
+	}
 	if (rc == 0 && conn_piece_is_last(p))
 		rc = flow_finish(fw, f, p->total);
 	return rc;
@@ -354,10 +385,11 @@ static int flow_init(struct flow *f, const char *dir, const char *from,
 
 int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 		  const struct cli_options *o, const char *peer,
-		  volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx)
+		  struct record_conn *rec, volatile sig_atomic_t *stop,
+		  conn_log_fn *log, void *ctx)
 {
 	struct forward fw = { .o = o, .detail = detail, .capacity = capacity,
-			      .log = log, .log_ctx = ctx,
+			      .log = log, .log_ctx = ctx, .rec = rec,
 			      .keyless = forward_key(o) == NULL };
 	struct conn_channel *target = NULL;
 	int rc;
@@ -365,7 +397,8 @@ int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 	/* The trace's clock starts as the client is authenticated. */
 	rc = trace_start(&fw.trace, o, peer ? peer : "-");
 	if (rc == 0)
-		rc = open_target(&target, detail, capacity, o, stop, log, ctx);
+		rc = open_target(&target, detail, capacity, o, rec, stop, log,
+				 ctx);
 	if (rc == 0)
 		rc = flow_init(&fw.up, "c>s", peer ? peer : "the client",
 			       client, target, o);

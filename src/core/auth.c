@@ -477,6 +477,7 @@ static int handshake_queue(struct conn_channel *c, const uint8_t *out,
 	struct conn_piece p = { out, out_len, 0, out_len };
 
 	conn_channel_trace_frame(c, '>', &p);
+	chan_tap_handshake(c, true, out, out_len);
 	return conn_channel_append(c, out, out_len);
 }
 
@@ -545,8 +546,10 @@ static int handshake_take(struct conn_piece *msg, struct conn_channel *c)
 		return conn_channel_take_piece(msg, c, SIZE_MAX);
 	if (rc == 0)
 		rc = conn_channel_take_message(msg, c);
-	if (rc == 0)
+	if (rc == 0) {
 		conn_channel_trace_frame(c, '<', msg);
+		chan_tap_handshake(c, false, msg->data, msg->size);
+	}
 	if (rc == CONN_EAGAIN && conn_channel_peer_eof(c)) {
 		if (conn_channel_received(c) == 0) {
 			chan_set_detail(c, "the peer closed the connection "

@@ -8,15 +8,22 @@
  * connected, data segments of at most SEGMENT_MAX bytes, then FIN both
  * ways and the last ACK at its end.  No libpcap: the format is small
  * (https://www.tcpdump.org/manpages/pcap-savefile.5.html).
+ *
+ * Each packet record (its header and its bytes) is one write(2) to a
+ * file opened for appending, nothing buffered: the records of processes
+ * that share the capture after a fork, each recording connections of its
+ * own, follow each other whole.
  */
 #include "internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #define LINKTYPE_RAW 101
 #define SNAPLEN 262144
@@ -35,12 +42,13 @@ struct recorded {
 };
 
 struct conn_capture {
-	FILE *f;
-	struct recorded *conns;	/* conns[id - 1] */
+	int fd;
+	struct recorded *conns;	/* conns[id - base - 1] */
+	uint64_t base;		/* the ids before the first one */
 	uint64_t count, cap;
 	int error;		/* the first failure to write; then none */
 	char detail[200];
-	uint8_t packet[60 + SEGMENT_MAX];
+	uint8_t record[16 + 60 + SEGMENT_MAX];	/* its header, the packet */
 };
 
 static void le32(uint8_t *p, uint32_t v)
@@ -92,13 +100,24 @@ static int fail(struct conn_capture *cap, const char *what)
 	return cap->error;
 }
 
+/* n bytes in one write(2), as a regular file takes them; one that falls
+ * short (a full disk, a file size limit) is followed by another for the
+ * rest, whose error tells why. */
 static int put(struct conn_capture *cap, const void *p, size_t n)
 {
-	if (cap->error)
-		return cap->error;
-	if (fwrite(p, 1, n, cap->f) != n)
-		return fail(cap, "cannot write the capture");
-	return 0;
+	const uint8_t *b = p;
+	ssize_t done;
+
+	while (cap->error == 0 && n > 0) {
+		done = write(cap->fd, b, n);
+		if (done < 0 && errno != EINTR)
+			return fail(cap, "cannot write the capture");
+		if (done > 0) {
+			b += done;
+			n -= (size_t)done;
+		}
+	}
+	return cap->error;
 }
 
 int conn_capture_open(struct conn_capture **out, char *detail,
@@ -110,8 +129,9 @@ int conn_capture_open(struct conn_capture **out, char *detail,
 	*out = NULL;
 	if (cap == NULL)
 		return CONN_ENOMEM;
-	cap->f = fopen(path, "wbe");
-	if (cap->f == NULL) {
+	cap->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+		       O_CLOEXEC, 0666);
+	if (cap->fd < 0) {
 		snprintf(detail, capacity, "cannot create %s: %s", path,
 			 strerror(errno));
 		free(cap);
@@ -124,7 +144,7 @@ int conn_capture_open(struct conn_capture **out, char *detail,
 	le32(head + 20, LINKTYPE_RAW);
 	if (put(cap, head, sizeof(head))) {
 		snprintf(detail, capacity, "%s", cap->detail);
-		fclose(cap->f);
+		close(cap->fd);
 		free(cap);
 		return CONN_EIO;
 	}
@@ -249,7 +269,7 @@ static int put_segment(struct conn_capture *cap, struct recorded *r, int side,
 		       uint8_t flags, const uint8_t *data, size_t n,
 		       int64_t time_us)
 {
-	uint8_t *p = cap->packet, record[16];
+	uint8_t *record = cap->record, *p = record + 16;
 	size_t ip_len = ip_header(p, r, side, 20 + n), len = ip_len + 20 + n;
 	uint8_t *tcp = p + ip_len;
 	int rc;
@@ -269,18 +289,25 @@ static int put_segment(struct conn_capture *cap, struct recorded *r, int side,
 	le32(record + 4, (uint32_t)(time_us % 1000000));
 	le32(record + 8, (uint32_t)len);
 	le32(record + 12, (uint32_t)len);
-	rc = put(cap, record, sizeof(record));
-	if (rc == 0)
-		rc = put(cap, p, len);
+	rc = put(cap, record, 16 + len);
 	r->next[side] += (uint32_t)n + ((flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
 	return rc;
 }
 
 static struct recorded *find(struct conn_capture *cap, uint64_t id)
 {
-	if (id == 0 || id > cap->count || !cap->conns[id - 1].open)
+	if (id <= cap->base || id - cap->base > cap->count ||
+	    !cap->conns[id - cap->base - 1].open)
 		return NULL;
-	return &cap->conns[id - 1];
+	return &cap->conns[id - cap->base - 1];
+}
+
+int conn_capture_number_from(struct conn_capture *cap, uint64_t first)
+{
+	if (cap->count || first == 0)
+		return CONN_EINVAL;
+	cap->base = first - 1;
+	return 0;
 }
 
 int conn_capture_connect(struct conn_capture *cap, uint64_t *id,
@@ -300,8 +327,8 @@ int conn_capture_connect(struct conn_capture *cap, uint64_t *id,
 		cap->conns = grown;
 		cap->cap = n;
 	}
-	*id = ++cap->count;
-	r = &cap->conns[*id - 1];
+	r = &cap->conns[cap->count++];
+	*id = cap->base + cap->count;
 	*r = (struct recorded){ .open = true };
 	take_endpoints(r, *id, client, server);
 	/* Initial sequence numbers of their own, so that connections on the
@@ -357,9 +384,7 @@ int conn_capture_end(struct conn_capture *cap, uint64_t id, int64_t time_us)
 
 int conn_capture_flush(struct conn_capture *cap)
 {
-	if (cap->error == 0 && fflush(cap->f) != 0)
-		return fail(cap, "cannot write the capture");
-	return cap->error;
+	return cap->error;	/* nothing is buffered */
 }
 
 const char *conn_capture_detail(const struct conn_capture *cap)
@@ -375,7 +400,7 @@ int conn_capture_close(struct conn_capture *cap, char *detail,
 	if (cap == NULL)
 		return 0;
 	rc = conn_capture_flush(cap);
-	if (fclose(cap->f) != 0 && rc == 0)
+	if (close(cap->fd) != 0 && rc == 0)
 		rc = fail(cap, "cannot write the capture");
 	if (rc)
 		snprintf(detail, capacity, "%s", cap->detail);

@@ -37,6 +37,8 @@ struct conn_channel {
 	conn_log_fn *log;
 	void *log_ctx;
 	bool trace;
+	conn_handshake_tap_fn *tap;
+	void *tap_ctx;
 	char detail[240];
 };
 
@@ -133,6 +135,20 @@ void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
 	c->log = log;
 	c->log_ctx = ctx;
 	c->trace = trace && log != NULL;
+}
+
+void conn_channel_set_handshake_tap(struct conn_channel *c,
+				    conn_handshake_tap_fn *tap, void *ctx)
+{
+	c->tap = tap;
+	c->tap_ctx = ctx;
+}
+
+void chan_tap_handshake(const struct conn_channel *c, bool sent,
+			const uint8_t *message, size_t size)
+{
+	if (c->tap)
+		c->tap(c->tap_ctx, sent, message, size);
 }
 
 const char *conn_channel_detail(const struct conn_channel *c)

@@ -220,6 +220,15 @@ static inline int conn_stop_check_ms(int ms)
 void conn_channel_set_log(struct conn_channel *c, conn_log_fn *log,
 			  void *ctx, bool trace);
 
+/* Gets each handshake message whole, as it is queued (sent: true) or
+ * taken (sent: false): for a recorder of what went on the wire. */
+typedef void conn_handshake_tap_fn(void *ctx, bool sent,
+				   const uint8_t *message, size_t size);
+/* Hands the channel's handshake messages (conn_channel_authenticate())
+ * to tap with ctx; NULL: none, as at first. */
+void conn_channel_set_handshake_tap(struct conn_channel *c,
+				    conn_handshake_tap_fn *tap, void *ctx);
+
 /* Sends one message, blocking until it is all handed to the kernel. */
 CONN_NODISCARD
 int conn_channel_send(struct conn_channel *c, const void *data, size_t size);
@@ -1183,7 +1192,10 @@ void conn_capture_reader_free(struct conn_capture_reader *r);
  * timestamps, a SYN / SYN-ACK / ACK at the start and FIN both ways at
  * the end, so that Wireshark, tshark, tcpdump and conn-pipe --in pcap
  * follow the streams.  No libpcap is needed.  Not for several threads at
- * once.  Memory: a few dozen bytes per connection ever recorded.
+ * once.  Memory: a few dozen bytes per connection ever recorded.  Each
+ * packet is one write(2) to the file, opened for appending: processes
+ * sharing a capture opened before they forked (their connections
+ * numbered apart with conn_capture_number_from()) keep it valid.
  */
 struct conn_capture;
 struct sockaddr;
@@ -1193,6 +1205,12 @@ struct sockaddr;
 CONN_NODISCARD
 int conn_capture_open(struct conn_capture **out, char *detail,
 		      size_t capacity, const char *path);
+/* The connections recorded from now on get the ids first, first + 1, ...
+ * (1, 2, ... by default); the id picks a Unix socket's stand-in port and
+ * the initial sequence numbers.  CONN_EINVAL once a connection is
+ * recorded, or for 0. */
+CONN_NODISCARD
+int conn_capture_number_from(struct conn_capture *cap, uint64_t first);
 /*
  * Records a new connection from client to server (AF_INET or AF_INET6
  * socket addresses; any other, a Unix socket's, or NULL, stands for
@@ -1215,8 +1233,8 @@ int conn_capture_write(struct conn_capture *cap, uint64_t id, int dir,
 /* Records connection id's end: FIN both ways.  CONN_EINVAL, CONN_EIO. */
 CONN_NODISCARD
 int conn_capture_end(struct conn_capture *cap, uint64_t id, int64_t time_us);
-/* Writes what is buffered to the file (a reader sees it all): 0 or
- * CONN_EIO.  After a failure to write, every call returns it. */
+/* 0, or CONN_EIO once a write failed: nothing is buffered, a reader
+ * sees all that was recorded.  After a failure, every call returns it. */
 CONN_NODISCARD
 int conn_capture_flush(struct conn_capture *cap);
 /* Why the last CONN_EIO happened. */

@@ -44,6 +44,9 @@ int64_t chan_deadline_span(const struct conn_channel *c);
 /* Sets the channel's detail line. */
 void chan_set_detail(struct conn_channel *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A handshake message to the channel's tap, if it has one. */
+void chan_tap_handshake(const struct conn_channel *c, bool sent,
+			const uint8_t *message, size_t size);
 /* Where the channel logs to (progress lines go there too). */
 void chan_log_target(const struct conn_channel *c, conn_log_fn **log,
 		     void **ctx);

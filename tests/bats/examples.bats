@@ -336,7 +336,7 @@ EOF
 	# tshark with the dissector, from the source tree instead of the
 	# data directory
 	command -v tshark >/dev/null || skip "no tshark"
-	doc S README.md '$ tshark -X lua_script:' --sub /usr/local/share/conn-tools/ "$TOP/tools/"
+	doc S README.md '-r lo.pcap -Y conn' --sub /usr/local/share/conn-tools/ "$TOP/tools/"
 	run_doc S
 	grep -q ' conn .*challenge' "$T/S.1.out" || fail "tshark: $(cat "$T/S.1.out")"
 }
@@ -522,12 +522,18 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 	run_doc M
 }
 
-@test "README, conn-listen(1): watching an exchange: calc_client.py through --forward, traced" {
+# calc_behind_proxy: the key, calc_server.py running on port 50000 and
+# calc_client.py beside it, as "Watching an exchange" starts.
+calc_behind_proxy() {
 	make_key
 	doc calc_server.py README.md 'class CalcManager(BaseManager):'
 	doc calc_client.py README.md 'class CalcClient(BaseManager):'
 	spawn S bash -c 'cd "$0" && exec "$1" calc_server.py' "$W" "$PYTHON"
 	wait_port "$P50000"
+}
+
+@test "README, conn-listen(1): watching an exchange: calc_client.py through --forward, traced" {
+	calc_behind_proxy
 	doc X README.md '--trace repr --trace-file trace.txt' --await-bg \
 		--vary 7f4cb5e38e50 '[0-9a-f]+'
 	run_doc X
@@ -543,6 +549,24 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 	wait_out M 1 '"dir":"s>c",.*"message":\{"__tuple__": \["#RETURN", "hello proxy"\]\}\}$'
 	stop M
 	shown M
+}
+
+@test "README: watching an exchange: calc_client.py through --forward --record, read back by conn-pipe and tshark" {
+	calc_behind_proxy
+	doc X README.md '--record calc.pcap 127.0.0.1:6000 &' --await-bg \
+		--vary 7f4cb5e38e50 '[0-9a-f]+' --vary 41234 '[0-9]+' --vary 41236 '[0-9]+' \
+		--vary "b'#CHALLENGE#{sha256}...'" "b['\"]#CHALLENGE#.+['\"]" \
+		--vary "b'...'" "b['\"].+['\"]"
+	run_doc X
+	kill -TERM -- "-${BG_PID[X]}" 2>/dev/null || true
+	wait_port "$P6000" free
+	# tshark with the dissector, from the source tree instead of the
+	# data directory
+	command -v tshark >/dev/null || skip "no tshark"
+	doc R README.md '-r calc.pcap -Y conn' --sub /usr/local/share/conn-tools/ "$TOP/tools/"
+	run_doc R
+	grep -q "127\.0\.0\.1 → 127\.0\.0\.1 .*conn .*challenge" "$T/R.1.out" || fail "tshark: $(head -c 2000 "$T/R.1.out")"
+	[[ $(grep -c ' conn .* message' "$T/R.1.out") -ge 8 ]] || fail "tshark: $(head -c 2000 "$T/R.1.out")"
 }
 
 @test "README, conn-pipe(1): conn-pipe converts lines, frames, quoted, JSON and drives upper.py" {

@@ -17,19 +17,6 @@ fwd() {
 	listen "$name" --forward "$target" "$@" 127.0.0.1:0
 }
 
-# pythons: the CPython 3.11 (legacy HMAC-MD5 handshake) and 3.12+ (modern,
-# {digest} prefixed) interpreters of the machine, one a line.
-pythons() {
-	local root v py
-	root=$(pyenv root 2>/dev/null) || root=
-	[[ -n $root ]] || root=${PYENV_ROOT:-$HOME/.pyenv}
-	for v in 3.11 3.12 3.13 3.14; do
-		for py in "$root"/versions/$v.*/bin/python3; do
-			[[ -x $py ]] && { echo "$py"; break; }
-		done
-	done
-}
-
 # traced NAME DIR: the messages of NAME's --trace hex records going DIR.
 traced() {
 	awk -v d="$2" '$3 == d && !/listening on/ { print $6 }' "$T/$1.err"

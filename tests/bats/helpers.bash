@@ -492,3 +492,16 @@ tcpdump_stop() {
 	kill -INT "$(inner_pid "$1")"
 	finish "$1"
 }
+
+# pythons: the CPython 3.11 (legacy HMAC-MD5 handshake) and 3.12+ (modern,
+# {digest} prefixed) interpreters of the machine, one a line.
+pythons() {
+	local root v py
+	root=$(pyenv root 2>/dev/null) || root=
+	[[ -n $root ]] || root=${PYENV_ROOT:-$HOME/.pyenv}
+	for v in 3.11 3.12 3.13 3.14; do
+		for py in "$root"/versions/$v.*/bin/python3; do
+			[[ -x $py ]] && { echo "$py"; break; }
+		done
+	done
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { SYN = 0x02, FIN = 0x01, ACK = 0x10, RST = 0x04 };
@@ -572,8 +573,41 @@ static void test_round_trip(const char *keep)
 }
 
 /* test-capture [FILE]: FILE keeps the writer's sample capture. */
+/* Numbered from N (a forked child's connections), nothing buffered: the
+ * file holds each packet once it is recorded, 56 bytes a bare IPv4 one. */
+static void test_number_from(void)
+{
+	char path[] = "/tmp/test-capture-XXXXXX", detail[200];
+	struct conn_capture *cap = NULL;
+	uint64_t id = 0;
+	struct stat st;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || conn_capture_open(&cap, detail, sizeof(detail), path)) {
+		ok(0, "mkstemp, conn_capture_open");
+		return;
+	}
+	ok(conn_capture_number_from(cap, 0) == CONN_EINVAL,
+	   "writer: no connection 0");
+	must(conn_capture_number_from(cap, 7));
+	must(conn_capture_connect(cap, &id, NULL, NULL, 1));
+	ok(id == 7, "writer: numbered from 7: %llu", (unsigned long long)id);
+	ok(conn_capture_number_from(cap, 9) == CONN_EINVAL,
+	   "writer: numbered before the first connection only");
+	ok(conn_capture_write(cap, 1, 0, "x", 1, 2) == CONN_EINVAL,
+	   "writer: no connection 1 then");
+	must(conn_capture_write(cap, 7, 0, "x", 1, 2));
+	ok(fstat(fd, &st) == 0 && st.st_size == 24 + 3 * 56 + 57,
+	   "writer: every packet in the file at once: %lld bytes",
+	   (long long)st.st_size);
+	must(conn_capture_close(cap, detail, sizeof(detail)));
+	close(fd);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
+	test_number_from();
 	test_links();
 	test_out_of_order();
 	test_mid_stream();

@@ -561,6 +561,8 @@ static int cut_frames(struct conn_capture_reader *r, struct conv *c, int dir)
 		uint64_t limit = h->messages || chosen ? r->max_size
 						       : hunt_limit(r);
 
+		if (at == h->len)
+			break;	/* buf may be NULL: no pointer past it */
 		found = frame_at(&size, &header, h->buf + at, h->len - at,
 				 limit);
 		if (found == FRAME_SHORT ||
@@ -610,6 +612,8 @@ static int take_bytes(struct conn_capture_reader *r, struct conv *c, int dir)
 
 static int append(struct half *h, const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return 0;	/* buf may be NULL, which memcpy() may not get */
 	if (h->cap - h->len < n) {
 		size_t cap = h->cap ? h->cap : 4096;
 		uint8_t *grown;

@@ -21,8 +21,11 @@ void pickle_out_spend(struct out *o, uint64_t units)
 
 bool pickle_out_reserve(struct out *o, size_t n)
 {
-	size_t cap = o->cap ? o->cap : 256, written = o->n - o->charged;
+	size_t cap = o->cap ? o->cap : 256, written;
 	char *p;
+
+	/* A rendering may take back what it wrote (o->n made smaller). */
+	written = o->n > o->charged ? o->n - o->charged : 0;
 
 	if (o->err)
 		return false;

@@ -153,6 +153,9 @@ void pickle_float_format(char *out, double x, bool add_dot_0, bool plus);
  * strtod: the fallback and the unit tests' oracle.  Both write digits as
  * text, first digit's exponent in *exponent; out holds 24 bytes. */
 bool pickle_shortest_digits(uint64_t *digits, int *exponent, double x);
+/* pickle-number.c: the decimal digits of v into out (NUL-terminated, 21
+ * bytes at most), two a division; their count. */
+int pickle_u64_digits(char *out, uint64_t v);
 void pickle_float_search_digits(char *out, int *exponent, double x);
 
 /* pickle-exceptions.c: whether module.name is an exception class the

@@ -379,8 +379,7 @@ void pickle_float_search_digits(char *digits, int *exponent, double x)
 	digits[n] = '\0';
 }
 
-/* The decimal digits of v > 0 into out (NUL-terminated); their count. */
-static int u64_digits(char *out, uint64_t v)
+int pickle_u64_digits(char *out, uint64_t v)
 {
 	static const char pairs[] =
 		"00010203040506070809101112131415161718192021222324"
@@ -418,7 +417,7 @@ static int shortest_digits(char *digits, int *exponent, double x)
 		pickle_float_search_digits(digits, exponent, x);
 		return (int)strlen(digits);
 	}
-	n = u64_digits(digits, v);
+	n = pickle_u64_digits(digits, v);
 	*exponent = e + n - 1;
 	return n;
 }

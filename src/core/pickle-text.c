@@ -80,17 +80,13 @@ void pickle_out_fmt(struct out *o, const char *fmt, ...)
 
 void pickle_out_int(struct out *o, int64_t v)
 {
-	char text[24], *p = text + sizeof(text);
-	/* The magnitude as unsigned: -INT64_MIN does not fit an int64_t. */
-	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char text[24];
 
-	do {
-		*--p = (char)('0' + m % 10);
-		m /= 10;
-	} while (m > 0);
 	if (v < 0)
-		*--p = '-';
-	pickle_out_put(o, p, (size_t)(text + sizeof(text) - p));
+		pickle_out_char(o, '-');
+	/* The magnitude as unsigned: -INT64_MIN does not fit an int64_t. */
+	pickle_out_put(o, text, (size_t)pickle_u64_digits(text, v < 0 ?
+		       -(uint64_t)v : (uint64_t)v));
 }
 
 void pickle_out_spaces(struct out *o, size_t n)

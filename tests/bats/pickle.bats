@@ -10,6 +10,15 @@ load helpers
 
 KEY=secret
 
+# reprs_as_python [OPTION]...: conn-pipe --in hex --out repr OPTION... of
+# $T/in, a pickle's hex a line, prints $T/want, Python's repr() of each.
+reprs_as_python() {
+	run_to P --in "$T/in" conn-pipe --in hex --out repr "$@"
+	expect_exit P 0
+	diff "$T/want" "$T/P.out" >"$T/diff" || fail "$(grep -c '^<' "$T/diff") lines differ (< python, > conn-pipe):
+$(head -c 3000 "$T/diff")"
+}
+
 # each_vector CMD...: runs CMD (conn-pipe --in hex --out ...) once for every
 # pickle of pickles.json under every protocol, feeding the pickle's hex; the
 # python code in $CHECK (a function check(vector, protocol, pickle_bytes,
@@ -145,10 +154,7 @@ with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
             w.write(repr(pickle.loads(pickle.dumps(o, proto))) + '\n')
 EOF
 	# OrderedDict as python3 prints it
-	run_to P --in "$T/in" conn-pipe --in hex --out repr --python-repr "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-	expect_exit P 0
-	diff "$T/want" "$T/P.out" >"$T/diff" || fail "$(grep -c '^<' "$T/diff") lines differ (< python, > conn-pipe):
-$(head -c 3000 "$T/diff")"
+	reprs_as_python --python-repr "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 }
 
 @test "repr: floats from random bits and at every power of two print as CPython's repr(), by either way of finding the digits" {
@@ -172,10 +178,7 @@ with open(t + '/in', 'w') as f, open(t + '/want', 'w') as w:
         w.write(repr(chunk) + '\n')
 print('seed %d' % seed)
 EOF
-	run_to P --in "$T/in" conn-pipe --in hex --out repr
-	expect_exit P 0
-	diff "$T/want" "$T/P.out" >"$T/diff" || fail "$(grep -c '^<' "$T/diff") lines differ (< python, > conn-pipe):
-$(head -c 3000 "$T/diff")"
+	reprs_as_python
 }
 
 @test "limits: a real pickle of more than 1,000,000 memo entries renders; a memo index past one per two bytes is exit 5" {

@@ -30,6 +30,40 @@ static const struct cli_option_spec shared_options[] = {
 	  required_argument, "=SEC", CLI_NETWORK_TOOLS, CLI_GROUP_NETWORK,
 	  "time allowed for the handshake (default 10;\n  0 = no limit)",
 	  NULL },
+	/* #18 sockets: where the connection comes from, how long to wait */
+	{ "backlog", 0, CLI_OPT_BACKLOG, required_argument, "=N", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "connections waiting to be accepted at most (listen();\n"
+	  "  default SOMAXCONN, 4096)", NULL },
+	{ "fd", 0, CLI_OPT_FD, required_argument, "=N", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "accept on N, a listening socket of any family\n"
+	  "  handed over (no ADDRESS)", NULL },
+	{ "fd-name", 0, CLI_OPT_FD_NAME, required_argument, "=NAME",
+	  CLI_LISTEN, CLI_GROUP_NETWORK,
+	  "systemd socket activation (LISTEN_FDS, used when\n"
+	  "  there is no ADDRESS): the socket named NAME in\n"
+	  "  LISTEN_FDNAMES", NULL },
+	{ "inetd", 0, CLI_OPT_INETD, no_argument, "", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "serve the one connection on stdin and stdout (inetd,\n"
+	  "  systemd Accept=yes); needs --exec, --sh-exec, --echo\n"
+	  "  or --forward", NULL },
+	{ "fd", 0, CLI_OPT_FD, required_argument, "=N", CLI_CLIENT,
+	  CLI_GROUP_NETWORK,
+	  "use N, a connected socket of any family handed over\n"
+	  "  (no ADDRESS)", NULL },
+	{ "connect-timeout", 'w', CLI_OPT_CONNECT_TIMEOUT, required_argument,
+	  "=SEC", CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "give up connecting after SEC seconds (each attempt\n"
+	  "  of --wait; exit 6)", NULL },
+	{ "source", 's', CLI_OPT_SOURCE, required_argument, "=ADDR",
+	  CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "connect from ADDR: HOST, HOST:PORT or [IPV6]:PORT", NULL },
+	{ "idle-timeout", 'i', CLI_OPT_IDLE_TIMEOUT, required_argument, "=SEC",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "no message either way for SEC seconds: exit 6\n"
+	  "  (with -k: drop that client)", NULL },
 	/* conn-client's retries. */
 	{ "wait", 0, CLI_OPT_WAIT, required_argument, "=SEC", CLI_CLIENT,
 	  CLI_GROUP_WAIT, "retry connecting for up to SEC seconds", NULL },

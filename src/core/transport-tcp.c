@@ -10,8 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG SOMAXCONN	/* a burst of clients for -k */
-
 static int family_of(enum conn_family family)
 {
 	return family == CONN_FAMILY_IPV4 ? AF_INET :
@@ -55,7 +53,7 @@ static int set_v6only(int fd, const struct addrinfo *ai)
 			  sizeof(v6only));
 }
 
-static int bind_one(int *fd, const struct addrinfo *ai)
+static int bind_one(int *fd, const struct addrinfo *ai, int backlog)
 {
 	int one = 1;
 
@@ -67,7 +65,7 @@ static int bind_one(int *fd, const struct addrinfo *ai)
 	(void)setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (set_v6only(*fd, ai) == 0 &&
 	    bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-	    listen(*fd, LISTEN_BACKLOG) == 0)
+	    listen(*fd, backlog) == 0)
 		return 0;
 	close(*fd);
 	*fd = -1;
@@ -96,10 +94,10 @@ static int listen_any(struct conn_listener *l, const char *port,
 
 	in6.sin6_port = p;
 	in.sin_port = p;
-	if (family != CONN_FAMILY_IPV4 && bind_one(&l->fd, &v6) == 0)
+	if (family != CONN_FAMILY_IPV4 && bind_one(&l->fd, &v6, l->backlog) == 0)
 		return 0;
 	*err = errno;
-	if (family != CONN_FAMILY_IPV6 && bind_one(&l->fd, &v4) == 0)
+	if (family != CONN_FAMILY_IPV6 && bind_one(&l->fd, &v4, l->backlog) == 0)
 		return 0;
 	*err = errno;
 	return -1;
@@ -121,7 +119,7 @@ static int tcp_listen(struct conn_listener *l, char *detail, size_t capacity,
 	if (rc)
 		return rc;
 	for (ai = res; ai; ai = ai->ai_next) {
-		if (bind_one(&l->fd, ai) == 0)
+		if (bind_one(&l->fd, ai, l->backlog) == 0)
 			break;
 		err = errno;
 	}
@@ -136,8 +134,52 @@ fail:
 	return CONN_EBIND;
 }
 
+/* -s ADDR: binds fd to the source address of the target's family before
+ * it connects: 0, or -1 with errno set (EAFNOSUPPORT: none of that
+ * family). */
+static int bind_source(int fd, int family, const struct conn_address *src)
+{
+	struct addrinfo hints = { .ai_family = family,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *res = NULL;
+	int rc;
+
+	if (src == NULL)
+		return 0;
+	rc = getaddrinfo(src->host[0] ? src->host : NULL, src->port, &hints,
+			 &res);
+	if (rc) {
+		errno = rc == EAI_SYSTEM ? errno : EAFNOSUPPORT;
+		return -1;
+	}
+	rc = bind(fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* One socket for ai, bound to the source and connected: -1 with errno
+ * set if not. */
+static int connect_one(const struct addrinfo *ai,
+		       const struct connect_limits *lim)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			ai->ai_protocol), err;
+
+	if (fd < 0)
+		return -1;
+	if (bind_source(fd, ai->ai_family, lim->source) == 0 &&
+	    transport_connect_by(fd, ai->ai_addr, ai->ai_addrlen,
+				 lim->deadline_ms) == 0)
+		return fd;
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 static int tcp_connect(int *fd, bool *retry, char *detail, size_t capacity,
-		       const struct conn_address *a, enum conn_family family)
+		       const struct conn_address *a, enum conn_family family,
+		       const struct connect_limits *lim)
 {
 	struct addrinfo *res = NULL, *ai;
 	const char *host = a->host[0] ? a->host : "localhost";
@@ -148,18 +190,13 @@ static int tcp_connect(int *fd, bool *retry, char *detail, size_t capacity,
 	rc = resolve(&res, detail, capacity, host, a->port, family, 0);
 	if (rc)
 		return rc;
-	for (ai = res; ai; ai = ai->ai_next) {
-		*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			     ai->ai_protocol);
-		if (*fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (connect(*fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	for (ai = res; ai && *fd < 0; ai = ai->ai_next) {
+		*fd = connect_one(ai, lim);
+		/* A timeout is the answer: the next address would have no
+		 * time left either. */
+		if (*fd < 0 && (err = errno) == ETIMEDOUT &&
+		    lim->deadline_ms >= 0)
 			break;
-		err = errno;
-		close(*fd);
-		*fd = -1;
 	}
 	freeaddrinfo(res);
 	if (*fd >= 0)
@@ -168,8 +205,12 @@ static int tcp_connect(int *fd, bool *retry, char *detail, size_t capacity,
 		 err == EHOSTUNREACH || err == ENETUNREACH;
 	detail_set(detail, capacity, "cannot connect to %s%s%s:%s: %s",
 		   strchr(host, ':') ? "[" : "", host,
-		   strchr(host, ':') ? "]" : "", a->port, strerror(err));
-	return CONN_ECONNECT;
+		   strchr(host, ':') ? "]" : "", a->port,
+		   err == ETIMEDOUT && lim->deadline_ms >= 0 ?
+		   "no answer in time" : err == EAFNOSUPPORT && lim->source ?
+		   "the source address is not of its family" : strerror(err));
+	return err == ETIMEDOUT && lim->deadline_ms >= 0 ? CONN_ETIMEDOUT
+							 : CONN_ECONNECT;
 }
 
 const struct transport_ops transport_tcp = {

@@ -41,6 +41,7 @@ struct client {
 	bool at_line_start;	/* --tag: the next byte spilled starts a line */
 	int64_t stall_deadline;	/* the holder must send more by then */
 	struct render_job *job;	/* its message rendering in a thread */
+	int64_t active_at;	/* #18 sockets: -i, bytes last moved */
 };
 
 /* A message's rendering (repr, json, pickle-dis), made here or by a job:

@@ -153,6 +153,8 @@ int cli_sockets_finish(struct cli_options *o, int argc, char **argv)
 		return conflict(o, "--connect-timeout", "--fd");
 	if (o->wait_ms && o->fd_origin)
 		return conflict(o, "--wait", "--fd");
+	if (o->idle_timeout_ms && o->forward)
+		return conflict(o, "--idle-timeout", "--forward");
 	if (o->inetd)
 		return check_inetd(o, argc, argv);
 	rc = take_activated(o, argc);

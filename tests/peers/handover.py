@@ -2,7 +2,7 @@
 parent process does, then becomes that program (exec: same pid).
 
     handover.py [--fd N] [--systemd] [--names A:B] [--sockets K]
-                KIND [ADDRESS] -- CMD [ARG]...
+                [--stdio] KIND [ADDRESS] -- CMD [ARG]...
 
 KIND is what fd N (default 3) gets:
   listen      a TCP socket listening on 127.0.0.1:0 (the program names it)
@@ -14,6 +14,9 @@ KIND is what fd N (default 3) gets:
   bound       a TCP socket bound but not listening
   udp         a datagram socket
   file        /dev/null, not a socket
+  accept      a TCP connection accepted on 127.0.0.1:0, announced on
+              stderr first ("handover.py: listening on 127.0.0.1:PORT"),
+              as inetd does it: with --stdio, on fds 0 and 1
 --systemd sets LISTEN_PID (our pid: the program's after exec) and
 LISTEN_FDS=K (fds 3 to 3+K-1, each a listening socket of KIND; --names
 sets LISTEN_FDNAMES).  Works with Python 2.7 and 3.6+.
@@ -53,6 +56,16 @@ def make(kind, address):
         return ours
     if kind == 'file':
         return open(os.devnull)
+    if kind == 'accept':
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        s.listen(1)
+        sys.stderr.write('handover.py: listening on 127.0.0.1:%d\n'
+                         % s.getsockname()[1])
+        sys.stderr.flush()
+        conn = s.accept()[0]
+        s.close()
+        return conn
     sys.exit('handover.py: unknown kind ' + kind)
 
 
@@ -68,7 +81,7 @@ def answer(sock):
 
 
 def main(argv):
-    fd, systemd, names, count = 3, False, None, 1
+    fd, systemd, names, count, stdio = 3, False, None, 1, False
     while argv[0].startswith('--'):
         opt = argv.pop(0)
         if opt == '--fd':
@@ -79,10 +92,18 @@ def main(argv):
             names = argv.pop(0)
         elif opt == '--sockets':
             count = int(argv.pop(0))
+        elif opt == '--stdio':
+            stdio = True
     kind = argv.pop(0)
     address = argv.pop(0) if argv[0] != '--' else None
     cmd = argv[argv.index('--') + 1:]
     held = []
+    if stdio:
+        s = make(kind, address)
+        os.dup2(s.fileno(), 0)
+        os.dup2(s.fileno(), 1)
+        s.close()
+        count = 0
     for i in range(count):
         s = make(kind, address)
         held.append(s)

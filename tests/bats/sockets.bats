@@ -1,0 +1,332 @@
+#!/usr/bin/env bats
+# Sockets handed over and timeouts (#18): --backlog, --fd on both tools,
+# systemd socket activation (LISTEN_FDS, --fd-name), --inetd, and
+# -w/--connect-timeout, -i/--idle-timeout, -s/--source.  The sockets are
+# made by tests/peers/handover.py (Python), which then becomes the tool.
+
+load helpers
+
+HANDOVER=$CONN_PEERS/handover.py
+
+# listen_queue PORT: the Send-Q ss shows for a listening socket on PORT,
+# which for a listener is its backlog.
+listen_queue() {
+	ss -ltnH "sport = :$1" | awk '{ print $3; exit }'
+}
+
+# full_listener NAME: a Python listener with listen(0) whose accept queue
+# is filled and never drained, so that a new connect() waits: the
+# kernel drops its SYNs.  Sets PORT.
+full_listener() {
+	spawn "$1" "$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+port = s.getsockname()[1]
+held = []
+for i in range(4):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", port))
+    except Exception: pass
+    held.append(c)
+time.sleep(0.3)
+sys.stderr.write("full: listening on 127.0.0.1:%d\n" % port); sys.stderr.flush()
+time.sleep(60)'
+	wait_listening "$1"
+}
+
+# --------------------------------------------------------------- backlog
+
+@test "--backlog N reaches listen(): ss shows it as the listener's Send-Q" {
+	command -v ss >/dev/null || skip "ss (iproute2) is not installed"
+	listen L --idle --backlog 7 127.0.0.1:0
+	[[ $(listen_queue "$PORT") == 7 ]] || fail "Send-Q $(listen_queue "$PORT"), not 7"
+}
+
+@test "--backlog: the default is SOMAXCONN (4096, capped by net.core.somaxconn)" {
+	command -v ss >/dev/null || skip "ss (iproute2) is not installed"
+	local cap want=4096
+	cap=$(cat /proc/sys/net/core/somaxconn)
+	((cap < want)) && want=$cap
+	listen L --idle 127.0.0.1:0
+	[[ $(listen_queue "$PORT") == "$want" ]] || fail "Send-Q $(listen_queue "$PORT"), not $want"
+}
+
+@test "--backlog: out of 1-65535 or not a number is a usage error" {
+	local bad
+	for bad in 0 65536 x -1; do
+		run_to B conn-listen --backlog "$bad" 127.0.0.1:0
+		expect_exit B 2
+		grep -q "invalid --backlog '$bad' (1 to 65535)" "$T/B.err" || fail "$(cat "$T/B.err")"
+	done
+}
+
+# ---------------------------------------------------------------- --fd
+
+@test "conn-listen --fd N: accepts on a TCP socket Python bound and handed over" {
+	printf 'from listener\n' >"$T/l.in"
+	spawn L --in "$T/l.in" "$PYTHON" "$HANDOVER" --fd 5 listen -- conn-listen --fd 5
+	wait_listening L
+	[[ $ADDR == 127.0.0.1:* ]] || fail "announced '$ADDR'"
+	run_to C --in <(printf 'from client\n') conn-client "$ADDR"
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/L.out" $'from client\n'
+	assert_file "$T/C.out" $'from listener\n'
+}
+
+@test "conn-listen --fd N: any family: an abstract Unix socket" {
+	local name=conn-fd-$$-$RANDOM
+	spawn L "$PYTHON" "$HANDOVER" listen-unix "$name" -- conn-listen --fd 3 --echo
+	wait_listening L
+	[[ $ADDR == "@$name" ]] || fail "announced '$ADDR'"
+	run_to C conn-client --data ping --count 1 "@$name"
+	expect_exit C 0
+	assert_file "$T/C.out" $'ping\n'
+	expect_exit L 0
+}
+
+@test "conn-listen --fd N: not open, not a socket, a datagram socket, not listening: usage errors naming fd N" {
+	run_to A conn-listen --fd 9
+	expect_exit A 2
+	grep -qx 'conn-listen: fd 9 is not open' "$T/A.err" || fail "$(cat "$T/A.err")"
+	run_to B "$PYTHON" "$HANDOVER" file -- conn-listen --fd 3
+	expect_exit B 2
+	grep -qx 'conn-listen: fd 3 is not a socket' "$T/B.err" || fail "$(cat "$T/B.err")"
+	run_to D "$PYTHON" "$HANDOVER" udp -- conn-listen --fd 3
+	expect_exit D 2
+	grep -qx 'conn-listen: fd 3 is not a stream socket (SOCK_STREAM)' "$T/D.err" || fail "$(cat "$T/D.err")"
+	run_to E "$PYTHON" "$HANDOVER" bound -- conn-listen --fd 3
+	expect_exit E 2
+	grep -qx 'conn-listen: fd 3 is not listening' "$T/E.err" || fail "$(cat "$T/E.err")"
+}
+
+@test "conn-client --fd N: a connection to a Python multiprocessing.connection peer, handed over" {
+	run_to C "$PYTHON" "$HANDOVER" unix-pair -- conn-client --fd 3 --data abc --data xyz --count 2
+	expect_exit C 0
+	assert_file "$T/C.out" $'ABC\nXYZ\n'
+}
+
+@test "conn-client --fd N: a TCP connection handed over, the peer named by -v" {
+	listen L --in <(printf 'hi\n') 127.0.0.1:0
+	run_to C "$PYTHON" "$HANDOVER" --fd 7 connect "127.0.0.1:$PORT" -- conn-client -v --fd 7
+	expect_exit C 0
+	expect_exit L 0
+	assert_file "$T/C.out" $'hi\n'
+	grep -q "connected to 127.0.0.1:$PORT" "$T/C.err" || fail "$(cat "$T/C.err")"
+}
+
+@test "conn-client --fd N: a listening socket or a file is a usage error" {
+	run_to A "$PYTHON" "$HANDOVER" listen -- conn-client --fd 3
+	expect_exit A 2
+	grep -qx 'conn-client: fd 3 is not connected' "$T/A.err" || fail "$(cat "$T/A.err")"
+	run_to B "$PYTHON" "$HANDOVER" file -- conn-client --fd 3
+	expect_exit B 2
+	grep -qx 'conn-client: fd 3 is not a socket' "$T/B.err" || fail "$(cat "$T/B.err")"
+}
+
+@test "--fd: with ADDRESS, --wait, -w, -s or --backlog is a usage error" {
+	run_to A conn-client --fd 3 127.0.0.1:1
+	expect_exit A 2
+	grep -q "unexpected argument '127.0.0.1:1'" "$T/A.err" || fail "$(cat "$T/A.err")"
+	run_to B conn-client --fd 3 --wait 1
+	expect_exit B 2
+	grep -q 'cannot use --wait with --fd' "$T/B.err" || fail "$(cat "$T/B.err")"
+	run_to D conn-client --fd 3 -w 1
+	expect_exit D 2
+	grep -q 'cannot use --connect-timeout with --fd' "$T/D.err" || fail "$(cat "$T/D.err")"
+	run_to E conn-client --fd 3 -s 127.0.0.1
+	expect_exit E 2
+	grep -q 'cannot use --source with --fd' "$T/E.err" || fail "$(cat "$T/E.err")"
+	run_to F conn-listen --fd 3 --backlog 5
+	expect_exit F 2
+	grep -q 'cannot use --backlog with --fd' "$T/F.err" || fail "$(cat "$T/F.err")"
+}
+
+# ------------------------------------------------------ socket activation
+
+@test "LISTEN_FDS: with no ADDRESS conn-listen accepts on fd 3; --exec does not see the variables" {
+	spawn L "$PYTHON" "$HANDOVER" --systemd listen -- \
+		conn-listen --sh-exec 'env | grep "^LISTEN_" | tr "\n" " "; echo end; cat'
+	wait_listening L
+	run_to C conn-client --data hello --count 2 "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'end\nhello\n'
+	expect_exit L 0
+}
+
+@test "LISTEN_FDS: --fd-name picks a socket by its LISTEN_FDNAMES name" {
+	spawn L "$PYTHON" "$HANDOVER" --systemd --sockets 3 --names one:two:three listen -- \
+		conn-listen --fd-name two --echo
+	wait_listening L
+	# fd 4 is "two": the announced port is that socket's
+	run_to C conn-client --data x --count 1 "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'x\n'
+	expect_exit L 0
+}
+
+@test "LISTEN_FDS: several sockets and no --fd-name, a name not there, --fd-name without LISTEN_FDS: usage errors" {
+	run_to A "$PYTHON" "$HANDOVER" --systemd --sockets 2 --names a:b listen -- conn-listen --echo
+	expect_exit A 2
+	grep -q 'LISTEN_FDS passes 2 sockets: pick one with --fd-name (LISTEN_FDNAMES: a:b)' "$T/A.err" ||
+		fail "$(cat "$T/A.err")"
+	run_to B "$PYTHON" "$HANDOVER" --systemd --names a listen -- conn-listen --fd-name zz --echo
+	expect_exit B 2
+	grep -q -- '--fd-name zz: no socket of that name in LISTEN_FDNAMES (a)' "$T/B.err" || fail "$(cat "$T/B.err")"
+	run_to D conn-listen --fd-name a --echo
+	expect_exit D 2
+	grep -q -- '--fd-name a needs LISTEN_FDS (systemd socket activation)' "$T/D.err" || fail "$(cat "$T/D.err")"
+}
+
+@test "LISTEN_FDS: for another pid (LISTEN_PID) it is not ours: ADDRESS is missing" {
+	LISTEN_PID=1 LISTEN_FDS=1 run_to A conn-listen --echo
+	expect_exit A 2
+	grep -q 'missing ADDRESS' "$T/A.err" || fail "$(cat "$T/A.err")"
+}
+
+@test "systemd-socket-activate -l PORT conn-listen --echo serves a client" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	local port
+	port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	spawn S systemd-socket-activate -l "127.0.0.1:$port" conn-listen --echo
+	local i
+	for i in $(seq 100); do
+		[[ -n $(ss -ltnH "sport = :$port" 2>/dev/null) ]] && break
+		sleep 0.05
+	done
+	run_to C conn-client --data activated --count 1 "127.0.0.1:$port"
+	expect_exit C 0
+	assert_file "$T/C.out" $'activated\n'
+	grep -q "listening on 127.0.0.1:$port" "$T/S.err" || fail "$(cat "$T/S.err")"
+}
+
+# ---------------------------------------------------------------- --inetd
+
+@test "--inetd: the connection on stdin/stdout (accepted by Python, as inetd does), messages to --sh-exec" {
+	spawn L "$PYTHON" "$HANDOVER" --stdio accept -- conn-listen --inetd -v --sh-exec 'tr a-z A-Z'
+	wait_listening L
+	run_to C conn-client --data hello --count 1 "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'HELLO\n'
+	expect_exit L 0
+	grep -q 'connection from 127.0.0.1:[0-9]* (inetd)' "$T/L.err" || fail "$(cat "$T/L.err")"
+}
+
+@test "--inetd: under socat EXEC (a socketpair on stdin/stdout), with a key" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	printf 'secret\n' >"$T/key"
+	spawn S socat TCP-LISTEN:0,bind=127.0.0.1 EXEC:"conn-listen --inetd --authkey-file $T/key --echo"
+	local i port=
+	for i in $(seq 100); do
+		port=$(ss -ltnpH 2>/dev/null | awk -v p="pid=$(inner_pid S)," 'index($0, p) { sub(/.*:/, "", $4); print $4; exit }')
+		[[ -n $port ]] && break
+		sleep 0.05
+	done
+	[[ -n $port ]] || fail "socat's port not found"
+	run_to C conn-client --authkey-file "$T/key" --data one --count 1 "127.0.0.1:$port"
+	expect_exit C 0
+	assert_file "$T/C.out" $'one\n'
+}
+
+@test "--inetd: without --exec/--echo/--forward, with ADDRESS, -k or --fd: usage errors" {
+	run_to A conn-listen --inetd
+	expect_exit A 2
+	grep -q -- '--inetd needs --exec, --sh-exec, --echo or --forward (stdin and stdout are the connection)' "$T/A.err" ||
+		fail "$(cat "$T/A.err")"
+	run_to B conn-listen --inetd --echo :0
+	expect_exit B 2
+	grep -q "unexpected argument ':0'" "$T/B.err" || fail "$(cat "$T/B.err")"
+	run_to D conn-listen --inetd -k --echo
+	expect_exit D 2
+	grep -q 'cannot use --inetd with -k' "$T/D.err" || fail "$(cat "$T/D.err")"
+	run_to E conn-listen --inetd --fd 3 --echo
+	expect_exit E 2
+	grep -q 'cannot use --inetd with --fd' "$T/E.err" || fail "$(cat "$T/E.err")"
+}
+
+# ------------------------------------------------------------- timeouts
+
+@test "-w SEC: a connect that gets no answer (a full accept queue) ends with exit 6 after SEC" {
+	full_listener F
+	run_to C conn-client -w 0.5 "127.0.0.1:$PORT"
+	expect_exit C 6
+	((ELAPSED_MS >= 450 && ELAPSED_MS < 5000)) || fail "took $ELAPSED_MS ms"
+	grep -qx "conn-client: timeout: cannot connect to 127.0.0.1:$PORT: no answer in time" "$T/C.err" ||
+		fail "$(cat "$T/C.err")"
+}
+
+@test "-w SEC with --wait: each attempt has SEC, --wait bounds them all" {
+	full_listener F
+	run_to C conn-client --connect-timeout 0.3 --wait 1 "127.0.0.1:$PORT"
+	expect_exit C 6
+	((ELAPSED_MS >= 900 && ELAPSED_MS < 5000)) || fail "took $ELAPSED_MS ms"
+	grep -q '(gave up after --wait)' "$T/C.err" || fail "$(cat "$T/C.err")"
+}
+
+@test "-w SEC: a listener that answers is connected to as before; a bad SEC is a usage error" {
+	listen L --in <(printf 'up\n') 127.0.0.1:0
+	run_to C conn-client -w 2 "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'up\n'
+	run_to B conn-client -w 0 :1
+	expect_exit B 2
+	grep -q "invalid --connect-timeout '0' (seconds)" "$T/B.err" || fail "$(cat "$T/B.err")"
+}
+
+@test "-i SEC: no message either way for SEC: exit 6, both tools" {
+	listen L --idle -i 0.5 127.0.0.1:0
+	spawn C --idle conn-client "$ADDR"
+	expect_exit L 6
+	((ELAPSED_MS < 5000)) || fail "took $ELAPSED_MS ms"
+	grep -qx 'conn-listen: timeout: no message either way for 0.5 s (idle timeout)' "$T/L.err" ||
+		fail "$(cat "$T/L.err")"
+	listen M --idle 127.0.0.1:0
+	run_to D --idle conn-client --idle-timeout 0.5 "$ADDR"
+	expect_exit D 6
+}
+
+@test "-i SEC: messages more often than SEC keep the connection" {
+	listen L --idle -i 0.6 --echo 127.0.0.1:0
+	run_to C --in <(for i in 1 2 3 4 5; do echo "m$i"; sleep 0.25; done) conn-client "$ADDR"
+	expect_exit C 0
+	assert_file "$T/C.out" $'m1\nm2\nm3\nm4\nm5\n'
+}
+
+@test "-i SEC with -k: the idle client is dropped with a warning, the server and a busy client go on" {
+	listen L --idle -k -i 0.5 127.0.0.1:0
+	# A says nothing and its stdin stays open: it outlives its drop
+	spawn A --idle conn-client "$ADDR"
+	spawn B --in <(for i in 1 2 3 4 5 6; do echo "b$i"; sleep 0.2; done; sleep 0.2) conn-client --close-on-eof "$ADDR"
+	expect_exit B 0
+	alive L || fail "the server stopped"
+	grep -q 'dropped: no message either way for 0.5 s (--idle-timeout)' "$T/L.err" || fail "$(cat "$T/L.err")"
+	[[ $(grep -c 'dropped' "$T/L.err") == 1 ]] || fail "$(cat "$T/L.err")"
+	[[ $(grep -c '^b' "$T/L.out") == 6 ]] || fail "$(cat "$T/L.out")"
+}
+
+@test "-i with --forward is a usage error" {
+	run_to A conn-listen -i 1 --forward 127.0.0.1:1 :0
+	expect_exit A 2
+	grep -q 'cannot use --idle-timeout with --forward' "$T/A.err" || fail "$(cat "$T/A.err")"
+}
+
+@test "-s ADDR: conn-client connects from 127.0.0.2, as the listener sees it" {
+	listen L -v 127.0.0.1:0
+	run_to C conn-client -s 127.0.0.2 "$ADDR"
+	expect_exit C 0
+	expect_exit L 0
+	grep -q 'connection from 127\.0\.0\.2:[0-9]' "$T/L.err" || fail "$(cat "$T/L.err")"
+}
+
+@test "-s ADDR: a bad address, a Unix target, another family: errors" {
+	run_to A conn-client -s /tmp/x :1
+	expect_exit A 2
+	grep -q "invalid --source '/tmp/x' (HOST, HOST:PORT or \[IPV6\]:PORT)" "$T/A.err" || fail "$(cat "$T/A.err")"
+	run_to B conn-client -s 127.0.0.1 "$T/no.sock"
+	expect_exit B 2
+	grep -q 'cannot use --source with a Unix socket address' "$T/B.err" || fail "$(cat "$T/B.err")"
+	listen L 127.0.0.1:0
+	run_to D conn-client -s ::1 "$ADDR"
+	expect_exit D 3
+	grep -q 'the source address is not of its family' "$T/D.err" || fail "$(cat "$T/D.err")"
+}

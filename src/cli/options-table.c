@@ -46,24 +46,28 @@ static const struct cli_option_spec shared_options[] = {
 	  "  LISTEN_FDNAMES", NULL },
 	{ "inetd", 0, CLI_OPT_INETD, no_argument, "", CLI_LISTEN,
 	  CLI_GROUP_NETWORK,
-	  "serve the one connection on stdin and stdout (inetd,\n"
-	  "  systemd Accept=yes); needs --exec, --sh-exec, --echo\n"
-	  "  or --forward", NULL },
+	  "serve the one connection on stdin and stdout\n"
+	  "  (inetd, systemd Accept=yes); needs --exec,\n"
+	  "  --sh-exec, --echo or --forward", NULL },
 	{ "fd", 0, CLI_OPT_FD, required_argument, "=N", CLI_CLIENT,
 	  CLI_GROUP_NETWORK,
 	  "use N, a connected socket of any family handed over\n"
 	  "  (no ADDRESS)", NULL },
 	{ "connect-timeout", 'w', CLI_OPT_CONNECT_TIMEOUT, required_argument,
 	  "=SEC", CLI_CLIENT, CLI_GROUP_NETWORK,
-	  "give up connecting after SEC seconds (each attempt\n"
-	  "  of --wait; exit 6)", NULL },
+	  "give up connecting after SEC\n"
+	  "  seconds (each attempt of --wait; exit 6)", NULL },
 	{ "source", 's', CLI_OPT_SOURCE, required_argument, "=ADDR",
 	  CLI_CLIENT, CLI_GROUP_NETWORK,
 	  "connect from ADDR: HOST, HOST:PORT or [IPV6]:PORT", NULL },
 	{ "idle-timeout", 'i', CLI_OPT_IDLE_TIMEOUT, required_argument, "=SEC",
-	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_NETWORK,
-	  "no message either way for SEC seconds: exit 6\n"
-	  "  (with -k: drop that client)", NULL },
+	  CLI_LISTEN, CLI_GROUP_NETWORK,
+	  "no message either way for SEC seconds:\n"
+	  "  exit 6 (-k: drop that client)", NULL },
+	{ "idle-timeout", 'i', CLI_OPT_IDLE_TIMEOUT, required_argument, "=SEC",
+	  CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "no message either way for SEC seconds:\n"
+	  "  exit 6", NULL },
 	/* conn-client's retries. */
 	{ "wait", 0, CLI_OPT_WAIT, required_argument, "=SEC", CLI_CLIENT,
 	  CLI_GROUP_WAIT, "retry connecting for up to SEC seconds", NULL },

@@ -330,3 +330,88 @@ time.sleep(60)'
 	expect_exit D 3
 	grep -q 'the source address is not of its family' "$T/D.err" || fail "$(cat "$T/D.err")"
 }
+
+# ------------------------------------------------------ the example units
+
+UNITS=$BATS_TEST_DIRNAME/../../doc/examples
+
+# unit_command SERVICE: its ExecStart, run from the build with the key of
+# $T/creds: the words in "$@" after `eval set --`.
+unit_command() {
+	local line
+	line=$(sed -n 's/^ExecStart=//p' "$UNITS/$1")
+	[[ -n $line ]] || fail "no ExecStart in $1"
+	line=${line//'/usr/local/bin/conn-listen'/conn-listen}
+	line=${line//'${CREDENTIALS_DIRECTORY}'/$T/creds}
+	printf '%s\n' "$line"
+}
+
+# unit_key: the credential the units load, "secret".
+unit_key() {
+	mkdir -p "$T/creds"
+	printf 'secret\n' >"$T/creds/key"
+}
+
+# free_port: a TCP port nobody listens on now.
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# await_port PORT: until something listens on 127.0.0.1:PORT (5 s).
+await_port() {
+	local i
+	for i in $(seq 100); do
+		[[ -n $(ss -ltnH "sport = :$1" 2>/dev/null) ]] && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on port $1"
+}
+
+@test "doc/examples: the units are valid for systemd-analyze verify (no warning)" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+	local f
+	mkdir -p "$T/units"
+	for f in "$UNITS"/*.socket "$UNITS"/*.service; do
+		sed "s|/usr/local/bin/conn-listen|$(command -v conn-listen)|" "$f" >"$T/units/${f##*/}"
+	done
+	(cd "$T/units" && timeout 30 systemd-analyze verify --man=no ./*.socket ./*.service) >"$T/verify" 2>&1 ||
+		fail "$(cat "$T/verify")"
+	[[ ! -s $T/verify ]] || fail "$(cat "$T/verify")"
+}
+
+@test "doc/examples: conn-listen.service's command, activated as conn-listen.socket says (Accept=no, FileDescriptorName)" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	grep -qx 'FileDescriptorName=conn' "$UNITS/conn-listen.socket" || fail "the socket unit names no fd 'conn'"
+	local port cmd
+	unit_key
+	port=$(free_port)
+	cmd=$(unit_command conn-listen.service)
+	eval "set -- $cmd"
+	spawn S systemd-socket-activate -l "127.0.0.1:$port" --fdname=conn "$@"
+	await_port "$port"
+	run_to A conn-client --authkey-file "$T/creds/key" --data one --count 1 "127.0.0.1:$port"
+	run_to B conn-client --authkey-file "$T/creds/key" --data two --count 1 "127.0.0.1:$port"
+	expect_exit A 0
+	expect_exit B 0
+	assert_file "$T/A.out" $'one\n'
+	assert_file "$T/B.out" $'two\n'
+}
+
+@test "doc/examples: conn-listen-inetd@.service's command, one per connection (Accept=yes, the connection on stdin/stdout)" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	grep -qx 'Accept=yes' "$UNITS/conn-listen-inetd.socket" || fail "the socket unit does not accept"
+	grep -qx 'StandardInput=socket' "$UNITS/conn-listen-inetd@.service" || fail "the service's stdin is not the socket"
+	local port cmd
+	unit_key
+	port=$(free_port)
+	cmd=$(unit_command conn-listen-inetd@.service)
+	eval "set -- $cmd"
+	spawn S systemd-socket-activate -l "127.0.0.1:$port" -a --inetd "$@"
+	await_port "$port"
+	run_to A conn-client --authkey-file "$T/creds/key" --data one --count 1 "127.0.0.1:$port"
+	run_to B conn-client --authkey-file "$T/creds/key" --data two --count 1 "127.0.0.1:$port"
+	expect_exit A 0
+	expect_exit B 0
+	assert_file "$T/A.out" $'one\n'
+	assert_file "$T/B.out" $'two\n'
+}

@@ -55,8 +55,9 @@ static const struct cli_option_spec shared_options[] = {
 	  "  (no ADDRESS)", NULL },
 	{ "connect-timeout", 'w', CLI_OPT_CONNECT_TIMEOUT, required_argument,
 	  "=SEC", CLI_CLIENT, CLI_GROUP_NETWORK,
-	  "give up connecting after SEC\n"
-	  "  seconds (each attempt of --wait; exit 6)", NULL },
+	  "give up connecting (name lookup and\n"
+	  "  connect) after SEC seconds (each attempt\n"
+	  "  of --wait; exit 6)", NULL },
 	{ "source", 's', CLI_OPT_SOURCE, required_argument, "=ADDR",
 	  CLI_CLIENT, CLI_GROUP_NETWORK,
 	  "connect from ADDR: HOST, HOST:PORT or [IPV6]:PORT", NULL },

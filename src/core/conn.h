@@ -480,8 +480,9 @@ int conn_connect(int *fd, char *detail, size_t capacity,
 /* What conn_connect_with() may add to conn_connect(). */
 struct conn_connect_options {
 	int64_t wait_ms;	/* retry refused connections this long */
-	int64_t timeout_ms;	/* each attempt: connect within it, or
-				 * CONN_ETIMEDOUT; 0 = no limit */
+	int64_t timeout_ms;	/* each attempt: name lookup and connect
+				 * within it, or CONN_ETIMEDOUT; 0 = no
+				 * limit */
 	const struct conn_address *source; /* bind here first (TCP); NULL */
 };
 

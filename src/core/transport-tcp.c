@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <netinet/tcp.h>
@@ -16,17 +17,79 @@ static int family_of(enum conn_family family)
 	       family == CONN_FAMILY_IPV6 ? AF_INET6 : AF_UNSPEC;
 }
 
+/* Lookups given up on (gai_cancel() could not stop them): their request
+ * stays reachable, as the resolver thread still writes into it. */
+#define ABANDONED_MAX 8
+static struct gaicb *abandoned[ABANDONED_MAX];
+
+/* getaddrinfo() done by deadline_ms (-1: none): the resolver's thread
+ * (getaddrinfo_a()) is waited for with gai_suspend() until then.
+ * EAI_AGAIN with *late set when the deadline passed. */
+static int lookup_by(struct addrinfo **res, bool *late, const char *host,
+		     const char *port, const struct addrinfo *hints,
+		     int64_t deadline_ms)
+{
+	struct gaicb *req, *list[1];
+	struct timespec ts;
+	int64_t left;
+	int rc, i;
+
+	*late = false;
+	if (deadline_ms < 0)
+		return getaddrinfo(host, port, hints, res);
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return EAI_MEMORY;
+	*req = (struct gaicb){ .ar_name = host, .ar_service = port,
+			       .ar_request = hints };
+	list[0] = req;
+	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (rc == 0)
+		rc = gai_error(req);
+	while (rc == EAI_INPROGRESS) {
+		left = deadline_ms - conn_clock_ms();
+		if (left <= 0)
+			break;
+		ts = (struct timespec){ left / 1000, (left % 1000) * 1000000 };
+		(void)gai_suspend((const struct gaicb *const *)list, 1, &ts);
+		rc = gai_error(req);
+	}
+	if (rc == EAI_INPROGRESS) {
+		*late = true;
+		if (gai_cancel(req) == EAI_CANCELED ||
+		    gai_error(req) != EAI_INPROGRESS) {
+			freeaddrinfo(req->ar_result);
+			free(req);
+			return EAI_AGAIN;
+		}
+		for (i = 0; i < ABANDONED_MAX && abandoned[i]; i++)
+			;
+		if (i < ABANDONED_MAX)
+			abandoned[i] = req;	/* else it leaks: it must */
+		return EAI_AGAIN;
+	}
+	*res = rc == 0 ? req->ar_result : NULL;
+	free(req);
+	return rc;
+}
+
 static int resolve(struct addrinfo **res, char *detail, size_t capacity,
 		   const char *host, const char *port, enum conn_family family,
-		   int flags)
+		   int flags, int64_t deadline_ms)
 {
 	struct addrinfo hints = { .ai_family = family_of(family),
 				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = flags };
-	int rc = getaddrinfo(host, port, &hints, res);
+	bool late;
+	int rc = lookup_by(res, &late, host, port, &hints, deadline_ms);
 
 	if (rc == 0)
 		return 0;
+	if (late) {
+		detail_set(detail, capacity, "cannot resolve %s: no answer in "
+			   "time", host ? host : "(any)");
+		return CONN_ETIMEDOUT;
+	}
 	detail_set(detail, capacity, "cannot resolve %s: %s",
 		   host ? host : "(any)", gai_strerror(rc));
 	return rc == EAI_MEMORY ? CONN_ENOMEM : CONN_ERESOLVE;
@@ -115,7 +178,7 @@ static int tcp_listen(struct conn_listener *l, char *detail, size_t capacity,
 		goto fail;
 	}
 	rc = resolve(&res, detail, capacity, a->host, a->port, family,
-		     AI_PASSIVE);
+		     AI_PASSIVE, -1);
 	if (rc)
 		return rc;
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -187,7 +250,8 @@ static int tcp_connect(int *fd, bool *retry, char *detail, size_t capacity,
 
 	*retry = false;
 	*fd = -1;
-	rc = resolve(&res, detail, capacity, host, a->port, family, 0);
+	rc = resolve(&res, detail, capacity, host, a->port, family, 0,
+		     lim->deadline_ms);
 	if (rc)
 		return rc;
 	for (ai = res; ai && *fd < 0; ai = ai->ai_next) {

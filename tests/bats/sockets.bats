@@ -263,9 +263,9 @@ time.sleep(60)'
 	grep -q '(gave up after --wait)' "$T/C.err" || fail "$(cat "$T/C.err")"
 }
 
-@test "-w SEC: a listener that answers is connected to as before; a bad SEC is a usage error" {
+@test "-w SEC: a listener that answers is connected to as before, by name too (the lookup under the limit); a bad SEC is a usage error" {
 	listen L --in <(printf 'up\n') 127.0.0.1:0
-	run_to C conn-client -w 2 "$ADDR"
+	run_to C conn-client -w 2 "localhost:$PORT"
 	expect_exit C 0
 	assert_file "$T/C.out" $'up\n'
 	run_to B conn-client -w 0 :1

@@ -34,6 +34,21 @@ time.sleep(60)'
 	wait_listening "$1"
 }
 
+# refused NAME STATUS TEXT CMD...: CMD exits STATUS, and a line of its
+# stderr is TEXT (-x: the whole line) or holds it.
+refused() {
+	local name=$1 status=$2 text=$3 how=-qF
+	shift 3
+	if [[ $text == -x ]]; then
+		how=-qxF
+		text=$1
+		shift
+	fi
+	run_to "$name" "$@"
+	expect_exit "$name" "$status"
+	grep $how -- "$text" "$T/$name.err" || fail "$name: $(cat "$T/$name.err")"
+}
+
 # --------------------------------------------------------------- backlog
 
 @test "--backlog N reaches listen(): ss shows it as the listener's Send-Q" {
@@ -86,18 +101,10 @@ time.sleep(60)'
 }
 
 @test "conn-listen --fd N: not open, not a socket, a datagram socket, not listening: usage errors naming fd N" {
-	run_to A conn-listen --fd 9
-	expect_exit A 2
-	grep -qx 'conn-listen: fd 9 is not open' "$T/A.err" || fail "$(cat "$T/A.err")"
-	run_to B "$PYTHON" "$HANDOVER" file -- conn-listen --fd 3
-	expect_exit B 2
-	grep -qx 'conn-listen: fd 3 is not a socket' "$T/B.err" || fail "$(cat "$T/B.err")"
-	run_to D "$PYTHON" "$HANDOVER" udp -- conn-listen --fd 3
-	expect_exit D 2
-	grep -qx 'conn-listen: fd 3 is not a stream socket (SOCK_STREAM)' "$T/D.err" || fail "$(cat "$T/D.err")"
-	run_to E "$PYTHON" "$HANDOVER" bound -- conn-listen --fd 3
-	expect_exit E 2
-	grep -qx 'conn-listen: fd 3 is not listening' "$T/E.err" || fail "$(cat "$T/E.err")"
+	refused A 2 -x 'conn-listen: fd 9 is not open' conn-listen --fd 9
+	refused B 2 -x 'conn-listen: fd 3 is not a socket' "$PYTHON" "$HANDOVER" file -- conn-listen --fd 3
+	refused D 2 -x 'conn-listen: fd 3 is not a stream socket (SOCK_STREAM)' "$PYTHON" "$HANDOVER" udp -- conn-listen --fd 3
+	refused E 2 -x 'conn-listen: fd 3 is not listening' "$PYTHON" "$HANDOVER" bound -- conn-listen --fd 3
 }
 
 @test "conn-client --fd N: a connection to a Python multiprocessing.connection peer, handed over" {
@@ -116,30 +123,16 @@ time.sleep(60)'
 }
 
 @test "conn-client --fd N: a listening socket or a file is a usage error" {
-	run_to A "$PYTHON" "$HANDOVER" listen -- conn-client --fd 3
-	expect_exit A 2
-	grep -qx 'conn-client: fd 3 is not connected' "$T/A.err" || fail "$(cat "$T/A.err")"
-	run_to B "$PYTHON" "$HANDOVER" file -- conn-client --fd 3
-	expect_exit B 2
-	grep -qx 'conn-client: fd 3 is not a socket' "$T/B.err" || fail "$(cat "$T/B.err")"
+	refused A 2 -x 'conn-client: fd 3 is not connected' "$PYTHON" "$HANDOVER" listen -- conn-client --fd 3
+	refused B 2 -x 'conn-client: fd 3 is not a socket' "$PYTHON" "$HANDOVER" file -- conn-client --fd 3
 }
 
 @test "--fd: with ADDRESS, --wait, -w, -s or --backlog is a usage error" {
-	run_to A conn-client --fd 3 127.0.0.1:1
-	expect_exit A 2
-	grep -q "unexpected argument '127.0.0.1:1'" "$T/A.err" || fail "$(cat "$T/A.err")"
-	run_to B conn-client --fd 3 --wait 1
-	expect_exit B 2
-	grep -q 'cannot use --wait with --fd' "$T/B.err" || fail "$(cat "$T/B.err")"
-	run_to D conn-client --fd 3 -w 1
-	expect_exit D 2
-	grep -q 'cannot use --connect-timeout with --fd' "$T/D.err" || fail "$(cat "$T/D.err")"
-	run_to E conn-client --fd 3 -s 127.0.0.1
-	expect_exit E 2
-	grep -q 'cannot use --source with --fd' "$T/E.err" || fail "$(cat "$T/E.err")"
-	run_to F conn-listen --fd 3 --backlog 5
-	expect_exit F 2
-	grep -q 'cannot use --backlog with --fd' "$T/F.err" || fail "$(cat "$T/F.err")"
+	refused A 2 "unexpected argument '127.0.0.1:1'" conn-client --fd 3 127.0.0.1:1
+	refused B 2 'cannot use --wait with --fd' conn-client --fd 3 --wait 1
+	refused D 2 'cannot use --connect-timeout with --fd' conn-client --fd 3 -w 1
+	refused E 2 'cannot use --source with --fd' conn-client --fd 3 -s 127.0.0.1
+	refused F 2 'cannot use --backlog with --fd' conn-listen --fd 3 --backlog 5
 }
 
 # ------------------------------------------------------ socket activation
@@ -166,16 +159,9 @@ time.sleep(60)'
 }
 
 @test "LISTEN_FDS: several sockets and no --fd-name, a name not there, --fd-name without LISTEN_FDS: usage errors" {
-	run_to A "$PYTHON" "$HANDOVER" --systemd --sockets 2 --names a:b listen -- conn-listen --echo
-	expect_exit A 2
-	grep -q 'LISTEN_FDS passes 2 sockets: pick one with --fd-name (LISTEN_FDNAMES: a:b)' "$T/A.err" ||
-		fail "$(cat "$T/A.err")"
-	run_to B "$PYTHON" "$HANDOVER" --systemd --names a listen -- conn-listen --fd-name zz --echo
-	expect_exit B 2
-	grep -q -- '--fd-name zz: no socket of that name in LISTEN_FDNAMES (a)' "$T/B.err" || fail "$(cat "$T/B.err")"
-	run_to D conn-listen --fd-name a --echo
-	expect_exit D 2
-	grep -q -- '--fd-name a needs LISTEN_FDS (systemd socket activation)' "$T/D.err" || fail "$(cat "$T/D.err")"
+	refused A 2 'LISTEN_FDS passes 2 sockets: pick one with --fd-name (LISTEN_FDNAMES: a:b)' "$PYTHON" "$HANDOVER" --systemd --sockets 2 --names a:b listen -- conn-listen --echo
+	refused B 2 '--fd-name zz: no socket of that name in LISTEN_FDNAMES (a)' "$PYTHON" "$HANDOVER" --systemd --names a listen -- conn-listen --fd-name zz --echo
+	refused D 2 '--fd-name a needs LISTEN_FDS (systemd socket activation)' conn-listen --fd-name a --echo
 }
 
 @test "LISTEN_FDS: for another pid (LISTEN_PID) it is not ours: ADDRESS is missing" {
@@ -229,19 +215,10 @@ time.sleep(60)'
 }
 
 @test "--inetd: without --exec/--echo/--forward, with ADDRESS, -k or --fd: usage errors" {
-	run_to A conn-listen --inetd
-	expect_exit A 2
-	grep -q -- '--inetd needs --exec, --sh-exec, --echo or --forward (stdin and stdout are the connection)' "$T/A.err" ||
-		fail "$(cat "$T/A.err")"
-	run_to B conn-listen --inetd --echo :0
-	expect_exit B 2
-	grep -q "unexpected argument ':0'" "$T/B.err" || fail "$(cat "$T/B.err")"
-	run_to D conn-listen --inetd -k --echo
-	expect_exit D 2
-	grep -q 'cannot use --inetd with -k' "$T/D.err" || fail "$(cat "$T/D.err")"
-	run_to E conn-listen --inetd --fd 3 --echo
-	expect_exit E 2
-	grep -q 'cannot use --inetd with --fd' "$T/E.err" || fail "$(cat "$T/E.err")"
+	refused A 2 '--inetd needs --exec, --sh-exec, --echo or --forward (stdin and stdout are the connection)' conn-listen --inetd
+	refused B 2 "unexpected argument ':0'" conn-listen --inetd --echo :0
+	refused D 2 'cannot use --inetd with -k' conn-listen --inetd -k --echo
+	refused E 2 'cannot use --inetd with --fd' conn-listen --inetd --fd 3 --echo
 }
 
 # ------------------------------------------------------------- timeouts
@@ -268,9 +245,7 @@ time.sleep(60)'
 	run_to C conn-client -w 2 "localhost:$PORT"
 	expect_exit C 0
 	assert_file "$T/C.out" $'up\n'
-	run_to B conn-client -w 0 :1
-	expect_exit B 2
-	grep -q "invalid --connect-timeout '0' (seconds)" "$T/B.err" || fail "$(cat "$T/B.err")"
+	refused B 2 "invalid --connect-timeout '0' (seconds)" conn-client -w 0 :1
 }
 
 @test "-i SEC: no message either way for SEC: exit 6, both tools" {
@@ -305,9 +280,7 @@ time.sleep(60)'
 }
 
 @test "-i with --forward is a usage error" {
-	run_to A conn-listen -i 1 --forward 127.0.0.1:1 :0
-	expect_exit A 2
-	grep -q 'cannot use --idle-timeout with --forward' "$T/A.err" || fail "$(cat "$T/A.err")"
+	refused A 2 'cannot use --idle-timeout with --forward' conn-listen -i 1 --forward 127.0.0.1:1 :0
 }
 
 @test "-s ADDR: conn-client connects from 127.0.0.2, as the listener sees it" {
@@ -319,16 +292,10 @@ time.sleep(60)'
 }
 
 @test "-s ADDR: a bad address, a Unix target, another family: errors" {
-	run_to A conn-client -s /tmp/x :1
-	expect_exit A 2
-	grep -q "invalid --source '/tmp/x' (HOST, HOST:PORT or \[IPV6\]:PORT)" "$T/A.err" || fail "$(cat "$T/A.err")"
-	run_to B conn-client -s 127.0.0.1 "$T/no.sock"
-	expect_exit B 2
-	grep -q 'cannot use --source with a Unix socket address' "$T/B.err" || fail "$(cat "$T/B.err")"
+	refused A 2 "invalid --source '/tmp/x' (HOST, HOST:PORT or [IPV6]:PORT)" conn-client -s /tmp/x :1
+	refused B 2 'cannot use --source with a Unix socket address' conn-client -s 127.0.0.1 "$T/no.sock"
 	listen L 127.0.0.1:0
-	run_to D conn-client -s ::1 "$ADDR"
-	expect_exit D 3
-	grep -q 'the source address is not of its family' "$T/D.err" || fail "$(cat "$T/D.err")"
+	refused D 3 'the source address is not of its family' conn-client -s ::1 "$ADDR"
 }
 
 # ------------------------------------------------------ the example units

@@ -346,15 +346,17 @@ await_port() {
 	[[ ! -s $T/verify ]] || fail "$(cat "$T/verify")"
 }
 
-@test "doc/examples: conn-listen.service's command, activated as conn-listen.socket says (Accept=no, FileDescriptorName)" {
-	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
-	grep -qx 'FileDescriptorName=conn' "$UNITS/conn-listen.socket" || fail "the socket unit names no fd 'conn'"
-	local port cmd
+# unit_serves SERVICE ARG...: SERVICE's command, started by
+# systemd-socket-activate -l 127.0.0.1:PORT ARG... (what its .socket
+# unit says), serves two clients in turn, with the units' key.
+unit_serves() {
+	local service=$1 port cmd
+	shift
 	unit_key
 	port=$(free_port)
-	cmd=$(unit_command conn-listen.service)
-	eval "set -- $cmd"
-	spawn S systemd-socket-activate -l "127.0.0.1:$port" --fdname=conn "$@"
+	cmd=$(unit_command "$service")
+	eval "set -- \"\$@\" $cmd"
+	spawn S systemd-socket-activate -l "127.0.0.1:$port" "$@"
 	await_port "$port"
 	run_to A conn-client --authkey-file "$T/creds/key" --data one --count 1 "127.0.0.1:$port"
 	run_to B conn-client --authkey-file "$T/creds/key" --data two --count 1 "127.0.0.1:$port"
@@ -364,21 +366,15 @@ await_port() {
 	assert_file "$T/B.out" $'two\n'
 }
 
+@test "doc/examples: conn-listen.service's command, activated as conn-listen.socket says (Accept=no, FileDescriptorName)" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	grep -qx 'FileDescriptorName=conn' "$UNITS/conn-listen.socket" || fail "the socket unit names no fd 'conn'"
+	unit_serves conn-listen.service --fdname=conn
+}
+
 @test "doc/examples: conn-listen-inetd@.service's command, one per connection (Accept=yes, the connection on stdin/stdout)" {
 	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
 	grep -qx 'Accept=yes' "$UNITS/conn-listen-inetd.socket" || fail "the socket unit does not accept"
 	grep -qx 'StandardInput=socket' "$UNITS/conn-listen-inetd@.service" || fail "the service's stdin is not the socket"
-	local port cmd
-	unit_key
-	port=$(free_port)
-	cmd=$(unit_command conn-listen-inetd@.service)
-	eval "set -- $cmd"
-	spawn S systemd-socket-activate -l "127.0.0.1:$port" -a --inetd "$@"
-	await_port "$port"
-	run_to A conn-client --authkey-file "$T/creds/key" --data one --count 1 "127.0.0.1:$port"
-	run_to B conn-client --authkey-file "$T/creds/key" --data two --count 1 "127.0.0.1:$port"
-	expect_exit A 0
-	expect_exit B 0
-	assert_file "$T/A.out" $'one\n'
-	assert_file "$T/B.out" $'two\n'
+	unit_serves conn-listen-inetd@.service -a --inetd
 }

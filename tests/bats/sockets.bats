@@ -279,6 +279,21 @@ refused() {
 	[[ $(grep -c '^b' "$T/L.out") == 6 ]] || fail "$(cat "$T/L.out")"
 }
 
+@test "-i SEC with -k --exec: the idle connection's process ends with a warning, the server goes on" {
+	listen L --idle -k -i 0.5 --sh-exec cat 127.0.0.1:0
+	spawn A --idle conn-client "$ADDR"
+	local i
+	for i in $(seq 100); do
+		grep -q 'no message either way' "$T/L.err" && break
+		sleep 0.05
+	done
+	grep -q 'warning: 127.0.0.1:[0-9]*: timeout: no message either way for 0.5 s (idle timeout)' "$T/L.err" ||
+		fail "$(cat "$T/L.err")"
+	run_to B conn-client --data still --count 1 "$ADDR"
+	expect_exit B 0
+	assert_file "$T/B.out" $'still\n'
+}
+
 @test "-i with --forward is a usage error" {
 	refused A 2 'cannot use --idle-timeout with --forward' conn-listen -i 1 --forward 127.0.0.1:1 :0
 }

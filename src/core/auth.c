@@ -123,6 +123,13 @@ struct conn_key {
 	size_t len;
 };
 
+void auth_key_bytes(const struct conn_key *k, const uint8_t **bytes,
+		    size_t *len)
+{
+	*bytes = k->bytes;
+	*len = k->len;
+}
+
 static int key_alloc(struct conn_key **out, size_t capacity)
 {
 	struct conn_key *k;

@@ -541,6 +541,13 @@ static int handshake_take(struct conn_piece *msg, struct conn_channel *c)
 	uint64_t length;
 	int rc = conn_channel_next_size(&length, c);
 
+	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX &&
+	    (length >> 16) == 0x1603) {
+		/* A TLS record: handshake (22), version 3.x. */
+		chan_set_detail(c, "the peer started a TLS handshake: use "
+				"--tls (or --tls-psk) here too");
+		return CONN_ETLSPLAIN;
+	}
 	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
 		chan_set_detail(c, "the peer announced a %llu-byte message "
 				"during the handshake (the limit is %d): it "

@@ -353,6 +353,26 @@ static int chan_write_some(struct conn_channel *c, size_t limit)
 	return 0;
 }
 
+int conn_channel_write_bytes(struct conn_channel *c, struct conn_buffer *b,
+			     size_t limit)
+{
+	struct iovec iov;
+	size_t n;
+	int rc;
+
+	while (b->start < limit) {
+		iov = (struct iovec){ b->data + b->start, limit - b->start };
+		rc = c->io.ops->writev(&c->io, &iov, 1, &n, c->detail,
+				       sizeof(c->detail));
+		if (rc)
+			return rc == CONN_EAGAIN ? 0 : rc;
+		conn_buffer_consume(b, n);
+		if (conn_buffer_len(b) == 0)
+			break;	/* the queue rewound: limit is stale */
+	}
+	return 0;
+}
+
 int chan_flush(struct conn_channel *c)
 {
 	int rc;

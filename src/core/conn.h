@@ -651,6 +651,14 @@ int conn_channel_tls_handshake(struct conn_channel *c,
  * certificate subject and pin if it sent one, in one line. */
 void conn_channel_tls_info(const struct conn_channel *c, char *out,
 			   size_t capacity);
+struct conn_buffer;
+
+/* Writes b's bytes up to limit (frames a caller made, as --forward
+ * relays them) through c's stream without blocking: 0 even when not all
+ * went, or an error with conn_channel_detail(). */
+CONN_NODISCARD
+int conn_channel_write_bytes(struct conn_channel *c, struct conn_buffer *b,
+			     size_t limit);
 /* True when the channel's stream holds received bytes poll() does not see
  * (decrypted TLS records): read before waiting. */
 CONN_NODISCARD

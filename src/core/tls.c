@@ -482,6 +482,7 @@ static bool is_psk_mismatch(int err, gnutls_alert_description_t a,
 		       a == GNUTLS_A_UNKNOWN_PSK_IDENTITY ||
 		       a == GNUTLS_A_BAD_RECORD_MAC;
 	return err == GNUTLS_E_DECRYPTION_FAILED ||
+	       err == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER ||
 	       err == GNUTLS_E_INSUFFICIENT_CREDENTIALS ||
 	       err == GNUTLS_E_ILLEGAL_PARAMETER ||
 	       err == GNUTLS_E_NO_CIPHER_SUITES ||
@@ -527,6 +528,11 @@ static int tls_error(struct tls_session *ts, int err, char *detail,
 		detail_set(detail, capacity, "the peer sent no certificate: "
 			   "give it --tls-cert and --tls-key (--tls-ca asks "
 			   "for one)");
+		return CONN_ETLSCERT;
+	}
+	if (alert && a == GNUTLS_A_CERTIFICATE_REQUIRED) {
+		detail_set(detail, capacity, "%s", "the peer asks for our "
+			   "certificate: give --tls-cert and --tls-key");
 		return CONN_ETLSCERT;
 	}
 	if (alert && is_certificate_alert(a)) {
@@ -733,6 +739,20 @@ static struct tls_session *channel_session(const struct conn_channel *c)
 	return st->ops == &stream_tls ? st->ctx : NULL;
 }
 
+/* An alert, so that the peer says why rather than "reset": one try, the
+ * socket's buffer has room for it or the peer is not reading anyway. */
+static void tell_peer(struct tls_session *ts, int err)
+{
+	if (err == GNUTLS_E_FATAL_ALERT_RECEIVED || err == GNUTLS_E_PULL_ERROR ||
+	    err == GNUTLS_E_PUSH_ERROR || peer_sent_plain(ts))
+		return;
+	if (ts->verify_rc)
+		CONN_IGNORE(gnutls_alert_send(ts->s, GNUTLS_AL_FATAL,
+					      GNUTLS_A_BAD_CERTIFICATE));
+	else
+		CONN_IGNORE(gnutls_alert_send_appropriate(ts->s, err));
+}
+
 int conn_channel_tls_step(struct conn_channel *c)
 {
 	struct tls_session *ts = channel_session(c);
@@ -748,6 +768,7 @@ int conn_channel_tls_step(struct conn_channel *c)
 		return 0;
 	if (tls_again(r))
 		return CONN_EAGAIN;
+	tell_peer(ts, r);
 	rc = tls_error(ts, r, detail, sizeof(detail));
 	chan_set_detail(c, "%s", detail);
 	return rc;

@@ -546,7 +546,8 @@ static int tls_error(struct tls_session *ts, int err, char *detail,
 			   "(alert: %s)", gnutls_alert_get_name(a));
 		return CONN_ETLS;
 	}
-	if (err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH && ts->first_len == 0) {
+	if (err == GNUTLS_E_PREMATURE_TERMINATION ||
+	    (err == GNUTLS_E_UNEXPECTED_PACKET_LENGTH && ts->first_len == 0)) {
 		detail_set(detail, capacity, "%s", "the peer closed the "
 			   "connection in the TLS handshake");
 		return CONN_ETLS;

@@ -375,3 +375,33 @@ assert_file_contains() {
 	expect_exit L 0
 	assert_equal "$(xxd -p "$T/O.out")" "0000000b746f20735f636c69656e74"
 }
+
+@test "interop: openssl s_client with the documented KDF's PSK gets the #CHALLENGE#" {
+	command -v openssl >/dev/null || skip "no openssl"
+	local k psk
+	k=$(key_file key secret)
+	# HMAC-SHA256(key=authkey, "conn-tools tls-psk v1"), conn-protocol(7)
+	psk=$("$PYTHON" -c 'import hmac, hashlib
+print(hmac.new(b"secret", b"conn-tools tls-psk v1", hashlib.sha256).hexdigest())')
+	# s_client -quiet stays until the peer closes: at the timeout.
+	listen L --tls-psk --authkey-file "$k" --handshake-timeout 1 127.0.0.1:0
+	run_to O --in /dev/null openssl s_client -quiet -tls1_3 -psk "$psk" \
+		-psk_identity conn-tools -connect "127.0.0.1:$PORT"
+	expect_exit L 6
+	[[ $(head -c 15 "$T/O.out" | tail -c 11) == '#CHALLENGE#' ]] ||
+		fail "no #CHALLENGE# through openssl: $(xxd "$T/O.out" | head -3)"
+}
+
+@test "SSLKEYLOGFILE: the session's secrets for Wireshark, only when set" {
+	local k
+	k=$(key_file key "$KEY")
+	printf 'logged\n' >"$T/c.in"
+	listen L --tls-psk --authkey-file "$k" 127.0.0.1:0
+	run_to C --in "$T/c.in" env SSLKEYLOGFILE="$T/keylog" conn-client \
+		--tls-psk --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit L 0
+	grep -q '^CLIENT_TRAFFIC_SECRET_0 ' "$T/keylog" ||
+		fail "no traffic secret in the key log: $(head -c 300 "$T/keylog")"
+	assert [ ! -e "$T/L.keylog" ]
+}

@@ -115,7 +115,7 @@ assert_file_contains() {
 	expect_exit L 0
 	assert_file "$T/L.out" $'{"a": [1, 2, "x"]}\n'
 	printf '68656c6c6f\n00ff\n' >"$T/h.in"
-	listen L2 -f hex --tls-psk --authkey-file "$k" 127.0.0.1:0
+	listen L2 --out hex --tls-psk --authkey-file "$k" 127.0.0.1:0
 	run_to C2 --in "$T/h.in" conn-client -f hex --send-only --tls-psk --authkey-file "$k" "127.0.0.1:$PORT"
 	expect_exit C2 0
 	expect_exit L2 0

@@ -39,6 +39,8 @@ struct tls_session {
 	const struct conn_tls_config *t;
 	int fd;
 	size_t corked;		/* bytes in records not yet all sent */
+	uint8_t *raw;		/* TLS_RAW bytes read ahead of GnuTLS */
+	size_t raw_start, raw_end;
 	bool eof;		/* the peer's close_notify came */
 	int error;		/* met after bytes were returned: next read */
 	int failed, failed_errno; /* the first fatal error: told again */
@@ -222,20 +224,40 @@ static const char *priority(const struct conn_tls_config *t)
 
 /* ----------------------------------------------------------- transport */
 
+/* GnuTLS asks for a record's header, then for its body: two system calls
+ * a 16 KiB record.  One recv() of up to TLS_RAW bytes serves several. */
+#define TLS_RAW (64u * 1024)
+
+static void keep_first(struct tls_session *ts, const uint8_t *b, size_t r)
+{
+	size_t keep = sizeof(ts->first) - ts->first_len;
+
+	if (keep > r)
+		keep = r;
+	memcpy(ts->first + ts->first_len, b, keep);
+	ts->first_len += keep;
+}
+
 static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 {
 	struct tls_session *ts = p;
-	ssize_t r = recv(ts->fd, buf, n, 0);
-	size_t keep;
+	size_t have = ts->raw_end - ts->raw_start;
+	ssize_t r;
 
-	if (r > 0 && ts->first_len < sizeof(ts->first)) {
-		keep = sizeof(ts->first) - ts->first_len;
-		if ((size_t)r < keep)
-			keep = (size_t)r;
-		memcpy(ts->first + ts->first_len, buf, keep);
-		ts->first_len += keep;
+	if (have == 0) {
+		ts->raw_start = ts->raw_end = 0;
+		r = recv(ts->fd, ts->raw, TLS_RAW, 0);
+		if (r <= 0)
+			return r;
+		if (ts->first_len < sizeof(ts->first))
+			keep_first(ts, ts->raw, (size_t)r);
+		ts->raw_end = have = (size_t)r;
 	}
-	return r;
+	if (n > have)
+		n = have;
+	memcpy(buf, ts->raw + ts->raw_start, n);
+	ts->raw_start += n;
+	return (ssize_t)n;
 }
 
 static ssize_t tls_push(gnutls_transport_ptr_t p, const giovec_t *iov,
@@ -656,7 +678,10 @@ static size_t tls_pending(const struct stream *st)
 {
 	const struct tls_session *ts = st->ctx;
 
-	return gnutls_record_check_pending(ts->s);
+	/* Read ahead: GnuTLS drains it before it says GNUTLS_E_AGAIN, so
+	 * bytes here mean a read now gets further without a wait. */
+	return gnutls_record_check_pending(ts->s) +
+	       (ts->raw_end - ts->raw_start);
 }
 
 /* close_notify, so that the peer tells our end from a cut; its few bytes
@@ -685,6 +710,7 @@ static void tls_release(struct stream *st)
 	struct tls_session *ts = st->ctx;
 
 	gnutls_deinit(ts->s);
+	free(ts->raw);
 	free(ts);
 	st->ctx = NULL;
 	st->ops = &stream_fd;
@@ -740,18 +766,24 @@ int conn_channel_tls_start(struct conn_channel *c,
 		return CONN_EINVAL;
 	}
 	ts = calloc(1, sizeof(*ts));
-	if (ts == NULL)
+	if (ts)
+		ts->raw = malloc(TLS_RAW);
+	if (ts == NULL || ts->raw == NULL) {
+		free(ts);
 		return CONN_ENOMEM;
+	}
 	ts->t = t;
 	ts->fd = st->rfd;
 	flags |= t->role == CONN_ROLE_LISTENER ? GNUTLS_SERVER : GNUTLS_CLIENT;
 	if (gnutls_init(&ts->s, flags) < 0) {
+		free(ts->raw);
 		free(ts);
 		return CONN_ENOMEM;
 	}
 	gnutls_session_set_ptr(ts->s, ts);
 	if (session_setup(ts) < 0) {
 		gnutls_deinit(ts->s);
+		free(ts->raw);
 		free(ts);
 		chan_set_detail(c, "%s", "cannot set the TLS session up");
 		return CONN_ETLS;

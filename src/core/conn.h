@@ -647,7 +647,7 @@ short conn_channel_tls_events(const struct conn_channel *c);
 CONN_NODISCARD
 int conn_channel_tls_handshake(struct conn_channel *c,
 			       const struct conn_tls_config *t);
-/* After the handshake: "TLS1.3, AES-256-GCM", then the peer's
+/* After the handshake: "TLS1.3, AES-128-GCM", then the peer's
  * certificate subject and pin if it sent one, in one line. */
 void conn_channel_tls_info(const struct conn_channel *c, char *out,
 			   size_t capacity);

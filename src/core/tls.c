@@ -656,12 +656,19 @@ static int tls_writev(struct stream *st, const struct iovec *iov, int n,
 		data = iov[i].iov_base;
 		len = iov[i].iov_len < TLS_BATCH ? iov[i].iov_len : TLS_BATCH;
 		gnutls_record_cork(ts->s);
-		while (done < len && r >= 0) {
+		while (done < len) {
 			r = gnutls_record_send(ts->s, data + done, len - done);
-			if (r > 0)
-				done += (size_t)r;
+			if (r <= 0)
+				break;
+			done += (size_t)r;
 		}
 		ts->corked = done;
+		if (done == 0) {	/* nothing made: never "0 bytes sent" */
+			CONN_IGNORE(gnutls_record_uncork(ts->s, 0));
+			return tls_again(r) ? CONN_EAGAIN
+					    : tls_error(ts, (int)r, detail,
+							capacity);
+		}
 	}
 	r = gnutls_record_uncork(ts->s, 0);
 	if (tls_again(r))

@@ -161,6 +161,23 @@ format_case() {
 	assert_file "$T/C.out" $'via forward\n'
 }
 
+@test "--forward-tls-psk: TLS on both legs, each with its own mode" {
+	local k
+	k=$(key_file key "$KEY")
+	server_cert server
+	listen S --echo --tls-psk --authkey-file "$k" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F "${SERVER[@]}" --authkey-file "$k" --forward "$target" --forward-tls-psk 127.0.0.1:0
+	printf 'both legs\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client --tls --tls-ca "$PKI/ca.pem" --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'both legs\n'
+	run conn-listen --forward-tls-psk 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "--forward-tls-psk needs --forward"
+}
+
 # ----------------------------------------------------------- failures
 
 @test "unknown CA: exit 7 and the pin to use" {

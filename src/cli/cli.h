@@ -35,7 +35,9 @@ struct cli_tls_options {
 	int min;			/* --tls-min 12 or 13; 0 not given */
 	bool insecure;
 	const char *first;		/* the first TLS option given */
+	bool forward_psk;		/* --forward-tls-psk */
 	struct conn_tls_config *config;	/* made by cli_tls_setup() */
+	struct conn_tls_config *forward_config;	/* ... TARGET's leg */
 };
 
 /* The options all tools share, parsed once here for every tool; the one
@@ -147,6 +149,7 @@ enum cli_option_code {
 	CLI_OPT_PORT, CLI_OPT_RECORD, CLI_OPT_TLS, CLI_OPT_TLS_PSK,
 	CLI_OPT_TLS_CERT, CLI_OPT_TLS_KEY, CLI_OPT_TLS_CA, CLI_OPT_TLS_NAME,
 	CLI_OPT_TLS_PIN, CLI_OPT_TLS_MIN, CLI_OPT_TLS_INSECURE,
+	CLI_OPT_FORWARD_TLS_PSK,
 	/* #18 sockets */
 	CLI_OPT_BACKLOG, CLI_OPT_FD, CLI_OPT_FD_NAME, CLI_OPT_INETD,
 	CLI_OPT_CONNECT_TIMEOUT = 'w', CLI_OPT_IDLE_TIMEOUT = 'i',

@@ -174,6 +174,10 @@ static const struct cli_option_spec shared_options[] = {
 	  "sha256 sha384 sha3_256 sha3_384 md5" },
 	{ "forward-no-md5", 0, CLI_OPT_FORWARD_NO_MD5, no_argument, "",
 	  CLI_LISTEN, CLI_GROUP_FORWARD, "never use MD5 with TARGET", NULL },
+	{ "forward-tls-psk", 0, CLI_OPT_FORWARD_TLS_PSK, no_argument, "",
+	  CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "TLS 1.3 to TARGET keyed by its leg's key (as\n"
+	  "  --tls-psk); the clients' side is set apart", NULL },
 	{ "trace", 0, CLI_OPT_TRACE, required_argument, "=FMT", CLI_LISTEN,
 	  CLI_GROUP_FORWARD,
 	  "--forward: write each message to stderr as one\n"

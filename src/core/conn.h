@@ -60,7 +60,7 @@ enum conn_error {
 	CONN_ETIMEDOUT,	/* a deadline passed */
 	CONN_EINTR,	/* stopped by a signal the caller asked to honour */
 	CONN_ECANCELED,	/* another thread asked the work to stop */
-	CONN_ETLS,	/* the TLS session failed (the detail says how) */
+	CONN_ETLS,	/* TLS failed (the detail says how) */
 	CONN_ETLSCERT,	/* the peer's certificate, key or PSK was refused */
 	CONN_ETLSPLAIN,	/* the peer speaks the protocol without TLS */
 	CONN_ERROR_COUNT
@@ -611,7 +611,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 /* ---------------------------------------------------------------------- TLS */
 
 /*
- * TLS under a channel (GnuTLS): the session sits between the descriptor
+ * TLS under a channel (GnuTLS): the TLS layer sits between the descriptor
  * and the frames, so everything a channel does works over it.  Two modes:
  * certificates (X.509, verified against the system trust store or a CA
  * file, by name or by a pinned public key), or an external PSK derived
@@ -672,7 +672,7 @@ int conn_tls_pin_parse(uint8_t *pin, char *detail, size_t capacity,
  * CONN_TLS_PIN_TEXT_MAX bytes). */
 void conn_tls_pin_format(char *out, const uint8_t *pin);
 
-/* Puts a TLS session over c's descriptor, with t (which must outlive c),
+/* Puts TLS over c's descriptor, with t (which must outlive c),
  * and starts its handshake; then conn_channel_tls_step() until 0. */
 CONN_NODISCARD
 int conn_channel_tls_start(struct conn_channel *c,
@@ -691,7 +691,7 @@ short conn_channel_tls_events(const struct conn_channel *c);
 CONN_NODISCARD
 int conn_channel_tls_handshake(struct conn_channel *c,
 			       const struct conn_tls_config *t);
-/* After the handshake: "TLS1.3, AES-256-GCM", then the peer's
+/* After the handshake: "TLS1.3, AES-128-GCM", then the peer's
  * certificate subject and pin if it sent one, in one line. */
 void conn_channel_tls_info(const struct conn_channel *c, char *out,
 			   size_t capacity);

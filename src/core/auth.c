@@ -28,7 +28,7 @@
 #define RANDOM_LEN 40		/* Python's MESSAGE_LENGTH */
 #define LEGACY_CHALLENGE_LEN 20	/* what Python <= 3.11 sends */
 #define MD5_LEN 16
-#define DIGEST_NAME_MAX 8	/* "sha3_384" */
+#define DIGEST_NAME_MAX AUTH_DIGEST_NAME_MAX
 
 /* ----------------------------------------------------------------- digests */
 
@@ -281,8 +281,8 @@ static int auth_fail(struct conn_auth *a, int err, const char *fmt, ...)
  * bytes are legacy MD5 with no prefix ("" in name); otherwise a known
  * "{name}" must lead.  *skip is the prefix length.
  */
-static int parse_digest_prefix(enum conn_digest *d, char *name, size_t *skip,
-			       const uint8_t *msg, size_t len)
+int auth_parse_digest_prefix(enum conn_digest *d, char *name, size_t *skip,
+			     const uint8_t *msg, size_t len)
 {
 	const uint8_t *close;
 
@@ -348,7 +348,7 @@ static int answer_challenge(struct conn_auth *a, uint8_t *out,
 	in += LIT_LEN(CHALLENGE);
 	len -= LIT_LEN(CHALLENGE);
 	if (len < LEGACY_CHALLENGE_LEN ||
-	    parse_digest_prefix(&d, name, &skip, in, len))
+	    auth_parse_digest_prefix(&d, name, &skip, in, len))
 		return auth_fail(a, CONN_EPROTO,
 				 "the peer's challenge is malformed or uses "
 				 "an unknown digest");
@@ -377,7 +377,7 @@ static int verify_reply(struct conn_auth *a, const uint8_t *in, size_t len)
 	char name[DIGEST_NAME_MAX + 1];
 	size_t skip;
 
-	if (parse_digest_prefix(&d, name, &skip, in, len))
+	if (auth_parse_digest_prefix(&d, name, &skip, in, len))
 		return auth_fail(a, CONN_EAUTH,
 				 "the peer's reply is not a digest: does it "
 				 "use no authkey?");

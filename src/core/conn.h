@@ -560,6 +560,56 @@ int conn_channel_handshake_timed_out(struct conn_channel *c,
 CONN_NODISCARD
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 
+/* ------------------------------------------------------------------- probe */
+
+/* What a peer's first bytes are (conn_probe_classify()). */
+enum conn_probe_kind {
+	CONN_PROBE_SILENT,	/* nothing: a keyless Listener waits so */
+	CONN_PROBE_CHALLENGE,	/* a #CHALLENGE# frame: it wants a key */
+	CONN_PROBE_BAD_CHALLENGE, /* a #CHALLENGE# frame no Python sends */
+	CONN_PROBE_MESSAGE,	/* another frame: a keyless peer speaking */
+	CONN_PROBE_HTTP,	/* "HTTP/...": a web server's reply */
+	CONN_PROBE_SSH,		/* "SSH-...": an SSH server's banner */
+	CONN_PROBE_TLS,		/* a TLS record */
+	CONN_PROBE_OTHER	/* other bytes, or a frame cut short */
+};
+
+/* The two handshake styles a challenge can have. */
+enum conn_probe_style {
+	CONN_PROBE_NO_STYLE,
+	CONN_PROBE_LEGACY,	/* Python <= 3.11: 20 bytes, raw HMAC-MD5 */
+	CONN_PROBE_MODERN	/* Python >= 3.12: "{digest}" + 40 bytes */
+};
+
+/* A classification of what a peer sent first. */
+struct conn_probe_first {
+	enum conn_probe_kind kind;
+	enum conn_probe_style style;	/* CHALLENGE */
+	enum conn_digest digest;	/* CHALLENGE: what it challenges
+					 * with (MD5 when legacy) */
+	uint64_t size;			/* CHALLENGE, MESSAGE, BAD_CHALLENGE:
+					 * the frame's payload length */
+	size_t frame_len;		/* CHALLENGE: header and payload */
+	char text[100];			/* but for SILENT and CHALLENGE, what
+					 * it sent, in printable words
+					 * (the first line of an HTTP reply,
+					 * quoted) */
+};
+
+/*
+ * Classifies the first len bytes a peer sent, without I/O: a pure
+ * function for probes, tests and fuzzers.  complete says no more will
+ * come (the peer closed, or the wait is over).  Returns 0 with *out set,
+ * or CONN_EAGAIN when more bytes would decide (never when complete).
+ */
+CONN_NODISCARD
+int conn_probe_classify(struct conn_probe_first *out, const uint8_t *bytes,
+			size_t len, bool complete);
+
+/* The kind's name for a report: "silent", "challenge", "http"... */
+CONN_NODISCARD
+const char *conn_probe_kind_name(enum conn_probe_kind kind);
+
 /* ----------------------------------------------------------------- pickles */
 
 /*

@@ -104,6 +104,11 @@ struct cli_options {
 	/* --record FILE (record.c): opened before -k forks */
 	const char *record;
 	struct conn_capture *capture;
+	/* #18 probe: conn-client --probe (probe.c) */
+	bool probe;
+	bool probe_all;			/* a connection per reply digest */
+	bool probe_json;		/* --json: the report as JSON */
+	int64_t probe_wait_ms;		/* for a silent peer's first bytes */
 	char detail[200];
 };
 
@@ -123,6 +128,12 @@ enum cli_option_code {
 	CLI_OPT_FORWARD_NO_AUTHKEY, CLI_OPT_FORWARD_DIGEST,
 	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE,
 	CLI_OPT_PORT, CLI_OPT_RECORD
+};
+
+/* #18 probe: conn-client --probe's option codes. */
+enum cli_probe_option_code {
+	CLI_OPT_PROBE = 0x300, CLI_OPT_PROBE_ALL, CLI_OPT_PROBE_WAIT,
+	CLI_OPT_PROBE_JSON
 };
 
 /* conn-bench's own option codes. */
@@ -149,7 +160,8 @@ enum cli_tool {
 enum cli_option_group {
 	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_WAIT,
 	CLI_GROUP_SERVER, CLI_GROUP_FORWARD, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
-	CLI_GROUP_TOOL_END
+	CLI_GROUP_TOOL_END,
+	CLI_GROUP_PROBE		/* #18 probe */
 };
 
 /* Completion values of an option that are not words of their own. */
@@ -348,6 +360,17 @@ int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 		  const struct cli_options *o, const char *peer,
 		  struct record_conn *rec, volatile sig_atomic_t *stop,
 		  conn_log_fn *log, void *ctx);
+
+/* #18 probe: conn-client --probe: connects to o->address, reports on
+ * stdout what the peer speaks without sending it any message, and
+ * returns 0 when it speaks the protocol (CONN_EPROTO when not, naming
+ * what it sent; CONN_EAUTH when our key is refused) (probe.c). */
+CONN_NODISCARD
+int probe_run(char *detail, size_t capacity, const struct cli_options *o,
+	      volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
+/* #18 probe: --probe's conflicts, once the options are read. */
+CONN_NODISCARD
+int probe_options_check(struct cli_options *o);
 
 /* An error in words, the tools' one way (tool.c): "authentication
  * failed: " or "timeout: " before detail, or conn_strerror() without one. */

@@ -216,6 +216,28 @@ static const struct cli_option_spec shared_options[] = {
 	{ 0 }
 };
 
+/* #18 probe: conn-client --probe and its options. */
+static const struct cli_option_spec probe_options[] = {
+	{ "probe", 0, CLI_OPT_PROBE, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "report what ADDRESS speaks without sending it any\n"
+	  "  message: authentication, challenge style and\n"
+	  "  digest, the key's verdict (with a key), whether\n"
+	  "  a 257-byte handshake frame is refused, latency;\n"
+	  "  exit 0 if it speaks the protocol, 5 if not", NULL },
+	{ "probe-all", 0, CLI_OPT_PROBE_ALL, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "--probe with a key: also which reply digests it\n"
+	  "  accepts, one connection each", NULL },
+	{ "probe-wait", 0, CLI_OPT_PROBE_WAIT, required_argument, "=SEC",
+	  CLI_CLIENT, CLI_GROUP_PROBE,
+	  "--probe: wait SEC for the peer's first bytes; a\n"
+	  "  peer silent so long needs no key (default 1)", NULL },
+	{ "json", 0, CLI_OPT_PROBE_JSON, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE, "--probe: the report as one JSON object", NULL },
+	{ 0 }
+};
+
 /* conn-bench's own options; it takes the shared network ones too. */
 static const struct cli_option_spec bench_options[] = {
 	{ "workload", 'w', CLI_OPT_WORKLOAD, required_argument, "=NAME",
@@ -270,6 +292,7 @@ static const struct cli_option_section listen_sections[] = {
 static const struct cli_option_section client_sections[] = {
 	{ shared_options, CLI_GROUP_NETWORK },
 	{ shared_options, CLI_GROUP_WAIT },
+	{ probe_options, CLI_GROUP_PROBE },	/* #18 probe */
 	{ shared_options, CLI_GROUP_EXEC },
 	{ shared_options, CLI_GROUP_MESSAGES },
 	{ shared_options, CLI_GROUP_HELP },

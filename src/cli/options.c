@@ -290,6 +290,28 @@ static int set_digest(struct cli_options *o, enum conn_digest *d,
 	return 0;
 }
 
+/* #18 probe: conn-client --probe's options. */
+static int set_probe_option(struct cli_options *o, int code, char *arg)
+{
+	switch (code) {
+	case CLI_OPT_PROBE:
+		o->probe = true;
+		return 0;
+	case CLI_OPT_PROBE_ALL:
+		o->probe_all = true;
+		return 0;
+	case CLI_OPT_PROBE_JSON:
+		o->probe_json = true;
+		return 0;
+	case CLI_OPT_PROBE_WAIT:
+		return cli_option_seconds(o->detail, sizeof(o->detail),
+					  &o->probe_wait_ms, "--probe-wait",
+					  arg, 1, MAX_SECONDS);
+	default:
+		return CONN_EAGAIN;
+	}
+}
+
 /* --forward and --trace's options. */
 static int set_forward_option(struct cli_options *o, int code, char *arg)
 {
@@ -323,7 +345,7 @@ static int set_forward_option(struct cli_options *o, int code, char *arg)
 		o->record = arg;
 		return 0;
 	default:
-		return CONN_EAGAIN;
+		return set_probe_option(o, code, arg);
 	}
 }
 
@@ -810,6 +832,8 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	rc = load_key(o);
 	if (rc == 0)
 		rc = load_forward_key(o);
+	if (rc == 0)
+		rc = probe_options_check(o);	/* #18 probe */
 	if (rc == 0)
 		rc = open_trace(o);
 	return rc ? rc : open_record(o);

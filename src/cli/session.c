@@ -61,6 +61,8 @@ int cli_session_connect(char *detail, size_t capacity,
 	struct conn_address a;
 	int rc, fd = -1;
 
+	if (o->probe)	/* #18 probe */
+		return probe_run(detail, capacity, o, stop, log, log_ctx);
 	rc = conn_address_from_text(&a, detail, capacity, o->address);
 	if (rc == 0)
 		rc = conn_connect(&fd, detail, capacity, &a, o->family,

@@ -333,13 +333,30 @@ static bool starts_with(const uint8_t *in, size_t len, const char *lit)
 	return len >= strlen(lit) && memcmp(in, lit, strlen(lit)) == 0;
 }
 
+size_t conn_auth_reply(uint8_t *out, const struct conn_key *key,
+		       enum conn_digest d, bool legacy, const uint8_t *message,
+		       size_t len)
+{
+	size_t n = 0;
+
+	if (legacy) {
+		d = CONN_DIGEST_MD5;
+	} else {
+		n += put(out, "{", 1);
+		n += put(out + n, digests[d].name, strlen(digests[d].name));
+		n += put(out + n, "}", 1);
+	}
+	conn_hmac(out + n, d, key->bytes, key->len, message, len);
+	return n + digests[d].size;
+}
+
 /* Answers the peer's challenge in its own style. */
 static int answer_challenge(struct conn_auth *a, uint8_t *out,
 			    size_t *out_len, const uint8_t *in, size_t len)
 {
 	enum conn_digest d;
 	char name[DIGEST_NAME_MAX + 1];
-	size_t skip, n = 0;
+	size_t skip;
 
 	if (!starts_with(in, len, CHALLENGE))
 		return auth_fail(a, CONN_EAUTH,
@@ -357,13 +374,7 @@ static int answer_challenge(struct conn_auth *a, uint8_t *out,
 				 "the peer challenges with MD5%s and "
 				 "--no-md5 refuses it",
 				 name[0] ? "" : " (a legacy peer)");
-	if (name[0]) {
-		n += put(out, "{", 1);
-		n += put(out + n, name, strlen(name));
-		n += put(out + n, "}", 1);
-	}
-	conn_hmac(out + n, d, a->key->bytes, a->key->len, in, len);
-	*out_len = n + digests[d].size;
+	*out_len = conn_auth_reply(out, a->key, d, name[0] == '\0', in, len);
 	snprintf(a->our_reply_digest, sizeof(a->our_reply_digest), "%s%s",
 		 digests[d].name, name[0] ? "" : " (legacy)");
 	return 0;

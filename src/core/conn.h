@@ -537,6 +537,19 @@ CONN_NODISCARD
 bool conn_auth_is_done(const struct conn_auth *a);
 
 /*
+ * The reply to a challenge's message (the bytes after "#CHALLENGE#")
+ * with key in digest d, whatever digest the challenge asks for:
+ * "{name}" and the HMAC, or with legacy the raw 16-byte HMAC-MD5 (d is
+ * then ignored).  out holds CONN_HANDSHAKE_FRAME_MAX bytes; returns the
+ * reply's length.  conn_auth_step() answers in the challenge's own
+ * digest; this is for probing which digests a peer accepts.
+ */
+CONN_NODISCARD
+size_t conn_auth_reply(uint8_t *out, const struct conn_key *key,
+		       enum conn_digest d, bool legacy, const uint8_t *message,
+		       size_t len);
+
+/*
  * The handshake over a channel, without blocking: takes the handshake
  * messages c has received (conn_channel_read_some()), steps a, and
  * appends our replies to c's queue (send them with

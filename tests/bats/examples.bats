@@ -257,6 +257,14 @@ EOF
 	assert_file "$T/R.then.out" $'PING\n'
 }
 
+@test "README: --probe (#18) on a Python Listener (serve.py) that serves client after client" {
+	make_key
+	doc serve.py README.md "Listener(('127.0.0.1', 5001)"
+	# The times vary by nature (--numbers).
+	doc P README.md '$ python3 serve.py &' --numbers
+	run_doc P
+}
+
 @test "README: a Python Client talks to the shell, which types one line" {
 	make_key
 	printf 'typed in the shell\n' >"$T/typed"

@@ -109,6 +109,11 @@ struct cli_options {
 	bool probe_all;			/* a connection per reply digest */
 	bool probe_json;		/* --json: the report as JSON */
 	int64_t probe_wait_ms;		/* for a silent peer's first bytes */
+	/* #18 fd passing: conn-client --send-fd, --recv-fd (handle.c) */
+	bool send_fd_given;
+	int send_fd;			/* passed to the peer after the
+					 * handshake */
+	bool recv_fd;			/* one from the peer, for --exec */
 	char detail[200];
 };
 
@@ -133,7 +138,8 @@ enum cli_option_code {
 /* #18 probe: conn-client --probe's option codes. */
 enum cli_probe_option_code {
 	CLI_OPT_PROBE = 0x300, CLI_OPT_PROBE_ALL, CLI_OPT_PROBE_WAIT,
-	CLI_OPT_PROBE_JSON
+	CLI_OPT_PROBE_JSON,
+	CLI_OPT_SEND_FD, CLI_OPT_RECV_FD	/* #18 fd passing */
 };
 
 /* conn-bench's own option codes. */
@@ -371,6 +377,17 @@ int probe_run(char *detail, size_t capacity, const struct cli_options *o,
 /* #18 probe: --probe's conflicts, once the options are read. */
 CONN_NODISCARD
 int probe_options_check(struct cli_options *o);
+
+/* #18 fd passing: --send-fd and --recv-fd's checks, once the options
+ * are read (handle.c). */
+CONN_NODISCARD
+int handle_options_check(struct cli_options *o);
+/* #18 fd passing: after the handshake, passes --send-fd's descriptor to
+ * the peer, then with --recv-fd takes one from it for --exec, inherited
+ * at its own number, named in CONN_FD (handle.c). */
+CONN_NODISCARD
+int handle_pass(char *detail, size_t capacity, struct conn_channel *c,
+		const struct cli_options *o, volatile sig_atomic_t *stop);
 
 /* An error in words, the tools' one way (tool.c): "authentication
  * failed: " or "timeout: " before detail, or conn_strerror() without one. */

@@ -235,6 +235,16 @@ static const struct cli_option_spec probe_options[] = {
 	  "  peer silent so long needs no key (default 1)", NULL },
 	{ "json", 0, CLI_OPT_PROBE_JSON, no_argument, "", CLI_CLIENT,
 	  CLI_GROUP_PROBE, "--probe: the report as one JSON object", NULL },
+	/* #18 fd passing */
+	{ "send-fd", 0, CLI_OPT_SEND_FD, required_argument, "=N", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "Unix socket: after the handshake, pass descriptor N\n"
+	  "  to the peer (Python's recv_handle() takes it)", NULL },
+	{ "recv-fd", 0, CLI_OPT_RECV_FD, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "Unix socket, --exec: after the handshake, take a\n"
+	  "  descriptor the peer's send_handle() passes; CMD\n"
+	  "  has it open, its number in CONN_FD", NULL },
 	{ 0 }
 };
 

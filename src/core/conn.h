@@ -454,6 +454,32 @@ int conn_connect(int *fd, char *detail, size_t capacity,
 CONN_NODISCARD
 int conn_socketpair(int fds[2]);
 
+/* ------------------------------------------------ descriptors as messages */
+
+/*
+ * Passes fd over the Unix stream socket sock as Python's
+ * multiprocessing.reduction.send_handle() does on Linux: one byte (the
+ * number of descriptors, 1) carrying fd as SCM_RIGHTS, for the peer's
+ * recv_handle().  The byte goes between frames: both sides must agree on
+ * when.  Waits for room until deadline_ms (conn_clock_ms(); -1: none).
+ * CONN_EINVAL if sock is no Unix socket or fd no descriptor; CONN_ERESET
+ * if the connection is gone; CONN_ETIMEDOUT; CONN_EINTR when *stop is set.
+ */
+CONN_NODISCARD
+int conn_fd_send(int sock, int fd, int64_t deadline_ms,
+		 volatile sig_atomic_t *stop);
+
+/*
+ * Receives one descriptor a peer's send_handle() (or sendfds() of one)
+ * sent on sock, into *fd (close-on-exec, the caller's), waiting until
+ * deadline_ms.  CONN_EPROTO (detail says why) for a byte without exactly
+ * one descriptor, whose descriptors are closed; CONN_ERESET at end of
+ * stream; CONN_EINVAL if sock is no socket; CONN_ETIMEDOUT; CONN_EINTR.
+ */
+CONN_NODISCARD
+int conn_fd_recv(int *fd, char *detail, size_t capacity, int sock,
+		 int64_t deadline_ms, volatile sig_atomic_t *stop);
+
 /* ---------------------------------------------------------- authentication */
 
 enum conn_digest {

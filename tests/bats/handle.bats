@@ -9,18 +9,10 @@ source "$BATS_TEST_DIRNAME/../cpython/cpython.bash"
 
 HKEY='handle key'
 
-# handle_python NAME: CPY for python NAME, or the test skips naming it.
-handle_python() {
-	local found
-	found=$(cpython_list | cpython_pick "$1")
-	[[ -n $found ]] || skip "python$1: not found on this machine"
-	CPY=${found#* }
-}
-
 # Both ways with python NAME: its recv_handle() reads the file we pass;
 # the file its send_handle() passes is read by our --exec command.
 handle_cpython() {
-	handle_python "$1"
+	cpython_need "$1"
 	printf 'passed by conn-client\n' >"$T/ours.txt"
 	spawn P "$CPY" -E -S "$CONN_PEERS/handle_peer.py" recv "$T/r.sock" "$HKEY"
 	wait_listening P

@@ -9,15 +9,6 @@ source "$BATS_TEST_DIRNAME/../cpython/cpython.bash"
 
 PKEY='probe key'
 
-# probe_python NAME: CPY for python NAME, or the test skips naming it.
-probe_python() {
-	local found
-	found=$(cpython_list | cpython_pick "$1")
-	[[ -n $found ]] || skip "python$1: not found on this machine"
-	CPY=${found#* }
-	CPY_VERSION=${found%% *}
-}
-
 # err_is NAME LINE: NAME's stderr is LINE alone, taken literally.
 err_is() {
 	assert_file "$T/$1.err" "$2
@@ -35,7 +26,7 @@ print(json.dumps(eval(sys.argv[2])))' "$T/$1.out" "$2"
 # The whole probe of python NAME: its keyed Listener without our key,
 # with it (--probe-all), with a wrong one, then its keyless Listener.
 probe_cpython() {
-	probe_python "$1"
+	cpython_need "$1"
 	local style=modern digest=sha256 accepts
 	if [[ $CPY_VERSION == 2.* || $CPY_VERSION == 3.[0-9].* ||
 		$CPY_VERSION == 3.1[01].* ]]; then

@@ -85,17 +85,19 @@ static void quote_line(char *out, size_t capacity, const uint8_t *bytes,
 	append(out, capacity, "\"");
 }
 
-/* The first bytes in hex, for what is neither text nor a frame. */
+/* What is neither text nor a frame: the (up to) 4 bytes that tell, in
+ * hex, the same however many came after them. */
 static void hex_bytes(char *out, size_t capacity, const uint8_t *bytes,
 		      size_t len)
 {
 	size_t i;
 
-	append(out, capacity, "%zu byte%s:", len, len == 1 ? "" : "s");
-	for (i = 0; i < len && i < 12; i++)
+	if (len < 4)
+		append(out, capacity, "%zu byte%s:", len, len == 1 ? "" : "s");
+	else
+		append(out, capacity, "bytes that are no frame:");
+	for (i = 0; i < len && i < 4; i++)
 		append(out, capacity, " %02x", bytes[i]);
-	if (len > 12)
-		append(out, capacity, " ...");
 }
 
 static int decided(struct conn_probe_first *out, enum conn_probe_kind kind)

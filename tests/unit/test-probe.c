@@ -143,7 +143,7 @@ static void test_messages(void)
 	   "a message over 2 GiB (the 12-byte header)");
 	f = classify("\x7f\x00\x00\x00", 4, false, &rc);
 	ok(rc == 0 && f.kind == CONN_PROBE_OTHER &&
-	   strcmp(f.text, "4 bytes: 7f 00 00 00") == 0,
+	   strcmp(f.text, "bytes that are no frame: 7f 00 00 00") == 0,
 	   "a length over 1 GiB is no first message: %s", f.text);
 	f = classify("\xff\xff\xff\xfe", 4, false, &rc);
 	ok(rc == 0 && f.kind == CONN_PROBE_OTHER,

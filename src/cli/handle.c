@@ -31,6 +31,12 @@ int handle_options_check(struct cli_options *o)
 			 "cannot use --probe with %s", name);
 		return CONN_EINVAL;
 	}
+	/* The descriptor's byte goes on the socket itself, not in TLS. */
+	if (o->tls.on) {
+		snprintf(o->detail, sizeof(o->detail), "cannot use %s with %s",
+			 name, o->tls.first);
+		return CONN_EINVAL;
+	}
 	if (conn_address_from_text(&a, why, sizeof(why), o->address) == 0 &&
 	    a.kind == CONN_ADDRESS_TCP) {
 		snprintf(o->detail, sizeof(o->detail), "%s needs a Unix socket "

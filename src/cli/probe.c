@@ -79,9 +79,11 @@ int probe_options_check(struct cli_options *o)
 			 needs);
 		return CONN_EINVAL;
 	}
-	if (o->stdio_option) {
+	if (o->stdio_option || o->tls.on) {
+		/* (the probe speaks the protocol bare: no TLS under it) */
 		snprintf(o->detail, sizeof(o->detail),
-			 "cannot use --probe with %s", o->stdio_option);
+			 "cannot use --probe with %s", o->stdio_option ?
+			 o->stdio_option : o->tls.first);
 		return CONN_EINVAL;
 	}
 	if (o->probe_all && o->key == NULL) {

@@ -57,6 +57,10 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 
 /* ------------------------------------------------------------------- auth */
 
+/* The key's bytes, for tls.c's PSK. */
+void auth_key_bytes(const struct conn_key *k, const uint8_t **bytes,
+		    size_t *len);
+
 /* The longest digest name of a "{name}" prefix ("sha3_384"). */
 #define AUTH_DIGEST_NAME_MAX 8
 

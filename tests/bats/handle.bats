@@ -66,4 +66,7 @@ handle_cpython() {
 	run_to E conn-client --probe --send-fd 0 "$T/x.sock"
 	expect_exit E 2
 	assert_usage_error E '^conn-client: cannot use --probe with --send-fd$'
+	run_to F conn-client --recv-fd --tls-psk --authkey k "$T/x.sock" --exec cat
+	expect_exit F 2
+	assert_usage_error F '^conn-client: cannot use --recv-fd with --tls-psk$'
 }

@@ -159,4 +159,7 @@ protocol: no: it sent \"HTTP/1.1 200 OK\" (http)
 	assert_usage_error D "cannot use --probe with --data"
 	run_to E conn-client --probe --probe-wait 0 127.0.0.1:1
 	expect_exit E 2
+	run_to F conn-client --probe --tls-psk --authkey k 127.0.0.1:1
+	expect_exit F 2
+	assert_usage_error F "cannot use --probe with --tls-psk"
 }

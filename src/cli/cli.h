@@ -128,6 +128,16 @@ struct cli_options {
 	int64_t connect_timeout_ms;	/* -w: each attempt; 0 = none */
 	int64_t idle_timeout_ms;	/* -i: no message for this long; 0 */
 	const char *source;		/* -s ADDR (conn-client) */
+	/* #18 probe: conn-client --probe (probe.c) */
+	bool probe;
+	bool probe_all;			/* a connection per reply digest */
+	bool probe_json;		/* --json: the report as JSON */
+	int64_t probe_wait_ms;		/* for a silent peer's first bytes */
+	/* #18 fd passing: conn-client --send-fd, --recv-fd (handle.c) */
+	bool send_fd_given;
+	int send_fd;			/* passed to the peer after the
+					 * handshake */
+	bool recv_fd;			/* one from the peer, for --exec */
 	char detail[200];
 };
 
@@ -156,6 +166,13 @@ enum cli_option_code {
 	CLI_OPT_SOURCE = 's'
 };
 
+/* #18 probe: conn-client --probe's option codes. */
+enum cli_probe_option_code {
+	CLI_OPT_PROBE = 0x300, CLI_OPT_PROBE_ALL, CLI_OPT_PROBE_WAIT,
+	CLI_OPT_PROBE_JSON,
+	CLI_OPT_SEND_FD, CLI_OPT_RECV_FD	/* #18 fd passing */
+};
+
 /* conn-bench's own option codes. */
 enum cli_bench_option_code {
 	CLI_OPT_WORKLOAD = 'w', CLI_OPT_PARALLEL = 'P',
@@ -180,7 +197,8 @@ enum cli_tool {
 enum cli_option_group {
 	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_TLS, CLI_GROUP_WAIT,
 	CLI_GROUP_SERVER, CLI_GROUP_FORWARD, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
-	CLI_GROUP_TOOL_END
+	CLI_GROUP_TOOL_END,
+	CLI_GROUP_PROBE		/* #18 probe */
 };
 
 /* Completion values of an option that are not words of their own. */
@@ -433,6 +451,28 @@ int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 		  const struct cli_options *o, const char *peer,
 		  struct record_conn *rec, volatile sig_atomic_t *stop,
 		  conn_log_fn *log, void *ctx);
+
+/* #18 probe: conn-client --probe: connects to o->address, reports on
+ * stdout what the peer speaks without sending it any message, and
+ * returns 0 when it speaks the protocol (CONN_EPROTO when not, naming
+ * what it sent; CONN_EAUTH when our key is refused) (probe.c). */
+CONN_NODISCARD
+int probe_run(char *detail, size_t capacity, const struct cli_options *o,
+	      volatile sig_atomic_t *stop, conn_log_fn *log, void *ctx);
+/* #18 probe: --probe's conflicts, once the options are read. */
+CONN_NODISCARD
+int probe_options_check(struct cli_options *o);
+
+/* #18 fd passing: --send-fd and --recv-fd's checks, once the options
+ * are read (handle.c). */
+CONN_NODISCARD
+int handle_options_check(struct cli_options *o);
+/* #18 fd passing: after the handshake, passes --send-fd's descriptor to
+ * the peer, then with --recv-fd takes one from it for --exec, inherited
+ * at its own number, named in CONN_FD (handle.c). */
+CONN_NODISCARD
+int handle_pass(char *detail, size_t capacity, struct conn_channel *c,
+		const struct cli_options *o, volatile sig_atomic_t *stop);
 
 /* An error in words, the tools' one way (tool.c): "authentication
  * failed: " or "timeout: " before detail, or conn_strerror() without one. */

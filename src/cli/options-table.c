@@ -295,6 +295,38 @@ static const struct cli_option_spec shared_options[] = {
 	{ 0 }
 };
 
+/* #18 probe: conn-client --probe and its options. */
+static const struct cli_option_spec probe_options[] = {
+	{ "probe", 0, CLI_OPT_PROBE, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "report what ADDRESS speaks without sending it any\n"
+	  "  message: authentication, challenge style and\n"
+	  "  digest, the key's verdict (with a key), whether\n"
+	  "  a 257-byte handshake frame is refused, latency;\n"
+	  "  exit 0 if it speaks the protocol, 5 if not", NULL },
+	{ "probe-all", 0, CLI_OPT_PROBE_ALL, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "--probe with a key: also which reply digests it\n"
+	  "  accepts, one connection each", NULL },
+	{ "probe-wait", 0, CLI_OPT_PROBE_WAIT, required_argument, "=SEC",
+	  CLI_CLIENT, CLI_GROUP_PROBE,
+	  "--probe: wait SEC for the peer's first bytes; a\n"
+	  "  peer silent so long needs no key (default 1)", NULL },
+	{ "json", 0, CLI_OPT_PROBE_JSON, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE, "--probe: the report as one JSON object", NULL },
+	/* #18 fd passing */
+	{ "send-fd", 0, CLI_OPT_SEND_FD, required_argument, "=N", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "Unix socket: after the handshake, pass descriptor N\n"
+	  "  to the peer (Python's recv_handle() takes it)", NULL },
+	{ "recv-fd", 0, CLI_OPT_RECV_FD, no_argument, "", CLI_CLIENT,
+	  CLI_GROUP_PROBE,
+	  "Unix socket, --exec: after the handshake, take a\n"
+	  "  descriptor the peer's send_handle() passes; CMD\n"
+	  "  has it open, its number in CONN_FD", NULL },
+	{ 0 }
+};
+
 /* conn-bench's own options; it takes the shared network ones too. */
 static const struct cli_option_spec bench_options[] = {
 	{ "workload", 'w', CLI_OPT_WORKLOAD, required_argument, "=NAME",
@@ -351,6 +383,7 @@ static const struct cli_option_section client_sections[] = {
 	{ shared_options, CLI_GROUP_NETWORK },
 	{ shared_options, CLI_GROUP_TLS },
 	{ shared_options, CLI_GROUP_WAIT },
+	{ probe_options, CLI_GROUP_PROBE },	/* #18 probe */
 	{ shared_options, CLI_GROUP_EXEC },
 	{ shared_options, CLI_GROUP_MESSAGES },
 	{ shared_options, CLI_GROUP_HELP },

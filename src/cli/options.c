@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,40 @@ static int set_digest(struct cli_options *o, enum conn_digest *d,
 	return 0;
 }
 
+/* #18 probe: conn-client --probe's options. */
+static int set_probe_option(struct cli_options *o, int code, char *arg)
+{
+	uint64_t n = 0;
+	int rc;
+
+	switch (code) {
+	case CLI_OPT_PROBE:
+		o->probe = true;
+		return 0;
+	case CLI_OPT_PROBE_ALL:
+		o->probe_all = true;
+		return 0;
+	case CLI_OPT_PROBE_JSON:
+		o->probe_json = true;
+		return 0;
+	case CLI_OPT_PROBE_WAIT:
+		return cli_option_seconds(o->detail, sizeof(o->detail),
+					  &o->probe_wait_ms, "--probe-wait",
+					  arg, 1, MAX_SECONDS);
+	case CLI_OPT_SEND_FD:	/* #18 fd passing */
+		o->send_fd_given = true;
+		rc = cli_option_size(o->detail, sizeof(o->detail), &n,
+				     "--send-fd", arg, 0, INT_MAX, NULL);
+		o->send_fd = (int)n;
+		return rc;
+	case CLI_OPT_RECV_FD:
+		o->recv_fd = true;
+		return 0;
+	default:
+		return CONN_EAGAIN;
+	}
+}
+
 /* --forward and --trace's options. */
 static int set_forward_option(struct cli_options *o, int code, char *arg)
 {
@@ -328,7 +363,7 @@ static int set_forward_option(struct cli_options *o, int code, char *arg)
 		o->record = arg;
 		return 0;
 	default:
-		return CONN_EAGAIN;
+		return set_probe_option(o, code, arg);
 	}
 }
 
@@ -823,6 +858,10 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	rc = load_key(o);
 	if (rc == 0)
 		rc = load_forward_key(o);
+	if (rc == 0)
+		rc = probe_options_check(o);	/* #18 probe */
+	if (rc == 0)
+		rc = handle_options_check(o);	/* #18 fd passing */
 	if (rc == 0)
 		rc = open_trace(o);
 	return rc ? rc : open_record(o);

@@ -143,6 +143,8 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	 * child soon is too. */
 	if (rc == 0 && o->report_fd >= 0)
 		(void)!write(o->report_fd, "\n", 1);
+	if (rc == 0 && (o->send_fd_given || o->recv_fd))	/* #18 */
+		rc = handle_pass(detail, capacity, c, o, stop);
 	if (rc == 0 && o->forward)
 		rc = forward_serve(detail, capacity, c, o, peer, &rec, stop,
 				   log, ctx);

@@ -61,6 +61,8 @@ int cli_session_connect(char *detail, size_t capacity,
 	char peer[160];
 	int rc, fd = -1;
 
+	if (o->probe)	/* #18 probe */
+		return probe_run(detail, capacity, o, stop, log, log_ctx);
 	rc = cli_sockets_connect(&fd, peer, sizeof(peer), detail, capacity, o,
 				 stop);
 	if (rc)

@@ -28,7 +28,7 @@
 #define RANDOM_LEN 40		/* Python's MESSAGE_LENGTH */
 #define LEGACY_CHALLENGE_LEN 20	/* what Python <= 3.11 sends */
 #define MD5_LEN 16
-#define DIGEST_NAME_MAX 8	/* "sha3_384" */
+#define DIGEST_NAME_MAX AUTH_DIGEST_NAME_MAX
 
 /* ----------------------------------------------------------------- digests */
 
@@ -288,8 +288,8 @@ static int auth_fail(struct conn_auth *a, int err, const char *fmt, ...)
  * bytes are legacy MD5 with no prefix ("" in name); otherwise a known
  * "{name}" must lead.  *skip is the prefix length.
  */
-static int parse_digest_prefix(enum conn_digest *d, char *name, size_t *skip,
-			       const uint8_t *msg, size_t len)
+int auth_parse_digest_prefix(enum conn_digest *d, char *name, size_t *skip,
+			     const uint8_t *msg, size_t len)
 {
 	const uint8_t *close;
 
@@ -340,13 +340,30 @@ static bool starts_with(const uint8_t *in, size_t len, const char *lit)
 	return len >= strlen(lit) && memcmp(in, lit, strlen(lit)) == 0;
 }
 
+size_t conn_auth_reply(uint8_t *out, const struct conn_key *key,
+		       enum conn_digest d, bool legacy, const uint8_t *message,
+		       size_t len)
+{
+	size_t n = 0;
+
+	if (legacy) {
+		d = CONN_DIGEST_MD5;
+	} else {
+		n += put(out, "{", 1);
+		n += put(out + n, digests[d].name, strlen(digests[d].name));
+		n += put(out + n, "}", 1);
+	}
+	conn_hmac(out + n, d, key->bytes, key->len, message, len);
+	return n + digests[d].size;
+}
+
 /* Answers the peer's challenge in its own style. */
 static int answer_challenge(struct conn_auth *a, uint8_t *out,
 			    size_t *out_len, const uint8_t *in, size_t len)
 {
 	enum conn_digest d;
 	char name[DIGEST_NAME_MAX + 1];
-	size_t skip, n = 0;
+	size_t skip;
 
 	if (!starts_with(in, len, CHALLENGE))
 		return auth_fail(a, CONN_EAUTH,
@@ -355,7 +372,7 @@ static int answer_challenge(struct conn_auth *a, uint8_t *out,
 	in += LIT_LEN(CHALLENGE);
 	len -= LIT_LEN(CHALLENGE);
 	if (len < LEGACY_CHALLENGE_LEN ||
-	    parse_digest_prefix(&d, name, &skip, in, len))
+	    auth_parse_digest_prefix(&d, name, &skip, in, len))
 		return auth_fail(a, CONN_EPROTO,
 				 "the peer's challenge is malformed or uses "
 				 "an unknown digest");
@@ -364,13 +381,7 @@ static int answer_challenge(struct conn_auth *a, uint8_t *out,
 				 "the peer challenges with MD5%s and "
 				 "--no-md5 refuses it",
 				 name[0] ? "" : " (a legacy peer)");
-	if (name[0]) {
-		n += put(out, "{", 1);
-		n += put(out + n, name, strlen(name));
-		n += put(out + n, "}", 1);
-	}
-	conn_hmac(out + n, d, a->key->bytes, a->key->len, in, len);
-	*out_len = n + digests[d].size;
+	*out_len = conn_auth_reply(out, a->key, d, name[0] == '\0', in, len);
 	snprintf(a->our_reply_digest, sizeof(a->our_reply_digest), "%s%s",
 		 digests[d].name, name[0] ? "" : " (legacy)");
 	return 0;
@@ -384,7 +395,7 @@ static int verify_reply(struct conn_auth *a, const uint8_t *in, size_t len)
 	char name[DIGEST_NAME_MAX + 1];
 	size_t skip;
 
-	if (parse_digest_prefix(&d, name, &skip, in, len))
+	if (auth_parse_digest_prefix(&d, name, &skip, in, len))
 		return auth_fail(a, CONN_EAUTH,
 				 "the peer's reply is not a digest: does it "
 				 "use no authkey?");

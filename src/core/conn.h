@@ -502,6 +502,32 @@ int conn_connect_with(int *fd, char *detail, size_t capacity,
 CONN_NODISCARD
 int conn_socketpair(int fds[2]);
 
+/* ------------------------------------------------ descriptors as messages */
+
+/*
+ * Passes fd over the Unix stream socket sock as Python's
+ * multiprocessing.reduction.send_handle() does on Linux: one byte (the
+ * number of descriptors, 1) carrying fd as SCM_RIGHTS, for the peer's
+ * recv_handle().  The byte goes between frames: both sides must agree on
+ * when.  Waits for room until deadline_ms (conn_clock_ms(); -1: none).
+ * CONN_EINVAL if sock is no Unix socket or fd no descriptor; CONN_ERESET
+ * if the connection is gone; CONN_ETIMEDOUT; CONN_EINTR when *stop is set.
+ */
+CONN_NODISCARD
+int conn_fd_send(int sock, int fd, int64_t deadline_ms,
+		 volatile sig_atomic_t *stop);
+
+/*
+ * Receives one descriptor a peer's send_handle() (or sendfds() of one)
+ * sent on sock, into *fd (close-on-exec, the caller's), waiting until
+ * deadline_ms.  CONN_EPROTO (detail says why) for a byte without exactly
+ * one descriptor, whose descriptors are closed; CONN_ERESET at end of
+ * stream; CONN_EINVAL if sock is no socket; CONN_ETIMEDOUT; CONN_EINTR.
+ */
+CONN_NODISCARD
+int conn_fd_recv(int *fd, char *detail, size_t capacity, int sock,
+		 int64_t deadline_ms, volatile sig_atomic_t *stop);
+
 /* ---------------------------------------------------------- authentication */
 
 enum conn_digest {
@@ -585,6 +611,19 @@ CONN_NODISCARD
 bool conn_auth_is_done(const struct conn_auth *a);
 
 /*
+ * The reply to a challenge's message (the bytes after "#CHALLENGE#")
+ * with key in digest d, whatever digest the challenge asks for:
+ * "{name}" and the HMAC, or with legacy the raw 16-byte HMAC-MD5 (d is
+ * then ignored).  out holds CONN_HANDSHAKE_FRAME_MAX bytes; returns the
+ * reply's length.  conn_auth_step() answers in the challenge's own
+ * digest; this is for probing which digests a peer accepts.
+ */
+CONN_NODISCARD
+size_t conn_auth_reply(uint8_t *out, const struct conn_key *key,
+		       enum conn_digest d, bool legacy, const uint8_t *message,
+		       size_t len);
+
+/*
  * The handshake over a channel, without blocking: takes the handshake
  * messages c has received (conn_channel_read_some()), steps a, and
  * appends our replies to c's queue (send them with
@@ -607,6 +646,56 @@ int conn_channel_handshake_timed_out(struct conn_channel *c,
  * steps as conn_channel_handshake_step(). */
 CONN_NODISCARD
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
+
+/* ------------------------------------------------------------------- probe */
+
+/* What a peer's first bytes are (conn_probe_classify()). */
+enum conn_probe_kind {
+	CONN_PROBE_SILENT,	/* nothing: a keyless Listener waits so */
+	CONN_PROBE_CHALLENGE,	/* a #CHALLENGE# frame: it wants a key */
+	CONN_PROBE_BAD_CHALLENGE, /* a #CHALLENGE# frame no Python sends */
+	CONN_PROBE_MESSAGE,	/* another frame: a keyless peer speaking */
+	CONN_PROBE_HTTP,	/* "HTTP/...": a web server's reply */
+	CONN_PROBE_SSH,		/* "SSH-...": an SSH server's banner */
+	CONN_PROBE_TLS,		/* a TLS record */
+	CONN_PROBE_OTHER	/* other bytes, or a frame cut short */
+};
+
+/* The two handshake styles a challenge can have. */
+enum conn_probe_style {
+	CONN_PROBE_NO_STYLE,
+	CONN_PROBE_LEGACY,	/* Python <= 3.11: 20 bytes, raw HMAC-MD5 */
+	CONN_PROBE_MODERN	/* Python >= 3.12: "{digest}" + 40 bytes */
+};
+
+/* A classification of what a peer sent first. */
+struct conn_probe_first {
+	enum conn_probe_kind kind;
+	enum conn_probe_style style;	/* CHALLENGE */
+	enum conn_digest digest;	/* CHALLENGE: what it challenges
+					 * with (MD5 when legacy) */
+	uint64_t size;			/* CHALLENGE, MESSAGE, BAD_CHALLENGE:
+					 * the frame's payload length */
+	size_t frame_len;		/* CHALLENGE: header and payload */
+	char text[100];			/* but for SILENT and CHALLENGE, what
+					 * it sent, in printable words
+					 * (the first line of an HTTP reply,
+					 * quoted) */
+};
+
+/*
+ * Classifies the first len bytes a peer sent, without I/O: a pure
+ * function for probes, tests and fuzzers.  complete says no more will
+ * come (the peer closed, or the wait is over).  Returns 0 with *out set,
+ * or CONN_EAGAIN when more bytes would decide (never when complete).
+ */
+CONN_NODISCARD
+int conn_probe_classify(struct conn_probe_first *out, const uint8_t *bytes,
+			size_t len, bool complete);
+
+/* The kind's name for a report: "silent", "challenge", "http"... */
+CONN_NODISCARD
+const char *conn_probe_kind_name(enum conn_probe_kind kind);
 
 /* ---------------------------------------------------------------------- TLS */
 

@@ -61,4 +61,15 @@ void chan_log(struct conn_channel *c, enum conn_log_level level,
 void auth_key_bytes(const struct conn_key *k, const uint8_t **bytes,
 		    size_t *len);
 
+/* The longest digest name of a "{name}" prefix ("sha3_384"). */
+#define AUTH_DIGEST_NAME_MAX 8
+
+/* Which digest a challenge (after "#CHALLENGE#") or a reply uses, as
+ * CPython decides: 16 or 20 bytes are legacy MD5 with no prefix ("" in
+ * name, AUTH_DIGEST_NAME_MAX + 1 bytes); otherwise a known "{name}" must
+ * lead, *skip bytes long.  CONN_EAUTH if neither (probe.c too). */
+CONN_NODISCARD
+int auth_parse_digest_prefix(enum conn_digest *d, char *name, size_t *skip,
+			     const uint8_t *msg, size_t len);
+
 #endif /* CONN_INTERNAL_H */

@@ -258,6 +258,31 @@ EOF
 	assert_file "$T/R.then.out" $'PING\n'
 }
 
+@test "README: --probe (#18) on a Python Listener (serve.py) that serves client after client" {
+	make_key
+	doc serve.py README.md "Listener(('127.0.0.1', 5001)"
+	# The times vary by nature (--numbers).
+	doc P README.md '$ python3 serve.py &' --numbers
+	run_doc P
+}
+
+@test "README: passing descriptors (#18) to Python's recv_handle(), from its send_handle()" {
+	make_key
+	printf 'a report\n' >"$W/report.txt"
+	spawn P "$PYTHON" "$CONN_PEERS/handle_peer.py" recv "$W/demo.sock" secret
+	wait_listening P
+	doc F README.md '--send-fd=3 /tmp/demo.sock 3<report.txt' --cmd 1
+	run_doc F
+	expect_exit P 0
+	assert_file "$T/P.out" $'a report\n'
+	spawn Q "$PYTHON" "$CONN_PEERS/handle_peer.py" send "$W/demo.sock" secret "$W/report.txt"
+	wait_listening Q
+	doc G README.md '--send-fd=3 /tmp/demo.sock 3<report.txt' --cmd 2
+	run_doc G
+	expect_exit Q 0
+	assert_file "$T/Q.out" $'a report\n'
+}
+
 @test "README: a Python Client talks to the shell, which types one line" {
 	make_key
 	printf 'typed in the shell\n' >"$T/typed"

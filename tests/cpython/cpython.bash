@@ -88,6 +88,17 @@ cpython_pick() {
 	done
 }
 
+# cpython_need NAME: CPY and CPY_VERSION for python NAME (an X.Y of
+# CPYTHON_NAMES), for a test file of its own (probe.bats, handle.bats);
+# without one the test skips, naming it.
+cpython_need() {
+	local found
+	found=$(cpython_list | cpython_pick "$1")
+	[[ -n $found ]] || skip "python$1: not found on this machine"
+	CPY=${found#* }
+	CPY_VERSION=${found%% *}
+}
+
 # cpython_leftovers < LIST: "VERSION@PATH" of each interpreter no name of
 # CPYTHON_NAMES picks.
 cpython_leftovers() {

@@ -212,7 +212,8 @@ need_shell() {
 # ztab LINE: the matches zsh's <TAB> offers after LINE, sorted, one per
 # line.  An interactive zsh -f in a zpty runs compinit with the completion
 # installed as _conn-tools in its fpath; compadd is wrapped to print
-# each match it adds (after its matching against the word).
+# each match it adds (after its matching against the word), and <TAB>
+# prints TABDONE after completing.
 ztab() {
 	mkdir -p "$T/zfunc" "$T/empty"
 	cp "$ZSH_COMPLETION" "$T/zfunc/_conn-tools"
@@ -221,15 +222,16 @@ zmodload zsh/zpty || exit 2
 zpty z zsh -f -i
 zpty -w z "PS1='' PROMPT_EOL_MARK=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
 zpty -w z 'compadd() { local -a __h; builtin compadd -O __h "$@"; (( $#__h )) && print -rl -- "" ${(@)^__h/#/MATCH:}; builtin compadd "$@"; }'
+zpty -w z 'tab_done() { zle complete-word; print -r -- TAB""DONE; }; zle -N tab_done; bindkey "^I" tab_done'
 zpty -w z "zstyle ':completion:*' menu no; print -r -- RE''ADY"
 zpty -r -m z line '*READY*' || exit 2
+# Nothing typed ahead of the completion: <TAB> says when it is done.
 zpty -n -w z "$2"$'\t'
-zpty -w z $'\C-u print -r -- DO''NE'
 out=
-for ((n = 0; n < 300; n++)); do
-	if zpty -r -t z l; then out+=$l; [[ $out == *DONE* ]] && break; else sleep 0.05; fi
+for ((n = 0; n < 600; n++)); do
+	if zpty -r -t z l; then out+=$l; [[ $out == *TABDONE* ]] && break; else sleep 0.05; fi
 done
-[[ $out == *DONE* ]] || exit 3
+[[ $out == *TABDONE* ]] || exit 3
 print -r -- "$out" | tr -d '\r' | grep -a -o 'MATCH:[^ ]*' | sed 's/^MATCH://' | sort -u
 ZSH
 	(cd "$T/empty" && timeout 20 zsh -f "$T/tab.zsh" "$T/zfunc" "$1")

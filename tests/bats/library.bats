@@ -144,7 +144,8 @@ EOF
 	assert_output --partial /man3/libconn.3
 	assert_output --partial /man7/conn-protocol.7
 	assert_output --partial /bash-completion/completions/conn-pipe
-	assert_output --partial /zsh/site-functions/_conn-tools
+	# site-functions by default; Debian's vendor-completions (debian/rules).
+	assert_output --regexp '/zsh/(site-functions|vendor-completions)/_conn-tools'
 	assert_output --partial /fish/vendor_completions.d/conn-pipe.fish
 	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" installcheck DESTDIR="$T/root"
 	assert_success

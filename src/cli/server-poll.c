@@ -151,6 +151,44 @@ static void start_handshake(struct server *s, struct client *cl)
 	client_handshake(s, cl);
 }
 
+/* The TLS handshake first, when the options ask for it; then the
+ * protocol's, or the client is ready. */
+static void client_tls_step(struct server *s, struct client *cl)
+{
+	char info[300];
+	int rc = conn_channel_tls_step(cl->c);
+
+	if (rc == CONN_EAGAIN)
+		return;
+	if (rc) {
+		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		return;
+	}
+	cl->tls_pending = false;
+	if (s->o->verbose) {
+		conn_channel_tls_info(cl->c, info, sizeof(info));
+		server_say(s, CONN_LOG_TRACE, "%s: TLS: %s", cl->name, info);
+	}
+	if (s->o->key)
+		start_handshake(s, cl);
+	else if ((rc = client_ready(s, cl)) != 0)
+		poll_client_fail(s, cl, rc, NULL);	/* no memory: --data */
+}
+
+static void start_tls(struct server *s, struct client *cl)
+{
+	int rc = conn_channel_tls_start(cl->c, s->o->tls.config);
+
+	if (rc) {
+		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		return;
+	}
+	cl->tls_pending = true;
+	cl->deadline = s->o->handshake_timeout_ms ?
+		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
+	client_tls_step(s, cl);
+}
+
 /* ------------------------------------------- --max-startups (pre-auth) */
 
 static bool in_handshake(const struct client *cl)
@@ -247,7 +285,9 @@ static int accept_one(struct server *s)
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	s->clients[s->n++] = cl;
 	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
-	if (s->o->key)
+	if (s->o->tls.config)
+		start_tls(s, cl);
+	else if (s->o->key)
 		start_handshake(s, cl);
 	else if ((rc = client_ready(s, cl)) != 0)
 		/* no memory for --data */
@@ -264,6 +304,10 @@ static void client_input(struct server *s, struct client *cl)
 
 	if (cl->abandoned)	/* a hang-up: it goes anyway, said once */
 		return;
+	if (cl->tls_pending) {
+		client_tls_step(s, cl);
+		return;
+	}
 	rc = conn_channel_read_some(cl->c);
 	if (rc == CONN_EAGAIN)
 		return;
@@ -326,7 +370,14 @@ static int expire_handshakes(struct server *s)
 		if (cl->authed || cl->closing || cl->deadline < 0)
 			continue;
 		left = cl->deadline - now;
-		if (left <= 0) {
+		if (left <= 0 && cl->tls_pending) {
+			char why[100];
+
+			snprintf(why, sizeof(why), "TLS handshake not finished "
+				 "within %g s", (double)s->o->handshake_timeout_ms
+				 / 1000.0);
+			poll_client_fail(s, cl, CONN_ETIMEDOUT, why);
+		} else if (left <= 0) {
 			int rc = conn_channel_handshake_timed_out(
 				cl->c, &cl->auth, s->o->handshake_timeout_ms);
 
@@ -441,7 +492,18 @@ static short client_events(const struct server *s, const struct client *cl)
 
 	if (cl->abandoned)
 		return 0;
+	if (cl->tls_pending && !cl->closing)
+		return conn_channel_tls_events(cl->c);
 	return conn_channel_queued(cl->c) ? ev | POLLOUT : ev;
+}
+
+/* Decrypted bytes a TLS session holds are input poll() does not see: the
+ * loop must not wait while a client that may read has some. */
+static bool client_has_buffered(const struct server *s,
+				const struct client *cl)
+{
+	return !cl->tls_pending && (client_events(s, cl) & POLLIN) &&
+	       conn_channel_has_buffered_input(cl->c);
 }
 
 static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
@@ -461,19 +523,26 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 	if (poll_render_fd(s) >= 0)
 		pfd[n++] = (struct pollfd){ poll_render_fd(s), POLLIN, 0 };
 	first_client = n;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		pfd[n++] = (struct pollfd){ conn_channel_rfd(s->clients[i]->c),
 					    client_events(s, s->clients[i]),
 					    0 };
+		if (client_has_buffered(s, s->clients[i]))
+			timeout = 0;
+	}
 	if (poll(pfd, n, conn_stop_check_ms(timeout)) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
 	for (i = 0; i < n; i++) {
+		if (i >= first_client &&
+		    client_has_buffered(s, s->clients[i - first_client]))
+			pfd[i].revents |= POLLIN;
 		if (!pfd[i].revents)
 			continue;
 		if (i >= first_client) {
 			struct client *cl = s->clients[i - first_client];
 
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    cl->tls_pending)
 				client_input(s, cl);
 		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
 			accepting = true;

@@ -220,7 +220,7 @@ ztab() {
 	cat >"$T/tab.zsh" <<'ZSH'
 zmodload zsh/zpty || exit 2
 zpty z zsh -f -i
-zpty -w z "PS1='' PROMPT_EOL_MARK=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
+zpty -w z "PS1='' PROMPT_EOL_MARK=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w z 'compadd() { local -a __h; builtin compadd -O __h "$@"; (( $#__h )) && print -rl -- "" ${(@)^__h/#/MATCH:}; builtin compadd "$@"; }'
 zpty -w z 'tab_done() { zle complete-word; print -r -- TAB""DONE; }; zle -N tab_done; bindkey "^I" tab_done'
 zpty -w z "zstyle ':completion:*' menu no; print -r -- RE''ADY"
@@ -270,7 +270,7 @@ fexpect() {
 	need_shell zsh "$ZSH_COMPLETION"
 	mkdir -p "$T/zfunc"
 	cp "$ZSH_COMPLETION" "$T/zfunc/_conn-tools"
-	run zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D -d /dev/null;
+	run zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D;
 		for t in conn-listen conn-client conn-pipe conn-bench; do print -r -- "$t ${_comps[$t]}"; done' \
 		x "$T/zfunc"
 	assert_success

@@ -194,3 +194,133 @@ expect() {
 	assert_success
 	assert_output ""
 }
+
+# ------------------------------------------------------------ zsh and fish
+# tools/conn-tools.zsh-completion and tools/conn-tools.fish-completion read
+# the same --list-options; each is checked on a few prefixes in the shell
+# itself: zsh through compinit and a real <TAB> (in a zpty), fish through
+# complete -C.
+ZSH_COMPLETION=$BATS_TEST_DIRNAME/../../tools/conn-tools.zsh-completion
+FISH_COMPLETION=$BATS_TEST_DIRNAME/../../tools/conn-tools.fish-completion
+
+need_shell() {
+	skip_under_valgrind "every <TAB> runs the tool's --list-options; nothing else of the tools runs"
+	command -v "$1" >/dev/null || skip "$1 is not installed (apt-get install $1)"
+	[[ -f $2 ]] || skip "no completion/ beside the tests"
+}
+
+# ztab LINE: the matches zsh's <TAB> offers after LINE, sorted, one per
+# line.  An interactive zsh -f in a zpty runs compinit with the completion
+# installed as _conn-tools in its fpath; compadd is wrapped to print
+# each match it adds (after its matching against the word), and <TAB>
+# prints TABDONE after completing.
+ztab() {
+	mkdir -p "$T/zfunc" "$T/empty"
+	cp "$ZSH_COMPLETION" "$T/zfunc/_conn-tools"
+	cat >"$T/tab.zsh" <<'ZSH'
+zmodload zsh/zpty || exit 2
+zpty z zsh -f -i
+zpty -w z "PS1='' PROMPT_EOL_MARK=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
+zpty -w z 'compadd() { local -a __h; builtin compadd -O __h "$@"; (( $#__h )) && print -rl -- "" ${(@)^__h/#/MATCH:}; builtin compadd "$@"; }'
+zpty -w z 'tab_done() { zle complete-word; print -r -- TAB""DONE; }; zle -N tab_done; bindkey "^I" tab_done'
+zpty -w z "zstyle ':completion:*' menu no; print -r -- RE''ADY"
+zpty -r -m z line '*READY*' || exit 2
+# Nothing typed ahead of the completion: <TAB> says when it is done.
+zpty -n -w z "$2"$'\t'
+out=
+for ((n = 0; n < 600; n++)); do
+	if zpty -r -t z l; then out+=$l; [[ $out == *TABDONE* ]] && break; else sleep 0.05; fi
+done
+[[ $out == *TABDONE* ]] || exit 3
+print -r -- "$out" | tr -d '\r' | grep -a -o 'MATCH:[^ ]*' | sed 's/^MATCH://' | sort -u
+ZSH
+	(cd "$T/empty" && timeout 20 zsh -f "$T/tab.zsh" "$T/zfunc" "$1")
+}
+
+# zexpect LINE WORD...: zsh's <TAB> after LINE offers exactly the WORDs.
+zexpect() {
+	local line=$1
+	shift
+	run ztab "$line"
+	assert_success
+	assert_output "$(printf '%s\n' "$@" | sort -u)"
+}
+
+# ftab LINE: what fish's complete -C offers for LINE (the words, without
+# their descriptions), sorted.
+ftab() {
+	mkdir -p "$T/empty"
+	(cd "$T/empty" && timeout 20 fish --no-config -c 'source $argv[1]; or exit 2; complete -C $argv[2]' \
+		"$FISH_COMPLETION" "$1") | cut -f1 | sort -u
+}
+
+fexpect() {
+	local line=$1
+	shift
+	run ftab "$line"
+	assert_success
+	if (($#)); then
+		assert_output "$(printf '%s\n' "$@" | sort -u)"
+	else
+		assert_output ""
+	fi
+}
+
+@test "completion: zsh: compinit binds _conn-tools to the four tools" {
+	need_shell zsh "$ZSH_COMPLETION"
+	mkdir -p "$T/zfunc"
+	cp "$ZSH_COMPLETION" "$T/zfunc/_conn-tools"
+	run zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D;
+		for t in conn-listen conn-client conn-pipe conn-bench; do print -r -- "$t ${_comps[$t]}"; done' \
+		x "$T/zfunc"
+	assert_success
+	assert_output "conn-listen _conn-tools
+conn-client _conn-tools
+conn-pipe _conn-tools
+conn-bench _conn-tools"
+}
+
+@test "completion: zsh: options, values after a space or an =, --exec's command" {
+	need_shell zsh "$ZSH_COMPLETION"
+	zexpect "conn-client --dig" --digest
+	zexpect "conn-client --no-" --no-md5
+	zexpect "conn-client --digest " sha256 sha384 sha3_256 sha3_384 md5
+	zexpect "conn-listen --digest=sha3_" sha3_256 sha3_384
+	zexpect "conn-pipe -f " lines null raw frames hex quoted json
+	zexpect "conn-pipe --out=p" pickle-dis
+	zexpect "conn-pipe --progress=a" auto always
+	zexpect "conn-bench -w " stream pingpong handshake
+	zexpect "conn-pipe --exec conn-pi" conn-pipe
+	# The words after --exec CMD are CMD's: here conn-client's own options.
+	zexpect "conn-listen :0 --exec conn-client --dig" --digest
+}
+
+@test "completion: fish: options, values after a space or an =, --exec's command" {
+	need_shell fish "$FISH_COMPLETION"
+	fexpect "conn-client --dig" --digest
+	fexpect "conn-client --no-" --no-md5
+	fexpect "conn-client --digest " sha256 sha384 sha3_256 sha3_384 md5
+	fexpect "conn-listen --digest=sha3_" --digest=sha3_256 --digest=sha3_384
+	fexpect "conn-pipe -f " lines null raw frames hex quoted json
+	fexpect "conn-pipe --out=p" --out=pickle-dis
+	fexpect "conn-pipe --progress=a" --progress=auto --progress=always
+	fexpect "conn-bench -w " stream pingpong handshake
+	fexpect "conn-pipe --exec conn-pi" conn-pipe
+	# Nothing for a number; --list-options stays hidden.
+	fexpect "conn-client --max-size "
+	fexpect "conn-client --list"
+}
+
+@test "completion: fish: every option of TOOL --list-options completes" {
+	need_shell fish "$FISH_COMPLETION"
+	local tool
+	for tool in conn-listen conn-client conn-pipe conn-bench; do
+		run_to "L-$tool" "$tool" --list-options
+		expect_exit "L-$tool" 0
+		# fish shows --digest= as --digest (and --progress as both).
+		cut -d' ' -f1 "$T/L-$tool.out" | sed 's/=$//' | sort -u >"$T/want"
+		{ ftab "$tool --"; ftab "$tool -" | grep -v -- '^--'; } | sed 's/=$//' | sort -u >"$T/got"
+		diff "$T/want" "$T/got" >"$T/diff" ||
+			fail "$tool: --list-options (<) and fish (>) differ: $(cat "$T/diff")"
+	done
+}

@@ -133,15 +133,20 @@ EOF
 	env -u MAKEFLAGS -u MFLAGS make -s -C "$top" install DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
 		fail "make install DESTDIR failed: $(tail -20 "$T/install.log")"
 	run find "$T/root" -name libconn.a -o -name 'libconn.so*' -o -name conn.h -o -name conn-tools.pc \
-		-o -name libconn.3 -o -name conn-protocol.7 -o -name conn-pipe -type l
+		-o -name libconn.3 -o -name conn-protocol.7 -o -name conn-pipe -type l \
+		-o -name _conn-tools -o -name conn-pipe.fish -type l
 	assert_success
-	assert_output --partial /lib/libconn.a
-	assert_output --partial /lib/libconn.so.0.0.0
+	# LIBDIR may be multiarch (/usr/lib/x86_64-linux-gnu in a Debian build).
+	assert_output --regexp '/lib(/[^/]+)?/libconn\.a'
+	assert_output --regexp '/lib(/[^/]+)?/libconn\.so\.0\.0\.0'
 	assert_output --partial /include/conn-tools/conn.h
-	assert_output --partial /lib/pkgconfig/conn-tools.pc
+	assert_output --regexp '/lib(/[^/]+)?/pkgconfig/conn-tools\.pc'
 	assert_output --partial /man3/libconn.3
 	assert_output --partial /man7/conn-protocol.7
 	assert_output --partial /bash-completion/completions/conn-pipe
+	# site-functions by default; Debian's vendor-completions (debian/rules).
+	assert_output --regexp '/zsh/(site-functions|vendor-completions)/_conn-tools'
+	assert_output --partial /fish/vendor_completions.d/conn-pipe.fish
 	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" installcheck DESTDIR="$T/root"
 	assert_success
 	assert_line --partial "ok: libconn.a defines conn_* and the core's own helpers, nothing of the command line"
@@ -156,7 +161,8 @@ EOF
 	done
 	run env -u MAKEFLAGS -u MFLAGS make -s -C "$top" uninstall DESTDIR="$T/root"
 	assert_success
-	run find "$T/root" -name 'libconn*' -o -name conn.h -o -name conn-tools.pc
+	run find "$T/root" -name 'libconn*' -o -name conn.h -o -name conn-tools.pc \
+		-o -name _conn-tools -o -name 'conn-*.fish'
 	assert_success
 	assert_output ''
 }

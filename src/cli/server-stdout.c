@@ -277,7 +277,7 @@ static int deliver(struct server *s, struct client *cl)
 
 	conn_channel_trace_frame(cl->c, '<', &p);
 	if (s->o->echo)
-		rc = poll_client_queue(cl, p.data, p.size);
+		rc = poll_client_queue(s, cl, p.data, p.size);
 	else if (!s->o->send_only &&
 		 (judged = passes_policy(s, cl, &p, &rc)))
 		rc = render_message(s, cl, p.data, p.size);

@@ -715,8 +715,11 @@ int server_poll_run(struct server *s)
 		rc = conn_buffer_init(&s->out, CONN_BUFFER_READ_SIZE);
 	conn_progress_start(&s->progress, o->progress == CLI_PROGRESS_ALWAYS,
 			    o->progress_width, s->log, s->log_ctx);
-	if (rc == 0)
+	if (rc == 0) {
+		server_say(s, CONN_LOG_TRACE, "serving clients with %s",
+			   poll_wait_name(s->sched));
 		rc = serve_loop(s);
+	}
 	if (rc != CONN_EPIPE) {
 		unsigned lost;
 		int out_rc;

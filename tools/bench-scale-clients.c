@@ -12,7 +12,10 @@
  *    meanwhile (tools/bench-scale reads the listener's memory).
  * 3. Each client sends MESSAGES messages "c<client> m<seq>", both numbers
  *    six digits wide (so each output line is 16 bytes), all clients at
- *    once; prints "sent SECONDS" once every byte is written, and closes.
+ *    once; prints "sent SECONDS" once every byte is written.
+ * 4. Waits for another line on stdin (or its end), and closes them all:
+ *    so the listener's CPU time per message can be read without the
+ *    closes in it.
  *
  * Exit 1 with a line on stderr when anything fails.  Never installed.
  */
@@ -231,6 +234,9 @@ int main(int argc, char **argv)
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
 	send_all(ep, cls, n, m);
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL && ferror(stdin))
+		return 1;
 	for (i = 0; i < n; i++)
 		conn_channel_free(cls[i].c);
 	free(cls);

@@ -294,9 +294,9 @@ static int accept_one(struct server *s)
 	if (s->o->key)
 		make_room(s);
 	cl = calloc(1, sizeof(*cl));
+	/* cl->whole is allocated by its first message: an idle connection
+	 * holds no more than its channel (4 KiB less per connection). */
 	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
-	if (rc == 0)
-		rc = conn_buffer_init(&cl->whole, 4096);
 	if (rc) {
 		if (cl && cl->c == NULL)
 			close(fd);

@@ -105,6 +105,8 @@ NOT_EXAMPLES = [
      'tools/bench-render output, measured once (bench.bats runs it --quick)'),
     ('README.md', 'figure                     unit         direct',
      'tools/bench-forward output, measured once (bench.bats runs it --quick)'),
+    ('README.md', 'figure                                        conn-tools',
+     'tools/bench-scale output, measured once (bench.bats runs it --quick)'),
     ('README.md', '#include <conn.h>',
      'C fragment; its full program man/examples/example-client.c is built and run by make check'),
     ('README.md', 'cc -o example-client man/examples/example-client.c',

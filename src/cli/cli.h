@@ -27,6 +27,17 @@ enum cli_progress_when {
 	CLI_PROGRESS_NEVER, CLI_PROGRESS_AUTO, CLI_PROGRESS_ALWAYS
 };
 
+/* --tls and the options that go with it (tls-options.c). */
+struct cli_tls_options {
+	bool on;			/* any TLS option given */
+	bool psk;			/* --tls-psk */
+	const char *cert, *key, *ca, *name, *pin;
+	int min;			/* --tls-min 12 or 13; 0 not given */
+	bool insecure;
+	const char *first;		/* the first TLS option given */
+	struct conn_tls_config *config;	/* made by cli_tls_setup() */
+};
+
 /* The options all tools share, parsed once here for every tool; the one
  * line of detail of a failure is in .detail. */
 struct cli_options {
@@ -104,6 +115,7 @@ struct cli_options {
 	/* --record FILE (record.c): opened before -k forks */
 	const char *record;
 	struct conn_capture *capture;
+	struct cli_tls_options tls;
 	char detail[200];
 };
 
@@ -122,7 +134,9 @@ enum cli_option_code {
 	CLI_OPT_FORWARD, CLI_OPT_FORWARD_AUTHKEY_FILE,
 	CLI_OPT_FORWARD_NO_AUTHKEY, CLI_OPT_FORWARD_DIGEST,
 	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE,
-	CLI_OPT_PORT, CLI_OPT_RECORD
+	CLI_OPT_PORT, CLI_OPT_RECORD, CLI_OPT_TLS, CLI_OPT_TLS_PSK,
+	CLI_OPT_TLS_CERT, CLI_OPT_TLS_KEY, CLI_OPT_TLS_CA, CLI_OPT_TLS_NAME,
+	CLI_OPT_TLS_PIN, CLI_OPT_TLS_MIN, CLI_OPT_TLS_INSECURE
 };
 
 /* conn-bench's own option codes. */
@@ -147,7 +161,7 @@ enum cli_tool {
 /* Where an option's line goes in --help: each tool lists the groups in
  * its own order. */
 enum cli_option_group {
-	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_WAIT,
+	CLI_GROUP_MESSAGES, CLI_GROUP_NETWORK, CLI_GROUP_TLS, CLI_GROUP_WAIT,
 	CLI_GROUP_SERVER, CLI_GROUP_FORWARD, CLI_GROUP_EXEC, CLI_GROUP_HELP, CLI_GROUP_TOOL,
 	CLI_GROUP_TOOL_END
 };
@@ -191,7 +205,7 @@ extern const struct cli_option_layout cli_listen_options, cli_client_options,
 
 /* The most options a tool has, for the getopt tables built from a
  * layout. */
-#define CLI_MAX_OPTIONS 64
+#define CLI_MAX_OPTIONS 80
 
 /* Calls fn on each option of the layout that the tool takes, in order. */
 void cli_option_each(const struct cli_option_layout *l,
@@ -232,6 +246,24 @@ int cli_options_set(struct cli_options *o, int code, char *arg);
 CONN_NODISCARD
 int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 		       int argc, char **argv);
+
+/* --tls and its options (tls-options.c): one of them, CONN_EINVAL with
+ * o->detail set, or CONN_EAGAIN when code is not one. */
+CONN_NODISCARD
+int cli_tls_option_set(struct cli_options *o, int code, char *arg);
+/* Their conflicts, after the last option. */
+CONN_NODISCARD
+int cli_tls_options_check(struct cli_options *o);
+/* Makes o->tls.config for the tool (CLI_LISTEN: the server's side) from
+ * the options, files read and the key's PSK derived; CONN_EINVAL with
+ * o->detail set.  Nothing without TLS options. */
+CONN_NODISCARD
+int cli_tls_setup(struct cli_options *o, unsigned tool);
+/* Puts TLS on c when the options ask for it, within the handshake
+ * timeout; -v says what was agreed through log. */
+CONN_NODISCARD
+int cli_tls_start(char *detail, size_t capacity, struct conn_channel *c,
+		  const struct cli_options *o, conn_log_fn *log, void *ctx);
 
 /* Parses a size with an optional K, M or G suffix, at most max. */
 CONN_NODISCARD

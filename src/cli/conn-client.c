@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 "The key may also come from the CONN_AUTHKEY environment variable (set\n"
 "but empty, it is a usage error).\n"
 "Exit status: 0 success, 1 local I/O error, 2 usage, 3 connection,\n"
-"4 authentication, 5 protocol, 6 timeout.\n"
+"4 authentication, 5 protocol, 6 timeout, 7 TLS.\n"
 "\n"
 "Full documentation: man conn-client\n",
 		.session = cli_session_connect,

@@ -30,6 +30,42 @@ static const struct cli_option_spec shared_options[] = {
 	  required_argument, "=SEC", CLI_NETWORK_TOOLS, CLI_GROUP_NETWORK,
 	  "time allowed for the handshake (default 10;\n  0 = no limit)",
 	  NULL },
+	/* TLS (tls-options.c): conn-listen and conn-client. */
+	{ "tls", 0, CLI_OPT_TLS, no_argument, "", CLI_LISTEN | CLI_CLIENT,
+	  CLI_GROUP_TLS,
+	  "TLS 1.3 under the protocol; conn-client verifies the\n"
+	  "  server's certificate (system CAs or --tls-ca) and\n"
+	  "  name; conn-listen needs --tls-cert and --tls-key", NULL },
+	{ "tls-psk", 0, CLI_OPT_TLS_PSK, no_argument, "",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "TLS 1.3 keyed by the authkey itself (no\n"
+	  "  certificates): both sides need the same key", NULL },
+	{ "tls-cert", 0, CLI_OPT_TLS_CERT, required_argument, "=FILE",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "our certificate chain (PEM): the server's, or the\n"
+	  "  client's for mutual TLS", CLI_VALUES_FILE },
+	{ "tls-key", 0, CLI_OPT_TLS_KEY, required_argument, "=FILE",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "the private key of --tls-cert (PEM)", CLI_VALUES_FILE },
+	{ "tls-ca", 0, CLI_OPT_TLS_CA, required_argument, "=FILE",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "verify the peer with the CAs in FILE (PEM); on\n"
+	  "  conn-listen, require a client certificate", CLI_VALUES_FILE },
+	{ "tls-name", 0, CLI_OPT_TLS_NAME, required_argument, "=NAME",
+	  CLI_CLIENT, CLI_GROUP_TLS,
+	  "the name the server's certificate must carry\n"
+	  "  (default: the host in ADDRESS)", NULL },
+	{ "tls-pin", 0, CLI_OPT_TLS_PIN, required_argument, "=sha256//B64",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "accept only the peer whose public key has this\n"
+	  "  SHA-256 (-v prints it); then no CA or name check", NULL },
+	{ "tls-min", 0, CLI_OPT_TLS_MIN, required_argument, "=VERSION",
+	  CLI_LISTEN | CLI_CLIENT, CLI_GROUP_TLS,
+	  "the lowest TLS version: 1.3 (default) or 1.2", "1.2 1.3" },
+	{ "tls-insecure", 0, CLI_OPT_TLS_INSECURE, no_argument, "",
+	  CLI_CLIENT, CLI_GROUP_TLS,
+	  "accept any server certificate (warns: no protection\n"
+	  "  against an attacker on the path)", NULL },
 	/* conn-client's retries. */
 	{ "wait", 0, CLI_OPT_WAIT, required_argument, "=SEC", CLI_CLIENT,
 	  CLI_GROUP_WAIT, "retry connecting for up to SEC seconds", NULL },
@@ -259,6 +295,7 @@ static const struct cli_option_spec bench_options[] = {
 /* Each tool's sections, in the order of its --help. */
 static const struct cli_option_section listen_sections[] = {
 	{ shared_options, CLI_GROUP_NETWORK },
+	{ shared_options, CLI_GROUP_TLS },
 	{ shared_options, CLI_GROUP_SERVER },
 	{ shared_options, CLI_GROUP_FORWARD },
 	{ shared_options, CLI_GROUP_EXEC },
@@ -269,6 +306,7 @@ static const struct cli_option_section listen_sections[] = {
 
 static const struct cli_option_section client_sections[] = {
 	{ shared_options, CLI_GROUP_NETWORK },
+	{ shared_options, CLI_GROUP_TLS },
 	{ shared_options, CLI_GROUP_WAIT },
 	{ shared_options, CLI_GROUP_EXEC },
 	{ shared_options, CLI_GROUP_MESSAGES },

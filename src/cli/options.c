@@ -67,6 +67,8 @@ void cli_options_free(struct cli_options *o)
 	o->capture = NULL;
 	conn_pickle_policy_free(o->policy);
 	o->policy = NULL;
+	conn_tls_config_free(o->tls.config);
+	o->tls.config = NULL;
 	free(o->exec_argv);
 	free(o->data);
 	free(o->data_len);
@@ -469,7 +471,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->quiet = true;
 		return 0;
 	default:
-		return set_forward_option(o, code, arg);
+		rc = set_forward_option(o, code, arg);
+		return rc == CONN_EAGAIN ? cli_tls_option_set(o, code, arg)
+					 : rc;
 	}
 }
 
@@ -795,7 +799,7 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	if (make_exec_argv(o))
 		return CONN_ENOMEM;
 	if (check_server_options(o) || check_chunk_size(o) ||
-	    check_forward_options(o) ||
+	    check_forward_options(o) || cli_tls_options_check(o) ||
 	    check_capture_options(o, kind == CLI_OPERANDS_PIPE) ||
 	    load_policy(o))
 		return CONN_EINVAL;

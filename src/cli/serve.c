@@ -133,7 +133,8 @@ int session_serve(char *detail, size_t capacity, int rfd, int wfd,
 	conn_channel_set_log(c, log, ctx, o->verbose > 0);
 	conn_channel_set_stop_flag(c, stop);
 	record_start(&rec, o, c, log, ctx);
-	if (o->key)
+	rc = cli_tls_start(detail, capacity, c, o, log, ctx);
+	if (rc == 0 && o->key)
 		rc = session_authenticate(detail, capacity, digest, c, o,
 					  role, log, ctx);
 	/* Tells the -k --exec server that this child is past its handshake

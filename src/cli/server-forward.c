@@ -40,6 +40,7 @@ struct flow {
 	const char *dir;		/* "c>s" or "s>c" */
 	const char *from;		/* the sender's name, for warnings */
 	struct conn_channel *src;
+	struct conn_channel *dst;	/* written through: it may be TLS */
 	int dst_fd;
 	struct conn_buffer q;		/* frames on their way to dst_fd */
 	size_t hold;			/* messages up to this held whole */
@@ -311,12 +312,10 @@ static void flow_read(struct forward *fw, struct flow *f)
 /* Writes what may go; a receiver that is gone takes nothing more. */
 static void flow_write(struct flow *f)
 {
-	char why[200];
 	int rc = 0;
 
 	if (flow_pending(f))
-		rc = conn_buffer_write_fd(&f->q, why, sizeof(why), f->dst_fd,
-					  f->dir, flow_limit(f));
+		rc = conn_channel_write_bytes(f->dst, &f->q, flow_limit(f));
 	if (rc) {
 		conn_buffer_clear(&f->q);
 		conn_channel_discard_input(f->src);
@@ -327,7 +326,8 @@ static void flow_write(struct flow *f)
 	/* All that came is out: the other side's end of stream. */
 	if (f->src_done && !f->shut && flow_pending(f) == 0) {
 		f->shut = true;
-		(void)shutdown(f->dst_fd, SHUT_WR);	/* gone: no matter */
+		/* close_notify under TLS; a receiver gone: no matter */
+		CONN_IGNORE(conn_channel_shutdown(f->dst));
 	}
 }
 
@@ -343,6 +343,7 @@ static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 {
 	struct flow *up = &fw->up, *down = &fw->down;
 	struct pollfd p[2];
+	bool buffered;
 	int rc = 0;
 
 	while (rc == 0 && !(up->shut && down->shut)) {
@@ -357,8 +358,18 @@ static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 			return CONN_EINTR;
 		p[0] = (struct pollfd){ down->dst_fd, events(up, down), 0 };
 		p[1] = (struct pollfd){ up->dst_fd, events(down, up), 0 };
-		if (poll(p, 2, CONN_STOP_CHECK_MS) < 0 && errno != EINTR)
+		/* Bytes a TLS session decrypted already: no wait. */
+		buffered = (flow_may_read(up) &&
+			    conn_channel_has_buffered_input(up->src)) ||
+			   (flow_may_read(down) &&
+			    conn_channel_has_buffered_input(down->src));
+		if (poll(p, 2, buffered ? 0 : CONN_STOP_CHECK_MS) < 0 &&
+		    errno != EINTR)
 			return CONN_EIO;
+		if (conn_channel_has_buffered_input(up->src))
+			p[0].revents |= POLLIN;
+		if (conn_channel_has_buffered_input(down->src))
+			p[1].revents |= POLLIN;
 		if ((p[0].revents & ~POLLOUT) && flow_may_read(up))
 			flow_read(fw, up);
 		if ((p[1].revents & ~POLLOUT) && flow_may_read(down))
@@ -372,7 +383,7 @@ static int flow_init(struct flow *f, const char *dir, const char *from,
 		     const struct cli_options *o)
 {
 	*f = (struct flow){ .dir = dir, .from = from, .src = src,
-			    .dst_fd = conn_channel_wfd(dst),
+			    .dst = dst, .dst_fd = conn_channel_wfd(dst),
 			    .hold = FORWARD_HOLD };
 	/* The policy judges whole messages: they are held up to the
 	 * largest a channel takes. */

@@ -224,9 +224,52 @@ static void start_handshake(struct server *s, struct client *cl)
 {
 	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
 		       s->o->digest, s->o->auth_flags);
+	/* At the tail: its deadline (from now) is the latest (after TLS, it
+	 * was on the list with the earlier one of the TLS handshake). */
+	hs_leave(s, cl);
+	hs_enter(s, cl);
 	cl->deadline = s->o->handshake_timeout_ms ?
 		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
 	client_handshake(s, cl);
+}
+
+/* The TLS handshake first, when the options ask for it; then the
+ * protocol's, or the client is ready. */
+static void client_tls_step(struct server *s, struct client *cl)
+{
+	char info[300];
+	int rc = conn_channel_tls_step(cl->c);
+
+	if (rc == CONN_EAGAIN)
+		return;
+	if (rc) {
+		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		return;
+	}
+	cl->tls_pending = false;
+	if (s->o->verbose) {
+		conn_channel_tls_info(cl->c, info, sizeof(info));
+		server_say(s, CONN_LOG_TRACE, "%s: TLS: %s", cl->name, info);
+	}
+	if (s->o->key)
+		start_handshake(s, cl);
+	else if ((rc = client_ready(s, cl)) != 0)
+		poll_client_fail(s, cl, rc, NULL);	/* no memory: --data */
+}
+
+static void start_tls(struct server *s, struct client *cl)
+{
+	int rc = conn_channel_tls_start(cl->c, s->o->tls.config);
+
+	if (rc) {
+		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
+		return;
+	}
+	cl->tls_pending = true;
+	hs_enter(s, cl);	/* the TLS handshake has the same clock */
+	cl->deadline = s->o->handshake_timeout_ms ?
+		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
+	client_tls_step(s, cl);
 }
 
 /* ------------------------------------------- --max-startups (pre-auth) */
@@ -313,10 +356,10 @@ static int accept_one(struct server *s)
 	s->clients[s->n++] = cl;
 	poll_client_activate(s, cl);
 	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
-	if (s->o->key) {
-		hs_enter(s, cl);
+	if (s->o->tls.config)
+		start_tls(s, cl);
+	else if (s->o->key)
 		start_handshake(s, cl);
-	}
 	else if ((rc = client_ready(s, cl)) != 0)
 		/* no memory for --data */
 		poll_client_fail(s, cl, rc, NULL);
@@ -332,6 +375,10 @@ static void client_input(struct server *s, struct client *cl)
 
 	if (cl->abandoned)	/* a hang-up: it goes anyway, said once */
 		return;
+	if (cl->tls_pending) {
+		client_tls_step(s, cl);
+		return;
+	}
 	rc = conn_channel_read_some(cl->c);
 	if (rc == CONN_EAGAIN)
 		return;
@@ -398,6 +445,15 @@ static int expire_handshakes(struct server *s)
 		if (left > 0) {
 			next = left;
 			break;
+		}
+		if (cl->tls_pending) {
+			char why[100];
+
+			snprintf(why, sizeof(why), "TLS handshake not finished "
+				 "within %g s", (double)s->o->handshake_timeout_ms
+				 / 1000.0);
+			poll_client_fail(s, cl, CONN_ETIMEDOUT, why);
+			continue;
 		}
 		poll_client_fail(s, cl, conn_channel_handshake_timed_out(
 					 cl->c, &cl->auth,
@@ -518,7 +574,17 @@ static short client_events(const struct client *cl)
 
 	if (cl->abandoned)
 		return 0;
+	if (cl->tls_pending && !cl->closing)
+		return conn_channel_tls_events(cl->c);
 	return conn_channel_queued(cl->c) ? ev | POLLOUT : ev;
+}
+
+/* Decrypted bytes a TLS session holds are input the wait does not see:
+ * the loop must not wait while a client that may read has some. */
+static bool client_has_buffered(const struct client *cl)
+{
+	return !cl->tls_pending && (client_events(cl) & POLLIN) &&
+	       conn_channel_has_buffered_input(cl->c);
 }
 
 /* Whether the client stays on the active list: it has something to do
@@ -527,7 +593,8 @@ static bool has_work(const struct client *cl)
 {
 	return cl->closing || cl->parked || cl->job || cl->big ||
 	       cl->spill_whole || conn_channel_queued(cl->c) ||
-	       (cl->authed && conn_channel_received(cl->c));
+	       (cl->authed && conn_channel_received(cl->c)) ||
+	       client_has_buffered(cl);
 }
 
 /* Before a wait: the active clients are waited for with what they wait
@@ -566,7 +633,9 @@ static void take_input(struct server *s)
 		cl = w->active[i];
 		ev = cl->revents;
 		cl->revents = 0;
-		if ((ev & (POLLHUP | POLLERR)) ||
+		if (client_has_buffered(cl))
+			ev |= POLLIN;
+		if ((ev && cl->tls_pending) || (ev & (POLLHUP | POLLERR)) ||
 		    ((ev & POLLIN) && (!cl->authed ||
 				       poll_client_may_read(s, cl))))
 			client_input(s, cl);
@@ -592,6 +661,10 @@ static int wait_events(struct server *s, int timeout)
 	if (poll_render_fd(s) >= 0)
 		pfd[n++] = (struct pollfd){ poll_render_fd(s), POLLIN, 0 };
 	settle(s);
+	/* (a client with TLS input held is on the active list) */
+	for (i = 0; i < s->sched->n_active; i++)
+		if (client_has_buffered(s->sched->active[i]))
+			timeout = 0;
 	rc = poll_wait(s, pfd, n, timeout);
 	if (rc)
 		return rc;

@@ -19,6 +19,7 @@ struct client {
 	struct conn_channel *c;
 	struct conn_auth auth;
 	bool authed;
+	bool tls_pending;	/* its TLS handshake is not done */
 	bool closing;		/* the client is done: flush, then close */
 	bool abandoned;		/* closing without flushing: it reads not */
 	int64_t deadline;	/* of the handshake, or -1 */

@@ -260,6 +260,10 @@ static int run(const char *program, struct cli_options *o,
 		tool_log(&t, CONN_LOG_WARNING, "--authkey TEXT is visible to "
 			 "other users (ps); prefer --authkey-file or "
 			 "CONN_AUTHKEY");
+	if (o->tls.insecure)
+		tool_log(&t, CONN_LOG_WARNING, "--tls-insecure: the peer's "
+			 "certificate is not checked; anyone on the path can "
+			 "read and change the messages");
 	rc = session(detail, sizeof(detail), o, &stop_requested, tool_log, &t);
 	/* A session writes the descriptor, not stdio's stdout, and reports
 	 * its own write errors: there is nothing here to fail. */
@@ -333,6 +337,8 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 	}
 	if (status < 0 && cli_options_finish(&o, spec->operands,
 					     argc - optind, argv + optind))
+		status = tool_usage_error(spec->program, o.detail);
+	if (status < 0 && cli_tls_setup(&o, spec->options->tool))
 		status = tool_usage_error(spec->program, o.detail);
 	if (status < 0 && closed[STDOUT_FILENO] && writes_stdout(&o)) {
 		fprintf(stderr, "%s: cannot write stdout: %s\n", spec->program,

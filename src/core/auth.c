@@ -123,6 +123,13 @@ struct conn_key {
 	size_t len;
 };
 
+void auth_key_bytes(const struct conn_key *k, const uint8_t **bytes,
+		    size_t *len)
+{
+	*bytes = k->bytes;
+	*len = k->len;
+}
+
 static int key_alloc(struct conn_key **out, size_t capacity)
 {
 	struct conn_key *k;
@@ -534,6 +541,13 @@ static int handshake_take(struct conn_piece *msg, struct conn_channel *c)
 	uint64_t length;
 	int rc = conn_channel_next_size(&length, c);
 
+	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX &&
+	    (length >> 16) == 0x1603) {
+		/* A TLS record: handshake (22), version 3.x. */
+		chan_set_detail(c, "the peer started a TLS handshake: use "
+				"--tls (or --tls-psk) here too");
+		return CONN_ETLSPLAIN;
+	}
 	if (rc == 0 && length > CONN_HANDSHAKE_FRAME_MAX) {
 		chan_set_detail(c, "the peer announced a %llu-byte message "
 				"during the handshake (the limit is %d): it "

@@ -2,7 +2,7 @@
  * channel.c - framed messages over a pair of descriptors: the blocking
  * send/recv API (Python's Connection) and the primitives the relay uses.
  */
-#include "internal.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@
  * functions, so the queues' rules (whole messages, the frame reader's
  * state) live here alone. */
 struct conn_channel {
-	int rfd, wfd;
+	struct stream io;	/* the descriptors, maybe under TLS */
 	struct conn_buffer rx, tx;
 	struct conn_frame_reader reader;
 	int64_t deadline;
@@ -67,8 +67,7 @@ int conn_channel_new(struct conn_channel **out, int rfd, int wfd)
 	*out = NULL;
 	if (c == NULL)
 		goto fail;
-	c->rfd = rfd;
-	c->wfd = wfd;
+	c->io = (struct stream){ &stream_fd, NULL, rfd, wfd };
 	c->deadline = -1;
 	conn_frame_reader_init(&c->reader, CHAN_DEFAULT_MAX_SIZE);
 	if (conn_buffer_init(&c->rx, CHAN_BUF_START) ||
@@ -94,22 +93,33 @@ void conn_channel_free(struct conn_channel *c)
 {
 	if (c == NULL)
 		return;
-	close(c->rfd);
-	if (c->wfd != c->rfd && c->wfd >= 0)
-		close(c->wfd);
+	c->io.ops->release(&c->io);
+	close(c->io.rfd);
+	if (c->io.wfd != c->io.rfd && c->io.wfd >= 0)
+		close(c->io.wfd);
 	conn_buffer_free(&c->rx);
 	conn_buffer_free(&c->tx);
 	free(c);
 }
 
+struct stream *chan_stream(struct conn_channel *c)
+{
+	return &c->io;
+}
+
+bool conn_channel_has_buffered_input(const struct conn_channel *c)
+{
+	return c->io.ops->pending(&c->io) > 0;
+}
+
 int conn_channel_rfd(const struct conn_channel *c)
 {
-	return c->rfd;
+	return c->io.rfd;
 }
 
 int conn_channel_wfd(const struct conn_channel *c)
 {
-	return c->wfd;
+	return c->io.wfd;
 }
 
 void conn_channel_set_max_size(struct conn_channel *c, uint64_t max_size)
@@ -246,6 +256,10 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 	struct pollfd pfd = { .fd = fd, .events = events };
 	int timeout, rc;
 
+	/* A TLS session may hold bytes poll() cannot see. */
+	if ((events & POLLIN) && fd == c->io.rfd &&
+	    conn_channel_has_buffered_input(c))
+		return 0;
 	for (;;) {
 		if (c->stop && *c->stop)
 			return CONN_EINTR;
@@ -267,8 +281,8 @@ int chan_wait(struct conn_channel *c, int fd, short events)
 
 int conn_channel_read_some(struct conn_channel *c)
 {
-	size_t room;
-	ssize_t n;
+	size_t room, n;
+	int rc;
 
 	/* A read that filled the queue means bulk traffic: full size. */
 	if (c->rx_filled && c->rx.cap < CHAN_BUF_SIZE &&
@@ -280,31 +294,17 @@ int conn_channel_read_some(struct conn_channel *c)
 	    conn_buffer_reserve(&c->rx, 1, SIZE_MAX))
 		return CONN_ENOMEM;
 	room = conn_buffer_room(&c->rx);
-	n = read(c->rfd, c->rx.data + c->rx.end, room);
-	if (n > 0) {
-		c->rx.end += (size_t)n;
-		c->rx_filled = (size_t)n == room;
-		return 0;
-	}
-	if (n == 0) {
-		c->peer_eof = true;
-		return 0;
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return CONN_EAGAIN;
-	detail_set(c->detail, sizeof(c->detail), "cannot receive: %s",
-		   strerror(errno));
-	return errno_to_conn(errno);
-}
-
-static ssize_t write_fd(int fd, const void *data, size_t n)
-{
-	/* send() spares us SIGPIPE on sockets; pipes need write(). */
-	ssize_t rc = send(fd, data, n, MSG_NOSIGNAL);
-
-	if (rc >= 0 || errno != ENOTSOCK)
+	rc = c->io.ops->read(&c->io, c->rx.data + c->rx.end, room, &n,
+			     c->detail, sizeof(c->detail));
+	if (rc)
 		return rc;
-	return write(fd, data, n);
+	if (n > 0) {
+		c->rx.end += n;
+		c->rx_filled = n == room;
+		return 0;
+	}
+	c->peer_eof = true;
+	return 0;
 }
 
 bool conn_channel_has_message(const struct conn_channel *c)
@@ -327,24 +327,47 @@ int chan_grow(struct conn_channel *c)
 	return 0;
 }
 
+/* One write of the stream's, of the bytes from tx's start to limit. */
+static int chan_stream_write(struct conn_channel *c, size_t limit,
+			     size_t *put)
+{
+	struct iovec iov = { c->tx.data + c->tx.start, limit - c->tx.start };
+
+	return c->io.ops->writev(&c->io, &iov, 1, put, c->detail,
+				 sizeof(c->detail));
+}
+
 static int chan_write_some(struct conn_channel *c, size_t limit)
 {
-	ssize_t n;
+	size_t n;
+	int rc;
 
 	while (c->tx.start < limit) {
-		n = write_fd(c->wfd, c->tx.data + c->tx.start,
-			     limit - c->tx.start);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			detail_set(c->detail, sizeof(c->detail),
-				   "cannot send: %s", strerror(errno));
-			return errno_to_conn(errno);
-		}
-		conn_buffer_consume(&c->tx, (size_t)n);
+		rc = chan_stream_write(c, limit, &n);
+		if (rc)
+			return rc == CONN_EAGAIN ? 0 : rc;
+		conn_buffer_consume(&c->tx, n);
 		if (conn_buffer_len(&c->tx) == 0)
+			break;	/* the queue rewound: limit is stale */
+	}
+	return 0;
+}
+
+int conn_channel_write_bytes(struct conn_channel *c, struct conn_buffer *b,
+			     size_t limit)
+{
+	struct iovec iov;
+	size_t n;
+	int rc;
+
+	while (b->start < limit) {
+		iov = (struct iovec){ b->data + b->start, limit - b->start };
+		rc = c->io.ops->writev(&c->io, &iov, 1, &n, c->detail,
+				       sizeof(c->detail));
+		if (rc)
+			return rc == CONN_EAGAIN ? 0 : rc;
+		conn_buffer_consume(b, n);
+		if (conn_buffer_len(b) == 0)
 			break;	/* the queue rewound: limit is stale */
 	}
 	return 0;
@@ -360,7 +383,7 @@ int chan_flush(struct conn_channel *c)
 			return rc;
 		if (conn_buffer_len(&c->tx) == 0)
 			break;
-		rc = chan_wait(c, c->wfd, POLLOUT);
+		rc = chan_wait(c, c->io.wfd, POLLOUT);
 		if (rc)
 			return rc;
 	}
@@ -389,48 +412,36 @@ static int chan_reader_error(struct conn_channel *c, int err)
 	return err;
 }
 
-static ssize_t writev_fd(int fd, struct iovec *iov, int n)
-{
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-	ssize_t rc = sendmsg(fd, &m, MSG_NOSIGNAL);
-
-	if (rc >= 0 || errno != ENOTSOCK)
-		return rc;
-	return writev(fd, iov, n);
-}
-
 /* Writes header and payload straight from the caller's memory, for a
  * payload too big to be worth copying into the queue. */
 static int chan_writev_all(struct conn_channel *c, struct iovec *iov, int n)
 {
-	ssize_t w;
+	size_t w;
 	int rc;
 
 	while (n > 0) {
-		w = writev_fd(c->wfd, iov, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				detail_set(c->detail, sizeof(c->detail),
-					   "cannot send: %s", strerror(errno));
-				return errno_to_conn(errno);
-			}
-			rc = chan_wait(c, c->wfd, POLLOUT);
+		rc = c->io.ops->writev(&c->io, iov, n, &w, c->detail,
+				       sizeof(c->detail));
+		if (rc == CONN_EAGAIN) {
+			rc = chan_wait(c, c->io.wfd, POLLOUT);
 			if (rc)
 				return rc;
 			continue;
 		}
-		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-			w -= (ssize_t)iov->iov_len;
+		if (rc)
+			return rc;
+		for (; n > 0 && w >= iov->iov_len; iov++, n--)
+			w -= iov->iov_len;
 		if (n > 0) {
 			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
+			iov->iov_len -= w;
 			/* The socket is full: a retry now would write a
 			 * sliver; wait until the reader has made room. */
-			rc = chan_wait(c, c->wfd, POLLOUT);
-			if (rc)
-				return rc;
+			if (c->io.ops == &stream_fd) {
+				rc = chan_wait(c, c->io.wfd, POLLOUT);
+				if (rc)
+					return rc;
+			}
 		}
 	}
 	return 0;
@@ -573,7 +584,7 @@ static int chan_fill(struct conn_channel *c)
 			return 0;
 		if (rc != CONN_EAGAIN)
 			return rc;
-		rc = chan_wait(c, c->rfd, POLLIN);
+		rc = chan_wait(c, c->io.rfd, POLLIN);
 		if (rc)
 			return rc;
 	}
@@ -731,12 +742,10 @@ int conn_channel_shutdown(struct conn_channel *c)
 
 	if (rc)
 		return rc;
-	if (c->wfd != c->rfd) {
-		close(c->wfd);
-		c->wfd = -1;
+	if (c->io.wfd != c->io.rfd) {
+		close(c->io.wfd);
+		c->io.wfd = -1;
 		return 0;
 	}
-	if (shutdown(c->wfd, SHUT_WR) < 0 && errno != ENOTCONN)
-		return errno_to_conn(errno);
-	return 0;
+	return c->io.ops->shutdown(&c->io, c->detail, sizeof(c->detail));
 }

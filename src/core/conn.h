@@ -60,6 +60,9 @@ enum conn_error {
 	CONN_ETIMEDOUT,	/* a deadline passed */
 	CONN_EINTR,	/* stopped by a signal the caller asked to honour */
 	CONN_ECANCELED,	/* another thread asked the work to stop */
+	CONN_ETLS,	/* the TLS session failed (the detail says how) */
+	CONN_ETLSCERT,	/* the peer's certificate, key or PSK was refused */
+	CONN_ETLSPLAIN,	/* the peer speaks the protocol without TLS */
 	CONN_ERROR_COUNT
 };
 
@@ -78,7 +81,8 @@ enum conn_exit {
 	CONN_EXIT_CONNECT = 3,
 	CONN_EXIT_AUTH = 4,
 	CONN_EXIT_PROTO = 5,
-	CONN_EXIT_TIMEOUT = 6
+	CONN_EXIT_TIMEOUT = 6,
+	CONN_EXIT_TLS = 7
 };
 
 /* ----------------------------------------------------------------- framing */
@@ -559,6 +563,106 @@ int conn_channel_handshake_timed_out(struct conn_channel *c,
  * steps as conn_channel_handshake_step(). */
 CONN_NODISCARD
 int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
+
+/* ---------------------------------------------------------------------- TLS */
+
+/*
+ * TLS under a channel (GnuTLS): the session sits between the descriptor
+ * and the frames, so everything a channel does works over it.  Two modes:
+ * certificates (X.509, verified against the system trust store or a CA
+ * file, by name or by a pinned public key), or an external PSK derived
+ * from the authkey (TLS 1.3 only): HMAC-SHA256(authkey,
+ * CONN_TLS_PSK_LABEL), identity CONN_TLS_PSK_IDENTITY.
+ */
+struct conn_tls_config;
+
+#define CONN_TLS_PSK_LABEL "conn-tools tls-psk v1"
+#define CONN_TLS_PSK_IDENTITY "conn-tools"
+/* A pin: "sha256//" and the base64 of the SHA-256 of the DER
+ * SubjectPublicKeyInfo (curl's --pinnedpubkey form). */
+#define CONN_TLS_PIN_SIZE 32
+#define CONN_TLS_PIN_TEXT_MAX 64
+
+/* A config for role; CONN_ENOMEM or CONN_ETLS (GnuTLS cannot start). */
+CONN_NODISCARD
+int conn_tls_config_new(struct conn_tls_config **out, enum conn_role role);
+void conn_tls_config_free(struct conn_tls_config *t);
+
+/* Our certificate chain and its key (PEM files): a listener's must; a
+ * client's for mutual TLS.  CONN_EINVAL with detail naming the file. */
+CONN_NODISCARD
+int conn_tls_config_set_cert(struct conn_tls_config *t, char *detail,
+			     size_t capacity, const char *cert_file,
+			     const char *key_file);
+/* The CAs to verify the peer with (PEM file) instead of the system's; on
+ * a listener, asks for and requires a client certificate signed by one. */
+CONN_NODISCARD
+int conn_tls_config_set_ca(struct conn_tls_config *t, char *detail,
+			   size_t capacity, const char *ca_file);
+/* The name the server's certificate must carry (a client's default is
+ * none: set it from the address).  Copied. */
+CONN_NODISCARD
+int conn_tls_config_set_name(struct conn_tls_config *t, const char *name);
+/* Pins the peer's public key ("sha256//BASE64"): the key must match, and
+ * then neither the CA nor the name is checked.  CONN_EINVAL if bad. */
+CONN_NODISCARD
+int conn_tls_config_set_pin(struct conn_tls_config *t, char *detail,
+			    size_t capacity, const char *text);
+/* The lowest version: 12 (TLS 1.2) or 13 (the default). */
+CONN_NODISCARD
+int conn_tls_config_set_min(struct conn_tls_config *t, int version);
+/* PSK mode, the PSK derived from key (kept until the config goes). */
+CONN_NODISCARD
+int conn_tls_config_set_psk(struct conn_tls_config *t,
+			    const struct conn_key *key);
+/* Accepts any certificate (tests and debugging only: no protection
+ * against an active attacker). */
+void conn_tls_config_set_insecure(struct conn_tls_config *t, bool insecure);
+
+/* Parses a pin's text (len bytes, not NUL-ended) into its 32 bytes:
+ * 0, or CONN_EINVAL with detail saying what is wrong. */
+CONN_NODISCARD
+int conn_tls_pin_parse(uint8_t *pin, char *detail, size_t capacity,
+		       const char *text, size_t len);
+/* The pin's text of 32 bytes: "sha256//" and base64 (out holds
+ * CONN_TLS_PIN_TEXT_MAX bytes). */
+void conn_tls_pin_format(char *out, const uint8_t *pin);
+
+/* Puts a TLS session over c's descriptor, with t (which must outlive c),
+ * and starts its handshake; then conn_channel_tls_step() until 0. */
+CONN_NODISCARD
+int conn_channel_tls_start(struct conn_channel *c,
+			   const struct conn_tls_config *t);
+/* Advances the TLS handshake without blocking: 0 when done (the peer is
+ * verified), CONN_EAGAIN to wait for conn_channel_tls_events() on the
+ * descriptor, or CONN_ETLS, CONN_ETLSCERT, CONN_ETLSPLAIN with
+ * conn_channel_detail() saying why in one line. */
+CONN_NODISCARD
+int conn_channel_tls_step(struct conn_channel *c);
+/* POLLIN or POLLOUT: what the handshake waits for. */
+CONN_NODISCARD
+short conn_channel_tls_events(const struct conn_channel *c);
+/* The whole handshake, blocking, within c's deadline (CONN_ETIMEDOUT with
+ * "TLS handshake not finished within S s"). */
+CONN_NODISCARD
+int conn_channel_tls_handshake(struct conn_channel *c,
+			       const struct conn_tls_config *t);
+/* After the handshake: "TLS1.3, AES-256-GCM", then the peer's
+ * certificate subject and pin if it sent one, in one line. */
+void conn_channel_tls_info(const struct conn_channel *c, char *out,
+			   size_t capacity);
+struct conn_buffer;
+
+/* Writes b's bytes up to limit (frames a caller made, as --forward
+ * relays them) through c's stream without blocking: 0 even when not all
+ * went, or an error with conn_channel_detail(). */
+CONN_NODISCARD
+int conn_channel_write_bytes(struct conn_channel *c, struct conn_buffer *b,
+			     size_t limit);
+/* True when the channel's stream holds received bytes poll() does not see
+ * (decrypted TLS records): read before waiting. */
+CONN_NODISCARD
+bool conn_channel_has_buffered_input(const struct conn_channel *c);
 
 /* ----------------------------------------------------------------- pickles */
 

@@ -26,6 +26,9 @@ static const char *const texts[CONN_ERROR_COUNT] = {
 	[CONN_ETIMEDOUT] = "timed out",
 	[CONN_EINTR] = "interrupted",
 	[CONN_ECANCELED] = "canceled",
+	[CONN_ETLS] = "TLS failed",
+	[CONN_ETLSCERT] = "TLS verification failed",
+	[CONN_ETLSPLAIN] = "the peer does not speak TLS",
 };
 
 const char *conn_strerror(int err)
@@ -56,6 +59,9 @@ static const unsigned char statuses[CONN_ERROR_COUNT] = {
 	[CONN_ETIMEDOUT] = CONN_EXIT_TIMEOUT,
 	[CONN_EINTR] = CONN_EXIT_OK,
 	[CONN_ECANCELED] = CONN_EXIT_TIMEOUT,
+	[CONN_ETLS] = CONN_EXIT_TLS,
+	[CONN_ETLSCERT] = CONN_EXIT_TLS,
+	[CONN_ETLSPLAIN] = CONN_EXIT_TLS,
 };
 
 int conn_exit_status(int err)

@@ -55,4 +55,10 @@ bool chan_tracing(const struct conn_channel *c);
 void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ------------------------------------------------------------------- auth */
+
+/* The key's bytes, for tls.c's PSK. */
+void auth_key_bytes(const struct conn_key *k, const uint8_t **bytes,
+		    size_t *len);
+
 #endif /* CONN_INTERNAL_H */

@@ -587,6 +587,7 @@ static int io_events(struct relay *r)
 	nfds_t n = 0;
 	int rc, timeout, in_slot = -1, sock_slot = -1, out_slot = -1;
 	short sock_events = 0;
+	bool buffered;
 
 	if (r->in_fd >= 0 && !r->in_eof && !r->input_stalled)
 		pfd[in_slot = (int)n++] = (struct pollfd){ r->in_fd, POLLIN, 0 };
@@ -604,8 +605,14 @@ static int io_events(struct relay *r)
 	if (n == 0)
 		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
 	timeout = conn_stop_check_ms(conn_progress_wait_ms(&r->progress));
+	/* Bytes a TLS session decrypted already: no wait for them. */
+	buffered = (sock_events & POLLIN) && conn_channel_has_buffered_input(c);
+	if (buffered)
+		timeout = 0;
 	if (poll(pfd, n, timeout) < 0)
 		return errno == EINTR ? 0 : CONN_EIO;
+	if (buffered)
+		pfd[sock_slot].revents |= POLLIN;
 	if (in_slot >= 0 && pfd[in_slot].revents) {
 		rc = read_input(r);
 		if (rc)

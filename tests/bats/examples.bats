@@ -16,6 +16,7 @@
 # `(umask 077; echo secret > key)`.
 
 load helpers
+load pki
 
 TOP=$(_abs "$BATS_TEST_DIRNAME/../..")
 EXAMPLES=$TOP/tests/docs/examples.py
@@ -273,6 +274,22 @@ EOF
 	doc S1 README.md '# shell 1' --cmd 1
 	doc S2 README.md '# shell 2' --cmd 2
 	exchange S1 S2
+}
+
+@test "README: between machines: TLS keyed by the authkey, then with certificates" {
+	make_key
+	# hosta.example is this host; the certificates are made for it
+	# (127.0.0.1) by tls.bats's pki.bash.
+	doc L README.md '$ conn-listen --tls-psk --authkey-file key :6000 ' --cmd 1
+	doc C README.md '$ conn-listen --tls-psk --authkey-file key :6000 ' --cmd 2 \
+		--sub hosta.example 127.0.0.1
+	exchange L C
+	pki_make "$W/pki"
+	cp "$W/pki/server.pem" "$W/pki/server.key" "$W/pki/ca.pem" "$W/"
+	doc CL README.md '$ conn-listen --tls-cert server.pem --tls-key server.key' --cmd 1
+	doc CC README.md '$ conn-listen --tls-cert server.pem --tls-key server.key' --cmd 2 \
+		--sub hosta.example 127.0.0.1
+	exchange CL CC
 }
 
 @test "README, conn-client(1): a Unix socket and an abstract socket" {

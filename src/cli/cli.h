@@ -35,7 +35,9 @@ struct cli_tls_options {
 	int min;			/* --tls-min 12 or 13; 0 not given */
 	bool insecure;
 	const char *first;		/* the first TLS option given */
+	bool forward_psk;		/* --forward-tls-psk */
 	struct conn_tls_config *config;	/* made by cli_tls_setup() */
+	struct conn_tls_config *forward_config;	/* ... TARGET's leg */
 };
 
 /* The options all tools share, parsed once here for every tool; the one
@@ -116,6 +118,16 @@ struct cli_options {
 	const char *record;
 	struct conn_capture *capture;
 	struct cli_tls_options tls;
+	/* #18 sockets (sockets.c, activation.c) */
+	unsigned tool;			/* the enum cli_tool bit running */
+	int backlog;			/* --backlog N (listen()) */
+	int fd;				/* --fd N, or the activated one; -1 */
+	const char *fd_name;		/* --fd-name NAME (LISTEN_FDNAMES) */
+	const char *fd_origin;		/* "--fd", "LISTEN_FDS": for errors */
+	bool inetd;			/* --inetd: the connection on fds 0/1 */
+	int64_t connect_timeout_ms;	/* -w: each attempt; 0 = none */
+	int64_t idle_timeout_ms;	/* -i: no message for this long; 0 */
+	const char *source;		/* -s ADDR (conn-client) */
 	char detail[200];
 };
 
@@ -136,7 +148,12 @@ enum cli_option_code {
 	CLI_OPT_FORWARD_NO_MD5, CLI_OPT_TRACE, CLI_OPT_TRACE_FILE,
 	CLI_OPT_PORT, CLI_OPT_RECORD, CLI_OPT_TLS, CLI_OPT_TLS_PSK,
 	CLI_OPT_TLS_CERT, CLI_OPT_TLS_KEY, CLI_OPT_TLS_CA, CLI_OPT_TLS_NAME,
-	CLI_OPT_TLS_PIN, CLI_OPT_TLS_MIN, CLI_OPT_TLS_INSECURE
+	CLI_OPT_TLS_PIN, CLI_OPT_TLS_MIN, CLI_OPT_TLS_INSECURE,
+	CLI_OPT_FORWARD_TLS_PSK,
+	/* #18 sockets */
+	CLI_OPT_BACKLOG, CLI_OPT_FD, CLI_OPT_FD_NAME, CLI_OPT_INETD,
+	CLI_OPT_CONNECT_TIMEOUT = 'w', CLI_OPT_IDLE_TIMEOUT = 'i',
+	CLI_OPT_SOURCE = 's'
 };
 
 /* conn-bench's own option codes. */
@@ -283,6 +300,42 @@ CONN_NODISCARD
 int cli_option_seconds(char *detail, size_t capacity, int64_t *ms,
 		       const char *name, const char *arg, int64_t min_ms,
 		       double max_s);
+
+/* #18 sockets (sockets.c): --backlog, --fd, --fd-name, --inetd, -w, -i,
+ * -s; CONN_EAGAIN when code is none of them. */
+CONN_NODISCARD
+int cli_sockets_set(struct cli_options *o, int code, char *arg);
+/* Their conflicts, and where the connection comes from when there is no
+ * ADDRESS operand (argc 0): --fd, --inetd or LISTEN_FDS; o->address is
+ * then a label for messages.  CONN_EAGAIN: no operand and none of them. */
+CONN_NODISCARD
+int cli_sockets_finish(struct cli_options *o, int argc, char **argv);
+/* conn-listen's listener: the --fd or activated socket, else ADDRESS
+ * bound with --backlog. */
+CONN_NODISCARD
+int cli_sockets_listener(struct conn_listener **l, char *detail,
+			 size_t capacity, const struct cli_options *o);
+/* conn-client's connection: the --fd socket, else ADDRESS connected to
+ * (--wait, -w, -s); the peer's name in peer. */
+CONN_NODISCARD
+int cli_sockets_connect(int *fd, char *peer, size_t peer_capacity,
+			char *detail, size_t capacity,
+			const struct cli_options *o,
+			volatile sig_atomic_t *stop);
+/* conn-listen --inetd: serves the one connection on fds 0 and 1. */
+CONN_NODISCARD
+int cli_sockets_inetd(char *detail, size_t capacity,
+		      const struct cli_options *o,
+		      volatile sig_atomic_t *stop, conn_log_fn *log,
+		      void *log_ctx);
+/* systemd socket activation (activation.c): when LISTEN_PID is ours, the
+ * descriptor LISTEN_FDS passes (named name in LISTEN_FDNAMES, if not
+ * NULL) in *fd, and the variables unset for our children; CONN_EAGAIN
+ * when none is passed to us, CONN_EINVAL with detail for a name not
+ * there or a choice to make. */
+CONN_NODISCARD
+int cli_activation_fd(int *fd, char *detail, size_t capacity,
+		      const char *name);
 
 /* --------------------------------------------------------------- sessions */
 

@@ -30,6 +30,45 @@ static const struct cli_option_spec shared_options[] = {
 	  required_argument, "=SEC", CLI_NETWORK_TOOLS, CLI_GROUP_NETWORK,
 	  "time allowed for the handshake (default 10;\n  0 = no limit)",
 	  NULL },
+	/* #18 sockets: where the connection comes from, how long to wait */
+	{ "backlog", 0, CLI_OPT_BACKLOG, required_argument, "=N", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "connections waiting to be accepted at most (listen();\n"
+	  "  default SOMAXCONN, 4096)", NULL },
+	{ "fd", 0, CLI_OPT_FD, required_argument, "=N", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "accept on N, a listening socket of any family\n"
+	  "  handed over (no ADDRESS)", NULL },
+	{ "fd-name", 0, CLI_OPT_FD_NAME, required_argument, "=NAME",
+	  CLI_LISTEN, CLI_GROUP_NETWORK,
+	  "systemd socket activation (LISTEN_FDS, used when\n"
+	  "  there is no ADDRESS): the socket named NAME in\n"
+	  "  LISTEN_FDNAMES", NULL },
+	{ "inetd", 0, CLI_OPT_INETD, no_argument, "", CLI_LISTEN,
+	  CLI_GROUP_NETWORK,
+	  "serve the one connection on stdin and stdout\n"
+	  "  (inetd, systemd Accept=yes); needs --exec,\n"
+	  "  --sh-exec, --echo or --forward", NULL },
+	{ "fd", 0, CLI_OPT_FD, required_argument, "=N", CLI_CLIENT,
+	  CLI_GROUP_NETWORK,
+	  "use N, a connected socket of any family handed over\n"
+	  "  (no ADDRESS)", NULL },
+	{ "connect-timeout", 'w', CLI_OPT_CONNECT_TIMEOUT, required_argument,
+	  "=SEC", CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "give up connecting (name lookup and\n"
+	  "  connect) after SEC seconds (each attempt\n"
+	  "  of --wait; exit 6)", NULL },
+	{ "source", 's', CLI_OPT_SOURCE, required_argument, "=ADDR",
+	  CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "connect from ADDR: HOST, HOST:PORT or [IPV6]:PORT", NULL },
+	{ "idle-timeout", 'i', CLI_OPT_IDLE_TIMEOUT, required_argument, "=SEC",
+	  CLI_LISTEN, CLI_GROUP_NETWORK,
+	  "no message either way for SEC seconds:\n"
+	  "  exit 6 (-k: drop that client)", NULL },
+	{ "idle-timeout", 'i', CLI_OPT_IDLE_TIMEOUT, required_argument, "=SEC",
+	  CLI_CLIENT, CLI_GROUP_NETWORK,
+	  "no message either way for SEC seconds:\n"
+	  "  exit 6", NULL },
 	/* TLS (tls-options.c): conn-listen and conn-client. */
 	{ "tls", 0, CLI_OPT_TLS, no_argument, "", CLI_LISTEN | CLI_CLIENT,
 	  CLI_GROUP_TLS,
@@ -135,6 +174,10 @@ static const struct cli_option_spec shared_options[] = {
 	  "sha256 sha384 sha3_256 sha3_384 md5" },
 	{ "forward-no-md5", 0, CLI_OPT_FORWARD_NO_MD5, no_argument, "",
 	  CLI_LISTEN, CLI_GROUP_FORWARD, "never use MD5 with TARGET", NULL },
+	{ "forward-tls-psk", 0, CLI_OPT_FORWARD_TLS_PSK, no_argument, "",
+	  CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "TLS 1.3 to TARGET keyed by its leg's key (as\n"
+	  "  --tls-psk); the clients' side is set apart", NULL },
 	{ "trace", 0, CLI_OPT_TRACE, required_argument, "=FMT", CLI_LISTEN,
 	  CLI_GROUP_FORWARD,
 	  "--forward: write each message to stderr as one\n"

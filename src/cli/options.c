@@ -51,6 +51,7 @@ void cli_options_init(struct cli_options *o)
 		.trace_format = CONN_FORMAT_REPR,
 		.trace_fd = -1,
 		.conn_serial = 1,
+		.fd = -1,	/* #18 sockets */
 	};
 }
 
@@ -69,6 +70,8 @@ void cli_options_free(struct cli_options *o)
 	o->policy = NULL;
 	conn_tls_config_free(o->tls.config);
 	o->tls.config = NULL;
+	conn_tls_config_free(o->tls.forward_config);
+	o->tls.forward_config = NULL;
 	free(o->exec_argv);
 	free(o->data);
 	free(o->data_len);
@@ -471,7 +474,9 @@ int cli_options_set(struct cli_options *o, int code, char *arg)
 		o->quiet = true;
 		return 0;
 	default:
-		rc = set_forward_option(o, code, arg);
+		rc = cli_sockets_set(o, code, arg);	/* #18 sockets */
+		if (rc == CONN_EAGAIN)
+			rc = set_forward_option(o, code, arg);
 		return rc == CONN_EAGAIN ? cli_tls_option_set(o, code, arg)
 					 : rc;
 	}
@@ -806,11 +811,15 @@ int cli_options_finish(struct cli_options *o, enum cli_operands kind,
 	o->render.max_memory = render_memory(o->max_size);
 	if (kind == CLI_OPERANDS_PIPE)
 		return take_pipe_operands(o, argc, argv);
-	if (argc < 1)
+	rc = cli_sockets_finish(o, argc, argv);	/* #18 sockets */
+	if (rc == CONN_EAGAIN)
 		return invalid(o, "%s", "missing ADDRESS");
+	if (rc)
+		return rc;
 	if (argc > 1)
 		return invalid(o, "unexpected argument '%s'", argv[1]);
-	o->address = argv[0];
+	if (o->address == NULL)
+		o->address = argv[0];
 	rc = load_key(o);
 	if (rc == 0)
 		rc = load_forward_key(o);

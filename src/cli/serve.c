@@ -79,6 +79,7 @@ static struct conn_relay_config relay_config(const struct cli_options *o,
 		.progress = o->progress == CLI_PROGRESS_ALWAYS,
 		.progress_width = o->progress_width,
 		.stop = stop,
+		.idle_ms = o->idle_timeout_ms,	/* #18 sockets */
 	};
 }
 

@@ -98,12 +98,16 @@ static int open_target(struct conn_channel **out, char *detail,
 		rc = conn_channel_new(out, fd, fd);
 	if (rc == 0)
 		record_target(rec, *out);
-	if (rc || leg.key == NULL)
+	if (rc)
 		return rc;
 	conn_channel_set_stop_flag(*out, stop);
 	conn_channel_set_log(*out, log, ctx, o->verbose > 0);
-	rc = session_authenticate(why, sizeof(why), digest, *out, &leg,
-				  CONN_ROLE_CLIENT, log, ctx);
+	/* --forward-tls-psk: TLS there first, as a client of TARGET. */
+	leg.tls.config = o->tls.forward_config;
+	rc = cli_tls_start(why, sizeof(why), *out, &leg, log, ctx);
+	if (rc == 0 && leg.key)
+		rc = session_authenticate(why, sizeof(why), digest, *out, &leg,
+					  CONN_ROLE_CLIENT, log, ctx);
 	if (rc)
 		snprintf(detail, capacity, "--forward %s: %s", o->forward,
 			 why);

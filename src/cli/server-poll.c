@@ -47,10 +47,10 @@ void poll_client_activate(struct server *s, struct client *cl)
 {
 	struct poll_sched *w = s->sched;
 
-	if (cl->active_at)
+	if (cl->active_slot)
 		return;
 	w->active[w->n_active++] = cl;
-	cl->active_at = w->n_active;
+	cl->active_slot = w->n_active;
 }
 
 /* Off the active list: the last one takes its place. */
@@ -59,12 +59,12 @@ static void deactivate(struct server *s, struct client *cl)
 	struct poll_sched *w = s->sched;
 	struct client *last;
 
-	if (!cl->active_at)
+	if (!cl->active_slot)
 		return;
 	last = w->active[--w->n_active];
-	w->active[cl->active_at - 1] = last;
-	last->active_at = cl->active_at;
-	cl->active_at = 0;
+	w->active[cl->active_slot - 1] = last;
+	last->active_slot = cl->active_slot;
+	cl->active_slot = 0;
 }
 
 /* The handshake list is in accept order: its head is the oldest. */
@@ -110,6 +110,7 @@ int poll_client_queue(struct server *s, struct client *cl, const void *data,
 {
 	if (conn_channel_queued(cl->c) == 0)
 		cl->moved_at = conn_clock_ms();
+	cl->active_at = conn_clock_ms();
 	poll_client_activate(s, cl);
 	return conn_channel_append(cl->c, data, size);
 }
@@ -348,7 +349,7 @@ static int accept_one(struct server *s)
 		return rc;
 	}
 	cl->serial = s->accepted;
-	cl->since = conn_clock_ms();
+	cl->since = cl->active_at = conn_clock_ms();
 	server_name_client(cl->name, fd, peer, cl->serial);
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
 	cl->mask = -1;		/* not waited for yet: the next wait adds it */
@@ -383,6 +384,7 @@ static void client_input(struct server *s, struct client *cl)
 	if (rc == CONN_EAGAIN)
 		return;
 	cl->heard |= rc == 0 && conn_channel_received(cl->c) > 0;
+	cl->active_at = conn_clock_ms();
 	if (rc) {
 		poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		return;
@@ -404,7 +406,7 @@ static int client_flush(struct client *cl)
 	int rc = conn_channel_write_some(cl->c);
 
 	if (conn_channel_queued(cl->c) < before)
-		cl->moved_at = conn_clock_ms();
+		cl->moved_at = cl->active_at = conn_clock_ms();
 	return rc;
 }
 
@@ -492,6 +494,35 @@ static int expire_sendqs(struct server *s)
 					    conn_channel_queued(cl->c));
 		/* The next step lets the abandoned go. */
 		left = cl->abandoned ? 0 : left;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next > WAIT_MAX_MS ? WAIT_MAX_MS : (int)next;
+}
+
+/*
+ * #18 sockets: --idle-timeout: an authenticated client with which no
+ * byte went either way for that long goes (one in the handshake has
+ * --handshake-timeout).  Returns the ms until the next such deadline, or
+ * -1.
+ */
+static int expire_idle(struct server *s)
+{
+	int64_t now = conn_clock_ms(), next = -1, left,
+		limit = s->o->idle_timeout_ms;
+	size_t i;
+
+	for (i = 0; i < s->n && limit; i++) {
+		struct client *cl = s->clients[i];
+
+		if (!cl->authed || cl->closing)
+			continue;
+		left = cl->active_at + limit - now;
+		if (left <= 0)
+			poll_client_abandon(s, cl, "dropped: no message either "
+					    "way for %g s (--idle-timeout)",
+					    (double)limit / 1000.0);
+		left = left <= 0 ? 0 : left;
 		if (next < 0 || left < next)
 			next = left;
 	}
@@ -701,6 +732,7 @@ static int serve_loop(struct server *s)
 		conn_progress_tick(&s->progress);
 		timeout = sooner(expire_handshakes(s), expire_sendqs(s));
 		timeout = sooner(timeout, poll_expire_holder(s));
+		timeout = sooner(timeout, expire_idle(s));
 		timeout = sooner(timeout, poll_render_expire(s));
 		timeout = sooner(timeout, conn_progress_wait_ms(&s->progress));
 		timeout = sooner(timeout, server_log_flush(s, false));

@@ -44,9 +44,10 @@ struct client {
 	bool at_line_start;	/* --tag: the next byte spilled starts a line */
 	int64_t stall_deadline;	/* the holder must send more by then */
 	struct render_job *job;	/* its message rendering in a thread */
+	int64_t active_at;	/* #18 sockets: -i, bytes last moved */
 	/* Its places in the loop's lists (see struct poll_sched). */
 	size_t at;		/* in s->clients */
-	size_t active_at;	/* in the active list, plus one; 0: not on it */
+	size_t active_slot;	/* in the active list, plus one; 0: not on it */
 	struct client *hs_prev, *hs_next;	/* the handshake list */
 	bool in_hs;		/* on it */
 	bool parked;		/* has input, may not read it now */

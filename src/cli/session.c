@@ -29,13 +29,13 @@ int cli_session_listen(char *detail, size_t capacity,
 		       void *log_ctx)
 {
 	struct conn_listener *l = NULL;
-	struct conn_address a;
 	char peer[160];
 	int rc, fd = -1;
 
-	rc = conn_address_from_text(&a, detail, capacity, o->address);
-	if (rc == 0)
-		rc = conn_listener_open(&l, detail, capacity, &a, o->family);
+	if (o->inetd)
+		return cli_sockets_inetd(detail, capacity, o, stop, log,
+					 log_ctx);
+	rc = cli_sockets_listener(&l, detail, capacity, o);
 	if (rc)
 		return rc;
 	say(log, log_ctx, CONN_LOG_NOTICE, "listening on %s",
@@ -58,21 +58,17 @@ int cli_session_connect(char *detail, size_t capacity,
 			volatile sig_atomic_t *stop, conn_log_fn *log,
 			void *log_ctx)
 {
-	struct conn_address a;
+	char peer[160];
 	int rc, fd = -1;
 
-	rc = conn_address_from_text(&a, detail, capacity, o->address);
-	if (rc == 0)
-		rc = conn_connect(&fd, detail, capacity, &a, o->family,
-				  o->wait_ms, stop);
+	rc = cli_sockets_connect(&fd, peer, sizeof(peer), detail, capacity, o,
+				 stop);
 	if (rc)
 		return rc;
 	if (o->verbose)
-		say(log, log_ctx, CONN_LOG_TRACE, "connected to %s",
-		    o->address);
+		say(log, log_ctx, CONN_LOG_TRACE, "connected to %s", peer);
 	return session_serve(detail, capacity, fd, fd, STDIN_FILENO, o,
-			     CONN_ROLE_CLIENT, o->address, stop, log,
-			     log_ctx);
+			     CONN_ROLE_CLIENT, peer, stop, log, log_ctx);
 }
 
 /*

@@ -27,6 +27,7 @@ static const char *option_name(int code)
 	case CLI_OPT_TLS_PIN: return "--tls-pin";
 	case CLI_OPT_TLS_MIN: return "--tls-min";
 	case CLI_OPT_TLS_INSECURE: return "--tls-insecure";
+	case CLI_OPT_FORWARD_TLS_PSK: return "--forward-tls-psk";
 	default: return NULL;
 	}
 }
@@ -38,6 +39,10 @@ int cli_tls_option_set(struct cli_options *o, int code, char *arg)
 
 	if (option_name(code) == NULL)
 		return CONN_EAGAIN;
+	if (code == CLI_OPT_FORWARD_TLS_PSK) {
+		t->forward_psk = true;	/* the other leg's: not t->on */
+		return 0;
+	}
 	t->on = true;
 	if (t->first == NULL)
 		t->first = option_name(code);
@@ -78,6 +83,8 @@ int cli_tls_options_check(struct cli_options *o)
 				  : t->name ? "--tls-name"
 				  : t->insecure ? "--tls-insecure" : NULL;
 
+	if (t->forward_psk && o->forward == NULL)
+		return tls_invalid(o, "%s", "--forward-tls-psk needs --forward");
 	if (!t->on)
 		return 0;
 	if (t->psk && cert_option)
@@ -140,6 +147,26 @@ static int client_config(struct cli_options *o, struct conn_tls_config *c)
 	return 0;
 }
 
+/* --forward-tls-psk: TARGET's leg keyed by its own key (the one
+ * server-forward.c authenticates with there). */
+static int forward_setup(struct cli_options *o)
+{
+	const struct conn_key *key = o->forward_authkey_file ? o->forward_key
+				     : o->forward_no_authkey ? NULL : o->key;
+
+	if (!o->tls.forward_psk)
+		return 0;
+	if (key == NULL)
+		return tls_invalid(o, "%s", "--forward-tls-psk needs a key for "
+				   "TARGET (--forward-authkey-file, or the "
+				   "listening side's)");
+	if (conn_tls_config_new(&o->tls.forward_config, CONN_ROLE_CLIENT) ||
+	    conn_tls_config_set_psk(o->tls.forward_config, key))
+		return tls_invalid(o, "%s", "cannot make the TLS PSK for "
+				   "TARGET");
+	return 0;
+}
+
 int cli_tls_setup(struct cli_options *o, unsigned tool)
 {
 	struct cli_tls_options *t = &o->tls;
@@ -147,11 +174,10 @@ int cli_tls_setup(struct cli_options *o, unsigned tool)
 	struct conn_tls_config *c;
 	int rc;
 
+	if (forward_setup(o))
+		return CONN_EINVAL;
 	if (!t->on)
 		return 0;
-	if (o->forward && listener && !t->psk && t->cert == NULL)
-		return tls_invalid(o, "%s", "cannot use --tls on the forward "
-				   "leg yet (TLS is for the clients' side)");
 	if (t->psk && o->key == NULL)
 		return tls_invalid(o, "%s", "--tls-psk needs a key "
 				   "(--authkey-file, --authkey or "

@@ -312,6 +312,8 @@ int tool_main(const struct tool_spec *spec, int argc, char **argv)
 		return tool_usage_error(spec->program, "too many options");
 	opterr = 0;
 	cli_options_init(&o);
+	o.tool = spec->options->tool;	/* #18 sockets: LISTEN_FDS is
+					 * conn-listen's */
 	while (status < 0 && (ch = getopt_long(argc, argv, short_options,
 					       long_options, NULL)) != -1) {
 		if (ch == 'h' || ch == 'V' || ch == CLI_OPT_LIST_OPTIONS) {

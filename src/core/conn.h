@@ -60,7 +60,7 @@ enum conn_error {
 	CONN_ETIMEDOUT,	/* a deadline passed */
 	CONN_EINTR,	/* stopped by a signal the caller asked to honour */
 	CONN_ECANCELED,	/* another thread asked the work to stop */
-	CONN_ETLS,	/* the TLS session failed (the detail says how) */
+	CONN_ETLS,	/* TLS failed (the detail says how) */
 	CONN_ETLSCERT,	/* the peer's certificate, key or PSK was refused */
 	CONN_ETLSPLAIN,	/* the peer speaks the protocol without TLS */
 	CONN_ERROR_COUNT
@@ -414,6 +414,33 @@ int conn_listener_open(struct conn_listener **out, char *detail,
 		       size_t capacity, const struct conn_address *a,
 		       enum conn_family family);
 
+/* The listen() backlog of conn_listener_open(): SOMAXCONN (4096 on
+ * Linux, which caps it at net.core.somaxconn). */
+#define CONN_LISTEN_BACKLOG 4096
+
+/* As conn_listener_open(), with backlog (1 or more) connections waiting
+ * to be accepted at most. */
+CONN_NODISCARD
+int conn_listener_open_backlog(struct conn_listener **out, char *detail,
+			       size_t capacity, const struct conn_address *a,
+			       enum conn_family family, int backlog);
+
+/* Takes over fd, a listening stream socket of any family that someone
+ * else bound (a service manager, a parent): accepts on it, and closes it
+ * in conn_listener_close(), which removes no file.  CONN_EINVAL with a
+ * detail ("fd 5 is not a socket", "fd 5 is not listening") when fd is
+ * not one; fd is then left alone. */
+CONN_NODISCARD
+int conn_listener_adopt(struct conn_listener **out, char *detail,
+			size_t capacity, int fd);
+
+/* Checks that fd is a connected stream socket (getpeername() succeeds)
+ * and tunes it as conn_connect() would; its peer's address in peer.
+ * CONN_EINVAL with a detail ("fd 5 is not connected") when it is not. */
+CONN_NODISCARD
+int conn_socket_adopt(char *peer, size_t peer_capacity, char *detail,
+		      size_t capacity, int fd);
+
 /* Closes the listener and removes its Unix socket file and lock file, if
  * any, unless another listener has put its own there since. */
 void conn_listener_close(struct conn_listener *l);
@@ -453,6 +480,23 @@ CONN_NODISCARD
 int conn_connect(int *fd, char *detail, size_t capacity,
 		 const struct conn_address *a, enum conn_family family,
 		 int64_t wait_ms, volatile sig_atomic_t *stop);
+
+/* What conn_connect_with() may add to conn_connect(). */
+struct conn_connect_options {
+	int64_t wait_ms;	/* retry refused connections this long */
+	int64_t timeout_ms;	/* each attempt: name lookup and connect
+				 * within it, or CONN_ETIMEDOUT; 0 = no
+				 * limit */
+	const struct conn_address *source; /* bind here first (TCP); NULL */
+};
+
+/* conn_connect() with a time limit on each attempt and a local address
+ * to connect from. */
+CONN_NODISCARD
+int conn_connect_with(int *fd, char *detail, size_t capacity,
+		      const struct conn_address *a, enum conn_family family,
+		      const struct conn_connect_options *opt,
+		      volatile sig_atomic_t *stop);
 
 /* A connected pair of Unix stream sockets, the wire of Python's Pipe(). */
 CONN_NODISCARD
@@ -567,7 +611,7 @@ int conn_channel_authenticate(struct conn_channel *c, struct conn_auth *a);
 /* ---------------------------------------------------------------------- TLS */
 
 /*
- * TLS under a channel (GnuTLS): the session sits between the descriptor
+ * TLS under a channel (GnuTLS): the TLS layer sits between the descriptor
  * and the frames, so everything a channel does works over it.  Two modes:
  * certificates (X.509, verified against the system trust store or a CA
  * file, by name or by a pinned public key), or an external PSK derived
@@ -628,7 +672,7 @@ int conn_tls_pin_parse(uint8_t *pin, char *detail, size_t capacity,
  * CONN_TLS_PIN_TEXT_MAX bytes). */
 void conn_tls_pin_format(char *out, const uint8_t *pin);
 
-/* Puts a TLS session over c's descriptor, with t (which must outlive c),
+/* Puts TLS over c's descriptor, with t (which must outlive c),
  * and starts its handshake; then conn_channel_tls_step() until 0. */
 CONN_NODISCARD
 int conn_channel_tls_start(struct conn_channel *c,
@@ -647,7 +691,7 @@ short conn_channel_tls_events(const struct conn_channel *c);
 CONN_NODISCARD
 int conn_channel_tls_handshake(struct conn_channel *c,
 			       const struct conn_tls_config *t);
-/* After the handshake: "TLS1.3, AES-256-GCM", then the peer's
+/* After the handshake: "TLS1.3, AES-128-GCM", then the peer's
  * certificate subject and pin if it sent one, in one line. */
 void conn_channel_tls_info(const struct conn_channel *c, char *out,
 			   size_t capacity);
@@ -1025,6 +1069,9 @@ struct conn_relay_config {
 	 * written (NULL: not wanted); the caller sets it first. */
 	enum conn_pickle_verdict *verdict;
 	volatile sig_atomic_t *stop;
+	/* The relay ends with CONN_ETIMEDOUT after idle_ms in which no
+	 * message, nor a piece of one, went either way (0: no limit). */
+	int64_t idle_ms;
 };
 
 /*

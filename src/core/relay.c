@@ -46,6 +46,8 @@ struct relay {
 	int input_error;	/* conn-pipe: malformed stdin, told at the end */
 	uint64_t received;
 	struct conn_progress progress;
+	uint64_t idle_mark;	/* cfg->idle_ms: the counts last seen ... */
+	int64_t idle_since;	/* ... and since when */
 	char *detail;
 	size_t capacity;
 };
@@ -580,6 +582,33 @@ static bool relay_is_over(const struct relay *r)
 	return r->output_done && conn_buffer_len(&r->out) == 0 && r->shut;
 }
 
+/* cfg->idle_ms: the ms left before a relay in which no message (nor a
+ * piece of one) went either way times out; -1: no limit.  Any progress
+ * of the counts restarts the clock. */
+static int idle_left_ms(struct relay *r)
+{
+	const struct conn_progress *p = &r->progress;
+	uint64_t mark = p->sent + p->received + p->sent_bytes +
+			p->received_bytes;
+	int64_t now, left;
+
+	if (r->cfg->idle_ms <= 0)
+		return -1;
+	now = conn_clock_ms();
+	if (mark != r->idle_mark || r->idle_since == 0) {
+		r->idle_mark = mark;
+		r->idle_since = now;
+	}
+	left = r->idle_since + r->cfg->idle_ms - now;
+	return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* The sooner of two poll() waits, -1 being none. */
+static int sooner_ms(int a, int b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
 static int io_events(struct relay *r)
 {
 	struct conn_channel *c = r->c;
@@ -604,7 +633,8 @@ static int io_events(struct relay *r)
 							    POLLOUT, 0 };
 	if (n == 0)
 		return relay_fail(r, CONN_EIO, "relay has nothing to wait for");
-	timeout = conn_stop_check_ms(conn_progress_wait_ms(&r->progress));
+	timeout = conn_stop_check_ms(sooner_ms(conn_progress_wait_ms(
+		&r->progress), idle_left_ms(r)));
 	/* Bytes a TLS session decrypted already: no wait for them. */
 	buffered = (sock_events & POLLIN) && conn_channel_has_buffered_input(c);
 	if (buffered)
@@ -670,6 +700,12 @@ static int relay_loop(struct relay *r)
 		conn_progress_tick(&r->progress);
 		if (rc || stop_now || relay_is_over(r))
 			return rc ? rc : r->input_error;
+		if (idle_left_ms(r) == 0) {
+			detail_set(r->detail, r->capacity, "no message either "
+				   "way for %g s (idle timeout)",
+				   (double)r->cfg->idle_ms / 1000.0);
+			return CONN_ETIMEDOUT;
+		}
 		rc = io_events(r);
 		if (rc)
 			return rc;

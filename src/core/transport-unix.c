@@ -223,7 +223,7 @@ static int unix_listen(struct conn_listener *l, char *detail,
 		goto fail;
 	if (is_file)
 		remember_socket(l, a->path);
-	if (listen(l->fd, SOMAXCONN) < 0)	/* a burst of clients for -k */
+	if (listen(l->fd, l->backlog) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -233,10 +233,12 @@ fail:
 }
 
 static int unix_connect(int *fd, bool *retry, char *detail, size_t capacity,
-			const struct conn_address *a, enum conn_family family)
+			const struct conn_address *a, enum conn_family family,
+			const struct connect_limits *lim)
 {
 	struct sockaddr_un sun;
 	socklen_t len = make_sockaddr(&sun, a);
+	bool timed_out;
 	int rc;
 
 	*retry = false;
@@ -244,17 +246,19 @@ static int unix_connect(int *fd, bool *retry, char *detail, size_t capacity,
 	if (rc)
 		return rc;
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd >= 0 && connect(*fd, (struct sockaddr *)&sun, len) == 0)
+	if (*fd >= 0 && transport_connect_by(*fd, (struct sockaddr *)&sun, len,
+					     lim->deadline_ms) == 0)
 		return 0;
+	timed_out = errno == ETIMEDOUT && lim->deadline_ms >= 0;
 	*retry = errno == ECONNREFUSED || errno == ENOENT ||
-		 errno == EAGAIN;
+		 errno == EAGAIN || timed_out;
 	detail_set(detail, capacity, "cannot connect to %s%s: %s",
 		   a->kind == CONN_ADDRESS_ABSTRACT ? "@" : "", a->path,
-		   strerror(errno));
+		   timed_out ? "no answer in time" : strerror(errno));
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-	return CONN_ECONNECT;
+	return timed_out ? CONN_ETIMEDOUT : CONN_ECONNECT;
 }
 
 static void unix_tune(int fd)

@@ -6,25 +6,9 @@ load helpers
 
 KEY='correct horse battery staple'
 
-# session NAME_L NAME_C [listener args] -- [client args]: a listener (stdin
-# "from listener") and a client (stdin "from client") on 127.0.0.1.
-session() {
-	local largs=() cargs=()
-	while [[ $# -gt 0 && $1 != -- ]]; do largs+=("$1"); shift; done
-	shift
-	cargs=("$@")
-	printf 'from listener\n' >"$T/l.in"
-	printf 'from client\n' >"$T/c.in"
-	listen L --in "$T/l.in" "${largs[@]}" 127.0.0.1:0
-	run_to C --in "$T/c.in" conn-client "${cargs[@]}" "127.0.0.1:$PORT"
-}
-
-assert_passed() {
-	expect_exit L 0
-	expect_exit C 0
-	assert_file "$T/L.out" $'from client\n'
-	assert_file "$T/C.out" $'from listener\n'
-}
+# session [listener args] -- [client args]: helpers.bash's two_way.
+session() { two_way "$@"; }
+assert_passed() { two_way_passed; }
 
 assert_auth_failed_both() {
 	expect_exit C 4 10

@@ -300,6 +300,18 @@ EOF
 	done
 }
 
+@test "tools/bench-tls --quick: plaintext, PSK and certificates side by side, with ratios" {
+	command -v certtool >/dev/null || skip "no certtool (gnutls-bin)"
+	local build
+	build=$(cd "$(dirname "$(command -v conn-listen)")/.." && pwd)
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-tls" --quick --build "$build"
+	expect_exit Q 0 240
+	for f in "1 MiB stream, MB/s" "64 B stream, messages/s" "handshakes, connections/s"; do
+		grep -Eq "^$f +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x +[0-9.]+x" "$T/Q.out" ||
+			fail "no row '$f': $(cat "$T/Q.out")"
+	done
+}
+
 @test "tools/bench-plot --quick: an SVG with the throughput and latency panels" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)

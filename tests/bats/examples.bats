@@ -531,6 +531,19 @@ assert sorted(obj) == ["message", "peer"] and obj["message"]["level"] == "warnin
 		fail "app.log: $(cat "$W/app.log")"
 }
 
+@test "README: sockets handed over: systemd-socket-activate hands conn-listen -k --echo its socket" {
+	command -v systemd-socket-activate >/dev/null ||
+		skip "systemd-socket-activate: not found on this machine"
+	doc A README.md '$ systemd-socket-activate -l 127.0.0.1:6000 conn-listen -k --echo &'
+	run_doc A
+}
+
+@test "README: bounding every wait: -i ends a connection silent both ways with exit 6" {
+	make_key
+	doc B README.md '$ conn-client -w 5 -i 2 -s 127.0.0.1' --status 2 6
+	run_doc B --idle
+}
+
 @test "README: calling a Python manager (calc_server.py) from the shell, as written" {
 	make_key
 	doc calc_server.py README.md 'class CalcManager(BaseManager):'

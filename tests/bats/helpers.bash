@@ -421,6 +421,27 @@ $(xxd "$1" | head -20)"
 	fi
 }
 
+# two_way [listener args] -- [client args]: a listener L (stdin "from
+# listener") on 127.0.0.1 and a client C (stdin "from client") to it, at
+# $HOST (default 127.0.0.1); two_way_passed: both got the other's line.
+two_way() {
+	local largs=() cargs=()
+	while [[ $# -gt 0 && $1 != -- ]]; do largs+=("$1"); shift; done
+	shift
+	cargs=("$@")
+	printf 'from listener\n' >"$T/l.in"
+	printf 'from client\n' >"$T/c.in"
+	listen L --in "$T/l.in" "${largs[@]}" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client "${cargs[@]}" "${HOST:-127.0.0.1}:$PORT"
+}
+
+two_way_passed() {
+	expect_exit L 0
+	expect_exit C 0
+	assert_file "$T/L.out" $'from client\n'
+	assert_file "$T/C.out" $'from listener\n'
+}
+
 # assert_err NAME ERE: NAME's stderr has a line matching ERE.
 assert_err() {
 	grep -Eq -- "$2" "$T/$1.err" || fail "stderr of $1 has no line matching /$2/:

@@ -18,25 +18,10 @@ setup_file() {
 SERVER=()
 server_cert() { SERVER=(--tls-cert "$PKI/$1.pem" --tls-key "$PKI/$1.key"); }
 
-# session [listener args] -- [client args]: "from listener" and "from
-# client" each way; HOST (default 127.0.0.1) is the client's.
-session() {
-	local largs=() cargs=()
-	while [[ $# -gt 0 && $1 != -- ]]; do largs+=("$1"); shift; done
-	shift
-	cargs=("$@")
-	printf 'from listener\n' >"$T/l.in"
-	printf 'from client\n' >"$T/c.in"
-	listen L --in "$T/l.in" "${largs[@]}" 127.0.0.1:0
-	run_to C --in "$T/c.in" conn-client "${cargs[@]}" "${HOST:-127.0.0.1}:$PORT"
-}
-
-assert_passed() {
-	expect_exit C 0
-	expect_exit L 0
-	assert_file "$T/L.out" $'from client\n'
-	assert_file "$T/C.out" $'from listener\n'
-}
+# session [listener args] -- [client args]: helpers.bash's two_way, the
+# client to ${HOST:-127.0.0.1}.
+session() { two_way "$@"; }
+assert_passed() { two_way_passed; }
 
 # assert_failed NAME STATUS TEXT: NAME exited STATUS saying TEXT.
 assert_failed() {
@@ -44,7 +29,6 @@ assert_failed() {
 	assert_file_contains "$T/$1.err" "$3"
 }
 
-assert_file() { assert_equal "$(cat "$1"; echo x)" "$2x"; }
 assert_file_contains() {
 	grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
 }
@@ -105,28 +89,27 @@ assert_file_contains() {
 	assert_passed
 }
 
-@test "json, hex and frames formats over TLS" {
-	local k
+# format_case NAME FILE OUT-FORMAT IN-OPTION...: FILE sent by a PSK
+# client with the IN-OPTIONs, received in OUT-FORMAT as FILE's bytes.
+format_case() {
+	local name=$1 file=$2 out=$3 k
+	shift 3
 	k=$(key_file key "$KEY")
+	listen "L$name" --out "$out" --tls-psk --authkey-file "$k" 127.0.0.1:0
+	run_to "C$name" --in "$file" conn-client "$@" --send-only --tls-psk \
+		--authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit "C$name" 0
+	expect_exit "L$name" 0
+	cmp "$file" "$T/L$name.out"
+}
+
+@test "json, hex and frames formats over TLS" {
 	printf '{"a": [1, 2, "x"]}\n' >"$T/j.in"
-	listen L --out json --tls-psk --authkey-file "$k" 127.0.0.1:0
-	run_to C --in "$T/j.in" conn-client -f json --send-only --tls-psk --authkey-file "$k" "127.0.0.1:$PORT"
-	expect_exit C 0
-	expect_exit L 0
-	assert_file "$T/L.out" $'{"a": [1, 2, "x"]}\n'
+	format_case json "$T/j.in" json -f json
 	printf '68656c6c6f\n00ff\n' >"$T/h.in"
-	listen L2 -f hex --tls-psk --authkey-file "$k" 127.0.0.1:0
-	run_to C2 --in "$T/h.in" conn-client -f hex --send-only --tls-psk --authkey-file "$k" "127.0.0.1:$PORT"
-	expect_exit C2 0
-	expect_exit L2 0
-	assert_file "$T/L2.out" $'68656c6c6f\n00ff\n'
-	conn-pipe --out frames <"$T/h.in" >/dev/null 2>&1 || true
+	format_case hex "$T/h.in" hex -f hex
 	printf 'one\ntwo\n' | conn-pipe --out frames >"$T/f.in"
-	listen L3 --out frames --tls-psk --authkey-file "$k" 127.0.0.1:0
-	run_to C3 --in "$T/f.in" conn-client --in frames --send-only --tls-psk --authkey-file "$k" "127.0.0.1:$PORT"
-	expect_exit C3 0
-	expect_exit L3 0
-	cmp "$T/f.in" "$T/L3.out"
+	format_case frames "$T/f.in" frames --in frames
 }
 
 @test "an 8 MiB message and back through --echo over TLS" {
@@ -176,6 +159,23 @@ assert_file_contains() {
 	expect_exit C 0
 	expect_exit F 0
 	assert_file "$T/C.out" $'via forward\n'
+}
+
+@test "--forward-tls-psk: TLS on both legs, each with its own mode" {
+	local k
+	k=$(key_file key "$KEY")
+	server_cert server
+	listen S --echo --tls-psk --authkey-file "$k" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F "${SERVER[@]}" --authkey-file "$k" --forward "$target" --forward-tls-psk 127.0.0.1:0
+	printf 'both legs\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client --tls --tls-ca "$PKI/ca.pem" --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'both legs\n'
+	run conn-listen --forward-tls-psk 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "--forward-tls-psk needs --forward"
 }
 
 # ----------------------------------------------------------- failures

@@ -107,6 +107,8 @@ NOT_EXAMPLES = [
      'tools/bench-forward output, measured once (bench.bats runs it --quick)'),
     ('README.md', 'figure                                        conn-tools',
      'tools/bench-scale output, measured once (bench.bats runs it --quick)'),
+    ('README.md', 'plain     tls-psk    tls-cert  psk/plain',
+     'tools/bench-tls output, measured once (bench.bats runs it --quick)'),
     ('README.md', '#include <conn.h>',
      'C fragment; its full program man/examples/example-client.c is built and run by make check'),
     ('README.md', 'cc -o example-client man/examples/example-client.c',

@@ -41,26 +41,94 @@ static void client_free(struct client *cl)
 	free(cl);
 }
 
+/* ----------------------------------------------------------- the lists */
+
+void poll_client_activate(struct server *s, struct client *cl)
+{
+	struct poll_sched *w = s->sched;
+
+	if (cl->active_slot)
+		return;
+	w->active[w->n_active++] = cl;
+	cl->active_slot = w->n_active;
+}
+
+/* Off the active list: the last one takes its place. */
+static void deactivate(struct server *s, struct client *cl)
+{
+	struct poll_sched *w = s->sched;
+	struct client *last;
+
+	if (!cl->active_slot)
+		return;
+	last = w->active[--w->n_active];
+	w->active[cl->active_slot - 1] = last;
+	last->active_slot = cl->active_slot;
+	cl->active_slot = 0;
+}
+
+/* The handshake list is in accept order: its head is the oldest. */
+static void hs_enter(struct server *s, struct client *cl)
+{
+	struct poll_sched *w = s->sched;
+
+	cl->hs_prev = w->hs_tail;
+	cl->hs_next = NULL;
+	if (w->hs_tail)
+		w->hs_tail->hs_next = cl;
+	else
+		w->hs_head = cl;
+	w->hs_tail = cl;
+	cl->in_hs = true;
+	w->handshaking++;
+}
+
+/* Out of the handshake: authenticated, or on its way out. */
+static void hs_leave(struct server *s, struct client *cl)
+{
+	struct poll_sched *w = s->sched;
+
+	if (!cl->in_hs)
+		return;
+	if (cl->hs_prev)
+		cl->hs_prev->hs_next = cl->hs_next;
+	else
+		w->hs_head = cl->hs_next;
+	if (cl->hs_next)
+		cl->hs_next->hs_prev = cl->hs_prev;
+	else
+		w->hs_tail = cl->hs_prev;
+	cl->hs_prev = cl->hs_next = NULL;
+	cl->in_hs = false;
+	w->handshaking--;
+}
+
 /* Queues one message for the client without ever blocking; the clock
  * of --send-timeout starts when its queue stops being empty. */
-int poll_client_queue(struct client *cl, const void *data, size_t size)
+int poll_client_queue(struct server *s, struct client *cl, const void *data,
+		      size_t size)
 {
 	if (conn_channel_queued(cl->c) == 0)
 		cl->moved_at = conn_clock_ms();
 	cl->active_at = conn_clock_ms();
+	poll_client_activate(s, cl);
 	return conn_channel_append(cl->c, data, size);
 }
 
-static void client_drop(struct server *s, size_t i)
+static void client_drop(struct server *s, struct client *cl)
 {
-	struct client *cl = s->clients[i];
-
 	/* A #FAILURE#, best effort: the client is gone either way. */
 	CONN_IGNORE(conn_channel_write_some(cl->c));
 	if (s->holder == cl)
 		s->holder = NULL;
+	if (s->sched->newest == cl)
+		s->sched->newest_stale = true;
+	hs_leave(s, cl);
+	deactivate(s, cl);
+	poll_wait_forget(s->sched, cl);
+	s->clients[cl->at] = s->clients[--s->n];
+	s->clients[cl->at]->at = cl->at;
 	client_free(cl);
-	s->clients[i] = s->clients[--s->n];
 }
 
 /* The budget's other half is free again for the clients waiting with
@@ -82,6 +150,8 @@ void poll_client_fail(struct server *s, struct client *cl, int rc,
 	cli_error_text(text, sizeof(text), rc, why);
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, text);
 	cl->closing = true;
+	hs_leave(s, cl);
+	poll_client_activate(s, cl);
 	conn_channel_discard_input(cl->c);
 	/* A message it sent whole still goes out (see poll_client_owes());
 	 * nothing of a big one is on stdout before it is whole: a cut one is
@@ -113,15 +183,23 @@ static int client_ready(struct server *s, struct client *cl)
 	size_t i;
 	int rc = 0;
 
+	struct poll_sched *w = s->sched;
+
 	cl->authed = true;
 	cl->deadline = -1;
+	hs_leave(s, cl);
+	/* stdin's target: the newest (unless a drop made it be looked for) */
+	if (!w->newest_stale && (w->newest == NULL ||
+				 cl->serial > w->newest->serial))
+		w->newest = cl;
 	cl->moved_at = conn_clock_ms();	/* the #WELCOME# may be queued */
 	conn_channel_set_max_size(cl->c, s->o->max_size);
 	if (s->o->key)
 		server_say(s, CONN_LOG_TRACE, "%s: authenticated (%s)",
 			   cl->name, cl->auth.peer_digest);
 	for (i = 0; i < s->o->data_count && rc == 0; i++) {
-		rc = poll_client_queue(cl, s->o->data[i], s->o->data_len[i]);
+		rc = poll_client_queue(s, cl, s->o->data[i],
+				       s->o->data_len[i]);
 		s->progress.sent++;
 		s->progress.sent_bytes += s->o->data_len[i];
 	}
@@ -147,6 +225,10 @@ static void start_handshake(struct server *s, struct client *cl)
 {
 	conn_auth_init(&cl->auth, CONN_ROLE_LISTENER, s->o->key,
 		       s->o->digest, s->o->auth_flags);
+	/* At the tail: its deadline (from now) is the latest (after TLS, it
+	 * was on the list with the earlier one of the TLS handshake). */
+	hs_leave(s, cl);
+	hs_enter(s, cl);
 	cl->deadline = s->o->handshake_timeout_ms ?
 		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
 	client_handshake(s, cl);
@@ -185,6 +267,7 @@ static void start_tls(struct server *s, struct client *cl)
 		return;
 	}
 	cl->tls_pending = true;
+	hs_enter(s, cl);	/* the TLS handshake has the same clock */
 	cl->deadline = s->o->handshake_timeout_ms ?
 		       conn_clock_ms() + s->o->handshake_timeout_ms : -1;
 	client_tls_step(s, cl);
@@ -192,36 +275,22 @@ static void start_tls(struct server *s, struct client *cl)
 
 /* ------------------------------------------- --max-startups (pre-auth) */
 
-static bool in_handshake(const struct client *cl)
-{
-	return !cl->authed && !cl->closing;
-}
-
-static size_t count_in_handshake(const struct server *s)
-{
-	size_t i, u = 0;
-
-	for (i = 0; i < s->n; i++)
-		u += in_handshake(s->clients[i]);
-	return u;
-}
-
 /* The one to go: a connection in the handshake that has sent nothing,
  * else any in the handshake, the oldest first.  A slowloris holds the
- * old silent ones; an honest client is new and has answered at once. */
-static size_t oldest_in_handshake(const struct server *s, bool full)
+ * old silent ones; an honest client is new and has answered at once.
+ * The list is in accept order: past the first one within its grace, all
+ * are (so a burst costs no walk through every handshake). */
+static struct client *oldest_in_handshake(const struct server *s, bool full)
 {
-	size_t i, pick = s->n;
+	struct client *cl, *pick = NULL;
 
-	for (i = 0; i < s->n; i++) {
-		const struct client *cl = s->clients[i], *p;
-
-		if (!in_handshake(cl) || !server_may_drop(cl->since, full))
-			continue;
-		p = pick < s->n ? s->clients[pick] : NULL;
-		if (p == NULL || (p->heard && !cl->heard) ||
-		    (p->heard == cl->heard && cl->serial < p->serial))
-			pick = i;
+	for (cl = s->sched->hs_head; cl; cl = cl->hs_next) {
+		if (!server_may_drop(cl->since, full))
+			break;
+		if (!cl->heard)
+			return cl;
+		if (pick == NULL)
+			pick = cl;
 	}
 	return pick;
 }
@@ -238,22 +307,21 @@ static bool has_input(const struct client *cl)
  * refusing the newcomer is what lets a slowloris hold every place. */
 static void make_room(struct server *s)
 {
-	size_t u = count_in_handshake(s), i;
+	size_t u = s->sched->handshaking;
 	bool full = s->n >= s->o->max_conns;
 	struct client *cl;
 
 	if (u == 0 || !server_must_make_room(s, u, s->n))
 		return;
 	/* One that has answered, unread yet, is not silent. */
-	while ((i = oldest_in_handshake(s, full)) < s->n &&
-	       !s->clients[i]->heard && has_input(s->clients[i]))
-		s->clients[i]->heard = true;
-	if (i == s->n)
+	while ((cl = oldest_in_handshake(s, full)) != NULL && !cl->heard &&
+	       has_input(cl))
+		cl->heard = true;
+	if (cl == NULL)
 		return;		/* all of them are new: a burst */
-	cl = s->clients[i];
 	server_say_made_room(s, cl->name, cl->since, u);
 	cl->closing = true;
-	client_drop(s, i);
+	client_drop(s, cl);
 }
 
 static int accept_one(struct server *s)
@@ -270,9 +338,9 @@ static int accept_one(struct server *s)
 	if (s->o->key)
 		make_room(s);
 	cl = calloc(1, sizeof(*cl));
+	/* cl->whole is allocated by its first message: an idle connection
+	 * holds no more than its channel (4 KiB less per connection). */
 	rc = cl ? conn_channel_new(&cl->c, fd, fd) : CONN_ENOMEM;
-	if (rc == 0)
-		rc = conn_buffer_init(&cl->whole, 4096);
 	if (rc) {
 		if (cl && cl->c == NULL)
 			close(fd);
@@ -284,7 +352,10 @@ static int accept_one(struct server *s)
 	cl->since = cl->active_at = conn_clock_ms();
 	server_name_client(cl->name, fd, peer, cl->serial);
 	conn_channel_set_log(cl->c, s->log, s->log_ctx, s->o->verbose > 0);
+	cl->mask = -1;		/* not waited for yet: the next wait adds it */
+	cl->at = s->n;
 	s->clients[s->n++] = cl;
+	poll_client_activate(s, cl);
 	server_say(s, CONN_LOG_TRACE, "connection from %s", cl->name);
 	if (s->o->tls.config)
 		start_tls(s, cl);
@@ -339,54 +410,57 @@ static int client_flush(struct client *cl)
 	return rc;
 }
 
-/* Sends what each client has queued; lets go of the finished ones. */
+/* Sends what each client has queued; lets go of the finished ones.  Those
+ * with a queue, or on their way out, are all on the active list. */
 void poll_flush_clients(struct server *s)
 {
+	struct poll_sched *w = s->sched;
 	size_t i = 0;
 	struct client *cl;
 	int rc;
 
-	while (i < s->n) {
-		cl = s->clients[i];
+	while (i < w->n_active) {
+		cl = w->active[i];
 		rc = cl->abandoned ? 0 : client_flush(cl);
 		if (rc && !cl->closing)
 			poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
 		if (cl->closing && !poll_client_owes(cl) &&
 		    (rc || cl->abandoned || conn_channel_queued(cl->c) == 0)) {
-			client_drop(s, i);
+			client_drop(s, cl);	/* the last one takes i */
 			continue;
 		}
 		i++;
 	}
 }
 
-/* Handshakes past their time; returns the ms until the next deadline. */
+/* Handshakes past their time; returns the ms until the next deadline.
+ * They all have the same time, so the list's order is theirs: the walk
+ * stops at the first one still within it. */
 static int expire_handshakes(struct server *s)
 {
 	int64_t now = conn_clock_ms(), next = -1, left;
-	size_t i;
+	struct client *cl, *after;
 
-	for (i = 0; i < s->n; i++) {
-		struct client *cl = s->clients[i];
-
-		if (cl->authed || cl->closing || cl->deadline < 0)
-			continue;
+	for (cl = s->sched->hs_head; cl && cl->deadline >= 0; cl = after) {
+		after = cl->hs_next;	/* a failure takes it off the list */
 		left = cl->deadline - now;
-		if (left <= 0 && cl->tls_pending) {
+		if (left > 0) {
+			next = left;
+			break;
+		}
+		if (cl->tls_pending) {
 			char why[100];
 
 			snprintf(why, sizeof(why), "TLS handshake not finished "
 				 "within %g s", (double)s->o->handshake_timeout_ms
 				 / 1000.0);
 			poll_client_fail(s, cl, CONN_ETIMEDOUT, why);
-		} else if (left <= 0) {
-			int rc = conn_channel_handshake_timed_out(
-				cl->c, &cl->auth, s->o->handshake_timeout_ms);
-
-			poll_client_fail(s, cl, rc, conn_channel_detail(cl->c));
-		} else if (next < 0 || left < next) {
-			next = left;
+			continue;
 		}
+		poll_client_fail(s, cl, conn_channel_handshake_timed_out(
+					 cl->c, &cl->auth,
+					 s->o->handshake_timeout_ms),
+				 conn_channel_detail(cl->c));
 	}
 	return next > WAIT_MAX_MS ? WAIT_MAX_MS : (int)next;
 }
@@ -403,8 +477,9 @@ static int expire_sendqs(struct server *s)
 		limit = s->o->send_timeout_ms;
 	size_t i;
 
-	for (i = 0; i < s->n && limit; i++) {
-		struct client *cl = s->clients[i];
+	/* A client with a queue is on the active list. */
+	for (i = 0; i < s->sched->n_active && limit; i++) {
+		struct client *cl = s->sched->active[i];
 
 		if (!cl->authed || cl->abandoned ||
 		    conn_channel_queued(cl->c) == 0)
@@ -473,7 +548,7 @@ static bool may_accept(const struct server *s)
 {
 	return s->l && !s->count_reached && server_accept_wait_ms(s) == 0 &&
 	       (s->n < s->o->max_conns ||
-		(s->o->key && count_in_handshake(s) > 0));
+		(s->o->key && s->sched->handshaking > 0));
 }
 
 /* A burst of connections is taken a few at a time, the clients' input
@@ -495,17 +570,19 @@ static int accept_all(struct server *s)
 	return rc == CONN_EAGAIN || rc == CONN_ENOMEM ? 0 : rc;
 }
 
-/* One round: whatever can move without waiting. */
+/* One round: whatever can move without waiting.  A client with a
+ * message to go on is on the active list. */
 static int step(struct server *s)
 {
+	struct poll_sched *w = s->sched;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < s->n; i++)
-		if (s->clients[i]->authed &&
-		    (conn_channel_received(s->clients[i]->c) ||
-		     poll_client_waits(s, s->clients[i])))
-			poll_client_messages(s, s->clients[i]);
+	for (i = 0; i < w->n_active; i++)
+		if (w->active[i]->authed &&
+		    (conn_channel_received(w->active[i]->c) ||
+		     poll_client_waits(s, w->active[i])))
+			poll_client_messages(s, w->active[i]);
 	rc = poll_pump_stdin(s);
 	if (rc == 0)
 		rc = poll_write_stdout(s);
@@ -513,12 +590,17 @@ static int step(struct server *s)
 	return rc;
 }
 
-/* What to wait for on a client's socket.  A handshake is served however
- * far behind stdout is: it writes nothing there.  An abandoned client
- * waits for nothing: it goes at the next step. */
-static short client_events(const struct server *s, const struct client *cl)
+/*
+ * What to wait for on a client's socket.  A handshake is served however
+ * far behind stdout is: it writes nothing there.  An authenticated client
+ * is waited for its input until it has some it may not read now (stdout
+ * behind...): it is parked then, so that the wait does not report it
+ * again and again, and looked at each round until it may.  An abandoned
+ * client waits for nothing: it goes at the next step.
+ */
+static short client_events(const struct client *cl)
 {
-	bool in = cl->authed ? poll_client_may_read(s, cl) : !cl->closing;
+	bool in = !cl->closing && !cl->parked;
 	short ev = in && !conn_channel_peer_eof(cl->c) ? POLLIN : 0;
 
 	if (cl->abandoned)
@@ -528,20 +610,76 @@ static short client_events(const struct server *s, const struct client *cl)
 	return conn_channel_queued(cl->c) ? ev | POLLOUT : ev;
 }
 
-/* Decrypted bytes a TLS session holds are input poll() does not see: the
- * loop must not wait while a client that may read has some. */
-static bool client_has_buffered(const struct server *s,
-				const struct client *cl)
+/* Decrypted bytes a TLS session holds are input the wait does not see:
+ * the loop must not wait while a client that may read has some. */
+static bool client_has_buffered(const struct client *cl)
 {
-	return !cl->tls_pending && (client_events(s, cl) & POLLIN) &&
+	return !cl->tls_pending && (client_events(cl) & POLLIN) &&
 	       conn_channel_has_buffered_input(cl->c);
 }
 
-static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
+/* Whether the client stays on the active list: it has something to do
+ * that no wait would report. */
+static bool has_work(const struct client *cl)
 {
-	nfds_t n = 0, first_client;
-	bool accepting = false;
+	return cl->closing || cl->parked || cl->job || cl->big ||
+	       cl->spill_whole || conn_channel_queued(cl->c) ||
+	       (cl->authed && conn_channel_received(cl->c)) ||
+	       client_has_buffered(cl);
+}
+
+/* Before a wait: the active clients are waited for with what they wait
+ * for now; those with nothing more to do leave the list. */
+static void settle(struct server *s)
+{
+	struct poll_sched *w = s->sched;
+	struct client *cl;
+	size_t i = 0;
+
+	while (i < w->n_active) {
+		cl = w->active[i];
+		if (cl->parked && poll_client_may_read(s, cl))
+			cl->parked = false;
+		if (poll_wait_set(w, cl, client_events(cl)) && !cl->closing)
+			poll_client_fail(s, cl, CONN_EIO,
+					 "it cannot be waited for");
+		if (!has_work(cl)) {
+			deactivate(s, cl);	/* the last one takes i */
+			continue;
+		}
+		i++;
+	}
+}
+
+/* The clients the wait reported: their input is read, or they are
+ * parked (see client_events()). */
+static void take_input(struct server *s)
+{
+	struct poll_sched *w = s->sched;
+	struct client *cl;
 	size_t i;
+	short ev;
+
+	for (i = 0; i < w->n_active; i++) {
+		cl = w->active[i];
+		ev = cl->revents;
+		cl->revents = 0;
+		if (client_has_buffered(cl))
+			ev |= POLLIN;
+		if ((ev && cl->tls_pending) || (ev & (POLLHUP | POLLERR)) ||
+		    ((ev & POLLIN) && (!cl->authed ||
+				       poll_client_may_read(s, cl))))
+			client_input(s, cl);
+		else if (ev & POLLIN)
+			cl->parked = true;
+	}
+}
+
+static int wait_events(struct server *s, int timeout)
+{
+	struct pollfd pfd[4];
+	nfds_t n = 0, i;
+	bool accepting = false;
 	int rc;
 
 	if (may_accept(s))
@@ -553,29 +691,18 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 		pfd[n++] = (struct pollfd){ s->out_fd, POLLOUT, 0 };
 	if (poll_render_fd(s) >= 0)
 		pfd[n++] = (struct pollfd){ poll_render_fd(s), POLLIN, 0 };
-	first_client = n;
-	for (i = 0; i < s->n; i++) {
-		pfd[n++] = (struct pollfd){ conn_channel_rfd(s->clients[i]->c),
-					    client_events(s, s->clients[i]),
-					    0 };
-		if (client_has_buffered(s, s->clients[i]))
+	settle(s);
+	/* (a client with TLS input held is on the active list) */
+	for (i = 0; i < s->sched->n_active; i++)
+		if (client_has_buffered(s->sched->active[i]))
 			timeout = 0;
-	}
-	if (poll(pfd, n, conn_stop_check_ms(timeout)) < 0)
-		return errno == EINTR ? 0 : CONN_EIO;
+	rc = poll_wait(s, pfd, n, timeout);
+	if (rc)
+		return rc;
 	for (i = 0; i < n; i++) {
-		if (i >= first_client &&
-		    client_has_buffered(s, s->clients[i - first_client]))
-			pfd[i].revents |= POLLIN;
 		if (!pfd[i].revents)
 			continue;
-		if (i >= first_client) {
-			struct client *cl = s->clients[i - first_client];
-
-			if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
-			    cl->tls_pending)
-				client_input(s, cl);
-		} else if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
+		if (s->l && pfd[i].fd == conn_listener_fd(s->l)) {
 			accepting = true;
 		} else if (pfd[i].fd == s->in_fd) {
 			rc = poll_read_stdin(s);
@@ -585,14 +712,14 @@ static int wait_events(struct server *s, struct pollfd *pfd, int timeout)
 			poll_render_collect(s);
 		}
 	}
-	/* Last: making room drops clients, which moves them in s->clients. */
+	take_input(s);
+	/* Last: making room drops clients, which moves them in the lists. */
 	return accepting ? accept_all(s) : 0;
 }
 
 static int serve_loop(struct server *s)
 {
-	struct pollfd *pfd = calloc(s->o->max_conns + 4, sizeof(*pfd));
-	int rc = pfd ? 0 : CONN_ENOMEM, timeout;
+	int rc = 0, timeout;
 
 	while (rc == 0) {
 		if (*s->stop) {
@@ -611,9 +738,8 @@ static int serve_loop(struct server *s)
 		timeout = sooner(timeout, server_log_flush(s, false));
 		if (s->l && server_accept_wait_ms(s))
 			timeout = sooner(timeout, server_accept_wait_ms(s));
-		rc = wait_events(s, pfd, timeout);
+		rc = wait_events(s, timeout);
 	}
-	free(pfd);
 	return rc;
 }
 
@@ -630,6 +756,11 @@ static void server_free(struct server *s)
 	for (i = 0; i < s->n; i++)
 		client_free(s->clients[i]);
 	free(s->clients);
+	if (s->sched) {
+		poll_wait_close(s->sched);
+		free(s->sched->active);
+		free(s->sched);
+	}
 	conn_decoder_free(&s->dec);
 	conn_buffer_free(&s->in);
 	conn_buffer_free(&s->msg);
@@ -672,16 +803,28 @@ int server_poll_run(struct server *s)
 	conn_decoder_init(&s->dec, o->in_format, o->max_size, o->chunk_size);
 	s->dec.pickle_protocol = o->pickle_protocol;
 	s->clients = calloc(o->max_conns, sizeof(*s->clients));
-	rc = s->clients ? conn_buffer_init(&s->in, CONN_BUFFER_READ_SIZE)
-			: CONN_ENOMEM;
+	s->sched = calloc(1, sizeof(*s->sched));
+	rc = s->clients && s->sched ? 0 : CONN_ENOMEM;
+	if (rc == 0) {
+		s->sched->epfd = -1;
+		s->sched->active = calloc(o->max_conns,
+					  sizeof(*s->sched->active));
+		rc = s->sched->active ? poll_wait_open(s->sched, o->max_conns)
+				      : CONN_ENOMEM;
+	}
+	if (rc == 0)
+		rc = conn_buffer_init(&s->in, CONN_BUFFER_READ_SIZE);
 	if (rc == 0)
 		rc = conn_buffer_init(&s->msg, 4096);
 	if (rc == 0)
 		rc = conn_buffer_init(&s->out, CONN_BUFFER_READ_SIZE);
 	conn_progress_start(&s->progress, o->progress == CLI_PROGRESS_ALWAYS,
 			    o->progress_width, s->log, s->log_ctx);
-	if (rc == 0)
+	if (rc == 0) {
+		server_say(s, CONN_LOG_TRACE, "serving clients with %s",
+			   poll_wait_name(s->sched));
 		rc = serve_loop(s);
+	}
 	if (rc != CONN_EPIPE) {
 		unsigned lost;
 		int out_rc;

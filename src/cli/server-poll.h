@@ -10,6 +10,8 @@
 
 #include "server.h"
 
+#include <poll.h>
+
 #define TX_HIGH (1024 * 1024)	/* a client behind: stop reading for it */
 #define OUT_HIGH (1024 * 1024)	/* stdout behind: stop reading clients */
 
@@ -43,6 +45,36 @@ struct client {
 	int64_t stall_deadline;	/* the holder must send more by then */
 	struct render_job *job;	/* its message rendering in a thread */
 	int64_t active_at;	/* #18 sockets: -i, bytes last moved */
+	/* Its places in the loop's lists (see struct poll_sched). */
+	size_t at;		/* in s->clients */
+	size_t active_slot;	/* in the active list, plus one; 0: not on it */
+	struct client *hs_prev, *hs_next;	/* the handshake list */
+	bool in_hs;		/* on it */
+	bool parked;		/* has input, may not read it now */
+	short mask;		/* the events it is waited for with */
+	short revents;		/* what the last wait said of it */
+};
+
+/*
+ * What keeps a wake-up's cost to the clients that moved (server-poll.c,
+ * server-wait.c).  The active list holds the clients with work to do:
+ * reported by the wait, sent to, with input they may not read yet
+ * (parked), a queue to send, a message to go on, or on their way out; an
+ * idle client is on no list and costs nothing until the wait reports it.
+ * The handshake list holds the clients in the handshake in accept order,
+ * so their deadlines come in its order.
+ */
+struct poll_sched {
+	struct client **active;
+	size_t n_active;
+	struct client *hs_head, *hs_tail;
+	size_t handshaking;
+	struct client *newest;	/* stdin's target, unless newest_stale */
+	bool newest_stale;
+	int epfd;		/* -1: poll() */
+	struct epoll_event *events;
+	struct pollfd *pfd;
+	size_t cap;		/* clients --max-conns allows */
 };
 
 /* A message's rendering (repr, json, pickle-dis), made here or by a job:
@@ -60,7 +92,15 @@ struct poll_rendering {
 /* Queues one message for the client without ever blocking; the clock
  * of --send-timeout starts when its queue stops being empty. */
 CONN_NODISCARD
-int poll_client_queue(struct client *cl, const void *data, size_t size);
+int poll_client_queue(struct server *s, struct client *cl, const void *data,
+		      size_t size);
+
+/* The client has work: the next step visits it. */
+void poll_client_activate(struct server *s, struct client *cl);
+
+/* Without --broadcast, the one client stdin goes to (the newest
+ * authenticated one not on its way out), or NULL. */
+struct client *poll_newest_target(const struct server *s);
 
 /* Logs why a client goes, and lets it go; the server goes on. */
 void poll_client_fail(struct server *s, struct client *cl, int rc,
@@ -78,6 +118,35 @@ void poll_release_stdout(struct server *s, struct client *cl);
 
 /* Sends what each client has queued; lets go of the finished ones. */
 void poll_flush_clients(struct server *s);
+
+/* ------------------------------------------------------ server-wait.c */
+
+/* epoll, unless CONN_TOOLS_POLL=poll or the system has none: poll().
+ * CONN_ENOMEM, CONN_EIO. */
+CONN_NODISCARD
+int poll_wait_open(struct poll_sched *w, size_t max_conns);
+
+void poll_wait_close(struct poll_sched *w);
+
+/* "epoll" or "poll", for the trace. */
+const char *poll_wait_name(const struct poll_sched *w);
+
+/* The client is waited for with mask (POLLIN, POLLOUT), added on its
+ * first call; CONN_EIO if epoll refuses it. */
+CONN_NODISCARD
+int poll_wait_set(struct poll_sched *w, struct client *cl, short mask);
+
+/* The client is not waited for any more (before its socket closes). */
+void poll_wait_forget(struct poll_sched *w, struct client *cl);
+
+/*
+ * Waits for the nfixed descriptors of fixed (stdin, stdout...) and the
+ * clients, at most timeout ms (-1: no limit); each client reported gets
+ * its revents and goes on the active list.  0, or CONN_EIO.
+ */
+CONN_NODISCARD
+int poll_wait(struct server *s, struct pollfd *fixed, nfds_t nfixed,
+	      int timeout);
 
 /* ---------------------------------------------------- server-stdout.c */
 

@@ -27,16 +27,23 @@ static bool is_target(const struct client *cl)
 	return cl->authed && !cl->closing;
 }
 
-/* Without --broadcast, the one client stdin goes to, or NULL. */
-static struct client *newest_client(const struct server *s)
+/* Without --broadcast, the one client stdin goes to, or NULL.  Kept from
+ * one call to the next (client_ready() sets a newer one): looked for
+ * among all only once it stops being a target, or is gone. */
+struct client *poll_newest_target(const struct server *s)
 {
+	struct poll_sched *w = s->sched;
 	struct client *newest = NULL;
 	size_t i;
 
+	if (!w->newest_stale && (w->newest == NULL || is_target(w->newest)))
+		return w->newest;
 	for (i = 0; i < s->n; i++)
 		if (is_target(s->clients[i]) &&
 		    (newest == NULL || s->clients[i]->serial > newest->serial))
 			newest = s->clients[i];
+	w->newest = newest;
+	w->newest_stale = false;
 	return newest;
 }
 
@@ -67,7 +74,7 @@ bool poll_targets_have_room(const struct server *s)
 	size_t i;
 
 	if (!s->o->broadcast) {
-		newest = newest_client(s);
+		newest = poll_newest_target(s);
 		return newest && has_room(s, newest);
 	}
 	for (i = 0; i < s->n; i++) {
@@ -94,6 +101,7 @@ void poll_client_abandon(struct server *s, struct client *cl,
 	va_end(ap);
 	server_say(s, CONN_LOG_WARNING, "%s: %s", cl->name, why);
 	cl->closing = cl->abandoned = true;
+	poll_client_activate(s, cl);
 	conn_channel_discard_input(cl->c);
 }
 
@@ -109,7 +117,7 @@ static int broadcast_to(struct server *s, struct client *cl)
 				    (unsigned long long)s->o->max_sendq);
 		return 0;
 	}
-	return poll_client_queue(cl, s->msg.data, conn_buffer_len(&s->msg));
+	return poll_client_queue(s, cl, s->msg.data, conn_buffer_len(&s->msg));
 }
 
 /* The newest client, or with --broadcast every one, gets msg. */
@@ -123,8 +131,8 @@ static int dispatch(struct server *s)
 		for (i = 0; i < s->n && rc == 0; i++)
 			if (is_target(s->clients[i]))
 				rc = broadcast_to(s, s->clients[i]);
-	} else if ((newest = newest_client(s)) != NULL) {
-		rc = poll_client_queue(newest, s->msg.data,
+	} else if ((newest = poll_newest_target(s)) != NULL) {
+		rc = poll_client_queue(s, newest, s->msg.data,
 				       conn_buffer_len(&s->msg));
 	}
 	s->progress.sent++;

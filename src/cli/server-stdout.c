@@ -265,24 +265,33 @@ static bool passes_policy(struct server *s, struct client *cl,
 	return *rc == 0 && allowed;
 }
 
-/* A whole message from a client: to stdout, or back with --echo. */
-static int deliver(struct server *s, struct client *cl)
+/* A whole message from a client: to stdout, or back with --echo.  It is
+ * in cl->whole, or (msg) still in the channel's buffer, where it goes out
+ * from without a copy; it is copied into cl->whole only for a job. */
+static int deliver(struct server *s, struct client *cl,
+		   const struct conn_piece *msg)
 {
 	struct conn_buffer *w = &cl->whole;
-	struct conn_piece p = { w->data + w->start, conn_buffer_len(w), 0,
-				conn_buffer_len(w) };
+	size_t len = msg ? msg->size : conn_buffer_len(w);
+	/* (cl->whole has no memory before its first byte: "" then) */
+	struct conn_piece p = { msg ? msg->data : len ? w->data + w->start
+						     : (const uint8_t *)"",
+				len, 0, len };
 	int rc = 0;
 
 	bool judged = false;
 
 	conn_channel_trace_frame(cl->c, '<', &p);
 	if (s->o->echo)
-		rc = poll_client_queue(cl, p.data, p.size);
+		rc = poll_client_queue(s, cl, p.data, p.size);
 	else if (!s->o->send_only &&
 		 (judged = passes_policy(s, cl, &p, &rc)))
 		rc = render_message(s, cl, p.data, p.size);
 	/* Too costly to judge or render here: a job takes the message, its
 	 * memory with it, and counts it when done. */
+	if (rc == CONN_EAGAIN && msg)
+		rc = conn_buffer_append(w, p.data, p.size) ? CONN_ENOMEM
+							   : CONN_EAGAIN;
 	if (rc == CONN_EAGAIN &&
 	    (rc = poll_render_start(s, cl, w, judged)) == 0)
 		return 0;
@@ -403,7 +412,7 @@ static int hold_stdout(struct server *s, struct client *cl)
 	s->holder = cl;
 	cl->stall_deadline = conn_clock_ms() + STALL_MS;
 	if (conn_buffer_len(&cl->whole) == cl->big_total && cl->big_total)
-		return deliver(s, cl);
+		return deliver(s, cl, NULL);
 	return 0;
 }
 
@@ -451,9 +460,12 @@ static int client_piece(struct server *s, struct client *cl,
 			poll_count_message(s, cl, p->total);
 		return 0;
 	}
+	/* A message in one piece goes out from the channel's buffer. */
+	if (conn_piece_is_first(p) && conn_piece_is_last(p) && !cl->big)
+		return deliver(s, cl, p);
 	rc = conn_buffer_append(&cl->whole, p->data, p->size);
 	if (rc == 0 && conn_piece_is_last(p) && (!cl->big || s->holder == cl))
-		rc = deliver(s, cl);
+		rc = deliver(s, cl, NULL);
 	return rc;
 }
 

@@ -70,6 +70,7 @@ struct server {
 	int64_t accept_resume;	/* out of descriptors: no accept before */
 	bool out_of_fds;	/* since the last accept that worked */
 	struct render_pool *render;	/* -k: renderings in threads */
+	struct poll_sched *sched;	/* -k: the loop's lists, its wait */
 };
 
 /* Logs a line; warnings are rate-limited by kind (see struct

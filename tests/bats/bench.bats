@@ -263,6 +263,20 @@ EOF
 		fail "no figures and ratios: $(head -3 "$T/Q.out")"
 }
 
+@test "tools/bench-scale --quick: many authenticated clients on one conn-listen -k against a Python Listener, every message whole and in order, with ratios" {
+	local build
+	build=$(cd "$(dirname "$(command -v conn-listen)")/.." && pwd)
+	[[ -x $build/tools/bench-scale-clients ]] || skip "tools/bench-scale-clients is not built"
+	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-scale" --quick --build "$build"
+	expect_exit Q 0 120
+	for f in "handshakes/s, 50 clients connecting" "fan-in msg/s, 50 x 20 messages"; do
+		grep -Eq "^$f +[0-9,]+ +[0-9,]+ +[0-9.]+x +>= 4x python +(yes|NO)$" "$T/Q.out" ||
+			fail "no row '$f': $(cat "$T/Q.out")"
+	done
+	grep -Eq '^listener RSS per idle connection, KiB +[0-9.]+ ' "$T/Q.out" || fail "no RSS row: $(cat "$T/Q.out")"
+	grep -Eq '^listener CPU per message, 10 clients, us +[0-9.]+ ' "$T/Q.out" || fail "no CPU row: $(cat "$T/Q.out")"
+}
+
 @test "tools/bench-render --quick: conn-pipe --out repr against CPython, the same text, with ratios" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-pipe)")/.." && pwd)

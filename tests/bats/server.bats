@@ -91,6 +91,28 @@ EOF
 	in_order "$T/L.out" 1000 100 || fail "$(in_order "$T/L.out" 1000 100 2>&1)"
 }
 
+@test "epoll and poll (CONN_TOOLS_POLL=poll) alike: 300 clients authenticate at once, 100 messages each, whole and in order" {
+	skip_under_valgrind "300 connections, twice"
+	ulimit -n 4096
+	key_file k "$KEY" >/dev/null
+	local mode
+	for mode in epoll poll; do
+		# -v names the wait (a listener of its own: -v traces every frame)
+		CONN_TOOLS_POLL=$mode listen "V$mode" --idle -v -k 127.0.0.1:0
+		wait_err "V$mode" "^conn-listen: serving clients with $mode\$"
+		kill -TERM "${BG_PID[V$mode]}"
+		expect_exit "V$mode" 0
+		CONN_TOOLS_POLL=$mode listen "L$mode" --idle -k --max-conns 300 --max-startups 300 --authkey-file "$T/k" 127.0.0.1:0
+		swarm "S$mode" good "$ADDR" --clients 300 --messages 100 --authkey "$KEY"
+		expect_exit "S$mode" 0 60
+		wait_lines "$T/L$mode.out" 30000 60
+		in_order "$T/L$mode.out" 300 100 || fail "$mode: $(in_order "$T/L$mode.out" 300 100 2>&1)"
+		alive "L$mode" || fail "$mode: the listener exited"
+		kill -TERM "${BG_PID[L$mode]}"
+		expect_exit "L$mode" 0
+	done
+}
+
 @test "200 bad clients (wrong key, no handshake, stalled, HTTP, random bytes, probes) do not delay good ones" {
 	ulimit -n 8192
 	key_file k "$KEY" >/dev/null

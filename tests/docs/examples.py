@@ -111,6 +111,8 @@ NOT_EXAMPLES = [
      'tools/bench-render output, measured once (bench.bats runs it --quick)'),
     ('README.md', 'figure                     unit         direct',
      'tools/bench-forward output, measured once (bench.bats runs it --quick)'),
+    ('README.md', 'figure                                        conn-tools',
+     'tools/bench-scale output, measured once (bench.bats runs it --quick)'),
     ('README.md', 'plain     tls-psk    tls-cert  psk/plain',
      'tools/bench-tls output, measured once (bench.bats runs it --quick)'),
     ('README.md', '#include <conn.h>',

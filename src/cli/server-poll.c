@@ -280,12 +280,25 @@ static void start_tls(struct server *s, struct client *cl)
  * old silent ones; an honest client is new and has answered at once.
  * The list is in accept order: past the first one within its grace, all
  * are (so a burst costs no walk through every handshake). */
+/* With every place taken, one in the handshake goes only once it has had
+ * this long to answer: newcomers wait in the backlog meanwhile.  Without
+ * it a slowloris that reconnects as fast as it is dropped churns all the
+ * places within a few rounds, and an honest client is dropped before its
+ * process has even read the challenge. */
+#define FULL_ANSWER_MS 200
+
+static bool had_time_to_answer(const struct client *cl, bool full)
+{
+	return server_may_drop(cl->since, full) &&
+	       (!full || conn_clock_ms() - cl->since >= FULL_ANSWER_MS);
+}
+
 static struct client *oldest_in_handshake(const struct server *s, bool full)
 {
 	struct client *cl, *pick = NULL;
 
 	for (cl = s->sched->hs_head; cl; cl = cl->hs_next) {
-		if (!server_may_drop(cl->since, full))
+		if (!had_time_to_answer(cl, full))
 			break;
 		if (!cl->heard)
 			return cl;
@@ -546,9 +559,24 @@ static bool server_is_over(const struct server *s)
  * room (see make_room()); out of descriptors, accepts wait a while. */
 static bool may_accept(const struct server *s)
 {
+	const struct client *head = s->sched->hs_head;
+
 	return s->l && !s->count_reached && server_accept_wait_ms(s) == 0 &&
 	       (s->n < s->o->max_conns ||
-		(s->o->key && s->sched->handshaking > 0));
+		(s->o->key && head && had_time_to_answer(head, true)));
+}
+
+/* Every place taken and the oldest in the handshake still within its
+ * FULL_ANSWER_MS: when it is past them (and a newcomer may drop it). */
+static int full_wait_ms(const struct server *s)
+{
+	const struct client *head = s->sched->hs_head;
+	int64_t left;
+
+	if (!s->l || !s->o->key || s->n < s->o->max_conns || head == NULL)
+		return -1;
+	left = head->since + FULL_ANSWER_MS - conn_clock_ms();
+	return left > 0 ? (int)left : -1;
 }
 
 /* A burst of connections is taken a few at a time, the clients' input
@@ -738,6 +766,7 @@ static int serve_loop(struct server *s)
 		timeout = sooner(timeout, server_log_flush(s, false));
 		if (s->l && server_accept_wait_ms(s))
 			timeout = sooner(timeout, server_accept_wait_ms(s));
+		timeout = sooner(timeout, full_wait_ms(s));
 		rc = wait_events(s, timeout);
 	}
 	return rc;

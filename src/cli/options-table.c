@@ -338,7 +338,7 @@ static const struct cli_option_spec bench_options[] = {
 	{ "count", 'c', 'c', required_argument, "=N", CLI_BENCH,
 	  CLI_GROUP_TOOL,
 	  "N messages, round trips or handshakes per connection", NULL },
-	{ "duration", 0, CLI_OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
+	{ "duration", 't', CLI_OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
 	  CLI_GROUP_TOOL, "run each workload SEC seconds (default 1)", NULL },
 	{ "parallel", 'P', CLI_OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
 	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },

@@ -28,6 +28,19 @@ bench_peer() {
 	assert_err B 'built-in benchmark key'
 }
 
+@test "-t SEC is --duration (iperf3's letter)" {
+	run_to B conn-bench --json -t 0.2 -w pingpong --transport unix
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["start"]["duration"] == 0.2, d["start"]
+EOF
+	run_to T0 conn-bench -t 0
+	expect_exit T0 2
+	assert_usage_error T0 "^conn-bench: invalid --duration '0' \\(seconds\\)$"
+}
+
 @test "--count: exact message counts in --json, which parses" {
 	run_to B conn-bench --json --count 500 --size 1K
 	expect_exit B 0 20

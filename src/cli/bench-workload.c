@@ -630,19 +630,23 @@ static unsigned workers_finished(struct worker *w, unsigned n,
 	return k;
 }
 
-/* The main thread waits for the workers, reporting progress each
- * second; signals are for it alone (the workers block them). */
+/* The main thread waits for the workers, reporting progress every
+ * interval (at the resolution of its tick: a late report is not followed
+ * by catching-up ones); signals are for it alone (the workers block them). */
 static void watch(struct worker *w, unsigned n, const struct bench_config *cfg)
 {
-	int64_t start = conn_clock_ms(), next = start + PROGRESS_MS;
+	int64_t every = cfg->interval_ms > 0 ? cfg->interval_ms : PROGRESS_MS;
+	int64_t start = now_ns(), next = every, elapsed_ms;
 	struct bench_progress p;
 
 	while (workers_finished(w, n, &p) < n) {
 		poll(NULL, 0, BENCH_TICK_MS);
-		if (cfg->progress && conn_clock_ms() >= next) {
-			p.seconds = (double)(conn_clock_ms() - start) / 1e3;
+		elapsed_ms = (now_ns() - start) / 1000000;
+		if (cfg->progress && elapsed_ms >= next) {
+			p.seconds = (double)(now_ns() - start) / 1e9;
 			cfg->progress(cfg->progress_ctx, &p);
-			next += PROGRESS_MS;
+			while (next <= elapsed_ms)
+				next += every;
 		}
 	}
 }

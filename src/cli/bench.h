@@ -59,7 +59,8 @@ struct bench_config {
 	struct bench_auth auth;
 	enum conn_family family;
 	volatile sig_atomic_t *stop;
-	bench_progress_fn *progress;	/* about once a second; may be NULL */
+	int64_t interval_ms;		/* progress every; 0 = once a second */
+	bench_progress_fn *progress;	/* may be NULL */
 	void *progress_ctx;
 };
 

@@ -20,6 +20,7 @@
 #define DEFAULT_DURATION_MS 1000
 #define MAX_PARALLEL 256
 #define MAX_DURATION_S 86400
+#define MAX_INTERVAL_S 3600
 #define MAX_ROWS 16
 
 enum transport { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_COUNT };
@@ -44,6 +45,7 @@ struct bench_cli {
 	bool any_transport;
 	uint64_t size;
 	int64_t duration_ms;
+	int64_t interval_ms;		/* -i; 0 = none, -1 = not given */
 	unsigned parallel;
 	bool json, json_stream, vs_python;
 	const char *python_peer;
@@ -53,6 +55,8 @@ struct bench_cli {
 	struct row rows[MAX_ROWS];
 	size_t nrows;
 	struct row *current;		/* for progress reports */
+	struct bench_progress last;	/* the current row's last report */
+	json_t *intervals;		/* --json -i: every interval's object */
 	volatile sig_atomic_t *stop;
 	bool tty;
 	char detail[512];
@@ -278,27 +282,108 @@ static void print_json(const struct bench_cli *b)
 
 	for (i = 0; i < b->nrows; i++)
 		json_array_append_new(results, json_result(b, &b->rows[i]));
-	doc = json_pack("{s:o, s:o}", "start", json_start(b), "results",
-			results);
+	doc = json_pack("{s:o, s:o, s:O}", "start", json_start(b), "results",
+			results, "intervals", b->intervals);
 	bench_json_print(stdout, doc, 2);
 	json_decref(doc);
 }
 
 /* ------------------------------------------------------------- progress */
 
+/* What one -i interval of the current row carried. */
+struct interval {
+	double start, end;		/* seconds since the workload began */
+	uint64_t messages, bytes;
+};
+
+static double interval_bps(const struct interval *iv)
+{
+	double s = iv->end - iv->start;
+
+	return s > 0 ? (double)iv->bytes * 8 / s : 0;
+}
+
+static json_t *json_interval(const struct row *w, const struct interval *iv)
+{
+	return json_pack("{s:s, s:s, s:s, s:{s:f, s:f, s:f, s:I, s:f, s:I}}",
+			 "peer", w->peer, "transport", w->transport,
+			 "workload", bench_workload_name(w->workload),
+			 "sum", "start", iv->start, "end", iv->end,
+			 "seconds", iv->end - iv->start,
+			 "bytes", (json_int_t)iv->bytes,
+			 "bits_per_second", interval_bps(iv),
+			 "messages", (json_int_t)iv->messages);
+}
+
+/* v scaled to the largest of K, M, G (of base) that keeps it >= 1. */
+static const char *scaled(char *out, size_t capacity, double v,
+			  double base, const char *unit)
+{
+	static const char prefix[] = " KMG";
+	int i = 0;
+
+	while (i < 3 && v >= base) {
+		v /= base;
+		i++;
+	}
+	snprintf(out, capacity, "%.*f %s%s", v < 100 ? 2 : 0, v,
+		 i ? (char[]){ prefix[i], '\0' } : "", unit);
+	return out;
+}
+
+/* iperf3's interval line: Transfer in powers of 1024, Bitrate of 1000. */
+static void print_interval(const struct bench_cli *b, const struct row *w,
+			   const struct interval *iv)
+{
+	char transfer[32], bitrate[32];
+
+	if (iv->start == 0)
+		printf("[ ID] Interval           Transfer      Bitrate"
+		       "          Messages  Workload\n");
+	printf("[%3zu] %6.2f-%-6.2f sec  %-12s  %-15s  %8llu  %s %s %s\n",
+	       b->nrows + 1, iv->start, iv->end,
+	       scaled(transfer, sizeof(transfer), (double)iv->bytes, 1024,
+		      "Bytes"),
+	       scaled(bitrate, sizeof(bitrate), interval_bps(iv), 1000,
+		      "bits/sec"),
+	       (unsigned long long)iv->messages, w->peer, w->transport,
+	       bench_workload_name(w->workload));
+}
+
+/* An interval report: its line, its JSON object or its event. */
+static void report_interval(struct bench_cli *b, const struct row *w,
+			    const struct bench_progress *p)
+{
+	struct interval iv = {
+		.start = b->last.seconds, .end = p->seconds,
+		.messages = p->messages - b->last.messages,
+	};
+
+	if (w->workload != BENCH_HANDSHAKE)
+		iv.bytes = iv.messages * b->size;
+	b->last = *p;
+	if (b->json_stream)
+		json_event("interval", json_pack("{s:o}", "data",
+						 json_interval(w, &iv)));
+	else if (b->json)
+		json_array_append_new(b->intervals, json_interval(w, &iv));
+	else
+		print_interval(b, w, &iv);
+}
+
 static void on_progress(void *ctx, const struct bench_progress *p)
 {
 	struct bench_cli *b = ctx;
 	const struct row *w = b->current;
 
-	if (b->json_stream)
-		json_event("interval", json_pack(
-			"{s:s, s:s, s:s, s:f, s:I}", "peer", w->peer,
-			"transport", w->transport,
-			"workload", bench_workload_name(w->workload),
-			"seconds", p->seconds,
-			"messages", (json_int_t)p->messages));
-	if (b->tty && !b->o.quiet)
+	/* Without -i, --json-stream has an interval a second, as before. */
+	bool intervals = b->interval_ms > 0 ||
+			 (b->interval_ms < 0 && b->json_stream);
+	bool lines = intervals && !b->json && !b->json_stream;
+
+	if (intervals)
+		report_interval(b, w, p);
+	if (b->tty && !b->o.quiet && !lines)
 		fprintf(stderr, PROGRAM ": %s %s %s: %.0f s, %llu done, "
 			"%.0f/s\n", w->peer, w->transport,
 			bench_workload_name(w->workload), p->seconds,
@@ -334,6 +419,7 @@ static struct bench_config workload_config(struct bench_cli *b,
 	return (struct bench_config){
 		.workload = w, .peer = peer, .size = (size_t)b->size,
 		.count = b->o.count, .duration_ms = b->duration_ms,
+		.interval_ms = b->interval_ms > 0 ? b->interval_ms : 0,
 		.parallel = b->parallel, .auth = workload_auth(b, w),
 		.family = b->o.family, .stop = b->stop,
 		.progress = on_progress, .progress_ctx = b,
@@ -354,6 +440,7 @@ static int measure(struct bench_cli *b, const char *peer,
 	*row = (struct row){ .peer = peer, .transport = transport,
 			     .workload = w };
 	b->current = row;
+	b->last = (struct bench_progress){ 0 };
 	rc = conn_address_from_text(&a, detail, sizeof(detail), address);
 	if (rc == 0)
 		rc = bench_run(&row->r, detail, sizeof(detail), &a, &cfg);
@@ -688,6 +775,10 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 		return cli_option_seconds(b->detail, sizeof(b->detail),
 					  &b->duration_ms, "--duration", arg,
 					  1, MAX_DURATION_S);
+	case CLI_OPT_INTERVAL:
+		return cli_option_seconds(b->detail, sizeof(b->detail),
+					  &b->interval_ms, "--interval", arg,
+					  0, MAX_INTERVAL_S);
 	case CLI_OPT_JSON:
 		b->json = true;
 		return 0;
@@ -769,6 +860,7 @@ static void cleanup(struct bench_cli *b)
 	if (b->key_text)
 		explicit_bzero(b->key_text, strlen(b->key_text));
 	free(b->key_text);
+	json_decref(b->intervals);
 }
 
 int main(int argc, char **argv)
@@ -782,6 +874,8 @@ int main(int argc, char **argv)
 	b.size = DEFAULT_SIZE;
 	b.duration_ms = DEFAULT_DURATION_MS;
 	b.parallel = 1;
+	b.intervals = json_array();
+	b.interval_ms = -1;
 	b.stop = tool_install_signals();
 	b.tty = isatty(STDERR_FILENO);
 	cli_options_init(&b.o);

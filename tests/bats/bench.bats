@@ -69,9 +69,10 @@ START = ["version", "address", "workloads", "transports", "size", "count",
 RESULT = ["peer", "transport", "workload", "size", "messages", "seconds",
           "messages_per_second", "mb_per_second"]
 LATENCY = ["p50", "p90", "p99", "p999", "max"]
-INTERVAL = ["peer", "transport", "workload", "seconds", "messages"]
+INTERVAL = ["peer", "transport", "workload", "sum"]
+INTERVAL_SUM = ["start", "end", "seconds", "bytes", "bits_per_second", "messages"]
 REALS = {"duration", "seconds", "messages_per_second", "mb_per_second",
-         "handshakes_per_second"}
+         "handshakes_per_second", "start", "end", "bits_per_second"}
 
 def shortest_reals(text):
     """Parses text; every real in it must be spelt repr(float) (shortest)."""
@@ -102,7 +103,8 @@ $JSON_KEYS
 text = open(sys.argv[1]).read()
 d, reals = shortest_reals(text)
 assert "0.1" in reals and d["start"]["duration"] == 0.1, d["start"]
-assert list(d) == ["start", "results"], list(d)
+assert list(d) == ["start", "results", "intervals"], list(d)
+assert d["intervals"] == [], d["intervals"]
 assert list(d["start"]) == START, list(d["start"])
 pingpong, handshake = d["results"]
 assert list(pingpong) == RESULT + ["latency_ns"], list(pingpong)
@@ -130,16 +132,58 @@ assert "interval" in kinds and kinds.count("result") == 1, kinds
 r = [e for e in ev if e["event"] == "result"][0]
 assert r["workload"] == "pingpong" and r["transport"] == "unix", r
 keys = {"start": ["event", "start"], "end": ["event"],
-        "interval": ["event"] + INTERVAL,
+        "interval": ["event", "data"],
         "result": ["event"] + RESULT + ["latency_ns"]}
 for line, e in zip(lines, ev):
     assert list(e) == keys[e["event"]], e
+    if e["event"] == "interval":
+        assert list(e["data"]) == INTERVAL, e
+        assert list(e["data"]["sum"]) == INTERVAL_SUM, e
     check_types(e)
     # jansson's JSON_COMPACT layout, floats aside.
     assert line == json.dumps(e, separators=(",", ":")), line
 assert list(ev[0]["start"]) == START, ev[0]
 assert list(r["latency_ns"]) == LATENCY, r
 EOF
+}
+
+@test "-i: an iperf3 interval line per interval per workload, in --json an intervals array, in --json-stream interval events" {
+	run_to B conn-bench -t 0.3 -i 0.1 -w stream -w handshake --transport unix
+	expect_exit B 0 20
+	[ "$(grep -c '^\[ ID\] Interval  *Transfer  *Bitrate' "$T/B.out")" = 2 ] ||
+		fail "not one header per workload: $(cat "$T/B.out")"
+	n1=$(grep -cE '^\[  1\] +[0-9.]+-[0-9.]+ +sec .*Bytes .*bits/sec .* conn unix stream$' "$T/B.out")
+	n2=$(grep -cE '^\[  2\] +[0-9.]+-[0-9.]+ +sec .* conn unix handshake$' "$T/B.out")
+	[ "$n1" -ge 2 ] && [ "$n2" -ge 2 ] || fail "intervals $n1 $n2: $(cat "$T/B.out")"
+	grep -Eq '^conn +unix +stream ' "$T/B.out"
+	run_to J conn-bench --json -t 0.3 -i 0.1 -w stream --transport tcp -P 2
+	expect_exit J 0 20
+	run_to S conn-bench --json-stream -t 0.3 -i 0.1 -w pingpong --transport unix
+	expect_exit S 0 20
+	"$PYTHON" - "$T/J.out" "$T/S.out" <<EOF
+import json, sys
+$JSON_KEYS
+d, _ = shortest_reals(open(sys.argv[1]).read())
+iv = d["intervals"]
+assert len(iv) >= 2, iv
+end = 0.0
+for i in iv:
+    assert list(i) == INTERVAL and list(i["sum"]) == INTERVAL_SUM, i
+    s = i["sum"]
+    assert s["start"] == end and s["end"] > s["start"], (end, s)
+    assert s["bytes"] == 64 * s["messages"] > 0 and s["bits_per_second"] > 0, s
+    check_types(i)
+    end = s["end"]
+assert sum(i["sum"]["messages"] for i in iv) <= d["results"][0]["messages"]
+ev = [shortest_reals(l)[0] for l in open(sys.argv[2])]
+assert sum(e["event"] == "interval" for e in ev) >= 2, ev
+EOF
+	run_to Z conn-bench --json-stream -t 0.3 -i 0 -w pingpong --transport unix
+	expect_exit Z 0 20
+	if grep -q interval "$T/Z.out"; then fail "-i 0: $(cat "$T/Z.out")"; fi
+	run_to E conn-bench -i x
+	expect_exit E 2
+	assert_usage_error E "^conn-bench: invalid --interval 'x' \\(seconds\\)$"
 }
 
 @test "-P 3 with a key over one transport" {

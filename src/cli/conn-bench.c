@@ -48,6 +48,7 @@ struct bench_cli {
 	int64_t interval_ms;		/* -i; 0 = none, -1 = not given */
 	unsigned parallel;
 	bool json, json_stream, vs_python;
+	bool reverse, bidir;		/* -R, --bidir: the stream workload */
 	const char *python_peer;
 	char *key_text;			/* the key for the python peer */
 	struct conn_key *builtin_key;
@@ -116,6 +117,21 @@ static double rate(const struct bench_result *r, double what)
 	return r->seconds > 0 ? what / r->seconds : 0;
 }
 
+/* The messages a stream moved: with -R or --bidir, those the peer sent
+ * us count too (with -R they are all there is). */
+static uint64_t moved(const struct bench_cli *b, enum bench_workload w,
+		      uint64_t sent, uint64_t received)
+{
+	return w == BENCH_STREAM && (b->reverse || b->bidir)
+	       ? sent + received : sent;
+}
+
+static double moved_rate(const struct bench_cli *b, const struct row *w)
+{
+	return rate(&w->r, (double)moved(b, w->workload, w->r.messages,
+					 w->r.received));
+}
+
 static void print_header(void)
 {
 	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", "peer",
@@ -123,7 +139,7 @@ static void print_header(void)
 	       "p99", "handshakes/s");
 }
 
-static void print_row(const struct row *w, size_t size)
+static void print_row(const struct bench_cli *b, const struct row *w)
 {
 	char p50[24] = "-", p99[24] = "-", msgs[24] = "-", mb[24] = "-",
 	     hs[24] = "-", sz[24] = "-";
@@ -136,11 +152,10 @@ static void print_row(const struct row *w, size_t size)
 	if (w->workload == BENCH_HANDSHAKE) {
 		snprintf(hs, sizeof(hs), "%.0f", rate(r, (double)r->messages));
 	} else {
-		snprintf(sz, sizeof(sz), "%zu", size);
-		snprintf(msgs, sizeof(msgs), "%.0f",
-			 rate(r, (double)r->messages));
+		snprintf(sz, sizeof(sz), "%llu", (unsigned long long)b->size);
+		snprintf(msgs, sizeof(msgs), "%.0f", moved_rate(b, w));
 		snprintf(mb, sizeof(mb), "%.1f",
-			 rate(r, (double)r->bytes) / 1e6);
+			 moved_rate(b, w) * (double)b->size / 1e6);
 	}
 	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", w->peer,
 	       w->transport, bench_workload_name(w->workload), sz, msgs, mb,
@@ -192,7 +207,7 @@ static void print_table(const struct bench_cli *b)
 		printf("remote peer: %s\n", b->o.address);
 	print_header();
 	for (i = 0; i < b->nrows; i++)
-		print_row(&b->rows[i], (size_t)b->size);
+		print_row(b, &b->rows[i]);
 	if (b->vs_python)
 		print_ratios(b);
 }
@@ -237,9 +252,14 @@ static json_t *json_result(const struct bench_cli *b, const struct row *w)
 						   : b->size),
 			      "messages", (json_int_t)r->messages,
 			      "seconds", r->seconds,
-			      "messages_per_second",
-			      rate(r, (double)r->messages),
-			      "mb_per_second", rate(r, (double)r->bytes) / 1e6);
+			      "messages_per_second", moved_rate(b, w),
+			      "mb_per_second",
+			      w->workload == BENCH_HANDSHAKE ? 0.0
+			      : moved_rate(b, w) * (double)b->size / 1e6);
+
+	if (w->workload == BENCH_STREAM && (b->reverse || b->bidir))
+		json_object_set_new(j, "received",
+				    json_integer((json_int_t)r->received));
 
 	if (w->workload == BENCH_HANDSHAKE)
 		json_object_set_new(j, "handshakes_per_second",
@@ -356,7 +376,9 @@ static void report_interval(struct bench_cli *b, const struct row *w,
 {
 	struct interval iv = {
 		.start = b->last.seconds, .end = p->seconds,
-		.messages = p->messages - b->last.messages,
+		.messages = moved(b, w->workload, p->messages, p->received) -
+			    moved(b, w->workload, b->last.messages,
+				  b->last.received),
 	};
 
 	if (w->workload != BENCH_HANDSHAKE)
@@ -420,6 +442,7 @@ static struct bench_config workload_config(struct bench_cli *b,
 		.workload = w, .peer = peer, .size = (size_t)b->size,
 		.count = b->o.count, .duration_ms = b->duration_ms,
 		.interval_ms = b->interval_ms > 0 ? b->interval_ms : 0,
+		.reverse = b->reverse, .bidir = b->bidir,
 		.parallel = b->parallel, .auth = workload_auth(b, w),
 		.family = b->o.family, .stop = b->stop,
 		.progress = on_progress, .progress_ctx = b,
@@ -470,10 +493,13 @@ static void peer_address(char *out, size_t capacity,
 static int measure_ours(struct bench_cli *b, enum transport t,
 			enum bench_workload w)
 {
-	enum bench_peer_kind kind = w == BENCH_STREAM ? BENCH_PEER_SINK
-						      : BENCH_PEER_ECHO;
+	bool duplex = w == BENCH_STREAM && (b->reverse || b->bidir);
+	enum bench_peer_kind kind = duplex ? BENCH_PEER_DUPLEX
+				    : w == BENCH_STREAM ? BENCH_PEER_SINK
+				    : BENCH_PEER_ECHO;
 	struct bench_peer_config pc = {
-		.kind = kind, .workers = b->parallel,
+		.kind = kind, .size = (size_t)b->size,
+		.workers = b->parallel * (duplex && b->bidir ? 2 : 1),
 		.auth = workload_auth(b, w), .family = b->o.family,
 	};
 	struct bench_peer *p = NULL;
@@ -779,6 +805,12 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 		return cli_option_seconds(b->detail, sizeof(b->detail),
 					  &b->interval_ms, "--interval", arg,
 					  0, MAX_INTERVAL_S);
+	case CLI_OPT_REVERSE:
+		b->reverse = true;
+		return 0;
+	case CLI_OPT_BIDIR:
+		b->bidir = true;
+		return 0;
 	case CLI_OPT_JSON:
 		b->json = true;
 		return 0;
@@ -809,6 +841,15 @@ static int check_options(struct bench_cli *b, int argc, char **argv)
 	if (b->json && b->json_stream)
 		return usage_error(b, "%s", "cannot use --json with "
 				   "--json-stream");
+	if (b->reverse && b->bidir)
+		return usage_error(b, "%s", "cannot use --reverse with --bidir");
+	if ((b->reverse || b->bidir) && b->vs_python)
+		return usage_error(b, "cannot use %s with --vs-python",
+				   b->reverse ? "--reverse" : "--bidir");
+	if (argc >= 1 && b->reverse)
+		return usage_error(b, "%s", "cannot use --reverse with ADDRESS "
+				   "(an echo peer sends only what it gets; "
+				   "--bidir counts the echoes)");
 	if (argc >= 1 && (b->any_transport || b->vs_python))
 		return usage_error(b, "cannot use %s with ADDRESS",
 				   b->vs_python ? "--vs-python"

@@ -345,6 +345,14 @@ static const struct cli_option_spec bench_options[] = {
 	  "report every SEC seconds while a workload runs\n"
 	  "  (iperf3's interval lines; 0 = none; default:\n"
 	  "  none, but 1 with --json-stream)", NULL },
+	{ "reverse", 'R', CLI_OPT_REVERSE, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "stream: the peer sends, we receive (our own peer\n"
+	  "  only: an echo peer sends only what it gets)", NULL },
+	{ "bidir", 0, CLI_OPT_BIDIR, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "stream: both ways at once (our peer: N connections\n"
+	  "  each way; ADDRESS: the echoes count too)", NULL },
 	{ "parallel", 'P', CLI_OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
 	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },
 	{ "transport", 0, CLI_OPT_TRANSPORT, required_argument, "=NAME",

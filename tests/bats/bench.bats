@@ -186,6 +186,50 @@ EOF
 	assert_usage_error E "^conn-bench: invalid --interval 'x' \\(seconds\\)$"
 }
 
+@test "-R: our peer sends, we count exactly --count; --bidir: both ways, over -P connections each way" {
+	key=$(key_file k sekrit)
+	run_to R conn-bench --json -R -c 3000 -P 2 -w stream --authkey-file "$key"
+	expect_exit R 0 20
+	run_to D conn-bench --json --bidir -t 0.3 -i 0.1 -P 2 -w stream --transport tcp
+	expect_exit D 0 20
+	"$PYTHON" - "$T/R.out" "$T/D.out" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+assert len(r) == 2, r
+for row in r:
+    assert row["messages"] == 0 and row["received"] == 6000, row
+    assert row["messages_per_second"] > 0 and row["mb_per_second"] > 0, row
+d = json.load(open(sys.argv[2]))
+row, = d["results"]
+assert row["messages"] > 0 and row["received"] > 0, row
+assert d["intervals"] and all(i["sum"]["messages"] > 0 for i in d["intervals"]), d
+EOF
+	run_to T conn-bench -q -R -t 0.2 -w stream -w pingpong --transport unix
+	expect_exit T 0 20
+	grep -Eq '^conn +unix +stream +64 +[1-9]' "$T/T.out"
+	grep -Eq '^conn +unix +pingpong ' "$T/T.out"
+}
+
+@test "--bidir against conn-listen --echo counts the echoes; -R with ADDRESS, -R with --bidir, and either with --vs-python are usage errors" {
+	listen L --echo 127.0.0.1:0
+	run_to B conn-bench --json --bidir -w stream --count 5000 "127.0.0.1:$PORT"
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+row, = json.load(open(sys.argv[1]))["results"]
+assert row["messages"] == 5000 and row["received"] == 5000, row
+EOF
+	run_to A conn-bench -R 127.0.0.1:1
+	expect_exit A 2
+	assert_usage_error A '^conn-bench: cannot use --reverse with ADDRESS \(an echo peer sends only what it gets; --bidir counts the echoes\)$'
+	run_to C conn-bench -R --bidir
+	expect_exit C 2
+	assert_usage_error C '^conn-bench: cannot use --reverse with --bidir$'
+	run_to V conn-bench --bidir --vs-python
+	expect_exit V 2
+	assert_usage_error V '^conn-bench: cannot use --bidir with --vs-python$'
+}
+
 @test "-P 3 with a key over one transport" {
 	key=$(key_file k sekrit)
 	run_to B conn-bench -P 3 --count 200 --authkey-file "$key" --transport tcp

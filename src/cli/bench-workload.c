@@ -653,6 +653,9 @@ static int collect(struct bench_result *r, char *detail, size_t capacity,
 	r->seconds = (double)(end - start) / 1e9;
 	if (w->cfg->workload != BENCH_HANDSHAKE) {
 		r->bytes = r->messages * w->cfg->size;
+		/* A round trip's echo is a message received too. */
+		if (w->cfg->workload == BENCH_PINGPONG)
+			r->received = r->messages;
 		r->bytes_received = r->received * w->cfg->size;
 	}
 	return merge_latency(r, w, n);

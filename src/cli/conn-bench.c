@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROGRAM "conn-bench"
@@ -58,6 +61,9 @@ struct bench_cli {
 	struct row *current;		/* for progress reports */
 	struct bench_progress last;	/* the current row's last report */
 	json_t *intervals;		/* --json -i: every interval's object */
+	struct rusage self0, children0;	/* CPU used before the run */
+	int64_t start_ms;		/* the run's start, for CPU shares */
+	time_t started;			/* the run's start, wall clock */
 	volatile sig_atomic_t *stop;
 	bool tty;
 	char detail[512];
@@ -214,6 +220,69 @@ static void print_table(const struct bench_cli *b)
 
 /* ----------------------------------------------------------------- JSON */
 
+static const char *remote_transport(const struct bench_cli *b);
+
+/* iperf3's "timestamp": the start, in RFC 1123 form and in seconds. */
+static json_t *json_timestamp(const struct bench_cli *b)
+{
+	char text[64] = "";
+	struct tm tm;
+
+	if (gmtime_r(&b->started, &tm))
+		strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	return json_pack("{s:s, s:I}", "time", text,
+			 "timesecs", (json_int_t)b->started);
+}
+
+/* iperf3's "system_info": uname -a's fields. */
+static json_t *json_system_info(void)
+{
+	struct utsname u;
+	char text[5 * sizeof(u.sysname) + 8];
+
+	if (uname(&u))
+		return json_string("");
+	snprintf(text, sizeof(text), "%s %s %s %s %s", u.sysname, u.nodename,
+		 u.release, u.version, u.machine);
+	return json_string(text);
+}
+
+/* iperf3's "connecting_to": ADDRESS's host and port (a Unix socket's
+ * path as the host, port 0). */
+static json_t *json_connecting_to(const struct bench_cli *b)
+{
+	struct conn_address a;
+
+	if (conn_address_parse(&a, b->o.address, strlen(b->o.address)))
+		return json_pack("{s:s, s:i}", "host", b->o.address, "port", 0);
+	if (a.kind == CONN_ADDRESS_TCP)
+		return json_pack("{s:s, s:i}", "host", a.host,
+				 "port", atoi(a.port));
+	return json_pack("{s:s, s:i}", "host", a.path, "port", 0);
+}
+
+static json_t *json_test_start(const struct bench_cli *b)
+{
+	char protocol[16];
+	int i;
+
+	protocol[0] = '\0';
+	if (b->o.address)
+		snprintf(protocol, sizeof(protocol), "%s", remote_transport(b));
+	for (i = 0; i < TRANSPORT_COUNT && !b->o.address; i++)
+		if (b->transports[i])
+			snprintf(protocol + strlen(protocol),
+				 sizeof(protocol) - strlen(protocol), "%s%s",
+				 protocol[0] ? "," : "", transport_names[i]);
+	return json_pack("{s:s, s:i, s:I, s:f, s:I, s:i, s:i}",
+			 "protocol", protocol, "num_streams", (int)b->parallel,
+			 "blksize", (json_int_t)b->size,
+			 "duration", b->o.count ? 0.0
+				     : (double)b->duration_ms / 1e3,
+			 "blocks", (json_int_t)b->o.count,
+			 "reverse", (int)b->reverse, "bidir", (int)b->bidir);
+}
+
 static json_t *json_start(const struct bench_cli *b)
 {
 	json_t *w = json_array(), *t = json_array();
@@ -239,6 +308,94 @@ static json_t *json_start(const struct bench_cli *b)
 			 "authkey", b->o.key != NULL,
 			 "vs_python", b->vs_python,
 			 "digest", conn_digest_name(b->o.digest));
+}
+
+/* start's iperf3 members after ours. */
+static json_t *json_start_iperf3(const struct bench_cli *b)
+{
+	json_t *j = json_start(b);
+
+	json_object_set_new(j, "timestamp", json_timestamp(b));
+	if (b->o.address)
+		json_object_set_new(j, "connecting_to", json_connecting_to(b));
+	json_object_set_new(j, "system_info", json_system_info());
+	json_object_set_new(j, "test_start", json_test_start(b));
+	return j;
+}
+
+static json_t *json_sum(uint64_t bytes, double seconds)
+{
+	return json_pack("{s:f, s:f, s:I, s:f}", "start", 0.0,
+			 "seconds", seconds, "bytes", (json_int_t)bytes,
+			 "bits_per_second",
+			 seconds > 0 ? (double)bytes * 8 / seconds : 0.0);
+}
+
+static double tv_seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* The percent of the run's wall time that now's CPU times, less then's,
+ * make: user, system and their total. */
+static void cpu_share(double out[3], const struct rusage *now,
+		      const struct rusage *then, double wall)
+{
+	out[0] = tv_seconds(now->ru_utime) - tv_seconds(then->ru_utime);
+	out[1] = tv_seconds(now->ru_stime) - tv_seconds(then->ru_stime);
+	out[0] = wall > 0 ? out[0] * 100 / wall : 0;
+	out[1] = wall > 0 ? out[1] * 100 / wall : 0;
+	out[2] = out[0] + out[1];
+}
+
+/* iperf3's cpu_utilization_percent: ours from getrusage() of all our
+ * threads; the peer's, when it is ours (forked and waited for, or the
+ * python child), from getrusage() of our children. */
+static json_t *json_cpu(const struct bench_cli *b)
+{
+	double wall = (double)(conn_clock_ms() - b->start_ms) / 1e3;
+	double host[3], remote[3];
+	struct rusage self, children;
+	json_t *j;
+
+	if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN,
+							&children))
+		return json_null();
+	cpu_share(host, &self, &b->self0, wall);
+	cpu_share(remote, &children, &b->children0, wall);
+	j = json_pack("{s:f, s:f, s:f}", "host_total", host[2],
+		      "host_user", host[0], "host_system", host[1]);
+	if (!b->o.address)
+		json_object_update_new(j, json_pack(
+			"{s:f, s:f, s:f}", "remote_total", remote[2],
+			"remote_user", remote[0], "remote_system", remote[1]));
+	return j;
+}
+
+/* iperf3's "end": the bytes of every row, sent and received, over the
+ * rows' time, and the CPU used. */
+static json_t *json_end(const struct bench_cli *b)
+{
+	uint64_t sent = 0, received = 0;
+	double seconds = 0;
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++) {
+		sent += b->rows[i].r.bytes;
+		received += b->rows[i].r.bytes_received;
+		seconds += b->rows[i].r.seconds;
+	}
+	return json_pack("{s:o, s:o, s:o, s:o}",
+			 "sum_sent", json_sum(sent, seconds),
+			 "sum_received", json_sum(received, seconds),
+			 "sum", json_sum(sent + received, seconds),
+			 "cpu_utilization_percent", json_cpu(b));
+}
+
+/* The run's error for JSON: what the exit's message says. */
+static const char *run_error(const struct bench_cli *b, int rc)
+{
+	return b->detail[0] ? b->detail : conn_strerror(rc);
 }
 
 static json_t *json_result(const struct bench_cli *b, const struct row *w)
@@ -295,15 +452,19 @@ static void json_event(const char *event, json_t *fields)
 	json_line(j);
 }
 
-static void print_json(const struct bench_cli *b)
+static void print_json(const struct bench_cli *b, int rc)
 {
 	json_t *results = json_array(), *doc;
 	size_t i;
 
 	for (i = 0; i < b->nrows; i++)
 		json_array_append_new(results, json_result(b, &b->rows[i]));
-	doc = json_pack("{s:o, s:o, s:O}", "start", json_start(b), "results",
-			results, "intervals", b->intervals);
+	doc = json_pack("{s:o, s:o, s:O, s:o}", "start", json_start_iperf3(b),
+			"results", results, "intervals", b->intervals,
+			"end", json_end(b));
+	if (rc)
+		json_object_set_new(doc, "error",
+				    json_string(run_error(b, rc)));
 	bench_json_print(stdout, doc, 2);
 	json_decref(doc);
 }
@@ -723,17 +884,25 @@ static int run(struct bench_cli *b)
 		rc = find_python_peer(b);
 	if (rc == 0 && b->vs_python)
 		rc = python_key_text(b);
+	b->started = time(NULL);
+	b->start_ms = conn_clock_ms();
+	if (getrusage(RUSAGE_SELF, &b->self0) ||
+	    getrusage(RUSAGE_CHILDREN, &b->children0))
+		rc = CONN_EIO;	/* only for a bad "who" */
 	if (rc == 0 && b->json_stream)
 		json_event("start", json_pack("{s:o}", "start",
-					      json_start(b)));
+					      json_start_iperf3(b)));
 	if (rc == 0)
 		rc = b->o.address ? run_remote(b) : run_self_contained(b);
 	if (b->tmpdir[0])
 		rmdir(b->tmpdir);
+	if (b->json_stream && rc)
+		json_event("error", json_pack("{s:s}", "data",
+					      run_error(b, rc)));
 	if (b->json_stream)
-		json_event("end", NULL);
+		json_event("end", json_pack("{s:o}", "data", json_end(b)));
 	else if (b->json)
-		print_json(b);
+		print_json(b, rc);
 	else if (b->nrows)
 		print_table(b);
 	return rc;

@@ -65,14 +65,31 @@ EOF
 # the check of a real's spelling: Python's repr() of the float.
 JSON_KEYS='
 START = ["version", "address", "workloads", "transports", "size", "count",
-         "duration", "parallel", "authkey", "vs_python", "digest"]
+         "duration", "parallel", "authkey", "vs_python", "digest",
+         "timestamp", "system_info", "test_start"]
+TEST_START = ["protocol", "num_streams", "blksize", "duration", "blocks",
+              "reverse", "bidir"]
+SUM = ["start", "seconds", "bytes", "bits_per_second"]
+END = ["sum_sent", "sum_received", "sum", "cpu_utilization_percent"]
+CPU = ["host_total", "host_user", "host_system", "remote_total",
+       "remote_user", "remote_system"]
 RESULT = ["peer", "transport", "workload", "size", "messages", "seconds",
           "messages_per_second", "mb_per_second"]
 LATENCY = ["p50", "p90", "p99", "p999", "max"]
 INTERVAL = ["peer", "transport", "workload", "sum"]
 INTERVAL_SUM = ["start", "end", "seconds", "bytes", "bits_per_second", "messages"]
 REALS = {"duration", "seconds", "messages_per_second", "mb_per_second",
-         "handshakes_per_second", "start", "end", "bits_per_second"}
+         "handshakes_per_second", "start", "end", "bits_per_second"} | set(CPU)
+
+def check_end(e, remote=True):
+    """The end object of iperf3: three sums, the CPU of both sides."""
+    assert list(e) == END, e
+    for k in END[:3]:
+        assert list(e[k]) == SUM, e[k]
+    assert e["sum"]["bytes"] == e["sum_sent"]["bytes"] + e["sum_received"]["bytes"], e
+    assert list(e["cpu_utilization_percent"]) == (CPU if remote else CPU[:3]), e
+    assert e["cpu_utilization_percent"]["host_total"] > 0, e
+    check_types(e)
 
 def shortest_reals(text):
     """Parses text; every real in it must be spelt repr(float) (shortest)."""
@@ -103,7 +120,11 @@ $JSON_KEYS
 text = open(sys.argv[1]).read()
 d, reals = shortest_reals(text)
 assert "0.1" in reals and d["start"]["duration"] == 0.1, d["start"]
-assert list(d) == ["start", "results", "intervals"], list(d)
+assert list(d) == ["start", "results", "intervals", "end"], list(d)
+assert list(d["start"]["test_start"]) == TEST_START, d["start"]
+assert list(d["start"]["timestamp"]) == ["time", "timesecs"], d["start"]
+assert d["start"]["system_info"].split()[0] == "Linux", d["start"]
+check_end(d["end"])
 assert d["intervals"] == [], d["intervals"]
 assert list(d["start"]) == START, list(d["start"])
 pingpong, handshake = d["results"]
@@ -131,7 +152,7 @@ assert kinds[0] == "start" and kinds[-1] == "end", kinds
 assert "interval" in kinds and kinds.count("result") == 1, kinds
 r = [e for e in ev if e["event"] == "result"][0]
 assert r["workload"] == "pingpong" and r["transport"] == "unix", r
-keys = {"start": ["event", "start"], "end": ["event"],
+keys = {"start": ["event", "start"], "end": ["event", "data"],
         "interval": ["event", "data"],
         "result": ["event"] + RESULT + ["latency_ns"]}
 for line, e in zip(lines, ev):
@@ -143,6 +164,7 @@ for line, e in zip(lines, ev):
     # jansson's JSON_COMPACT layout, floats aside.
     assert line == json.dumps(e, separators=(",", ":")), line
 assert list(ev[0]["start"]) == START, ev[0]
+check_end(ev[-1]["data"])
 assert list(r["latency_ns"]) == LATENCY, r
 EOF
 }
@@ -228,6 +250,29 @@ EOF
 	run_to V conn-bench --bidir --vs-python
 	expect_exit V 2
 	assert_usage_error V '^conn-bench: cannot use --bidir with --vs-python$'
+}
+
+@test "--json on failure: the results so far, end, and an error field; the exit status unchanged; --json-stream an error event" {
+	listen L --echo 127.0.0.1:0
+	run_to B conn-bench --json -c 100 -w stream -w pingpong "127.0.0.1:$PORT"
+	expect_exit B 3 20
+	run_to S conn-bench --json-stream -c 100 -w stream 127.0.0.1:1
+	expect_exit S 3 20
+	"$PYTHON" - "$T/B.out" "$T/S.out" <<EOF
+import json, sys
+$JSON_KEYS
+d = json.load(open(sys.argv[1]))
+assert list(d) == ["start", "results", "intervals", "end", "error"], list(d)
+assert [r["workload"] for r in d["results"]] == ["stream"], d["results"]
+assert "remote tcp pingpong" in d["error"] and "cannot connect" in d["error"], d["error"]
+assert d["start"]["connecting_to"]["port"] > 0, d["start"]
+check_end(d["end"], remote=False)
+assert d["end"]["sum_sent"]["bytes"] == 6400, d["end"]
+ev = [json.loads(l) for l in open(sys.argv[2])]
+assert [e["event"] for e in ev] == ["start", "error", "end"], ev
+assert "cannot connect" in ev[1]["data"], ev
+EOF
+	assert_err B 'conn-bench: remote tcp pingpong: cannot connect'
 }
 
 @test "-P 3 with a key over one transport" {

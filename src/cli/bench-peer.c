@@ -71,6 +71,35 @@ static int peer_echo(struct conn_channel *c)
 	return rc == CONN_ERESET ? conn_channel_flush(c) : rc;
 }
 
+/* Sends messages of size bytes until the client closes. */
+static int peer_source(struct conn_channel *c, size_t size)
+{
+	uint8_t *payload = calloc(1, size + 1);
+	int rc = payload ? 0 : CONN_ENOMEM;
+
+	while (rc == 0)
+		rc = conn_channel_queue(c, payload, size);
+	free(payload);
+	return rc;
+}
+
+/* The client's first message picks the direction. */
+static int peer_duplex(struct conn_channel *c, size_t size)
+{
+	char role[16];
+	size_t len;
+	int rc = conn_channel_recv(c, &len, role, sizeof(role) - 1);
+
+	if (rc)
+		return rc;
+	role[len] = '\0';
+	if (strcmp(role, "sink") == 0)
+		return peer_sink(c);
+	if (strcmp(role, "source") == 0)
+		return peer_source(c, size);
+	return CONN_EPROTO;
+}
+
 static void peer_serve(int fd, const struct bench_peer_config *cfg)
 {
 	struct conn_channel *c;
@@ -83,7 +112,8 @@ static void peer_serve(int fd, const struct bench_peer_config *cfg)
 					  CONN_ROLE_LISTENER) : 0;
 	if (rc == 0)
 		rc = cfg->kind == BENCH_PEER_SINK ? peer_sink(c)
-						  : peer_echo(c);
+		     : cfg->kind == BENCH_PEER_DUPLEX ? peer_duplex(c, cfg->size)
+		     : peer_echo(c);
 	conn_channel_free(c);
 }
 

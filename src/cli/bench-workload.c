@@ -120,7 +120,9 @@ struct worker {
 	struct gate *gate;
 	struct conn_channel *c;
 	int64_t deadline;		/* the channel's, for our own waits */
+	bool reverse;			/* stream: the peer sends, we count */
 	uint64_t done;			/* read by the main thread: atomics */
+	uint64_t received;		/* likewise */
 	uint64_t *samples;		/* latencies, ns */
 	size_t nsamples, cap;
 	int64_t start_ns, end_ns;
@@ -132,6 +134,11 @@ struct worker {
 static void worker_count(struct worker *w, uint64_t n)
 {
 	__atomic_store_n(&w->done, n, __ATOMIC_RELAXED);
+}
+
+static void worker_received(struct worker *w, uint64_t n)
+{
+	__atomic_store_n(&w->received, n, __ATOMIC_RELAXED);
 }
 
 /* True when the workload has done its count or used up its time. */
@@ -223,6 +230,10 @@ static int worker_connect(struct worker *w)
 			snprintf(w->detail, sizeof(w->detail), "%s",
 				 conn_channel_detail(w->c));
 	}
+	/* Our own duplex peer: which way this connection's stream goes. */
+	if (rc == 0 && w->cfg->peer == BENCH_PEER_DUPLEX)
+		rc = w->reverse ? conn_channel_send(w->c, "source", 6)
+				: conn_channel_send(w->c, "sink", 4);
 	return rc;
 }
 
@@ -324,6 +335,32 @@ static int stream_sink(struct worker *w)
 	return rc;
 }
 
+/* -R: counts the source's messages until the count or the time is up
+ * (looking at the clock and renewing the deadline every 256 messages),
+ * then the connection closes and the source stops. */
+static int stream_receive(struct worker *w)
+{
+	struct conn_piece p;
+	uint64_t got = 0;
+	int rc = 0;
+
+	keep_alive(w);
+	while (rc == 0) {
+		if ((w->cfg->count || (got & 255) == 0) &&
+		    worker_finished(w, got))
+			break;
+		if ((got & 255) == 0)
+			keep_alive(w);
+		rc = conn_channel_recv_piece(w->c, &p);
+		if (rc == 0 && conn_piece_is_last(&p))
+			worker_received(w, ++got);
+	}
+	if (rc)
+		worker_error(w, rc, "");
+	w->end_ns = now_ns();
+	return rc;
+}
+
 /* Counts the whole messages now in rx. */
 static int count_received(struct worker *w, uint64_t *received)
 {
@@ -418,6 +455,7 @@ static int stream_echo(struct worker *w)
 		if (stopped(w->cfg->stop) && !s.sending)
 			break;
 		rc = echo_read(w, &s);
+		worker_received(w, s.received);
 	}
 	if (rc && !w->detail[0])
 		worker_error(w, rc, "");
@@ -514,8 +552,10 @@ static int worker_run(struct worker *w)
 {
 	switch (w->cfg->workload) {
 	case BENCH_STREAM:
-		return w->cfg->peer == BENCH_PEER_SINK ? stream_sink(w)
-						       : stream_echo(w);
+		if (w->reverse)
+			return stream_receive(w);
+		return w->cfg->peer == BENCH_PEER_ECHO ? stream_echo(w)
+						       : stream_sink(w);
 	case BENCH_PINGPONG:
 		return pingpong(w);
 	default:
@@ -606,12 +646,18 @@ static int collect(struct bench_result *r, char *detail, size_t capacity,
 			return w[i].rc;
 		}
 		r->messages += w[i].done;
+		r->received += w[i].received;
 		start = w[i].start_ns < start ? w[i].start_ns : start;
 		end = w[i].end_ns > end ? w[i].end_ns : end;
 	}
 	r->seconds = (double)(end - start) / 1e9;
-	if (w->cfg->workload != BENCH_HANDSHAKE)
+	if (w->cfg->workload != BENCH_HANDSHAKE) {
 		r->bytes = r->messages * w->cfg->size;
+		/* A round trip's echo is a message received too. */
+		if (w->cfg->workload == BENCH_PINGPONG)
+			r->received = r->messages;
+		r->bytes_received = r->received * w->cfg->size;
+	}
 	return merge_latency(r, w, n);
 }
 
@@ -622,27 +668,33 @@ static unsigned workers_finished(struct worker *w, unsigned n,
 {
 	unsigned i, k = 0;
 
-	p->messages = 0;
+	p->messages = p->received = 0;
 	for (i = 0; i < n; i++) {
 		k += __atomic_load_n(&w[i].finished, __ATOMIC_ACQUIRE);
 		p->messages += __atomic_load_n(&w[i].done, __ATOMIC_RELAXED);
+		p->received += __atomic_load_n(&w[i].received,
+					       __ATOMIC_RELAXED);
 	}
 	return k;
 }
 
-/* The main thread waits for the workers, reporting progress each
- * second; signals are for it alone (the workers block them). */
+/* The main thread waits for the workers, reporting progress every
+ * interval (at the resolution of its tick: a late report is not followed
+ * by catching-up ones); signals are for it alone (the workers block them). */
 static void watch(struct worker *w, unsigned n, const struct bench_config *cfg)
 {
-	int64_t start = conn_clock_ms(), next = start + PROGRESS_MS;
+	int64_t every = cfg->interval_ms > 0 ? cfg->interval_ms : PROGRESS_MS;
+	int64_t start = now_ns(), next = every, elapsed_ms;
 	struct bench_progress p;
 
 	while (workers_finished(w, n, &p) < n) {
 		poll(NULL, 0, BENCH_TICK_MS);
-		if (cfg->progress && conn_clock_ms() >= next) {
-			p.seconds = (double)(conn_clock_ms() - start) / 1e3;
+		elapsed_ms = (now_ns() - start) / 1000000;
+		if (cfg->progress && elapsed_ms >= next) {
+			p.seconds = (double)(now_ns() - start) / 1e9;
 			cfg->progress(cfg->progress_ctx, &p);
-			next += PROGRESS_MS;
+			while (next <= elapsed_ms)
+				next += every;
 		}
 	}
 }
@@ -679,10 +731,21 @@ static void free_workers(struct worker *w, unsigned n)
 	free(w);
 }
 
+/* --bidir doubles the connections: the second half receive. */
+static unsigned worker_count_for(const struct bench_config *cfg, bool *split)
+{
+	unsigned p = cfg->parallel ? cfg->parallel : 1;
+
+	*split = cfg->workload == BENCH_STREAM &&
+		 cfg->peer == BENCH_PEER_DUPLEX && cfg->bidir;
+	return *split ? 2 * p : p;
+}
+
 int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	      const struct conn_address *a, const struct bench_config *cfg)
 {
-	unsigned n = cfg->parallel ? cfg->parallel : 1, started = 0, i;
+	bool split;
+	unsigned n = worker_count_for(cfg, &split), started = 0, i;
 	struct worker *w = calloc(n, sizeof(*w));
 	pthread_t *threads = calloc(n, sizeof(*threads));
 	struct gate gate = { PTHREAD_MUTEX_INITIALIZER,
@@ -693,7 +756,12 @@ int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	if (w == NULL || threads == NULL)
 		goto done;
 	for (i = 0; i < n; i++)
-		w[i] = (struct worker){ .cfg = cfg, .a = a, .gate = &gate };
+		w[i] = (struct worker){
+			.cfg = cfg, .a = a, .gate = &gate,
+			.reverse = cfg->workload == BENCH_STREAM &&
+				   cfg->peer == BENCH_PEER_DUPLEX &&
+				   (split ? i >= n / 2 : cfg->reverse),
+		};
 	rc = start_workers(threads, &started, w, n);
 	gate_open(&gate, started, rc == 0);
 	if (rc == 0)

@@ -30,7 +30,10 @@ int bench_workload_from_name(enum bench_workload *w, const char *name);
 /* What the peer does with the stream workload's messages. */
 enum bench_peer_kind {
 	BENCH_PEER_SINK,	/* counts them; at our EOF, replies the count */
-	BENCH_PEER_ECHO		/* sends every message back */
+	BENCH_PEER_ECHO,	/* sends every message back */
+	BENCH_PEER_DUPLEX	/* -R, --bidir: the client's first message
+				 * says "sink" (as above) or "source" (sends
+				 * messages until the client closes) */
 };
 
 /* The handshake both sides run when key is not NULL. */
@@ -44,6 +47,7 @@ struct bench_auth {
 /* Running totals, for progress reports while a workload runs. */
 struct bench_progress {
 	uint64_t messages;	/* messages, round trips or handshakes */
+	uint64_t received;	/* stream: messages the peer sent us */
 	double seconds;		/* since the workload started */
 };
 
@@ -56,10 +60,13 @@ struct bench_config {
 	uint64_t count;			/* per connection; 0 = duration_ms */
 	int64_t duration_ms;
 	unsigned parallel;		/* connections at once (>= 1) */
+	bool reverse;			/* DUPLEX stream: the peer sends */
+	bool bidir;			/* DUPLEX stream: P each way at once */
 	struct bench_auth auth;
 	enum conn_family family;
 	volatile sig_atomic_t *stop;
-	bench_progress_fn *progress;	/* about once a second; may be NULL */
+	int64_t interval_ms;		/* progress every; 0 = once a second */
+	bench_progress_fn *progress;	/* may be NULL */
 	void *progress_ctx;
 };
 
@@ -70,6 +77,8 @@ struct bench_latency {
 struct bench_result {
 	uint64_t messages;	/* messages, round trips or handshakes */
 	uint64_t bytes;		/* payload bytes we sent */
+	uint64_t received;	/* stream: messages from a source or echoes */
+	uint64_t bytes_received;
 	double seconds;		/* first send to last answer */
 	bool has_latency;	/* pingpong and handshake */
 	struct bench_latency latency_ns;
@@ -86,6 +95,7 @@ struct bench_peer;
 struct bench_peer_config {
 	enum bench_peer_kind kind;
 	unsigned workers;		/* connections served at once */
+	size_t size;			/* DUPLEX: what a source sends */
 	struct bench_auth auth;
 	enum conn_family family;
 };

@@ -175,10 +175,11 @@ enum cli_probe_option_code {
 
 /* conn-bench's own option codes. */
 enum cli_bench_option_code {
-	CLI_OPT_WORKLOAD = 'w', CLI_OPT_PARALLEL = 'P',
-	CLI_OPT_SIZE = 0x200, CLI_OPT_DURATION, CLI_OPT_TRANSPORT,
+	CLI_OPT_WORKLOAD = 'w', CLI_OPT_PARALLEL = 'P', CLI_OPT_DURATION = 't',
+	CLI_OPT_INTERVAL = 'i', CLI_OPT_REVERSE = 'R',
+	CLI_OPT_SIZE = 0x200, CLI_OPT_TRANSPORT,
 	CLI_OPT_JSON, CLI_OPT_JSON_STREAM, CLI_OPT_VS_PYTHON,
-	CLI_OPT_PYTHON_PEER
+	CLI_OPT_PYTHON_PEER, CLI_OPT_BIDIR
 };
 
 /* ----------------------------------------------------------- option table */

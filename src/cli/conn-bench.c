@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROGRAM "conn-bench"
@@ -20,6 +23,7 @@
 #define DEFAULT_DURATION_MS 1000
 #define MAX_PARALLEL 256
 #define MAX_DURATION_S 86400
+#define MAX_INTERVAL_S 3600
 #define MAX_ROWS 16
 
 enum transport { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_COUNT };
@@ -44,8 +48,10 @@ struct bench_cli {
 	bool any_transport;
 	uint64_t size;
 	int64_t duration_ms;
+	int64_t interval_ms;		/* -i; 0 = none, -1 = not given */
 	unsigned parallel;
 	bool json, json_stream, vs_python;
+	bool reverse, bidir;		/* -R, --bidir: the stream workload */
 	const char *python_peer;
 	char *key_text;			/* the key for the python peer */
 	struct conn_key *builtin_key;
@@ -53,6 +59,11 @@ struct bench_cli {
 	struct row rows[MAX_ROWS];
 	size_t nrows;
 	struct row *current;		/* for progress reports */
+	struct bench_progress last;	/* the current row's last report */
+	json_t *intervals;		/* --json -i: every interval's object */
+	struct rusage self0, children0;	/* CPU used before the run */
+	int64_t start_ms;		/* the run's start, for CPU shares */
+	time_t started;			/* the run's start, wall clock */
 	volatile sig_atomic_t *stop;
 	bool tty;
 	char detail[512];
@@ -112,6 +123,21 @@ static double rate(const struct bench_result *r, double what)
 	return r->seconds > 0 ? what / r->seconds : 0;
 }
 
+/* The messages a stream moved: with -R or --bidir, those the peer sent
+ * us count too (with -R they are all there is). */
+static uint64_t moved(const struct bench_cli *b, enum bench_workload w,
+		      uint64_t sent, uint64_t received)
+{
+	return w == BENCH_STREAM && (b->reverse || b->bidir)
+	       ? sent + received : sent;
+}
+
+static double moved_rate(const struct bench_cli *b, const struct row *w)
+{
+	return rate(&w->r, (double)moved(b, w->workload, w->r.messages,
+					 w->r.received));
+}
+
 static void print_header(void)
 {
 	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", "peer",
@@ -119,7 +145,7 @@ static void print_header(void)
 	       "p99", "handshakes/s");
 }
 
-static void print_row(const struct row *w, size_t size)
+static void print_row(const struct bench_cli *b, const struct row *w)
 {
 	char p50[24] = "-", p99[24] = "-", msgs[24] = "-", mb[24] = "-",
 	     hs[24] = "-", sz[24] = "-";
@@ -132,11 +158,10 @@ static void print_row(const struct row *w, size_t size)
 	if (w->workload == BENCH_HANDSHAKE) {
 		snprintf(hs, sizeof(hs), "%.0f", rate(r, (double)r->messages));
 	} else {
-		snprintf(sz, sizeof(sz), "%zu", size);
-		snprintf(msgs, sizeof(msgs), "%.0f",
-			 rate(r, (double)r->messages));
+		snprintf(sz, sizeof(sz), "%llu", (unsigned long long)b->size);
+		snprintf(msgs, sizeof(msgs), "%.0f", moved_rate(b, w));
 		snprintf(mb, sizeof(mb), "%.1f",
-			 rate(r, (double)r->bytes) / 1e6);
+			 moved_rate(b, w) * (double)b->size / 1e6);
 	}
 	printf("%-7s %-9s %-10s %8s %12s %10s %10s %10s %12s\n", w->peer,
 	       w->transport, bench_workload_name(w->workload), sz, msgs, mb,
@@ -188,12 +213,75 @@ static void print_table(const struct bench_cli *b)
 		printf("remote peer: %s\n", b->o.address);
 	print_header();
 	for (i = 0; i < b->nrows; i++)
-		print_row(&b->rows[i], (size_t)b->size);
+		print_row(b, &b->rows[i]);
 	if (b->vs_python)
 		print_ratios(b);
 }
 
 /* ----------------------------------------------------------------- JSON */
+
+static const char *remote_transport(const struct bench_cli *b);
+
+/* iperf3's "timestamp": the start, in RFC 1123 form and in seconds. */
+static json_t *json_timestamp(const struct bench_cli *b)
+{
+	char text[64] = "";
+	struct tm tm;
+
+	if (gmtime_r(&b->started, &tm))
+		strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	return json_pack("{s:s, s:I}", "time", text,
+			 "timesecs", (json_int_t)b->started);
+}
+
+/* iperf3's "system_info": uname -a's fields. */
+static json_t *json_system_info(void)
+{
+	struct utsname u;
+	char text[5 * sizeof(u.sysname) + 8];
+
+	if (uname(&u))
+		return json_string("");
+	snprintf(text, sizeof(text), "%s %s %s %s %s", u.sysname, u.nodename,
+		 u.release, u.version, u.machine);
+	return json_string(text);
+}
+
+/* iperf3's "connecting_to": ADDRESS's host and port (a Unix socket's
+ * path as the host, port 0). */
+static json_t *json_connecting_to(const struct bench_cli *b)
+{
+	struct conn_address a;
+
+	if (conn_address_parse(&a, b->o.address, strlen(b->o.address)))
+		return json_pack("{s:s, s:i}", "host", b->o.address, "port", 0);
+	if (a.kind == CONN_ADDRESS_TCP)
+		return json_pack("{s:s, s:i}", "host", a.host,
+				 "port", atoi(a.port));
+	return json_pack("{s:s, s:i}", "host", a.path, "port", 0);
+}
+
+static json_t *json_test_start(const struct bench_cli *b)
+{
+	char protocol[16];
+	int i;
+
+	protocol[0] = '\0';
+	if (b->o.address)
+		snprintf(protocol, sizeof(protocol), "%s", remote_transport(b));
+	for (i = 0; i < TRANSPORT_COUNT && !b->o.address; i++)
+		if (b->transports[i])
+			snprintf(protocol + strlen(protocol),
+				 sizeof(protocol) - strlen(protocol), "%s%s",
+				 protocol[0] ? "," : "", transport_names[i]);
+	return json_pack("{s:s, s:i, s:I, s:f, s:I, s:i, s:i}",
+			 "protocol", protocol, "num_streams", (int)b->parallel,
+			 "blksize", (json_int_t)b->size,
+			 "duration", b->o.count ? 0.0
+				     : (double)b->duration_ms / 1e3,
+			 "blocks", (json_int_t)b->o.count,
+			 "reverse", (int)b->reverse, "bidir", (int)b->bidir);
+}
 
 static json_t *json_start(const struct bench_cli *b)
 {
@@ -222,6 +310,94 @@ static json_t *json_start(const struct bench_cli *b)
 			 "digest", conn_digest_name(b->o.digest));
 }
 
+/* start's iperf3 members after ours. */
+static json_t *json_start_iperf3(const struct bench_cli *b)
+{
+	json_t *j = json_start(b);
+
+	json_object_set_new(j, "timestamp", json_timestamp(b));
+	if (b->o.address)
+		json_object_set_new(j, "connecting_to", json_connecting_to(b));
+	json_object_set_new(j, "system_info", json_system_info());
+	json_object_set_new(j, "test_start", json_test_start(b));
+	return j;
+}
+
+static json_t *json_sum(uint64_t bytes, double seconds)
+{
+	return json_pack("{s:f, s:f, s:I, s:f}", "start", 0.0,
+			 "seconds", seconds, "bytes", (json_int_t)bytes,
+			 "bits_per_second",
+			 seconds > 0 ? (double)bytes * 8 / seconds : 0.0);
+}
+
+static double tv_seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* The percent of the run's wall time that now's CPU times, less then's,
+ * make: user, system and their total. */
+static void cpu_share(double out[3], const struct rusage *now,
+		      const struct rusage *then, double wall)
+{
+	out[0] = tv_seconds(now->ru_utime) - tv_seconds(then->ru_utime);
+	out[1] = tv_seconds(now->ru_stime) - tv_seconds(then->ru_stime);
+	out[0] = wall > 0 ? out[0] * 100 / wall : 0;
+	out[1] = wall > 0 ? out[1] * 100 / wall : 0;
+	out[2] = out[0] + out[1];
+}
+
+/* iperf3's cpu_utilization_percent: ours from getrusage() of all our
+ * threads; the peer's, when it is ours (forked and waited for, or the
+ * python child), from getrusage() of our children. */
+static json_t *json_cpu(const struct bench_cli *b)
+{
+	double wall = (double)(conn_clock_ms() - b->start_ms) / 1e3;
+	double host[3], remote[3];
+	struct rusage self, children;
+	json_t *j;
+
+	if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN,
+							&children))
+		return json_null();
+	cpu_share(host, &self, &b->self0, wall);
+	cpu_share(remote, &children, &b->children0, wall);
+	j = json_pack("{s:f, s:f, s:f}", "host_total", host[2],
+		      "host_user", host[0], "host_system", host[1]);
+	if (!b->o.address)
+		json_object_update_new(j, json_pack(
+			"{s:f, s:f, s:f}", "remote_total", remote[2],
+			"remote_user", remote[0], "remote_system", remote[1]));
+	return j;
+}
+
+/* iperf3's "end": the bytes of every row, sent and received, over the
+ * rows' time, and the CPU used. */
+static json_t *json_end(const struct bench_cli *b)
+{
+	uint64_t sent = 0, received = 0;
+	double seconds = 0;
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++) {
+		sent += b->rows[i].r.bytes;
+		received += b->rows[i].r.bytes_received;
+		seconds += b->rows[i].r.seconds;
+	}
+	return json_pack("{s:o, s:o, s:o, s:o}",
+			 "sum_sent", json_sum(sent, seconds),
+			 "sum_received", json_sum(received, seconds),
+			 "sum", json_sum(sent + received, seconds),
+			 "cpu_utilization_percent", json_cpu(b));
+}
+
+/* The run's error for JSON: what the exit's message says. */
+static const char *run_error(const struct bench_cli *b, int rc)
+{
+	return b->detail[0] ? b->detail : conn_strerror(rc);
+}
+
 static json_t *json_result(const struct bench_cli *b, const struct row *w)
 {
 	const struct bench_result *r = &w->r;
@@ -233,9 +409,14 @@ static json_t *json_result(const struct bench_cli *b, const struct row *w)
 						   : b->size),
 			      "messages", (json_int_t)r->messages,
 			      "seconds", r->seconds,
-			      "messages_per_second",
-			      rate(r, (double)r->messages),
-			      "mb_per_second", rate(r, (double)r->bytes) / 1e6);
+			      "messages_per_second", moved_rate(b, w),
+			      "mb_per_second",
+			      w->workload == BENCH_HANDSHAKE ? 0.0
+			      : moved_rate(b, w) * (double)b->size / 1e6);
+
+	if (w->workload == BENCH_STREAM && (b->reverse || b->bidir))
+		json_object_set_new(j, "received",
+				    json_integer((json_int_t)r->received));
 
 	if (w->workload == BENCH_HANDSHAKE)
 		json_object_set_new(j, "handshakes_per_second",
@@ -271,34 +452,121 @@ static void json_event(const char *event, json_t *fields)
 	json_line(j);
 }
 
-static void print_json(const struct bench_cli *b)
+static void print_json(const struct bench_cli *b, int rc)
 {
 	json_t *results = json_array(), *doc;
 	size_t i;
 
 	for (i = 0; i < b->nrows; i++)
 		json_array_append_new(results, json_result(b, &b->rows[i]));
-	doc = json_pack("{s:o, s:o}", "start", json_start(b), "results",
-			results);
+	doc = json_pack("{s:o, s:o, s:O, s:o}", "start", json_start_iperf3(b),
+			"results", results, "intervals", b->intervals,
+			"end", json_end(b));
+	if (rc)
+		json_object_set_new(doc, "error",
+				    json_string(run_error(b, rc)));
 	bench_json_print(stdout, doc, 2);
 	json_decref(doc);
 }
 
 /* ------------------------------------------------------------- progress */
 
+/* What one -i interval of the current row carried. */
+struct interval {
+	double start, end;		/* seconds since the workload began */
+	uint64_t messages, bytes;
+};
+
+static double interval_bps(const struct interval *iv)
+{
+	double s = iv->end - iv->start;
+
+	return s > 0 ? (double)iv->bytes * 8 / s : 0;
+}
+
+static json_t *json_interval(const struct row *w, const struct interval *iv)
+{
+	return json_pack("{s:s, s:s, s:s, s:{s:f, s:f, s:f, s:I, s:f, s:I}}",
+			 "peer", w->peer, "transport", w->transport,
+			 "workload", bench_workload_name(w->workload),
+			 "sum", "start", iv->start, "end", iv->end,
+			 "seconds", iv->end - iv->start,
+			 "bytes", (json_int_t)iv->bytes,
+			 "bits_per_second", interval_bps(iv),
+			 "messages", (json_int_t)iv->messages);
+}
+
+/* v scaled to the largest of K, M, G (of base) that keeps it >= 1. */
+static const char *scaled(char *out, size_t capacity, double v,
+			  double base, const char *unit)
+{
+	static const char prefix[] = " KMG";
+	int i = 0;
+
+	while (i < 3 && v >= base) {
+		v /= base;
+		i++;
+	}
+	snprintf(out, capacity, "%.*f %s%s", v < 100 ? 2 : 0, v,
+		 i ? (char[]){ prefix[i], '\0' } : "", unit);
+	return out;
+}
+
+/* iperf3's interval line: Transfer in powers of 1024, Bitrate of 1000. */
+static void print_interval(const struct bench_cli *b, const struct row *w,
+			   const struct interval *iv)
+{
+	char transfer[32], bitrate[32];
+
+	if (iv->start == 0)
+		printf("[ ID] Interval           Transfer      Bitrate"
+		       "          Messages  Workload\n");
+	printf("[%3zu] %6.2f-%-6.2f sec  %-12s  %-15s  %8llu  %s %s %s\n",
+	       b->nrows + 1, iv->start, iv->end,
+	       scaled(transfer, sizeof(transfer), (double)iv->bytes, 1024,
+		      "Bytes"),
+	       scaled(bitrate, sizeof(bitrate), interval_bps(iv), 1000,
+		      "bits/sec"),
+	       (unsigned long long)iv->messages, w->peer, w->transport,
+	       bench_workload_name(w->workload));
+}
+
+/* An interval report: its line, its JSON object or its event. */
+static void report_interval(struct bench_cli *b, const struct row *w,
+			    const struct bench_progress *p)
+{
+	struct interval iv = {
+		.start = b->last.seconds, .end = p->seconds,
+		.messages = moved(b, w->workload, p->messages, p->received) -
+			    moved(b, w->workload, b->last.messages,
+				  b->last.received),
+	};
+
+	if (w->workload != BENCH_HANDSHAKE)
+		iv.bytes = iv.messages * b->size;
+	b->last = *p;
+	if (b->json_stream)
+		json_event("interval", json_pack("{s:o}", "data",
+						 json_interval(w, &iv)));
+	else if (b->json)
+		json_array_append_new(b->intervals, json_interval(w, &iv));
+	else
+		print_interval(b, w, &iv);
+}
+
 static void on_progress(void *ctx, const struct bench_progress *p)
 {
 	struct bench_cli *b = ctx;
 	const struct row *w = b->current;
 
-	if (b->json_stream)
-		json_event("interval", json_pack(
-			"{s:s, s:s, s:s, s:f, s:I}", "peer", w->peer,
-			"transport", w->transport,
-			"workload", bench_workload_name(w->workload),
-			"seconds", p->seconds,
-			"messages", (json_int_t)p->messages));
-	if (b->tty && !b->o.quiet)
+	/* Without -i, --json-stream has an interval a second, as before. */
+	bool intervals = b->interval_ms > 0 ||
+			 (b->interval_ms < 0 && b->json_stream);
+	bool lines = intervals && !b->json && !b->json_stream;
+
+	if (intervals)
+		report_interval(b, w, p);
+	if (b->tty && !b->o.quiet && !lines)
 		fprintf(stderr, PROGRAM ": %s %s %s: %.0f s, %llu done, "
 			"%.0f/s\n", w->peer, w->transport,
 			bench_workload_name(w->workload), p->seconds,
@@ -334,6 +602,8 @@ static struct bench_config workload_config(struct bench_cli *b,
 	return (struct bench_config){
 		.workload = w, .peer = peer, .size = (size_t)b->size,
 		.count = b->o.count, .duration_ms = b->duration_ms,
+		.interval_ms = b->interval_ms > 0 ? b->interval_ms : 0,
+		.reverse = b->reverse, .bidir = b->bidir,
 		.parallel = b->parallel, .auth = workload_auth(b, w),
 		.family = b->o.family, .stop = b->stop,
 		.progress = on_progress, .progress_ctx = b,
@@ -354,6 +624,7 @@ static int measure(struct bench_cli *b, const char *peer,
 	*row = (struct row){ .peer = peer, .transport = transport,
 			     .workload = w };
 	b->current = row;
+	b->last = (struct bench_progress){ 0 };
 	rc = conn_address_from_text(&a, detail, sizeof(detail), address);
 	if (rc == 0)
 		rc = bench_run(&row->r, detail, sizeof(detail), &a, &cfg);
@@ -383,10 +654,13 @@ static void peer_address(char *out, size_t capacity,
 static int measure_ours(struct bench_cli *b, enum transport t,
 			enum bench_workload w)
 {
-	enum bench_peer_kind kind = w == BENCH_STREAM ? BENCH_PEER_SINK
-						      : BENCH_PEER_ECHO;
+	bool duplex = w == BENCH_STREAM && (b->reverse || b->bidir);
+	enum bench_peer_kind kind = duplex ? BENCH_PEER_DUPLEX
+				    : w == BENCH_STREAM ? BENCH_PEER_SINK
+				    : BENCH_PEER_ECHO;
 	struct bench_peer_config pc = {
-		.kind = kind, .workers = b->parallel,
+		.kind = kind, .size = (size_t)b->size,
+		.workers = b->parallel * (duplex && b->bidir ? 2 : 1),
 		.auth = workload_auth(b, w), .family = b->o.family,
 	};
 	struct bench_peer *p = NULL;
@@ -610,17 +884,25 @@ static int run(struct bench_cli *b)
 		rc = find_python_peer(b);
 	if (rc == 0 && b->vs_python)
 		rc = python_key_text(b);
+	b->started = time(NULL);
+	b->start_ms = conn_clock_ms();
+	if (getrusage(RUSAGE_SELF, &b->self0) ||
+	    getrusage(RUSAGE_CHILDREN, &b->children0))
+		rc = CONN_EIO;	/* only for a bad "who" */
 	if (rc == 0 && b->json_stream)
 		json_event("start", json_pack("{s:o}", "start",
-					      json_start(b)));
+					      json_start_iperf3(b)));
 	if (rc == 0)
 		rc = b->o.address ? run_remote(b) : run_self_contained(b);
 	if (b->tmpdir[0])
 		rmdir(b->tmpdir);
+	if (b->json_stream && rc)
+		json_event("error", json_pack("{s:s}", "data",
+					      run_error(b, rc)));
 	if (b->json_stream)
-		json_event("end", NULL);
+		json_event("end", json_pack("{s:o}", "data", json_end(b)));
 	else if (b->json)
-		print_json(b);
+		print_json(b, rc);
 	else if (b->nrows)
 		print_table(b);
 	return rc;
@@ -688,6 +970,16 @@ static int set_option(struct bench_cli *b, int code, char *arg)
 		return cli_option_seconds(b->detail, sizeof(b->detail),
 					  &b->duration_ms, "--duration", arg,
 					  1, MAX_DURATION_S);
+	case CLI_OPT_INTERVAL:
+		return cli_option_seconds(b->detail, sizeof(b->detail),
+					  &b->interval_ms, "--interval", arg,
+					  0, MAX_INTERVAL_S);
+	case CLI_OPT_REVERSE:
+		b->reverse = true;
+		return 0;
+	case CLI_OPT_BIDIR:
+		b->bidir = true;
+		return 0;
 	case CLI_OPT_JSON:
 		b->json = true;
 		return 0;
@@ -718,6 +1010,15 @@ static int check_options(struct bench_cli *b, int argc, char **argv)
 	if (b->json && b->json_stream)
 		return usage_error(b, "%s", "cannot use --json with "
 				   "--json-stream");
+	if (b->reverse && b->bidir)
+		return usage_error(b, "%s", "cannot use --reverse with --bidir");
+	if ((b->reverse || b->bidir) && b->vs_python)
+		return usage_error(b, "cannot use %s with --vs-python",
+				   b->reverse ? "--reverse" : "--bidir");
+	if (argc >= 1 && b->reverse)
+		return usage_error(b, "%s", "cannot use --reverse with ADDRESS "
+				   "(an echo peer sends only what it gets; "
+				   "--bidir counts the echoes)");
 	if (argc >= 1 && (b->any_transport || b->vs_python))
 		return usage_error(b, "cannot use %s with ADDRESS",
 				   b->vs_python ? "--vs-python"
@@ -769,6 +1070,7 @@ static void cleanup(struct bench_cli *b)
 	if (b->key_text)
 		explicit_bzero(b->key_text, strlen(b->key_text));
 	free(b->key_text);
+	json_decref(b->intervals);
 }
 
 int main(int argc, char **argv)
@@ -782,6 +1084,8 @@ int main(int argc, char **argv)
 	b.size = DEFAULT_SIZE;
 	b.duration_ms = DEFAULT_DURATION_MS;
 	b.parallel = 1;
+	b.intervals = json_array();
+	b.interval_ms = -1;
 	b.stop = tool_install_signals();
 	b.tty = isatty(STDERR_FILENO);
 	cli_options_init(&b.o);

@@ -338,8 +338,21 @@ static const struct cli_option_spec bench_options[] = {
 	{ "count", 'c', 'c', required_argument, "=N", CLI_BENCH,
 	  CLI_GROUP_TOOL,
 	  "N messages, round trips or handshakes per connection", NULL },
-	{ "duration", 0, CLI_OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
+	{ "duration", 't', CLI_OPT_DURATION, required_argument, "=SEC", CLI_BENCH,
 	  CLI_GROUP_TOOL, "run each workload SEC seconds (default 1)", NULL },
+	{ "interval", 'i', CLI_OPT_INTERVAL, required_argument, "=SEC",
+	  CLI_BENCH, CLI_GROUP_TOOL,
+	  "report every SEC seconds while a workload runs\n"
+	  "  (iperf3's interval lines; 0 = none; default:\n"
+	  "  none, but 1 with --json-stream)", NULL },
+	{ "reverse", 'R', CLI_OPT_REVERSE, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "stream: the peer sends, we receive (our own peer\n"
+	  "  only: an echo peer sends only what it gets)", NULL },
+	{ "bidir", 0, CLI_OPT_BIDIR, no_argument, "", CLI_BENCH,
+	  CLI_GROUP_TOOL,
+	  "stream: both ways at once (our peer: N connections\n"
+	  "  each way; ADDRESS: the echoes count too)", NULL },
 	{ "parallel", 'P', CLI_OPT_PARALLEL, required_argument, "=N", CLI_BENCH,
 	  CLI_GROUP_TOOL, "N connections at once (default 1)", NULL },
 	{ "transport", 0, CLI_OPT_TRANSPORT, required_argument, "=NAME",

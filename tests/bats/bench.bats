@@ -28,6 +28,19 @@ bench_peer() {
 	assert_err B 'built-in benchmark key'
 }
 
+@test "-t SEC is --duration (iperf3's letter)" {
+	run_to B conn-bench --json -t 0.2 -w pingpong --transport unix
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["start"]["duration"] == 0.2, d["start"]
+EOF
+	run_to T0 conn-bench -t 0
+	expect_exit T0 2
+	assert_usage_error T0 "^conn-bench: invalid --duration '0' \\(seconds\\)$"
+}
+
 @test "--count: exact message counts in --json, which parses" {
 	run_to B conn-bench --json --count 500 --size 1K
 	expect_exit B 0 20
@@ -52,13 +65,31 @@ EOF
 # the check of a real's spelling: Python's repr() of the float.
 JSON_KEYS='
 START = ["version", "address", "workloads", "transports", "size", "count",
-         "duration", "parallel", "authkey", "vs_python", "digest"]
+         "duration", "parallel", "authkey", "vs_python", "digest",
+         "timestamp", "system_info", "test_start"]
+TEST_START = ["protocol", "num_streams", "blksize", "duration", "blocks",
+              "reverse", "bidir"]
+SUM = ["start", "seconds", "bytes", "bits_per_second"]
+END = ["sum_sent", "sum_received", "sum", "cpu_utilization_percent"]
+CPU = ["host_total", "host_user", "host_system", "remote_total",
+       "remote_user", "remote_system"]
 RESULT = ["peer", "transport", "workload", "size", "messages", "seconds",
           "messages_per_second", "mb_per_second"]
 LATENCY = ["p50", "p90", "p99", "p999", "max"]
-INTERVAL = ["peer", "transport", "workload", "seconds", "messages"]
+INTERVAL = ["peer", "transport", "workload", "sum"]
+INTERVAL_SUM = ["start", "end", "seconds", "bytes", "bits_per_second", "messages"]
 REALS = {"duration", "seconds", "messages_per_second", "mb_per_second",
-         "handshakes_per_second"}
+         "handshakes_per_second", "start", "end", "bits_per_second"} | set(CPU)
+
+def check_end(e, remote=True):
+    """The end object of iperf3: three sums, the CPU of both sides."""
+    assert list(e) == END, e
+    for k in END[:3]:
+        assert list(e[k]) == SUM, e[k]
+    assert e["sum"]["bytes"] == e["sum_sent"]["bytes"] + e["sum_received"]["bytes"], e
+    assert list(e["cpu_utilization_percent"]) == (CPU if remote else CPU[:3]), e
+    assert e["cpu_utilization_percent"]["host_total"] > 0, e
+    check_types(e)
 
 def shortest_reals(text):
     """Parses text; every real in it must be spelt repr(float) (shortest)."""
@@ -89,7 +120,12 @@ $JSON_KEYS
 text = open(sys.argv[1]).read()
 d, reals = shortest_reals(text)
 assert "0.1" in reals and d["start"]["duration"] == 0.1, d["start"]
-assert list(d) == ["start", "results"], list(d)
+assert list(d) == ["start", "results", "intervals", "end"], list(d)
+assert list(d["start"]["test_start"]) == TEST_START, d["start"]
+assert list(d["start"]["timestamp"]) == ["time", "timesecs"], d["start"]
+assert d["start"]["system_info"].split()[0] == "Linux", d["start"]
+check_end(d["end"])
+assert d["intervals"] == [], d["intervals"]
 assert list(d["start"]) == START, list(d["start"])
 pingpong, handshake = d["results"]
 assert list(pingpong) == RESULT + ["latency_ns"], list(pingpong)
@@ -116,17 +152,127 @@ assert kinds[0] == "start" and kinds[-1] == "end", kinds
 assert "interval" in kinds and kinds.count("result") == 1, kinds
 r = [e for e in ev if e["event"] == "result"][0]
 assert r["workload"] == "pingpong" and r["transport"] == "unix", r
-keys = {"start": ["event", "start"], "end": ["event"],
-        "interval": ["event"] + INTERVAL,
+keys = {"start": ["event", "start"], "end": ["event", "data"],
+        "interval": ["event", "data"],
         "result": ["event"] + RESULT + ["latency_ns"]}
 for line, e in zip(lines, ev):
     assert list(e) == keys[e["event"]], e
+    if e["event"] == "interval":
+        assert list(e["data"]) == INTERVAL, e
+        assert list(e["data"]["sum"]) == INTERVAL_SUM, e
     check_types(e)
     # jansson's JSON_COMPACT layout, floats aside.
     assert line == json.dumps(e, separators=(",", ":")), line
 assert list(ev[0]["start"]) == START, ev[0]
+check_end(ev[-1]["data"])
 assert list(r["latency_ns"]) == LATENCY, r
 EOF
+}
+
+@test "-i: an iperf3 interval line per interval per workload, in --json an intervals array, in --json-stream interval events" {
+	run_to B conn-bench -t 0.3 -i 0.1 -w stream -w handshake --transport unix
+	expect_exit B 0 20
+	[ "$(grep -c '^\[ ID\] Interval  *Transfer  *Bitrate' "$T/B.out")" = 2 ] ||
+		fail "not one header per workload: $(cat "$T/B.out")"
+	n1=$(grep -cE '^\[  1\] +[0-9.]+-[0-9.]+ +sec .*Bytes .*bits/sec .* conn unix stream$' "$T/B.out")
+	n2=$(grep -cE '^\[  2\] +[0-9.]+-[0-9.]+ +sec .* conn unix handshake$' "$T/B.out")
+	[ "$n1" -ge 2 ] && [ "$n2" -ge 2 ] || fail "intervals $n1 $n2: $(cat "$T/B.out")"
+	grep -Eq '^conn +unix +stream ' "$T/B.out"
+	run_to J conn-bench --json -t 0.3 -i 0.1 -w stream --transport tcp -P 2
+	expect_exit J 0 20
+	run_to S conn-bench --json-stream -t 0.3 -i 0.1 -w pingpong --transport unix
+	expect_exit S 0 20
+	"$PYTHON" - "$T/J.out" "$T/S.out" <<EOF
+import json, sys
+$JSON_KEYS
+d, _ = shortest_reals(open(sys.argv[1]).read())
+iv = d["intervals"]
+assert len(iv) >= 2, iv
+end = 0.0
+for i in iv:
+    assert list(i) == INTERVAL and list(i["sum"]) == INTERVAL_SUM, i
+    s = i["sum"]
+    assert s["start"] == end and s["end"] > s["start"], (end, s)
+    assert s["bytes"] == 64 * s["messages"] > 0 and s["bits_per_second"] > 0, s
+    check_types(i)
+    end = s["end"]
+assert sum(i["sum"]["messages"] for i in iv) <= d["results"][0]["messages"]
+ev = [shortest_reals(l)[0] for l in open(sys.argv[2])]
+assert sum(e["event"] == "interval" for e in ev) >= 2, ev
+EOF
+	run_to Z conn-bench --json-stream -t 0.3 -i 0 -w pingpong --transport unix
+	expect_exit Z 0 20
+	if grep -q interval "$T/Z.out"; then fail "-i 0: $(cat "$T/Z.out")"; fi
+	run_to E conn-bench -i x
+	expect_exit E 2
+	assert_usage_error E "^conn-bench: invalid --interval 'x' \\(seconds\\)$"
+}
+
+@test "-R: our peer sends, we count exactly --count; --bidir: both ways, over -P connections each way" {
+	key=$(key_file k sekrit)
+	run_to R conn-bench --json -R -c 3000 -P 2 -w stream --authkey-file "$key"
+	expect_exit R 0 20
+	run_to D conn-bench --json --bidir -t 0.3 -i 0.1 -P 2 -w stream --transport tcp
+	expect_exit D 0 20
+	"$PYTHON" - "$T/R.out" "$T/D.out" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+assert len(r) == 2, r
+for row in r:
+    assert row["messages"] == 0 and row["received"] == 6000, row
+    assert row["messages_per_second"] > 0 and row["mb_per_second"] > 0, row
+d = json.load(open(sys.argv[2]))
+row, = d["results"]
+assert row["messages"] > 0 and row["received"] > 0, row
+assert d["intervals"] and all(i["sum"]["messages"] > 0 for i in d["intervals"]), d
+EOF
+	run_to T conn-bench -q -R -t 0.2 -w stream -w pingpong --transport unix
+	expect_exit T 0 20
+	grep -Eq '^conn +unix +stream +64 +[1-9]' "$T/T.out"
+	grep -Eq '^conn +unix +pingpong ' "$T/T.out"
+}
+
+@test "--bidir against conn-listen --echo counts the echoes; -R with ADDRESS, -R with --bidir, and either with --vs-python are usage errors" {
+	listen L --echo 127.0.0.1:0
+	run_to B conn-bench --json --bidir -w stream --count 5000 "127.0.0.1:$PORT"
+	expect_exit B 0 20
+	"$PYTHON" - "$T/B.out" <<'EOF'
+import json, sys
+row, = json.load(open(sys.argv[1]))["results"]
+assert row["messages"] == 5000 and row["received"] == 5000, row
+EOF
+	run_to A conn-bench -R 127.0.0.1:1
+	expect_exit A 2
+	assert_usage_error A '^conn-bench: cannot use --reverse with ADDRESS \(an echo peer sends only what it gets; --bidir counts the echoes\)$'
+	run_to C conn-bench -R --bidir
+	expect_exit C 2
+	assert_usage_error C '^conn-bench: cannot use --reverse with --bidir$'
+	run_to V conn-bench --bidir --vs-python
+	expect_exit V 2
+	assert_usage_error V '^conn-bench: cannot use --bidir with --vs-python$'
+}
+
+@test "--json on failure: the results so far, end, and an error field; the exit status unchanged; --json-stream an error event" {
+	listen L --echo 127.0.0.1:0
+	run_to B conn-bench --json -c 100 -w stream -w pingpong "127.0.0.1:$PORT"
+	expect_exit B 3 20
+	run_to S conn-bench --json-stream -c 100 -w stream 127.0.0.1:1
+	expect_exit S 3 20
+	"$PYTHON" - "$T/B.out" "$T/S.out" <<EOF
+import json, sys
+$JSON_KEYS
+d = json.load(open(sys.argv[1]))
+assert list(d) == ["start", "results", "intervals", "end", "error"], list(d)
+assert [r["workload"] for r in d["results"]] == ["stream"], d["results"]
+assert "remote tcp pingpong" in d["error"] and "cannot connect" in d["error"], d["error"]
+assert d["start"]["connecting_to"]["port"] > 0, d["start"]
+check_end(d["end"], remote=False)
+assert d["end"]["sum_sent"]["bytes"] == 6400, d["end"]
+ev = [json.loads(l) for l in open(sys.argv[2])]
+assert [e["event"] for e in ev] == ["start", "error", "end"], ev
+assert "cannot connect" in ev[1]["data"], ev
+EOF
+	assert_err B 'conn-bench: remote tcp pingpong: cannot connect'
 }
 
 @test "-P 3 with a key over one transport" {

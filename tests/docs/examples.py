@@ -127,6 +127,8 @@ NOT_EXAMPLES = [
      "the line tools/check prints, quoted by the text; the tests of tests/cpython/ make it"),
     ('man/conn-bench.1', 'ratio ours/python unix  pingpong',
      'one output line quoted by the text'),
+    ('man/conn-bench.1', '[ ID] Interval           Transfer',
+     'two output lines of -i quoted by the text; bench.bats checks their form'),
     ('man/conn-bench.1', "conn-bench: unknown workload 'bogus'",
      'a usage error quoted by the text; bench.bats tests it'),
     ('man/conn-bench.1', '"start": {"version"',

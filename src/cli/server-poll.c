@@ -275,11 +275,6 @@ static void start_tls(struct server *s, struct client *cl)
 
 /* ------------------------------------------- --max-startups (pre-auth) */
 
-/* The one to go: a connection in the handshake that has sent nothing,
- * else any in the handshake, the oldest first.  A slowloris holds the
- * old silent ones; an honest client is new and has answered at once.
- * The list is in accept order: past the first one within its grace, all
- * are (so a burst costs no walk through every handshake). */
 /* With every place taken, one in the handshake goes only once it has had
  * this long to answer: newcomers wait in the backlog meanwhile.  Without
  * it a slowloris that reconnects as fast as it is dropped churns all the
@@ -293,6 +288,11 @@ static bool had_time_to_answer(const struct client *cl, bool full)
 	       (!full || conn_clock_ms() - cl->since >= FULL_ANSWER_MS);
 }
 
+/* The one to go: a connection in the handshake that has sent nothing,
+ * else any in the handshake, the oldest first.  A slowloris holds the
+ * old silent ones; an honest client is new and has answered at once.
+ * The list is in accept order: past the first one within its grace, all
+ * are (so a burst costs no walk through every handshake). */
 static struct client *oldest_in_handshake(const struct server *s, bool full)
 {
 	struct client *cl, *pick = NULL;

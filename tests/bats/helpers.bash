@@ -241,7 +241,11 @@ spawn() {
 	# reader that looks before the job has started.
 	: >"$T/$name.out"
 	: >"$T/$name.err"
-	timeout -k 2 "$tmo" "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" \
+	# -k 10: a SIGTERM (the test's, which timeout passes on, or its own)
+	# has 10 s to end the command before SIGKILL: a sanitized program
+	# on a loaded machine can take seconds to exit, and a slow exit must
+	# not look like a killed one (a hang still fails, by finish()'s wait).
+	timeout -k 10 "$tmo" "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" \
 		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	BG_PID[$name]=$!
 	unset "BG_DONE[$name]"
@@ -410,6 +414,37 @@ have_ipv6() {
 }
 
 sha() { sha256sum "$@" | cut -d' ' -f1; }
+
+# mixed_frames FILE: frames of sizes around the sender's thresholds (16 KiB,
+# where a piece may go out unqueued; 256 KiB, the queue's size), among
+# small ones, random bytes.
+mixed_frames() {
+	"$PYTHON" -c 'import os, struct, sys
+sizes = [0, 5, 16383, 16384, 16385, 20000, 3, 262139, 262140, 262144,
+         300000, 1, 1048576, 7, 2000000, 16384, 0]
+with open(sys.argv[1], "wb") as f:
+    for n in sizes * 4:
+        f.write(struct.pack("!i", n) + os.urandom(n))' "$1"
+}
+
+# slow_sink FILE: writes at FILE a Python program that copies stdin to
+# stdout, pausing 10 ms after each 128 KiB, so that what writes to it waits
+# on a full pipe, and its sender on a socket full at times, empty at others.
+slow_sink() {
+	cat >"$1" <<'EOF'
+import os, time
+n = 0
+while True:
+    b = os.read(0, 65536)
+    if not b:
+        break
+    os.write(1, b)
+    n += len(b)
+    if n >= 131072:
+        n = 0
+        time.sleep(0.01)
+EOF
+}
 
 # assert_file FILE CONTENT: FILE holds exactly CONTENT (printf %b escapes allowed
 # when given as $'...').

@@ -68,6 +68,8 @@ EOF
 }
 
 @test "1000 clients at once, 100 messages each: 100,000 whole messages, each client's in order" {
+	# the listener outlives the waits below (60 s, then 60 s)
+	local SPAWN_TIMEOUT=150
 	skip_under_valgrind "1000 connections"
 	ulimit -n 8192
 	listen L --idle -k --max-conns 1000 127.0.0.1:0
@@ -79,6 +81,8 @@ EOF
 }
 
 @test "with a key: 1000 clients authenticate at once, 100 messages each" {
+	# the listener outlives the waits below (60 s, then 60 s)
+	local SPAWN_TIMEOUT=150
 	skip_under_valgrind "1000 connections"
 	ulimit -n 8192
 	key_file k "$KEY" >/dev/null
@@ -92,6 +96,8 @@ EOF
 }
 
 @test "epoll and poll (CONN_TOOLS_POLL=poll) alike: 300 clients authenticate at once, 100 messages each, whole and in order" {
+	# the listener outlives the waits below (60 s, then 60 s)
+	local SPAWN_TIMEOUT=150
 	skip_under_valgrind "300 connections, twice"
 	ulimit -n 4096
 	key_file k "$KEY" >/dev/null
@@ -598,10 +604,15 @@ s.close()' "$ADDR"
 
 @test "-k: a big message with no room for its file (TMPDIR that does not exist) drops its client with one warning naming the directory; the others go on" {
 	TMPDIR=$T/none listen L --idle -k --out frames 127.0.0.1:0
+	# the listener drops A as soon as it knows the size, and may reset A's
+	# connection while A still sends: that is the drop, not a failure
 	run_to A "$PYTHON" -c 'import socket, struct, sys
 h, p = sys.argv[1].rsplit(":", 1)
 s = socket.create_connection((h, int(p)))
-s.sendall(struct.pack("!i", 1 << 20) + bytes(1 << 20))
+try:
+    s.sendall(struct.pack("!i", 1 << 20) + bytes(1 << 20))
+except (BrokenPipeError, ConnectionResetError):
+    pass
 s.close()' "$ADDR"
 	expect_exit A 0
 	wait_err L "^conn-listen: warning: 127\.0\.0\.1:[0-9]+: .*message 1 \(1048576 bytes\) is lost: cannot make a file in $T/none to hold it \(No such file or directory\); the client is dropped\$" 10

@@ -1622,7 +1622,8 @@ static bool parse_offset(const char *p, size_t n, int64_t *offset_us)
 {
 	int64_t h, m, s, us;
 
-	if (n < 1 || (p[0] != '+' && p[0] != '-') ||
+	/* (a sign alone: parse_clock()'s 0 would equal its empty rest) */
+	if (n < 2 || (p[0] != '+' && p[0] != '-') ||
 	    parse_clock(p + 1, n - 1, &h, &m, &s, &us, 24) != n - 1)
 		return false;
 	*offset_us = ((h * 60 + m) * 60 + s) * 1000000 + us;

@@ -824,6 +824,10 @@ static void test_tag_errors(void)
 		       "no 29 February in 2023");
 	expect_invalid("{\"__time__\": \"12:00:00+24:00\"}", "not a time",
 		       "an offset of a whole day");
+	expect_invalid("{\"__time__\": \"13:45:30.123456+\"}", "not a time",
+		       "an offset that is a sign alone (fuzz-pickle-json)");
+	expect_invalid("{\"__timezone__\": {\"offset\": \"-\"}}",
+		       "not {\"offset\"", "a timezone offset that is a sign alone");
 	expect_invalid("{\"__datetime__\": \"2024-02-29\"}",
 		       "not a datetime", "a datetime without a time");
 	expect_invalid("{\"__timedelta__\": {\"seconds\": -1}}",

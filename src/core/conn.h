@@ -792,6 +792,46 @@ struct conn_buffer;
 CONN_NODISCARD
 int conn_channel_write_bytes(struct conn_channel *c, struct conn_buffer *b,
 			     size_t limit);
+/* Writes len bytes from data through c's stream without blocking (a
+ * relay's fast path, straight from where they are): 0 with *put how many
+ * went (maybe none), or an error with conn_channel_detail(). */
+CONN_NODISCARD
+int conn_channel_write_span(size_t *put, struct conn_channel *c,
+			    const void *data, size_t len);
+/*
+ * The whole frames at the start of what c received and no piece of which
+ * was taken yet, header and payload as they came, for a relay that passes
+ * them on unchanged: 0 with *data, *len (at most max bytes, at least one
+ * frame) and *count (how many frames) set, CONN_EAGAIN when no whole
+ * frame is there (half a frame, one over the max size, a bad header: the
+ * piece functions take and judge those).  Nothing is consumed.
+ */
+CONN_NODISCARD
+int conn_channel_peek_frames(const uint8_t **data, size_t *len,
+			     uint64_t *count, const struct conn_channel *c,
+			     size_t max);
+/* Consumes n bytes conn_channel_peek_frames() spanned (whole frames). */
+void conn_channel_consume_frames(struct conn_channel *c, size_t n);
+/*
+ * conn_channel_read_some() for a relay that expects a large message next:
+ * when c's stream is the plain descriptor and c holds nothing, reads at
+ * most CONN_FRAME_HEADER_MAX bytes, so that the payload stays in the
+ * socket for conn_channel_hand_over() (not copied through memory).
+ */
+CONN_NODISCARD
+int conn_channel_read_header(struct conn_channel *c);
+/*
+ * For a relay that moves a message's rest itself from c's descriptor to
+ * dst's (splice(2) between two sockets): when nothing of it is left in
+ * what c received and both streams are the plain descriptors (no TLS
+ * session, whose records only the session may read or write), 0 with
+ * *left the payload bytes still to come from conn_channel_rfd(c), and c
+ * goes on as if they had been taken; else CONN_EAGAIN and nothing
+ * changes.
+ */
+CONN_NODISCARD
+int conn_channel_hand_over(uint64_t *left, struct conn_channel *c,
+			   const struct conn_channel *dst);
 /* True when the channel's stream holds received bytes poll() does not see
  * (decrypted TLS records): read before waiting. */
 CONN_NODISCARD

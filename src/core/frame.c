@@ -3,29 +3,15 @@
 
 #include <string.h>
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 size_t conn_frame_header_encode(uint8_t *out, uint64_t length)
 {
 	if (length <= CONN_FRAME_SHORT_MAX) {
-		put_be32(out, (uint32_t)length);
+		frame_put_be32(out, (uint32_t)length);
 		return 4;
 	}
-	put_be32(out, 0xffffffffu);
-	put_be32(out + 4, (uint32_t)(length >> 32));
-	put_be32(out + 8, (uint32_t)length);
+	frame_put_be32(out, 0xffffffffu);
+	frame_put_be32(out + 4, (uint32_t)(length >> 32));
+	frame_put_be32(out + 8, (uint32_t)length);
 	return CONN_FRAME_HEADER_MAX;
 }
 
@@ -36,7 +22,7 @@ int conn_frame_header_decode(uint64_t *length, size_t *header_size,
 
 	if (n < 4)
 		return CONN_EAGAIN;
-	short_length = (int32_t)get_be32(bytes);
+	short_length = (int32_t)frame_get_be32(bytes);
 	if (short_length >= 0) {
 		*length = (uint64_t)short_length;
 		*header_size = 4;
@@ -46,7 +32,7 @@ int conn_frame_header_decode(uint64_t *length, size_t *header_size,
 		return CONN_EPROTO;
 	if (n < CONN_FRAME_HEADER_MAX)
 		return CONN_EAGAIN;
-	*length = (uint64_t)get_be32(bytes + 4) << 32 | get_be32(bytes + 8);
+	*length = (uint64_t)frame_get_be32(bytes + 4) << 32 | frame_get_be32(bytes + 8);
 	*header_size = CONN_FRAME_HEADER_MAX;
 	return 0;
 }
@@ -115,7 +101,7 @@ int conn_frame_reader_next(struct conn_frame_reader *r,
 		/* The common case, a whole short header: no byte-by-byte. */
 		memcpy(r->header, bytes, 4);
 		r->header_have = 4;
-		r->total = get_be32(bytes);
+		r->total = frame_get_be32(bytes);
 		*used = 4;
 		rc = reader_start_payload(r);
 		if (rc)

@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "detail.h"
 
+#include <arpa/inet.h>	/* htonl(), ntohl() */
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +25,12 @@ int chan_grow(struct conn_channel *c);
 /* Room at the end of tx for a piece, sliding the queue to the front when
  * less than want is left (relay.c cuts pieces to fit). */
 size_t chan_tx_room(struct conn_channel *c, size_t want);
+/* conn_channel_append_piece(), but a big piece with nothing queued before
+ * it is written first, from p's memory, and only what the stream does not
+ * take is queued.  0 or an error of the queue's (a failed write is met
+ * again, with its detail, by the next flush). */
+CONN_NODISCARD
+int chan_send_piece(struct conn_channel *c, const struct conn_piece *p);
 /* Forgets the unfinished message at the end of tx: it will never be whole. */
 void chan_drop_partial(struct conn_channel *c);
 /* True when tx holds what may go now: whole messages, or the start of one
@@ -54,6 +61,55 @@ void chan_log_target(const struct conn_channel *c, conn_log_fn **log,
 bool chan_tracing(const struct conn_channel *c);
 void chan_log(struct conn_channel *c, enum conn_log_level level,
 	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ frame */
+
+/* Big-endian 32-bit words, the frame header's (inline: one per message;
+ * htonl() and a 4-byte memcpy() compile to a swap and a store). */
+static inline void frame_put_be32(uint8_t *p, uint32_t v)
+{
+	uint32_t be = htonl(v);
+
+	memcpy(p, &be, 4);
+}
+
+static inline uint32_t frame_get_be32(const uint8_t *p)
+{
+	uint32_t be;
+
+	memcpy(&be, p, 4);
+	return ntohl(be);
+}
+
+/*
+ * The receive path's common case, inline: an idle reader before a whole
+ * short frame of at most max_piece payload bytes in bytes (n of them).
+ * Yields it as one piece and counts it, as conn_frame_reader_next() would,
+ * and returns the bytes it took; 0 for anything else (a long or invalid
+ * header, a frame not all there, one over max_size), which
+ * conn_frame_reader_next() then takes byte by byte.
+ */
+static inline size_t frame_take_whole(struct conn_frame_reader *r,
+				      struct conn_piece *piece,
+				      const uint8_t *bytes, size_t n,
+				      size_t max_piece)
+{
+	uint32_t length;
+
+	/* header_have is 0 between frames alone (in a payload it counts the
+	 * header's bytes): idle. */
+	if (n < 4 || r->header_have != 0)
+		return 0;
+	length = frame_get_be32(bytes);
+	if (length > CONN_FRAME_SHORT_MAX || length > n - 4 ||
+	    length > max_piece || (r->max_size && length > r->max_size))
+		return 0;
+	*piece = (struct conn_piece){ .data = bytes + 4, .size = length,
+				      .offset = 0, .total = length };
+	r->total = r->offset = length;
+	r->messages++;
+	return 4 + (size_t)length;
+}
 
 /* ------------------------------------------------------------------- auth */
 

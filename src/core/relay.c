@@ -80,10 +80,11 @@ static int relay_fail(struct relay *r, int err, const char *text)
 
 /* ------------------------------------------------------- stdin -> socket */
 
-/* Pieces are cut to the room chan_tx_room() gave: the queue never grows. */
+/* Pieces are cut to the room chan_tx_room() gave: the queue never grows.
+ * A big one may go straight out (chan_send_piece()). */
 static int queue_piece(struct relay *r, const struct conn_piece *p)
 {
-	int rc = conn_channel_append_piece(r->c, p);
+	int rc = chan_send_piece(r->c, p);
 
 	r->progress.sent_bytes += p->size;
 	if (conn_piece_is_last(p))

@@ -210,6 +210,18 @@ Try 'conn-listen --help' for more information." ] || fail "$output"
 	rm -f "$T/big" "$T/big.frame" "$T/L.out"
 }
 
+@test "frames of sizes around the sender's thresholds, to a slow reader, arrive whole and in order" {
+	mixed_frames "$T/in"
+	slow_sink "$T/sink.py"
+	spawn L bash -c 'conn-listen --out frames --max-size 4M "$@" | "$PYTHON" "$0"' \
+		"$T/sink.py" 127.0.0.1:0
+	wait_listening L
+	run_to C --in "$T/in" conn-client --in frames --max-size 4M --send-only "$ADDR"
+	expect_exit C 0 60
+	expect_exit L 0 60
+	[[ $(sha "$T/L.out") == "$(sha "$T/in")" ]] || fail "received $(wc -c <"$T/L.out") of $(wc -c <"$T/in") bytes, differ"
+}
+
 @test "3 GiB single message (long header) in frames mode: passes with peak RSS under 256 MiB each" {
 	skip_under_valgrind "3 GiB, and the peak RSS measured would be valgrind's"
 	local size=3221225472 # 0xC0000000: -1 then 8-byte length

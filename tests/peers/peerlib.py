@@ -43,6 +43,17 @@ def sayer(prog):
     return say
 
 
+def recv_exact(sock, n):
+    """Exactly n bytes from sock; EOFError if the peer closes first."""
+    buf = b''
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError('connection closed')
+        buf += chunk
+    return buf
+
+
 def accept_one(family, address, say):
     s = socket.socket(addr.sock_family(family), socket.SOCK_STREAM)
     if family != 'AF_UNIX':

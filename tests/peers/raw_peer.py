@@ -31,16 +31,6 @@ PROG = 'raw_peer'
 say = peerlib.sayer(PROG)
 
 
-def exact(sock, n):
-    buf = b''
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError('connection closed')
-        buf += chunk
-    return buf
-
-
 def main():
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,8 +63,8 @@ def session(args):
     for data in args.writes:
         c.sendall(data)
     if args.read_frame:
-        (n,) = struct.unpack('!i', exact(c, 4))
-        sys.stdout.write(exact(c, n).hex() + '\n')
+        (n,) = struct.unpack('!i', peerlib.recv_exact(c, 4))
+        sys.stdout.write(peerlib.recv_exact(c, n).hex() + '\n')
         sys.stdout.flush()
     if args.hold:
         time.sleep(args.hold)

@@ -29,22 +29,13 @@ PROG = 'tls_peer'
 say = peerlib.sayer(PROG)
 
 
-def recv_exact(s, n):
-    data = b''
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def recv_frame(s):
-    header = recv_exact(s, 4)
-    if header is None:
+    """One frame's payload, or None at the peer's end."""
+    try:
+        (length,) = struct.unpack('!i', peerlib.recv_exact(s, 4))
+        return peerlib.recv_exact(s, length)
+    except EOFError:
         return None
-    (length,) = struct.unpack('!i', header)
-    return recv_exact(s, length)
 
 
 def send_frame(s, payload):

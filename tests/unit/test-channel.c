@@ -490,6 +490,65 @@ static void test_send_errors_and_pipes(void)
 	conn_channel_free(b);
 }
 
+/* The fast path's primitives (--forward): whole frames peeked and
+ * consumed as they came, a half one left to the pieces, and a payload's
+ * rest handed over to be moved by the caller. */
+static void test_pass_through(void)
+{
+	/* "ab", "", then the header of 10 bytes and 3 of them */
+	static const uint8_t bytes[] = { 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0,
+					 0, 0, 0, 10, 'x', 'y', 'z' };
+	struct conn_channel *c, *dst;
+	const uint8_t *data;
+	struct conn_piece p;
+	uint64_t count = 0, left = 0;
+	size_t len = 0, put = 0;
+	int peer, dst_peer, rc;
+	uint8_t got[16];
+
+	c = pair(&peer);
+	dst = pair(&dst_peer);
+	write_all(peer, bytes, sizeof(bytes));
+	while (conn_channel_received(c) < sizeof(bytes) &&
+	       conn_channel_read_some(c) == 0)
+		;
+	rc = conn_channel_peek_frames(&data, &len, &count, c, SIZE_MAX);
+	ok(rc == 0 && len == 10 && count == 2 && data[4] == 'a',
+	   "peek_frames: the two whole frames (rc %d, %zu bytes, %llu)", rc,
+	   len, (unsigned long long)count);
+	rc = conn_channel_peek_frames(&data, &len, &count, c, 9);
+	ok(rc == 0 && len == 6 && count == 1,
+	   "peek_frames: no more than max bytes, whole frames only");
+	must(conn_channel_write_span(&put, dst, data, 10));
+	ok(put == 10 && read(dst_peer, got, sizeof(got)) == 10 &&
+	   memcmp(got, bytes, 10) == 0, "write_span: the frames as they came");
+	conn_channel_consume_frames(c, 10);
+	rc = conn_channel_peek_frames(&data, &len, &count, c, SIZE_MAX);
+	ok(rc == CONN_EAGAIN, "peek_frames: a half frame is none (%s)",
+	   conn_strerror(rc));
+	rc = conn_channel_hand_over(&left, c, dst);
+	ok(rc == CONN_EAGAIN, "hand_over: not while its bytes are received");
+	rc = conn_channel_take_piece(&p, c, SIZE_MAX);
+	ok(rc == 0 && p.size == 3 && p.total == 10,
+	   "take_piece: the half frame's bytes");
+	rc = conn_channel_hand_over(&left, c, dst);
+	ok(rc == 0 && left == 7, "hand_over: 7 bytes to come (rc %d, %llu)",
+	   rc, (unsigned long long)left);
+	write_all(peer, "1234567", 7);
+	ok(read(conn_channel_rfd(c), got, 7) == 7,
+	   "the caller reads the rest itself");
+	write_all(peer, bytes, 6);
+	while (conn_channel_received(c) < 6 && conn_channel_read_some(c) == 0)
+		;
+	rc = conn_channel_peek_frames(&data, &len, &count, c, SIZE_MAX);
+	ok(rc == 0 && count == 1 && len == 6,
+	   "after the hand-over: the next frame whole");
+	close(peer);
+	close(dst_peer);
+	conn_channel_free(c);
+	conn_channel_free(dst);
+}
+
 static void on_alarm(int sig)
 {
 	static const char msg[] = "Bail out! test-channel hangs (20 s)\n";
@@ -512,5 +571,6 @@ int main(void)
 	test_deadline();
 	test_limits();
 	test_send_errors_and_pipes();
+	test_pass_through();
 	return tap_done();
 }

@@ -27,7 +27,9 @@ enum cli_progress_when {
 	CLI_PROGRESS_NEVER, CLI_PROGRESS_AUTO, CLI_PROGRESS_ALWAYS
 };
 
-/* --tls and the options that go with it (tls-options.c). */
+/* --tls and the options that go with it, for one leg (tls-options.c):
+ * the tool's own in o->tls, conn-listen --forward's leg to TARGET
+ * (--forward-tls...) in o->forward_tls, read and checked alike. */
 struct cli_tls_options {
 	bool on;			/* any TLS option given */
 	bool psk;			/* --tls-psk */
@@ -35,9 +37,8 @@ struct cli_tls_options {
 	int min;			/* --tls-min 12 or 13; 0 not given */
 	bool insecure;
 	const char *first;		/* the first TLS option given */
-	bool forward_psk;		/* --forward-tls-psk */
+	const char *prefix;		/* "--" or "--forward-": its names */
 	struct conn_tls_config *config;	/* made by cli_tls_setup() */
-	struct conn_tls_config *forward_config;	/* ... TARGET's leg */
 };
 
 /* The options all tools share, parsed once here for every tool; the one
@@ -118,6 +119,7 @@ struct cli_options {
 	const char *record;
 	struct conn_capture *capture;
 	struct cli_tls_options tls;
+	struct cli_tls_options forward_tls;	/* TARGET's leg */
 	/* #18 sockets (sockets.c, activation.c) */
 	unsigned tool;			/* the enum cli_tool bit running */
 	int backlog;			/* --backlog N (listen()) */
@@ -159,7 +161,10 @@ enum cli_option_code {
 	CLI_OPT_PORT, CLI_OPT_RECORD, CLI_OPT_TLS, CLI_OPT_TLS_PSK,
 	CLI_OPT_TLS_CERT, CLI_OPT_TLS_KEY, CLI_OPT_TLS_CA, CLI_OPT_TLS_NAME,
 	CLI_OPT_TLS_PIN, CLI_OPT_TLS_MIN, CLI_OPT_TLS_INSECURE,
-	CLI_OPT_FORWARD_TLS_PSK,
+	CLI_OPT_FORWARD_TLS_PSK, CLI_OPT_FORWARD_TLS, CLI_OPT_FORWARD_TLS_CERT,
+	CLI_OPT_FORWARD_TLS_KEY, CLI_OPT_FORWARD_TLS_CA,
+	CLI_OPT_FORWARD_TLS_NAME, CLI_OPT_FORWARD_TLS_PIN,
+	CLI_OPT_FORWARD_TLS_MIN, CLI_OPT_FORWARD_TLS_INSECURE,
 	/* #18 sockets */
 	CLI_OPT_BACKLOG, CLI_OPT_FD, CLI_OPT_FD_NAME, CLI_OPT_INETD,
 	CLI_OPT_CONNECT_TIMEOUT = 'w', CLI_OPT_IDLE_TIMEOUT = 'i',
@@ -290,9 +295,10 @@ int cli_tls_option_set(struct cli_options *o, int code, char *arg);
 /* Their conflicts, after the last option. */
 CONN_NODISCARD
 int cli_tls_options_check(struct cli_options *o);
-/* Makes o->tls.config for the tool (CLI_LISTEN: the server's side) from
- * the options, files read and the key's PSK derived; CONN_EINVAL with
- * o->detail set.  Nothing without TLS options. */
+/* Makes o->tls.config for the tool (CLI_LISTEN: the server's side) and
+ * o->forward_tls.config (a client of TARGET) from the options, files read
+ * and the keys' PSKs derived; CONN_EINVAL with o->detail set.  Nothing
+ * without TLS options. */
 CONN_NODISCARD
 int cli_tls_setup(struct cli_options *o, unsigned tool);
 /* Puts TLS on c when the options ask for it, within the handshake

@@ -178,6 +178,36 @@ static const struct cli_option_spec shared_options[] = {
 	  CLI_LISTEN, CLI_GROUP_FORWARD,
 	  "TLS 1.3 to TARGET keyed by its leg's key (as\n"
 	  "  --tls-psk); the clients' side is set apart", NULL },
+	{ "forward-tls", 0, CLI_OPT_FORWARD_TLS, no_argument, "",
+	  CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "TLS 1.3 to TARGET, verifying its certificate\n"
+	  "  (system CAs or --forward-tls-ca) and name, as\n"
+	  "  conn-client --tls does", NULL },
+	{ "forward-tls-ca", 0, CLI_OPT_FORWARD_TLS_CA, required_argument,
+	  "=FILE", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "verify TARGET with the CAs in FILE (PEM)", CLI_VALUES_FILE },
+	{ "forward-tls-name", 0, CLI_OPT_FORWARD_TLS_NAME, required_argument,
+	  "=NAME", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "the name TARGET's certificate must carry\n"
+	  "  (default: the host in TARGET)", NULL },
+	{ "forward-tls-pin", 0, CLI_OPT_FORWARD_TLS_PIN, required_argument,
+	  "=sha256//B64", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "accept only the TARGET whose public key has this\n"
+	  "  SHA-256; then no CA or name check", NULL },
+	{ "forward-tls-cert", 0, CLI_OPT_FORWARD_TLS_CERT, required_argument,
+	  "=FILE", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "our certificate chain (PEM) for TARGET's mutual\n"
+	  "  TLS", CLI_VALUES_FILE },
+	{ "forward-tls-key", 0, CLI_OPT_FORWARD_TLS_KEY, required_argument,
+	  "=FILE", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "the private key of --forward-tls-cert (PEM)", CLI_VALUES_FILE },
+	{ "forward-tls-min", 0, CLI_OPT_FORWARD_TLS_MIN, required_argument,
+	  "=VERSION", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "the lowest TLS version to TARGET: 1.3 (default)\n"
+	  "  or 1.2", "1.2 1.3" },
+	{ "forward-tls-insecure", 0, CLI_OPT_FORWARD_TLS_INSECURE,
+	  no_argument, "", CLI_LISTEN, CLI_GROUP_FORWARD,
+	  "accept any certificate from TARGET (warns)", NULL },
 	{ "trace", 0, CLI_OPT_TRACE, required_argument, "=FMT", CLI_LISTEN,
 	  CLI_GROUP_FORWARD,
 	  "--forward: write each message to stderr as one\n"

@@ -71,8 +71,8 @@ void cli_options_free(struct cli_options *o)
 	o->policy = NULL;
 	conn_tls_config_free(o->tls.config);
 	o->tls.config = NULL;
-	conn_tls_config_free(o->tls.forward_config);
-	o->tls.forward_config = NULL;
+	conn_tls_config_free(o->forward_tls.config);
+	o->forward_tls.config = NULL;
 	free(o->exec_argv);
 	free(o->data);
 	free(o->data_len);

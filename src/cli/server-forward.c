@@ -14,6 +14,15 @@
  * a cut frame, which it sees as a truncated message.  A side whose peer is
  * not draining is not read (back-pressure both ways).
  *
+ * The fast path, with no --trace, --record or --pickle-policy: no message
+ * is decoded.  The whole frames a read brought go on in one write straight
+ * from the channel's receive buffer (flow_pass()), what the socket does
+ * not take copied into the queue once; a streaming message's pieces go
+ * the same way, and once the channel holds none of it, its rest goes
+ * socket -> pipe -> socket by splice(2) (flow_splice_start()), between
+ * plain sockets only.  A message up to FORWARD_HOLD that is not whole in
+ * one read is held in the queue as on the ordinary path.
+ *
  * With --record, each message is recorded on the leg it came by as it
  * comes, and on the other as it goes: whole, once judged, or piece by
  * piece when it streams (record.c).
@@ -24,6 +33,7 @@
 #include "forward.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,9 +42,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define FORWARD_HOLD (1u << 20)		/* held whole, or dropped */
+#define FORWARD_HOLD (512u << 10)	/* held whole, or dropped */
 #define FORWARD_HIGH (256u << 10)	/* waiting to go: stop reading */
 #define FORWARD_PIECE (64u << 10)	/* taken from a channel at once */
+#define FORWARD_PIPE (1u << 20)		/* the splice pipe's size, asked */
 
 struct flow {
 	const char *dir;		/* "c>s" or "s>c" */
@@ -47,7 +58,21 @@ struct flow {
 	bool in_message;		/* a message's pieces are coming */
 	bool streaming;			/* ... and go out as they come */
 	bool src_done;			/* nothing more comes from src */
+	bool held_back;			/* the queue was full: src's channel
+					 * may hold bytes poll() cannot see */
 	bool shut;			/* dst_fd's sending side is shut */
+	bool fast;			/* untraced: whole frames pass as
+					 * they came (flow_pass()) */
+	/* The fast path's streaming message: its rest goes src socket ->
+	 * pipe -> dst socket by splice(2), never through our memory. */
+	int pipe[2];			/* -1: none yet (or none to be had) */
+	size_t pipe_cap;
+	size_t in_pipe;			/* bytes in the pipe */
+	uint64_t splice_left;		/* ... still to come from src */
+	uint64_t total;			/* the spliced message's size */
+	bool splicing;
+	bool spliced;			/* the last message was: the next
+					 * may well be large too */
 	uint64_t messages;		/* forwarded whole */
 	uint64_t received;		/* whole, forwarded or dropped */
 };
@@ -102,8 +127,8 @@ static int open_target(struct conn_channel **out, char *detail,
 		return rc;
 	conn_channel_set_stop_flag(*out, stop);
 	conn_channel_set_log(*out, log, ctx, o->verbose > 0);
-	/* --forward-tls-psk: TLS there first, as a client of TARGET. */
-	leg.tls.config = o->tls.forward_config;
+	/* --forward-tls...: TLS there first, as a client of TARGET. */
+	leg.tls = o->forward_tls;
 	rc = cli_tls_start(why, sizeof(why), *out, &leg, log, ctx);
 	if (rc == 0 && leg.key)
 		rc = session_authenticate(why, sizeof(why), digest, *out, &leg,
@@ -127,11 +152,15 @@ static size_t flow_limit(const struct flow *f)
 
 static size_t flow_pending(const struct flow *f)
 {
-	return flow_limit(f) - f->q.start;
+	return flow_limit(f) - f->q.start + f->in_pipe;
 }
 
+/* Splicing, src is read into the pipe while it has room. */
 static bool flow_may_read(const struct flow *f)
 {
+	if (f->splicing)
+		return !f->src_done && f->splice_left > 0 &&
+		       f->in_pipe < f->pipe_cap;
 	return !f->src_done && flow_pending(f) < FORWARD_HIGH;
 }
 
@@ -148,6 +177,36 @@ static void forward_fault(struct forward *fw, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(fw->detail, fw->capacity, fmt, ap);
 	va_end(ap);
+}
+
+/* The receiver is gone: it takes nothing more, and its sender is not
+ * read any more. */
+static void flow_receiver_gone(struct flow *f)
+{
+	conn_buffer_clear(&f->q);
+	f->in_pipe = 0;
+	f->splice_left = 0;
+	f->splicing = false;
+	conn_channel_discard_input(f->src);
+	f->src_done = f->shut = true;
+	f->in_message = f->streaming = false;
+}
+
+/*
+ * Sends n bytes that are whole messages or a streaming one's next piece:
+ * straight from where they are when nothing waits before them, and what
+ * the socket does not take, copied into the queue (once).
+ */
+static int flow_send(struct flow *f, const uint8_t *bytes, size_t n)
+{
+	size_t put = 0;
+
+	if (conn_buffer_len(&f->q) == 0 &&
+	    conn_channel_write_span(&put, f->dst, bytes, n)) {
+		flow_receiver_gone(f);
+		return 0;
+	}
+	return conn_buffer_append(&f->q, bytes + put, n - put);
 }
 
 /* --record: bytes of f's on the leg they came by (to: false) or on the
@@ -230,6 +289,24 @@ static int flow_finish(struct forward *fw, struct flow *f, uint64_t total)
 	return rc;
 }
 
+/* A streaming message's piece, unrecorded: no copy when the queue is
+ * empty.  The header is the queue's for a moment: one write more a large
+ * message, not a copy of the piece. */
+static int flow_stream_piece(struct flow *f, const uint8_t *header, size_t n,
+			     const struct conn_piece *p)
+{
+	/* A piece no larger than a header (conn_channel_read_header()'s
+	 * read) goes with it in the same write. */
+	bool with = n && p->size <= CONN_FRAME_HEADER_MAX;
+	int rc = conn_buffer_append(&f->q, header, n);
+
+	if (rc == 0 && with)
+		rc = conn_buffer_append(&f->q, p->data, p->size);
+	if (rc == 0 && n && conn_channel_write_bytes(f->dst, &f->q, f->q.end))
+		flow_receiver_gone(f);
+	return rc || f->shut || with ? rc : flow_send(f, p->data, p->size);
+}
+
 static int flow_append(struct forward *fw, struct flow *f,
 		       const struct conn_piece *p)
 {
@@ -239,13 +316,21 @@ static int flow_append(struct forward *fw, struct flow *f,
 
 	if (conn_piece_is_first(p)) {
 		n = conn_frame_header_encode(header, p->total);
-		rc = conn_buffer_append(&f->q, header, n);
 		f->in_message = true;
+		f->streaming = p->total > f->hold;
+		f->total = p->total;
 	}
+	if (f->streaming && !record_on(fw->rec)) {
+		rc = flow_stream_piece(f, header, n, p);
+		if (rc || f->shut)
+			return rc;
+		return conn_piece_is_last(p) ? flow_finish(fw, f, p->total)
+					     : 0;
+	}
+	if (n)
+		rc = conn_buffer_append(&f->q, header, n);
 	if (rc == 0)
 		rc = conn_buffer_append(&f->q, p->data, p->size);
-	if (rc == 0 && !f->streaming && p->total > f->hold)
-		f->streaming = true;
 	if (rc == 0 && record_on(fw->rec)) {
 		/* the queue's last bytes: the header, if any, and the piece */
 		n += p->size;
@@ -280,19 +365,166 @@ static void flow_source_ended(struct forward *fw, struct flow *f, int cut)
 	f->in_message = false;
 }
 
-/* Moves what the source channel holds into the queue while there is room. */
+/* The pipe splice(2) goes through, made once: as large as the kernel
+ * lets us (fs.pipe-max-size), for fewer calls a message.  False when
+ * there is none to be had: the message goes the ordinary way. */
+static bool flow_pipe(struct flow *f)
+{
+	int size;
+
+	if (f->pipe[0] >= 0)
+		return true;
+	if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		f->pipe[0] = f->pipe[1] = -1;
+		f->fast = false;	/* nor will there be later */
+		return false;
+	}
+	/* Refused (over the limit): the default size works too. */
+	CONN_IGNORE(fcntl(f->pipe[1], F_SETPIPE_SZ, FORWARD_PIPE));
+	size = fcntl(f->pipe[1], F_GETPIPE_SZ);
+	f->pipe_cap = size > 0 ? (size_t)size : 65536;
+	return true;
+}
+
+/*
+ * A streaming message on the fast path whose bytes in the channel are all
+ * gone on: its rest is spliced, when both legs are plain sockets.  A TLS
+ * leg (src/core/stream.h: the descriptor carries records, which only the
+ * session reads and writes) takes the ordinary way, which
+ * conn_channel_hand_over() refuses for us.
+ */
+static bool flow_splice_start(struct flow *f)
+{
+	uint64_t left;
+
+	if (!f->fast || !f->streaming || f->splicing ||
+	    conn_channel_received(f->src) > 0 || !flow_pipe(f) ||
+	    conn_channel_hand_over(&left, f->src, f->dst))
+		return false;
+	f->splice_left = left;
+	f->splicing = true;
+	return true;
+}
+
+/* src socket -> pipe: at the sender's end of stream the message is cut
+ * (the receiver gets what came, then end of stream).  True when bytes
+ * moved. */
+static bool flow_splice_in(struct forward *fw, struct flow *f)
+{
+	size_t room = f->pipe_cap - f->in_pipe;
+	ssize_t n;
+
+	if (room > f->splice_left)
+		room = (size_t)f->splice_left;
+	if (room == 0 || f->src_done)
+		return false;
+	n = splice(conn_channel_rfd(f->src), NULL, f->pipe[1], NULL, room,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		f->in_pipe += (size_t)n;
+		f->splice_left -= (uint64_t)n;
+		return true;
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		f->splice_left = 0;
+		conn_channel_discard_input(f->src);
+		flow_source_ended(fw, f, 0);
+	}
+	return false;
+}
+
+/* pipe -> dst socket, once the queue before it is out; the message is
+ * done when all of it went.  True when bytes moved. */
+static bool flow_splice_out(struct forward *fw, struct flow *f)
+{
+	ssize_t n = 0;
+
+	if (f->in_pipe > 0)
+		n = splice(f->pipe[0], NULL, f->dst_fd, NULL, f->in_pipe,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0)
+		f->in_pipe -= (size_t)n;
+	else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		flow_receiver_gone(f);
+		return false;
+	}
+	if (f->in_pipe > 0 || f->splice_left > 0)
+		return n > 0;
+	f->splicing = false;
+	f->spliced = true;
+	/* A message whose sender died inside it was told of already. */
+	if (f->in_message)
+		CONN_IGNORE(flow_finish(fw, f, f->total));
+	return n > 0;
+}
+
+/* Whole messages pass unread with no trace, record or policy: but the
+ * first one from a keyless leg's TARGET is looked at (judge()). */
+static bool flow_passes(const struct forward *fw, const struct flow *f)
+{
+	return f->fast && !f->in_message &&
+	       !(fw->keyless && f == &fw->down && f->received == 0);
+}
+
+/*
+ * The fast path: the whole frames the source holds go on in one write,
+ * from the channel's receive queue, as they came (no decoding, no copy
+ * unless the socket does not take them all).  CONN_EAGAIN when no whole
+ * frame is there.
+ */
+static int flow_pass(struct flow *f)
+{
+	const uint8_t *frames;
+	uint64_t count;
+	size_t len;
+	int rc = conn_channel_peek_frames(&frames, &len, &count, f->src,
+					  SIZE_MAX);
+
+	if (rc == 0)
+		rc = flow_send(f, frames, len);
+	if (rc || f->shut)	/* f->shut: the receiver is gone */
+		return rc;
+	conn_channel_consume_frames(f->src, len);
+	conn_buffer_commit(&f->q);
+	f->messages += count;
+	f->received += count;
+	return 0;
+}
+
+/* A streaming piece may be as large as what came when it is written
+ * straight from the channel; a copied one is cut to FORWARD_PIECE. */
+static size_t flow_piece_max(const struct forward *fw, const struct flow *f)
+{
+	return f->streaming && !record_on(fw->rec) &&
+	       conn_buffer_len(&f->q) == 0 ? SIZE_MAX : FORWARD_PIECE;
+}
+
+/* Moves what the source channel holds on, or into the queue, while there
+ * is room. */
 static int flow_take(struct forward *fw, struct flow *f)
 {
 	struct conn_piece p;
 	int rc = 0;
 
-	while (rc == 0 && flow_may_read(f)) {
-		rc = conn_channel_take_piece(&p, f->src, FORWARD_PIECE);
+	while (rc == 0 && flow_may_read(f) && !f->splicing) {
+		if (f->in_message && flow_splice_start(f))
+			return 0;
+		rc = flow_passes(fw, f) ? flow_pass(f) : CONN_EAGAIN;
+		if (rc != CONN_EAGAIN)
+			continue;
+		rc = conn_channel_take_piece(&p, f->src,
+					     flow_piece_max(fw, f));
 		if (rc == 0)
 			rc = flow_append(fw, f, &p);
 	}
-	if (rc == CONN_EAGAIN)
+	/* Stopped by a full queue, not by want of bytes. */
+	f->held_back = rc == 0 && !f->src_done && !f->splicing;
+	if (rc == CONN_EAGAIN) {
+		/* All the channel had of a streaming message went on. */
+		if (f->in_message)
+			CONN_IGNORE(flow_splice_start(f));
 		return 0;
+	}
 	if (rc == CONN_ERESET || rc == CONN_ETRUNC) {
 		flow_source_ended(fw, f, 0);
 		return 0;
@@ -307,26 +539,38 @@ static int flow_take(struct forward *fw, struct flow *f)
 /* Reads the source's socket; a read that fails ends the flow's source. */
 static void flow_read(struct forward *fw, struct flow *f)
 {
-	int rc = conn_channel_read_some(f->src);
+	int rc;
+
+	if (f->splicing) {
+		CONN_IGNORE(flow_splice_in(fw, f));
+		return;
+	}
+	/* After a spliced message, only the next header is read: were the
+	 * next one as large, its payload is spliced from the first byte
+	 * on, not read and written (a copy each way) up to a buffer's
+	 * worth first. */
+	rc = f->spliced && f->fast ? conn_channel_read_header(f->src)
+				   : conn_channel_read_some(f->src);
+	f->spliced = false;
 
 	if (rc && rc != CONN_EAGAIN)
 		flow_source_ended(fw, f, rc == CONN_ERESET ? 0 : rc);
 }
 
-/* Writes what may go; a receiver that is gone takes nothing more. */
-static void flow_write(struct flow *f)
+/* Writes what may go, the queue before the pipe; a receiver that is gone
+ * takes nothing more. */
+static void flow_write(struct forward *fw, struct flow *f)
 {
 	int rc = 0;
 
-	if (flow_pending(f))
+	if (flow_limit(f) > f->q.start)
 		rc = conn_channel_write_bytes(f->dst, &f->q, flow_limit(f));
 	if (rc) {
-		conn_buffer_clear(&f->q);
-		conn_channel_discard_input(f->src);
-		f->src_done = f->shut = true;
-		f->in_message = f->streaming = false;
+		flow_receiver_gone(f);
 		return;
 	}
+	if (f->splicing && flow_limit(f) == f->q.start)
+		CONN_IGNORE(flow_splice_out(fw, f));
 	/* All that came is out: the other side's end of stream. */
 	if (f->src_done && !f->shut && flow_pending(f) == 0) {
 		f->shut = true;
@@ -343,6 +587,14 @@ static short events(const struct flow *in, const struct flow *out)
 		       (flow_pending(out) ? POLLOUT : 0));
 }
 
+/* A socket with nothing to wait for is left out: poll() would report its
+ * hangup at once, every time, and the loop would spin until the other
+ * side closes too. */
+static struct pollfd watch(int fd, short events)
+{
+	return (struct pollfd){ events ? fd : -1, events, 0 };
+}
+
 static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 {
 	struct flow *up = &fw->up, *down = &fw->down;
@@ -354,14 +606,19 @@ static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 		rc = flow_take(fw, up);
 		if (rc == 0)
 			rc = flow_take(fw, down);
-		flow_write(up);
-		flow_write(down);
+		flow_write(fw, up);
+		flow_write(fw, down);
 		if (rc || (up->shut && down->shut))
 			break;
+		/* A write made room for bytes read already: take them now,
+		 * for the socket may have no more to wake poll() with. */
+		if ((up->held_back && flow_may_read(up)) ||
+		    (down->held_back && flow_may_read(down)))
+			continue;
 		if (*stop)
 			return CONN_EINTR;
-		p[0] = (struct pollfd){ down->dst_fd, events(up, down), 0 };
-		p[1] = (struct pollfd){ up->dst_fd, events(down, up), 0 };
+		p[0] = watch(down->dst_fd, events(up, down));
+		p[1] = watch(up->dst_fd, events(down, up));
 		/* Bytes a TLS session decrypted already: no wait. */
 		buffered = (flow_may_read(up) &&
 			    conn_channel_has_buffered_input(up->src)) ||
@@ -382,13 +639,17 @@ static int relay(struct forward *fw, volatile sig_atomic_t *stop)
 	return rc;
 }
 
-static int flow_init(struct flow *f, const char *dir, const char *from,
-		     struct conn_channel *src, struct conn_channel *dst,
-		     const struct cli_options *o)
+static int flow_init(struct forward *fw, struct flow *f, const char *dir,
+		     const char *from, struct conn_channel *src,
+		     struct conn_channel *dst)
 {
+	const struct cli_options *o = fw->o;
+
 	*f = (struct flow){ .dir = dir, .from = from, .src = src,
 			    .dst = dst, .dst_fd = conn_channel_wfd(dst),
-			    .hold = FORWARD_HOLD };
+			    .hold = FORWARD_HOLD, .pipe = { -1, -1 },
+			    .fast = !trace_on(&fw->trace) &&
+				    !record_on(fw->rec) && !o->policy };
 	/* The policy judges whole messages: they are held up to the
 	 * largest a channel takes. */
 	if (o->policy)
@@ -396,6 +657,15 @@ static int flow_init(struct flow *f, const char *dir, const char *from,
 			  ? (size_t)o->max_size : SIZE_MAX;
 	conn_channel_set_max_size(src, o->max_size);
 	return conn_buffer_init(&f->q, FORWARD_PIECE + CONN_FRAME_HEADER_MAX);
+}
+
+static void flow_free(struct flow *f)
+{
+	conn_buffer_free(&f->q);
+	if (f->pipe[0] >= 0) {
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+	}
 }
 
 int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
@@ -415,14 +685,15 @@ int forward_serve(char *detail, size_t capacity, struct conn_channel *client,
 		rc = open_target(&target, detail, capacity, o, rec, stop, log,
 				 ctx);
 	if (rc == 0)
-		rc = flow_init(&fw.up, "c>s", peer ? peer : "the client",
-			       client, target, o);
+		rc = flow_init(&fw, &fw.up, "c>s", peer ? peer : "the client",
+			       client, target);
 	if (rc == 0)
-		rc = flow_init(&fw.down, "s>c", o->forward, target, client, o);
+		rc = flow_init(&fw, &fw.down, "s>c", o->forward, target,
+			       client);
 	if (rc == 0)
 		rc = relay(&fw, stop);
-	conn_buffer_free(&fw.up.q);
-	conn_buffer_free(&fw.down.q);
+	flow_free(&fw.up);
+	flow_free(&fw.down);
 	trace_end(&fw.trace);
 	conn_channel_free(target);
 	return rc ? rc : fw.rc;

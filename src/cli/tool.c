@@ -264,6 +264,10 @@ static int run(const char *program, struct cli_options *o,
 		tool_log(&t, CONN_LOG_WARNING, "--tls-insecure: the peer's "
 			 "certificate is not checked; anyone on the path can "
 			 "read and change the messages");
+	if (o->forward_tls.insecure)
+		tool_log(&t, CONN_LOG_WARNING, "--forward-tls-insecure: "
+			 "TARGET's certificate is not checked; anyone on the "
+			 "path there can read and change the messages");
 	rc = session(detail, sizeof(detail), o, &stop_requested, tool_log, &t);
 	/* A session writes the descriptor, not stdio's stdout, and reports
 	 * its own write errors: there is nothing here to fail. */

@@ -250,28 +250,43 @@ assert min(ids) == 1 and len(ids) > 2, ids' || fail "$py: $(cat "$T/F.err")"
 	assert_err F 's>c: 127\.0\.0\.1:[0-9]+ closed inside a message: not forwarded'
 }
 
-@test "forward: a message over 1 MiB streams through in constant memory, with back-pressure from a Listener that does not read" {
-	skip_under_valgrind "40 MB through the proxy"
-	# the Listener takes nothing for 3 s, then everything, frames and all
+# slow_reader WANT FWD_ARGS -- SENDS...: a Listener that takes nothing for
+# 3 s, then everything, frames and all; a client sending SENDS (mp_peer
+# options) through conn-listen --forward FWD_ARGS (maybe none): the
+# proxy's peak RSS stays under 20 MB, and the Listener gets the frames of
+# WANT (a Python list of messages, with mp_peer's pattern()).
+slow_reader() {
+	local want=$1 fwd_args=() pid rss
+	shift
+	while [[ $1 != -- ]]; do
+		fwd_args+=("$1")
+		shift
+	done
+	shift
 	peer P raw_peer listen 127.0.0.1:0 --hold 3 --read-all
-	fwd F "$ADDR" --trace quoted
-	local pid rss
+	fwd F "$ADDR" "${fwd_args[@]}"
 	pid=$(inner_pid F)
-	peer C mp_peer client "$ADDR" --send-size 40000000 --send tail
+	peer C mp_peer client "$ADDR" "$@"
 	sleep 1.5
 	rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 	expect_exit C 0
 	expect_exit P 0
 	expect_exit F 0
 	# a sanitizer's shadow memory counts in RSS
-	sanitized || ((rss < 20000)) || fail "the proxy's peak RSS is ${rss} kB, moving 40 MB"
-	"$PYTHON" - "$T/P.out" <<'EOF' || fail "the Listener got $(stat -c %s "$T/P.out") bytes"
+	sanitized || ((rss < 20000)) || fail "the proxy's peak RSS is ${rss} kB"
+	"$PYTHON" - "$T/P.out" "$want" <<'EOF' || fail "the Listener got $(stat -c %s "$T/P.out") bytes"
 import os, struct, sys
 sys.path.insert(0, os.environ['CONN_PEERS'])
-import mp_peer
-want = b''.join(struct.pack('!i', len(m)) + m for m in (mp_peer.pattern(40000000), b'tail'))
+from mp_peer import pattern
+want = b''.join(struct.pack('!i', len(m)) + m for m in eval(sys.argv[2]))
 assert open(sys.argv[1], 'rb').read() == want
 EOF
+}
+
+@test "forward: a message over 1 MiB streams through in constant memory, with back-pressure from a Listener that does not read" {
+	skip_under_valgrind "40 MB through the proxy"
+	slow_reader "[pattern(40000000), b'tail']" --trace quoted -- \
+		--send-size 40000000 --send tail
 	assert_err F " c>s [0-9.]+ 40000000 \\(streamed, not shown\\)$"
 	assert_err F " c>s [0-9.]+ 4 b'tail'$"
 }
@@ -385,4 +400,107 @@ PYEOF
 	expect_exit C1 3 10
 	expect_exit F 0
 	assert_err_only F '^conn-listen: warning: 127\.0\.0\.1:[0-9]+: timeout: --forward 127\.0\.0\.1:[0-9]+: '
+}
+
+# The fast path (no --trace, --record or --pickle-policy): whole frames go
+# on as they came, a message over the hold size (512 KiB) streams, its rest
+# spliced socket -> pipe -> socket.
+
+# echo_check.py ADDRESS KEY: a Python Client that sends messages of every
+# size, from a thread, while it reads the echoes: each must be what was
+# sent (sha256), in order.
+echo_check() {
+	cat >"$T/echo_check.py" <<'EOF'
+import hashlib, os, sys, threading
+from multiprocessing.connection import Client
+host, port = sys.argv[1].rsplit(':', 1)
+conn = Client((host, int(port)), authkey=sys.argv[2].encode())
+sizes = [0, 1, 3, 4, 5, 63, 64, 65, 4095, 4096, 65535, 65536, 65537,
+         262144, 300000, 524287, 524288, 524289, 1048576, 1048577,
+         3000000, 5000000]
+sizes += [64] * 2000 + sizes[::-1] + [0, 7] * 500
+# spliced messages next to each other and to tiny ones (the header read)
+sizes += [1048577, 1, 1048577, 0, 1048577, 1048577, 600000, 5]
+sums = []
+def send():
+    for i, n in enumerate(sizes):
+        m = os.urandom(n)
+        sums.append(hashlib.sha256(m).digest())
+        conn.send_bytes(m)
+t = threading.Thread(target=send)
+t.start()
+for i in range(len(sizes)):
+    m = conn.recv_bytes()
+    assert len(m) == sizes[i], (i, len(m), sizes[i])
+    while len(sums) <= i:
+        pass
+    assert hashlib.sha256(m).digest() == sums[i], i
+t.join()
+conn.close()
+print('ok %d' % len(sizes))
+EOF
+}
+
+@test "forward: fast path: 0 B to 5 MB both ways through a Python echo, pipelined, each message as sent (sha256), in order" {
+	skip_under_valgrind "26 MB through the proxy"
+	local pys=() py
+	mapfile -t pys < <(pythons | sed -n '1p;$p' | sort -u)
+	((${#pys[@]} > 0)) || pys=("$PYTHON")
+	echo_check
+	for py in "${pys[@]}"; do
+		PYTHON=$py peer P mp_peer listen 127.0.0.1:0 --authkey "$KEY" --echo
+		fwd F "$ADDR" --authkey-file "$(kf)"
+		run_to C "$py" "$T/echo_check.py" "$ADDR" "$KEY"
+		[[ $STATUS == 0 ]] || fail "$py: $(cat "$T/C.err")"
+		assert_file "$T/C.out" $'ok 3052\n'
+		expect_exit P 0
+		expect_exit F 0
+	done
+}
+
+# cut.py ADDRESS SIZE SENT: a raw client that sends "hi", then SENT bytes
+# of a SIZE-byte message, and dies.
+cut_client() {
+	cat >"$T/cut.py" <<'EOF'
+import socket, struct, sys, time
+host, port = sys.argv[1].rsplit(':', 1)
+size, sent = int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection((host, int(port)))
+s.sendall(struct.pack('!i', 2) + b'hi' + struct.pack('!i', size))
+time.sleep(0.2)
+s.sendall(b'x' * sent)
+time.sleep(0.5)
+s.close()
+EOF
+	run_to C "$PYTHON" "$T/cut.py" "$ADDR" "$@"
+}
+
+@test "forward: fast path: a sender dying inside a held message (under 512 KiB) or a spliced one: the Python Listener gets hi, then EOFError or a cut message" {
+	cut_client_case() {
+		peer P mp_peer listen 127.0.0.1:0 --recv 2 --hex-out
+		fwd F "$ADDR"
+		cut_client "$1" "$2"
+		expect_exit C 0
+		expect_exit P 3
+		expect_exit F 5
+		assert_file "$T/P.out" $'6869\n'
+		assert_err P "$4"
+		assert_err F "^conn-listen: c>s: 127\\.0\\.0\\.1:[0-9]+ closed inside a message: $3\$"
+	}
+	# held whole: nothing of it goes on, the Listener sees end of stream
+	cut_client_case 500000 300000 'not forwarded' 'EOFError after 1 messages'
+	# over the hold size: streamed, its rest spliced, then cut, which
+	# CPython's recv_bytes() tells from end of stream
+	cut_client_case 3000000 2000000 'the other side got it cut short' \
+		'OSError: got end of file during message'
+}
+
+@test "forward: fast path: back-pressure from a Listener that does not read: 40 MB and 300 messages of 64 KiB in bounded memory" {
+	skip_under_valgrind "60 MB through the proxy"
+	local sends=() i
+	for ((i = 0; i < 300; i++)); do
+		sends+=(--send-size 65536)
+	done
+	slow_reader "[pattern(40000000)] + [pattern(65536)] * 300 + [b'tail']" \
+		-- --send-size 40000000 "${sends[@]}" --send tail
 }

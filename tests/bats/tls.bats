@@ -33,6 +33,30 @@ assert_file_contains() {
 	grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 600 "$1")"
 }
 
+# stunnel_to_python: a Python Listener with $KEY (P) behind stunnel4 (S)
+# with the server certificate, at 127.0.0.1:$STUNNEL_PORT.
+stunnel_to_python() {
+	local st i
+	st=$(command -v stunnel4 || command -v stunnel)
+	peer P mp_peer listen 127.0.0.1:0 --authkey "$KEY" --echo
+	local target=$PORT
+	STUNNEL_PORT=$(free_port)
+	cat >"$T/stunnel.conf" <<-CONF
+	foreground = yes
+	pid =
+	[conn]
+	accept = 127.0.0.1:$STUNNEL_PORT
+	connect = 127.0.0.1:$target
+	cert = $PKI/server.pem
+	key = $PKI/server.key
+	CONF
+	spawn S "$st" "$T/stunnel.conf"
+	for i in $(seq 50); do
+		bash -c "exec 3<>/dev/tcp/127.0.0.1/$STUNNEL_PORT" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
 @test "certificate mode: both ways, verified by CA and address, -v says what" {
 	server_cert server
 	session "${SERVER[@]}" -v -- --tls --tls-ca "$PKI/ca.pem" -v
@@ -123,6 +147,20 @@ format_case() {
 	cmp "$T/big" "$T/C.out"
 }
 
+@test "--tls-psk: frames of sizes around the record and queue sizes, to a slow reader, arrive whole and in order" {
+	local k
+	k=$(key_file key "$KEY")
+	mixed_frames "$T/in"
+	slow_sink "$T/sink.py"
+	spawn L bash -c 'conn-listen --tls-psk --out frames --max-size 4M "$@" | "$PYTHON" "$0"' \
+		"$T/sink.py" --authkey-file "$k" 127.0.0.1:0
+	wait_listening L
+	run_to C --in "$T/in" conn-client --tls-psk --authkey-file "$k" --in frames --max-size 4M --send-only "$ADDR"
+	expect_exit C 0 60
+	expect_exit L 0 60
+	[[ $(sha "$T/L.out") == "$(sha "$T/in")" ]] || fail "received $(wc -c <"$T/L.out") of $(wc -c <"$T/in") bytes, differ"
+}
+
 @test "-k: several TLS clients at once, each message whole" {
 	local k i
 	k=$(key_file key "$KEY")
@@ -176,6 +214,134 @@ format_case() {
 	run conn-listen --forward-tls-psk 127.0.0.1:0
 	assert_equal "$status" 2
 	assert_output --partial "--forward-tls-psk needs --forward"
+}
+
+@test "--forward-tls: a plain client, TLS to a certificate target verified by CA and address" {
+	server_cert server
+	listen S --echo "${SERVER[@]}" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F -v --forward "$target" --forward-tls --forward-tls-ca "$PKI/ca.pem" 127.0.0.1:0
+	printf 'to a TLS target\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'to a TLS target\n'
+	assert_file_contains "$T/F.err" "TLS to TARGET: TLS1.3, "
+	assert_file_contains "$T/F.err" "peer CN=server, pin sha256//"
+}
+
+@test "--forward-tls with mutual TLS, a name and a pin: each from its own option" {
+	server_cert wrong-name
+	listen S --echo "${SERVER[@]}" --tls-ca "$PKI/ca.pem" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F -v --forward "$target" --forward-tls --forward-tls-ca "$PKI/ca.pem" \
+		--forward-tls-name elsewhere.example \
+		--forward-tls-cert "$PKI/client.pem" --forward-tls-key "$PKI/client.key" 127.0.0.1:0
+	printf 'client certificate\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'client certificate\n'
+	# the pin printed by -v is the one --forward-tls-pin takes
+	local pin
+	pin=$(sed -n 's/.*TLS to TARGET: .*, pin //p' "$T/F.err")
+	[[ $pin == sha256//* ]] || fail "no pin in -v's line: $(cat "$T/F.err")"
+	listen S --echo "${SERVER[@]}" 127.0.0.1:0
+	target=127.0.0.1:$PORT
+	listen F --forward "$target" --forward-tls-pin "$pin" 127.0.0.1:0
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'client certificate\n'
+}
+
+@test "--forward-tls: a plain client with a key, through stunnel4, to a Python Listener with the key" {
+	command -v stunnel4 >/dev/null || command -v stunnel >/dev/null || skip "no stunnel4"
+	local k
+	k=$(key_file key "$KEY")
+	stunnel_to_python
+	listen F --authkey-file "$k" --forward "127.0.0.1:$STUNNEL_PORT" --forward-tls --forward-tls-ca "$PKI/ca.pem" 127.0.0.1:0
+	printf 'through forward and stunnel\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client --authkey-file "$k" "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'through forward and stunnel\n'
+}
+
+# forward_refused WHAT [F's TLS options]: a -k forwarder to a target with
+# the server certificate WHAT refuses it for each client, in one warning.
+forward_refused() {
+	local cert=$1
+	shift
+	server_cert "$cert"
+	listen S -k --echo "${SERVER[@]}" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F -k --forward "$target" "$@" 127.0.0.1:0
+	local fport=$PORT n
+	for n in 1 2; do
+		printf 'refused\n' >"$T/c.in"
+		# closed: an end of stream or a reset, as the close races
+		# with what the client sent
+		run_to C$n --in "$T/c.in" conn-client "127.0.0.1:$fport"
+		[[ $STATUS != 124 ]] || fail "client $n was not closed"
+		[[ ! -s $T/C$n.out ]] || fail "client $n got an answer: $(cat "$T/C$n.out")"
+	done
+	wait_err F "^conn-listen: warning: .*--forward $target: " 5
+	alive F || fail "the -k forwarder ended"
+	n=$(grep -c "warning: .*--forward $target: " "$T/F.err" || true)
+	[[ $n == 2 ]] || fail "$n warnings for 2 refused clients: $(cat "$T/F.err")"
+}
+
+@test "--forward-tls, unknown CA on the target leg: one warning a client, -k goes on" {
+	forward_refused server --forward-tls --forward-tls-ca "$PKI/other-ca.pem"
+	assert_file_contains "$T/F.err" "is not signed by a CA we trust: give --forward-tls-ca FILE, or pin its key with --forward-tls-pin sha256//"
+}
+
+@test "--forward-tls, name mismatch on the target leg: both names said" {
+	forward_refused wrong-name --forward-tls --forward-tls-ca "$PKI/ca.pem"
+	assert_file_contains "$T/F.err" "the peer's certificate is for elsewhere.example, not 127.0.0.1 (--forward-tls-name NAME sets the name expected)"
+}
+
+@test "--forward-tls-pin mismatch on the target leg: the pin seen said" {
+	forward_refused server --forward-tls-pin sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+	assert_file_contains "$T/F.err" "the peer's public key is not the pinned one: it is sha256//"
+}
+
+@test "--forward-tls-insecure warns, and the target leg works" {
+	server_cert stranger
+	listen S --echo "${SERVER[@]}" 127.0.0.1:0
+	local target=127.0.0.1:$PORT
+	listen F --forward "$target" --forward-tls --forward-tls-insecure 127.0.0.1:0
+	printf 'insecure\n' >"$T/c.in"
+	run_to C --in "$T/c.in" conn-client "127.0.0.1:$PORT"
+	expect_exit C 0
+	expect_exit F 0
+	assert_file "$T/C.out" $'insecure\n'
+	assert_file_contains "$T/F.err" "warning: --forward-tls-insecure: TARGET's certificate is not checked"
+}
+
+@test "--forward-tls usage errors name the --forward-tls options (2)" {
+	run conn-listen --forward-tls-ca "$PKI/ca.pem" 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "--forward-tls-ca needs --forward"
+	run conn-listen --forward 127.0.0.1:1 --forward-tls-psk --forward-tls-ca "$PKI/ca.pem" --authkey k 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "cannot use --forward-tls-psk with --forward-tls-ca"
+	run conn-listen --forward 127.0.0.1:1 --forward-tls-cert "$PKI/client.pem" 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "--forward-tls-cert needs --forward-tls-key"
+	run conn-listen --forward 127.0.0.1:1 --forward-tls-insecure --forward-tls-pin sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "cannot use --forward-tls-insecure with --forward-tls-pin"
+	run conn-listen --forward 127.0.0.1:1 --forward-tls-min 1.1 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "invalid --forward-tls-min '1.1' (1.2, 1.3)"
+	run conn-listen --forward 127.0.0.1:1 --forward-tls-ca /nonexistent 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "no CA certificate in /nonexistent"
+	run conn-listen --forward /tmp/no-host.sock --forward-tls --forward-tls-ca "$PKI/ca.pem" 127.0.0.1:0
+	assert_equal "$status" 2
+	assert_output --partial "no host name in TARGET to check the certificate with: give --forward-tls-name NAME"
 }
 
 # ----------------------------------------------------------- failures
@@ -299,28 +465,9 @@ format_case() {
 
 @test "interop: conn-client --tls -> stunnel4 -> a Python Listener with a key" {
 	command -v stunnel4 >/dev/null || command -v stunnel >/dev/null || skip "no stunnel4"
-	local st port
-	st=$(command -v stunnel4 || command -v stunnel)
-	peer P mp_peer listen 127.0.0.1:0 --authkey "$KEY" --echo
-	local target=$PORT
-	port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat >"$T/stunnel.conf" <<-CONF
-	foreground = yes
-	pid =
-	[conn]
-	accept = 127.0.0.1:$port
-	connect = 127.0.0.1:$target
-	cert = $PKI/server.pem
-	key = $PKI/server.key
-	CONF
-	spawn S "$st" "$T/stunnel.conf"
-	local i
-	for i in $(seq 50); do
-		bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break
-		sleep 0.1
-	done
+	stunnel_to_python
 	printf 'through stunnel\n' >"$T/c.in"
-	run_to C --in "$T/c.in" env CONN_AUTHKEY="$KEY" conn-client --tls --tls-ca "$PKI/ca.pem" "127.0.0.1:$port"
+	run_to C --in "$T/c.in" env CONN_AUTHKEY="$KEY" conn-client --tls --tls-ca "$PKI/ca.pem" "127.0.0.1:$STUNNEL_PORT"
 	expect_exit C 0
 	assert_file "$T/C.out" $'through stunnel\n'
 }

@@ -194,8 +194,9 @@ static int value_taken(const struct cli_option_spec *row, const char *word)
 	if (row->code == CLI_OPT_TRANSPORT)
 		return strcmp(word, "unix") && strcmp(word, "tcp");
 	cli_options_init(&o);
-	/* --trace and --forward-digest need --forward. */
-	if (row->code == CLI_OPT_TRACE || row->code == CLI_OPT_FORWARD_DIGEST)
+	/* --trace, --forward-digest and --forward-tls-min need --forward. */
+	if (row->code == CLI_OPT_TRACE || row->code == CLI_OPT_FORWARD_DIGEST ||
+	    row->code == CLI_OPT_FORWARD_TLS_MIN)
 		o.forward = "127.0.0.1:1";
 	snprintf(arg, sizeof(arg), "%s", word);
 	rc = cli_options_set(&o, row->code, arg);

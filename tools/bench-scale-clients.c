@@ -3,7 +3,7 @@
  * concurrent connections from one process, on libconn's non-blocking
  * channel and handshake, so that the driver is not what is measured.
  *
- *   bench-scale-clients ADDRESS CLIENTS MESSAGES [KEYFILE]
+ *   bench-scale-clients ADDRESS CLIENTS MESSAGES [KEYFILE [BURST OUTPUT]]
  *
  * 1. Connects CLIENTS clients, at most IN_FLIGHT of them in the handshake
  *    at once (with KEYFILE, the mutual handshake, sha256), and prints
@@ -12,7 +12,12 @@
  *    meanwhile (tools/bench-scale reads the listener's memory).
  * 3. Each client sends MESSAGES messages "c<client> m<seq>", both numbers
  *    six digits wide (so each output line is 16 bytes), all clients at
- *    once; prints "sent SECONDS" once every byte is written.
+ *    once; prints "sent SECONDS" once every byte is written.  With BURST,
+ *    in rounds: each client sends BURST messages (the last round what is
+ *    left), and the next round waits until the listener's OUTPUT file
+ *    has every message so far (16 bytes each): so that it reads them
+ *    BURST at a time per client, as when each of many clients sends
+ *    BURST, however many messages each sends in all.
  * 4. Waits for another line on stdin (or its end), and closes them all:
  *    so the listener's CPU time per message can be read without the
  *    closes in it.
@@ -28,10 +33,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IN_FLIGHT 128		/* handshakes under way at once */
 #define EVENTS 1024
+#define LINE 16			/* bytes of a message on the listener's stdout */
 
 struct client {
 	struct conn_channel *c;
@@ -147,37 +155,37 @@ static void connect_all(int ep, struct client *cls, unsigned n,
 	free(evs);
 }
 
-/* Every client's messages queued at once, then written as the sockets
- * take them. */
-static void send_all(int ep, struct client *cls, unsigned n, unsigned m)
+/* Queues up to burst (0: all) of the client's messages after its first
+ * *sent, and writes what the socket takes now; true when some is left. */
+static bool queue_some(struct client *cl, unsigned *sent, unsigned m,
+		       unsigned burst)
 {
-	struct epoll_event *evs = calloc(EVENTS, sizeof(*evs));
-	unsigned left = 0, i, j;
-	int64_t t0 = conn_clock_ms();
+	unsigned j, end = burst && m - *sent > burst ? *sent + burst : m;
 	char msg[32];
+	int rc = 0;
 
-	if (evs == NULL)
-		die("memory", CONN_ENOMEM, NULL);
-	for (i = 0; i < n; i++) {
-		struct client *cl = &cls[i];
-		int rc = 0;
+	for (j = *sent; j < end && rc == 0; j++) {
+		int len = snprintf(msg, sizeof(msg), "c%06u m%06u", cl->id, j);
 
-		for (j = 0; j < m && rc == 0; j++) {
-			int len = snprintf(msg, sizeof(msg), "c%06u m%06u", i,
-					   j);
-
-			rc = conn_channel_append(cl->c, msg, (size_t)len);
-		}
-		if (rc == 0)
-			rc = conn_channel_write_some(cl->c);
-		if (rc && rc != CONN_EAGAIN)
-			die("send", rc, conn_channel_detail(cl->c));
-		cl->done = conn_channel_queued(cl->c) == 0;
-		if (!cl->done) {
-			watch(ep, EPOLL_CTL_ADD, cl, EPOLLOUT);
-			left++;
-		}
+		rc = conn_channel_append(cl->c, msg, (size_t)len);
 	}
+	*sent = end;
+	if (rc == 0)
+		rc = conn_channel_write_some(cl->c);
+	if (rc && rc != CONN_EAGAIN)
+		die("send", rc, conn_channel_detail(cl->c));
+	return conn_channel_queued(cl->c) != 0;
+}
+
+/* Writes the clients' queues as the sockets take them. */
+static void flush_all(int ep, struct client *cls, unsigned n,
+		      struct epoll_event *evs, unsigned left)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (conn_channel_queued(cls[i].c))
+			watch(ep, EPOLL_CTL_ADD, &cls[i], EPOLLOUT);
 	while (left) {
 		int k = epoll_wait(ep, evs, EVENTS, 30000);
 
@@ -196,7 +204,44 @@ static void send_all(int ep, struct client *cls, unsigned n, unsigned m)
 			}
 		}
 	}
+}
+
+/* Until the listener has written size bytes of messages to output. */
+static void wait_output(const char *output, off_t size)
+{
+	struct timespec nap = { 0, 20000 };
+	int64_t end = conn_clock_ms() + 30000;
+	struct stat st;
+
+	while (stat(output, &st) != 0 || st.st_size < size) {
+		if (conn_clock_ms() > end)
+			die("waiting for the listener's output", CONN_ETIMEDOUT,
+			    output);
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* Every client's messages (or with burst, a burst of each per round)
+ * queued at once, then written as the sockets take them. */
+static void send_all(int ep, struct client *cls, unsigned n, unsigned m,
+		     unsigned burst, const char *output)
+{
+	struct epoll_event *evs = calloc(EVENTS, sizeof(*evs));
+	unsigned *sent = calloc(n, sizeof(*sent)), left, i, done = 0;
+	int64_t t0 = conn_clock_ms();
+
+	if (evs == NULL || sent == NULL)
+		die("memory", CONN_ENOMEM, NULL);
+	while (done < m) {
+		for (i = left = 0; i < n; i++)
+			left += queue_some(&cls[i], &sent[i], m, burst);
+		flush_all(ep, cls, n, evs, left);
+		done = sent[0];
+		if (burst)
+			wait_output(output, (off_t)LINE * n * done);
+	}
 	printf("sent %.6f\n", seconds_since(t0));
+	free(sent);
 	free(evs);
 }
 
@@ -206,12 +251,12 @@ int main(int argc, char **argv)
 	struct conn_key *key = NULL;
 	struct client *cls;
 	char detail[256] = "", line[64];
-	unsigned n, m, i;
+	unsigned n, m, i, burst = 0;
 	int ep, rc;
 
-	if (argc < 4 || argc > 5) {
+	if (argc != 4 && argc != 5 && argc != 7) {
 		fprintf(stderr, "usage: bench-scale-clients ADDRESS CLIENTS "
-			"MESSAGES [KEYFILE]\n");
+			"MESSAGES [KEYFILE [BURST OUTPUT]]\n");
 		return 2;
 	}
 	rc = conn_address_from_text(&a, detail, sizeof(detail), argv[1]);
@@ -219,21 +264,26 @@ int main(int argc, char **argv)
 		die(argv[1], rc, detail);
 	n = (unsigned)strtoul(argv[2], NULL, 10);
 	m = (unsigned)strtoul(argv[3], NULL, 10);
-	if (n == 0 || n > 999999 || m > 999999)
-		die("CLIENTS 1-999999, MESSAGES 0-999999", CONN_EINVAL, NULL);
-	if (argc == 5 && (rc = conn_key_new_from_file(&key, argv[4])) != 0)
+	if (argc == 7)
+		burst = (unsigned)strtoul(argv[5], NULL, 10);
+	if (n == 0 || n > 999999 || m > 999999 || (argc == 7 && burst == 0))
+		die("CLIENTS 1-999999, MESSAGES 0-999999, BURST 1 or more",
+		    CONN_EINVAL, NULL);
+	if (argc >= 5 && (rc = conn_key_new_from_file(&key, argv[4])) != 0)
 		die(argv[4], rc, NULL);
 	raise_fd_limit();
 	cls = calloc(n, sizeof(*cls));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (cls == NULL || ep < 0)
 		die("setup", cls ? CONN_EIO : CONN_ENOMEM, NULL);
+	for (i = 0; i < n; i++)
+		cls[i].id = i;
 	connect_all(ep, cls, n, &a, key);
 	printf("ready\n");
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
-	send_all(ep, cls, n, m);
+	send_all(ep, cls, n, m, burst, argc == 7 ? argv[6] : NULL);
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL && ferror(stdin))
 		return 1;

@@ -121,6 +121,7 @@ struct worker {
 	struct conn_channel *c;
 	int64_t deadline;		/* the channel's, for our own waits */
 	bool reverse;			/* stream: the peer sends, we count */
+	int id;				/* struct bench_stream's */
 	uint64_t done;			/* read by the main thread: atomics */
 	uint64_t received;		/* likewise */
 	uint64_t *samples;		/* latencies, ns */
@@ -221,6 +222,8 @@ static int worker_connect(struct worker *w)
 		rc = conn_channel_new(&w->c, fd, fd);
 	if (rc)
 		return rc;
+	if (w->cfg->workload != BENCH_HANDSHAKE)
+		w->id = fd;
 	conn_channel_set_max_size(w->c, 0);
 	conn_channel_set_stop_flag(w->c, w->cfg->stop);
 	if (w->cfg->auth.key) {
@@ -651,6 +654,17 @@ static int collect(struct bench_result *r, char *detail, size_t capacity,
 		end = w[i].end_ns > end ? w[i].end_ns : end;
 	}
 	r->seconds = (double)(end - start) / 1e9;
+	r->streams = calloc(n, sizeof(*r->streams));
+	if (r->streams == NULL)
+		return CONN_ENOMEM;
+	r->nstreams = n;
+	for (i = 0; i < n; i++)
+		r->streams[i] = (struct bench_stream){
+			.id = w[i].id, .messages = w[i].done,
+			.received = w[i].received,
+			.start = (double)(w[i].start_ns - start) / 1e9,
+			.end = (double)(w[i].end_ns - start) / 1e9,
+		};
 	if (w->cfg->workload != BENCH_HANDSHAKE) {
 		r->bytes = r->messages * w->cfg->size;
 		/* A round trip's echo is a message received too. */
@@ -663,31 +677,43 @@ static int collect(struct bench_result *r, char *detail, size_t capacity,
 
 /* ------------------------------------------------------------ the run */
 
+/* How many workers are done; p's totals and live[] (p->streams) are
+ * those of now. */
 static unsigned workers_finished(struct worker *w, unsigned n,
-				 struct bench_progress *p)
+				 struct bench_progress *p,
+				 struct bench_stream *live)
 {
 	unsigned i, k = 0;
 
 	p->messages = p->received = 0;
 	for (i = 0; i < n; i++) {
 		k += __atomic_load_n(&w[i].finished, __ATOMIC_ACQUIRE);
-		p->messages += __atomic_load_n(&w[i].done, __ATOMIC_RELAXED);
-		p->received += __atomic_load_n(&w[i].received,
-					       __ATOMIC_RELAXED);
+		live[i] = (struct bench_stream){
+			.id = w[i].id,
+			.messages = __atomic_load_n(&w[i].done,
+						    __ATOMIC_RELAXED),
+			.received = __atomic_load_n(&w[i].received,
+						    __ATOMIC_RELAXED),
+		};
+		p->messages += live[i].messages;
+		p->received += live[i].received;
 	}
+	p->nstreams = n;
+	p->streams = live;
 	return k;
 }
 
 /* The main thread waits for the workers, reporting progress every
  * interval (at the resolution of its tick: a late report is not followed
  * by catching-up ones); signals are for it alone (the workers block them). */
-static void watch(struct worker *w, unsigned n, const struct bench_config *cfg)
+static void watch(struct worker *w, unsigned n, const struct bench_config *cfg,
+		  struct bench_stream *live)
 {
 	int64_t every = cfg->interval_ms > 0 ? cfg->interval_ms : PROGRESS_MS;
 	int64_t start = now_ns(), next = every, elapsed_ms;
 	struct bench_progress p;
 
-	while (workers_finished(w, n, &p) < n) {
+	while (workers_finished(w, n, &p, live) < n) {
 		poll(NULL, 0, BENCH_TICK_MS);
 		elapsed_ms = (now_ns() - start) / 1000000;
 		if (cfg->progress && elapsed_ms >= next) {
@@ -748,16 +774,17 @@ int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	unsigned n = worker_count_for(cfg, &split), started = 0, i;
 	struct worker *w = calloc(n, sizeof(*w));
 	pthread_t *threads = calloc(n, sizeof(*threads));
+	struct bench_stream *live = calloc(n, sizeof(*live));
 	struct gate gate = { PTHREAD_MUTEX_INITIALIZER,
 			     PTHREAD_COND_INITIALIZER, 0, 0 };
 	int rc = CONN_ENOMEM;
 
 	*r = (struct bench_result){ 0 };
-	if (w == NULL || threads == NULL)
+	if (w == NULL || threads == NULL || live == NULL)
 		goto done;
 	for (i = 0; i < n; i++)
 		w[i] = (struct worker){
-			.cfg = cfg, .a = a, .gate = &gate,
+			.cfg = cfg, .a = a, .gate = &gate, .id = (int)i + 1,
 			.reverse = cfg->workload == BENCH_STREAM &&
 				   cfg->peer == BENCH_PEER_DUPLEX &&
 				   (split ? i >= n / 2 : cfg->reverse),
@@ -765,17 +792,27 @@ int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	rc = start_workers(threads, &started, w, n);
 	gate_open(&gate, started, rc == 0);
 	if (rc == 0)
-		watch(w, n, cfg);
+		watch(w, n, cfg, live);
 	else
 		snprintf(detail, capacity, "cannot start %u threads", n);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	if (rc == 0)
 		rc = collect(r, detail, capacity, w, n);
+	if (rc)
+		bench_result_free(r);
 done:
 	if (w)
 		free_workers(w, n);
 	free(threads);
+	free(live);
 	return rc;
+}
+
+void bench_result_free(struct bench_result *r)
+{
+	free(r->streams);
+	r->streams = NULL;
+	r->nstreams = 0;
 }
 

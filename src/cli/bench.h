@@ -44,11 +44,23 @@ struct bench_auth {
 	int64_t timeout_ms;	/* 0 = none */
 };
 
+/* One connection's share of a workload (iperf3's "stream"). */
+struct bench_stream {
+	int id;			/* its socket descriptor, as iperf3 numbers
+				 * streams; handshake (a socket per turn):
+				 * the stream's number from 1 */
+	uint64_t messages;	/* messages, round trips or handshakes */
+	uint64_t received;	/* stream: messages the peer sent us */
+	double start, end;	/* seconds since the workload started */
+};
+
 /* Running totals, for progress reports while a workload runs. */
 struct bench_progress {
 	uint64_t messages;	/* messages, round trips or handshakes */
 	uint64_t received;	/* stream: messages the peer sent us */
 	double seconds;		/* since the workload started */
+	unsigned nstreams;	/* the connections' own totals so far */
+	const struct bench_stream *streams;
 };
 
 typedef void bench_progress_fn(void *ctx, const struct bench_progress *p);
@@ -82,12 +94,18 @@ struct bench_result {
 	double seconds;		/* first send to last answer */
 	bool has_latency;	/* pingpong and handshake */
 	struct bench_latency latency_ns;
+	unsigned nstreams;	/* P (2P with --bidir): each connection's */
+	struct bench_stream *streams;
 };
 
-/* Runs one workload against the peer at a and fills r. */
+/* Runs one workload against the peer at a and fills r (to free with
+ * bench_result_free(), on success only: a failed run keeps nothing). */
 CONN_NODISCARD
 int bench_run(struct bench_result *r, char *detail, size_t capacity,
 	      const struct conn_address *a, const struct bench_config *cfg);
+
+/* Frees what bench_run() allocated in r (not r). */
+void bench_result_free(struct bench_result *r);
 
 /* A peer process (or processes) serving the workloads. */
 struct bench_peer;

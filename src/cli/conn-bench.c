@@ -40,6 +40,13 @@ struct row {
 	struct bench_result r;
 };
 
+/* What one -i interval of a row carried, over all its
+ * connections or over one. */
+struct interval {
+	double start, end;		/* seconds since the workload began */
+	uint64_t messages, bytes;
+};
+
 struct bench_cli {
 	struct cli_options o;
 	bool workloads[BENCH_WORKLOAD_COUNT];
@@ -60,6 +67,7 @@ struct bench_cli {
 	size_t nrows;
 	struct row *current;		/* for progress reports */
 	struct bench_progress last;	/* the current row's last report */
+	struct bench_stream last_streams[2 * MAX_PARALLEL];	/* its own */
 	json_t *intervals;		/* --json -i: every interval's object */
 	struct rusage self0, children0;	/* CPU used before the run */
 	int64_t start_ms;		/* the run's start, for CPU shares */
@@ -372,8 +380,37 @@ static json_t *json_cpu(const struct bench_cli *b)
 	return j;
 }
 
-/* iperf3's "end": the bytes of every row, sent and received, over the
- * rows' time, and the CPU used. */
+static struct interval stream_total(const struct bench_cli *b,
+				    const struct row *w,
+				    const struct bench_stream *s);
+static json_t *json_stream(int id, const struct interval *iv);
+
+/* end's "streams": every row's connections, each with its row's names. */
+static json_t *json_end_streams(const struct bench_cli *b)
+{
+	json_t *all = json_array(), *j;
+	const struct row *w;
+	struct interval iv;
+	unsigned k;
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++) {
+		w = &b->rows[i];
+		for (k = 0; k < w->r.nstreams; k++) {
+			j = json_pack("{s:s, s:s, s:s}", "peer", w->peer,
+				      "transport", w->transport, "workload",
+				      bench_workload_name(w->workload));
+			iv = stream_total(b, w, &w->r.streams[k]);
+			json_object_update_new(j, json_stream(
+				w->r.streams[k].id, &iv));
+			json_array_append_new(all, j);
+		}
+	}
+	return all;
+}
+
+/* iperf3's "end": every connection's totals, the bytes of every row,
+ * sent and received, over the rows' time, and the CPU used. */
 static json_t *json_end(const struct bench_cli *b)
 {
 	uint64_t sent = 0, received = 0;
@@ -385,7 +422,8 @@ static json_t *json_end(const struct bench_cli *b)
 		received += b->rows[i].r.bytes_received;
 		seconds += b->rows[i].r.seconds;
 	}
-	return json_pack("{s:o, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}",
+			 "streams", json_end_streams(b),
 			 "sum_sent", json_sum(sent, seconds),
 			 "sum_received", json_sum(received, seconds),
 			 "sum", json_sum(sent + received, seconds),
@@ -471,12 +509,6 @@ static void print_json(const struct bench_cli *b, int rc)
 
 /* ------------------------------------------------------------- progress */
 
-/* What one -i interval of the current row carried. */
-struct interval {
-	double start, end;		/* seconds since the workload began */
-	uint64_t messages, bytes;
-};
-
 static double interval_bps(const struct interval *iv)
 {
 	double s = iv->end - iv->start;
@@ -484,16 +516,61 @@ static double interval_bps(const struct interval *iv)
 	return s > 0 ? (double)iv->bytes * 8 / s : 0;
 }
 
-static json_t *json_interval(const struct row *w, const struct interval *iv)
+static json_t *json_span(const struct interval *iv)
 {
-	return json_pack("{s:s, s:s, s:s, s:{s:f, s:f, s:f, s:I, s:f, s:I}}",
-			 "peer", w->peer, "transport", w->transport,
-			 "workload", bench_workload_name(w->workload),
-			 "sum", "start", iv->start, "end", iv->end,
+	return json_pack("{s:f, s:f, s:f, s:I, s:f, s:I}",
+			 "start", iv->start, "end", iv->end,
 			 "seconds", iv->end - iv->start,
 			 "bytes", (json_int_t)iv->bytes,
 			 "bits_per_second", interval_bps(iv),
 			 "messages", (json_int_t)iv->messages);
+}
+
+/* The messages and bytes one connection moved, less those of then (NULL:
+ * from the start), between start and end. */
+static struct interval stream_span(const struct bench_cli *b,
+				   const struct row *w,
+				   const struct bench_stream *now,
+				   const struct bench_stream *then,
+				   double start, double end)
+{
+	struct interval iv = {
+		.start = start, .end = end,
+		.messages = moved(b, w->workload, now->messages,
+				  now->received) -
+			    (then ? moved(b, w->workload, then->messages,
+					  then->received) : 0),
+	};
+
+	if (w->workload != BENCH_HANDSHAKE)
+		iv.bytes = iv.messages * b->size;
+	return iv;
+}
+
+/* A connection's whole run, for end's streams. */
+static struct interval stream_total(const struct bench_cli *b,
+				    const struct row *w,
+				    const struct bench_stream *s)
+{
+	return stream_span(b, w, s, NULL, s->start, s->end);
+}
+
+/* iperf3's stream object: its socket (our id), then the span's figures. */
+static json_t *json_stream(int id, const struct interval *iv)
+{
+	json_t *j = json_pack("{s:i}", "socket", id);
+
+	json_object_update_new(j, json_span(iv));
+	return j;
+}
+
+static json_t *json_interval(const struct row *w, json_t *streams,
+			     const struct interval *sum)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o}",
+			 "peer", w->peer, "transport", w->transport,
+			 "workload", bench_workload_name(w->workload),
+			 "streams", streams, "sum", json_span(sum));
 }
 
 /* v scaled to the largest of K, M, G (of base) that keeps it >= 1. */
@@ -512,17 +589,15 @@ static const char *scaled(char *out, size_t capacity, double v,
 	return out;
 }
 
-/* iperf3's interval line: Transfer in powers of 1024, Bitrate of 1000. */
-static void print_interval(const struct bench_cli *b, const struct row *w,
+/* iperf3's interval line, of one connection ("  5") or all ("SUM"):
+ * Transfer in powers of 1024, Bitrate of 1000. */
+static void print_interval(const char *id, const struct row *w,
 			   const struct interval *iv)
 {
 	char transfer[32], bitrate[32];
 
-	if (iv->start == 0)
-		printf("[ ID] Interval           Transfer      Bitrate"
-		       "          Messages  Workload\n");
-	printf("[%3zu] %6.2f-%-6.2f sec  %-12s  %-15s  %8llu  %s %s %s\n",
-	       b->nrows + 1, iv->start, iv->end,
+	printf("[%3s] %6.2f-%-6.2f sec  %-12s  %-15s  %8llu  %s %s %s\n",
+	       id, iv->start, iv->end,
 	       scaled(transfer, sizeof(transfer), (double)iv->bytes, 1024,
 		      "Bytes"),
 	       scaled(bitrate, sizeof(bitrate), interval_bps(iv), 1000,
@@ -531,27 +606,65 @@ static void print_interval(const struct bench_cli *b, const struct row *w,
 	       bench_workload_name(w->workload));
 }
 
-/* An interval report: its line, its JSON object or its event. */
+/* The header before a workload's first interval; between intervals of
+ * several connections, iperf3's dashed line. */
+static void print_interval_head(unsigned streams, double start)
+{
+	if (start == 0)
+		printf("[ ID] Interval           Transfer      Bitrate"
+		       "          Messages  Workload\n");
+	else if (streams > 1)
+		printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n");
+}
+
+/* An interval report: a line per connection and (of several) their sum,
+ * or its JSON object, or its event. */
 static void report_interval(struct bench_cli *b, const struct row *w,
 			    const struct bench_progress *p)
 {
-	struct interval iv = {
+	bool lines = !b->json_stream && !b->json;
+	struct interval sum = {
 		.start = b->last.seconds, .end = p->seconds,
 		.messages = moved(b, w->workload, p->messages, p->received) -
 			    moved(b, w->workload, b->last.messages,
 				  b->last.received),
 	};
+	json_t *streams = json_array();
+	struct interval iv;
+	char id[16];
+	unsigned i, n = p->nstreams;
 
 	if (w->workload != BENCH_HANDSHAKE)
-		iv.bytes = iv.messages * b->size;
+		sum.bytes = sum.messages * b->size;
+	if (n > 2 * MAX_PARALLEL)
+		n = 2 * MAX_PARALLEL;
+	if (lines)
+		print_interval_head(n, sum.start);
+	for (i = 0; i < n; i++) {
+		iv = stream_span(b, w, &p->streams[i], &b->last_streams[i],
+				 sum.start, sum.end);
+		b->last_streams[i] = p->streams[i];
+		if (lines) {
+			snprintf(id, sizeof(id), "%d", p->streams[i].id);
+			print_interval(id, w, &iv);
+			continue;
+		}
+		json_array_append_new(streams,
+				      json_stream(p->streams[i].id, &iv));
+	}
 	b->last = *p;
-	if (b->json_stream)
+	b->last.streams = NULL;		/* ours is last_streams */
+	if (lines && n > 1)
+		print_interval("SUM", w, &sum);
+	if (lines)
+		json_decref(streams);
+	else if (b->json_stream)
 		json_event("interval", json_pack("{s:o}", "data",
-						 json_interval(w, &iv)));
-	else if (b->json)
-		json_array_append_new(b->intervals, json_interval(w, &iv));
+						 json_interval(w, streams,
+							       &sum)));
 	else
-		print_interval(b, w, &iv);
+		json_array_append_new(b->intervals,
+				      json_interval(w, streams, &sum));
 }
 
 static void on_progress(void *ctx, const struct bench_progress *p)
@@ -625,6 +738,7 @@ static int measure(struct bench_cli *b, const char *peer,
 			     .workload = w };
 	b->current = row;
 	b->last = (struct bench_progress){ 0 };
+	memset(b->last_streams, 0, sizeof(b->last_streams));
 	rc = conn_address_from_text(&a, detail, sizeof(detail), address);
 	if (rc == 0)
 		rc = bench_run(&row->r, detail, sizeof(detail), &a, &cfg);
@@ -1071,6 +1185,8 @@ static void cleanup(struct bench_cli *b)
 		explicit_bzero(b->key_text, strlen(b->key_text));
 	free(b->key_text);
 	json_decref(b->intervals);
+	while (b->nrows)
+		bench_result_free(&b->rows[--b->nrows].r);
 }
 
 int main(int argc, char **argv)

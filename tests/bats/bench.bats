@@ -70,22 +70,26 @@ START = ["version", "address", "workloads", "transports", "size", "count",
 TEST_START = ["protocol", "num_streams", "blksize", "duration", "blocks",
               "reverse", "bidir"]
 SUM = ["start", "seconds", "bytes", "bits_per_second"]
-END = ["sum_sent", "sum_received", "sum", "cpu_utilization_percent"]
+END = ["streams", "sum_sent", "sum_received", "sum", "cpu_utilization_percent"]
 CPU = ["host_total", "host_user", "host_system", "remote_total",
        "remote_user", "remote_system"]
 RESULT = ["peer", "transport", "workload", "size", "messages", "seconds",
           "messages_per_second", "mb_per_second"]
 LATENCY = ["p50", "p90", "p99", "p999", "max"]
-INTERVAL = ["peer", "transport", "workload", "sum"]
+INTERVAL = ["peer", "transport", "workload", "streams", "sum"]
 INTERVAL_SUM = ["start", "end", "seconds", "bytes", "bits_per_second", "messages"]
+STREAM = ["socket"] + INTERVAL_SUM
+END_STREAM = ["peer", "transport", "workload"] + STREAM
 REALS = {"duration", "seconds", "messages_per_second", "mb_per_second",
          "handshakes_per_second", "start", "end", "bits_per_second"} | set(CPU)
 
 def check_end(e, remote=True):
     """The end object of iperf3: three sums, the CPU of both sides."""
     assert list(e) == END, e
-    for k in END[:3]:
+    for k in END[1:4]:
         assert list(e[k]) == SUM, e[k]
+    for s in e["streams"]:
+        assert list(s) == END_STREAM, s
     assert e["sum"]["bytes"] == e["sum_sent"]["bytes"] + e["sum_received"]["bytes"], e
     assert list(e["cpu_utilization_percent"]) == (CPU if remote else CPU[:3]), e
     assert e["cpu_utilization_percent"]["host_total"] > 0, e
@@ -160,6 +164,7 @@ for line, e in zip(lines, ev):
     if e["event"] == "interval":
         assert list(e["data"]) == INTERVAL, e
         assert list(e["data"]["sum"]) == INTERVAL_SUM, e
+        assert [list(s) for s in e["data"]["streams"]] == [STREAM], e
     check_types(e)
     # jansson's JSON_COMPACT layout, floats aside.
     assert line == json.dumps(e, separators=(",", ":")), line
@@ -174,9 +179,11 @@ EOF
 	expect_exit B 0 20
 	[ "$(grep -c '^\[ ID\] Interval  *Transfer  *Bitrate' "$T/B.out")" = 2 ] ||
 		fail "not one header per workload: $(cat "$T/B.out")"
-	n1=$(grep -cE '^\[  1\] +[0-9.]+-[0-9.]+ +sec .*Bytes .*bits/sec .* conn unix stream$' "$T/B.out")
-	n2=$(grep -cE '^\[  2\] +[0-9.]+-[0-9.]+ +sec .* conn unix handshake$' "$T/B.out")
+	n1=$(grep -cE '^\[ *[0-9]+\] +[0-9.]+-[0-9.]+ +sec .*Bytes .*bits/sec .* conn unix stream$' "$T/B.out")
+	n2=$(grep -cE '^\[  1\] +[0-9.]+-[0-9.]+ +sec .* conn unix handshake$' "$T/B.out")
 	[ "$n1" -ge 2 ] && [ "$n2" -ge 2 ] || fail "intervals $n1 $n2: $(cat "$T/B.out")"
+	# One connection: no [SUM] line, no dashes between intervals.
+	if grep -Eq '^\[SUM\]|^- - ' "$T/B.out"; then fail "$(cat "$T/B.out")"; fi
 	grep -Eq '^conn +unix +stream ' "$T/B.out"
 	run_to J conn-bench --json -t 0.3 -i 0.1 -w stream --transport tcp -P 2
 	expect_exit J 0 20
@@ -206,6 +213,82 @@ EOF
 	run_to E conn-bench -i x
 	expect_exit E 2
 	assert_usage_error E "^conn-bench: invalid --interval 'x' \\(seconds\\)$"
+}
+
+@test "-P 3 -i: a line per connection (its socket) and a [SUM] line per interval; --json and --json-stream intervals and end have streams" {
+	run_to B conn-bench -P 3 -t 0.4 -i 0.1 -w stream --transport unix
+	expect_exit B 0 20
+	run_to J conn-bench --json -P 3 -t 0.4 -i 0.1 -w stream -w handshake --transport tcp
+	expect_exit J 0 20
+	run_to S conn-bench --json-stream -P 3 -t 0.4 -i 0.1 -w pingpong --transport unix
+	expect_exit S 0 20
+	"$PYTHON" - "$T/B.out" "$T/J.out" "$T/S.out" <<EOF
+import json, re, sys
+$JSON_KEYS
+text = open(sys.argv[1]).read().splitlines()
+line = re.compile(r"^\[(SUM|[ 0-9]{3})\] +([0-9.]+)-([0-9.]+) +sec +[0-9.]+ [KMG]?Bytes +[0-9.]+ [KMG]?bits/sec +([0-9]+)  conn unix stream$")
+groups, group = [], []
+for l in text:
+    if l.startswith("[ ID] Interval") or l.startswith("- - -"):
+        continue
+    m = line.match(l)
+    if m is None:
+        break
+    group.append(m.groups())
+    if m.group(1) == "SUM":
+        groups.append(group)
+        group = []
+assert len(groups) >= 3 and group == [], text
+assert sum(l.startswith("[ ID]") for l in text) == 1, text
+assert sum(l.startswith("- - -") for l in text) == len(groups) - 1, text
+ids = None
+for g in groups:
+    streams, total = g[:-1], g[-1]
+    assert len(streams) == 3, g
+    mine = [int(s[0]) for s in streams]
+    assert len(set(mine)) == 3 and (ids is None or mine == ids), g
+    ids = mine
+    assert all(s[1:3] == total[1:3] for s in streams), g
+    assert sum(int(s[3]) for s in streams) == int(total[3]), g
+
+def check_interval(i, size, ids):
+    assert list(i) == INTERVAL and list(i["sum"]) == INTERVAL_SUM, i
+    assert [s["socket"] for s in i["streams"]] == ids, i
+    for s in i["streams"]:
+        assert list(s) == STREAM, s
+        assert (s["start"], s["end"], s["seconds"]) == (i["sum"]["start"], i["sum"]["end"], i["sum"]["seconds"]), i
+        assert s["bytes"] == size * s["messages"], s
+    for k in "bytes", "messages":
+        assert sum(s[k] for s in i["streams"]) == i["sum"][k], i
+    check_types(i)
+
+d, _ = shortest_reals(open(sys.argv[2]).read())
+stream, handshake = d["results"]
+iv = d["intervals"]
+assert {i["workload"] for i in iv} == {"stream", "handshake"}, iv
+sockets = [s["socket"] for s in iv[0]["streams"]]
+assert len(set(sockets)) == 3, iv[0]
+for i in iv:
+    if i["workload"] == "stream":
+        check_interval(i, 64, sockets)
+    else:
+        check_interval(i, 0, [1, 2, 3])
+check_end(d["end"])
+ends = d["end"]["streams"]
+assert [(s["workload"], s["socket"]) for s in ends] == [("stream", k) for k in sockets] + [("handshake", k) for k in (1, 2, 3)], ends
+assert sum(s["messages"] for s in ends[:3]) == stream["messages"], (ends, stream)
+assert sum(s["messages"] for s in ends[3:]) == handshake["messages"], (ends, handshake)
+assert all(s["end"] > s["start"] >= 0 and s["bits_per_second"] > 0 for s in ends[:3]), ends
+
+ev = [shortest_reals(l)[0] for l in open(sys.argv[3])]
+iv = [e["data"] for e in ev if e["event"] == "interval"]
+assert len(iv) >= 3, ev
+for i in iv:
+    check_interval(i, 64, [s["socket"] for s in iv[0]["streams"]])
+assert len(iv[0]["streams"]) == 3, iv[0]
+check_end(ev[-1]["data"])
+assert len(ev[-1]["data"]["streams"]) == 3, ev[-1]
+EOF
 }
 
 @test "-R: our peer sends, we count exactly --count; --bidir: both ways, over -P connections each way" {
@@ -395,21 +478,63 @@ EOF
 	grep -Eq '^conn +unix +pingpong +4194304 ' "$T/B.out"
 }
 
-@test "tools/bench --quick: every figure of the performance goals, with ratios" {
+@test "tools/bench --quick: every figure of the performance goals, medians of interleaved rounds, ratios with their min-max" {
+	# the plain build's run checks the table
+	skip_under_sanitizer "its timings are the sanitizer's, and callgrind cannot run it"
 	local build
 	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)
-	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench" --quick --build "$build"
+	# run_to would stop it at 25 s: callgrind and a busy machine take more
+	SPAWN_TIMEOUT=130 spawn Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench" --quick --build "$build" --markdown "$T/table.md"
 	expect_exit Q 0 120
 	for f in "unix stream 64 B" "unix stream 1 MiB" "unix pingpong p50" \
 		"tcp handshakes, 4 at a time" "cli raw file, unix" \
 		"cli 100,000 lines, tcp" "cli 256 MiB message -> raw, peak RSS"; do
 		grep -q "^$f " "$T/Q.out" || fail "no row '$f': $(cat "$T/Q.out")"
 	done
-	grep -Eq '^unix stream 64 B +msg/s +[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9.]+x +[0-9.]+x' "$T/Q.out" ||
+	# Medians of interleaved rounds; each ratio with its min-max.
+	grep -Eq '^unix stream 64 B +msg/s +[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9.]+x \([0-9.]+-[0-9.]+\) +[0-9.]+x \([0-9.]+-[0-9.]+\) +>= 0.6x baseline, >= 100x python +(yes|NO)$' "$T/Q.out" ||
 		fail "no figures and ratios: $(head -3 "$T/Q.out")"
+	grep -q '^(medians of 2 interleaved rounds; ' "$T/Q.out" || fail "no footer: $(tail -2 "$T/Q.out")"
+	# Instruction counts (callgrind), both ends, with their ratio.
+	if command -v valgrind >/dev/null; then
+		for t in unix tcp; do
+			grep -Eq "^$t 64 B message, instructions +instr/msg +[0-9.,]+ +- +[0-9.,]+ +[0-9.]+x +- +<= 1.5x baseline +(yes|NO)$" "$T/Q.out" ||
+				fail "no $t instruction row: $(cat "$T/Q.out")"
+			grep -Eq "^$t handshake, instructions +instr/hs +- +- +[0-9.,]+ " "$T/Q.out" ||
+				fail "no $t handshake instructions: $(cat "$T/Q.out")"
+		done
+	else
+		grep -qx 'instructions: skipped, valgrind is not installed (Debian package valgrind)' "$T/Q.out"
+	fi
+	# README's Performance table is this table: the same columns, the
+	# same rows (sizes and counts aside: --quick makes them smaller).
+	"$PYTHON" - "$T/table.md" "$BATS_TEST_DIRNAME/../../README.md" <<'PY'
+import re, sys
+def table(lines):
+    out = []
+    for line in lines:
+        if line.startswith('| '):
+            out.append(line)
+        elif out:
+            break
+    return out
+ours = table(open(sys.argv[1]).read().splitlines())
+readme = open(sys.argv[2]).read()
+section = readme.split('\n## Performance\n', 1)[1].split('\n### ', 1)[0]
+theirs = table(section.splitlines())
+if not any(', instructions |' in line for line in ours):   # no valgrind
+    theirs = [line for line in theirs if ', instructions |' not in line]
+assert ours[:2] == theirs[:2], (ours[:2], theirs[:2])
+def shape(line):
+    cells = line.split(' | ')
+    return re.sub(r'[0-9][0-9,.]*', 'N', cells[0]), cells[1], len(cells)
+assert [shape(l) for l in ours] == [shape(l) for l in theirs], \
+    "\n".join(ours + ["-- README.md:"] + theirs)
+assert 'One run of `tools/bench` on ' in section
+PY
 }
 
-@test "tools/bench-scale --quick: many authenticated clients on one conn-listen -k against a Python Listener, every message whole and in order, with ratios" {
+@test "tools/bench-scale --quick: many authenticated clients on one conn-listen -k against a Python Listener, every message whole and in order (10 clients in bursts too), with ratios" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-listen)")/.." && pwd)
 	[[ -x $build/tools/bench-scale-clients ]] || skip "tools/bench-scale-clients is not built"
@@ -420,7 +545,9 @@ EOF
 			fail "no row '$f': $(cat "$T/Q.out")"
 	done
 	grep -Eq '^listener RSS per idle connection, KiB +[0-9.]+ ' "$T/Q.out" || fail "no RSS row: $(cat "$T/Q.out")"
-	grep -Eq '^listener CPU per message, 10 clients, us +[0-9.]+ ' "$T/Q.out" || fail "no CPU row: $(cat "$T/Q.out")"
+	# The goal's row (like for like: 10 clients sending 20 a burst) and the free-running one.
+	grep -Eq '^listener CPU per message, 10 clients, 20 a burst, us +[0-9.]+ +- +[0-9.]+x +<= 1.5x \(50 vs 10 clients\) +(yes|NO)$' "$T/Q.out" || fail "no CPU row: $(cat "$T/Q.out")"
+	grep -Eq '^listener CPU per message, 10 clients, free-running, us +[0-9.]+ +- +[0-9.]+x ' "$T/Q.out" || fail "no free-running CPU row: $(cat "$T/Q.out")"
 }
 
 @test "tools/bench-render --quick: conn-pipe --out repr against CPython, the same text, with ratios" {
@@ -458,19 +585,48 @@ EOF
 	done
 }
 
-@test "tools/bench-plot --quick: an SVG with the throughput and latency panels" {
+@test "tools/bench-plot --quick: runs conn-bench, saves its rounds, draws them again; and draws tools/bench --json: panels with medians and min-max whiskers" {
 	local build
 	build=$(cd "$(dirname "$(command -v conn-bench)")/.." && pwd)
-	run_to Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-plot" --quick --build "$build" "$T/b.svg"
+	SPAWN_TIMEOUT=130 spawn Q "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-plot" --quick --build "$build" --json "$T/p.json" "$T/b.svg"
 	expect_exit Q 0 120
-	"$PYTHON" - "$T/b.svg" <<'PY'
-import sys, xml.dom.minidom
-doc = xml.dom.minidom.parse(sys.argv[1])
-texts = [t.firstChild.data for t in doc.getElementsByTagName('text')]
+	run_to R "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-plot" "$T/p.json" "$T/r.svg"
+	expect_exit R 0 20
+	cmp "$T/b.svg" "$T/r.svg" || fail "the saved rounds draw another picture"
+	SPAWN_TIMEOUT=130 spawn B "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench" --quick --build "$build" \
+		--skip-cli --skip-instructions --skip-scale --json "$T/bench.json"
+	expect_exit B 0 120
+	run_to S "$PYTHON" "$BATS_TEST_DIRNAME/../../tools/bench-plot" "$T/bench.json" "$T/s.svg"
+	expect_exit S 0 20
+	"$PYTHON" - "$T/b.svg" "$T/s.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+NS = '{http://www.w3.org/2000/svg}'
+def load(path):
+    root = ET.parse(path).getroot()
+    texts = [t.text for t in root.iter(NS + 'text')]
+    def count(tag, cls):
+        return sum(1 for e in root.iter(NS + tag) if e.get('class') == cls)
+    return root, texts, count
+root, texts, count = load(sys.argv[1])
 assert any('stream throughput' in t for t in texts), texts
 assert any('pingpong latency' in t for t in texts), texts
-assert len(doc.getElementsByTagName('polyline')) == 2
-assert len(doc.getElementsByTagName('circle')) == 18
+assert count('g', 'panel') == 2
+assert len(list(root.iter(NS + 'polyline'))) == 2
+# 9 sizes x 2 transports, then 5 percentiles x 2: a median and a whisker each
+assert count('circle', 'median') == 18 + 10, count('circle', 'median')
+assert count('path', 'spread') == 18 + 10
+# the log axis of microseconds has 1-2-5 ticks
+assert any(t in texts for t in ('2', '20', '200')), texts
+root, texts, count = load(sys.argv[2])
+assert any('conn-tools / C baseline' in t for t in texts), texts
+assert any('pingpong latency' in t for t in texts), texts
+assert count('g', 'panel') == 2
+# the 6 figures held to the baseline (64 B, 1 MiB, p50; unix and tcp)
+assert count('path', 'goal') == 6, count('path', 'goal')
+assert count('circle', 'median') == 6 + 10
+assert count('path', 'spread') == 6 + 10
+for f in ('unix stream 64 B', 'tcp stream 1 MiB', 'tcp pingpong p50 \u2193'):
+    assert f in texts, (f, texts)
 PY
 }
 

@@ -311,10 +311,31 @@ EOF
 	exchange L C
 	pki_make "$W/pki"
 	cp "$W/pki/server.pem" "$W/pki/server.key" "$W/pki/ca.pem" "$W/"
-	doc CL README.md '$ conn-listen --tls-cert server.pem --tls-key server.key' --cmd 1
-	doc CC README.md '$ conn-listen --tls-cert server.pem --tls-key server.key' --cmd 2 \
+	doc CL README.md '$ conn-client --tls --tls-ca ca.pem --authkey-file key hosta' --cmd 1
+	doc CC README.md '$ conn-client --tls --tls-ca ca.pem --authkey-file key hosta' --cmd 2 \
 		--sub hosta.example 127.0.0.1
 	exchange CL CC
+}
+
+@test "README: between machines: a plain client, --forward-tls to the certificate's host" {
+	make_key
+	pki_make "$W/pki"
+	cp "$W/pki/server.pem" "$W/pki/server.key" "$W/pki/ca.pem" "$W/"
+	doc A README.md '--forward-tls --forward-tls-ca ca.pem :5000' --cmd 1
+	doc B README.md '--forward-tls --forward-tls-ca ca.pem :5000' --cmd 2 \
+		--sub hosta.example 127.0.0.1
+	doc C README.md '--forward-tls --forward-tls-ca ca.pem :5000' --cmd 3
+	printf 'to the client\n' >"$T/A.typed"
+	printf 'to the listener\n' >"$T/C.typed"
+	session A --in "$T/A.typed"
+	wait_out A 1 'listening on'
+	session B
+	wait_out B 1 'listening on'
+	run_doc C --in "$T/C.typed"
+	shown B
+	shown A
+	assert_file "$T/C.1.out" $'to the client\n'
+	grep -qx 'to the listener' "$T/A.1.out" || fail "A: $(cat "$T/A.1.out")"
 }
 
 @test "README, conn-client(1): a Unix socket and an abstract socket" {

@@ -102,22 +102,23 @@ int cli_tls_option_set(struct cli_options *o, int code, char *arg)
 	}
 }
 
-/* "cannot use --A with --B", or "--A needs --B": a and b are the names
+/* "cannot use --A with --B" and "--A needs --B": a and b are the names
  * after the leg's prefix (tls-psk is --tls-psk or --forward-tls-psk). */
-static int tls_pair(struct cli_options *o, const struct cli_tls_options *t,
-		    const char *a, const char *verb, const char *b)
-{
-	snprintf(o->detail, sizeof(o->detail), "%s%s%s%s%s%s", verb[0] == 'c'
-		 ? "cannot use " : "", t->prefix, a, verb[0] == 'c' ? " with "
-		 : " needs ", t->prefix, b);
-	return CONN_EINVAL;
-}
-
 static int tls_conflict(struct cli_options *o,
 			const struct cli_tls_options *t, const char *a,
 			const char *b)
 {
-	return tls_pair(o, t, a, "cannot use", b);
+	snprintf(o->detail, sizeof(o->detail), "cannot use %s%s with %s%s",
+		 t->prefix, a, t->prefix, b);
+	return CONN_EINVAL;
+}
+
+static int tls_needs(struct cli_options *o, const struct cli_tls_options *t,
+		     const char *a, const char *b)
+{
+	snprintf(o->detail, sizeof(o->detail), "%s%s needs %s%s", t->prefix,
+		 a, t->prefix, b);
+	return CONN_EINVAL;
 }
 
 static int leg_check(struct cli_options *o, const struct cli_tls_options *t)
@@ -140,8 +141,8 @@ static int leg_check(struct cli_options *o, const struct cli_tls_options *t)
 		return tls_conflict(o, t, "tls-insecure",
 				    t->pin ? "tls-pin" : "tls-ca");
 	if (!t->cert != !t->key)
-		return t->cert ? tls_pair(o, t, "tls-cert", "needs", "tls-key")
-			       : tls_pair(o, t, "tls-key", "needs", "tls-cert");
+		return t->cert ? tls_needs(o, t, "tls-cert", "tls-key")
+			       : tls_needs(o, t, "tls-key", "tls-cert");
 	return 0;
 }
 
